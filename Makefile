@@ -1,0 +1,38 @@
+# kfx: `make run` sets everything up and runs the local beans pipeline; `make test` runs the tests.
+# The virtual environment lives in .venv; it is (re)installed only when the lock or setup.py change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test test-fast bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/kfx run
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks"
+
+bench: setup
+	$(BIN)/python benchmarks/bench_pipeline.py
+
+# Regenerate the lock from requirements.in (needs the network to PyPI).
+lock: setup
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``kfx`` commands, one module each (see :mod:`kfx.cli`)."""

@@ -1,0 +1,25 @@
+"""``kfx compile``: write the pipeline as KFP IR YAML."""
+
+from __future__ import annotations
+
+import argparse
+
+from kfx.commands.options import add_config_arguments, config_from_args
+from kfx.commands.run import RUN_OPTIONS
+
+HELP = "Compile the pipeline to KFP IR YAML for the local or the vertex target."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", "-o", default="", help="YAML file to write (default: <pipeline-name>-<target>.yaml).")
+    add_config_arguments(parser, ("target", "image", *RUN_OPTIONS), "pipeline options")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kfx.pipeline import compile_pipeline
+
+    config = config_from_args(args)
+    path = args.output or f"{config.pipeline_name}-{config.target}.yaml"
+    compile_pipeline(config, path)
+    print(path)
+    return 0

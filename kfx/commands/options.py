@@ -1,0 +1,56 @@
+"""Command-line options made from the one :class:`~kfx.config.Config`, so both say the same."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+from typing import Iterable
+
+from kfx.config import Config
+
+
+def _field_help() -> dict[str, str]:
+    """Each field's help text, taken from the Config docstring's ``Attributes:`` section."""
+    text = (Config.__doc__ or "").split("Attributes:", 1)[-1]
+    helps: dict[str, str] = {}
+    current = None
+    for line in text.splitlines():
+        match = re.match(r"^\s{8}(\w+): (.*)$", line)
+        if match:
+            current = match[1]
+            helps[current] = match[2].strip().replace("``", "")
+        elif current and line.strip():
+            helps[current] += " " + line.strip().replace("``", "")
+    return helps
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, names: Iterable[str], title: str = "options") -> None:
+    """Adds ``--field-name`` options for the named Config fields (defaults shown from Config)."""
+    helps = _field_help()
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    defaults = Config()
+    group = parser.add_argument_group(title)
+    for name in names:
+        f = fields[name]
+        default = getattr(defaults, name)
+        flag = "--" + name.replace("_", "-")
+        help_text = helps.get(name, "")
+        if isinstance(default, bool):
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif isinstance(default, list):
+            group.add_argument(flag, dest=name, default=None, metavar="A,B",
+                               type=lambda v: [s.strip() for s in v.split(",") if s.strip()], help=help_text)
+        else:
+            kind = type(default) if default is not None else str
+            metavar = {int: "N", float: "X"}.get(kind, name.upper())
+            group.add_argument(flag, dest=name, type=kind, default=None, metavar=metavar, help=help_text)
+        del f
+
+
+def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
+    """The Config the parsed options describe (unset options keep ``base``'s or the default values)."""
+    values = dataclasses.asdict(base or Config())
+    names = {f.name for f in dataclasses.fields(Config)}
+    values.update({k: v for k, v in vars(args).items() if k in names and v is not None})
+    return Config.from_mapping(values)

@@ -1,0 +1,38 @@
+"""``kfx run``: run the beans pipeline on this machine through kfp.local."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kfx.commands.options import add_config_arguments, config_from_args
+
+HELP = "Run the pipeline locally through KFP's local executor (no cloud account, no Docker)."
+
+RUN_OPTIONS = (
+    "source", "label_column", "train_fraction", "validation_fraction", "test_fraction", "seed",
+    "sample_rows", "stats_engine", "schema_file", "skew_threshold", "fail_on_anomalies",
+    "svm_c", "svm_gamma", "min_accuracy", "runs_dir", "registry_dir", "model_name",
+    "pipeline_name", "record_lineage", "metadata_path",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, RUN_OPTIONS, "pipeline options")
+    parser.add_argument("--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log).")
+    parser.add_argument("--json", action="store_true", help="Print the summary as JSON instead of text.")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from kfx.local import format_summary, run_local
+
+    config = config_from_args(args)
+    result = run_local(config, out=sys.stdout, verbose=args.verbose)
+    print(json.dumps(result.summary, indent=2, default=str) if args.json else format_summary(result.summary))
+    error = result.error()
+    if error is not None:
+        print(f"kfx: error: {error}", file=sys.stderr)
+        return error.exit_code
+    return 0

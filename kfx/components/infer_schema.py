@@ -1,0 +1,31 @@
+"""Component: the data schema, inferred from training statistics or a curated file used as is."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Output
+
+from kfx.config import DEFAULT_IMAGE
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def infer_schema(
+    statistics: Input[Artifact],
+    schema: Output[Artifact],
+    schema_file: str = "",
+) -> NamedTuple("SchemaOutputs", [("features", int)]):
+    """Writes a Schema text proto: inferred from the train split's statistics, or ``schema_file``.
+
+    Args:
+        statistics: Output of generate_statistics.
+        schema: The schema (text proto, readable by ``tfdv.load_schema_text``).
+        schema_file: A curated schema (local path or gs://); empty infers one.
+
+    Returns:
+        The number of features in the schema.
+    """
+    from kfx import steps
+
+    result = steps.infer_schema(statistics.path, schema.path, schema_file)
+    schema.metadata.update(kfx_type="Schema", schema_file=schema_file, **result)
+    return (result["features"],)

@@ -1,0 +1,45 @@
+"""Component: push a blessed model into the local model registry, or record why not."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Metrics, Model, Output
+
+from kfx.config import DEFAULT_IMAGE
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def push_model(
+    model: Input[Model],
+    metrics: Input[Metrics],
+    schema: Input[Artifact],
+    blessed: bool,
+    registry_dir: str,
+    pushed_model: Output[Artifact],
+    model_name: str = "beans",
+) -> NamedTuple("PushOutputs", [("pushed", bool), ("version", int)]):
+    """Copies the model with its metrics and schema into ``registry_dir/model_name/v<N>`` when
+    ``blessed`` (the gate is this input, not a condition); otherwise records why not.
+
+    Args:
+        model: Output of train.
+        metrics: Output of evaluate.
+        schema: Output of infer_schema, kept with the model.
+        blessed: The blessing from evaluate.
+        registry_dir: Root folder of the local registry.
+        pushed_model: A record of the push (the registry version's URI, or the reason).
+        model_name: Name of the model in the registry. Defaults to "beans".
+
+    Returns:
+        Whether the model was pushed, and its version (0 when not).
+    """
+    import json
+
+    from kfx import steps
+
+    evaluation = {**dict(metrics.metadata), "blessed": blessed}
+    result = steps.push_model(model.path, registry_dir, model_name, evaluation, schema.path)
+    with open(pushed_model.path, "w") as f:
+        json.dump(result, f, indent=2)
+    pushed_model.metadata.update(kfx_type="PushedModel", model_name=model_name, **result)
+    return (result["pushed"], result.get("version", 0))

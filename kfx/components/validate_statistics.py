@@ -1,0 +1,45 @@
+"""Component: anomalies of every split against the schema, and train vs. eval skew."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Markdown, Output
+
+from kfx.config import DEFAULT_IMAGE
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def validate_statistics(
+    statistics: Input[Artifact],
+    schema: Input[Artifact],
+    anomalies: Output[Artifact],
+    report: Output[Markdown],
+    skew_threshold: float = 0.1,
+    fail_on_anomalies: bool = True,
+) -> NamedTuple("ValidationOutputs", [("anomalies_count", int)]):
+    """Validates each split's statistics against the schema and checks train vs. validation skew.
+
+    Writes ``Split-<name>/anomalies.pbtxt`` and a Markdown report; when anomalies exist
+    and ``fail_on_anomalies`` is set, fails naming each anomalous feature.
+
+    Args:
+        statistics: Output of generate_statistics.
+        schema: Output of infer_schema.
+        anomalies: Folder of text Anomalies protos, one per split.
+        report: Readable Markdown report.
+        skew_threshold: Jensen-Shannon / L-infinity distance that counts as skew. Defaults to 0.1.
+        fail_on_anomalies: Fail the step on anomalies. Defaults to True.
+
+    Returns:
+        The number of anomalies found.
+    """
+    from kfx import steps
+
+    result = steps.validate_statistics(
+        statistics.path, schema.path, anomalies.path, report.path, skew_threshold, fail_on_anomalies
+    )
+    anomalies.metadata.update(
+        kfx_type="ExampleAnomalies", anomalies=result["anomalies"], skew_threshold=skew_threshold,
+        features=sorted({f["feature"] for f in result["findings"]}),
+    )
+    return (result["anomalies"],)

@@ -1,0 +1,194 @@
+"""The one home of kfx configuration.
+
+The CLI, the notebooks' ``parameters`` cell (through papermill) and the tests all
+fill this one object; no module reads an environment variable at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from kfx.errors import ConfigError
+
+DEFAULT_IMAGE = "python:3.11-slim"
+"""Base image of the kfx components until ``kfx build`` has pushed the kfx image.
+
+Locally the image is only a label (``SubprocessRunner`` runs in this Python); on
+Vertex AI pass the image that ``kfx build`` pushed (``--image``).
+"""
+
+STATS_ENGINES = ("memory", "beam")
+BEAM_RUNNERS = ("DirectRunner", "DataflowRunner")
+TARGETS = ("local", "vertex")
+
+
+@dataclass
+class Config:
+    """Everything a kfx pipeline run needs, with defaults that run the beans example locally.
+
+    Attributes:
+        target: ``local`` (kfp.local on this machine) or ``vertex`` (Vertex AI Pipelines).
+        source: Table to read: a local ``.csv``/``.parquet`` path, ``gs://…`` or
+            ``bq://project.dataset.table``. Empty means the beans table shipped with kfx.
+        label_column: Column holding the class to predict. Defaults to ``Class``.
+        train_fraction: Share of rows for training. Defaults to 0.8.
+        validation_fraction: Share of rows for validation. Defaults to 0.1.
+        test_fraction: Share of rows for the test split. Defaults to 0.1.
+        seed: Seed of the stratified split and of the model. Defaults to 42.
+        sample_rows: Stratified sample of this many rows before splitting; 0 uses all rows.
+        stats_engine: ``memory`` (TFDV on a DataFrame) or ``beam`` (a Beam pipeline).
+        beam_runner: Beam runner for ``stats_engine="beam"``: DirectRunner or DataflowRunner.
+        schema_file: Curated schema (text proto) to use instead of inferring one.
+        skew_threshold: Jensen-Shannon divergence (numeric) / L-infinity distance
+            (categorical) above which train vs. validation counts as skew. Defaults to 0.1.
+        fail_on_anomalies: Fail the run when TFDV reports anomalies. Defaults to True.
+        svm_c: SVM regularisation ``C`` of the trainer. Defaults to 10.
+        svm_gamma: SVM kernel ``gamma`` ("scale", "auto" or a number). Defaults to "scale".
+        min_accuracy: Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.
+        runs_dir: Folder that holds one folder per local run. Defaults to ``runs``.
+        registry_dir: Local model registry folder; empty means ``<runs_dir>/registry``.
+        model_name: Name of the model in the registry. Defaults to ``beans``.
+        pipeline_name: Name of the pipeline. Defaults to ``kfx-beans``.
+        image: Container image of the kfx components.
+        record_lineage: Record every local run in ML Metadata. Defaults to True.
+        metadata_path: SQLite ML Metadata store; empty means ``<runs_dir>/metadata.sqlite``.
+        project_id: Google Cloud project (vertex target).
+        region: Google Cloud region (vertex target). Defaults to ``us-central1``.
+        bucket: ``gs://`` bucket for pipeline root and staging (vertex target).
+        pipeline_root: ``gs://`` pipeline root; empty means ``<bucket>/pipeline_root``.
+        job_id: Vertex pipeline job id; empty lets Vertex AI choose.
+        bq_source: ``bq://project.dataset.table`` read on Vertex AI.
+        bq_dest: ``bq://project`` or ``bq://project.dataset`` for the training data export.
+        recipients: E-mail addresses notified when the Vertex run ends.
+        service_account: Service account the Vertex run acts as.
+        network: VPC network for Dataflow workers.
+        subnetwork: Subnetwork for Dataflow workers.
+        training_image: Container image of the trainer (vertex target).
+        machine_type: Machine type of the Vertex custom training job.
+        enable_caching: Let Vertex AI reuse results of unchanged steps.
+    """
+
+    target: str = "local"
+    # data
+    source: str = ""
+    label_column: str = "Class"
+    train_fraction: float = 0.8
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    seed: int = 42
+    sample_rows: int = 0
+    # statistics, schema, validation
+    stats_engine: str = "memory"
+    beam_runner: str = "DirectRunner"
+    schema_file: str = ""
+    skew_threshold: float = 0.1
+    fail_on_anomalies: bool = True
+    # training and evaluation
+    svm_c: float = 10.0
+    svm_gamma: str = "scale"
+    min_accuracy: float = 0.9
+    # local outputs
+    runs_dir: str = "runs"
+    registry_dir: str = ""
+    model_name: str = "beans"
+    pipeline_name: str = "kfx-beans"
+    image: str = DEFAULT_IMAGE
+    record_lineage: bool = True
+    metadata_path: str = ""
+    # vertex target
+    project_id: str = ""
+    region: str = "us-central1"
+    bucket: str = ""
+    pipeline_root: str = ""
+    job_id: str = ""
+    bq_source: str = ""
+    bq_dest: str = ""
+    recipients: list[str] = field(default_factory=list)
+    service_account: str = ""
+    network: str = ""
+    subnetwork: str = ""
+    training_image: str = ""
+    machine_type: str = "n1-standard-4"
+    enable_caching: bool = False
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
+        """Builds a config from a mapping, such as a notebook's parameters or CLI options.
+
+        Args:
+            values: Field names and values; ``None`` values keep the default.
+
+        Returns:
+            The validated config.
+
+        Raises:
+            ConfigError: If a key is not a config field or a value is not usable.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(
+                f"Unknown option(s) {', '.join(unknown)}; the options are: {', '.join(sorted(names))}."
+            )
+        config = cls(**{k: v for k, v in values.items() if v is not None})
+        config.validate()
+        return config
+
+    def replace(self, **changes: Any) -> "Config":
+        """Returns a validated copy with ``changes`` applied."""
+        config = dataclasses.replace(self, **changes)
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the config as plain JSON-ready values."""
+        return dataclasses.asdict(self)
+
+    @property
+    def fractions(self) -> tuple[float, float, float]:
+        """The train, validation and test fractions."""
+        return (self.train_fraction, self.validation_fraction, self.test_fraction)
+
+    @property
+    def resolved_registry_dir(self) -> str:
+        """The local model registry folder."""
+        return self.registry_dir or f"{self.runs_dir.rstrip('/')}/registry"
+
+    @property
+    def resolved_metadata_path(self) -> str:
+        """The local ML Metadata store file."""
+        return self.metadata_path or f"{self.runs_dir.rstrip('/')}/metadata.sqlite"
+
+    def validate(self) -> None:
+        """Checks the values that can be checked without touching data or the cloud.
+
+        Raises:
+            ConfigError: Naming the first option with an unusable value and what to pass.
+        """
+        if self.target not in TARGETS:
+            raise ConfigError(f"Unknown target {self.target!r}; use one of: {', '.join(TARGETS)}.")
+        fractions = self.fractions
+        if any(not (0 < f < 1) for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+            raise ConfigError(
+                f"Split fractions {fractions} must each lie between 0 and 1 and add up to 1; "
+                "pass e.g. --train-fraction 0.8 --validation-fraction 0.1 --test-fraction 0.1."
+            )
+        if not self.label_column:
+            raise ConfigError("The label column is empty; pass --label-column with the name of the class column.")
+        if self.sample_rows < 0:
+            raise ConfigError(f"sample_rows is {self.sample_rows}; pass 0 for all rows or a positive row count.")
+        if self.stats_engine not in STATS_ENGINES:
+            raise ConfigError(
+                f"Unknown statistics engine {self.stats_engine!r}; use one of: {', '.join(STATS_ENGINES)}."
+            )
+        if self.beam_runner not in BEAM_RUNNERS:
+            raise ConfigError(f"Unknown Beam runner {self.beam_runner!r}; use one of: {', '.join(BEAM_RUNNERS)}.")
+        if not (0 <= self.min_accuracy <= 1):
+            raise ConfigError(f"min_accuracy is {self.min_accuracy}; pass a value between 0 and 1.")
+        if self.skew_threshold <= 0:
+            raise ConfigError(f"skew_threshold is {self.skew_threshold}; pass a positive number such as 0.1.")
+        if self.svm_c <= 0:
+            raise ConfigError(f"svm_c is {self.svm_c}; pass a positive number such as 10.")

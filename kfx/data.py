@@ -1,0 +1,273 @@
+"""Reading a source table, checking it, and splitting it into train / validation / test.
+
+A source is a URI: a local ``.csv`` / ``.csv.gz`` / ``.parquet`` path, ``gs://…``
+(CSV or Parquet) or ``bq://project.dataset.table``. Empty means the UCI Dry Bean
+table shipped inside kfx.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Sequence
+
+from kfx import storage
+from kfx.errors import DataError, SourceError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SPLITS = ("train", "validation", "test")
+_FORMATS = (".csv", ".csv.gz", ".parquet")
+_SCHEMES = ("gs://", "bq://")
+# bq://project.dataset.table; a project may carry a domain prefix (example.com:project).
+_BQ_ID = re.compile(
+    r"^bq://(?P<project>(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9])"
+    r"\.(?P<dataset>[A-Za-z0-9_]{1,1024})\.(?P<table>[A-Za-z0-9_-]{1,1024})$"
+)
+# Share of a column's non-empty values that must parse as numbers for it to count as numeric.
+_NUMERIC_SHARE = 0.9
+
+
+def beans_path() -> str:
+    """Path of the UCI Dry Bean table shipped with kfx (gzip-compressed CSV, CC BY 4.0)."""
+    return str(resources.files("kfx") / "data" / "dry_bean.csv.gz")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed source URI.
+
+    Attributes:
+        uri: The URI as given (the packaged table's path when it was empty).
+        kind: ``local``, ``gcs`` or ``bigquery``.
+        table_id: ``project.dataset.table`` for BigQuery sources, else empty.
+    """
+
+    uri: str
+    kind: str
+    table_id: str = ""
+
+
+def parse_source(uri: str) -> Source:
+    """Checks a source URI without reading it.
+
+    Args:
+        uri: Local path, ``gs://…`` or ``bq://project.dataset.table``; empty means packaged beans.
+
+    Returns:
+        The parsed source.
+
+    Raises:
+        SourceError: For an unknown scheme, a malformed ``bq://`` id, a bad bucket,
+            an unsupported file type or a local path that does not exist.
+    """
+    uri = (uri or "").strip() or beans_path()
+    if uri.startswith("bq://"):
+        match = _BQ_ID.match(uri)
+        if not match:
+            raise SourceError(
+                f"{uri!r} is not a valid BigQuery table id; write bq://PROJECT.DATASET.TABLE "
+                "(letters, digits and underscores; the project id in lower case)."
+            )
+        return Source(uri, "bigquery", f"{match['project']}.{match['dataset']}.{match['table']}")
+    if "://" in uri:
+        raise SourceError(
+            f"{uri!r} has an unknown scheme; use a local path, gs://BUCKET/PATH or bq://PROJECT.DATASET.TABLE."
+        )
+    if not uri.lower().endswith(_FORMATS):
+        raise SourceError(f"{uri!r} is not a .csv, .csv.gz or .parquet file; convert it or pass such a file.")
+    if storage.is_gcs(uri):
+        storage.split_gcs(uri)
+        return Source(uri, "gcs")
+    if not os.path.isfile(uri):
+        raise SourceError(f"Source file {uri!r} does not exist; pass the path of an existing .csv or .parquet file.")
+    return Source(uri, "local")
+
+
+def read_source(uri: str) -> "pd.DataFrame":
+    """Reads a source table whole into a DataFrame.
+
+    Raises:
+        SourceError: If the source cannot be found or is not a readable table
+            (truncated, binary or of another format than its name says).
+    """
+    source = parse_source(uri)
+    if source.kind == "bigquery":
+        return _read_bigquery(source.table_id)
+    data = storage.read_bytes(source.uri)
+    return _parse_table(source.uri, data)
+
+
+def _parse_table(uri: str, data: bytes) -> "pd.DataFrame":
+    import gzip
+    import zlib
+
+    import pandas as pd
+
+    lower = uri.lower()
+    try:
+        if lower.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return pq.read_table(io.BytesIO(data)).to_pandas()
+        if lower.endswith(".gz"):
+            data = gzip.decompress(data)
+        if b"\x00" in data[:65536]:
+            raise ValueError("binary content")
+        text = data.decode("utf-8")
+        _check_not_truncated(uri, text)
+        return pd.read_csv(io.StringIO(text))
+    except SourceError:
+        raise
+    except (ValueError, OSError, EOFError, UnicodeDecodeError, zlib.error, pd.errors.ParserError) as err:
+        # pyarrow's ArrowInvalid and pandas' EmptyDataError/ParserError are ValueErrors.
+        kind = "Parquet" if lower.endswith(".parquet") else "CSV"
+        raise SourceError(
+            f"{uri!r} is not a readable {kind} table ({_first_line(err)}); it may be truncated or binary: "
+            "export it again or pass another file."
+        ) from None
+
+
+def _check_not_truncated(uri: str, text: str) -> None:
+    """A CSV cut off mid-row ends without a newline and with fewer fields than its header."""
+    if not text or text.endswith("\n"):
+        return
+    lines = text.splitlines()
+    if len(lines) > 1 and lines[-1].count(",") < lines[0].count(","):
+        raise SourceError(
+            f"{uri!r} ends in the middle of a row (line {len(lines)}), so the file is truncated; "
+            "copy or export it again."
+        )
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:120] if text else type(err).__name__
+
+
+def _read_bigquery(table_id: str) -> "pd.DataFrame":
+    # The table id was validated by parse_source and is passed as a table
+    # reference, never pasted into SQL.
+    from google.cloud import bigquery
+
+    client = bigquery.Client(project=table_id.split(".")[0].split(":")[-1])
+    rows = client.list_rows(client.get_table(table_id))
+    return rows.to_dataframe(create_bqstorage_client=True)
+
+
+def check_table(
+    df: "pd.DataFrame",
+    label_column: str,
+    fractions: Sequence[float],
+    source: str = "the table",
+) -> "pd.DataFrame":
+    """Checks that a table can be split and trained on, and returns it with numeric columns as numbers.
+
+    Args:
+        df: The table as read.
+        label_column: The class column.
+        fractions: Train, validation and test fractions.
+        source: How to name the table in messages.
+
+    Returns:
+        The table, with columns that hold numbers stored as numbers.
+
+    Raises:
+        DataError: If there are no rows, the label column is missing or empty, a class
+            has too few rows for every split, or a numeric column holds a non-number.
+    """
+    import pandas as pd
+
+    if len(df) == 0:
+        raise DataError(f"{source} has no rows; pass a table with data.")
+    if label_column not in df.columns:
+        shown = ", ".join(map(str, list(df.columns)[:20]))
+        raise DataError(
+            f"Label column {label_column!r} is not in {source} (columns: {shown}); pass --label-column with one of them."
+        )
+    if df[label_column].isna().any():
+        row = int(df.index[df[label_column].isna()][0]) + 2
+        raise DataError(f"Label column {label_column!r} of {source} is empty in line {row}; fill or drop that row.")
+    if len(df.columns) < 2:
+        raise DataError(f"{source} has only the label column; add feature columns.")
+
+    df = df.copy()
+    for column in df.columns:
+        if column == label_column or pd.api.types.is_numeric_dtype(df[column]):
+            continue
+        values = df[column]
+        present = values.notna()
+        numbers = pd.to_numeric(values, errors="coerce")
+        parsed = numbers.notna() & present
+        if present.sum() and parsed.sum() / present.sum() >= _NUMERIC_SHARE:
+            bad = values[present & ~parsed]
+            if len(bad):
+                row = int(bad.index[0]) + 2
+                raise DataError(
+                    f"Column {column!r} of {source} is numeric but line {row} holds {str(bad.iloc[0])!r}; "
+                    "fix or remove that value."
+                )
+            df[column] = numbers
+
+    needed = max(math.ceil(1 / f - 1e-9) for f in fractions)
+    counts = df[label_column].value_counts()
+    small = counts[counts < needed]
+    if len(small):
+        label, count = small.index[0], int(small.iloc[0])
+        raise DataError(
+            f"Class {label!r} of {label_column!r} has {count} row(s), too few to appear in every split "
+            f"(each class needs at least {needed}); add rows of that class or drop it."
+        )
+    return df
+
+
+def stratified_split(
+    df: "pd.DataFrame",
+    label_column: str,
+    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 42,
+) -> dict[str, "pd.DataFrame"]:
+    """Splits rows into train / validation / test, keeping each class's share in every split.
+
+    The split depends only on the rows, the fractions and ``seed``.
+
+    Args:
+        df: The checked table.
+        label_column: The class column to stratify on.
+        fractions: Train, validation and test fractions. Defaults to 0.8/0.1/0.1.
+        seed: Seed of the shuffle. Defaults to 42.
+
+    Returns:
+        ``{"train": …, "validation": …, "test": …}``, each in the table's row order.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list] = {name: [] for name in SPLITS}
+    for label in sorted(df[label_column].unique(), key=str):
+        rows = np.flatnonzero((df[label_column] == label).to_numpy())
+        rows = rows[rng.permutation(len(rows))]
+        n_test = max(1, round(len(rows) * fractions[2]))
+        n_val = max(1, round(len(rows) * fractions[1]))
+        parts["test"].append(rows[:n_test])
+        parts["validation"].append(rows[n_test : n_test + n_val])
+        parts["train"].append(rows[n_test + n_val :])
+    return {name: df.iloc[np.sort(np.concatenate(idx))].reset_index(drop=True) for name, idx in parts.items()}
+
+
+def stratified_sample(df: "pd.DataFrame", label_column: str, rows: int, seed: int = 42) -> "pd.DataFrame":
+    """Draws about ``rows`` rows keeping class shares; ``rows <= 0`` or ``>= len(df)`` keeps all."""
+    if rows <= 0 or rows >= len(df):
+        return df
+    share = rows / len(df)
+    return (
+        df.groupby(label_column, group_keys=False, sort=True)
+        .apply(lambda g: g.sample(n=max(1, round(len(g) * share)), random_state=seed))
+        .sort_index()
+        .reset_index(drop=True)
+    )

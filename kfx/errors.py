@@ -1,0 +1,34 @@
+"""The errors a user can cause, each carrying one sentence that names the input and the fix."""
+
+
+class KfxError(Exception):
+    """An error caused by user input; its message is one sentence naming the input and the fix.
+
+    The CLI prints the message without a traceback and exits with ``exit_code``.
+    """
+
+    exit_code = 2
+
+
+class SourceError(KfxError):
+    """A data source that cannot be found, parsed or read."""
+
+
+class DataError(KfxError):
+    """A table that was read but cannot be used (no rows, missing label, bad values)."""
+
+
+class ConfigError(KfxError):
+    """An option or parameter with a value kfx cannot use."""
+
+
+class AnomaliesFound(KfxError):
+    """TFDV found anomalies and ``fail_on_anomalies`` is set."""
+
+    exit_code = 3
+
+
+class StepFailed(KfxError):
+    """A pipeline step failed; the message is the step's own error sentence."""
+
+    exit_code = 1

@@ -1,0 +1,124 @@
+"""Evaluating a trained model on the test split, and the blessing that gates its push."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any, Optional, Sequence
+
+from kfx import storage
+from kfx.errors import SourceError
+
+
+def classification_metrics(y_true: Sequence, y_pred: Sequence, labels: Optional[Sequence] = None) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision / recall / F1 and the confusion matrix.
+
+    Args:
+        y_true: True classes.
+        y_pred: Predicted classes.
+        labels: Class order of the matrix; defaults to the sorted classes seen.
+
+    Returns:
+        ``accuracy``, ``macro_f1``, ``per_class`` (class to precision, recall, f1,
+        support) and ``confusion`` (``labels`` and ``matrix``, rows true, columns predicted).
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    labels = sorted({str(v) for v in y_true} | {str(v) for v in y_pred}) if labels is None else [str(v) for v in labels]
+    y_true = [str(v) for v in y_true]
+    y_pred = [str(v) for v in y_pred]
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+        },
+        "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
+    }
+
+
+def load_model(model_dir: str):
+    """Loads ``model.joblib`` and its metadata from a model folder.
+
+    Raises:
+        SourceError: If the folder holds no complete model.
+    """
+    import joblib
+
+    from trainer.task import METADATA_FILE, MODEL_FILE
+
+    path = f"{model_dir.rstrip('/')}/{MODEL_FILE}"
+    if not storage.exists(path):
+        raise SourceError(f"{model_dir!r} holds no {MODEL_FILE}; pass the folder a training run wrote.")
+    model = joblib.load(io.BytesIO(storage.read_bytes(path)))
+    metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{METADATA_FILE}"))
+    return model, metadata
+
+
+def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float = 0.9) -> dict[str, Any]:
+    """Scores a model folder on a test CSV and decides the blessing.
+
+    Args:
+        model_dir: Folder with ``model.joblib`` and ``model_metadata.json``.
+        test_uri: Test split (CSV file, wildcard or ``gs://``).
+        min_accuracy: Test accuracy needed for ``blessed``. Defaults to 0.9.
+
+    Returns:
+        :func:`classification_metrics` plus ``rows``, ``min_accuracy`` and ``blessed``.
+    """
+    from trainer.model import to_matrix
+    from trainer.task import read_split
+
+    model, metadata = load_model(model_dir)
+    frame = read_split(test_uri, "csv")
+    predicted = model.predict(to_matrix(frame, metadata["features"]))
+    result = classification_metrics(frame[metadata["label_column"]], predicted, labels=metadata["classes"])
+    result.update(rows=len(frame), min_accuracy=min_accuracy, blessed=bool(result["accuracy"] >= min_accuracy))
+    return result
+
+
+def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "Confusion matrix") -> bytes:
+    """A confusion-matrix picture (rows true, columns predicted) as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 2.5, 1.0 * len(labels) + 2), dpi=100)
+    ax.imshow(values, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    limit = values.max() / 2 if values.size else 0
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > limit else "black", fontsize=9)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def evaluation_html(result: dict[str, Any]) -> str:
+    """A standalone HTML page with the headline metrics, the per-class table and the confusion matrix."""
+    png = confusion_matrix_png(result["confusion"]["labels"], result["confusion"]["matrix"])
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td><td>{m['f1']:.3f}</td><td>{m['support']}</td></tr>"
+        for label, m in result["per_class"].items()
+    )
+    verdict = "blessed" if result["blessed"] else "not blessed"
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
+        f"<h1>Model evaluation</h1><p>Test accuracy <b>{result['accuracy']:.4f}</b>, macro-F1 <b>{result['macro_f1']:.4f}</b> "
+        f"on {result['rows']} rows; {verdict} (needs accuracy &ge; {result['min_accuracy']}).</p>"
+        "<table border='1' cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+        f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'></p>"
+        "</body></html>\n"
+    )

@@ -1,0 +1,264 @@
+"""The pipeline's steps as plain functions over paths and values.
+
+Each kfx component parses its artifacts into paths and calls one of these; the
+in-process benchmark and the tests call them directly. Every step returns a
+small dict of plain values (row counts, metrics, …) that the component records
+as artifact metadata and outputs.
+
+When a step runs inside a pipeline task, an error the user caused prints one
+``kfx-error:`` line instead of a traceback (the runner shows that sentence) and
+the task exits non-zero; called directly, the step raises the ``KfxError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any, Callable, Optional, TypeVar
+
+from kfx.errors import KfxError
+
+F = TypeVar("F", bound=Callable[..., Any])
+ERROR_PREFIX = "kfx-error: "
+
+
+def step(func: F) -> F:
+    """Marks a step function; see the module docstring for how its errors surface."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except KfxError as err:
+            # kfp's executor sets _KFP_RUNTIME=true in the task process.
+            if os.environ.get("_KFP_RUNTIME") != "true":
+                raise
+            print(f"{ERROR_PREFIX}{type(err).__name__}: {err}", flush=True)
+            raise SystemExit(err.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@step
+def import_dataset(
+    source: str,
+    label_column: str,
+    train_path: str,
+    validation_path: str,
+    test_path: str,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    seed: int = 42,
+    sample_rows: int = 0,
+) -> dict[str, Any]:
+    """Reads the source, checks it, splits it and writes one CSV per split.
+
+    Returns:
+        ``source``, ``columns`` and ``<split>_rows`` for each split.
+    """
+    from kfx import data, storage
+
+    parsed = data.parse_source(source)
+    table = data.read_source(parsed.uri)
+    name = f"source {parsed.uri!r}"
+    if len(table) and label_column in table.columns:
+        table = data.stratified_sample(table, label_column, sample_rows, seed)
+    table = data.check_table(table, label_column, fractions, source=name)
+    splits = data.stratified_split(table, label_column, fractions, seed)
+    result: dict[str, Any] = {"source": parsed.uri, "columns": list(map(str, table.columns))}
+    for split, path in zip(data.SPLITS, (train_path, validation_path, test_path)):
+        storage.write_text(path, splits[split].to_csv(index=False))
+        result[f"{split}_rows"] = len(splits[split])
+    return result
+
+
+def _read_splits(paths: dict[str, str]):
+    import pandas as pd
+
+    from kfx import storage
+    import io
+
+    return {name: pd.read_csv(io.BytesIO(storage.read_bytes(p))) for name, p in paths.items()}
+
+
+@step
+def generate_statistics(
+    train_path: str,
+    validation_path: str,
+    test_path: str,
+    statistics_dir: str,
+    html_path: str,
+    engine: str = "memory",
+    beam_options: Optional[dict[str, Any]] = None,
+) -> dict[str, Any]:
+    """Computes TFDV statistics of every split, writes them and the Facets view of train vs. eval.
+
+    Returns:
+        Rows and features per split (``<split>_rows``, ``features``).
+    """
+    from kfx import statistics, storage
+
+    paths = {"train": train_path, "validation": validation_path, "test": test_path}
+    frames = _read_splits(paths) if engine == "memory" else {name: None for name in paths}
+    stats = statistics.compute_statistics(frames, engine=engine, data_uris=paths, beam_options=beam_options)
+    statistics.write_statistics(stats, statistics_dir)
+    storage.write_text(html_path, statistics.statistics_html(stats["train"], stats["validation"], "train", "eval"))
+    summary = statistics.summarize(stats)
+    result: dict[str, Any] = {f"{name}_rows": s["rows"] for name, s in summary.items()}
+    result["features"] = summary["train"]["features"]
+    return result
+
+
+@step
+def infer_schema(statistics_dir: str, schema_path: str, schema_file: str = "") -> dict[str, Any]:
+    """Infers the schema from the training statistics, or copies a curated schema as is.
+
+    Returns:
+        ``features`` (count) and ``curated`` (whether a schema file was used).
+    """
+    from kfx import schema as schemas
+    from kfx import statistics, storage
+
+    if schema_file:
+        curated = schemas.load_schema(schema_file)  # checks it parses before copying
+        storage.write_bytes(schema_path, storage.read_bytes(schema_file))
+        return {"features": len(curated.feature), "curated": True}
+    stats = statistics.load_statistics(statistics_dir)
+    inferred = schemas.infer_schema(stats["train"])
+    schemas.write_schema(inferred, schema_path)
+    return {"features": len(inferred.feature), "curated": False}
+
+
+@step
+def validate_statistics(
+    statistics_dir: str,
+    schema_path: str,
+    anomalies_dir: str,
+    report_path: str,
+    skew_threshold: float = 0.1,
+    fail_on_anomalies: bool = True,
+) -> dict[str, Any]:
+    """Validates every split against the schema and train vs. validation for skew.
+
+    Writes the anomalies protos and a Markdown report either way, then fails when
+    anomalies exist and ``fail_on_anomalies`` is set.
+
+    Returns:
+        ``anomalies`` (count) and ``findings`` (split, feature, short, description each).
+
+    Raises:
+        AnomaliesFound: Listing each anomalous feature and what is wrong.
+    """
+    from kfx import schema as schemas
+    from kfx import statistics, storage, validation
+
+    stats = statistics.load_statistics(statistics_dir)
+    anomalies = validation.validate_splits(stats, schemas.load_schema(schema_path), skew_threshold)
+    found = validation.findings(anomalies)
+    validation.write_anomalies(anomalies, anomalies_dir)
+    storage.write_text(report_path, validation.report_markdown(found, list(stats), skew_threshold))
+    if found and fail_on_anomalies:
+        raise validation.anomalies_error(found)
+    return {"anomalies": len(found), "findings": [f.to_dict() for f in found]}
+
+
+@step
+def train(
+    train_path: str,
+    validation_path: str,
+    test_path: str,
+    model_dir: str,
+    label_column: str = "Class",
+    svm_c: float = 10.0,
+    svm_gamma: str = "scale",
+    seed: int = 42,
+) -> dict[str, Any]:
+    """Runs the trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
+
+    Returns:
+        The trainer's metrics (validation and test accuracy and macro-F1, fit time).
+    """
+    from trainer import task
+
+    environ = {
+        **os.environ,
+        "AIP_MODEL_DIR": model_dir,
+        "AIP_DATA_FORMAT": "csv",
+        "AIP_TRAINING_DATA_URI": train_path,
+        "AIP_VALIDATION_DATA_URI": validation_path,
+        "AIP_TEST_DATA_URI": test_path,
+    }
+    argv = ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]
+    return task.main(argv, environ=environ)
+
+
+@step
+def evaluate(model_dir: str, test_path: str, html_path: str, min_accuracy: float = 0.9) -> dict[str, Any]:
+    """Scores the model on the test split, writes the evaluation page and decides the blessing.
+
+    Returns:
+        See :func:`kfx.evaluation.evaluate_model`.
+    """
+    from kfx import evaluation, storage
+
+    result = evaluation.evaluate_model(model_dir, test_path, min_accuracy)
+    storage.write_text(html_path, evaluation.evaluation_html(result))
+    return result
+
+
+@step
+def push_model(
+    model_dir: str,
+    registry_dir: str,
+    model_name: str,
+    evaluation_result: dict[str, Any],
+    schema_path: str = "",
+) -> dict[str, Any]:
+    """Pushes a blessed model into the local registry, or records why not.
+
+    Returns:
+        See :func:`kfx.registry.push_model`.
+    """
+    from kfx import registry
+
+    return registry.push_model(model_dir, registry_dir, model_name, evaluation_result, schema_path or None)
+
+
+def run_in_process(config, run_dir: str) -> dict[str, Any]:
+    """Runs every step in this one process, in pipeline order, writing under ``run_dir``.
+
+    This is what the pipeline does, without kfp and without one process per step;
+    the benchmark compares the two.
+
+    Returns:
+        Each step's result by step name.
+    """
+    join = functools.partial(os.path.join, run_dir)
+    paths = {s: join("data", f"{s}.csv") for s in ("train", "validation", "test")}
+    out: dict[str, Any] = {}
+    out["import-dataset"] = import_dataset(
+        config.source, config.label_column, paths["train"], paths["validation"], paths["test"],
+        config.fractions, config.seed, config.sample_rows,
+    )
+    out["generate-statistics"] = generate_statistics(
+        paths["train"], paths["validation"], paths["test"], join("statistics"), join("statistics.html"),
+        config.stats_engine,
+    )
+    out["infer-schema"] = infer_schema(join("statistics"), join("schema.pbtxt"), config.schema_file)
+    out["validate-statistics"] = validate_statistics(
+        join("statistics"), join("schema.pbtxt"), join("anomalies"), join("anomalies.md"),
+        config.skew_threshold, config.fail_on_anomalies,
+    )
+    out["train"] = train(
+        paths["train"], paths["validation"], paths["test"], join("model"), config.label_column,
+        config.svm_c, config.svm_gamma, config.seed,
+    )
+    out["evaluate"] = evaluate(join("model"), paths["test"], join("evaluation.html"), config.min_accuracy)
+    out["push-model"] = push_model(
+        join("model"), config.resolved_registry_dir, config.model_name, out["evaluate"], join("schema.pbtxt")
+    )
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("Use `kfx run`; kfx.steps holds the functions the pipeline's components call.")

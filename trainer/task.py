@@ -1,0 +1,168 @@
+"""Entry point of the trainer: ``python -m trainer.task [options]``.
+
+The same ``main`` runs in the Vertex AI custom container, in the local pipeline's
+``train`` step, in the notebooks and in the tests. It reads its data from the
+environment a Vertex AI custom training job with a managed dataset sets:
+
+- ``AIP_MODEL_DIR``: where to write ``model.joblib`` (local path or ``gs://``);
+- ``AIP_DATA_FORMAT``: ``csv`` (URIs are files or wildcards) or ``bigquery``
+  (URIs are ``bq://project.dataset.table``);
+- ``AIP_TRAINING_DATA_URI``, ``AIP_VALIDATION_DATA_URI``, ``AIP_TEST_DATA_URI``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+from typing import Mapping, Optional, Sequence
+
+from kfx.errors import ConfigError, KfxError
+
+MODEL_FILE = "model.joblib"
+METRICS_FILE = "metrics.json"
+METADATA_FILE = "model_metadata.json"
+_SPLIT_VARIABLES = {
+    "train": "AIP_TRAINING_DATA_URI",
+    "validation": "AIP_VALIDATION_DATA_URI",
+    "test": "AIP_TEST_DATA_URI",
+}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parses the trainer's hyper-parameters and options."""
+    parser = argparse.ArgumentParser(prog="python -m trainer.task", description=__doc__.splitlines()[0])
+    parser.add_argument("--label-column", default="Class", help="Column holding the class (default: Class).")
+    parser.add_argument("--svm-c", type=float, default=10.0, help="SVM regularisation C (default: 10).")
+    parser.add_argument("--svm-gamma", default="scale", help='RBF gamma: "scale", "auto" or a number (default: scale).')
+    parser.add_argument("--seed", type=int, default=42, help="Random state of the model (default: 42).")
+    return parser.parse_args(argv)
+
+
+def _gamma(value: str):
+    if value in ("scale", "auto"):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"--svm-gamma {value!r} is not valid; pass scale, auto or a positive number.") from None
+
+
+def read_split(uri: str, data_format: str):
+    """Reads one split the way Vertex AI hands it over: CSV files / wildcards or a BigQuery table.
+
+    Raises:
+        ConfigError: For an unknown data format.
+        SourceError: If the URI matches no file.
+    """
+    import pandas as pd
+
+    from kfx import data, storage
+    from kfx.errors import SourceError
+
+    if data_format == "bigquery":
+        return data.read_source(uri if uri.startswith("bq://") else f"bq://{uri}")
+    if data_format != "csv":
+        raise ConfigError(f"AIP_DATA_FORMAT is {data_format!r}; the trainer reads csv or bigquery.")
+    files = storage.expand(uri)
+    if not files:
+        raise SourceError(f"No data file matches {uri!r}; check the data URI handed to the trainer.")
+    return pd.concat([pd.read_csv(io.BytesIO(storage.read_bytes(f))) for f in files], ignore_index=True)
+
+
+def read_contract(environ: Mapping[str, str]) -> dict[str, str]:
+    """The Vertex AI training contract from the environment.
+
+    Raises:
+        ConfigError: Naming the variables that are missing.
+    """
+    needed = ["AIP_MODEL_DIR", *(_SPLIT_VARIABLES.values())]
+    missing = [name for name in needed if not environ.get(name)]
+    if missing:
+        raise ConfigError(
+            f"The trainer needs the environment variable(s) {', '.join(missing)}; "
+            "set them as a Vertex AI custom training job with a managed dataset does."
+        )
+    return {"model_dir": environ["AIP_MODEL_DIR"], "format": environ.get("AIP_DATA_FORMAT", "csv"),
+            **{split: environ[var] for split, var in _SPLIT_VARIABLES.items()}}
+
+
+def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
+    """Fits the model on the training split and writes it with its metrics.
+
+    Returns:
+        The metrics written to ``metrics.json`` (validation and test accuracy and macro-F1).
+    """
+    import joblib
+    import pandas as pd
+
+    from kfx.errors import DataError
+    from kfx.evaluation import classification_metrics
+    from kfx import storage
+    from trainer.model import build_model, to_matrix
+
+    frames = {split: read_split(contract[split], contract["format"]) for split in _SPLIT_VARIABLES}
+    label = args.label_column
+    if label not in frames["train"].columns:
+        raise DataError(f"Label column {label!r} is not in the training data; pass --label-column.")
+    features = [c for c in frames["train"].columns if c != label]
+    categorical = [not pd.api.types.is_numeric_dtype(frames["train"][c]) for c in features]
+    started = time.perf_counter()
+    model = build_model(categorical, c=args.svm_c, gamma=_gamma(args.svm_gamma), seed=args.seed)
+    model.fit(to_matrix(frames["train"], features), frames["train"][label])
+    fit_seconds = time.perf_counter() - started
+
+    metrics = {"fit_seconds": round(fit_seconds, 3), "train_rows": len(frames["train"])}
+    for split in ("validation", "test"):
+        frame = frames[split]
+        scores = classification_metrics(frame[label], model.predict(to_matrix(frame, features)))
+        metrics[split] = {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"], "rows": len(frame)}
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    model_dir = contract["model_dir"].rstrip("/")
+    metadata = {
+        "label_column": label,
+        "features": features,
+        "categorical": [f for f, cat in zip(features, categorical) if cat],
+        "classes": [str(c) for c in model.classes_],
+        "hyperparameters": {"svm_c": args.svm_c, "svm_gamma": args.svm_gamma, "seed": args.seed},
+        "framework": "scikit-learn",
+    }
+    # The model file goes last: its presence marks a complete model folder.
+    storage.write_text(f"{model_dir}/{METADATA_FILE}", json.dumps(metadata, indent=2))
+    storage.write_text(f"{model_dir}/{METRICS_FILE}", json.dumps(metrics, indent=2))
+    storage.write_bytes(f"{model_dir}/{MODEL_FILE}", buffer.getvalue())
+    return metrics
+
+
+def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> dict:
+    """Trains under the Vertex AI contract.
+
+    Args:
+        argv: Command-line arguments; defaults to ``sys.argv[1:]``.
+        environ: The environment to read the contract from; defaults to ``os.environ``.
+
+    Returns:
+        The metrics written next to the model.
+    """
+    args = parse_args(argv)
+    return train(args, read_contract(os.environ if environ is None else environ))
+
+
+def cli() -> int:
+    """Console entry: errors a user can cause print one sentence and exit non-zero."""
+    try:
+        metrics = main()
+    except KfxError as err:
+        print(f"trainer: error: {err}", file=sys.stderr)
+        return err.exit_code
+    print(json.dumps(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
