@@ -380,10 +380,16 @@ def run_local(
     from kfx.pipeline import STEPS, build_pipeline
 
     run_id = new_run_id(config.pipeline_name)
+    listeners = list(listeners or [])
+    if config.record_lineage:
+        from kfx.lineage.recorder import LineageRecorder
+
+        # Made before the run folder: a store kfx cannot use stops the run before anything exists.
+        listeners.append(LineageRecorder(config, run_id=run_id))
     run_dir = os.path.abspath(os.path.join(config.runs_dir, run_id))
     os.makedirs(run_dir)
     recorder = RecordingListener()
-    all_listeners: list[Listener] = [ConsoleListener(out, len(STEPS)), recorder, *(listeners or [])]
+    all_listeners: list[Listener] = [ConsoleListener(out, len(STEPS)), recorder, *listeners]
     pipeline = build_pipeline(config)
     started = time.time()
     with open(os.path.join(run_dir, "pipeline.log"), "w") as log:

@@ -1,0 +1,412 @@
+"""The questions lineage answers, the same for the local store and Vertex ML Metadata.
+
+- :meth:`Lineage.runs`: the runs, newest first, with status and key metrics;
+- :meth:`Lineage.show`: everything a model or artifact was made from (source,
+  splits, statistics, schema, anomalies, the trainer's parameters);
+- :meth:`Lineage.diff`: what changed between two runs (parameters, data counts, metrics).
+
+A backend (:class:`~kfx.lineage.store.LineageStore` locally,
+:class:`~kfx.lineage.vertex.VertexMetadata` on Vertex AI) turns its store into
+the plain records of :mod:`kfx.lineage.model`; everything here works on those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Optional, Protocol
+
+from kfx.lineage.errors import LineageError
+from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, ExecutionRecord, Graph, RunRecord
+
+CHECK_TYPES = ("ExampleStatistics", "Schema", "ExampleAnomalies")
+"""Artifact types that check data: shown with a model although training reads only the splits."""
+
+# Parameters that name where files go differ between any two runs and say nothing about the result.
+_PLACE_PARAMETERS = {"registry_dir"}
+
+
+class Backend(Protocol):
+    """What a lineage store must answer; see :class:`~kfx.lineage.store.LineageStore`."""
+
+    def runs(self) -> list[RunRecord]: ...
+
+    def run(self, run_id: str) -> RunRecord: ...
+
+    def run_graph(self, run_id: str) -> Graph: ...
+
+    def find_artifacts(self, ref: str) -> list[ArtifactRecord]: ...
+
+    def upstream(self, artifact_id: str) -> Graph: ...
+
+
+def fmt(value: Any) -> str:
+    """A value as the CLI prints it: whole floats without ``.0``, others to 4 decimals."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}" if value.is_integer() else f"{value:.4f}"
+    return str(value)
+
+
+def _when(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "-"
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def figures(graph: Graph) -> dict[str, Any]:
+    """The key figures a run graph holds: source, rows per split, features, anomalies, metrics, push.
+
+    Args:
+        graph: A run's graph (or part of one).
+
+    Returns:
+        Only the figures the graph has, e.g. ``{"train_rows": 479, "accuracy": 0.95, …}``.
+    """
+    out: dict[str, Any] = {}
+    source = next((a.uri for a in graph.of_type("DataSource")), None)
+    for dataset in graph.of_type("Dataset"):
+        source = source or dataset.properties.get("source")
+        split = dataset.properties.get("split")
+        if split and "rows" in dataset.properties:
+            out[f"{split}_rows"] = _int(dataset.properties["rows"])
+    if source:
+        out["source"] = source
+    for kind, key, name in (("ExampleStatistics", "features", "features"), ("Schema", "features", "schema_features"),
+                            ("ExampleAnomalies", "anomalies", "anomalies")):
+        found = graph.of_type(kind)
+        if found and key in found[-1].properties:
+            out[name] = _int(found[-1].properties[key])
+    model = graph.of_type("Model")
+    if model and "validation_accuracy" in model[-1].properties:
+        out["validation_accuracy"] = model[-1].properties["validation_accuracy"]
+    metrics = graph.of_type("Metrics")
+    if metrics:
+        for key in ("accuracy", "macro_f1"):
+            if key in metrics[-1].properties:
+                out[key] = metrics[-1].properties[key]
+    evaluate = graph.step("evaluate")
+    if evaluate is not None and "blessed" in evaluate.outputs:
+        out["blessed"] = bool(evaluate.outputs["blessed"])
+    elif metrics and "blessed" in metrics[-1].properties:
+        out["blessed"] = bool(metrics[-1].properties["blessed"])
+    pushed = graph.of_type("PushedModel")
+    if pushed:
+        out["pushed_version"] = _int(pushed[-1].properties.get("version", 0)) if pushed[-1].properties.get("pushed") else None
+    return out
+
+
+def _int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def parameters(graph: Graph) -> dict[str, Any]:
+    """Every step's input parameters as ``<step>.<name>``."""
+    return {
+        f"{x.step}.{k}": v
+        for x in sorted(graph.executions.values(), key=lambda x: (x.started or 0, x.step))
+        for k, v in sorted(x.parameters.items())
+        if k not in _PLACE_PARAMETERS
+    }
+
+
+@dataclass
+class Upstream:
+    """What an artifact was made from.
+
+    Attributes:
+        artifact: The artifact asked about.
+        run_id: The run that made it, when known.
+        graph: The artifact, what it was made from, and the checks run on that data.
+    """
+
+    artifact: ArtifactRecord
+    run_id: str
+    graph: Graph
+
+    @property
+    def source_uri(self) -> Optional[str]:
+        """The table the data came from."""
+        return figures(self.graph).get("source")
+
+    @property
+    def splits(self) -> list[ArtifactRecord]:
+        """The Dataset artifacts (one per split)."""
+        order = {"train": 0, "validation": 1, "test": 2}
+        return sorted(self.graph.of_type("Dataset"), key=lambda a: order.get(str(a.properties.get("split")), 9))
+
+    def first(self, type_name: str) -> Optional[ArtifactRecord]:
+        """The graph's artifact of one type, if any."""
+        found = self.graph.of_type(type_name)
+        return found[-1] if found else None
+
+    @property
+    def trainer_parameters(self) -> dict[str, Any]:
+        """The train step's parameters (empty when the artifact was not made from a model)."""
+        train = self.graph.step("train")
+        return dict(train.parameters) if train else {}
+
+    @property
+    def steps(self) -> list[ExecutionRecord]:
+        """The executions, in the order they started."""
+        return sorted(self.graph.executions.values(), key=lambda x: (x.started or 0, x.step))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        def art(a: Optional[ArtifactRecord]):
+            return None if a is None else {"id": a.id, "name": a.name, "type": a.type, "uri": a.uri, "properties": a.properties}
+
+        return {
+            "artifact": art(self.artifact),
+            "run_id": self.run_id,
+            "source": self.source_uri,
+            "splits": [art(a) for a in self.splits],
+            "statistics": art(self.first("ExampleStatistics")),
+            "schema": art(self.first("Schema")),
+            "anomalies": art(self.first("ExampleAnomalies")),
+            "trainer_parameters": self.trainer_parameters,
+            "steps": [
+                {"step": x.step, "state": x.state, "seconds": x.seconds, "parameters": x.parameters, "outputs": x.outputs}
+                for x in self.steps
+            ],
+        }
+
+
+def with_checks(run: Graph, upstream: Graph) -> Graph:
+    """Adds to ``upstream`` the statistics, schema and anomalies ``run`` made from its datasets.
+
+    Training reads only the splits (validation gates it by order, not by data), so
+    the checks on those splits are not upstream of a model through events; they are
+    what a reader of a model's lineage wants to see all the same.
+    """
+    artifacts = dict(upstream.artifacts)
+    executions = dict(upstream.executions)
+    events = list(upstream.events)
+    frontier = [a for a in artifacts if artifacts[a].type in ("Dataset", *CHECK_TYPES)]
+    seen = set(frontier)
+    while frontier:
+        current = frontier.pop()
+        for read in [e for e in run.events if e.artifact_id == current and e.kind == INPUT]:
+            made = [e for e in run.events if e.execution_id == read.execution_id and e.kind == OUTPUT]
+            checks = [e for e in made if e.artifact_id in run.artifacts and run.artifacts[e.artifact_id].type in CHECK_TYPES]
+            if not checks or read.execution_id not in run.executions:
+                continue
+            executions[read.execution_id] = run.executions[read.execution_id]
+            for edge in run.events:
+                if edge.execution_id == read.execution_id and edge.kind == INPUT and edge.artifact_id in artifacts:
+                    if edge not in events:
+                        events.append(edge)
+            for edge in checks:
+                artifacts[edge.artifact_id] = run.artifacts[edge.artifact_id]
+                if edge not in events:
+                    events.append(edge)
+                if edge.artifact_id not in seen:
+                    seen.add(edge.artifact_id)
+                    frontier.append(edge.artifact_id)
+    return Graph(artifacts, executions, events)
+
+
+@dataclass
+class RunDiff:
+    """What changed from run ``a`` to run ``b``.
+
+    Attributes:
+        a: The first run.
+        b: The second run.
+        parameters: ``(name, value in a, value in b)`` for each parameter that differs.
+        unchanged_parameters: How many parameters are the same.
+        data: ``(figure, a, b)`` for the source, rows per split, features and anomalies.
+        metrics: ``(metric, a, b)`` for status, accuracy, macro-F1, blessing and push.
+    """
+
+    a: RunRecord
+    b: RunRecord
+    parameters: list[tuple[str, Any, Any]] = field(default_factory=list)
+    unchanged_parameters: int = 0
+    data: list[tuple[str, Any, Any]] = field(default_factory=list)
+    metrics: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> dict[str, tuple[Any, Any]]:
+        """Every row that differs, by name (parameters as ``<step>.<name>``)."""
+        return {n: (x, y) for n, x, y in (*self.parameters, *self.data, *self.metrics) if x != y}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        rows = lambda items: [{"name": n, "a": x, "b": y, "changed": x != y} for n, x, y in items]  # noqa: E731
+        return {
+            "a": self.a.run_id, "b": self.b.run_id, "parameters": rows(self.parameters),
+            "unchanged_parameters": self.unchanged_parameters, "data": rows(self.data), "metrics": rows(self.metrics),
+        }
+
+
+_DATA_KEYS = ("source", "train_rows", "validation_rows", "test_rows", "features", "schema_features", "anomalies")
+_METRIC_KEYS = ("validation_accuracy", "accuracy", "macro_f1", "blessed", "pushed_version")
+
+
+class Lineage:
+    """The lineage questions over one backend.
+
+    Args:
+        backend: A :class:`~kfx.lineage.store.LineageStore` or a
+            :class:`~kfx.lineage.vertex.VertexMetadata`.
+    """
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def runs(self, limit: Optional[int] = None) -> list[RunRecord]:
+        """The runs, newest first (at most ``limit``)."""
+        found = self.backend.runs()
+        return found[:limit] if limit else found
+
+    def run_graph(self, run_id: str) -> Graph:
+        """Every artifact, execution and event of one run."""
+        return self.backend.run_graph(run_id)
+
+    def resolve(self, ref: str) -> ArtifactRecord:
+        """The artifact ``ref`` names.
+
+        Args:
+            ref: An artifact id, an artifact name (``RUN/STEP/OUTPUT``), an artifact URI,
+                a run id (that run's model), or ``latest`` (the newest run's model).
+
+        Raises:
+            LineageError: If nothing matches, or the run made no model.
+        """
+        if ref == "latest":
+            with_model = [r for r in self.runs() if r.status == "complete"] or self.runs()
+            if not with_model:
+                raise LineageError("The lineage store holds no runs yet; run `kfx run` first.")
+            ref = with_model[0].run_id
+        run = self._run_or_none(ref)
+        if run is not None:
+            graph = self.backend.run_graph(ref)
+            models = graph.of_type("Model")
+            if not models:
+                where = f" (it failed at {run.failed_step})" if run.failed_step else ""
+                raise LineageError(
+                    f"Run {ref!r} made no model{where}; pass an artifact of it instead, "
+                    f"e.g. {ref}/import-dataset/train_data, or another run."
+                )
+            return models[-1]
+        found = self.backend.find_artifacts(ref)
+        if not found:
+            raise LineageError(
+                f"No artifact or run called {ref!r} in the lineage store; pass a run id, an artifact id, "
+                "a name such as RUN/train/model, or an artifact URI (`kfx lineage runs` lists the runs)."
+            )
+        return found[-1]
+
+    def _run_or_none(self, ref: str) -> Optional[RunRecord]:
+        try:
+            return self.backend.run(ref)
+        except LineageError:
+            return None
+
+    def show(self, ref: str) -> Upstream:
+        """Everything upstream of a model or artifact (see :meth:`resolve` for ``ref``)."""
+        artifact = self.resolve(ref)
+        run_id = str(artifact.properties.get("run_id") or "")
+        upstream = self.backend.upstream(artifact.id)
+        if run_id and self._run_or_none(run_id) is not None:
+            upstream = with_checks(self.backend.run_graph(run_id), upstream)
+        return Upstream(artifact, run_id, upstream)
+
+    def diff(self, run_a: str, run_b: str) -> RunDiff:
+        """What changed from ``run_a`` to ``run_b``: parameters, data counts and metrics."""
+        a, b = self.backend.run(run_a), self.backend.run(run_b)
+        graph_a, graph_b = self.backend.run_graph(run_a), self.backend.run_graph(run_b)
+        params_a, params_b = parameters(graph_a), parameters(graph_b)
+        names = sorted(set(params_a) | set(params_b))
+        changed = [(n, params_a.get(n), params_b.get(n)) for n in names if params_a.get(n) != params_b.get(n)]
+        figs_a, figs_b = figures(graph_a), figures(graph_b)
+        result = RunDiff(a, b, changed, len(names) - len(changed))
+        result.data = [(k, figs_a.get(k), figs_b.get(k)) for k in _DATA_KEYS if k in figs_a or k in figs_b]
+        result.metrics = [("status", a.status, b.status)] + [
+            (k, figs_a.get(k), figs_b.get(k)) for k in _METRIC_KEYS if k in figs_a or k in figs_b
+        ]
+        return result
+
+    def draw(self, run_id: str, path: str) -> list[str]:
+        """Draws a run's lineage graph into ``path`` (``.png`` also gets an ``.svg`` beside it)."""
+        from kfx.lineage import graph
+
+        return graph.draw(self.backend.run_graph(run_id), path, title=f"Lineage of {run_id}")
+
+
+# -- text for the CLI ----------------------------------------------------------------------------
+
+
+def format_runs(runs: list[RunRecord]) -> str:
+    """The runs as a table: id, status, start (UTC), seconds, accuracy, blessed, failed step."""
+    if not runs:
+        return "No runs recorded yet; `kfx run` records one."
+    header = ("RUN", "STATUS", "STARTED (UTC)", "SECONDS", "ACCURACY", "BLESSED", "NOTE")
+    rows = [header] + [
+        (
+            r.run_id, r.status, _when(r.started), f"{r.seconds:.1f}" if r.seconds is not None else "-",
+            fmt(r.metrics.get("accuracy")), fmt(r.metrics.get("blessed")),
+            f"failed at {r.failed_step}" if r.failed_step else "",
+        )
+        for r in runs
+    ]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
+    hidden = {"run_id", "step", "output", *skip}
+    return ", ".join(f"{k} {fmt(v)}" for k, v in props.items() if k not in hidden and not isinstance(v, (dict, list)))
+
+
+def format_upstream(up: Upstream) -> str:
+    """What :meth:`Lineage.show` found, as the few lines the CLI prints."""
+    a = up.artifact
+    lines = [f"{a.type} {a.name} (id {a.id})", f"  uri         {a.uri}"]
+    if _props_line(a.properties):
+        lines.append(f"  properties  {_props_line(a.properties)}")
+    lines.append(f"  run         {up.run_id or '-'}")
+    lines.append(f"  source      {up.source_uri or '-'}")
+    for split in up.splits:
+        lines.append(f"  split       {split.properties.get('split', '?'):<10} {fmt(split.properties.get('rows')):>6} rows  {split.uri}")
+    labels = (("ExampleStatistics", "statistics", "features"), ("Schema", "schema", "features"),
+              ("ExampleAnomalies", "anomalies", "anomalies"))
+    for kind, label, key in labels:
+        found = up.first(kind)
+        if found is not None:
+            extra = ""
+            if kind == "Schema":
+                extra = " (curated)" if found.properties.get("curated") else " (inferred)"
+            if kind == "ExampleAnomalies" and found.properties.get("features"):
+                extra = f" ({', '.join(map(str, found.properties['features']))})"
+            lines.append(f"  {label:<11} {fmt(found.properties.get(key))} {key}{extra}  {found.uri}")
+    if up.trainer_parameters:
+        lines.append("  trainer     " + ", ".join(f"{k}={fmt(v)}" for k, v in sorted(up.trainer_parameters.items())))
+    for step in up.steps:
+        took = f"{step.seconds:.1f} s" if step.seconds is not None else "-"
+        lines.append(f"  step        {step.step} ({step.state}, {took})")
+    return "\n".join(lines)
+
+
+def format_diff(d: RunDiff) -> str:
+    """What :meth:`Lineage.diff` found: changed parameters, then data and metrics side by side."""
+    lines = [f"A {d.a.run_id} ({d.a.status})", f"B {d.b.run_id} ({d.b.status})"]
+
+    def section(title: str, rows: list[tuple[str, Any, Any]]) -> None:
+        lines.append(title)
+        width = max((len(n) for n, _, _ in rows), default=10)
+        for name, x, y in rows:
+            mark = "*" if x != y else " "
+            lines.append(f" {mark} {name:<{width}}  {fmt(x):>12}  ->  {fmt(y)}")
+
+    if d.parameters:
+        section(f"parameters ({len(d.parameters)} changed, {d.unchanged_parameters} the same)", d.parameters)
+    else:
+        lines.append(f"parameters  all {d.unchanged_parameters} the same")
+    section("data", d.data)
+    section("metrics", d.metrics)
+    return "\n".join(lines)

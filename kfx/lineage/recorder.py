@@ -1,0 +1,219 @@
+"""The listener that records a local run in the lineage store as it happens.
+
+Each step is written twice: when it starts (a RUNNING execution with its
+parameters and INPUT events) and when it ends (its state, timing, output values,
+output artifacts and OUTPUT events). So a run that fails, or is killed, still
+shows every step that ran, the failed one marked FAILED, the earlier ones intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, Optional
+
+from kfx.config import Config
+from kfx.lineage.model import ArtifactRecord
+
+_SCALARS = (bool, int, float, str)
+
+
+def artifact_type(artifact: Any) -> str:
+    """The lineage type of a kfp artifact: its ``kfx_type``, or kfp's own type (``Metrics``, ``HTML``…)."""
+    kind = (artifact.metadata or {}).get("kfx_type")
+    return str(kind) if kind else str(artifact.schema_title).split(".")[-1]
+
+
+def artifact_record(run_id: str, step: str, key: str, artifact: Any) -> ArtifactRecord:
+    """The record of one output artifact: named ``<run_id>/<step>/<key>``, its metadata as properties."""
+    properties = {k: v for k, v in dict(artifact.metadata or {}).items() if k != "kfx_type"}
+    properties.update(run_id=run_id, step=step, output=key)
+    return ArtifactRecord(id="", name=f"{run_id}/{step}/{key}", type=artifact_type(artifact), uri=artifact.uri, properties=properties)
+
+
+def run_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The key figures of a run summary, as stored on the run context."""
+    metrics: dict[str, Any] = {}
+    for split, rows in (summary.get("rows") or {}).items():
+        metrics[f"{split}_rows"] = rows
+    model = summary.get("model") or {}
+    for key, name in (("test_accuracy", "accuracy"), ("macro_f1", "macro_f1"),
+                      ("validation_accuracy", "validation_accuracy"), ("blessed", "blessed")):
+        metrics[name] = model.get(key)
+    metrics["anomalies"] = (summary.get("anomalies") or {}).get("count")
+    push = summary.get("push") or {}
+    if push.get("pushed"):
+        metrics["pushed_version"] = push.get("version")
+    return {k: v for k, v in metrics.items() if v is not None}
+
+
+class LineageRecorder:
+    """Records a local run in the lineage store (``config.resolved_metadata_path``).
+
+    The store is opened when the recorder is made, so a store kfx cannot use stops
+    the run before any step starts. Once the run is going, a recording problem
+    never fails it: the run finishes, and the summary says what was not recorded.
+
+    Args:
+        config: The run's configuration.
+        run_id: The run id; when None it is taken from the first task's folder.
+        draw: Draw the run's lineage graph (``lineage.png`` and ``lineage.svg``) at the end.
+
+    Raises:
+        LineageError: If the store is not a database, not a kfx store, or from another version.
+    """
+
+    def __init__(self, config: Config, run_id: Optional[str] = None, draw: bool = True):
+        from kfx.lineage.store import LineageStore
+
+        self.config = config
+        self.store = LineageStore(config.resolved_metadata_path, create=True)
+        self.run_id = run_id
+        self.draw = draw
+        self.error = ""
+        self.started = time.time()
+        self._contexts: Optional[tuple[Any, Any]] = None
+        self._executions: dict[str, int] = {}
+        self._by_uri: dict[str, int] = {}
+        self._preload: Optional[threading.Thread] = None
+        if draw:
+            from kfx.lineage import graph
+
+            # The runner process mostly waits on step processes, so loading the drawing
+            # libraries now costs the run nothing at the end.
+            self._preload = threading.Thread(target=graph.preload, name="kfx-lineage-preload", daemon=True)
+            self._preload.start()
+        if run_id:
+            self._guard(self._open_run)
+
+    # -- listener --------------------------------------------------------------------------------
+
+    def task_started(self, event: Any) -> None:
+        """Writes the step as RUNNING with its parameters and inputs."""
+        self._guard(self._started, event)
+
+    def task_finished(self, event: Any) -> None:
+        """Writes the step's end: state, timing, outputs."""
+        self._guard(self._finished, event)
+
+    def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Writes the run's status and key metrics, draws the graph and points the summary at it."""
+        self.run_id = self.run_id or run_id
+        self._guard(self._finish_run, summary)
+        summary["lineage_store"] = self.store.path
+        if self.error:
+            summary["lineage_error"] = self.error
+            print(f"kfx: warning: lineage of run {self.run_id} is incomplete: {self.error}", file=sys.stderr)
+
+    # -- the work --------------------------------------------------------------------------------
+
+    def _guard(self, work, *args: Any) -> None:
+        if self.error:
+            return  # after one failure the record would only get more inconsistent
+        try:
+            work(*args)
+        except Exception as err:  # noqa: BLE001 - recording must never break the run
+            self.error = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+
+    def _open_run(self) -> None:
+        from kfx import __version__
+
+        self._contexts = self.store.put_run_context(
+            self.run_id, self.config.pipeline_name,
+            {
+                "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
+                "config": json.dumps(self.config.to_dict(), default=str),
+            },
+        )
+
+    def _name(self, step: str) -> str:
+        return f"{self.run_id}/{step}"
+
+    def _started(self, event: Any) -> None:
+        if self.run_id is None:
+            # kfp.local puts task folders under <run_dir>/<pipeline job>/<task>.
+            self.run_id = os.path.basename(os.path.dirname(os.path.dirname(event.task_root.rstrip("/"))))
+        if self._contexts is None:
+            self._open_run()
+        inputs = []
+        for key, artifacts in event.input_artifacts.items():
+            for index, artifact in enumerate(artifacts):
+                artifact_id = self._artifact_id(artifact.uri)
+                if artifact_id is not None:
+                    inputs.append((key if len(artifacts) == 1 else f"{key}[{index}]", artifact_id))
+        eid, _ = self.store.put_step(
+            self._contexts, self._name(event.name), "running", self._step_properties(event), inputs, [],
+        )
+        self._executions[event.name] = eid
+
+    def _finished(self, event: Any) -> None:
+        if self._contexts is None:
+            self._started(event)
+        outputs, values = [], {}
+        for key, value in event.outputs.items():
+            if hasattr(value, "uri"):
+                outputs.append((key, artifact_record(self.run_id, event.name, key, value)))
+            elif isinstance(value, _SCALARS) or isinstance(value, (list, dict)):
+                values[f"output:{key}"] = value
+        properties = {**self._step_properties(event), **values, "ended": event.ended, "seconds": event.seconds}
+        if event.state == "failed":
+            properties.update(error=event.error or "the step failed without a kfx-error sentence; see pipeline.log",
+                              error_kind=event.error_kind or "StepFailed")
+        _, ids = self.store.put_step(
+            self._contexts, self._name(event.name), event.state, properties, [], outputs,
+            source=self._source(event, outputs), execution_id=self._executions.get(event.name),
+        )
+        for key, record in outputs:
+            self._by_uri[record.uri] = ids[key]
+
+    def _step_properties(self, event: Any) -> dict[str, Any]:
+        properties: dict[str, Any] = {"step": event.name, "run_id": self.run_id, "started": event.started}
+        properties.update({f"input:{k}": v for k, v in event.parameters.items()})
+        return properties
+
+    def _source(self, event: Any, outputs: list[tuple[str, ArtifactRecord]]) -> Optional[tuple[str, str]]:
+        """The external table a step read, so runs that read the same table meet at one artifact."""
+        if "source" not in event.parameters:
+            return None
+        resolved = next((r.properties.get("source") for _, r in outputs if r.properties.get("source")), None)
+        if not resolved:
+            from kfx import data
+
+            try:
+                resolved = data.parse_source(str(event.parameters["source"])).uri
+            except Exception:  # noqa: BLE001 - a bad source is the step's error to report, not ours
+                resolved = str(event.parameters["source"])
+        uri = resolved if "://" in resolved else os.path.abspath(resolved)
+        return ("source", uri)
+
+    def _artifact_id(self, uri: str) -> Optional[int]:
+        if uri in self._by_uri:
+            return self._by_uri[uri]
+        found = self.store.artifact_ids_by_uri(uri)
+        return found[-1] if found else None
+
+    def _finish_run(self, summary: dict[str, Any]) -> None:
+        if self._contexts is None:
+            self._open_run()
+        ended = time.time()
+        properties: dict[str, Any] = {
+            "status": summary["status"], "ended": ended, "seconds": ended - self.started,
+            "run_dir": summary.get("run_dir", ""),
+            **{f"metric:{k}": v for k, v in run_metrics(summary).items()},
+        }
+        if summary["status"] == "failed":
+            properties.update(failed_step=summary.get("failed_step", ""), error=summary.get("error", ""))
+        if self.draw and summary.get("run_dir"):
+            from kfx.lineage import graph
+
+            if self._preload is not None:
+                self._preload.join()
+            self.store.put_run_context(self.run_id, self.config.pipeline_name, properties)
+            path = os.path.join(summary["run_dir"], "lineage.png")
+            graph.draw(self.store.run_graph(self.run_id), path, title=f"Lineage of {self.run_id}")
+            summary["lineage_graph"] = path
+            properties = {"lineage_graph": path}
+        self.store.put_run_context(self.run_id, self.config.pipeline_name, properties)
