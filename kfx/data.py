@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "validation", "test")
 _FORMATS = (".csv", ".csv.gz", ".parquet")
-_SCHEMES = ("gs://", "bq://")
 # bq://project.dataset.table; a project may carry a domain prefix (example.com:project).
 _BQ_ID = re.compile(
     r"^bq://(?P<project>(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9])"
@@ -75,7 +74,7 @@ def parse_source(uri: str) -> Source:
                 "(letters, digits and underscores; the project id in lower case)."
             )
         return Source(uri, "bigquery", f"{match['project']}.{match['dataset']}.{match['table']}")
-    if "://" in uri:
+    if "://" in uri and not storage.is_gcs(uri):
         raise SourceError(
             f"{uri!r} has an unknown scheme; use a local path, gs://BUCKET/PATH or bq://PROJECT.DATASET.TABLE."
         )

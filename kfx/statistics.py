@@ -1,24 +1,27 @@
 """TFDV statistics of each split: computing, writing, reading back and viewing.
 
-A statistics artifact is a folder laid out as TFX's StatisticsGen lays it out:
-``Split-<name>/FeatureStats.pb``, each a binary ``DatasetFeatureStatisticsList``
-that ``tfdv.load_statistics`` reads back. Only :func:`compute_statistics` and
+A statistics artifact is a folder with one sub-folder per split, as TFX's
+StatisticsGen lays it out: ``Split-<name>/stats.tfrecord``, each a one-record
+TFRecord file holding a binary ``DatasetFeatureStatisticsList``, the form
+``tfdv.load_statistics`` reads back. Only :func:`compute_statistics` and
 :func:`statistics_html` import TFDV (and with it TensorFlow).
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import sys
 from typing import TYPE_CHECKING, Mapping, Optional
 
 from kfx import storage
+from kfx.errors import SourceError
 
 if TYPE_CHECKING:
     import pandas as pd
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
-STATS_FILE = "FeatureStats.pb"
+STATS_FILE = "stats.tfrecord"
 
 
 def import_tfdv():
@@ -79,10 +82,32 @@ def compute_statistics(
     return result
 
 
+def _masked_crc(data: bytes) -> bytes:
+    import google_crc32c
+
+    crc = google_crc32c.value(data)
+    return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+
+
+def to_tfrecord(record: bytes) -> bytes:
+    """Frames one record as a TFRecord file (length, CRCs, data), without TensorFlow."""
+    length = struct.pack("<Q", len(record))
+    return length + _masked_crc(length) + record + _masked_crc(record)
+
+
+def from_tfrecord(blob: bytes, uri: str = "") -> bytes:
+    """The first record of a TFRecord file, checked against its CRC."""
+    (length,) = struct.unpack("<Q", blob[:8])
+    record = blob[12 : 12 + length]
+    if len(record) != length or blob[12 + length : 16 + length] != _masked_crc(record):
+        raise SourceError(f"Statistics file {uri!r} is damaged (bad TFRecord framing); compute the statistics again.")
+    return record
+
+
 def write_statistics(stats: Mapping[str, "statistics_pb2.DatasetFeatureStatisticsList"], folder: str) -> None:
-    """Writes each split's statistics to ``folder/Split-<name>/FeatureStats.pb``."""
+    """Writes each split's statistics to ``folder/Split-<name>/stats.tfrecord``."""
     for name, proto in stats.items():
-        storage.write_bytes(os.path.join(folder, f"Split-{name}", STATS_FILE), proto.SerializeToString())
+        storage.write_bytes(os.path.join(folder, f"Split-{name}", STATS_FILE), to_tfrecord(proto.SerializeToString()))
 
 
 def load_statistics(folder: str) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
@@ -93,7 +118,7 @@ def load_statistics(folder: str) -> dict[str, "statistics_pb2.DatasetFeatureStat
     for path in storage.expand(os.path.join(folder, "Split-*", STATS_FILE)):
         name = os.path.basename(os.path.dirname(path))[len("Split-") :]
         proto = statistics_pb2.DatasetFeatureStatisticsList()
-        proto.ParseFromString(storage.read_bytes(path))
+        proto.ParseFromString(from_tfrecord(storage.read_bytes(path), path))
         result[name] = proto
     return result
 

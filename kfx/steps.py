@@ -135,7 +135,7 @@ def validate_statistics(
     schema_path: str,
     anomalies_dir: str,
     report_path: str,
-    skew_threshold: float = 0.1,
+    skew_threshold: float = 0.15,
     fail_on_anomalies: bool = True,
 ) -> dict[str, Any]:
     """Validates every split against the schema and train vs. validation for skew.

@@ -18,7 +18,7 @@ def generate_statistics(
     engine: str = "memory",
     beam_options: dict = {},
 ) -> NamedTuple("StatisticsOutputs", [("features", int)]):
-    """Computes TFDV statistics (``Split-<name>/FeatureStats.pb``, readable by
+    """Computes TFDV statistics (``Split-<name>/stats.tfrecord``, readable by
     ``tfdv.load_statistics``) and an HTML Facets Overview of train vs. eval.
 
     Args:

@@ -14,7 +14,7 @@ def validate_statistics(
     schema: Input[Artifact],
     anomalies: Output[Artifact],
     report: Output[Markdown],
-    skew_threshold: float = 0.1,
+    skew_threshold: float = 0.15,
     fail_on_anomalies: bool = True,
 ) -> NamedTuple("ValidationOutputs", [("anomalies_count", int)]):
     """Validates each split's statistics against the schema and checks train vs. validation skew.
@@ -27,7 +27,7 @@ def validate_statistics(
         schema: Output of infer_schema.
         anomalies: Folder of text Anomalies protos, one per split.
         report: Readable Markdown report.
-        skew_threshold: Jensen-Shannon / L-infinity distance that counts as skew. Defaults to 0.1.
+        skew_threshold: Jensen-Shannon / L-infinity distance that counts as skew. Defaults to 0.15.
         fail_on_anomalies: Fail the step on anomalies. Defaults to True.
 
     Returns:

@@ -1,0 +1,65 @@
+"""Shared fixtures: the packaged beans table, small samples of it, and a way to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def beans():
+    """The full packaged beans table (13,611 rows)."""
+    from kfx import data
+
+    return data.read_source("")
+
+
+@pytest.fixture(scope="session")
+def beans_sample(beans):
+    """A 600-row stratified sample of beans, checked like the pipeline checks it."""
+    from kfx import data
+
+    return data.check_table(data.stratified_sample(beans, "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1))
+
+
+@pytest.fixture(scope="session")
+def sample_splits(beans_sample, tmp_path_factory):
+    """The sample split and written as the import step writes it: {split: csv path}."""
+    from kfx import steps
+
+    folder = tmp_path_factory.mktemp("splits")
+    paths = {s: str(folder / f"{s}.csv") for s in ("train", "validation", "test")}
+    csv = folder / "beans_sample.csv"
+    beans_sample.to_csv(csv, index=False)
+    steps.import_dataset(str(csv), "Class", paths["train"], paths["validation"], paths["test"])
+    return paths
+
+
+@dataclass
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def kfx_cli():
+    """Runs ``python -m kfx ARGS`` in a child process, as a user would, and returns its result."""
+
+    def run(*args: str, timeout: float = 600) -> Completed:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kfx", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
+        )
+        return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
