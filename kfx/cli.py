@@ -17,6 +17,10 @@ from kfx import __version__
 COMMANDS = {
     "run": "kfx.commands.run",
     "compile": "kfx.commands.compile",
+    "lineage": "kfx.commands.lineage",
+    "submit": "kfx.commands.submit",
+    "build": "kfx.commands.build",
+    "doctor": "kfx.commands.doctor",
 }
 
 

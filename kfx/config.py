@@ -23,6 +23,8 @@ Vertex AI pass the image that ``kfx build`` pushed (``--image``).
 STATS_ENGINES = ("memory", "beam")
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner")
 TARGETS = ("local", "vertex")
+VERTEX_REQUIRED = ("project_id", "bucket", "bq_source")
+"""Options the vertex target cannot do without (the rest have defaults or are optional)."""
 
 
 @dataclass
@@ -69,6 +71,11 @@ class Config:
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
         enable_caching: Let Vertex AI reuse results of unchanged steps.
+        build_pipeline_container: Build and push the kfx and trainer images before submitting.
+        pipeline_container_version: Tag of the kfx and trainer images in Artifact Registry.
+            Defaults to ``latest``.
+        artifact_repository: Artifact Registry (Docker) repository holding the images.
+            Defaults to ``kfx``.
     """
 
     target: str = "local"
@@ -113,6 +120,9 @@ class Config:
     training_image: str = ""
     machine_type: str = "n1-standard-4"
     enable_caching: bool = False
+    build_pipeline_container: bool = False
+    pipeline_container_version: str = "latest"
+    artifact_repository: str = "kfx"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
@@ -192,3 +202,16 @@ class Config:
             raise ConfigError(f"skew_threshold is {self.skew_threshold}; pass a positive number such as 0.1.")
         if self.svm_c <= 0:
             raise ConfigError(f"svm_c is {self.svm_c}; pass a positive number such as 10.")
+
+    def validate_vertex(self, required: tuple[str, ...] = VERTEX_REQUIRED) -> None:
+        """Checks the vertex target's options before anything is built or submitted.
+
+        Args:
+            required: Fields that must be set. Defaults to project, bucket and BigQuery source.
+
+        Raises:
+            ConfigError: Naming every unset required option, or the first malformed one.
+        """
+        from kfx.vertex.checks import check_vertex_config
+
+        check_vertex_config(self, required)

@@ -6,6 +6,7 @@ import argparse
 
 from kfx.commands.options import add_config_arguments, config_from_args
 from kfx.commands.run import RUN_OPTIONS
+from kfx.commands.submit import VERTEX_PIPELINE_OPTIONS
 
 HELP = "Compile the pipeline to KFP IR YAML for the local or the vertex target."
 
@@ -13,6 +14,7 @@ HELP = "Compile the pipeline to KFP IR YAML for the local or the vertex target."
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", default="", help="YAML file to write (default: <pipeline-name>-<target>.yaml).")
     add_config_arguments(parser, ("target", "image", *RUN_OPTIONS), "pipeline options")
+    add_config_arguments(parser, VERTEX_PIPELINE_OPTIONS, "vertex options (--target vertex)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,90 @@
+"""Component: the trainer as a Vertex AI custom container training job (replaces GCPC's removed
+``CustomContainerTrainingJobRunOp``)."""
+
+from typing import NamedTuple
+
+from google_cloud_pipeline_components.types import artifact_types
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Model, Output
+
+from kfx.config import DEFAULT_IMAGE
+
+# GCPC's artifact types (google.VertexDataset / google.VertexModel) let this component
+# consume TabularDatasetCreateOp's output and feed GCPC's model ops; the module loads
+# only kfp, not the aiplatform client. kfp imports it again in the task by its full name.
+
+
+@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+def custom_training_job(
+    project: str,
+    location: str,
+    dataset: Input[artifact_types.VertexDataset],
+    container_uri: str,
+    staging_bucket: str,
+    bigquery_destination: str,
+    model: Output[Model],
+    vertex_model: Output[artifact_types.VertexModel],
+    test_data: Output[Dataset],
+    display_name: str = "kfx-beans-train",
+    model_display_name: str = "beans",
+    label_column: str = "Class",
+    svm_c: float = 10.0,
+    svm_gamma: str = "scale",
+    seed: int = 42,
+    training_fraction: float = 0.8,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    machine_type: str = "n1-standard-4",
+    service_account: str = "",
+    # A literal: kfp copies this source into the task, where module names do not exist.
+    serving_container_image_uri: str = "us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest",
+    environment_variables: dict = {},
+) -> NamedTuple("TrainingJobOutputs", [("model_resource_name", str), ("test_table", str)]):
+    """Runs ``aiplatform.CustomContainerTrainingJob`` on the Vertex dataset with BigQuery export
+    and waits; the trainer writes model.joblib, uploaded as a model version (not yet the default).
+
+    Args:
+        project: Project of the job.
+        location: Region of the job.
+        dataset: The Vertex AI tabular dataset (TabularDatasetCreateOp's output).
+        container_uri: The trainer image.
+        staging_bucket: gs:// bucket for staging and the model folder.
+        bigquery_destination: bq://PROJECT where Vertex AI exports the splits.
+        model: The model folder (gs://, model.joblib), for evaluate.
+        vertex_model: The uploaded model version in the Model Registry.
+        test_data: The test split Vertex AI held out, as CSV, for evaluate.
+        display_name: Name of the training job. Defaults to "kfx-beans-train".
+        model_display_name: Name of the model in the registry. Defaults to "beans".
+        label_column: Class column. Defaults to "Class".
+        svm_c: SVM regularisation C. Defaults to 10.
+        svm_gamma: RBF gamma. Defaults to "scale".
+        seed: Random state. Defaults to 42.
+        training_fraction: Share of rows for training. Defaults to 0.8.
+        validation_fraction: Share of rows for validation. Defaults to 0.1.
+        test_fraction: Share of rows for testing. Defaults to 0.1.
+        machine_type: Machine of the job. Defaults to "n1-standard-4".
+        service_account: Service account of the job; empty uses the default.
+        serving_container_image_uri: Prebuilt scikit-learn serving image.
+        environment_variables: Extra environment variables of the trainer.
+
+    Returns:
+        The model version's resource name and the test split table.
+    """
+    from kfx.vertex import training
+
+    result = training.run_training_job(
+        project=project, location=location, dataset_resource_name=dataset.metadata["resourceName"],
+        container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
+        display_name=display_name, model_display_name=model_display_name,
+        args=training.trainer_args(label_column, svm_c, svm_gamma, seed),
+        serving_container_image_uri=serving_container_image_uri,
+        fractions=(training_fraction, validation_fraction, test_fraction), machine_type=machine_type,
+        service_account=service_account, environment_variables=environment_variables,
+    )
+    model.uri = result.model_uri
+    model.metadata.update(kfx_type="Model", framework="scikit-learn", file="model.joblib", label_column=label_column)
+    vertex_model.uri = f"https://{location}-aiplatform.googleapis.com/v1/{result.model_resource_name}"
+    vertex_model.metadata["resourceName"] = result.model_resource_name
+    exported = training.export_test_split(result.test_table, test_data.path)
+    test_data.metadata.update(kfx_type="Dataset", split="test", format="csv", label_column=label_column, **exported)
+    return (result.model_resource_name, result.test_table)

@@ -1,0 +1,123 @@
+"""``kfx doctor --target vertex``: checks what can be checked of the one-time cloud set-up.
+
+Each check says what it found or, when something is missing, what to do. The
+checks read only: credentials, project, bucket, and the two images in Artifact
+Registry. Enabling APIs and granting roles cannot be verified without more
+permissions than a pipeline needs; docs/vertex.md lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:
+    from kfx.config import Config
+
+_MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check.
+
+    Attributes:
+        name: What was checked.
+        ok: Whether it is in place.
+        detail: What was found, or what to do.
+    """
+
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok     ' if self.ok else 'MISSING'}  {self.name}: {self.detail}"
+
+
+def check_credentials() -> tuple[Check, Optional[object]]:
+    """Application default credentials, and the credentials object when found."""
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        credentials, project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except DefaultCredentialsError:
+        return Check("credentials", False, "none found; run `gcloud auth application-default login`."), None
+    who = getattr(credentials, "service_account_email", None) or "user credentials"
+    return Check("credentials", True, f"{who} (default project {project or 'unset'})"), credentials
+
+
+def check_project(config: "Config") -> Check:
+    """That a project is configured."""
+    if config.project_id:
+        return Check("project", True, config.project_id)
+    return Check("project", False, "unset; pass --project-id PROJECT.")
+
+
+def check_bucket(config: "Config") -> Check:
+    """That the bucket exists and this identity can see it."""
+    from google.api_core import exceptions
+
+    from kfx import storage
+
+    if not config.bucket:
+        return Check("bucket", False, "unset; create one (docs/vertex.md, step 2) and pass --bucket gs://BUCKET.")
+    name, _ = storage.split_gcs(config.bucket)
+    try:
+        found = storage._client().lookup_bucket(name)
+    except exceptions.Forbidden:
+        return Check("bucket", False, f"gs://{name} exists but this identity may not read it; grant roles/storage.admin on it.")
+    if found is None:
+        return Check("bucket", False, f"gs://{name} does not exist; create it: gcloud storage buckets create gs://{name} --location {config.region}.")
+    return Check("bucket", True, f"gs://{name} ({found.location or 'location unknown'})")
+
+
+def image_manifest_url(uri: str) -> str:
+    """The Docker Registry v2 manifest URL of ``HOST/PATH:TAG`` (or ``@sha256:…``)."""
+    host, _, rest = uri.partition("/")
+    if "@" in rest:
+        path, _, reference = rest.partition("@")
+    else:
+        path, _, reference = rest.rpartition(":")
+    return f"https://{host}/v2/{path}/manifests/{reference}"
+
+
+def check_image(name: str, uri: str, session_factory: Callable[[], object]) -> Check:
+    """That an image exists in its registry (a HEAD request for its manifest)."""
+    response = session_factory().head(image_manifest_url(uri), headers={"Accept": _MANIFEST_TYPES}, timeout=30)
+    status = response.status_code
+    if status == 200:
+        return Check(name, True, uri)
+    if status == 404:
+        return Check(name, False, f"{uri} is not in the registry; run `kfx build` (or pass an existing image).")
+    return Check(name, False, f"{uri} could not be checked (HTTP {status}); grant roles/artifactregistry.reader.")
+
+
+def run_checks(config: "Config") -> list[Check]:
+    """Runs every check, in set-up order; later checks that need credentials are skipped without them."""
+    from kfx.vertex.images import kfx_image, trainer_image
+
+    checks = []
+    credentials_check, credentials = check_credentials()
+    checks.append(credentials_check)
+    checks.append(check_project(config))
+    if credentials is None:
+        return checks
+    checks.append(check_bucket(config))
+    if config.project_id:
+        from google.auth.transport.requests import AuthorizedSession
+
+        def session():
+            return AuthorizedSession(credentials)
+
+        checks.append(check_image("kfx image", kfx_image(config), session))
+        checks.append(check_image("trainer image", trainer_image(config), session))
+    return checks
