@@ -70,16 +70,17 @@ def docker_commands(specs: Sequence[ImageSpec], context: str = ".") -> list[list
 
 
 def build_with_docker(
-    specs: Sequence[ImageSpec], root: str = REPO_ROOT, runner: Callable[..., object] = subprocess.run
+    specs: Sequence[ImageSpec], root: str = REPO_ROOT, runner: Optional[Callable[..., object]] = None
 ) -> None:
     """Builds and pushes with the local docker CLI, from ``root`` as the context.
 
     Raises:
         BuildFailed: Naming the command that failed, or a missing docker CLI.
     """
+    run = runner or subprocess.run
     for command in docker_commands(specs):
         try:
-            runner(command, cwd=root, check=True)
+            run(command, cwd=root, check=True)
         except FileNotFoundError:
             raise BuildFailed("The docker CLI is not installed; install Docker or drop --local-docker to use Cloud Build.") from None
         except subprocess.CalledProcessError as err:

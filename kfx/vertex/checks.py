@@ -72,8 +72,9 @@ def check_vertex_config(config: "Config", required: Sequence[str]) -> None:
 
     missing = [flag(name) for name in required if not getattr(config, name)]
     if missing:
+        names = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
         raise ConfigError(
-            f"The vertex target needs {', '.join(missing)}; pass "
+            f"The vertex target needs {names}; pass "
             f"{'it' if len(missing) == 1 else 'them'} (see docs/vertex.md for the one-time cloud set-up)."
         )
     if config.project_id and not _PROJECT.match(config.project_id):

@@ -1,0 +1,185 @@
+"""Both targets compile; the vertex YAML has the right tasks, order, exit handler and inputs.
+
+These read the real compiler's output (KFP IR YAML), not the Python pipeline object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+
+from kfx.config import Config
+from kfx.pipeline import STEPS as LOCAL_STEPS
+from kfx.pipeline import compile_pipeline
+
+
+def _compile(config: Config, tmp_path) -> dict:
+    path = compile_pipeline(config, str(tmp_path / f"{config.target}.yaml"))
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture
+def spec(vertex_config, tmp_path):
+    return _compile(vertex_config, tmp_path)
+
+
+def _dag(spec: dict) -> dict:
+    """The tasks inside the exit handler."""
+    handler = spec["root"]["dag"]["tasks"]["exit-handler-1"]
+    return spec["components"][handler["componentRef"]["name"]]["dag"]["tasks"]
+
+
+def _constant(task: dict, name: str):
+    return task["inputs"]["parameters"][name]["runtimeValue"]["constant"]
+
+
+def _from_pipeline(task: dict, name: str) -> str:
+    return task["inputs"]["parameters"][name]["componentInputParameter"]
+
+
+def test_local_target_compiles_with_its_seven_steps_in_order(tmp_path):
+    spec = _compile(Config(), tmp_path)
+    tasks = spec["root"]["dag"]["tasks"]
+    assert sorted(tasks) == sorted(LOCAL_STEPS)
+    # Each step depends on the ones before it that feed it.
+    assert tasks["generate-statistics"]["dependentTasks"] == ["import-dataset"]
+    assert sorted(tasks["train"]["dependentTasks"]) == ["import-dataset", "validate-statistics"]
+    assert "exit-handler-1" not in tasks
+
+
+def test_vertex_dag_runs_inside_the_notification_exit_handler(spec, vertex_config):
+    root = spec["root"]["dag"]["tasks"]
+    assert sorted(root) == ["exit-handler-1", "vertex-pipelines-notification-email"]
+    notify = root["vertex-pipelines-notification-email"]
+    assert notify["dependentTasks"] == ["exit-handler-1"]
+    assert notify["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    assert _constant(notify, "recipients") == vertex_config.recipients
+    assert notify["inputs"]["parameters"]["pipeline_task_final_status"] == {"taskFinalStatus": {"producerTask": "exit-handler-1"}}
+
+
+def test_vertex_tasks_and_their_order(spec):
+    dag = _dag(spec)
+    assert {name: sorted(task.get("dependentTasks", [])) for name, task in dag.items()} == {
+        "tabular-dataset-create": [],
+        "generate-statistics-bq": [],
+        "infer-schema": ["generate-statistics-bq"],
+        "validate-statistics": ["generate-statistics-bq", "infer-schema"],
+        "custom-training-job": ["tabular-dataset-create", "validate-statistics"],
+        "evaluate": ["custom-training-job"],
+        "condition-2": ["custom-training-job", "evaluate"],
+    }
+    assert dag["tabular-dataset-create"]["componentRef"]["name"] == "comp-tabular-dataset-create"
+    names = {name: task["taskInfo"]["name"] for name, task in dag.items()}
+    assert names["custom-training-job"] == "train" and names["generate-statistics-bq"] == "statistics"
+
+
+def test_only_a_blessed_model_is_made_default(spec):
+    condition = _dag(spec)["condition-2"]
+    assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--evaluate-blessed'] == true"
+    inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+    assert list(inner) == ["bless-vertex-model"]
+    bless = inner["bless-vertex-model"]["inputs"]["artifacts"]
+    assert bless["vertex_model"]["componentInputArtifact"] == "pipelinechannel--custom-training-job-vertex_model"
+    assert bless["metrics"]["componentInputArtifact"] == "pipelinechannel--evaluate-metrics"
+
+
+def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, vertex_config):
+    defaults = {k: v.get("defaultValue") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert defaults["bq_source"] == vertex_config.bq_source
+    assert defaults["beam_runner"] == "DataflowRunner"
+    assert defaults["network"] == "kfx-vpc"
+    assert defaults["subnetwork"] == "regions/europe-west4/subnetworks/kfx-subnet"
+    assert defaults["dataflow_image"] == vertex_config.image
+    assert defaults["training_image"] == vertex_config.training_image
+    assert defaults["bq_dest"] == vertex_config.bq_dest
+    dag = _dag(spec)
+    stats = dag["generate-statistics-bq"]
+    assert _from_pipeline(stats, "bq_source") == "pipelinechannel--bq_source"
+    assert _from_pipeline(stats, "beam_runner") == "pipelinechannel--beam_runner"
+    assert _from_pipeline(stats, "network") == "pipelinechannel--network"
+    assert _from_pipeline(stats, "subnetwork") == "pipelinechannel--subnetwork"
+    assert _from_pipeline(stats, "sdk_container_image") == "pipelinechannel--dataflow_image"
+    assert _from_pipeline(dag["tabular-dataset-create"], "bq_source") == "pipelinechannel--bq_source"
+    train = dag["custom-training-job"]
+    assert _from_pipeline(train, "container_uri") == "pipelinechannel--training_image"
+    assert _from_pipeline(train, "bigquery_destination") == "pipelinechannel--bq_dest"
+    assert _from_pipeline(train, "machine_type") == "pipelinechannel--machine_type"
+    assert train["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {
+        "producerTask": "tabular-dataset-create", "outputArtifactKey": "dataset",
+    }
+    evaluate = dag["evaluate"]["inputs"]["artifacts"]
+    assert evaluate["model"]["taskOutputArtifact"]["outputArtifactKey"] == "model"
+    assert evaluate["test_data"]["taskOutputArtifact"]["outputArtifactKey"] == "test_data"
+    # The pipeline-level channel is wired from the root into the exit handler.
+    handler = spec["root"]["dag"]["tasks"]["exit-handler-1"]
+    assert _from_pipeline(handler, "pipelinechannel--bq_source") == "bq_source"
+
+
+def test_kfx_tasks_run_the_configured_image_and_gcpc_tasks_keep_theirs(spec, vertex_config):
+    executors = spec["deploymentSpec"]["executors"]
+    kfx_tasks = ("generate-statistics-bq", "infer-schema", "validate-statistics", "custom-training-job", "evaluate", "bless-vertex-model")
+    assert {name: executors[f"exec-{name}"]["container"]["image"] for name in kfx_tasks} == dict.fromkeys(kfx_tasks, vertex_config.image)
+    assert executors["exec-tabular-dataset-create"]["container"]["image"].startswith("gcr.io/ml-pipeline/google-cloud-pipeline-components:2.22.0")
+    # The components need no pip install: the kfx image has kfp.
+    assert "pip install" not in " ".join(executors["exec-evaluate"]["container"]["command"])
+
+
+def test_training_output_types_are_gcpc_vertex_types(spec):
+    outputs = spec["components"]["comp-custom-training-job"]["outputDefinitions"]["artifacts"]
+    assert outputs["vertex_model"]["artifactType"]["schemaTitle"] == "google.VertexModel"
+    assert outputs["model"]["artifactType"]["schemaTitle"] == "system.Model"
+    inputs = spec["components"]["comp-custom-training-job"]["inputDefinitions"]["artifacts"]
+    assert inputs["dataset"]["artifactType"]["schemaTitle"] == "google.VertexDataset"
+
+
+def test_without_recipients_there_is_no_exit_handler(vertex_config, tmp_path):
+    spec = _compile(dataclasses.replace(vertex_config, recipients=[]), tmp_path)
+    tasks = spec["root"]["dag"]["tasks"]
+    assert "exit-handler-1" not in tasks and "vertex-pipelines-notification-email" not in tasks
+    assert "custom-training-job" in tasks
+
+
+def test_images_default_to_artifact_registry_names(vertex_config, tmp_path):
+    from kfx.config import DEFAULT_IMAGE
+
+    config = dataclasses.replace(vertex_config, image=DEFAULT_IMAGE, training_image="", pipeline_container_version="v7")
+    spec = _compile(config, tmp_path)
+    assert spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["image"] == (
+        "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:v7"
+    )
+    defaults = spec["root"]["inputDefinitions"]["parameters"]
+    assert defaults["training_image"]["defaultValue"] == "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:v7"
+
+
+def test_cli_compiles_the_vertex_target(tmp_path, capsys):
+    from kfx.cli import main
+
+    out = tmp_path / "vertex.yaml"
+    code = main([
+        "compile", "--target", "vertex", "-o", str(out), "--project-id", "kfx-test-project",
+        "--bucket", "gs://kfx-test-bucket", "--bq-source", "bq://kfx-test-project.beans.beans1",
+        "--beam-runner", "DataflowRunner", "--network", "kfx-vpc",
+    ])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    spec = yaml.safe_load(out.read_text())
+    defaults = spec["root"]["inputDefinitions"]["parameters"]
+    assert defaults["network"]["defaultValue"] == "kfx-vpc"
+    assert "exit-handler-1" not in spec["root"]["dag"]["tasks"]
+
+
+def test_cli_names_every_missing_option_before_compiling(tmp_path, capsys):
+    from kfx.cli import main
+
+    out = tmp_path / "vertex.yaml"
+    code = main(["compile", "--target", "vertex", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "kfx: error: The vertex target needs --project-id, --bucket and --bq-source; pass them "
+        "(see docs/vertex.md for the one-time cloud set-up).\n"
+    )
+    assert not out.exists()
