@@ -482,14 +482,18 @@ class LineageStore:
         if ref.isdigit():
             found = with_retry(self.mlmd.get_artifacts_by_id, [int(ref)], path=self.path)
         if not found:
-            from ml_metadata.proto import metadata_store_pb2 as pb
-
-            options = pb.ListOperationOptions(filter_query=f"name = {json.dumps(ref)}")
-            found = with_retry(self.mlmd.get_artifacts, list_options=options, path=self.path)
+            found = self._filter(f"name = {_quote(ref)}")
         if not found:
-            uri = ref if "://" in ref else os.path.abspath(ref)
-            found = with_retry(self.mlmd.get_artifacts_by_uri, uri.rstrip("/"), path=self.path)
+            uri = (ref if "://" in ref else os.path.abspath(ref)).rstrip("/")
+            found = with_retry(self.mlmd.get_artifacts_by_uri, uri, path=self.path)
+            # A model copied into the registry is found by the registry path its push recorded.
+            found = found or self._filter(f"custom_properties.uri.string_value = {_quote(uri)}")
         return self._artifact_records(sorted(found, key=lambda a: a.id))
+
+    def _filter(self, query: str) -> list[Any]:
+        from ml_metadata.metadata_store.metadata_store import ListOptions
+
+        return with_retry(self.mlmd.get_artifacts, list_options=ListOptions(filter_query=query), path=self.path)
 
     def _has_type(self, kind: str, name: str) -> bool:
         from ml_metadata import errors
@@ -518,6 +522,11 @@ class LineageStore:
                 for e in events if _kind(e)
             ],
         )
+
+
+def _quote(text: str) -> str:
+    """A string literal for an ML Metadata filter query."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _short(err: Exception) -> str:
