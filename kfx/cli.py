@@ -18,7 +18,6 @@ COMMANDS = {
     "run": "kfx.commands.run",
     "compile": "kfx.commands.compile",
     "lineage": "kfx.commands.lineage",
-    "lineage": "kfx.commands.lineage",
     "submit": "kfx.commands.submit",
     "build": "kfx.commands.build",
     "doctor": "kfx.commands.doctor",
