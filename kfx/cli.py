@@ -21,6 +21,7 @@ COMMANDS = {
     "submit": "kfx.commands.submit",
     "build": "kfx.commands.build",
     "doctor": "kfx.commands.doctor",
+    "notebooks": "kfx.commands.notebooks",
 }
 
 

@@ -53,6 +53,8 @@ def without_column(df: "pd.DataFrame", column: str) -> "pd.DataFrame":
 def with_drift(df: "pd.DataFrame", column: str, factor: float = 1.5) -> "pd.DataFrame":
     """Multiplies the numeric ``column`` by ``factor``: same shape, shifted scale (a recalibrated sensor).
 
+    An integer column stays integer (rounded), so the damage is drift alone, not also a type change.
+
     Raises:
         DataError: If the column does not exist or is not numeric.
     """
@@ -62,7 +64,8 @@ def with_drift(df: "pd.DataFrame", column: str, factor: float = 1.5) -> "pd.Data
     if not pd.api.types.is_numeric_dtype(df[column]):
         raise DataError(f"Column {column!r} is not numeric; pass a numeric column to drift.")
     out = df.copy()
-    out[column] = out[column] * factor
+    scaled = out[column] * factor
+    out[column] = scaled.round().astype(out[column].dtype) if pd.api.types.is_integer_dtype(out[column]) else scaled
     return out
 
 

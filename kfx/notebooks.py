@@ -1,0 +1,195 @@
+"""Running the course notebooks with papermill: in order, parameterized, stopping at the first error.
+
+Each notebook runs in a fresh kernel with its folder as working directory, as
+JupyterLab runs it, and the executed copy lands in an output folder. Parameters
+go only to the notebooks whose ``parameters`` cell declares them, so one set
+(``sample_rows``, ``target``, …) serves the whole course. papermill is imported
+inside the functions, so ``kfx --help`` does not load it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence, TextIO
+
+from kfx.errors import ConfigError, StepFailed
+
+PATTERN = "[0-9][0-9]_*.ipynb"
+KERNEL = "python3"
+"""The kernel spec to run in. Its command is ``python``, which Jupyter resolves to
+the Python running papermill (``.venv/bin/python`` under ``.venv/bin/kfx``)."""
+
+
+class NotebookFailed(StepFailed):
+    """A notebook raised an error; the message names the notebook, the cell and the error."""
+
+
+@dataclass
+class NotebookRun:
+    """One executed notebook.
+
+    Attributes:
+        name: The notebook's file name, e.g. ``03_data_validation.ipynb``.
+        output: Path of the executed copy.
+        seconds: Wall time of the run.
+        parameters: The parameters it was given.
+    """
+
+    name: str
+    output: str
+    seconds: float
+    parameters: dict[str, Any]
+
+
+def default_folder() -> str:
+    """The ``notebooks`` folder of the kfx repository (next to the ``kfx`` package)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+
+
+def course_notebooks(folder: str, only: Sequence[str] = ()) -> list[str]:
+    """The numbered notebooks ``NN_topic.ipynb`` in ``folder``, in course order.
+
+    Args:
+        folder: Folder holding the notebooks.
+        only: Keep the notebooks whose name starts with one of these (``03``, ``05_pipeline``).
+
+    Raises:
+        ConfigError: If the folder holds no numbered notebook, or ``only`` matches none.
+    """
+    paths = sorted(glob.glob(os.path.join(folder, PATTERN)))
+    if not paths:
+        raise ConfigError(f"{folder!r} holds no notebook named NN_topic.ipynb; pass the course's notebooks folder.")
+    if only:
+        paths = [p for p in paths if os.path.basename(p).startswith(tuple(only))]
+        if not paths:
+            raise ConfigError(f"No notebook in {folder!r} starts with {', '.join(only)}; pass e.g. --only 03.")
+    return paths
+
+
+def declared_parameters(path: str) -> dict[str, Any]:
+    """The names in a notebook's ``parameters`` cell, with their default values as written."""
+    import papermill
+
+    return {name: info["default"] for name, info in papermill.inspect_notebook(path).items()}
+
+
+def parse_value(text: str) -> Any:
+    """A ``-p NAME VALUE`` value as papermill's own command line reads it: bool, None, int, float or str."""
+    if text in ("True", "true"):
+        return True
+    if text in ("False", "false"):
+        return False
+    if text in ("None", "none"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _cell_name(source: str) -> str:
+    lines = [line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
+    first = lines[0] if lines else source.strip()[:60]
+    return first if len(first) <= 70 else first[:67] + "..."
+
+
+def run_notebook(
+    path: str,
+    output_dir: str,
+    parameters: Mapping[str, Any],
+    kernel_name: str = KERNEL,
+) -> NotebookRun:
+    """Executes one notebook with papermill into ``output_dir``.
+
+    Args:
+        path: The notebook.
+        output_dir: Folder for the executed copy (same file name).
+        parameters: Values for its ``parameters`` cell; names it does not declare are left out.
+        kernel_name: Kernel spec to run in. Defaults to ``python3``.
+
+    Returns:
+        The run.
+
+    Raises:
+        NotebookFailed: Naming the notebook, the cell (number and first line) and the error.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    name = os.path.basename(path)
+    declared = declared_parameters(path)
+    given = {k: v for k, v in parameters.items() if k in declared}
+    output = os.path.join(output_dir, name)
+    started = time.time()
+    try:
+        papermill.execute_notebook(
+            path, output, parameters=given, kernel_name=kernel_name, cwd=os.path.dirname(os.path.abspath(path)),
+            progress_bar=False,
+        )
+    except PapermillExecutionError as err:
+        raise NotebookFailed(
+            f"{name} failed in cell {err.exec_count} ({_cell_name(err.source)!r}) with {err.ename}: "
+            f"{str(err.evalue).strip().splitlines()[0] if str(err.evalue).strip() else ''}; "
+            f"the executed notebook with the traceback is {output}."
+        ) from None
+    return NotebookRun(name, output, time.time() - started, given)
+
+
+def run_notebooks(
+    paths: Sequence[str],
+    output_dir: str,
+    parameters: Optional[Mapping[str, Any]] = None,
+    kernel_name: str = KERNEL,
+    out: TextIO = sys.stdout,
+) -> list[NotebookRun]:
+    """Executes notebooks in order and stops at the first that fails.
+
+    Notebooks that declare ``runs_dir`` get ``<output_dir>/runs`` unless it is
+    given, so pipeline runs land beside the executed notebooks.
+
+    Args:
+        paths: The notebooks, in the order to run them.
+        output_dir: Folder for the executed copies.
+        parameters: Values for the notebooks' ``parameters`` cells.
+        kernel_name: Kernel spec to run in. Defaults to ``python3``.
+        out: Where progress lines go. Defaults to stdout.
+
+    Returns:
+        Every run, in order.
+
+    Raises:
+        NotebookFailed: For the first notebook that fails (the ones after it do not run).
+    """
+    output_dir = os.path.abspath(output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    values = {"runs_dir": os.path.join(output_dir, "runs"), **(parameters or {})}
+    runs = []
+    for index, path in enumerate(paths, 1):
+        print(f"[{index}/{len(paths)}] {os.path.basename(path)} ...", file=out, flush=True)
+        run = run_notebook(path, output_dir, values, kernel_name)
+        print(f"[{index}/{len(paths)}] {run.name} done in {run.seconds:.1f} s", file=out, flush=True)
+        runs.append(run)
+    return runs
+
+
+def quiet() -> None:
+    """Keeps a notebook's output to what teaches something.
+
+    TensorFlow's C++ start-up lines, Google client libraries' Python-version
+    notices and Beam's optional-package warnings say nothing about the lesson;
+    they are silenced for this kernel. Call it before the first TFDV import.
+    """
+    import logging
+    import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*non-Python base image.*")
+    logging.getLogger().setLevel(logging.ERROR)
