@@ -1,0 +1,155 @@
+"""Submitting to Vertex AI: the compiled YAML in the real ``aiplatform.PipelineJob`` client.
+
+Loading the YAML into ``PipelineJob`` runs offline for real. Only the network edge
+is patched: ``PipelineServiceClient.create_pipeline_job`` (the one call that would
+reach Vertex AI) records its request and answers like the service,
+``google.auth.default`` returns anonymous credentials, and the Resource Manager
+project-number lookup returns a fixed number. The pipeline root's bucket
+lives on the loopback GCS-API server, where aiplatform checks it exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+
+from kfx.errors import ConfigError
+
+
+@pytest.fixture
+def created(monkeypatch):
+    """Records create_pipeline_job requests and returns the job as Vertex AI would."""
+    from google.cloud.aiplatform_v1.services.pipeline_service import PipelineServiceClient
+    from google.cloud.aiplatform_v1.types import pipeline_job as gca_pipeline_job
+    from google.cloud.aiplatform_v1.types import pipeline_state
+
+    calls = []
+
+    def create_pipeline_job(self, *, parent, pipeline_job, pipeline_job_id, timeout=None, **kwargs):
+        calls.append({"parent": parent, "pipeline_job": pipeline_job, "pipeline_job_id": pipeline_job_id})
+        response = gca_pipeline_job.PipelineJob(pipeline_job)
+        response.name = f"{parent}/pipelineJobs/{pipeline_job_id}"
+        response.state = pipeline_state.PipelineState.PIPELINE_STATE_PENDING
+        return response
+
+    monkeypatch.setattr(PipelineServiceClient, "create_pipeline_job", create_pipeline_job)
+    return calls
+
+
+@pytest.fixture
+def anonymous_auth(monkeypatch):
+    """Anonymous default credentials; the Resource Manager lookup aiplatform makes to check
+    the bucket's owner (a network call, retried for a minute offline) answers a fixed number."""
+    import google.auth
+    from google.cloud.aiplatform.utils import resource_manager_utils
+
+    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "kfx-test-project"))
+    monkeypatch.setattr(resource_manager_utils, "get_project_number", lambda project, **k: "123456789")
+
+
+def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tmp_path):
+    from kfx.pipeline import compile_pipeline
+    from kfx.vertex.submit import make_pipeline_job
+
+    path = compile_pipeline(vertex_config, str(tmp_path / "vertex.yaml"))
+    job = make_pipeline_job(vertex_config, path, credentials=AnonymousCredentials())
+    resource = job._gca_resource
+    values = dict(resource.runtime_config.parameter_values)
+    assert values["bq_source"] == "bq://kfx-test-project.beans.beans1"
+    assert values["beam_runner"] == "DataflowRunner"
+    assert values["network"] == "kfx-vpc"
+    assert values["subnetwork"] == "regions/europe-west4/subnetworks/kfx-subnet"
+    assert values["dataflow_image"] == vertex_config.image
+    assert values["training_image"] == vertex_config.training_image
+    assert resource.runtime_config.gcs_output_directory == "gs://kfx-test-bucket/pipeline_root"
+    assert resource.display_name == "kfx-beans"
+    assert dict(resource.labels) == {"kfx-version": "0-1-0"}
+    assert job.job_id == "kfx-beans-test-run"
+    assert job.project == "kfx-test-project" and job.location == "europe-west4"
+    assert sorted(resource.pipeline_spec["root"]["dag"]["tasks"]) == ["exit-handler-1", "vertex-pipelines-notification-email"]
+
+
+def test_submit_sends_one_create_request_with_the_service_account(vertex_config, gcs_bucket, created, tmp_path):
+    from kfx.vertex.submit import console_url, submit
+
+    config = dataclasses.replace(vertex_config, bucket=gcs_bucket)
+    job = submit(config, package_path=str(tmp_path / "kept.yaml"), credentials=AnonymousCredentials())
+    assert len(created) == 1
+    call = created[0]
+    assert call["parent"] == "projects/kfx-test-project/locations/europe-west4"
+    assert call["pipeline_job_id"] == "kfx-beans-test-run"
+    sent = call["pipeline_job"]
+    assert sent.service_account == "kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"
+    assert sent.runtime_config.gcs_output_directory == f"{gcs_bucket}/pipeline_root"
+    assert sent.runtime_config.parameter_values["bucket"] == gcs_bucket
+    assert (tmp_path / "kept.yaml").exists()
+    assert console_url(job) == (
+        "https://console.cloud.google.com/vertex-ai/locations/europe-west4/pipelines/runs/kfx-beans-test-run"
+        "?project=kfx-test-project"
+    )
+
+
+def test_cli_submit_prints_the_console_link(gcs_bucket, created, anonymous_auth, capsys):
+    from kfx.cli import main
+
+    code = main([
+        "submit", "--project-id", "kfx-test-project", "--region", "us-central1", "--bucket", gcs_bucket,
+        "--bq-source", "bq://kfx-test-project.beans.beans1", "--job-id", "beans-cli-1",
+        "--pipeline-container-version", "v3", "--no-enable-caching",
+    ])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.strip() == (
+        "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/beans-cli-1?project=kfx-test-project"
+    )
+    sent = created[0]["pipeline_job"]
+    assert sent.runtime_config.parameter_values["training_image"] == "us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:v3"
+    assert sent.service_account == ""
+
+
+BAD_OPTIONS = [
+    (["--bq-source", "bq://kfx-test-project.beans"], "--bq-source: 'bq://kfx-test-project.beans' is not a valid BigQuery table id"),
+    (["--bq-source", "kfx-test-project.beans.beans1"], "--bq-source 'kfx-test-project.beans.beans1' is not a BigQuery table"),
+    (["--bucket", "kfx-test-bucket"], "--bucket 'kfx-test-bucket' does not start with gs://"),
+    (["--image", "europe-docker.pkg.dev/p/r/kfx"], "--image 'europe-docker.pkg.dev/p/r/kfx' is not an image URI with a tag"),
+    (["--training-image", "localhost:5000/trainer"], "--training-image 'localhost:5000/trainer' is not an image URI with a tag"),
+    (["--beam-runner", "SparkRunner"], "Unknown Beam runner 'SparkRunner'"),
+    (["--bq-dest", "bq://kfx-test-project.a.b"], "--bq-dest 'bq://kfx-test-project.a.b' is not valid"),
+    (["--recipients", "ml-team"], "--recipients 'ml-team' is not an e-mail address"),
+]
+
+
+@pytest.mark.parametrize("options, message", BAD_OPTIONS, ids=[o[0][0] for o in BAD_OPTIONS])
+def test_bad_input_fails_with_one_sentence_and_submits_nothing(options, message, created, anonymous_auth, capsys):
+    from kfx.cli import main
+
+    base = {
+        "--project-id": "kfx-test-project", "--bucket": "gs://kfx-test-bucket",
+        "--bq-source": "bq://kfx-test-project.beans.beans1",
+    }
+    base.update(dict(zip(options[::2], options[1::2])))
+    code = main(["submit", *[x for pair in base.items() for x in pair]])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"kfx: error: {message}")
+    # One sentence on one line, no traceback.
+    assert err.count("\n") == 1 and err.rstrip().endswith(".") and "Traceback" not in err
+    assert created == []
+
+
+def test_missing_options_are_named_together_before_anything_is_built(created, monkeypatch):
+    from kfx.config import Config
+    from kfx.vertex import submit as submit_module
+
+    def fail(*args, **kwargs):
+        raise AssertionError("compiled although options were missing")
+
+    monkeypatch.setattr("kfx.pipeline.compile_pipeline", fail)
+    with pytest.raises(ConfigError) as caught:
+        submit_module.submit(Config(target="vertex", bucket="gs://kfx-test-bucket"))
+    assert str(caught.value) == (
+        "The vertex target needs --project-id and --bq-source; pass them (see docs/vertex.md for the one-time cloud set-up)."
+    )
+    assert created == []
