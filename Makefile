@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+# Caches stay inside the repo (ignored by git), so nothing is kept outside it.
+export UV_CACHE_DIR := $(CURDIR)/.cache/uv
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+export PIP_NO_CACHE_DIR := 1
 
 .PHONY: setup run test test-fast bench lock clean
 
