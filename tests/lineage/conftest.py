@@ -56,7 +56,7 @@ def failed_run(tmp_path_factory) -> Recorded:
     from kfx.local import run_local
 
     runs_dir = tmp_path_factory.mktemp("failed")
-    config = Config(sample_rows=600, runs_dir=str(runs_dir), skew_threshold=1e-9, fail_on_anomalies=True)
+    config = Config(sample_rows=600, runs_dir=str(runs_dir), skew_threshold=0.001, fail_on_anomalies=True)
     out = io.StringIO()
     result = run_local(config, out=out)
     assert result.status == "failed"

@@ -1,0 +1,112 @@
+"""Real local runs recorded in the store: what each step, artifact and event looks like there."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kfx.lineage.store import LineageStore
+from kfx.pipeline import STEPS
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACT_TYPES = {
+    "import-dataset": {"train_data": "Dataset", "validation_data": "Dataset", "test_data": "Dataset"},
+    "generate-statistics": {"statistics": "ExampleStatistics", "statistics_view": "HTML"},
+    "infer-schema": {"schema": "Schema"},
+    "validate-statistics": {"anomalies": "ExampleAnomalies", "report": "Markdown"},
+    "train": {"model": "Model"},
+    "evaluate": {"metrics": "Metrics", "classification_metrics": "ClassificationMetrics", "evaluation_view": "HTML"},
+    "push-model": {"pushed_model": "PushedModel"},
+}
+
+
+def test_every_step_is_an_execution_with_parameters_state_and_timing(recorded_run):
+    store = LineageStore(recorded_run.store_path)
+    run_id = recorded_run.result.run_id
+    graph = store.run_graph(run_id)
+    by_step = {x.step: x for x in graph.executions.values()}
+    assert sorted(by_step) == sorted(STEPS)
+    assert {x.state for x in by_step.values()} == {"complete"}
+    for event in recorded_run.result.events:
+        stored = by_step[event.name]
+        assert stored.name == f"{run_id}/{event.name}"
+        assert stored.started == pytest.approx(event.started) and stored.ended == pytest.approx(event.ended)
+    assert by_step["train"].parameters == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42.0}
+    assert by_step["import-dataset"].parameters["sample_rows"] == 600.0
+    assert by_step["evaluate"].outputs["blessed"] is recorded_run.result.summary["model"]["blessed"]
+    rows = recorded_run.result.summary["rows"]
+    assert {k: by_step["import-dataset"].outputs[f"{k}_rows"] for k in rows} == rows
+
+
+def test_every_output_is_a_typed_artifact_with_its_uri_and_key_properties(recorded_run):
+    store = LineageStore(recorded_run.store_path)
+    run_id = recorded_run.result.run_id
+    graph = store.run_graph(run_id)
+    made = {(a.properties["step"], a.output): a for a in graph.artifacts.values() if a.type != "DataSource"}
+    expected = {(step, out): kind for step, outs in ARTIFACT_TYPES.items() for out, kind in outs.items()}
+    assert {k: a.type for k, a in made.items()} == expected
+    summary = recorded_run.result.summary
+    for key, uri in summary["artifacts"].items():
+        step, out = key.split("/")
+        assert made[(step, out)].uri == uri and made[(step, out)].name == f"{run_id}/{step}/{out}"
+    assert made[("import-dataset", "train_data")].properties["rows"] == summary["rows"]["train"]
+    assert made[("evaluate", "metrics")].properties["accuracy"] == pytest.approx(summary["model"]["test_accuracy"])
+    assert made[("evaluate", "metrics")].properties["blessed"] == summary["model"]["blessed"]
+    assert made[("push-model", "pushed_model")].properties["version"] == summary["push"]["version"]
+    [source] = graph.of_type("DataSource")
+    assert source.uri.endswith("kfx/data/dry_bean.csv.gz")
+
+
+def test_events_link_each_step_to_what_it_read_and_wrote(recorded_run):
+    graph = LineageStore(recorded_run.store_path).run_graph(recorded_run.result.run_id)
+    train = graph.step("train")
+    assert sorted(k for k, _ in graph.inputs_of(train.id)) == ["test_data", "train_data", "validation_data"]
+    assert [(k, a.type) for k, a in graph.outputs_of(train.id)] == [("model", "Model")]
+    push = graph.step("push-model")
+    assert sorted((k, a.type) for k, a in graph.inputs_of(push.id)) == [
+        ("metrics", "Metrics"), ("model", "Model"), ("schema", "Schema")]
+    assert [(k, a.type) for k, a in graph.inputs_of(graph.step("import-dataset").id)] == [("source", "DataSource")]
+    # One output event per artifact made, one input event per artifact read.
+    assert sum(e.kind == "output" for e in graph.events) == sum(len(v) for v in ARTIFACT_TYPES.values())
+    assert sum(e.kind == "input" for e in graph.events) == 1 + 3 + 1 + 2 + 3 + 2 + 3
+
+
+def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recorded_run):
+    store = LineageStore(recorded_run.store_path)
+    summary = recorded_run.result.summary
+    [run] = store.runs()
+    assert (run.run_id, run.status, run.pipeline) == (summary["run_id"], "complete", "kfx-beans")
+    assert run.metrics["accuracy"] == pytest.approx(summary["model"]["test_accuracy"])
+    assert run.metrics["train_rows"] == summary["rows"]["train"]
+    # The run is timed from when recording began (before the pipeline is built) to its end.
+    assert run.started <= recorded_run.result.events[0].started and run.ended >= recorded_run.result.events[-1].ended
+    assert summary["seconds"] <= run.seconds <= summary["seconds"] + 15
+    picture = summary["lineage_graph"]
+    assert picture == os.path.join(summary["run_dir"], "lineage.png") == run.lineage_graph
+    assert open(picture, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    svg = open(os.path.join(summary["run_dir"], "lineage.svg")).read()
+    assert "<svg" in svg and "push-model" in svg and "ExampleStatistics" in svg
+    from kfx.local import format_summary
+
+    assert f"  lineage     {picture}" in format_summary(summary).splitlines()
+
+
+def test_a_failed_run_keeps_the_steps_before_the_failure(failed_run):
+    store = LineageStore(failed_run.store_path)
+    run_id = failed_run.result.run_id
+    run = store.run(run_id)
+    assert (run.status, run.failed_step) == ("failed", "validate-statistics")
+    assert run.error == failed_run.result.summary["error"] and "anomal" in run.error
+    graph = store.run_graph(run_id)
+    states = {x.step: x.state for x in graph.executions.values()}
+    assert states == {"import-dataset": "complete", "generate-statistics": "complete",
+                      "infer-schema": "complete", "validate-statistics": "failed"}
+    failed = graph.step("validate-statistics")
+    assert failed.parameters["skew_threshold"] == 0.001 and failed.error == failed_run.result.summary["error"]
+    # The failed step's outputs were removed by the runner, so none are recorded; its inputs are.
+    assert graph.outputs_of(failed.id) == []
+    assert sorted(k for k, _ in graph.inputs_of(failed.id)) == ["schema", "statistics"]
+    assert sorted(a.type for a in graph.artifacts.values()) == [
+        "DataSource", "Dataset", "Dataset", "Dataset", "ExampleStatistics", "HTML", "Schema"]
