@@ -67,3 +67,68 @@ def vertex_config():
         machine_type="n1-standard-8",
         job_id="kfx-beans-test-run",
     )
+
+
+@pytest.fixture(scope="session")
+def beans_frames():
+    """A 600-row stratified sample of the packaged beans table, split 0.8/0.1/0.1: {split: DataFrame}."""
+    from kfx import data
+
+    table = data.check_table(data.stratified_sample(data.read_source(""), "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1))
+    return data.stratified_split(table, "Class", (0.8, 0.1, 0.1), seed=42)
+
+
+class FakeBigQuery:
+    """Stands in for ``google.cloud.bigquery.Client`` at the network edge: serves DataFrames by
+    table id and records every call, so tests assert exactly what kfx asked BigQuery for."""
+
+    def __init__(self, tables=None, datasets=()):
+        self.tables = dict(tables or {})
+        self.datasets = list(datasets)
+        self.calls = []
+
+    def client(self, project=None, **kwargs):
+        self.calls.append(("Client", project))
+        return _FakeClient(self)
+
+
+class _FakeClient:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def get_table(self, table_id):
+        self.fake.calls.append(("get_table", table_id))
+        if table_id not in self.fake.tables:
+            from google.api_core.exceptions import NotFound
+
+            raise NotFound(f"Table {table_id} not found")
+        return table_id
+
+    def list_rows(self, table):
+        self.fake.calls.append(("list_rows", table))
+        frame = self.fake.tables[table]
+
+        class Rows:
+            def to_dataframe(self, create_bqstorage_client=False):
+                return frame.copy()
+
+        return Rows()
+
+    def list_datasets(self, project=None):
+        self.fake.calls.append(("list_datasets", project))
+
+        class Item:
+            def __init__(self, dataset_id):
+                self.dataset_id = dataset_id
+
+        return [Item(d) for d in self.fake.datasets]
+
+
+@pytest.fixture
+def fake_bigquery(monkeypatch):
+    """Patches ``bigquery.Client`` (the network edge) with a :class:`FakeBigQuery`; fill ``tables``."""
+    from google.cloud import bigquery
+
+    fake = FakeBigQuery()
+    monkeypatch.setattr(bigquery, "Client", fake.client)
+    return fake
