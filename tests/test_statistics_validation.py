@@ -141,3 +141,19 @@ def test_tfdv_core_does_not_need_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
+
+
+def test_beam_engine_gives_the_statistics_of_the_memory_engine(tfdv, sample_splits):
+    import pandas as pd
+
+    frames = {k: pd.read_csv(v) for k, v in sample_splits.items()}
+    beam = statistics.compute_statistics(frames, engine="beam", data_uris=sample_splits,
+                                         beam_options={"runner": "DirectRunner"})
+    memory = statistics.compute_statistics(frames)
+    assert statistics.summarize(beam) == statistics.summarize(memory)
+
+    def means(stats):
+        return {f.path.step[0]: round(f.num_stats.mean, 6) for f in stats["train"].datasets[0].features
+                if f.HasField("num_stats")}
+
+    assert means(beam) == means(memory) and len(means(beam)) == 16
