@@ -132,7 +132,8 @@ def beam_statistics(
 
     tfdv = import_tfdv()
     fractions = tuple(fractions)
-    with beam.Pipeline(options=PipelineOptions(**options)) as pipeline:
+    # flags=[]: otherwise Beam parses this process's own command line as pipeline options.
+    with beam.Pipeline(options=PipelineOptions(flags=[], **options)) as pipeline:
         parts = (
             pipeline
             | "ReadRows" >> read
