@@ -29,7 +29,7 @@ _PLACE_PARAMETERS = {"registry_dir"}
 class Backend(Protocol):
     """What a lineage store must answer; see :class:`~kfx.lineage.store.LineageStore`."""
 
-    def runs(self) -> list[RunRecord]: ...
+    def runs(self, limit: Optional[int] = None) -> list[RunRecord]: ...
 
     def run(self, run_id: str) -> RunRecord: ...
 
@@ -260,8 +260,7 @@ class Lineage:
 
     def runs(self, limit: Optional[int] = None) -> list[RunRecord]:
         """The runs, newest first (at most ``limit``)."""
-        found = self.backend.runs()
-        return found[:limit] if limit else found
+        return self.backend.runs(limit)
 
     def run_graph(self, run_id: str) -> Graph:
         """Every artifact, execution and event of one run."""

@@ -211,6 +211,7 @@ class LineageRecorder:
 
             if self._preload is not None:
                 self._preload.join()
+            # Status first, so a picture that cannot be drawn leaves the run's record complete.
             self.store.put_run_context(self.run_id, self.config.pipeline_name, properties)
             path = os.path.join(summary["run_dir"], "lineage.png")
             graph.draw(self.store.run_graph(self.run_id), path, title=f"Lineage of {self.run_id}")

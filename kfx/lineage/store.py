@@ -69,6 +69,8 @@ def check_store_file(path: str, create: bool) -> bool:
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         if create:
             return False
+        if os.path.exists(path):
+            raise LineageError(f"Lineage store {path!r} is empty; run `kfx run` to record a run into it first.")
         raise LineageError(
             f"No lineage store at {path!r}; run `kfx run` first (it records lineage unless --no-record-lineage) "
             "or pass --metadata-path / --runs-dir where the store is."
@@ -79,6 +81,8 @@ def check_store_file(path: str, create: bool) -> bool:
         raise LineageError(f"Lineage store {path!r} is not a database; {_FIX}.")
     try:
         # Read-only and with a busy timeout: this check must not change or block on the file.
+        # It runs before ML Metadata opens the file and holds no lock afterwards, which matters
+        # because two SQLite libraries in one process do not see each other's file locks.
         with contextlib_closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_SECONDS)) as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as err:
@@ -215,14 +219,16 @@ class LineageStore:
                 # enable_upgrade_migration stays False: a store from another ml-metadata
                 # version is reported, never migrated in place.
                 return metadata_store.MetadataStore(config, enable_upgrade_migration=False)
-            except errors.FailedPreconditionError as err:
-                raise LineageError(
-                    f"Lineage store {self.path!r} was written by another ml-metadata version ({_short(err)}); "
-                    f"{_FIX}."
-                ) from None
-            except errors.StatusError as err:
-                # Two first runs may create the tables at once; the loser sees them half-made.
-                if time.monotonic() > deadline:
+            except (errors.StatusError, RuntimeError) as err:
+                text = str(err).lower()
+                if "version" in text and ("older" in text or "newer" in text or "migration" in text):
+                    raise LineageError(
+                        f"Lineage store {self.path!r} was written by another ml-metadata version "
+                        f"({_short(err).split('. ')[0]}); {_FIX}."
+                    ) from None
+                # Two first runs may create the tables at once: the one that loses sees them
+                # locked or half-made, and succeeds on a later try.
+                if not (_is_busy(err) or "exist" in text) or time.monotonic() > deadline:
                     raise LineageError(f"Lineage store {self.path!r} cannot be opened ({_short(err)}); {_FIX}.") from None
                 time.sleep(0.05 + 0.1 * random.random())
 
@@ -407,13 +413,13 @@ class LineageStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def runs(self) -> list[RunRecord]:
-        """Every run in the store, newest first."""
+    def runs(self, limit: Optional[int] = None) -> list[RunRecord]:
+        """The runs in the store, newest first (at most ``limit``)."""
         if not self._has_type("context", RUN_TYPE):
             return []
         contexts = with_retry(self.mlmd.get_contexts_by_type, RUN_TYPE, path=self.path)
-        runs = [_run_record(c) for c in contexts]
-        return sorted(runs, key=lambda r: (r.started or 0, r.run_id), reverse=True)
+        runs = sorted((_run_record(c) for c in contexts), key=lambda r: (r.started or 0, r.run_id), reverse=True)
+        return runs[:limit] if limit else runs
 
     def run(self, run_id: str) -> RunRecord:
         """One run.

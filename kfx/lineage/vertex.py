@@ -68,10 +68,11 @@ class VertexMetadata:
         request = {"parent": self.parent, "filter": f'schema_title="{RUN_SCHEMA}"'}
         return list(self.client.list_contexts(request=request))
 
-    def runs(self) -> list[RunRecord]:
-        """Every pipeline run in the store, newest first, with status and key metrics."""
-        runs = [self._run_record(c) for c in self._run_contexts()]
-        return sorted(runs, key=lambda r: (r.started or 0, r.run_id), reverse=True)
+    def runs(self, limit: Optional[int] = None) -> list[RunRecord]:
+        """The pipeline runs, newest first (at most ``limit``), with status and key metrics."""
+        contexts = sorted(self._run_contexts(), key=lambda c: (_time(c.create_time) or 0, c.name), reverse=True)
+        # Status and metrics take one lineage query per run, so only for the runs shown.
+        return [self._run_record(c) for c in (contexts[:limit] if limit else contexts)]
 
     def run(self, run_id: str) -> RunRecord:
         """One run by its pipeline job id.

@@ -233,3 +233,23 @@ def test_importing_kfx_and_the_lineage_command_loads_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_store_from_another_ml_metadata_version_is_refused_not_migrated(tmp_path):
+    path = tmp_path / "metadata.sqlite"
+    LineageStore(str(path), create=True)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE MLMDEnv SET schema_version = schema_version - 1")
+    before = _digest(path)
+    for create in (False, True):
+        with pytest.raises(LineageError, match=r"was written by another ml-metadata version \(MLMD database version \d+ is older"):
+            LineageStore(str(path), create=create)
+    assert _digest(path) == before
+
+
+def test_an_empty_store_file_is_named_when_reading(tmp_path):
+    path = tmp_path / "metadata.sqlite"
+    path.touch()
+    with pytest.raises(LineageError, match=r"is empty; run `kfx run` to record a run into it first"):
+        LineageStore(str(path))
+    assert path.stat().st_size == 0
