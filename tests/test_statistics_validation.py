@@ -153,7 +153,8 @@ def test_beam_engine_gives_the_statistics_of_the_memory_engine(tfdv, sample_spli
     assert statistics.summarize(beam) == statistics.summarize(memory)
 
     def means(stats):
-        return {f.path.step[0]: round(f.num_stats.mean, 6) for f in stats["train"].datasets[0].features
+        return {f.path.step[0]: f.num_stats.mean for f in stats["train"].datasets[0].features
                 if f.HasField("num_stats")}
 
-    assert means(beam) == means(memory) and len(means(beam)) == 16
+    # CSV text round-trips floats to the last digit or so.
+    assert means(beam) == pytest.approx(means(memory), rel=1e-7) and len(means(beam)) == 16
