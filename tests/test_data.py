@@ -126,3 +126,23 @@ def test_sample_keeps_class_shares(beans):
     assert 595 <= len(sample) <= 605
     assert sample["Class"].value_counts()["BOMBAY"] == round(522 * 600 / 13611)
     assert data.stratified_sample(beans, "Class", 0).shape == beans.shape
+
+
+def test_bigquery_source_reads_the_table_by_reference(monkeypatch, beans_sample):
+    """BigQuery cannot be reached here: the client is patched at its edge, and the test asserts
+    the table is read by reference (validated id, never pasted into SQL) through the Storage API."""
+    from unittest import mock
+
+    from google.cloud import bigquery
+
+    client = mock.MagicMock(name="bigquery.Client()")
+    client.list_rows.return_value.to_dataframe.return_value = beans_sample
+    factory = mock.MagicMock(return_value=client)
+    monkeypatch.setattr(bigquery, "Client", factory)
+    frame = data.read_source("bq://aju-dev-demos.beans.beans1")
+    assert frame is beans_sample
+    factory.assert_called_once_with(project="aju-dev-demos")
+    client.get_table.assert_called_once_with("aju-dev-demos.beans.beans1")
+    client.list_rows.assert_called_once_with(client.get_table.return_value)
+    client.list_rows.return_value.to_dataframe.assert_called_once_with(create_bqstorage_client=True)
+    assert not client.query.called
