@@ -1,0 +1,205 @@
+"""``kfx build``: the docker and Cloud Build invocations, and the Dockerfiles' build context.
+
+No Docker engine and no Cloud Build here: ``subprocess.run`` (the docker CLI) and
+``cloudbuild_v1.CloudBuildClient`` are replaced at that edge by recorders, and the
+tests assert the exact commands and build request. The build context is uploaded
+for real to the loopback GCS-API server and read back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import re
+import subprocess
+import tarfile
+
+import pytest
+
+from kfx.vertex import build
+
+KFX = "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3"
+TRAINER = "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3"
+
+
+@pytest.fixture
+def docker(monkeypatch):
+    """Records docker CLI calls; ``fail_on`` makes the named sub-command fail."""
+    calls = []
+
+    def run(command, cwd=None, check=False):
+        calls.append((command, cwd, check))
+        if run.fail_on and command[1] == run.fail_on:
+            raise subprocess.CalledProcessError(1, command)
+
+    run.fail_on = None
+    monkeypatch.setattr(build.subprocess, "run", run)
+    run.calls = calls
+    return run
+
+
+@pytest.fixture
+def cloud_build(monkeypatch):
+    """Replaces CloudBuildClient; records create_build and answers with ``status``."""
+    from google.cloud.devtools import cloudbuild_v1
+
+    class Client:
+        requests = []
+        status = cloudbuild_v1.Build.Status.SUCCESS
+
+        def create_build(self, project_id, build):
+            Client.requests.append((project_id, build))
+
+            class Operation:
+                def result(self):
+                    return cloudbuild_v1.Build(id="build-1", status=Client.status, log_url="https://console/build-1")
+
+            return Operation()
+
+    Client.requests = []
+    monkeypatch.setattr(cloudbuild_v1, "CloudBuildClient", Client)
+    return Client
+
+
+def test_local_docker_builds_then_pushes_both_images_from_the_repo_root(vertex_config, docker, capsys):
+    from kfx.cli import main
+
+    code = main([
+        "build", "--local-docker", "--project-id", "kfx-test-project", "--region", "europe-west4",
+        "--pipeline-container-version", "1.2.3",
+    ])
+    assert code == 0
+    assert docker.calls == [
+        (["docker", "build", "--file", "Dockerfile", "--tag", KFX, "."], build.REPO_ROOT, True),
+        (["docker", "push", KFX], build.REPO_ROOT, True),
+        (["docker", "build", "--file", "trainer/Dockerfile", "--tag", TRAINER, "."], build.REPO_ROOT, True),
+        (["docker", "push", TRAINER], build.REPO_ROOT, True),
+    ]
+    assert capsys.readouterr().out.splitlines() == [KFX, TRAINER]
+
+
+def test_a_failed_docker_push_stops_with_one_sentence(docker, capsys):
+    from kfx.cli import main
+
+    docker.fail_on = "push"
+    code = main(["build", "--local-docker", "--project-id", "kfx-test-project"])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "kfx: error: `docker push us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx:latest` failed with exit code 1; "
+        "see its output above.\n"
+    )
+    assert len(docker.calls) == 2  # the trainer image is not built after a failure
+
+
+def test_cloud_build_uploads_the_context_and_builds_both_images(vertex_config, gcs_bucket, cloud_build):
+    from kfx import storage
+
+    config = dataclasses.replace(vertex_config, bucket=gcs_bucket)
+    assert build.build_images(config) == [KFX, TRAINER]
+    [(project, request)] = cloud_build.requests
+    assert project == "kfx-test-project"
+    assert [list(step.args) for step in request.steps] == [
+        ["build", "--file", "Dockerfile", "--tag", KFX, "."],
+        ["build", "--file", "trainer/Dockerfile", "--tag", TRAINER, "."],
+    ]
+    assert {step.name for step in request.steps} == {"gcr.io/cloud-builders/docker"}
+    assert list(request.images) == [KFX, TRAINER]
+    source = request.source.storage_source
+    assert f"gs://{source.bucket}" == gcs_bucket
+    assert re.fullmatch(r"kfx-build/context-\d{8}-\d{6}\.tgz", source.object_)
+    # The uploaded context is what the Dockerfiles COPY, and nothing else.
+    blob = storage.read_bytes(f"{gcs_bucket}/{source.object_}")
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        names = tar.getnames()
+    assert {n.split("/")[0] for n in names} == {"Dockerfile", "trainer", "requirements.txt", "setup.py", "README.md", "kfx"}
+    assert "trainer/Dockerfile" in names and "kfx/vertex/build.py" in names and "trainer/task.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith(".venv")]
+
+
+def test_a_failed_cloud_build_names_its_log(vertex_config, gcs_bucket, cloud_build):
+    from google.cloud.devtools import cloudbuild_v1
+
+    from kfx.vertex.build import BuildFailed
+
+    cloud_build.status = cloudbuild_v1.Build.Status.FAILURE
+    with pytest.raises(BuildFailed) as caught:
+        build.build_images(dataclasses.replace(vertex_config, bucket=gcs_bucket))
+    assert str(caught.value) == "Cloud Build build-1 ended FAILURE; see its log at https://console/build-1."
+
+
+def test_cloud_build_needs_a_bucket(capsys, cloud_build):
+    from kfx.cli import main
+
+    code = main(["build", "--project-id", "kfx-test-project"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "kfx: error: The vertex target needs --bucket; pass it (see docs/vertex.md for the one-time cloud set-up).\n"
+    )
+    assert cloud_build.requests == []
+
+
+def test_an_image_without_a_tag_is_refused_before_building(docker, capsys):
+    from kfx.cli import main
+
+    code = main(["build", "--local-docker", "--project-id", "kfx-test-project", "--image", "europe-docker.pkg.dev/p/r/kfx"])
+    assert code == 2
+    assert "--image 'europe-docker.pkg.dev/p/r/kfx' is not an image URI with a tag" in capsys.readouterr().err
+    assert docker.calls == []
+
+
+def test_submit_with_build_pipeline_container_builds_before_submitting(vertex_config, gcs_bucket, cloud_build, monkeypatch):
+    """Vertex AI job creation is patched at ``create_pipeline_job``; the order of the two edges is asserted."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud.aiplatform_v1.services.pipeline_service import PipelineServiceClient
+    from google.cloud.aiplatform_v1.types import pipeline_job as gca_pipeline_job
+
+    from kfx.vertex.submit import submit
+
+    order = []
+    original = cloud_build.create_build
+
+    def create_build(self, project_id, build):
+        order.append("build")
+        return original(self, project_id, build)
+
+    def create_pipeline_job(self, *, parent, pipeline_job, pipeline_job_id, timeout=None, **kwargs):
+        order.append("submit")
+        job = gca_pipeline_job.PipelineJob(pipeline_job)
+        job.name = f"{parent}/pipelineJobs/{pipeline_job_id}"
+        return job
+
+    monkeypatch.setattr(cloud_build, "create_build", create_build)
+    monkeypatch.setattr(PipelineServiceClient, "create_pipeline_job", create_pipeline_job)
+    config = dataclasses.replace(vertex_config, bucket=gcs_bucket, build_pipeline_container=True)
+    submit(config, credentials=AnonymousCredentials())
+    assert order == ["build", "submit"]
+
+
+def _copy_sources(dockerfile: str) -> list[str]:
+    sources = []
+    for line in open(os.path.join(build.REPO_ROOT, dockerfile)):
+        parts = line.split()
+        if parts[:1] == ["COPY"] and not any(p.startswith("--from") for p in parts):
+            sources.extend(parts[1:-1])
+    return sources
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "trainer/Dockerfile"])
+def test_dockerfiles_copy_only_what_the_context_holds(dockerfile):
+    sources = _copy_sources(dockerfile)
+    assert sources, "no COPY found"
+    for source in sources:
+        assert os.path.exists(os.path.join(build.REPO_ROOT, source)), source
+        assert source in build.CONTEXT_PATHS, source
+
+
+def test_images_have_their_documented_entrypoints_and_base():
+    kfx_file = open(os.path.join(build.REPO_ROOT, "Dockerfile")).read()
+    trainer_file = open(os.path.join(build.REPO_ROOT, "trainer", "Dockerfile")).read()
+    assert "FROM python:3.11-slim" in kfx_file and "FROM python:3.11-slim" in trainer_file
+    assert "pip install --constraint requirements.txt ." in kfx_file
+    assert 'ENTRYPOINT ["python", "-m", "trainer.task"]' in trainer_file
+    # The Beam version of the worker boot program matches the locked Beam.
+    locked = re.search(r"^apache-beam==(\S+)$", open(os.path.join(build.REPO_ROOT, "requirements.txt")).read(), re.M)
+    assert f"apache/beam_python3.11_sdk:{locked.group(1)}" in kfx_file
