@@ -25,6 +25,7 @@ def generate_statistics_bq(
     network: str = "",
     subnetwork: str = "",
     sdk_container_image: str = "",
+    service_account: str = "",
 ) -> NamedTuple("StatisticsOutputs", [("features", int)]):
     """Reads ``bq_source`` directly and writes the same statistics artifact as generate_statistics
     (one ``Split-<name>`` folder per split) and the Facets view of train vs. eval.
@@ -45,6 +46,7 @@ def generate_statistics_bq(
         network: VPC network of the Dataflow workers.
         subnetwork: Subnetwork of the Dataflow workers.
         sdk_container_image: Dataflow worker image (the kfx image).
+        service_account: Service account of the Dataflow workers; empty uses Compute Engine's default.
 
     Returns:
         The number of features.
@@ -52,7 +54,7 @@ def generate_statistics_bq(
     from kfx.vertex import statistics as bq_statistics
 
     options = bq_statistics.beam_pipeline_options(
-        beam_runner, project, region, bucket, network, subnetwork, sdk_container_image
+        beam_runner, project, region, bucket, network, subnetwork, sdk_container_image, service_account
     )
     result = bq_statistics.generate_statistics_bq(
         bq_source, statistics.path, statistics_view.path, label_column,

@@ -106,6 +106,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
                     validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed,
                     beam_runner=beam_runner, project=project_id, region=region, bucket=bucket,
                     network=network, subnetwork=subnetwork, sdk_container_image=dataflow_image,
+                    service_account=service_account,
                 ),
                 "statistics",
             )

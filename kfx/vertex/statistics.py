@@ -33,6 +33,7 @@ def beam_pipeline_options(
     network: str = "",
     subnetwork: str = "",
     sdk_container_image: str = "",
+    service_account: str = "",
 ) -> dict[str, Any]:
     """The Beam pipeline options of the statistics pipeline.
 
@@ -44,6 +45,8 @@ def beam_pipeline_options(
         network: VPC network of the workers; empty uses ``default``.
         subnetwork: Subnetwork of the workers (``regions/R/subnetworks/S`` or a URL).
         sdk_container_image: Worker image; the kfx image, so workers have TFDV and kfx.
+        service_account: Identity of the workers; empty uses the Compute Engine default
+            service account. The pipeline's own service account keeps one identity throughout.
 
     Returns:
         Keyword arguments for ``PipelineOptions``; only the runner for ``DirectRunner``.
@@ -66,6 +69,8 @@ def beam_pipeline_options(
         options["subnetwork"] = subnetwork
     if sdk_container_image:
         options["sdk_container_image"] = sdk_container_image
+    if service_account:
+        options["service_account_email"] = service_account
     return options
 
 

@@ -102,6 +102,8 @@ def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, verte
     assert _from_pipeline(stats, "network") == "pipelinechannel--network"
     assert _from_pipeline(stats, "subnetwork") == "pipelinechannel--subnetwork"
     assert _from_pipeline(stats, "sdk_container_image") == "pipelinechannel--dataflow_image"
+    assert _from_pipeline(stats, "service_account") == "pipelinechannel--service_account"
+    assert defaults["service_account"] == vertex_config.service_account
     assert _from_pipeline(dag["tabular-dataset-create"], "bq_source") == "pipelinechannel--bq_source"
     train = dag["custom-training-job"]
     assert _from_pipeline(train, "container_uri") == "pipelinechannel--training_image"

@@ -201,6 +201,7 @@ def test_dataflow_options_are_understood_by_beam():
     options = beam_pipeline_options(
         "DataflowRunner", "kfx-test-project", "europe-west4", "gs://kfx-test-bucket/", "kfx-vpc",
         "regions/europe-west4/subnetworks/kfx-subnet", "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3",
+        "sa@kfx-test-project.iam.gserviceaccount.com",
     )
     assert options == {
         "runner": "DataflowRunner", "project": "kfx-test-project", "region": "europe-west4",
@@ -208,6 +209,7 @@ def test_dataflow_options_are_understood_by_beam():
         "experiments": ["use_runner_v2"], "network": "kfx-vpc",
         "subnetwork": "regions/europe-west4/subnetworks/kfx-subnet",
         "sdk_container_image": "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3",
+        "service_account_email": "sa@kfx-test-project.iam.gserviceaccount.com",
     }
     parsed = PipelineOptions(flags=[], **options)
     assert parsed.view_as(StandardOptions).runner == "DataflowRunner"
@@ -216,6 +218,7 @@ def test_dataflow_options_are_understood_by_beam():
     worker = parsed.view_as(WorkerOptions)
     assert (worker.network, worker.subnetwork) == ("kfx-vpc", "regions/europe-west4/subnetworks/kfx-subnet")
     assert worker.sdk_container_image == "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3"
+    assert cloud.service_account_email == "sa@kfx-test-project.iam.gserviceaccount.com"
     assert beam_pipeline_options("DirectRunner", "p", "r", "gs://b") == {"runner": "DirectRunner"}
 
 
