@@ -9,7 +9,7 @@ target the same questions are read from Vertex ML Metadata. In a notebook::
     lineage.runs(config)                     # newest first, with status and accuracy
     lineage.show("latest", config)           # what the newest model was made from
     lineage.diff(run_a, run_b, config)       # parameters, data counts, metrics
-    lineage.draw(run_id, "lineage.png", config)
+    lineage.draw(run_id, "lineage.png", config)   # PNG and SVG; every run already has lineage.svg
 
 Only the standard library loads here; ml_metadata, matplotlib and aiplatform
 load when a function needs them.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
 from typing import Any, Optional
 
@@ -60,7 +59,7 @@ class LineageRecorder:
     Args:
         config: The run's configuration.
         run_id: The run id; when None it is taken from the first task's folder.
-        draw: Draw the run's lineage graph (``lineage.png`` and ``lineage.svg``) at the end.
+        draw: Draw the run's lineage graph (``lineage.svg`` in the run folder) at the end.
 
     Raises:
         LineageError: If the store is not a database, not a kfx store, or from another version.
@@ -78,14 +77,6 @@ class LineageRecorder:
         self._contexts: Optional[tuple[Any, Any]] = None
         self._executions: dict[str, int] = {}
         self._by_uri: dict[str, int] = {}
-        self._preload: Optional[threading.Thread] = None
-        if draw:
-            from kfx.lineage import graph
-
-            # The runner process mostly waits on step processes, so loading the drawing
-            # libraries now costs the run nothing at the end.
-            self._preload = threading.Thread(target=graph.preload, name="kfx-lineage-preload", daemon=True)
-            self._preload.start()
         if run_id:
             self._guard(self._open_run)
 
@@ -209,11 +200,10 @@ class LineageRecorder:
         if self.draw and summary.get("run_dir"):
             from kfx.lineage import graph
 
-            if self._preload is not None:
-                self._preload.join()
             # Status first, so a picture that cannot be drawn leaves the run's record complete.
             self.store.put_run_context(self.run_id, self.config.pipeline_name, properties)
-            path = os.path.join(summary["run_dir"], "lineage.png")
+            # SVG: written as text in milliseconds; a PNG is drawn on demand (`kfx lineage graph`).
+            path = os.path.join(summary["run_dir"], "lineage.svg")
             graph.draw(self.store.run_graph(self.run_id), path, title=f"Lineage of {self.run_id}")
             summary["lineage_graph"] = path
             properties = {"lineage_graph": path}

@@ -253,3 +253,19 @@ def test_an_empty_store_file_is_named_when_reading(tmp_path):
     with pytest.raises(LineageError, match=r"is empty; run `kfx run` to record a run into it first"):
         LineageStore(str(path))
     assert path.stat().st_size == 0
+
+
+def test_graph_picture_lays_out_left_to_right_and_marks_a_failed_step(tmp_path):
+    from kfx.lineage import graph
+
+    config, _ = _record_small_run(tmp_path, fail_train=True)
+    run = LineageStore(config.resolved_metadata_path).run_graph(RUN)
+    nodes, edges = graph.nodes_and_edges(run)
+    graph.layout(nodes, edges)
+    columns = {" ".join(n.lines): n.column for n in nodes.values()}
+    assert columns["source beans.csv"] == 0 and columns["import-dataset"] == 1
+    assert columns["train_data [Dataset] rows 80"] == 2 and columns["train (failed)"] == 3
+    assert len(edges) == 1 + 3 + 3
+    [svg] = graph.draw(run, str(tmp_path / "pictures" / "run.svg"), title="Lineage")
+    text = open(svg).read()
+    assert text.count("<line ") == 7 and 'fill="#f4a6a6"' in text and ">train<" in text and ">(failed)<" in text
