@@ -118,10 +118,10 @@ def check_vertex_config(config: "Config", required: Sequence[str]) -> None:
             f"--pipeline-container-version {config.pipeline_container_version!r} is not a valid image tag; "
             "use letters, digits, '.', '_' and '-'."
         )
-    if config.subnetwork and not config.network and config.subnetwork.count("/") == 0:
+    if config.subnetwork and "/subnetworks/" not in config.subnetwork:
+        # Dataflow takes a subnetwork only with its region (or as a full URL).
         raise ConfigError(
-            f"--subnetwork {config.subnetwork!r} needs its region: pass regions/REGION/subnetworks/NAME "
-            "(or the full URL), or also --network."
+            f"--subnetwork {config.subnetwork!r} lacks its region; pass regions/REGION/subnetworks/NAME or the full URL."
         )
     # The images are checked last: their defaults derive from the project, region and version.
     from kfx.vertex.images import kfx_image, trainer_image
