@@ -42,7 +42,8 @@ class Config:
         seed: Seed of the stratified split and of the model. Defaults to 42.
         sample_rows: Stratified sample of this many rows before splitting; 0 uses all rows.
         stats_engine: ``memory`` (TFDV on a DataFrame) or ``beam`` (a Beam pipeline).
-        beam_runner: Beam runner for ``stats_engine="beam"``: DirectRunner or DataflowRunner.
+        beam_runner: Beam runner: DirectRunner or DataflowRunner. Locally it runs ``stats_engine="beam"``;
+            on Vertex AI DataflowRunner computes statistics on Dataflow, DirectRunner in the task's memory.
         schema_file: Curated schema (text proto) to use instead of inferring one.
         skew_threshold: Jensen-Shannon divergence (numeric) / L-infinity distance
             (categorical) above which train vs. validation counts as skew. Defaults to 0.1.
