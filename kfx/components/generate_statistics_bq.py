@@ -40,7 +40,7 @@ def generate_statistics_bq(
         test_fraction: Share of rows for testing. Defaults to 0.1.
         seed: Seed of the split. Defaults to 42.
         beam_runner: "DataflowRunner" runs a Beam pipeline on Dataflow; otherwise in memory.
-        project: Project of the Dataflow job.
+        project: Project of the Dataflow job, billed for reading the table.
         region: Dataflow region. Defaults to "us-central1".
         bucket: gs:// bucket for Dataflow's temp and staging files.
         network: VPC network of the Dataflow workers.
@@ -58,7 +58,7 @@ def generate_statistics_bq(
     )
     result = bq_statistics.generate_statistics_bq(
         bq_source, statistics.path, statistics_view.path, label_column,
-        (train_fraction, validation_fraction, test_fraction), seed, options,
+        (train_fraction, validation_fraction, test_fraction), seed, options, billing_project=project,
     )
     statistics.metadata.update(kfx_type="ExampleStatistics", source=bq_source, **result)
     return (result["features"],)

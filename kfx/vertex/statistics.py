@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 from kfx.steps import step
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
@@ -161,14 +162,26 @@ def beam_statistics(
     return result
 
 
+def read_table(table_id: str, billing_project: str = "") -> "pd.DataFrame":
+    """Reads a whole BigQuery table through the Storage Read API.
+
+    The read session is billed to ``billing_project`` (the pipeline's project), not to
+    the table's: public tables live in projects where the pipeline may not create sessions.
+    """
+    from google.cloud import bigquery
+
+    client = bigquery.Client(project=billing_project or table_id.split(".")[0].split(":")[-1])
+    return client.list_rows(client.get_table(table_id)).to_dataframe(create_bqstorage_client=True)
+
+
 def memory_statistics(
-    table_id: str, label_column: str, fractions: Sequence[float], seed: int
+    table_id: str, label_column: str, fractions: Sequence[float], seed: int, billing_project: str = ""
 ) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
     """Reads the table into memory, checks and splits it as the local import does, and computes statistics."""
     from kfx import data
     from kfx.statistics import compute_statistics
 
-    table = data.check_table(data.read_source(f"bq://{table_id}"), label_column, fractions, source=f"bq://{table_id}")
+    table = data.check_table(read_table(table_id, billing_project), label_column, fractions, source=f"bq://{table_id}")
     return compute_statistics(data.stratified_split(table, label_column, fractions, seed))
 
 
@@ -182,6 +195,7 @@ def generate_statistics_bq(
     seed: int = 42,
     beam_options: Optional[Mapping[str, Any]] = None,
     read: Optional[Callable[[str], Any]] = None,
+    billing_project: str = "",
 ) -> dict[str, Any]:
     """Computes TFDV statistics of every split of a BigQuery table and writes them as the local step does.
 
@@ -195,6 +209,7 @@ def generate_statistics_bq(
         beam_options: From :func:`beam_pipeline_options`; ``DataflowRunner`` runs the Beam
             pipeline, anything else (or nothing) computes in memory.
         read: Makes the row-reading transform from a table id; defaults to ``ReadFromBigQuery``.
+        billing_project: Project billed for reading the table in memory; defaults to the table's.
 
     Returns:
         Rows per split, ``features``, and ``engine`` (``dataflow`` or ``memory``).
@@ -215,7 +230,7 @@ def generate_statistics_bq(
         stats = beam_statistics((read or _read_bigquery)(table_id), fractions, seed, options, output_dir)
         engine = "dataflow"
     else:
-        stats = memory_statistics(table_id, label_column, fractions, seed)
+        stats = memory_statistics(table_id, label_column, fractions, seed, billing_project)
         engine = "memory"
     statistics.write_statistics(stats, statistics_dir)
     storage.write_text(html_path, statistics.statistics_html(stats["train"], stats["validation"], "train", "eval"))

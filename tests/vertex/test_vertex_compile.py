@@ -13,6 +13,7 @@ import yaml
 from kfx.config import Config
 from kfx.pipeline import STEPS as LOCAL_STEPS
 from kfx.pipeline import compile_pipeline
+from kfx.vertex.pipeline import STEPS as VERTEX_STEPS
 
 
 def _compile(config: Config, tmp_path) -> dict:
@@ -74,6 +75,8 @@ def test_vertex_tasks_and_their_order(spec):
     assert dag["tabular-dataset-create"]["componentRef"]["name"] == "comp-tabular-dataset-create"
     names = {name: task["taskInfo"]["name"] for name, task in dag.items()}
     assert names["custom-training-job"] == "train" and names["generate-statistics-bq"] == "statistics"
+    bless = spec["components"]["comp-condition-2"]["dag"]["tasks"]["bless-vertex-model"]["taskInfo"]["name"]
+    assert sorted([*names.values(), bless]) == sorted([*VERTEX_STEPS, "blessed"])
 
 
 def test_only_a_blessed_model_is_made_default(spec):

@@ -242,8 +242,11 @@ def test_statistics_of_a_bigquery_table_in_memory(fake_bigquery, beans_frames, t
     stats, view = Artifact(uri=str(tmp_path / "statistics")), Artifact(uri=str(tmp_path / "view.html"))
     outputs = c.generate_statistics_bq.python_func(
         bq_source="bq://kfx-test-project.beans.beans1", statistics=stats, statistics_view=view,
+        project="kfx-billing-project",
     )
-    assert [call for call in fake_bigquery.calls if call[0] != "Client"] == [
+    # The read is billed to the pipeline's project, not the table's.
+    assert fake_bigquery.calls == [
+        ("Client", "kfx-billing-project"),
         ("get_table", "kfx-test-project.beans.beans1"), ("list_rows", "kfx-test-project.beans.beans1"),
     ]
     assert tuple(outputs) == (16 + 1,)
