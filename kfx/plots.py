@@ -246,8 +246,9 @@ def pipeline_figure(pipeline: Any, show_artifacts: bool = True) -> "Figure":
     tall = max((len(nodes) for nodes in layers), default=1)
     fig = Figure(figsize=(max(6.0, 2.0 * len(layers)), 1.3 * tall + 2.0), dpi=90, layout="constrained")
     ax = fig.subplots()
-    for hops, edges in _edges_by_span(graph, position).items():
-        style = "arc3" if hops == 1 else f"arc3,rad={-min(0.45, 0.12 * hops)}"
+    spans = _edges_by_span(graph, position)
+    for hops, edges in spans.items():
+        style = "arc3" if hops == 1 else f"arc3,rad={-_bend(hops)}"
         nx.draw_networkx_edges(graph, position, edgelist=edges, ax=ax, arrows=True, arrowsize=14,
                                edge_color="#888888", node_size=3000, node_shape="s", connectionstyle=style)
         if show_artifacts:
@@ -260,9 +261,16 @@ def pipeline_figure(pipeline: Any, show_artifacts: bool = True) -> "Figure":
         bbox={"boxstyle": "round,pad=0.4", "facecolor": "#dbe9f6", "edgecolor": "#1f77b4"},
     )
     ax.set_axis_off()
-    ax.set_ylim(-(tall - 1) / 2 - 0.3, (tall - 1) / 2 + 1.3)
+    # An arc with bend r over a distance d rises about r * d / 2 above its ends.
+    rise = max((_bend(h) * h / 2 for h in spans if h > 1), default=0.0)
+    ax.set_ylim(-(tall - 1) / 2 - 0.3, (tall - 1) / 2 + rise + 0.35)
     ax.margins(x=0.08)
     return fig
+
+
+def _bend(hops: int) -> float:
+    """How much an edge over ``hops`` layers arcs: more for longer edges, so they do not overlap."""
+    return min(0.45, 0.12 * hops)
 
 
 def _edges_by_span(graph: "nx.DiGraph", position: dict[str, tuple[float, float]]) -> dict[int, list]:
