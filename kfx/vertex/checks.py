@@ -124,15 +124,10 @@ def check_vertex_config(config: "Config", required: Sequence[str]) -> None:
             f"--subnetwork {config.subnetwork!r} lacks its region; pass regions/REGION/subnetworks/NAME or the full URL."
         )
     # The images are checked last: their defaults derive from the project, region and version.
+    from kfx.config import DEFAULT_IMAGE
     from kfx.vertex.images import kfx_image, trainer_image
 
-    if config.project_id or config.image != _default_image():
+    if config.project_id or config.image != DEFAULT_IMAGE:
         check_image(kfx_image(config), "--image")
     if config.project_id or config.training_image:
         check_image(trainer_image(config), "--training-image")
-
-
-def _default_image() -> str:
-    from kfx.config import DEFAULT_IMAGE
-
-    return DEFAULT_IMAGE
