@@ -132,3 +132,21 @@ def fake_bigquery(monkeypatch):
     fake = FakeBigQuery()
     monkeypatch.setattr(bigquery, "Client", fake.client)
     return fake
+
+
+@pytest.fixture
+def fresh_aiplatform(monkeypatch):
+    """A fresh aiplatform global config for one test: the SDK caches the credentials and project
+    it first finds, which must not leak from one test into the next."""
+    from google.cloud.aiplatform import initializer
+
+    monkeypatch.setattr(initializer, "global_config", initializer._Config())
+
+
+@pytest.fixture
+def offline_project_lookup(monkeypatch):
+    """aiplatform checks the pipeline root bucket's owner with a Resource Manager lookup, a network
+    call retried for about a minute offline; at that edge it answers a fixed project number."""
+    from google.cloud.aiplatform.utils import resource_manager_utils
+
+    monkeypatch.setattr(resource_manager_utils, "get_project_number", lambda project, **k: "123456789")

@@ -148,7 +148,9 @@ def test_an_image_without_a_tag_is_refused_before_building(docker, capsys):
     assert docker.calls == []
 
 
-def test_submit_with_build_pipeline_container_builds_before_submitting(vertex_config, gcs_bucket, cloud_build, monkeypatch):
+def test_submit_with_build_pipeline_container_builds_before_submitting(
+    vertex_config, gcs_bucket, cloud_build, monkeypatch, fresh_aiplatform, offline_project_lookup
+):
     """Vertex AI job creation is patched at ``create_pipeline_job``; the order of the two edges is asserted."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud.aiplatform_v1.services.pipeline_service import PipelineServiceClient

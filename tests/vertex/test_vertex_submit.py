@@ -39,17 +39,14 @@ def created(monkeypatch):
 
 
 @pytest.fixture
-def anonymous_auth(monkeypatch):
-    """Anonymous default credentials; the Resource Manager lookup aiplatform makes to check
-    the bucket's owner (a network call, retried for a minute offline) answers a fixed number."""
+def anonymous_auth(monkeypatch, fresh_aiplatform, offline_project_lookup):
+    """Anonymous default credentials (see conftest.py for the project-number lookup)."""
     import google.auth
-    from google.cloud.aiplatform.utils import resource_manager_utils
 
     monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "kfx-test-project"))
-    monkeypatch.setattr(resource_manager_utils, "get_project_number", lambda project, **k: "123456789")
 
 
-def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tmp_path):
+def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tmp_path, fresh_aiplatform):
     from kfx.pipeline import compile_pipeline
     from kfx.vertex.submit import make_pipeline_job
 
@@ -71,7 +68,9 @@ def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tm
     assert sorted(resource.pipeline_spec["root"]["dag"]["tasks"]) == ["exit-handler-1", "vertex-pipelines-notification-email"]
 
 
-def test_submit_sends_one_create_request_with_the_service_account(vertex_config, gcs_bucket, created, tmp_path):
+def test_submit_sends_one_create_request_with_the_service_account(
+    vertex_config, gcs_bucket, created, tmp_path, fresh_aiplatform, offline_project_lookup
+):
     from kfx.vertex.submit import console_url, submit
 
     config = dataclasses.replace(vertex_config, bucket=gcs_bucket)
