@@ -205,3 +205,61 @@ def test_images_have_their_documented_entrypoints_and_base():
     # The Beam version of the worker boot program matches the locked Beam.
     locked = re.search(r"^apache-beam==(\S+)$", open(os.path.join(build.REPO_ROOT, "requirements.txt")).read(), re.M)
     assert f"apache/beam_python3.11_sdk:{locked.group(1)}" in kfx_file
+
+
+def _locked() -> dict[str, str]:
+    text = open(os.path.join(build.REPO_ROOT, "requirements.txt")).read()
+    return {m.group(1).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.M)}
+
+
+def test_every_package_the_images_install_is_pinned_by_the_lock():
+    """``--constraint requirements.txt`` pins only what the lock lists; an unlisted package would float."""
+    import ast
+
+    setup = open(os.path.join(build.REPO_ROOT, "setup.py")).read()
+    runtime = ast.literal_eval(re.search(r"^RUNTIME = (\[.*?\])$", setup, re.M | re.S).group(1))
+    names = {re.split(r"[\[<>=!~ ]", r, maxsplit=1)[0].lower() for r in runtime}
+    trainer_file = open(os.path.join(build.REPO_ROOT, "trainer", "Dockerfile")).read()
+    install = re.search(r"pip install --constraint requirements.txt \\\n(.*?)\n\n", trainer_file, re.S).group(1)
+    names |= {n.lower() for n in install.replace("\\", " ").split()}
+    locked = _locked()
+    assert sorted(n for n in names if n not in locked) == []
+
+
+def test_trainer_runs_without_the_packages_its_image_leaves_out(beans_frames, tmp_path):
+    """trainer/Dockerfile installs no TensorFlow, TFDV, Beam, kfp or matplotlib: train with those
+    imports blocked, in a fresh Python, to prove the trainer image is enough."""
+    import subprocess
+    import sys
+
+    paths = {}
+    for split, frame in beans_frames.items():
+        paths[split] = str(tmp_path / f"{split}.csv")
+        frame.to_csv(paths[split], index=False)
+    script = (
+        "import sys\n"
+        "BLOCKED = {'tensorflow', 'tensorflow_data_validation', 'tfx_bsl', 'apache_beam', 'kfp',\n"
+        "           'google_cloud_pipeline_components', 'matplotlib', 'ml_metadata'}\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ImportError(f'{name} is not in the trainer image')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from trainer import task\n"
+        "sys.exit(task.cli())\n"
+    )
+    env = {
+        **os.environ, "AIP_MODEL_DIR": str(tmp_path / "model"), "AIP_DATA_FORMAT": "csv",
+        "AIP_TRAINING_DATA_URI": paths["train"], "AIP_VALIDATION_DATA_URI": paths["validation"],
+        "AIP_TEST_DATA_URI": paths["test"],
+    }
+    done = subprocess.run([sys.executable, "-c", script, "--seed", "3"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "model" / "model.joblib").exists()
+    assert json_load(done.stdout)["test"]["rows"] == len(beans_frames["test"])
+
+
+def json_load(text: str):
+    import json
+
+    return json.loads(text.strip().splitlines()[-1])
