@@ -70,6 +70,8 @@ def beam_pipeline_options(
         options["subnetwork"] = subnetwork
     if sdk_container_image:
         options["sdk_container_image"] = sdk_container_image
+        # The image already holds Beam, TFDV and kfx: stage nothing, install nothing on workers.
+        options["sdk_location"] = "container"
     if service_account:
         options["service_account_email"] = service_account
     return options

@@ -194,7 +194,9 @@ def test_bless_labels_the_version_and_makes_it_default(monkeypatch, tmp_path):
 
 
 def test_dataflow_options_are_understood_by_beam():
-    from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, WorkerOptions
+    from apache_beam.options.pipeline_options import (
+        GoogleCloudOptions, PipelineOptions, SetupOptions, StandardOptions, WorkerOptions,
+    )
 
     from kfx.vertex.statistics import beam_pipeline_options
 
@@ -209,6 +211,7 @@ def test_dataflow_options_are_understood_by_beam():
         "experiments": ["use_runner_v2"], "network": "kfx-vpc",
         "subnetwork": "regions/europe-west4/subnetworks/kfx-subnet",
         "sdk_container_image": "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3",
+        "sdk_location": "container",
         "service_account_email": "sa@kfx-test-project.iam.gserviceaccount.com",
     }
     parsed = PipelineOptions(flags=[], **options)
@@ -219,6 +222,7 @@ def test_dataflow_options_are_understood_by_beam():
     assert (worker.network, worker.subnetwork) == ("kfx-vpc", "regions/europe-west4/subnetworks/kfx-subnet")
     assert worker.sdk_container_image == "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3"
     assert cloud.service_account_email == "sa@kfx-test-project.iam.gserviceaccount.com"
+    assert parsed.view_as(SetupOptions).sdk_location == "container"
     assert beam_pipeline_options("DirectRunner", "p", "r", "gs://b") == {"runner": "DirectRunner"}
 
 
