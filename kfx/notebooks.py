@@ -99,6 +99,20 @@ def _cell_name(source: str) -> str:
     return first if len(first) <= 70 else first[:67] + "..."
 
 
+def _code_cell_number(executed_path: str) -> int:
+    """The failed cell's number among the code cells of the notebook as written (papermill's cell left out)."""
+    import nbformat
+
+    number = 0
+    for cell in nbformat.read(executed_path, as_version=4).cells:
+        if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
+            continue
+        number += 1
+        if any(o.output_type == "error" for o in cell.outputs):
+            return number
+    return number
+
+
 def run_notebook(
     path: str,
     output_dir: str,
@@ -125,6 +139,7 @@ def run_notebook(
     name = os.path.basename(path)
     declared = declared_parameters(path)
     given = {k: v for k, v in parameters.items() if k in declared}
+    os.makedirs(output_dir, exist_ok=True)
     output = os.path.join(output_dir, name)
     started = time.time()
     try:
@@ -134,7 +149,8 @@ def run_notebook(
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
-            f"{name} failed in cell {err.exec_count} ({_cell_name(err.source)!r}) with {err.ename}: "
+            f"{name} failed in code cell {_code_cell_number(output)} ({_cell_name(err.source)!r}) "
+            f"with {err.ename}: "
             f"{str(err.evalue).strip().splitlines()[0] if str(err.evalue).strip() else ''}; "
             f"the executed notebook with the traceback is {output}."
         ) from None

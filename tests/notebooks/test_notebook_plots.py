@@ -1,0 +1,105 @@
+"""kfx.plots: static pictures of TFDV statistics and of the pipeline graph, on real protos and pipelines."""
+
+from __future__ import annotations
+
+import pytest
+
+from kfx import plots
+
+FEATURES = 17
+
+
+def test_feature_table_summarises_every_feature_of_every_split(sample_stats, sample_frames):
+    table = plots.feature_table(sample_stats)
+    assert len(table) == 3 * FEATURES
+    train = table.loc["train"]
+    assert (train["count"] == len(sample_frames["train"])).all()
+    assert (train["missing"] == 0).all()
+    assert train.loc["Class", "type"] == "categorical" and train.loc["Class", "unique"] == 7
+    assert train.loc["Class", "top"] == sample_frames["train"]["Class"].value_counts().index[0]
+    area = sample_frames["train"]["Area"]
+    assert train.loc["Area", "mean"] == pytest.approx(area.mean())
+    assert train.loc["Area", "min"] == area.min() and train.loc["Area", "max"] == area.max()
+
+
+def test_histogram_shares_add_up_to_one(sample_stats):
+    features = {plots.feature_name(f): f for f in sample_stats["train"].datasets[0].features}
+    area = plots.histogram_data(features["Area"])
+    assert len(area["left"]) == len(area["width"]) == len(area["height"]) == 10
+    assert sum(area["height"]) == pytest.approx(1.0, abs=1e-6)
+    assert area["left"][0] == features["Area"].num_stats.min
+    classes = plots.histogram_data(features["Class"])
+    assert sorted(classes["labels"]) == ["BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA"]
+    assert sum(classes["height"]) == pytest.approx(1.0)
+
+
+def test_feature_histograms_draw_one_panel_per_feature_with_every_split(sample_stats):
+    fig = plots.feature_histograms({"train": sample_stats["train"], "eval": sample_stats["validation"]}, columns=4)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    names = [plots.feature_name(f) for f in sample_stats["train"].datasets[0].features]
+    assert [ax.get_title() for ax in visible] == names
+    assert len(fig.axes) == 20  # 5 rows of 4, three panels hidden
+    area = visible[0]
+    assert {c.get_label() for c in area.containers} == {"train", "eval"}
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["train", "eval"]
+    png = plots.to_png(fig)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+
+
+def test_feature_histograms_of_chosen_features_from_one_list(sample_stats):
+    fig = plots.feature_histograms(sample_stats["test"], features=["Area", "Class"])
+    assert [ax.get_title() for ax in fig.axes] == ["Area", "Class"]
+    assert fig.legends == []
+
+
+def _local_pipeline():
+    from kfx.config import Config
+    from kfx.pipeline import build_pipeline
+
+    return build_pipeline(Config())
+
+
+def test_pipeline_graph_of_the_local_pipeline():
+    graph = plots.pipeline_graph(_local_pipeline())
+    assert sorted(graph.nodes) == sorted(
+        ["import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train", "evaluate", "push-model"]
+    )
+    assert graph.nodes["generate-statistics"]["label"] == "statistics"
+    assert graph.edges["evaluate", "push-model"]["artifacts"] == ["blessed", "metrics"]
+    assert graph.edges["import-dataset", "train"]["artifacts"] == ["test_data", "train_data", "validation_data"]
+    assert graph.edges["validate-statistics", "train"]["artifacts"] == []  # .after(): order only
+    assert graph.number_of_edges() == 11
+
+
+def test_pipeline_graph_is_the_same_from_the_compiled_yaml(tmp_path):
+    from kfp import compiler
+
+    path = str(tmp_path / "beans.yaml")
+    compiler.Compiler().compile(_local_pipeline(), package_path=path)
+    from_function = plots.pipeline_graph(_local_pipeline())
+    from_yaml = plots.pipeline_graph(path)
+    assert sorted(from_yaml.edges(data=True)) == sorted(from_function.edges(data=True))
+
+
+def test_pipeline_graph_flattens_exit_handlers_and_conditions():
+    from kfx.config import Config
+    from kfx.pipeline import build_pipeline
+
+    config = Config(target="vertex", project_id="your-project", bucket="gs://your-bucket",
+                    bq_source="bq://aju-dev-demos.beans.beans1", recipients=["you@example.com"])
+    graph = plots.pipeline_graph(build_pipeline(config))
+    labels = {d["label"] for _, d in graph.nodes(data=True)}
+    assert {"create dataset", "train", "evaluate", "bless model", "notify"} <= labels
+    by_label = {d["label"]: n for n, d in graph.nodes(data=True)}
+    # The e-mail task follows the exit handler's last task; the condition's task follows evaluate.
+    assert graph.has_edge(by_label["bless model"], by_label["notify"])
+    assert graph.has_edge(by_label["evaluate"], by_label["bless model"])
+    assert "blessed" in graph.edges[by_label["evaluate"], by_label["bless model"]]["artifacts"]
+
+
+def test_pipeline_figure_labels_every_step_and_artifact():
+    fig = plots.pipeline_figure(_local_pipeline())
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert {"import dataset", "statistics", "schema", "validate", "train", "evaluate", "push model"} <= texts
+    assert "blessed\nmetrics" in texts and "model" in texts
+    assert plots.to_png(fig).startswith(b"\x89PNG")
