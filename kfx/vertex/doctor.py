@@ -1,9 +1,10 @@
 """``kfx doctor --target vertex``: checks what can be checked of the one-time cloud set-up.
 
 Each check says what it found or, when something is missing, what to do. The
-checks read only: credentials, project, bucket, and the two images in Artifact
-Registry. Enabling APIs and granting roles cannot be verified without more
-permissions than a pipeline needs; docs/vertex.md lists them.
+checks only read: credentials, project, the enabled APIs (when this identity may
+list them), the bucket, and the two images in Artifact Registry. Granted roles
+cannot be verified without more permissions than a pipeline needs;
+docs/vertex.md lists them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,22 @@ _MANIFEST_TYPES = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     )
 )
+
+
+REQUIRED_APIS = (
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "bigquerystorage.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "compute.googleapis.com",
+    "dataflow.googleapis.com",
+    "iam.googleapis.com",
+    "storage.googleapis.com",
+)
+"""The APIs of docs/vertex.md, step 1."""
+SERVICE_USAGE = "https://serviceusage.googleapis.com/v1"
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,30 @@ def check_image(name: str, uri: str, session_factory: Callable[[], object]) -> C
     return Check(name, False, f"{uri} could not be checked (HTTP {status}); grant roles/artifactregistry.reader.")
 
 
+def check_apis(project: str, session_factory: Callable[[], object]) -> Check:
+    """That every API the pipeline uses is enabled (Service Usage API, read only)."""
+    session = session_factory()
+    enabled: set[str] = set()
+    params = {"filter": "state:ENABLED", "pageSize": 200}
+    while True:
+        response = session.get(f"{SERVICE_USAGE}/projects/{project}/services", params=params, timeout=30)
+        if response.status_code != 200:
+            return Check(
+                "APIs", False,
+                f"could not list the enabled APIs (HTTP {response.status_code}); enable those of docs/vertex.md step 1 "
+                "or grant roles/serviceusage.serviceUsageViewer to check them.",
+            )
+        body = response.json()
+        enabled |= {s["config"]["name"] for s in body.get("services", [])}
+        if not body.get("nextPageToken"):
+            break
+        params = {**params, "pageToken": body["nextPageToken"]}
+    missing = [api for api in REQUIRED_APIS if api not in enabled]
+    if missing:
+        return Check("APIs", False, f"not enabled: {', '.join(missing)}; run gcloud services enable {' '.join(missing)}.")
+    return Check("APIs", True, f"all {len(REQUIRED_APIS)} enabled")
+
+
 def run_checks(config: "Config") -> list[Check]:
     """Runs every check, in set-up order; later checks that need credentials are skipped without them."""
     from kfx.vertex.images import kfx_image, trainer_image
@@ -111,13 +152,15 @@ def run_checks(config: "Config") -> list[Check]:
     checks.append(check_project(config))
     if credentials is None:
         return checks
+    from google.auth.transport.requests import AuthorizedSession
+
+    def session():
+        return AuthorizedSession(credentials)
+
+    if config.project_id:
+        checks.append(check_apis(config.project_id, session))
     checks.append(check_bucket(config))
     if config.project_id:
-        from google.auth.transport.requests import AuthorizedSession
-
-        def session():
-            return AuthorizedSession(credentials)
-
         checks.append(check_image("kfx image", kfx_image(config), session))
         checks.append(check_image("trainer image", trainer_image(config), session))
     return checks

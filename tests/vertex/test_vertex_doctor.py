@@ -2,7 +2,7 @@
 
 The bucket check talks to the loopback GCS-API server for real. Credentials
 (``google.auth.default``) and the Artifact Registry manifest requests
-(``AuthorizedSession.head``) are replaced at that edge; the requested URLs are asserted.
+and the Service Usage listing (``AuthorizedSession.head`` / ``.get``) are replaced at that edge; the requested URLs are asserted.
 """
 
 from __future__ import annotations
@@ -19,9 +19,27 @@ def registry(monkeypatch):
     import google.auth
     from google.auth.transport import requests as auth_requests
 
+    from kfx.vertex.doctor import REQUIRED_APIS
+
     class Session:
         requests = []
         present = set()
+        enabled = list(REQUIRED_APIS)
+        listing = []
+
+        def get(self, url, params=None, timeout=None):
+            Session.listing.append((url, dict(params)))
+            page = int(params.get("pageToken", 0))
+            names = Session.enabled[page * 6 : page * 6 + 6]
+
+            class Response:
+                status_code = 200
+
+                def json(self):
+                    more = len(Session.enabled) > (page + 1) * 6
+                    return {"services": [{"config": {"name": n}} for n in names], **({"nextPageToken": str(page + 1)} if more else {})}
+
+            return Response()
 
         def head(self, url, headers=None, timeout=None):
             Session.requests.append((url, headers["Accept"].split(", ")[0]))
@@ -33,6 +51,7 @@ def registry(monkeypatch):
 
     # Only HEAD requests are replaced; the storage client's own requests still go to the server.
     monkeypatch.setattr(auth_requests.AuthorizedSession, "head", Session.head)
+    monkeypatch.setattr(auth_requests.AuthorizedSession, "get", Session.get)
     monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "kfx-test-project"))
     return Session
 
@@ -57,7 +76,13 @@ def test_everything_in_place(gcs_bucket, registry, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
     assert [line.split()[0] + " " + line.split()[1] for line in lines[:-1]] == [
-        "ok credentials:", "ok project:", "ok bucket:", "ok kfx", "ok trainer",
+        "ok credentials:", "ok project:", "ok APIs:", "ok bucket:", "ok kfx", "ok trainer",
+    ]
+    # Two pages of enabled services were read.
+    url = "https://serviceusage.googleapis.com/v1/projects/kfx-test-project/services"
+    assert registry.listing == [
+        (url, {"filter": "state:ENABLED", "pageSize": 200}),
+        (url, {"filter": "state:ENABLED", "pageSize": 200, "pageToken": "1"}),
     ]
     assert lines[-1] == "Everything kfx can check is in place."
     oci_index = "application/vnd.oci.image.index.v1+json"
@@ -68,18 +93,23 @@ def test_missing_bucket_and_images_are_named_with_the_fix(gcs_server, monkeypatc
     from kfx.cli import main
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server)
+    registry.enabled = [api for api in registry.enabled if api not in ("dataflow.googleapis.com", "compute.googleapis.com")]
     code = main(["doctor", "--target", "vertex", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-no-such-bucket"])
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
     assert lines[2] == (
+        "MISSING  APIs: not enabled: compute.googleapis.com, dataflow.googleapis.com; "
+        "run gcloud services enable compute.googleapis.com dataflow.googleapis.com."
+    )
+    assert lines[3] == (
         "MISSING  bucket: gs://kfx-no-such-bucket does not exist; create it: "
         "gcloud storage buckets create gs://kfx-no-such-bucket --location us-central1."
     )
-    assert lines[3] == (
+    assert lines[4] == (
         "MISSING  kfx image: us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx:latest is not in the registry; "
         "run `kfx build` (or pass an existing image)."
     )
-    assert lines[-1] == "3 missing: bucket, kfx image, trainer image."
+    assert lines[-1] == "4 missing: APIs, bucket, kfx image, trainer image."
 
 
 def test_without_credentials_only_offline_checks_run(monkeypatch, capsys):
@@ -99,3 +129,21 @@ def test_without_credentials_only_offline_checks_run(monkeypatch, capsys):
         "MISSING  project: unset; pass --project-id PROJECT.",
         "2 missing: credentials, project.",
     ]
+
+
+def test_apis_that_cannot_be_listed_are_reported_with_the_role_to_grant():
+    from kfx.vertex.doctor import check_apis
+
+    class Forbidden:
+        def get(self, url, params=None, timeout=None):
+            class Response:
+                status_code = 403
+
+            return Response()
+
+    check = check_apis("kfx-test-project", Forbidden)
+    assert (check.ok, check.detail) == (
+        False,
+        "could not list the enabled APIs (HTTP 403); enable those of docs/vertex.md step 1 "
+        "or grant roles/serviceusage.serviceUsageViewer to check them.",
+    )
