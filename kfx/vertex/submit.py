@@ -87,7 +87,7 @@ def submit(
     Args:
         config: The configuration (its target is taken as vertex).
         package_path: Where to keep the compiled YAML; defaults to a temporary file.
-        wait: Block until the job ends (raising if it fails).
+        wait: Block until the job ends.
         credentials: Google credentials; defaults to the application default credentials.
 
     Returns:
@@ -95,6 +95,7 @@ def submit(
 
     Raises:
         ConfigError: If a required option is unset or malformed (before anything is built).
+        StepFailed: If ``wait`` is set and the job does not succeed.
     """
     from kfx.pipeline import compile_pipeline
 
@@ -110,5 +111,14 @@ def submit(
         job = make_pipeline_job(config, path, credentials)
     job.submit(service_account=config.service_account or None)
     if wait:
-        job.wait()
+        from kfx.errors import StepFailed
+
+        try:
+            job.wait()
+        except RuntimeError:
+            # aiplatform raises with the whole error proto; one sentence and the link say more.
+            raise StepFailed(
+                f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} ended {job.state.name}; "
+                f"see {console_url(job)}."
+            ) from None
     return job

@@ -152,3 +152,31 @@ def test_missing_options_are_named_together_before_anything_is_built(created, mo
         "The vertex target needs --project-id and --bq-source; pass them (see docs/vertex.md for the one-time cloud set-up)."
     )
     assert created == []
+
+
+def test_wait_turns_a_failed_job_into_one_sentence(gcs_bucket, created, anonymous_auth, monkeypatch, capsys):
+    """The job's state comes from ``get_pipeline_job``, patched at the edge to answer FAILED."""
+    from google.cloud.aiplatform_v1.services.pipeline_service import PipelineServiceClient
+    from google.cloud.aiplatform_v1.types import pipeline_job as gca_pipeline_job
+    from google.cloud.aiplatform_v1.types import pipeline_state
+
+    from kfx.cli import main
+
+    asked = []
+
+    def get_pipeline_job(self, *, name, retry=None, **kwargs):
+        asked.append(name)
+        return gca_pipeline_job.PipelineJob(name=name, state=pipeline_state.PipelineState.PIPELINE_STATE_FAILED)
+
+    monkeypatch.setattr(PipelineServiceClient, "get_pipeline_job", get_pipeline_job)
+    code = main([
+        "submit", "--project-id", "kfx-test-project", "--bucket", gcs_bucket, "--job-id", "beans-wait-1",
+        "--bq-source", "bq://kfx-test-project.beans.beans1", "--wait",
+    ])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "kfx: error: Vertex AI pipeline job beans-wait-1 ended PIPELINE_STATE_FAILED; see "
+        "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/beans-wait-1?project=kfx-test-project.\n"
+    )
+    assert asked and set(asked) == {"projects/kfx-test-project/locations/us-central1/pipelineJobs/beans-wait-1"}
+    assert len(created) == 1
