@@ -46,7 +46,8 @@ class Config:
             on Vertex AI DataflowRunner computes statistics on Dataflow, DirectRunner in the task's memory.
         schema_file: Curated schema (text proto) to use instead of inferring one.
         skew_threshold: Jensen-Shannon divergence (numeric) / L-infinity distance
-            (categorical) above which train vs. validation counts as skew. Defaults to 0.1.
+            (categorical) above which train vs. validation counts as skew. Defaults to 0.15:
+            random splits of beans measure up to 0.08 (full table) and 0.12 (600 rows).
         fail_on_anomalies: Fail the run when TFDV reports anomalies. Defaults to True.
         svm_c: SVM regularisation ``C`` of the trainer. Defaults to 10.
         svm_gamma: SVM kernel ``gamma`` ("scale", "auto" or a number). Defaults to "scale".
@@ -92,7 +93,7 @@ class Config:
     stats_engine: str = "memory"
     beam_runner: str = "DirectRunner"
     schema_file: str = ""
-    skew_threshold: float = 0.1
+    skew_threshold: float = 0.15
     fail_on_anomalies: bool = True
     # training and evaluation
     svm_c: float = 10.0
