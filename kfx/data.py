@@ -154,7 +154,9 @@ def _read_bigquery(table_id: str) -> "pd.DataFrame":
     # reference, never pasted into SQL.
     from google.cloud import bigquery
 
-    client = bigquery.Client(project=table_id.split(".")[0].split(":")[-1])
+    # The read is billed to the caller's own project (from the environment), not the
+    # table's: public tables such as aju-dev-demos.beans.beans1 refuse reads billed to them.
+    client = bigquery.Client()
     rows = client.list_rows(client.get_table(table_id))
     return rows.to_dataframe(create_bqstorage_client=True)
 

@@ -73,7 +73,8 @@ def compute_statistics(
             stats = tfdv.generate_statistics_from_csv(
                 data_location=data_uris[name],
                 stats_options=options,
-                pipeline_options=PipelineOptions(**{"runner": "DirectRunner", **(beam_options or {})}),
+                # flags=[]: Beam would otherwise parse this process's own command line.
+                pipeline_options=PipelineOptions(flags=[], **{"runner": "DirectRunner", **(beam_options or {})}),
             )
         else:
             stats = tfdv.generate_statistics_from_dataframe(frame, stats_options=options, n_jobs=1)

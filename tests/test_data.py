@@ -141,7 +141,7 @@ def test_bigquery_source_reads_the_table_by_reference(monkeypatch, beans_sample)
     monkeypatch.setattr(bigquery, "Client", factory)
     frame = data.read_source("bq://aju-dev-demos.beans.beans1")
     assert frame is beans_sample
-    factory.assert_called_once_with(project="aju-dev-demos")
+    factory.assert_called_once_with()  # billed to the caller's project, not the table's
     client.get_table.assert_called_once_with("aju-dev-demos.beans.beans1")
     client.list_rows.assert_called_once_with(client.get_table.return_value)
     client.list_rows.return_value.to_dataframe.assert_called_once_with(create_bqstorage_client=True)
