@@ -88,13 +88,8 @@ def _build_local_pipeline(config: "Config") -> Callable:
             test_data=data.outputs["test_data"],
         )
         stats = task(c.generate_statistics(engine=stats_engine, **splits), "statistics")
-        schema = task(c.infer_schema(statistics=stats.outputs["statistics"], schema_file=schema_file), "schema")
-        validated = task(
-            c.validate_statistics(
-                statistics=stats.outputs["statistics"], schema=schema.outputs["schema"],
-                skew_threshold=skew_threshold, fail_on_anomalies=fail_on_anomalies,
-            ),
-            "validate",
+        schema, validated = add_schema_and_validation(
+            task, stats.outputs["statistics"], schema_file, skew_threshold, fail_on_anomalies
         )
         trained = task(
             c.train(label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, **splits),
@@ -116,6 +111,32 @@ def _build_local_pipeline(config: "Config") -> Callable:
         )
 
     return pipeline
+
+
+def add_schema_and_validation(task: Callable, statistics, schema_file, skew_threshold, fail_on_anomalies):
+    """Adds the schema and validation steps, the same on every target, inside a pipeline function.
+
+    Args:
+        task: The target's task wrapper (sets image, display name and caching).
+        statistics: The statistics artifact (an upstream task's output).
+        schema_file: Curated schema, or empty to infer one.
+        skew_threshold: Train vs. validation skew threshold.
+        fail_on_anomalies: Whether anomalies fail the run.
+
+    Returns:
+        The schema task and the validation task.
+    """
+    from kfx import components as c
+
+    schema = task(c.infer_schema(statistics=statistics, schema_file=schema_file), "schema")
+    validated = task(
+        c.validate_statistics(
+            statistics=statistics, schema=schema.outputs["schema"],
+            skew_threshold=skew_threshold, fail_on_anomalies=fail_on_anomalies,
+        ),
+        "validate",
+    )
+    return schema, validated
 
 
 def compile_pipeline(config: "Config", path: str) -> str:

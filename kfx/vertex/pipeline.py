@@ -50,6 +50,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
     from kfp import dsl
 
     from kfx import components as c
+    from kfx.pipeline import add_schema_and_validation
     from kfx.vertex.images import SKLEARN_SERVING_IMAGE, kfx_image, trainer_image
 
     image = kfx_image(config)
@@ -110,13 +111,8 @@ def build_vertex_pipeline(config: "Config") -> Callable:
                 ),
                 "statistics",
             )
-            schema = kfx_task(c.infer_schema(statistics=stats.outputs["statistics"], schema_file=schema_file), "schema")
-            validated = kfx_task(
-                c.validate_statistics(
-                    statistics=stats.outputs["statistics"], schema=schema.outputs["schema"],
-                    skew_threshold=skew_threshold, fail_on_anomalies=fail_on_anomalies,
-                ),
-                "validate",
+            _, validated = add_schema_and_validation(
+                kfx_task, stats.outputs["statistics"], schema_file, skew_threshold, fail_on_anomalies
             )
             trained = kfx_task(
                 c.custom_training_job(
