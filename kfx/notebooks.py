@@ -180,8 +180,15 @@ def run_notebooks(
         Every run, in order.
 
     Raises:
+        ConfigError: If no notebook declares one of ``parameters`` (a typo would otherwise pass unseen).
         NotebookFailed: For the first notebook that fails (the ones after it do not run).
     """
+    declared = set().union(*(declared_parameters(p) for p in paths)) if paths else set()
+    unknown = sorted(set(parameters or {}) - declared)
+    if unknown:
+        raise ConfigError(
+            f"No notebook declares {', '.join(unknown)}; the notebooks' parameters are: {', '.join(sorted(declared))}."
+        )
     output_dir = os.path.abspath(output_dir)
     os.makedirs(output_dir, exist_ok=True)
     values = {"runs_dir": os.path.join(output_dir, "runs"), **(parameters or {})}

@@ -43,15 +43,25 @@ def test_declared_parameters_of_the_course(course_paths):
 
 @pytest.mark.notebooks
 def test_run_notebooks_injects_declared_parameters_in_this_python(make_notebook, tmp_path):
-    path = make_notebook(
+    folder = str(tmp_path / "course")
+    first = make_notebook(
         "01_first.ipynb", 'rows = 1\nname = "x"',
-        "import sys\nprint(sys.executable)\nprint(rows * 2, name)\nimport os\nprint(os.getcwd())",
+        "import sys\nprint(sys.executable)\nprint(rows * 2, name)\nimport os\nprint(os.getcwd())", folder=folder,
     )
-    runs = notebooks.run_notebooks([path], str(tmp_path / "out"), {"rows": 21, "unknown": 5}, out=open(os.devnull, "w"))
-    assert [r.name for r in runs] == ["01_first.ipynb"]
-    assert runs[0].parameters == {"rows": 21}  # runs_dir and unknown are not declared here
-    printed = _outputs(runs[0].output).splitlines()
-    assert printed == [sys.executable, "42 x", os.path.dirname(path)]
+    second = make_notebook("02_second.ipynb", 'name = "y"', "print(name)", folder=folder)
+    runs = notebooks.run_notebooks([first, second], str(tmp_path / "out"), {"rows": 21, "name": "z"}, out=open(os.devnull, "w"))
+    assert [r.name for r in runs] == ["01_first.ipynb", "02_second.ipynb"]
+    # Each notebook gets only what it declares (runs_dir is declared by neither).
+    assert [r.parameters for r in runs] == [{"rows": 21, "name": "z"}, {"name": "z"}]
+    assert _outputs(runs[0].output).splitlines() == [sys.executable, "42 z", folder]
+    assert _outputs(runs[1].output).strip() == "z"
+
+
+def test_a_parameter_no_notebook_declares_is_refused_before_anything_runs(make_notebook, tmp_path):
+    path = make_notebook("01_first.ipynb", "rows = 1", "print(rows)")
+    with pytest.raises(ConfigError, match="No notebook declares row; the notebooks' parameters are: rows"):
+        notebooks.run_notebooks([path], str(tmp_path / "out"), {"row": 0}, out=open(os.devnull, "w"))
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.notebooks
