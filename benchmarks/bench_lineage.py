@@ -7,8 +7,9 @@ first so drift on a shared machine hits both arms alike. Every run gets its own
 runs folder, so the "on" arm also pays for creating the store.
 
 Reported: the median wall time of each arm and the overhead of the medians, the
-median of the per-pair overheads, and the time spent inside the recorder's own
-calls (opening the store, writing each step, drawing the graph), which is the
+median of the per-pair overheads, the same for the CPU time of each run's whole
+process tree (less moved by other people's load than wall time), and the time
+spent inside the recorder's own calls (opening the store, writing each step, drawing the graph), which is the
 cost itself without the run-to-run noise of ~30 s pipeline runs. The figures are
 printed and written to ``benchmarks/out/lineage.json``.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,13 +62,17 @@ print(json.dumps({"seconds": seconds, "recorder_seconds": sum(spent), "status": 
 def run_arm(record: bool, sample_rows: int) -> dict:
     """One local run in a fresh process; returns its timing."""
     runs_dir = tempfile.mkdtemp(prefix=f"bench-lineage-{'on' if record else 'off'}-")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [sys.executable, "-c", ARM, runs_dir, str(sample_rows), "on" if record else "off"],
         capture_output=True, text=True, cwd=REPO,
     )
     if proc.returncode != 0:
         raise SystemExit(f"benchmark run failed:\n{proc.stdout}\n{proc.stderr}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    # CPU time of the run's whole process tree: less moved by other load on a shared machine than wall time.
+    result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result["status"] != "complete" or result["lineage_error"]:
         raise SystemExit(f"benchmark run did not complete cleanly: {result}")
     if record and not result["lineage_graph"]:
@@ -86,11 +92,14 @@ def main(argv: list[str] | None = None) -> dict:
         for record in order:
             result = run_arm(record, args.sample_rows)
             (on if record else off).append(result)
-            print(f"pair {pair + 1}: lineage {'on ' if record else 'off'} {result['seconds']:.2f} s"
+            print(f"pair {pair + 1}: lineage {'on ' if record else 'off'} {result['seconds']:.2f} s wall, "
+                  f"{result['cpu_seconds']:.2f} s CPU"
                   + (f" (recorder {result['recorder_seconds']:.3f} s)" if record else ""), flush=True)
     median_on = statistics.median(r["seconds"] for r in on)
     median_off = statistics.median(r["seconds"] for r in off)
     recorder = statistics.median(r["recorder_seconds"] for r in on)
+    cpu_on = statistics.median(r["cpu_seconds"] for r in on)
+    cpu_off = statistics.median(r["cpu_seconds"] for r in off)
     figures = {
         "pairs": args.pairs,
         "sample_rows": args.sample_rows,
@@ -101,6 +110,9 @@ def main(argv: list[str] | None = None) -> dict:
         "overhead_percent": round(100 * (median_on - median_off) / median_off, 2),
         "median_pair_overhead_percent": round(
             100 * statistics.median((a["seconds"] - b["seconds"]) / b["seconds"] for a, b in zip(on, off)), 2),
+        "cpu_on": [round(r["cpu_seconds"], 2) for r in on],
+        "cpu_off": [round(r["cpu_seconds"], 2) for r in off],
+        "cpu_overhead_percent": round(100 * (cpu_on - cpu_off) / cpu_off, 2),
         "recorder_seconds_median": round(recorder, 3),
         "recorder_percent_of_off": round(100 * recorder / median_off, 2),
     }
@@ -109,6 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"lineage off median {figures['median_off']:.2f} s  {figures['seconds_off']}\n"
         f"overhead    {figures['overhead_percent']:+.2f} % of the medians, "
         f"{figures['median_pair_overhead_percent']:+.2f} % median per pair\n"
+        f"CPU         {figures['cpu_overhead_percent']:+.2f} % of the medians (on {figures['cpu_on']}, off {figures['cpu_off']})\n"
         f"recorder    {figures['recorder_seconds_median']:.3f} s in its own calls "
         f"= {figures['recorder_percent_of_off']:.2f} % of a run without it"
     )
