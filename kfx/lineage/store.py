@@ -12,7 +12,8 @@ What kfx writes there:
   ``kfx_type``, and INPUT / OUTPUT events between them.
 
 SQLite lets one writer in at a time; a second process that finds the file locked
-waits and tries again (:func:`with_retry`) instead of failing the run. Nothing
+waits (ml-metadata itself retries for about 18 s) and then tries again
+(:func:`with_retry`, up to ``BUSY_SECONDS``) instead of failing the run. Nothing
 here ever deletes, migrates or replaces a store: a store kfx cannot use is
 reported in one sentence and left as it is.
 """
@@ -100,8 +101,13 @@ def contextlib_closing(db: sqlite3.Connection):
 
 
 def _is_busy(err: Exception) -> bool:
+    """Whether an error means another writer holds the file, so trying again later can succeed."""
+    from ml_metadata import errors
+
     text = str(err).lower()
-    return "locked" in text or "busy" in text
+    # ml-metadata waits and retries on a locked SQLite file itself (about 18 s), then gives up
+    # with AbortedError "Concurrent writes aborted after max number of retries".
+    return isinstance(err, errors.AbortedError) or "locked" in text or "busy" in text
 
 
 def with_retry(call: Callable[..., T], *args: Any, path: str = "", **kwargs: Any) -> T:

@@ -269,3 +269,57 @@ def test_graph_picture_lays_out_left_to_right_and_marks_a_failed_step(tmp_path):
     [svg] = graph.draw(run, str(tmp_path / "pictures" / "run.svg"), title="Lineage")
     text = open(svg).read()
     assert text.count("<line ") == 7 and 'fill="#f4a6a6"' in text and ">train<" in text and ">(failed)<" in text
+
+
+def test_kfx_run_with_an_unusable_store_prints_one_sentence(tmp_path, lineage_cli):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    store = runs / "elsewhere.sqlite"
+    store.write_text("id,accuracy\n")
+    code, out, err = lineage_cli("run", "--runs-dir", str(runs), "--metadata-path", str(store), "--sample-rows", "600")
+    assert code == 2 and out == ""
+    assert err == (f"kfx: error: Lineage store {str(store)!r} is not a database; move it aside or pass "
+                   "--metadata-path with a new file (kfx never overwrites a store).\n")
+    assert sorted(os.listdir(runs)) == ["elsewhere.sqlite"] and store.read_text() == "id,accuracy\n"
+
+
+def test_retry_waits_out_aborted_writes_and_names_a_store_locked_too_long(monkeypatch):
+    from ml_metadata import errors
+
+    from kfx.lineage import store as store_module
+    from kfx.lineage.errors import StoreBusy
+
+    # The error ml-metadata raises once its own retries on a locked SQLite file run out.
+    aborted = errors.AbortedError("Concurrent writes aborted after max number of retries.")
+    attempts = []
+
+    def busy_twice():
+        attempts.append(time.monotonic())
+        if len(attempts) < 3:
+            raise aborted
+        return "written"
+
+    assert store_module.with_retry(busy_twice, path="m.sqlite") == "written" and len(attempts) == 3
+    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.3)
+
+    def always_busy():
+        raise aborted
+
+    with pytest.raises(StoreBusy, match=r"^Lineage store 'm.sqlite' stayed locked by another process for 0 s; try again"):
+        store_module.with_retry(always_busy, path="m.sqlite")
+    with pytest.raises(errors.InvalidArgumentError):
+        store_module.with_retry(lambda: (_ for _ in ()).throw(errors.InvalidArgumentError("bad")), path="m")
+
+
+def test_a_recording_failure_mid_run_does_not_fail_the_run_but_is_reported(tmp_path, capsys):
+    config = Config(runs_dir=str(tmp_path / "runs"))
+    recorder = LineageRecorder(config, run_id=RUN, draw=False)
+    # Someone overwrites the store while the run goes on.
+    with open(config.resolved_metadata_path, "r+b") as f:
+        f.write(b"\x00" * 4096)
+    recorder.task_started(TaskEvent("import-dataset", "running", time.time(), parameters={"source": ""}))
+    assert recorder.error != ""
+    summary = {"status": "complete", "run_dir": ""}
+    recorder.run_finished(RUN, summary)
+    assert summary["lineage_error"] == recorder.error and summary["status"] == "complete"
+    assert capsys.readouterr().err == f"kfx: warning: lineage of run {RUN} is incomplete: {recorder.error}\n"
