@@ -104,12 +104,17 @@ def _int(value: Any) -> Any:
 
 
 def parameters(graph: Graph) -> dict[str, Any]:
-    """Every step's input parameters as ``<step>.<name>``."""
+    """Every step's input parameters as ``<step>.<name>``.
+
+    A value one step hands to the next (``blessed`` from evaluate to push-model) is a
+    result, compared with the metrics, not a parameter anyone chose; it is left out.
+    """
+    handed_on = {k for x in graph.executions.values() for k in x.outputs}
     return {
         f"{x.step}.{k}": v
         for x in sorted(graph.executions.values(), key=lambda x: (x.started or 0, x.step))
         for k, v in sorted(x.parameters.items())
-        if k not in _PLACE_PARAMETERS
+        if k not in _PLACE_PARAMETERS and k not in handed_on
     }
 
 

@@ -107,7 +107,9 @@ class LineageRecorder:
         try:
             work(*args)
         except Exception as err:  # noqa: BLE001 - recording must never break the run
-            self.error = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+            # ml-metadata appends the SQL it ran; the reader needs the reason, not the query.
+            text = (str(err).strip().splitlines() or [""])[0].split(" query: ")[0]
+            self.error = f"{type(err).__name__}: {text[:300]}"
 
     def _open_run(self) -> None:
         from kfx import __version__
