@@ -1,7 +1,8 @@
 """Benchmark: what recording lineage adds to a local pipeline run.
 
 Run with ``.venv/bin/python benchmarks/bench_lineage.py`` (``--pairs 3 --sample-rows 600``
-by default). Each pair runs the local pipeline twice in fresh processes, once with
+by default). After one warm-up run that is not counted (the first run on a machine pays for cold
+file caches, about 10 s here), each pair runs the local pipeline twice in fresh processes, once with
 lineage recorded and once without (``record_lineage``), alternating which goes
 first so drift on a shared machine hits both arms alike. Every run gets its own
 runs folder, so the "on" arm also pays for creating the store.
@@ -83,9 +84,13 @@ def run_arm(record: bool, sample_rows: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=3, help="Pairs of runs (on, off). Defaults to 3.")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="Runs made and thrown away first (cold file caches slow the first run). Defaults to 1.")
     parser.add_argument("--sample-rows", type=int, default=600,
                         help="Rows of beans per run (0 for all 13,611). Defaults to 600.")
     args = parser.parse_args(argv)
+    for i in range(args.warmup):
+        print(f"warm-up {i + 1}: {run_arm(False, args.sample_rows)['seconds']:.2f} s wall (not counted)", flush=True)
     on, off = [], []
     for pair in range(args.pairs):
         order = (True, False) if pair % 2 == 0 else (False, True)
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
     cpu_off = statistics.median(r["cpu_seconds"] for r in off)
     figures = {
         "pairs": args.pairs,
+        "warmup": args.warmup,
         "sample_rows": args.sample_rows,
         "seconds_on": [round(r["seconds"], 2) for r in on],
         "seconds_off": [round(r["seconds"], 2) for r in off],
