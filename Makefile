@@ -11,7 +11,7 @@ export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: setup run test test-fast bench lock clean
+.PHONY: setup run test test-fast notebooks test-notebooks bench lock clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,16 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks"
+
+NOTEBOOK_ARGS ?=
+
+# Run the six course notebooks with papermill, in order, into notebooks/out (e.g. NOTEBOOK_ARGS="-p sample_rows 0").
+notebooks: setup
+	$(BIN)/kfx notebooks --output-dir notebooks/out $(NOTEBOOK_ARGS)
+
+# The notebooks as tests: every cell runs; cells marked NBVAL_CHECK_OUTPUT must reproduce their committed output.
+test-notebooks: setup
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py
