@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from kfx import storage
 from kfx.errors import DataError, SourceError
@@ -88,8 +88,13 @@ def parse_source(uri: str) -> Source:
     return Source(uri, "local")
 
 
-def read_source(uri: str) -> "pd.DataFrame":
+def read_source(uri: str, billing_project: Optional[str] = None) -> "pd.DataFrame":
     """Reads a source table whole into a DataFrame.
+
+    Args:
+        uri: See :func:`parse_source`.
+        billing_project: Project billed for a BigQuery read; None uses the environment's
+            default project (a public table refuses reads billed to its own project).
 
     Raises:
         SourceError: If the source cannot be found or is not a readable table
@@ -97,7 +102,7 @@ def read_source(uri: str) -> "pd.DataFrame":
     """
     source = parse_source(uri)
     if source.kind == "bigquery":
-        return _read_bigquery(source.table_id)
+        return _read_bigquery(source.table_id, billing_project)
     data = storage.read_bytes(source.uri)
     return _parse_table(source.uri, data)
 
@@ -149,14 +154,20 @@ def _first_line(err: Exception) -> str:
     return text[0][:120] if text else type(err).__name__
 
 
-def _read_bigquery(table_id: str) -> "pd.DataFrame":
+def _read_bigquery(table_id: str, billing_project: Optional[str]) -> "pd.DataFrame":
     # The table id was validated by parse_source and is passed as a table
     # reference, never pasted into SQL.
     from google.cloud import bigquery
 
-    # The read is billed to the caller's own project (from the environment), not the
-    # table's: public tables such as aju-dev-demos.beans.beans1 refuse reads billed to them.
-    client = bigquery.Client()
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        client = bigquery.Client(project=billing_project)
+    except (DefaultCredentialsError, OSError) as err:
+        raise SourceError(
+            f"Reading bq://{table_id} needs Google Cloud credentials and a project to bill ({_first_line(err)}); "
+            "run `gcloud auth application-default login` and set GOOGLE_CLOUD_PROJECT."
+        ) from None
     rows = client.list_rows(client.get_table(table_id))
     return rows.to_dataframe(create_bqstorage_client=True)
 

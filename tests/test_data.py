@@ -141,8 +141,16 @@ def test_bigquery_source_reads_the_table_by_reference(monkeypatch, beans_sample)
     monkeypatch.setattr(bigquery, "Client", factory)
     frame = data.read_source("bq://aju-dev-demos.beans.beans1")
     assert frame is beans_sample
-    factory.assert_called_once_with()  # billed to the caller's project, not the table's
+    factory.assert_called_once_with(project=None)  # billed to the caller's default project, not the table's
     client.get_table.assert_called_once_with("aju-dev-demos.beans.beans1")
     client.list_rows.assert_called_once_with(client.get_table.return_value)
     client.list_rows.return_value.to_dataframe.assert_called_once_with(create_bqstorage_client=True)
     assert not client.query.called
+
+
+def test_bigquery_without_credentials_is_one_sentence(monkeypatch, tmp_path):
+    """No credentials exist on this machine: the real client fails, and kfx says what to do."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "none.json"))
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    with pytest.raises(SourceError, match="needs Google Cloud credentials and a project to bill"):
+        data.read_source("bq://aju-dev-demos.beans.beans1")

@@ -64,7 +64,9 @@ def read_split(uri: str, data_format: str):
     from kfx.errors import SourceError
 
     if data_format == "bigquery":
-        return data.read_source(uri if uri.startswith("bq://") else f"bq://{uri}")
+        uri = uri if uri.startswith("bq://") else f"bq://{uri}"
+        # Vertex AI exports the splits into the job's own project: bill that one.
+        return data.read_source(uri, billing_project=data.parse_source(uri).table_id.split(".")[0])
     if data_format != "csv":
         raise ConfigError(f"AIP_DATA_FORMAT is {data_format!r}; the trainer reads csv or bigquery.")
     files = storage.expand(uri)
