@@ -39,7 +39,7 @@ notebooks: setup
 
 # The notebooks as tests: every cell runs; cells marked NBVAL_CHECK_OUTPUT must reproduce their committed output.
 test-notebooks: setup
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/[0-9][0-9]_*.ipynb
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py
