@@ -13,6 +13,7 @@ the task exits non-zero; called directly, the step raises the ``KfxError``.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 from typing import Any, Callable, Optional, TypeVar
@@ -76,7 +77,6 @@ def _read_splits(paths: dict[str, str]):
     import pandas as pd
 
     from kfx import storage
-    import io
 
     return {name: pd.read_csv(io.BytesIO(storage.read_bytes(p))) for name, p in paths.items()}
 
