@@ -24,7 +24,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional, Protocol, TextIO
+from typing import Any, Optional, Protocol, TextIO
 
 from kfx.config import Config
 from kfx.errors import KfxError, StepFailed

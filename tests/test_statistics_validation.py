@@ -5,7 +5,7 @@ import os
 import pytest
 
 from kfx import schema as schemas
-from kfx import statistics, tfdv_core, validation
+from kfx import statistics, validation
 from kfx.errors import AnomaliesFound, ConfigError
 
 
