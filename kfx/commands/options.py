@@ -28,11 +28,9 @@ def _field_help() -> dict[str, str]:
 def add_config_arguments(parser: argparse.ArgumentParser, names: Iterable[str], title: str = "options") -> None:
     """Adds ``--field-name`` options for the named Config fields (defaults shown from Config)."""
     helps = _field_help()
-    fields = {f.name: f for f in dataclasses.fields(Config)}
     defaults = Config()
     group = parser.add_argument_group(title)
     for name in names:
-        f = fields[name]
         default = getattr(defaults, name)
         flag = "--" + name.replace("_", "-")
         help_text = helps.get(name, "")
@@ -45,7 +43,6 @@ def add_config_arguments(parser: argparse.ArgumentParser, names: Iterable[str], 
             kind = type(default) if default is not None else str
             metavar = {int: "N", float: "X"}.get(kind, name.upper())
             group.add_argument(flag, dest=name, type=kind, default=None, metavar=metavar, help=help_text)
-        del f
 
 
 def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
