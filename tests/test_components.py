@@ -104,14 +104,14 @@ def test_components_install_nothing_and_take_their_image_from_the_pipeline():
         assert "kfx import steps" in container.command[-1], name
 
 
-def test_import_kfx_components_loads_no_heavy_library():
+def test_import_kfx_components_cli_and_lineage_loads_no_heavy_library():
     import subprocess
     import sys
 
     code = (
-        "import sys, kfx.components, kfx.cli; kfx.cli.build_parser();"
+        "import sys, kfx.components, kfx.cli, kfx.lineage, kfx.lineage.recorder; kfx.cli.build_parser();"
         "print(sorted(m for m in ('tensorflow','tensorflow_data_validation','pandas','sklearn','matplotlib',"
-        "'google.cloud.aiplatform','apache_beam') if m in sys.modules))"
+        "'google.cloud.aiplatform','apache_beam','ml_metadata','networkx') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

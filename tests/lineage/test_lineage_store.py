@@ -222,19 +222,6 @@ def test_a_writer_waits_while_another_process_holds_the_lock(tmp_path):
     assert [(r.run_id, r.status) for r in store.runs()] == [("run-1", "running")]
 
 
-def test_importing_kfx_and_the_lineage_command_loads_nothing_heavy():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, kfx, kfx.lineage, kfx.commands.lineage, kfx.lineage.recorder; "
-        "print(sorted({m.split('.')[0] + ('.' + m.split('.')[2] if m.startswith('google.cloud.') else '') "
-        "for m in sys.modules if m.startswith(('ml_metadata', 'matplotlib', 'networkx', 'google.cloud.aiplatform'))}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
-
-
 def test_a_store_from_another_ml_metadata_version_is_refused_not_migrated(tmp_path):
     path = tmp_path / "metadata.sqlite"
     LineageStore(str(path), create=True)

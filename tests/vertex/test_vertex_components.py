@@ -66,6 +66,17 @@ def _call(rec, name):
     return [kw for n, kw in rec.calls if n == name]
 
 
+def _train_job(tmp_path, staging_bucket: str):
+    """Runs the training-job component on the test dataset with fresh output artifacts."""
+    return c.custom_training_job.python_func(
+        project="kfx-test-project", location="europe-west4",
+        dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": DATASET}),
+        container_uri="r/p/t:1", staging_bucket=staging_bucket, bigquery_destination="bq://kfx-test-project",
+        model=Model(uri=str(tmp_path / "m")), vertex_model=artifact_types.VertexModel(uri=str(tmp_path / "vm")),
+        test_data=Dataset(uri=str(tmp_path / "t.csv")),
+    )
+
+
 def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex_api, fake_bigquery, beans_frames, tmp_path):
     test_table = "kfx-test-project.dataset_4242_tables_2026_11_26T10_00_00_000Z.test"
     fake_bigquery.datasets = [
@@ -129,13 +140,7 @@ def test_a_later_run_adds_a_version_that_is_not_default(vertex_api, fake_bigquer
     vertex_api.existing = [Existing()]
     fake_bigquery.datasets = ["dataset_4242_tables_2026_11_26T10_00_00_000Z"]
     fake_bigquery.tables["kfx-test-project.dataset_4242_tables_2026_11_26T10_00_00_000Z.test"] = beans_frames["test"]
-    c.custom_training_job.python_func(
-        project="kfx-test-project", location="europe-west4",
-        dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": DATASET}),
-        container_uri="r/p/t:1", staging_bucket="gs://kfx-test-bucket", bigquery_destination="bq://kfx-test-project",
-        model=Model(uri=str(tmp_path / "m")), vertex_model=artifact_types.VertexModel(uri=str(tmp_path / "vm")),
-        test_data=Dataset(uri=str(tmp_path / "t.csv")),
-    )
+    _train_job(tmp_path, staging_bucket="gs://kfx-test-bucket")
     run = _call(vertex_api, "run")[0]
     assert (run["parent_model"], run["is_default_version"]) == (MODEL, False)
 
@@ -145,13 +150,7 @@ def test_training_without_an_export_names_the_destination(vertex_api, fake_bigqu
 
     fake_bigquery.datasets = ["beans"]
     with pytest.raises(SourceError, match=r"No BigQuery dataset dataset_4242_\* in project 'kfx-test-project'"):
-        c.custom_training_job.python_func(
-            project="kfx-test-project", location="europe-west4",
-            dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": DATASET}),
-            container_uri="r/p/t:1", staging_bucket="gs://b", bigquery_destination="bq://kfx-test-project",
-            model=Model(uri=str(tmp_path / "m")), vertex_model=artifact_types.VertexModel(uri=str(tmp_path / "vm")),
-            test_data=Dataset(uri=str(tmp_path / "t.csv")),
-        )
+        _train_job(tmp_path, staging_bucket="gs://b")
 
 
 def test_bless_labels_the_version_and_makes_it_default(monkeypatch, tmp_path):
