@@ -2,8 +2,9 @@
 
 On Vertex AI the data never passes through an import step: statistics read
 ``bq_source`` directly. With ``DataflowRunner`` a Beam pipeline reads the table
-(``ReadFromBigQuery``), splits rows by a seeded hash into train / validation /
-test and computes statistics on Dataflow workers running the kfx image; with
+(``ReadFromBigQuery``, an export billed to the pipeline's project), splits rows
+by a seeded hash into train / validation / test and computes statistics on
+Dataflow workers running the kfx image; with
 any other runner the table is read into memory and split exactly as the local
 target splits it. Both write the same statistics artifact as the local step.
 """
@@ -245,7 +246,8 @@ def generate_statistics_bq(
 def _read_bigquery(table_id: str):
     import apache_beam as beam
 
-    # DIRECT_READ streams the table through the Storage Read API: no export to GCS.
-    return beam.io.ReadFromBigQuery(table=table_id, method=beam.io.ReadFromBigQuery.Method.DIRECT_READ)
-
-
+    # EXPORT runs the extract job in the pipeline's project (the Beam option `project`) and
+    # reads the Avro files from temp_location. DIRECT_READ would open its read session in
+    # the table's own project, which a public table such as aju-dev-demos.beans.beans1
+    # refuses with 403 bigquery.readsessions.create (apache/beam#26904).
+    return beam.io.ReadFromBigQuery(table=table_id, method=beam.io.ReadFromBigQuery.Method.EXPORT)
