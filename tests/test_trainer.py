@@ -34,6 +34,10 @@ def test_main_writes_a_servable_model_and_its_metrics(sample_splits, tmp_path):
     meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
     assert meta["features"][0] == "Area" and len(meta["features"]) == 16
     assert meta["hyperparameters"] == {"svm_c": 10.0, "svm_gamma": "scale", "seed": 42}
+    # The exact data handed over is kept with the model: the pipeline evaluates on this test split.
+    assert meta["data_format"] == "csv"
+    assert meta["data_uris"] == {"train": sample_splits["train"], "validation": sample_splits["validation"],
+                                 "test": sample_splits["test"]}
     # The prebuilt serving image sends plain lists of values; the model takes them.
     import pandas as pd
 

@@ -133,6 +133,9 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         "classes": [str(c) for c in model.classes_],
         "hyperparameters": {"svm_c": args.svm_c, "svm_gamma": args.svm_gamma, "seed": args.seed},
         "framework": "scikit-learn",
+        # The exact data handed over, so the pipeline evaluates on this run's own test split.
+        "data_format": contract["format"],
+        "data_uris": {split: contract[split] for split in _SPLIT_VARIABLES},
     }
     # The model file goes last: its presence marks a complete model folder.
     storage.write_text(f"{model_dir}/{METADATA_FILE}", json.dumps(metadata, indent=2))

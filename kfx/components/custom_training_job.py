@@ -36,10 +36,11 @@ def custom_training_job(
     test_fraction: float = 0.1,
     machine_type: str = "n1-standard-4",
     service_account: str = "",
-    # A literal: kfp copies this source into the task, where module names do not exist.
-    serving_container_image_uri: str = "us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest",
+    network: str = "",
+    # No default: the pipeline derives it from the scikit-learn kfx trains with (kfx.vertex.images).
+    serving_container_image_uri: str = "",
     environment_variables: dict = {},
-) -> NamedTuple("TrainingJobOutputs", [("model_resource_name", str), ("test_table", str)]):
+) -> NamedTuple("TrainingJobOutputs", [("model_resource_name", str), ("test_data_uri", str)]):
     """Runs ``aiplatform.CustomContainerTrainingJob`` on the Vertex dataset with BigQuery export
     and waits; the trainer writes model.joblib, uploaded as a model version (not yet the default).
 
@@ -64,27 +65,30 @@ def custom_training_job(
         test_fraction: Share of rows for testing. Defaults to 0.1.
         machine_type: Machine of the job. Defaults to "n1-standard-4".
         service_account: Service account of the job; empty uses the default.
-        serving_container_image_uri: Prebuilt scikit-learn serving image.
+        network: projects/PROJECT_NUMBER/global/networks/NAME the job is peered with; empty for none.
+        serving_container_image_uri: Prebuilt scikit-learn serving image of the trained series.
         environment_variables: Extra environment variables of the trainer.
 
     Returns:
-        The model version's resource name and the test split table.
+        The model version's resource name and the test split the trainer held out (its AIP_TEST_DATA_URI).
     """
     from kfx.vertex import training
+    from kfx.vertex.images import serving_image
 
     result = training.run_training_job(
         project=project, location=location, dataset_resource_name=dataset.metadata["resourceName"],
         container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
         display_name=display_name, model_display_name=model_display_name,
         args=training.trainer_args(label_column, svm_c, svm_gamma, seed),
-        serving_container_image_uri=serving_container_image_uri,
+        serving_container_image_uri=serving_container_image_uri or serving_image(location),
         fractions=(training_fraction, validation_fraction, test_fraction), machine_type=machine_type,
-        service_account=service_account, environment_variables=environment_variables,
+        service_account=service_account, environment_variables=environment_variables, network=network,
     )
     model.uri = result.model_uri
     model.metadata.update(kfx_type="Model", framework="scikit-learn", file="model.joblib", label_column=label_column)
     vertex_model.uri = f"https://{location}-aiplatform.googleapis.com/v1/{result.model_resource_name}"
     vertex_model.metadata["resourceName"] = result.model_resource_name
-    exported = training.export_test_split(result.test_table, test_data.path)
+    test_uri = result.data_uris["test"]
+    exported = training.export_test_split(test_uri, result.data_format, test_data.path)
     test_data.metadata.update(kfx_type="Dataset", split="test", format="csv", label_column=label_column, **exported)
-    return (result.model_resource_name, result.test_table)
+    return (result.model_resource_name, test_uri)

@@ -25,22 +25,19 @@ class TrainingResult:
     Attributes:
         model_resource_name: ``projects/…/models/ID@VERSION`` of the uploaded model version.
         model_uri: ``gs://`` folder holding ``model.joblib`` (the job's AIP_MODEL_DIR).
-        test_table: ``project.dataset.test``: the test split Vertex AI exported.
+        data_format: ``AIP_DATA_FORMAT`` the trainer was handed (``bigquery`` or ``csv``).
+        data_uris: Split name to the ``AIP_*_DATA_URI`` the trainer was handed.
     """
 
     model_resource_name: str
     model_uri: str
-    test_table: str
+    data_format: str
+    data_uris: Mapping[str, str]
 
 
 def trainer_args(label_column: str, svm_c: float, svm_gamma: str, seed: int) -> list[str]:
     """The trainer's command-line arguments (the image's entrypoint is ``python -m trainer.task``)."""
     return ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]
-
-
-def bq_project(bigquery_destination: str) -> str:
-    """The project of ``bq://project`` or ``bq://project.dataset``."""
-    return bigquery_destination[len("bq://"):].split(".", 1)[0]
 
 
 def find_parent_model(display_name: str) -> Optional[str]:
@@ -51,28 +48,32 @@ def find_parent_model(display_name: str) -> Optional[str]:
     return models[0].resource_name if models else None
 
 
-def find_test_table(bigquery_destination: str, dataset_resource_name: str) -> str:
-    """The test split table Vertex AI exported for the newest training on this dataset.
+def read_data_record(model_uri: str) -> tuple[str, dict[str, str]]:
+    """The data format and split URIs the trainer recorded next to the model.
 
-    Vertex AI names the export dataset ``dataset_<dataset-id>_<annotation-type>_<timestamp>``;
-    the timestamp sorts, so the greatest matching name is the newest export.
+    Vertex AI exports the splits under names of its own choosing; the trainer
+    writes the exact ``AIP_*`` values it was handed into ``model_metadata.json``,
+    so the test split read here is the one this training held out, whatever other
+    runs exported at the same time.
 
     Raises:
-        SourceError: If no export dataset exists in the destination project.
+        SourceError: If the model folder holds no record of its data.
     """
-    from google.cloud import bigquery
+    import json
 
+    from kfx import storage
     from kfx.errors import SourceError
+    from trainer.task import METADATA_FILE
 
-    project = bq_project(bigquery_destination)
-    prefix = f"dataset_{dataset_resource_name.rstrip('/').rsplit('/', 1)[-1]}_"
-    names = [d.dataset_id for d in bigquery.Client(project=project).list_datasets(project=project)]
-    exports = sorted(n for n in names if n.startswith(prefix))
-    if not exports:
+    path = f"{model_uri.rstrip('/')}/{METADATA_FILE}"
+    try:
+        metadata = json.loads(storage.read_text(path))
+        return metadata["data_format"], dict(metadata["data_uris"])
+    except (SourceError, KeyError, ValueError):
         raise SourceError(
-            f"No BigQuery dataset {prefix}* in project {project!r}; check --bq-dest and the training job's log."
-        )
-    return f"{project}.{exports[-1]}.test"
+            f"{path} does not record the data the trainer read; train with a trainer image built from this kfx version "
+            "(kfx build)."
+        ) from None
 
 
 def run_training_job(
@@ -90,6 +91,7 @@ def run_training_job(
     machine_type: str = "n1-standard-4",
     service_account: str = "",
     environment_variables: Optional[Mapping[str, str]] = None,
+    network: str = "",
 ) -> TrainingResult:
     """Runs the trainer image as a custom container training job and waits for it.
 
@@ -108,9 +110,10 @@ def run_training_job(
         machine_type: Machine of the job. Defaults to n1-standard-4.
         service_account: Service account of the job; empty uses the default.
         environment_variables: Extra environment of the trainer.
+        network: ``projects/NUMBER/global/networks/NAME`` the job is peered with; empty for none.
 
     Returns:
-        The uploaded model version, its folder and the test split table.
+        The uploaded model version, its folder and the data the trainer read.
     """
     from google.cloud import aiplatform
 
@@ -134,26 +137,29 @@ def run_training_job(
         environment_variables=dict(environment_variables or {}),
         machine_type=machine_type,
         service_account=service_account or None,
+        network=network or None,
         training_fraction_split=fractions[0],
         validation_fraction_split=fractions[1],
         test_fraction_split=fractions[2],
         sync=True,
     )
-    return TrainingResult(
-        model_resource_name=model.versioned_resource_name,
-        model_uri=model.uri,
-        test_table=find_test_table(bigquery_destination, dataset_resource_name),
-    )
+    data_format, data_uris = read_data_record(model.uri)
+    return TrainingResult(model.versioned_resource_name, model.uri, data_format, data_uris)
 
 
-def export_test_split(test_table: str, path: str) -> dict[str, Any]:
-    """Writes the test split table as CSV at ``path``, so the evaluate component scores the held-out rows.
+def export_test_split(test_uri: str, data_format: str, path: str) -> dict[str, Any]:
+    """Writes the test split the trainer held out as CSV at ``path``, so evaluate scores those rows.
+
+    The split is read as the trainer read it (:func:`trainer.task.read_split`): a
+    BigQuery export is billed to the export's own project, which the pipeline's
+    service account may use, unlike the tenant project of a Vertex AI job.
 
     Returns:
         ``rows`` and ``source``.
     """
-    from kfx import data, storage
+    from kfx import storage
+    from trainer.task import read_split
 
-    frame = data.read_source(f"bq://{test_table}")
+    frame = read_split(test_uri, data_format)
     storage.write_text(path, frame.to_csv(index=False))
-    return {"rows": len(frame), "source": f"bq://{test_table}"}
+    return {"rows": len(frame), "source": test_uri}
