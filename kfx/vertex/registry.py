@@ -35,6 +35,8 @@ def bless_model(
         ``model``, ``version`` and the ``labels`` set.
     """
     from google.cloud import aiplatform
+    from google.cloud.aiplatform.compat.types import model as gca_model
+    from google.protobuf import field_mask_pb2
 
     aiplatform.init(project=project, location=location)
     name, _, version = model_resource_name.partition("@")
@@ -42,6 +44,11 @@ def bless_model(
     labels = {**dict(model.labels or {}), BLESSED_LABEL: "true"}
     if "accuracy" in metrics:
         labels["kfx_accuracy"] = _metric_label(float(metrics["accuracy"]))
-    model.update(labels=labels)
+    # Model.update() names the model without its version, and Vertex AI then labels the model
+    # itself, so every version would read as blessed. The NAME@VERSION form labels this version.
+    model.api_client.update_model(
+        model=gca_model.Model(name=f"{name}@{model.version_id}", labels=labels),
+        update_mask=field_mask_pb2.FieldMask(paths=["labels"]),
+    )
     model.versioning_registry.add_version_aliases([DEFAULT_ALIAS], version=model.version_id)
     return {"model": name, "version": model.version_id, "labels": labels}
