@@ -22,7 +22,7 @@ RUNTIME = [
     "protobuf>=4.25,<5",
     "pandas>=1.5,<2",
     "pyarrow>=10,<11",
-    "scikit-learn>=1.5,<1.6",  # what Vertex AI's sklearn-cpu.1-5 serving image loads
+    "scikit-learn>=1.5,<1.6",  # the serving image follows this series (see requirements.in)
     "joblib",
     "matplotlib>=3.7,<4",
     "networkx>=3,<4",

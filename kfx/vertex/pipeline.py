@@ -51,9 +51,9 @@ def build_vertex_pipeline(config: "Config") -> Callable:
 
     from kfx import components as c
     from kfx.pipeline import add_schema_and_validation
-    from kfx.vertex.images import SKLEARN_SERVING_IMAGE, kfx_image, trainer_image
+    from kfx.vertex import images
 
-    image = kfx_image(config)
+    image = images.kfx_image(config)
     caching = config.enable_caching
 
     def kfx_task(op, name: str):
@@ -79,12 +79,13 @@ def build_vertex_pipeline(config: "Config") -> Callable:
         beam_runner: str = config.beam_runner,
         network: str = config.network,
         subnetwork: str = config.subnetwork,
+        peering_network: str = config.peering_network,
         dataflow_image: str = image,
         schema_file: str = config.schema_file,
         skew_threshold: float = config.skew_threshold,
         fail_on_anomalies: bool = config.fail_on_anomalies,
-        training_image: str = trainer_image(config),
-        serving_image: str = SKLEARN_SERVING_IMAGE,
+        training_image: str = images.trainer_image(config),
+        serving_image: str = images.serving_image(config.region),
         machine_type: str = config.machine_type,
         service_account: str = config.service_account,
         svm_c: float = config.svm_c,
@@ -122,7 +123,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
                     label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed,
                     training_fraction=train_fraction, validation_fraction=validation_fraction,
                     test_fraction=test_fraction, machine_type=machine_type, service_account=service_account,
-                    serving_container_image_uri=serving_image,
+                    network=peering_network, serving_container_image_uri=serving_image,
                 ),
                 "train",
             )
