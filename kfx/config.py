@@ -66,10 +66,12 @@ class Config:
         job_id: Vertex pipeline job id; empty lets Vertex AI choose.
         bq_source: ``bq://project.dataset.table`` read on Vertex AI.
         bq_dest: ``bq://project`` or ``bq://project.dataset`` for the training data export.
-        recipients: E-mail addresses notified when the Vertex run ends.
+        recipients: E-mail addresses notified when the Vertex run ends (Vertex AI takes at most three).
         service_account: Service account the Vertex run acts as.
-        network: VPC network for Dataflow workers.
-        subnetwork: Subnetwork for Dataflow workers.
+        network: VPC network of the Dataflow workers (statistics with DataflowRunner) only.
+        subnetwork: Subnetwork of the Dataflow workers (regions/REGION/subnetworks/NAME or a URL) only.
+        peering_network: VPC network, peered with Vertex AI, that the pipeline job and the custom training
+            job join (projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
         enable_caching: Let Vertex AI reuse results of unchanged steps.
@@ -119,6 +121,7 @@ class Config:
     service_account: str = ""
     network: str = ""
     subnetwork: str = ""
+    peering_network: str = ""
     training_image: str = ""
     machine_type: str = "n1-standard-4"
     enable_caching: bool = False

@@ -15,6 +15,9 @@ _PROJECT = re.compile(r"^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0
 _BQ_DEST = re.compile(r"^bq://(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9](?:\.[A-Za-z0-9_]{1,1024})?$")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+_PEERING_NETWORK = re.compile(r"^projects/[0-9]+/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+MAX_RECIPIENTS = 3
+"""Vertex AI's e-mail notification takes at most this many recipients."""
 _REPOSITORY = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 # A tag follows the last ':' after the last '/', or the image is pinned by digest.
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
@@ -96,6 +99,11 @@ def check_vertex_config(config: "Config", required: Sequence[str]) -> None:
         raise ConfigError(f"--bq-dest {config.bq_dest!r} is not valid; write bq://PROJECT or bq://PROJECT.DATASET.")
     if config.beam_runner not in BEAM_RUNNERS:
         raise ConfigError(f"--beam-runner {config.beam_runner!r} is unknown; use one of: {', '.join(BEAM_RUNNERS)}.")
+    if len(config.recipients) > MAX_RECIPIENTS:
+        raise ConfigError(
+            f"--recipients names {len(config.recipients)} addresses and Vertex AI e-mails at most {MAX_RECIPIENTS}; "
+            "pass three or fewer (a mailing list counts as one)."
+        )
     bad = [r for r in config.recipients if not _EMAIL.match(r)]
     if bad:
         raise ConfigError(f"--recipients {bad[0]!r} is not an e-mail address; pass addresses separated by commas.")
@@ -122,6 +130,11 @@ def check_vertex_config(config: "Config", required: Sequence[str]) -> None:
         # Dataflow takes a subnetwork only with its region (or as a full URL).
         raise ConfigError(
             f"--subnetwork {config.subnetwork!r} lacks its region; pass regions/REGION/subnetworks/NAME or the full URL."
+        )
+    if config.peering_network and not _PEERING_NETWORK.match(config.peering_network):
+        raise ConfigError(
+            f"--peering-network {config.peering_network!r} is not a network Vertex AI can peer with; "
+            "pass projects/PROJECT_NUMBER/global/networks/NAME (the project number, not its id)."
         )
     # The images are checked last: their defaults derive from the project, region and version.
     from kfx.config import DEFAULT_IMAGE

@@ -31,6 +31,7 @@ def parameter_values(config: "Config") -> dict[str, Any]:
         "beam_runner": config.beam_runner,
         "network": config.network,
         "subnetwork": config.subnetwork,
+        "peering_network": config.peering_network,
         "dataflow_image": kfx_image(config),
         "training_image": trainer_image(config),
         "machine_type": config.machine_type,
@@ -109,7 +110,8 @@ def submit(
         path = package_path or os.path.join(folder, f"{config.pipeline_name}-vertex.yaml")
         compile_pipeline(config, path)
         job = make_pipeline_job(config, path, credentials)
-    job.submit(service_account=config.service_account or None)
+    # The pipeline's own tasks join the peered VPC here; the training job joins it through its parameter.
+    job.submit(service_account=config.service_account or None, network=config.peering_network or None)
     if wait:
         from kfx.errors import StepFailed
 
