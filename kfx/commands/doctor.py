@@ -6,14 +6,17 @@ import argparse
 
 from kfx.commands.options import add_config_arguments, config_from_args
 
-HELP = "Check the set-up of the vertex target (credentials, project, bucket, images) and name what is missing."
+HELP = (
+    "Check the set-up of the vertex target (credentials, project, APIs, bucket, images, BigQuery read sessions) "
+    "and name what is missing."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(
         parser,
         ("target", "project_id", "region", "bucket", "artifact_repository", "pipeline_container_version",
-         "image", "training_image"),
+         "image", "training_image", "service_account"),
         "options",
     )
 

@@ -2,9 +2,10 @@
 
 Each check says what it found or, when something is missing, what to do. The
 checks only read: credentials, project, the enabled APIs (when this identity may
-list them), the bucket, and the two images in Artifact Registry. Granted roles
-cannot be verified without more permissions than a pipeline needs;
-docs/vertex.md lists them.
+list them), the bucket, the two images in Artifact Registry, and whether the
+pipeline's account may create BigQuery read sessions in the pipeline's project
+(from the project's IAM policy). Other roles are not verified; docs/vertex.md
+lists them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ REQUIRED_APIS = (
 )
 """The APIs of docs/vertex.md, step 1."""
 SERVICE_USAGE = "https://serviceusage.googleapis.com/v1"
+RESOURCE_MANAGER = "https://cloudresourcemanager.googleapis.com/v1"
+IAM = "https://iam.googleapis.com/v1"
+READ_SESSIONS = "bigquery.readsessions.create"
+"""What statistics in memory and the test split's export need in the pipeline's project."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,46 @@ def check_apis(project: str, session_factory: Callable[[], object]) -> Check:
     return Check("APIs", True, f"all {len(REQUIRED_APIS)} enabled")
 
 
+def pipeline_identity(project: str, service_account: str, session) -> Optional[str]:
+    """The account the pipeline runs as: ``--service-account``, else Compute Engine's default account."""
+    if service_account:
+        return service_account
+    response = session.get(f"{RESOURCE_MANAGER}/projects/{project}", timeout=30)
+    if response.status_code != 200:
+        return None
+    return f"{response.json()['projectNumber']}-compute@developer.gserviceaccount.com"
+
+
+def check_read_sessions(config: "Config", session_factory: Callable[[], object]) -> Check:
+    """That the pipeline's account may create BigQuery read sessions in the pipeline's project.
+
+    Reads the project's IAM policy and the permissions of each role granted to the
+    account there. Grants inherited from a folder or the organization are not seen.
+    """
+    name = "BigQuery read sessions"
+    session = session_factory()
+    project = config.project_id
+    account = pipeline_identity(project, config.service_account, session)
+    if account is None:
+        return Check(name, False, f"could not look up project {project}; pass --service-account to name the pipeline's account.")
+    grant = (
+        f"gcloud projects add-iam-policy-binding {project} --member serviceAccount:{account} "
+        "--role roles/bigquery.readSessionUser"
+    )
+    response = session.post(
+        f"{RESOURCE_MANAGER}/projects/{project}:getIamPolicy", json={"options": {"requestedPolicyVersion": 3}}, timeout=30
+    )
+    if response.status_code != 200:
+        return Check(name, False, f"could not read the IAM policy of {project} (HTTP {response.status_code}); make sure: {grant}.")
+    member = f"serviceAccount:{account}"
+    roles = [b["role"] for b in response.json().get("bindings", []) if member in b.get("members", [])]
+    for role in roles:
+        found = session.get(f"{IAM}/{role}", timeout=30)
+        if found.status_code == 200 and READ_SESSIONS in found.json().get("includedPermissions", []):
+            return Check(name, True, f"{account} may, through {role}")
+    return Check(name, False, f"{account} lacks {READ_SESSIONS} in {project}; run {grant}.")
+
+
 def run_checks(config: "Config") -> list[Check]:
     """Runs every check, in set-up order; later checks that need credentials are skipped without them."""
     from kfx.vertex.images import kfx_image, trainer_image
@@ -163,4 +208,5 @@ def run_checks(config: "Config") -> list[Check]:
     if config.project_id:
         checks.append(check_image("kfx image", kfx_image(config), session))
         checks.append(check_image("trainer image", trainer_image(config), session))
+        checks.append(check_read_sessions(config, session))
     return checks
