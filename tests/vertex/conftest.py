@@ -61,6 +61,7 @@ def vertex_config():
         service_account=f"kfx-pipelines@{PROJECT}.iam.gserviceaccount.com",
         network="kfx-vpc",
         subnetwork="regions/europe-west4/subnetworks/kfx-subnet",
+        peering_network="projects/123456789/global/networks/kfx-peered",
         beam_runner="DataflowRunner",
         image="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3",
         training_image="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
@@ -150,3 +151,12 @@ def offline_project_lookup(monkeypatch):
     from google.cloud.aiplatform.utils import resource_manager_utils
 
     monkeypatch.setattr(resource_manager_utils, "get_project_number", lambda project, **k: "123456789")
+
+
+@pytest.fixture
+def anonymous_auth(monkeypatch, fresh_aiplatform, offline_project_lookup):
+    """Anonymous default credentials for the aiplatform SDK (no metadata server, no gcloud here)."""
+    import google.auth
+    from google.auth.credentials import AnonymousCredentials
+
+    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "kfx-test-project"))

@@ -112,6 +112,10 @@ def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, verte
     assert _from_pipeline(train, "container_uri") == "pipelinechannel--training_image"
     assert _from_pipeline(train, "bigquery_destination") == "pipelinechannel--bq_dest"
     assert _from_pipeline(train, "machine_type") == "pipelinechannel--machine_type"
+    # The training job joins the peered VPC; the Dataflow workers keep --network / --subnetwork.
+    assert defaults["peering_network"] == vertex_config.peering_network
+    assert _from_pipeline(train, "network") == "pipelinechannel--peering_network"
+    assert _from_pipeline(train, "serving_container_image_uri") == "pipelinechannel--serving_image"
     assert train["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {
         "producerTask": "tabular-dataset-create", "outputArtifactKey": "dataset",
     }
@@ -222,3 +226,39 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
     done = subprocess.run([sys.executable, "-c", script, json.dumps(paths)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "loaded 6"
+
+
+def test_the_serving_image_is_vertex_ais_prebuilt_image_of_the_trained_scikit_learn(spec):
+    """One fact, the scikit-learn pin of the lock, gives the serving image: aiplatform's own table of
+    prebuilt images names the same URI for the installed series in the config's region."""
+    from importlib.metadata import version
+
+    from google.cloud.aiplatform import helpers
+
+    from kfx.vertex.images import serving_image, serving_series, sklearn_series
+
+    defaults = {k: v.get("defaultValue") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    series = sklearn_series()
+    assert series == ".".join(version("scikit-learn").split(".")[:2])
+    assert defaults["serving_image"] == helpers.get_prebuilt_prediction_container_uri("sklearn", series, "europe-west4")
+    for region in ("us-central1", "asia-east1", "europe-west1"):
+        assert serving_image(region) == helpers.get_prebuilt_prediction_container_uri("sklearn", series, region)
+    assert serving_image("australia-southeast1", "1.6.1") == "asia-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest"
+    assert serving_series(defaults["serving_image"]) == series
+
+
+def test_the_lock_setup_and_requirements_pin_one_scikit_learn_series():
+    """setup.py's range and requirements.in's range admit exactly the series the lock pins."""
+    import pathlib
+    import re
+
+    from kfx.vertex.images import sklearn_series
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    pinned = re.search(r"^scikit-learn==([0-9.]+)$", (root / "requirements.txt").read_text(), re.M)[1]
+    series = sklearn_series(pinned)
+    major, minor = series.split(".")
+    expected = f"scikit-learn>={series},<{major}.{int(minor) + 1}"
+    assert expected in (root / "setup.py").read_text()
+    assert expected in (root / "requirements.in").read_text()
+    assert sklearn_series() == series

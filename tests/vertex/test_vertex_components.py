@@ -1,14 +1,17 @@
 """The vertex-only components, called through ``component.python_func`` with real artifacts.
 
-Vertex AI and BigQuery cannot be reached here. The aiplatform SDK classes that call
-the Vertex AI API (``init``, ``CustomContainerTrainingJob``, ``TabularDataset``,
-``Model``) and ``bigquery.Client`` are replaced at that edge by recorders, and the
-tests assert the exact calls. Beam and TFDV run for real (DirectRunner).
+Vertex AI and BigQuery cannot be reached here. ``bigquery.Client`` is replaced at
+that edge by a recorder. The training classes (``CustomContainerTrainingJob``,
+``TabularDataset``, ``Model.list``) are autospecced from the real SDK, so a keyword
+the SDK does not take fails; blessing runs the real ``aiplatform.Model`` with only
+its gapic client's RPCs answered. gs:// is the loopback GCS-API server. Beam and
+TFDV run for real (DirectRunner).
 """
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -21,159 +24,185 @@ DATASET = "projects/kfx-test-project/locations/europe-west4/datasets/4242"
 MODEL = "projects/kfx-test-project/locations/europe-west4/models/777"
 
 
-class Recorder:
-    """Records calls to the aiplatform edge."""
-
-    def __init__(self):
-        self.calls = []
+EXPORT = "dataset_4242_tables_2026_11_26T10_00_00_000Z"
+OTHER_EXPORT = "dataset_4242_tables_2026_11_26T10_05_00_000Z"  # another run's, newer
+SERVING = "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest"
 
 
 @pytest.fixture
-def vertex_api(monkeypatch):
-    """Replaces the aiplatform entry points that reach the Vertex AI API."""
+def vertex_training(monkeypatch, gcs_bucket, fake_bigquery, beans_frames):
+    """The aiplatform training classes, autospecced from the real SDK so that a keyword it does not
+    take fails the test. ``run`` does what Vertex AI does at the network edge: it exports the splits
+    to BigQuery (the fake), runs the real trainer under the AIP_* contract with a gs:// model folder
+    (the loopback GCS server), and returns the uploaded model version. A second, newer export of
+    the same dataset, made by another run, holds different rows."""
+    from unittest import mock
+
     from google.cloud import aiplatform
 
-    rec = Recorder()
+    import trainer.task
 
-    class FakeModel:
-        versioned_resource_name = f"{MODEL}@2"
-        resource_name = MODEL
-        uri = "gs://kfx-test-bucket/aiplatform-custom-training-2026/model"
+    project = "kfx-export-project"
+    for split, frame in (("training", beans_frames["train"]), ("validation", beans_frames["validation"]),
+                         ("test", beans_frames["test"])):
+        fake_bigquery.tables[f"{project}.{EXPORT}.{split}"] = frame
+        fake_bigquery.tables[f"{project}.{OTHER_EXPORT}.{split}"] = frame.head(5)
+    fake_bigquery.datasets = [EXPORT, OTHER_EXPORT]
+    model_dir = f"{gcs_bucket}/aiplatform-custom-training-2026/model"
+    real_model = aiplatform.Model
 
-    class FakeJob:
-        def __init__(self, **kwargs):
-            rec.calls.append(("CustomContainerTrainingJob", kwargs))
+    def run(**kwargs):
+        environ = {
+            "AIP_MODEL_DIR": model_dir, "AIP_DATA_FORMAT": "bigquery",
+            **{var: f"bq://{project}.{EXPORT}.{split}" for var, split in (
+                ("AIP_TRAINING_DATA_URI", "training"), ("AIP_VALIDATION_DATA_URI", "validation"),
+                ("AIP_TEST_DATA_URI", "test"))},
+        }
+        trainer.task.main(kwargs["args"], environ)
+        model = mock.create_autospec(real_model, instance=True)
+        model.versioned_resource_name, model.uri = f"{MODEL}@2", model_dir
+        return model
 
-        def run(self, **kwargs):
-            rec.calls.append(("run", kwargs))
-            return FakeModel()
-
-    class FakeModelList:
-        @staticmethod
-        def list(**kwargs):
-            rec.calls.append(("Model.list", kwargs))
-            return rec.existing
-
-    rec.existing = []
-    monkeypatch.setattr(aiplatform, "init", lambda **kw: rec.calls.append(("init", kw)))
-    monkeypatch.setattr(aiplatform, "CustomContainerTrainingJob", FakeJob)
-    monkeypatch.setattr(aiplatform, "TabularDataset", lambda name: rec.calls.append(("TabularDataset", name)) or f"<dataset {name}>")
-    monkeypatch.setattr(aiplatform, "Model", FakeModelList)
-    return rec
-
-
-def _call(rec, name):
-    return [kw for n, kw in rec.calls if n == name]
+    job_class = mock.create_autospec(aiplatform.CustomContainerTrainingJob)
+    job_class.return_value.run.side_effect = run
+    model_class = mock.create_autospec(aiplatform.Model)
+    model_class.list.return_value = []
+    monkeypatch.setattr(aiplatform, "CustomContainerTrainingJob", job_class)
+    monkeypatch.setattr(aiplatform, "TabularDataset", mock.create_autospec(aiplatform.TabularDataset))
+    monkeypatch.setattr(aiplatform, "Model", model_class)
+    monkeypatch.setattr(aiplatform, "init", mock.create_autospec(aiplatform.init))
+    return SimpleNamespace(job=job_class, model=model_class, dataset=aiplatform.TabularDataset, init=aiplatform.init,
+                           bucket=gcs_bucket)
 
 
-def _train_job(tmp_path, staging_bucket: str):
+def _train_job(tmp_path, staging_bucket: str, **options):
     """Runs the training-job component on the test dataset with fresh output artifacts."""
-    return c.custom_training_job.python_func(
-        project="kfx-test-project", location="europe-west4",
-        dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": DATASET}),
-        container_uri="r/p/t:1", staging_bucket=staging_bucket, bigquery_destination="bq://kfx-test-project",
-        model=Model(uri=str(tmp_path / "m")), vertex_model=artifact_types.VertexModel(uri=str(tmp_path / "vm")),
-        test_data=Dataset(uri=str(tmp_path / "t.csv")),
-    )
-
-
-def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex_api, fake_bigquery, beans_frames, tmp_path):
-    test_table = "kfx-test-project.dataset_4242_tables_2026_11_26T10_00_00_000Z.test"
-    fake_bigquery.datasets = [
-        "dataset_4242_tables_2026_11_26T09_00_00_000Z", "dataset_4242_tables_2026_11_26T10_00_00_000Z",
-        "dataset_4243_tables_2026_11_27T00_00_00_000Z", "beans",
-    ]
-    fake_bigquery.tables[test_table] = beans_frames["test"]
     model, vertex_model = Model(uri=str(tmp_path / "model")), artifact_types.VertexModel(uri=str(tmp_path / "vm"))
     test_data = Dataset(uri=str(tmp_path / "test.csv"))
     outputs = c.custom_training_job.python_func(
         project="kfx-test-project", location="europe-west4",
         dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": DATASET}),
         container_uri="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
-        staging_bucket="gs://kfx-test-bucket", bigquery_destination="bq://kfx-test-project",
-        model=model, vertex_model=vertex_model, test_data=test_data, svm_c=3.0, seed=7,
-        machine_type="n1-standard-8", service_account="sa@kfx-test-project.iam.gserviceaccount.com",
-        environment_variables={"KFX_RUN": "1"},
+        staging_bucket=staging_bucket, bigquery_destination="bq://kfx-export-project",
+        model=model, vertex_model=vertex_model, test_data=test_data, **options,
     )
-    assert _call(vertex_api, "init") == [
-        {"project": "kfx-test-project", "location": "europe-west4", "staging_bucket": "gs://kfx-test-bucket"}
-    ]
-    assert _call(vertex_api, "Model.list") == [{"filter": 'display_name="beans"', "order_by": "create_time desc"}]
-    assert _call(vertex_api, "CustomContainerTrainingJob") == [{
-        "display_name": "kfx-beans-train",
-        "container_uri": "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
-        "model_serving_container_image_uri": "us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest",
-        "staging_bucket": "gs://kfx-test-bucket",
-    }]
-    assert _call(vertex_api, "TabularDataset") == [DATASET]
-    assert _call(vertex_api, "run") == [{
-        "dataset": f"<dataset {DATASET}>",
-        "model_display_name": "beans",
-        "model_labels": {"kfx_blessed": "false"},
-        "parent_model": None,
-        "is_default_version": True,
-        "bigquery_destination": "bq://kfx-test-project",
-        "args": ["--label-column", "Class", "--svm-c", "3.0", "--svm-gamma", "scale", "--seed", "7"],
-        "environment_variables": {"KFX_RUN": "1"},
-        "machine_type": "n1-standard-8",
-        "service_account": "sa@kfx-test-project.iam.gserviceaccount.com",
-        "training_fraction_split": 0.8,
-        "validation_fraction_split": 0.1,
-        "test_fraction_split": 0.1,
-        "sync": True,
-    }]
-    # The newest export of this dataset holds the test split, read through the BigQuery edge.
-    assert ("list_datasets", "kfx-test-project") in fake_bigquery.calls
-    assert ("get_table", test_table) in fake_bigquery.calls
-    assert tuple(outputs) == (f"{MODEL}@2", test_table)
-    assert model.uri == "gs://kfx-test-bucket/aiplatform-custom-training-2026/model"
-    assert vertex_model.uri == f"https://europe-west4-aiplatform.googleapis.com/v1/{MODEL}@2"
-    assert vertex_model.metadata["resourceName"] == f"{MODEL}@2"
-    assert len(pd.read_csv(test_data.path)) == len(beans_frames["test"])
-    assert test_data.metadata["rows"] == len(beans_frames["test"])
+    return SimpleNamespace(outputs=outputs, model=model, vertex_model=vertex_model, test_data=test_data)
 
 
-def test_a_later_run_adds_a_version_that_is_not_default(vertex_api, fake_bigquery, beans_frames, tmp_path):
+def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex_training, fake_bigquery, beans_frames, tmp_path):
+    done = _train_job(
+        tmp_path, vertex_training.bucket, svm_c=3.0, seed=7, machine_type="n1-standard-8",
+        service_account="sa@kfx-test-project.iam.gserviceaccount.com", environment_variables={"KFX_RUN": "1"},
+        network="projects/123456789/global/networks/kfx-vpc", serving_container_image_uri=SERVING,
+    )
+    vertex_training.init.assert_called_once_with(
+        project="kfx-test-project", location="europe-west4", staging_bucket=vertex_training.bucket
+    )
+    vertex_training.model.list.assert_called_once_with(filter='display_name="beans"', order_by="create_time desc")
+    vertex_training.job.assert_called_once_with(
+        display_name="kfx-beans-train",
+        container_uri="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
+        model_serving_container_image_uri=SERVING,
+        staging_bucket=vertex_training.bucket,
+    )
+    vertex_training.dataset.assert_called_once_with(DATASET)
+    vertex_training.job.return_value.run.assert_called_once_with(
+        dataset=vertex_training.dataset.return_value,
+        model_display_name="beans",
+        model_labels={"kfx_blessed": "false"},
+        parent_model=None,
+        is_default_version=True,
+        bigquery_destination="bq://kfx-export-project",
+        args=["--label-column", "Class", "--svm-c", "3.0", "--svm-gamma", "scale", "--seed", "7"],
+        environment_variables={"KFX_RUN": "1"},
+        machine_type="n1-standard-8",
+        service_account="sa@kfx-test-project.iam.gserviceaccount.com",
+        network="projects/123456789/global/networks/kfx-vpc",
+        training_fraction_split=0.8,
+        validation_fraction_split=0.1,
+        test_fraction_split=0.1,
+        sync=True,
+    )
+    test_uri = f"bq://kfx-export-project.{EXPORT}.test"
+    assert tuple(done.outputs) == (f"{MODEL}@2", test_uri)
+    assert done.model.uri == f"{vertex_training.bucket}/aiplatform-custom-training-2026/model"
+    assert done.vertex_model.uri == f"https://europe-west4-aiplatform.googleapis.com/v1/{MODEL}@2"
+    assert done.vertex_model.metadata["resourceName"] == f"{MODEL}@2"
+    # The test split is the one this training held out, read billed to the export's project.
+    exported = pd.read_csv(done.test_data.path)
+    assert exported.equals(beans_frames["test"].reset_index(drop=True))
+    assert done.test_data.metadata["rows"] == len(beans_frames["test"]) and done.test_data.metadata["source"] == test_uri
+    reads = fake_bigquery.calls[fake_bigquery.calls.index(("get_table", f"kfx-export-project.{EXPORT}.test")) - 1:]
+    assert reads[:2] == [("Client", "kfx-export-project"), ("get_table", f"kfx-export-project.{EXPORT}.test")]
+    assert not [call for call in fake_bigquery.calls if OTHER_EXPORT in str(call)]
+
+
+def test_the_serving_image_defaults_to_the_trained_series_in_the_jobs_region(vertex_training, tmp_path):
+    _train_job(tmp_path, vertex_training.bucket)
+    assert vertex_training.job.call_args.kwargs["model_serving_container_image_uri"] == SERVING
+    assert vertex_training.job.return_value.run.call_args.kwargs["network"] is None
+
+
+def test_a_later_run_adds_a_version_that_is_not_default(vertex_training, tmp_path):
     class Existing:
         resource_name = MODEL
 
-    vertex_api.existing = [Existing()]
-    fake_bigquery.datasets = ["dataset_4242_tables_2026_11_26T10_00_00_000Z"]
-    fake_bigquery.tables["kfx-test-project.dataset_4242_tables_2026_11_26T10_00_00_000Z.test"] = beans_frames["test"]
-    _train_job(tmp_path, staging_bucket="gs://kfx-test-bucket")
-    run = _call(vertex_api, "run")[0]
+    vertex_training.model.list.return_value = [Existing()]
+    _train_job(tmp_path, vertex_training.bucket)
+    run = vertex_training.job.return_value.run.call_args.kwargs
     assert (run["parent_model"], run["is_default_version"]) == (MODEL, False)
 
 
-def test_training_without_an_export_names_the_destination(vertex_api, fake_bigquery, tmp_path):
+def test_a_model_folder_without_a_data_record_names_the_file_and_the_fix(vertex_training, tmp_path):
+    """A trainer image older than the data record: the component stops with one sentence."""
+    from kfx import storage
     from kfx.errors import SourceError
 
-    fake_bigquery.datasets = ["beans"]
-    with pytest.raises(SourceError, match=r"No BigQuery dataset dataset_4242_\* in project 'kfx-test-project'"):
-        _train_job(tmp_path, staging_bucket="gs://b")
+    run = vertex_training.job.return_value.run.side_effect
+
+    def old_trainer(**kwargs):
+        model = run(**kwargs)
+        metadata = json.loads(storage.read_text(f"{model.uri}/model_metadata.json"))
+        del metadata["data_uris"]
+        storage.write_text(f"{model.uri}/model_metadata.json", json.dumps(metadata))
+        return model
+
+    vertex_training.job.return_value.run.side_effect = old_trainer
+    with pytest.raises(SourceError, match=r"model_metadata.json does not record the data the trainer read; "
+                                          r"train with a trainer image built from this kfx version \(kfx build\)\.$"):
+        _train_job(tmp_path, vertex_training.bucket)
 
 
-def test_bless_labels_the_version_and_makes_it_default(monkeypatch, tmp_path):
-    from google.cloud import aiplatform
+@pytest.fixture
+def model_service(monkeypatch, anonymous_auth):
+    """The real ``aiplatform.Model`` over a ModelServiceClient whose three RPCs are answered here
+    (the network edge); the requests are recorded."""
+    from google.cloud.aiplatform_v1.services.model_service import ModelServiceClient
+    from google.cloud.aiplatform_v1.types import model as gca_model
 
-    calls = []
+    requests = []
 
-    class Registry:
-        def add_version_aliases(self, new_aliases, version):
-            calls.append(("add_version_aliases", new_aliases, version))
+    def get_model(self, *, name, retry=None, timeout=None, metadata=()):
+        requests.append(("get_model", name))
+        base, _, version = name.partition("@")
+        return gca_model.Model(name=base, version_id=version or "1", display_name="beans",
+                               labels={"kfx_blessed": "false", "team": "ml"})
 
-    class FakeModel:
-        def __init__(self, model_name, version=None):
-            calls.append(("Model", model_name, version))
-            self.labels = {"kfx_blessed": "false", "team": "ml"}
-            self.version_id = version
-            self.versioning_registry = Registry()
+    def update_model(self, *, model, update_mask, retry=None, timeout=None, metadata=()):
+        requests.append(("update_model", model.name, dict(model.labels), list(update_mask.paths)))
+        return model
 
-        def update(self, labels):
-            calls.append(("update", labels))
+    def merge_version_aliases(self, *, name, version_aliases, retry=None, timeout=None, metadata=()):
+        requests.append(("merge_version_aliases", name, list(version_aliases)))
+        return gca_model.Model(name=name)
 
-    monkeypatch.setattr(aiplatform, "init", lambda **kw: calls.append(("init", kw)))
-    monkeypatch.setattr(aiplatform, "Model", FakeModel)
+    monkeypatch.setattr(ModelServiceClient, "get_model", get_model)
+    monkeypatch.setattr(ModelServiceClient, "update_model", update_model)
+    monkeypatch.setattr(ModelServiceClient, "merge_version_aliases", merge_version_aliases)
+    return requests
+
+
+def test_bless_labels_the_version_not_the_model_and_makes_it_default(model_service, tmp_path):
     metrics = Metrics(uri=str(tmp_path / "metrics"))
     metrics.log_metric("accuracy", 0.9312)
     blessing = Artifact(uri=str(tmp_path / "blessing.json"))
@@ -182,11 +211,13 @@ def test_bless_labels_the_version_and_makes_it_default(monkeypatch, tmp_path):
         vertex_model=artifact_types.VertexModel(uri="https://x", metadata={"resourceName": f"{MODEL}@2"}),
         metrics=metrics, blessing=blessing,
     )
-    assert calls == [
-        ("init", {"project": "kfx-test-project", "location": "europe-west4"}),
-        ("Model", MODEL, "2"),
-        ("update", {"kfx_blessed": "true", "team": "ml", "kfx_accuracy": "0_9312"}),
-        ("add_version_aliases", ["default"], "2"),
+    updates = [r for r in model_service if r[0] == "update_model"]
+    # The @2 name labels version 2 alone; a bare model name would label the model (every version).
+    assert updates == [
+        ("update_model", f"{MODEL}@2", {"kfx_blessed": "true", "team": "ml", "kfx_accuracy": "0_9312"}, ["labels"])
+    ]
+    assert [r for r in model_service if r[0] == "merge_version_aliases"] == [
+        ("merge_version_aliases", f"{MODEL}@2", ["default"])
     ]
     assert tuple(outputs) == ("2",)
     assert json.loads((tmp_path / "blessing.json").read_text())["version"] == "2"
@@ -280,3 +311,38 @@ def test_beam_statistics_pipeline_on_the_direct_runner(beans_frames, tmp_path):
     assert area.num_stats.min == min(r["Area"] for r, s in zip(rows, expected) if s == 0)
     label = next(f for f in train.features if list(f.path.step) == ["Class"])
     assert label.string_stats.unique == 7
+
+
+def test_the_dataflow_read_is_an_export_billed_to_the_pipelines_project(monkeypatch):
+    """The read the DataflowRunner path builds, taken through Beam's own source until the first call
+    that would reach BigQuery: the extract job, replaced at that edge to record its request.
+
+    DIRECT_READ would open its read session in the table's project instead, which a public table
+    refuses (403 bigquery.readsessions.create, apache/beam#26904)."""
+    import apache_beam as beam
+    from apache_beam.io.gcp import bigquery as beam_bigquery
+    from apache_beam.io.gcp import bigquery_tools
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from kfx.vertex.statistics import _read_bigquery, beam_pipeline_options
+
+    read = _read_bigquery("aju-dev-demos.beans.beans1")
+    assert read.method == beam.io.ReadFromBigQuery.Method.EXPORT
+    options = PipelineOptions(flags=[], **beam_pipeline_options(
+        "DataflowRunner", "kfx-test-project", "europe-west4", "gs://kfx-test-bucket"))
+    source = beam_bigquery._CustomBigQuerySource(method=read.method, pipeline_options=options, **read._kwargs)
+
+    class Sent(Exception):
+        pass
+
+    def perform_extract_job(self, destination, job_id, table_reference, destination_format, project=None, **kwargs):
+        ref = table_reference
+        raise Sent(project, f"{ref.projectId}.{ref.datasetId}.{ref.tableId}", destination_format, destination)
+
+    monkeypatch.setattr(bigquery_tools.BigQueryWrapper, "_bigquery_client", staticmethod(lambda options: object()))
+    monkeypatch.setattr(bigquery_tools.BigQueryWrapper, "perform_extract_job", perform_extract_job)
+    with pytest.raises(Sent) as sent:
+        list(source.split(desired_bundle_size=0))
+    billed, table, file_format, (destination,) = sent.value.args
+    assert (billed, table, file_format) == ("kfx-test-project", "aju-dev-demos.beans.beans1", "AVRO")
+    assert destination.startswith("gs://kfx-test-bucket/dataflow/temp/")

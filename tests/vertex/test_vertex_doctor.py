@@ -2,7 +2,8 @@
 
 The bucket check talks to the loopback GCS-API server for real. Credentials
 (``google.auth.default``) and the Artifact Registry manifest requests
-and the Service Usage listing (``AuthorizedSession.head`` / ``.get``) are replaced at that edge; the requested URLs are asserted.
+the Service Usage listing and the IAM policy and role look-ups (``AuthorizedSession.head`` / ``.get`` /
+``.post``) are replaced at that edge; the requested URLs are asserted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,14 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 
 from kfx.vertex.doctor import image_manifest_url
+
+
+class _Response:
+    def __init__(self, status_code, body):
+        self.status_code, self._body = status_code, body
+
+    def json(self):
+        return self._body
 
 
 @pytest.fixture
@@ -27,7 +36,33 @@ def registry(monkeypatch):
         enabled = list(REQUIRED_APIS)
         listing = []
 
+        # The project's IAM policy and the roles' permissions, as the IAM APIs answer them.
+        bindings = [
+            {"role": "roles/bigquery.readSessionUser", "members": ["serviceAccount:123456789-compute@developer.gserviceaccount.com"]},
+            {"role": "roles/bigquery.jobUser", "members": ["serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"]},
+            {"role": "projects/kfx-test-project/roles/kfxReader",
+             "members": ["serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"]},
+        ]
+        roles = {
+            "roles/bigquery.readSessionUser": ["bigquery.readsessions.create", "bigquery.readsessions.getData"],
+            "roles/bigquery.jobUser": ["bigquery.jobs.create"],
+            "projects/kfx-test-project/roles/kfxReader": ["bigquery.tables.getData"],
+        }
+        iam = []
+
+        def post(self, url, json=None, timeout=None):
+            Session.iam.append(("POST", url))
+            assert url == "https://cloudresourcemanager.googleapis.com/v1/projects/kfx-test-project:getIamPolicy"
+            return _Response(200, {"version": 1, "bindings": Session.bindings})
+
         def get(self, url, params=None, timeout=None):
+            if url == "https://cloudresourcemanager.googleapis.com/v1/projects/kfx-test-project":
+                Session.iam.append(("GET", url))
+                return _Response(200, {"projectId": "kfx-test-project", "projectNumber": "123456789"})
+            if url.startswith("https://iam.googleapis.com/v1/"):
+                Session.iam.append(("GET", url))
+                role = url[len("https://iam.googleapis.com/v1/"):]
+                return _Response(200, {"name": role, "includedPermissions": Session.roles[role]})
             Session.listing.append((url, dict(params)))
             page = int(params.get("pageToken", 0))
             names = Session.enabled[page * 6 : page * 6 + 6]
@@ -52,6 +87,7 @@ def registry(monkeypatch):
     # Only HEAD requests are replaced; the storage client's own requests still go to the server.
     monkeypatch.setattr(auth_requests.AuthorizedSession, "head", Session.head)
     monkeypatch.setattr(auth_requests.AuthorizedSession, "get", Session.get)
+    monkeypatch.setattr(auth_requests.AuthorizedSession, "post", Session.post)
     monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "kfx-test-project"))
     return Session
 
@@ -76,8 +112,13 @@ def test_everything_in_place(gcs_bucket, registry, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
     assert [line.split()[0] + " " + line.split()[1] for line in lines[:-1]] == [
-        "ok credentials:", "ok project:", "ok APIs:", "ok bucket:", "ok kfx", "ok trainer",
+        "ok credentials:", "ok project:", "ok APIs:", "ok bucket:", "ok kfx", "ok trainer", "ok BigQuery",
     ]
+    # Without --service-account the pipeline runs as Compute Engine's default account.
+    assert lines[6] == (
+        "ok       BigQuery read sessions: 123456789-compute@developer.gserviceaccount.com may, "
+        "through roles/bigquery.readSessionUser"
+    )
     # Two pages of enabled services were read.
     url = "https://serviceusage.googleapis.com/v1/projects/kfx-test-project/services"
     assert registry.listing == [
@@ -110,6 +151,28 @@ def test_missing_bucket_and_images_are_named_with_the_fix(gcs_server, monkeypatc
         "run `kfx build` (or pass an existing image)."
     )
     assert lines[-1] == "4 missing: APIs, bucket, kfx image, trainer image."
+
+
+def test_a_service_account_without_read_sessions_is_named_with_the_grant(gcs_bucket, registry, capsys):
+    """The account's roles on the project (one predefined, one custom) are read, and neither
+    holds bigquery.readsessions.create."""
+    from kfx.cli import main
+
+    code = main(["doctor", "--target", "vertex", "--project-id", "kfx-test-project", "--bucket", gcs_bucket,
+                 "--service-account", "kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[6] == (
+        "MISSING  BigQuery read sessions: kfx-pipelines@kfx-test-project.iam.gserviceaccount.com lacks "
+        "bigquery.readsessions.create in kfx-test-project; run gcloud projects add-iam-policy-binding kfx-test-project "
+        "--member serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com --role roles/bigquery.readSessionUser."
+    )
+    assert registry.iam == [
+        ("POST", "https://cloudresourcemanager.googleapis.com/v1/projects/kfx-test-project:getIamPolicy"),
+        ("GET", "https://iam.googleapis.com/v1/roles/bigquery.jobUser"),
+        ("GET", "https://iam.googleapis.com/v1/projects/kfx-test-project/roles/kfxReader"),
+    ]
+    assert lines[-1] == "3 missing: kfx image, trainer image, BigQuery read sessions."
 
 
 def test_without_credentials_only_offline_checks_run(monkeypatch, capsys):

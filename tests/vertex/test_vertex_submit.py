@@ -38,14 +38,6 @@ def created(monkeypatch):
     return calls
 
 
-@pytest.fixture
-def anonymous_auth(monkeypatch, fresh_aiplatform, offline_project_lookup):
-    """Anonymous default credentials (see conftest.py for the project-number lookup)."""
-    import google.auth
-
-    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "kfx-test-project"))
-
-
 def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tmp_path, fresh_aiplatform):
     from kfx.pipeline import compile_pipeline
     from kfx.vertex.submit import make_pipeline_job
@@ -81,6 +73,9 @@ def test_submit_sends_one_create_request_with_the_service_account(
     assert call["pipeline_job_id"] == "kfx-beans-test-run"
     sent = call["pipeline_job"]
     assert sent.service_account == "kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"
+    # The pipeline job itself joins the peered VPC (its training job does through a parameter).
+    assert sent.network == "projects/123456789/global/networks/kfx-peered"
+    assert sent.runtime_config.parameter_values["peering_network"] == "projects/123456789/global/networks/kfx-peered"
     assert sent.runtime_config.gcs_output_directory == f"{gcs_bucket}/pipeline_root"
     assert sent.runtime_config.parameter_values["bucket"] == gcs_bucket
     assert (tmp_path / "kept.yaml").exists()
@@ -105,7 +100,7 @@ def test_cli_submit_prints_the_console_link(gcs_bucket, created, anonymous_auth,
     )
     sent = created[0]["pipeline_job"]
     assert sent.runtime_config.parameter_values["training_image"] == "us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:v3"
-    assert sent.service_account == ""
+    assert sent.service_account == "" and sent.network == ""
 
 
 BAD_OPTIONS = [
@@ -117,10 +112,17 @@ BAD_OPTIONS = [
     (["--beam-runner", "SparkRunner"], "Unknown Beam runner 'SparkRunner'"),
     (["--bq-dest", "bq://kfx-test-project.a.b"], "--bq-dest 'bq://kfx-test-project.a.b' is not valid"),
     (["--recipients", "ml-team"], "--recipients 'ml-team' is not an e-mail address"),
+    (["--recipients", "a@example.com,b@example.com,c@example.com,d@example.com"],
+     "--recipients names 4 addresses and Vertex AI e-mails at most 3; pass three or fewer (a mailing list counts as one)."),
+    (["--peering-network", "kfx-vpc"],
+     "--peering-network 'kfx-vpc' is not a network Vertex AI can peer with; "
+     "pass projects/PROJECT_NUMBER/global/networks/NAME (the project number, not its id)."),
+    (["--peering-network", "projects/kfx-test-project/global/networks/kfx-vpc"],
+     "--peering-network 'projects/kfx-test-project/global/networks/kfx-vpc' is not a network"),
 ]
 
 
-@pytest.mark.parametrize("options, message", BAD_OPTIONS, ids=[o[0][0] for o in BAD_OPTIONS])
+@pytest.mark.parametrize("options, message", BAD_OPTIONS, ids=[f"{o[0][0]}={o[0][1][:24]}" for o in BAD_OPTIONS])
 def test_bad_input_fails_with_one_sentence_and_submits_nothing(options, message, created, anonymous_auth, capsys):
     from kfx.cli import main
 
