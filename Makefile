@@ -11,7 +11,7 @@ export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: setup run test test-fast notebooks test-notebooks bench lock clean
+.PHONY: setup run test test-fast notebooks test-notebooks bench images lock clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ test-notebooks: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+# Build the kfx and trainer images on this machine with buildah, on local stand-ins for the
+# base images, and smoke-run them (needs root; 8 to 10 minutes; see images/README.md).
+images: setup
+	bash images/build.sh
 
 # Regenerate the lock from requirements.in (needs the network to PyPI).
 lock: setup
