@@ -58,3 +58,141 @@ def test_push_only_when_blessed_and_never_overwrites(model_dir, tmp_path):
 def test_evaluating_a_folder_without_model_is_refused(tmp_path, sample_splits):
     with pytest.raises(SourceError, match="holds no model.joblib"):
         evaluation.evaluate_model(str(tmp_path), sample_splits["test"])
+
+
+def test_blessed_at_exactly_min_accuracy_and_not_one_part_in_a_billion_above(model_dir, sample_splits, tmp_path):
+    """The sample's model gets 54 of 60 test rows right: accuracy 0.9, the default threshold itself."""
+    at = evaluation.evaluate_model(model_dir, sample_splits["test"], min_accuracy=0.9)
+    assert at["accuracy"] == 54 / 60 == 0.9
+    assert (at["blessed"], at["min_accuracy"], at["rows"]) == (True, 0.9, 60)
+    above = evaluation.evaluate_model(model_dir, sample_splits["test"], min_accuracy=0.9 * (1 + 1e-9))
+    assert above["blessed"] is False and above["accuracy"] == 0.9
+    assert evaluation.evaluate_model(model_dir, sample_splits["test"])["blessed"] is True  # default 0.9
+
+
+def test_the_evaluate_step_passes_min_accuracy_on(model_dir, sample_splits, tmp_path):
+    html = tmp_path / "eval.html"
+    strict = steps.evaluate(model_dir, sample_splits["test"], str(html), min_accuracy=0.9 * (1 + 1e-9))
+    assert strict["blessed"] is False and strict["min_accuracy"] == 0.9 * (1 + 1e-9)
+    assert "not blessed (needs accuracy &ge; 0.9000000009000001)" in html.read_text()
+    lenient = steps.evaluate(model_dir, sample_splits["test"], str(html), min_accuracy=0.9)
+    assert lenient["blessed"] is True and "; blessed (needs accuracy &ge; 0.9)" in html.read_text()
+    assert "Test accuracy <b>0.9000</b>, macro-F1 <b>0.9265</b> on 60 rows" in html.read_text()
+
+
+def test_the_evaluate_component_logs_min_accuracy_and_the_blessing(model_dir, sample_splits, tmp_path):
+    from kfp.dsl import HTML, ClassificationMetrics, Dataset, Metrics, Model
+
+    from kfx import components
+
+    def art(cls, name):
+        return cls(name=name, uri=str(tmp_path / name), metadata={})
+
+    metrics = art(Metrics, "metrics")
+    blessed, accuracy, macro_f1 = components.evaluate.python_func(
+        model=Model(name="model", uri=model_dir, metadata={}), test_data=Dataset(name="t", uri=sample_splits["test"], metadata={}),
+        metrics=metrics, classification_metrics=art(ClassificationMetrics, "cm"), evaluation_view=art(HTML, "view"),
+        min_accuracy=0.9 * (1 + 1e-9),
+    )
+    assert (blessed, accuracy) == (False, 0.9) and round(macro_f1, 4) == 0.9265
+    assert metrics.metadata["min_accuracy"] == 0.9 * (1 + 1e-9) and metrics.metadata["blessed"] is False
+    assert metrics.metadata["rows"] == 60
+
+
+def test_per_class_scores_use_the_models_class_order(model_dir, sample_splits):
+    result = evaluation.evaluate_model(model_dir, sample_splits["test"])
+    assert result["confusion"]["labels"] == ["BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA"]
+    assert sum(result["confusion"]["matrix"][i][i] for i in range(7)) == 54
+    assert {k: v["support"] for k, v in result["per_class"].items()} == {
+        "BARBUNYA": 6, "BOMBAY": 2, "CALI": 7, "DERMASON": 16, "HOROZ": 8, "SEKER": 9, "SIRA": 12,
+    }
+
+
+def test_classification_metrics_with_labels_given_and_classes_never_predicted():
+    m = evaluation.classification_metrics([1, 1, 2], [1, 1, 1], labels=[2, 1, 3])
+    assert m["confusion"] == {"labels": ["2", "1", "3"], "matrix": [[0, 1, 0], [0, 2, 0], [0, 0, 0]]}
+    assert m["per_class"]["3"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert m["per_class"]["1"] == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": 0.8, "support": 2}
+    assert m["macro_f1"] == pytest.approx(0.8 / 3)
+    # Classes seen only among the predictions still get a row.
+    assert evaluation.classification_metrics(["a"], ["b"])["confusion"]["labels"] == ["a", "b"]
+
+
+def test_a_pre_made_v1_is_left_untouched_and_v2_used(model_dir, tmp_path):
+    reg = tmp_path / "registry"
+    (reg / "beans" / "v1").mkdir(parents=True)
+    (reg / "beans" / "v1" / "notes.txt").write_text("made by hand")
+    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9})
+    assert pushed == {"pushed": True, "version": 2, "uri": str(reg / "beans" / "v2")}
+    assert os.listdir(reg / "beans" / "v1") == ["notes.txt"]
+    assert (reg / "beans" / "v1" / "notes.txt").read_text() == "made by hand"
+    assert sorted(os.listdir(reg / "beans" / "v2")) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+
+
+def test_a_version_taken_after_the_listing_is_skipped_not_overwritten(model_dir, tmp_path, monkeypatch):
+    """Another push took v1 and v2 between this push's listing and its rename: it must land on v3."""
+    reg = tmp_path / "registry"
+    for n in (1, 2):
+        (reg / "beans" / f"v{n}").mkdir(parents=True)
+        (reg / "beans" / f"v{n}" / "model.joblib").write_text(f"model {n}")
+    monkeypatch.setattr(registry, "list_versions", lambda *args: [])
+    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.95})
+    assert pushed["version"] == 3 and pushed["uri"] == str(reg / "beans" / "v3")
+    assert [(reg / "beans" / f"v{n}" / "model.joblib").read_text() for n in (1, 2)] == ["model 1", "model 2"]
+    assert sorted(os.listdir(reg / "beans")) == ["v1", "v2", "v3"]
+
+
+def test_two_processes_pushing_at_once_get_two_versions(model_dir, tmp_path):
+    import subprocess
+    import sys
+
+    reg = tmp_path / "registry"
+    go = tmp_path / "go"
+    script = (
+        "import os, sys, time, json\n"
+        "from kfx import registry\n"
+        "while not os.path.exists(sys.argv[3]):\n"
+        "    time.sleep(0.001)\n"
+        "print(json.dumps(registry.push_model(sys.argv[1], sys.argv[2], 'beans', {'blessed': True, 'accuracy': 0.9})))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, model_dir, str(reg), str(go)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    go.write_text("")
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert sorted(r["version"] for r in results) == [1, 2]
+    assert registry.list_versions(str(reg), "beans") == [1, 2]
+    model = open(os.path.join(model_dir, "model.joblib"), "rb").read()
+    for n in (1, 2):
+        assert open(reg / "beans" / f"v{n}" / "model.joblib", "rb").read() == model
+    assert sorted(os.listdir(reg / "beans")) == ["v1", "v2"]
+
+
+def test_versions_are_numbers_and_other_folders_are_ignored(model_dir, tmp_path):
+    reg = tmp_path / "registry"
+    for name in ("v2", "v10", "v3.bak", "latest", ".incoming-x", "vx"):
+        (reg / "beans" / name).mkdir(parents=True)
+    assert registry.list_versions(str(reg), "beans") == [2, 10]
+    assert registry.list_versions(str(reg), "other") == []
+    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9}, schema_uri=None)
+    assert pushed["version"] == 11
+
+
+def test_the_schema_is_kept_with_the_model_and_a_failed_copy_leaves_nothing(model_dir, tmp_path):
+    reg = tmp_path / "registry"
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text('feature { name: "Area" type: INT }\n')
+    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9}, str(schema))
+    assert open(os.path.join(pushed["uri"], "schema.pbtxt")).read() == schema.read_text()
+    evaluation_json = json.loads(open(os.path.join(pushed["uri"], "evaluation.json")).read())
+    assert evaluation_json == {"blessed": True, "accuracy": 0.9}
+    with pytest.raises(SourceError, match="does not exist"):
+        registry.push_model(str(tmp_path / "no-model"), str(reg), "beans", {"blessed": True, "accuracy": 0.9})
+    assert sorted(os.listdir(reg / "beans")) == ["v1"]
+
+
+def test_an_unblessed_model_is_refused_with_its_numbers(model_dir, tmp_path):
+    refused = registry.push_model(model_dir, str(tmp_path), "beans", {"blessed": False, "accuracy": 0.89994, "min_accuracy": 0.9})
+    assert refused == {"pushed": False, "reason": "not blessed: test accuracy 0.8999 is below min_accuracy 0.9"}
+    assert registry.push_model(model_dir, str(tmp_path), "beans", {}) == {
+        "pushed": False, "reason": "not blessed: test accuracy nan is below min_accuracy None"}
+    assert not os.path.exists(tmp_path / "beans")
