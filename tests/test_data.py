@@ -152,8 +152,13 @@ def test_bigquery_without_credentials_is_one_sentence(monkeypatch, tmp_path):
     """No credentials exist on this machine: the real client fails, and kfx says what to do."""
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "none.json"))
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
-    with pytest.raises(SourceError, match="needs Google Cloud credentials and a project to bill"):
+    with pytest.raises(SourceError) as caught:
         data.read_source("bq://aju-dev-demos.beans.beans1")
+    assert str(caught.value) == (
+        f"Reading bq://aju-dev-demos.beans.beans1 needs Google Cloud credentials and a project to bill "
+        f"(File {tmp_path / 'none.json'} was not found.); "
+        "run `gcloud auth application-default login` and set GOOGLE_CLOUD_PROJECT."
+    )
 
 
 def test_split_sizes_follow_each_fraction_by_name(beans):
@@ -295,3 +300,52 @@ def test_a_csv_cut_after_a_whole_row_is_read_and_one_cut_mid_row_is_refused(tmp_
     one_line = tmp_path / "header.csv"
     one_line.write_text("a,b,c")
     assert data.read_source(str(one_line)).shape == (0, 3)
+
+
+def test_text_with_a_nul_byte_is_binary(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_text("a,b\n1,2\x003\n")
+    with pytest.raises(SourceError) as caught:
+        data.read_source(str(path))
+    assert str(caught.value) == (
+        f"{str(path)!r} is not a readable CSV table (binary content); it may be truncated or binary: "
+        "export it again or pass another file."
+    )
+
+
+def test_a_short_row_is_truncation_only_when_it_ends_the_file_without_a_newline(tmp_path):
+    short = tmp_path / "short.csv"
+    short.write_text("a,b,c\n1,2,3\n4,5\n")  # a short last row, but the file ends properly
+    frame = data.read_source(str(short))
+    assert frame.shape == (2, 3) and frame["c"].isna().tolist() == [False, True]
+    two_lines = tmp_path / "two.csv"
+    two_lines.write_text("a,b,c\n1,2")
+    with pytest.raises(SourceError, match="ends in the middle of a row \\(line 2\\)"):
+        data.read_source(str(two_lines))
+    short_first = tmp_path / "short_first.csv"
+    short_first.write_text("a,b,c\n1,2\n4,5")  # compared with the header, not with the row before
+    with pytest.raises(SourceError, match="ends in the middle of a row \\(line 3\\)"):
+        data.read_source(str(short_first))
+
+
+def test_first_line_of_an_error():
+    assert data._first_line(ValueError("first\nsecond")) == "first"
+    assert data._first_line(ValueError("  ")) == "ValueError"
+    assert data._first_line(ValueError("x" * 200)) == "x" * 120
+
+
+def test_numbers_as_text_in_any_column_become_numbers_but_the_label_stays(beans_sample):
+    table = beans_sample.astype({"ShapeFactor4": str}).assign(Class=beans_sample["Class"].map(
+        {c: str(i) for i, c in enumerate(sorted(beans_sample["Class"].unique()))}))
+    checked = data.check_table(table, "Class", (0.8, 0.1, 0.1))
+    assert checked["ShapeFactor4"].dtype.kind == "f" and checked["ShapeFactor4"].sum() == pytest.approx(
+        beans_sample["ShapeFactor4"].sum())
+    assert checked["Class"].dtype == object and sorted(checked["Class"].unique()) == list("0123456")
+
+
+def test_a_sample_is_the_same_for_a_seed_and_keeps_the_tables_row_order(beans):
+    table = beans.assign(row=range(len(beans)))
+    first = data.stratified_sample(table, "Class", 300, seed=5)
+    assert first.equals(data.stratified_sample(table, "Class", 300, seed=5))
+    assert list(first["row"]) == sorted(first["row"])
+    assert not first.equals(data.stratified_sample(table, "Class", 300, seed=6))

@@ -140,6 +140,30 @@ def test_a_version_taken_after_the_listing_is_skipped_not_overwritten(model_dir,
     assert pushed["version"] == 3 and pushed["uri"] == str(reg / "beans" / "v3")
     assert [(reg / "beans" / f"v{n}" / "model.joblib").read_text() for n in (1, 2)] == ["model 1", "model 2"]
     assert sorted(os.listdir(reg / "beans")) == ["v1", "v2", "v3"]
+    # With only v1 taken, the next free number is 2.
+    other = tmp_path / "other"
+    (other / "beans" / "v1").mkdir(parents=True)
+    (other / "beans" / "v1" / "model.joblib").write_text("model 1")
+    assert registry.push_model(model_dir, str(other), "beans", {"blessed": True, "accuracy": 0.95})["version"] == 2
+
+
+def test_a_version_is_copied_inside_the_registry_under_a_hidden_name_then_renamed(model_dir, tmp_path, monkeypatch):
+    """Renaming within one folder is what makes a version appear whole; a copy elsewhere could not be renamed in."""
+    from kfx import storage
+
+    reg = tmp_path / "registry"
+    seen = []
+    write = storage.write_bytes
+
+    def spy(uri, data):
+        seen.append(sorted(os.listdir(reg / "beans")))
+        write(uri, data)
+
+    monkeypatch.setattr(storage, "write_bytes", spy)
+    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.95})
+    assert len(seen[0]) == 1 and seen[0][0].startswith(".incoming-")
+    assert sorted(os.listdir(reg / "beans")) == ["v1"] and pushed["version"] == 1
+    assert open(os.path.join(pushed["uri"], "evaluation.json")).read() == '{\n  "blessed": true,\n  "accuracy": 0.95\n}'
 
 
 def test_two_processes_pushing_at_once_get_two_versions(model_dir, tmp_path):

@@ -109,6 +109,8 @@ def test_report_and_error_list_each_feature(stats, damaged_stats, tmp_path):
     schema = schemas.infer_schema(stats["train"])
     anomalies = validation.validate_splits(damaged_stats, schema)
     found = validation.findings(anomalies)
+    # The default skew threshold, 0.15, catches Area measured three times larger in validation.
+    assert ("train", "Area") in {(f.split, f.feature) for f in found}
     report = validation.report_markdown(found, list(damaged_stats), 0.1)
     assert f"**{len(found)} anomalies found.**" in report
     assert "| test | Class | Unexpected string values |" in report
@@ -236,9 +238,10 @@ def test_skew_comparators_by_feature_kind():
     from tensorflow_metadata.proto.v0 import schema_pb2
 
     schema = text_format.Parse(
+        # The feature that has a comparator comes first: the ones after it still get theirs.
+        'feature { name: "kept" type: FLOAT skew_comparator { infinity_norm { threshold: 0.5 } } } '
         'feature { name: "f" type: FLOAT } feature { name: "i" type: INT } '
-        'feature { name: "b" type: INT bool_domain {} } feature { name: "s" type: BYTES } '
-        'feature { name: "kept" type: FLOAT skew_comparator { infinity_norm { threshold: 0.5 } } }',
+        'feature { name: "b" type: INT bool_domain {} } feature { name: "s" type: BYTES }',
         schema_pb2.Schema(),
     )
     result = {f.name: f.skew_comparator for f in validation.with_skew_comparators(schema, 0.2).feature}
@@ -265,15 +268,27 @@ def test_a_dataset_level_anomaly_is_a_finding_of_its_own(stats):
     schema = schemas.infer_schema(stats["train"])
     schema.dataset_constraints.min_examples_count = 10**9
     found = validation.findings(validation.validate_splits({"test": stats["test"]}, schema))
-    assert [(f.split, f.feature, f.short) for f in found] == [("test", "(dataset)", "Low num examples in dataset.")]
+    assert found == [validation.Finding(
+        "test", "(dataset)", "Low num examples in dataset.",
+        "The dataset has 1362 examples, which is fewer than expected.")]
 
 
-def test_report_escapes_table_characters():
-    found = [validation.Finding("train", "x", "Odd", "a|b\nc")]
-    report = validation.report_markdown(found, ["train"], 0.15)
-    assert report.splitlines()[-1] == "| train | x | Odd | a\\|b c |"
-    assert report.startswith("# Data validation\n\nChecked splits: train; skew threshold train vs. validation: 0.15.\n")
-    assert validation.report_markdown([], ["train", "test"], 0.2).endswith(
+def test_report_text_and_escaping():
+    found = [validation.Finding("train", "x", "Odd", "a|b\nc"), validation.Finding("test", "y", "New", "z")]
+    assert validation.report_markdown(found, ["train", "test"], 0.15) == (
+        "# Data validation\n"
+        "\n"
+        "Checked splits: train, test; skew threshold train vs. validation: 0.15.\n"
+        "\n"
+        "**2 anomalies found.**\n"
+        "\n"
+        "| split | feature | anomaly | details |\n"
+        "|---|---|---|---|\n"
+        "| train | x | Odd | a\\|b c |\n"
+        "| test | y | New | z |\n"
+    )
+    assert validation.report_markdown([], ["train", "test"], 0.2) == (
+        "# Data validation\n\nChecked splits: train, test; skew threshold train vs. validation: 0.2.\n\n"
         "No anomalies found: every split matches the schema and no feature is skewed.\n")
     assert found[0].to_dict() == {"split": "train", "feature": "x", "short": "Odd", "description": "a|b\nc"}
 

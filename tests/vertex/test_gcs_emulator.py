@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -49,7 +50,7 @@ def test_import_reads_a_gs_csv_source(gcs_bucket, beans_frames):
     assert list(table.columns) == list(beans_frames["train"].columns)
 
 
-def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, beans_frames):
+def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, beans_frames, tmp_path):
     from kfx.evaluation import evaluate_model
     from trainer import task
 
@@ -60,17 +61,22 @@ def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, bean
         "AIP_VALIDATION_DATA_URI": uris["validation"], "AIP_TEST_DATA_URI": uris["test"],
     }
     metrics = task.main(["--seed", "7"], environ=environ)
-    assert metrics["train_rows"] == len(beans_frames["train"])
-    assert metrics["test"]["rows"] == len(beans_frames["test"])
+    assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60
     assert storage.expand(f"{model_dir}/*") == [
         f"{model_dir}/metrics.json", f"{model_dir}/model.joblib", f"{model_dir}/model_metadata.json",
     ]
     assert json.loads(storage.read_text(f"{model_dir}/metrics.json")) == metrics
     # The evaluate step reads the same gs:// model and test shards and agrees with the trainer.
-    result = evaluate_model(model_dir, uris["test"], min_accuracy=0.5)
-    assert result["rows"] == len(beans_frames["test"])
+    result = evaluate_model(model_dir + "/", uris["test"], min_accuracy=0.5)
+    assert result["rows"] == 60
     assert result["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
     assert result["accuracy"] > 0.8 and result["blessed"] is True
+    # A model folder named with a trailing slash is pushed from the same objects.
+    from kfx import registry
+
+    pushed = registry.push_model(model_dir + "/", str(tmp_path / "registry"), "beans", result)
+    with open(os.path.join(pushed["uri"], "model.joblib"), "rb") as f:
+        assert f.read() == storage.read_bytes(f"{model_dir}/model.joblib")
 
 
 def test_trainer_reads_bigquery_splits_as_vertex_ai_hands_them_over(gcs_bucket, beans_frames, fake_bigquery):
