@@ -220,3 +220,71 @@ def test_an_unblessed_model_is_refused_with_its_numbers(model_dir, tmp_path):
     assert registry.push_model(model_dir, str(tmp_path), "beans", {}) == {
         "pushed": False, "reason": "not blessed: test accuracy nan is below min_accuracy None"}
     assert not os.path.exists(tmp_path / "beans")
+
+
+def test_the_confusion_matrix_picture():
+    import matplotlib.colors as colors
+    import matplotlib.pyplot as plt
+
+    fig = evaluation.confusion_matrix_figure(["a", "b", "c"], [[5, 1, 0], [2, 3, 0], [0, 0, 10]], title="Test split")
+    try:
+        ax = fig.axes[0]
+        assert (tuple(fig.get_size_inches()), fig.dpi) == ((1.1 * 3 + 2.5, 5.0), 100)
+        assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("Test split", "predicted", "true")
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"] == [t.get_text() for t in ax.get_yticklabels()]
+        assert {(t.get_rotation(), t.get_horizontalalignment()) for t in ax.get_xticklabels()} == {(45.0, "right")}
+        [image] = ax.get_images()
+        assert image.get_cmap().name == "Blues" and image.get_array().tolist() == [[5, 1, 0], [2, 3, 0], [0, 0, 10]]
+        cells = [(t.get_position(), t.get_text(), colors.to_hex(t.get_color()), t.get_fontsize(), t.get_ha(), t.get_va())
+                 for t in ax.texts]
+        # Counts above half the largest (5 is not above 5) are white on the dark cells.
+        assert [(pos, text, color) for pos, text, color, *_ in cells] == [
+            ((0, 0), "5", "#000000"), ((1, 0), "1", "#000000"), ((2, 0), "0", "#000000"),
+            ((0, 1), "2", "#000000"), ((1, 1), "3", "#000000"), ((2, 1), "0", "#000000"),
+            ((0, 2), "0", "#000000"), ((1, 2), "0", "#000000"), ((2, 2), "10", "#ffffff"),
+        ]
+        assert {tuple(c[3:]) for c in cells} == {(9.0, "center", "center")}
+    finally:
+        plt.close(fig)
+    assert evaluation.confusion_matrix_figure(["a"], [[0]]).axes[0].texts[0].get_color() == "black"
+    plt.close("all")
+
+
+def test_the_evaluation_page():
+    import re
+
+    result = {"accuracy": 0.5, "macro_f1": 0.25, "rows": 4, "blessed": False, "min_accuracy": 0.9,
+              "per_class": {"a": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2},
+                            "b": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}},
+              "confusion": {"labels": ["a", "b"], "matrix": [[1, 1], [0, 2]]}}
+    page = evaluation.evaluation_html(result)
+    page = re.sub(r"base64,[A-Za-z0-9+/=]+'", "base64,PNG'", page)
+    assert page == (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
+        "<h1>Model evaluation</h1><p>Test accuracy <b>0.5000</b>, macro-F1 <b>0.2500</b> on 4 rows; not blessed "
+        "(needs accuracy &ge; 0.9).</p>"
+        "<table border='1' cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+        "<tr><td>a</td><td>1.000</td><td>0.500</td><td>0.667</td><td>2</td></tr>"
+        "<tr><td>b</td><td>0.000</td><td>0.000</td><td>0.000</td><td>2</td></tr>"
+        "</table><p><img alt='confusion matrix' src='data:image/png;base64,PNG'></p></body></html>\n"
+    )
+
+
+def test_metrics_of_a_class_never_predicted_give_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = evaluation.classification_metrics(["a", "b"], ["a", "a"])
+    assert m["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_a_class_missing_from_the_test_split_keeps_its_row(model_dir, sample_splits, tmp_path):
+    import pandas as pd
+
+    test = pd.read_csv(sample_splits["test"])
+    path = tmp_path / "no_bombay.csv"
+    test[test["Class"] != "BOMBAY"].to_csv(path, index=False)
+    result = evaluation.evaluate_model(model_dir, str(path))
+    assert result["rows"] == 58 and result["confusion"]["labels"][1] == "BOMBAY"
+    assert result["per_class"]["BOMBAY"]["support"] == 0 and len(result["confusion"]["matrix"]) == 7
