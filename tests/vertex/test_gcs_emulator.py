@@ -37,6 +37,11 @@ def test_storage_round_trip_exists_and_wildcards(gcs_bucket):
     assert storage.read_text(f"{gcs_bucket}/a/one.csv") == "x\n1\n"
     assert storage.exists(f"{gcs_bucket}/a/two.csv") and not storage.exists(f"{gcs_bucket}/a/none.csv")
     assert storage.expand(f"{gcs_bucket}/a/*.csv") == [f"{gcs_bucket}/a/one.csv", f"{gcs_bucket}/a/two.csv"]
+    assert storage.expand(f"{gcs_bucket}/a/t?o.csv") == [f"{gcs_bucket}/a/two.csv"]
+    assert storage.expand(f"{gcs_bucket}/[ab]/*") == [f"{gcs_bucket}/a/one.csv", f"{gcs_bucket}/a/two.csv",
+                                                      f"{gcs_bucket}/b/three.txt"]
+    # A plain object name stands for itself, present or not (the reader then names it).
+    assert storage.expand(f"{gcs_bucket}/a/XY.csv") == [f"{gcs_bucket}/a/XY.csv"]
     with pytest.raises(SourceError, match="does not exist; check the bucket and object path"):
         storage.read_bytes(f"{gcs_bucket}/a/none.csv")
 
