@@ -99,7 +99,7 @@ def confusion_matrix_figure(labels: Sequence[str], matrix: Sequence[Sequence[int
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    limit = values.max() / 2 if values.size else 0
+    limit = values.max() / 2
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, str(v), ha="center", va="center", color="white" if v > limit else "black", fontsize=9)
     fig.tight_layout()
