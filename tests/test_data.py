@@ -349,3 +349,9 @@ def test_a_sample_is_the_same_for_a_seed_and_keeps_the_tables_row_order(beans):
     assert first.equals(data.stratified_sample(table, "Class", 300, seed=5))
     assert list(first["row"]) == sorted(first["row"])
     assert not first.equals(data.stratified_sample(table, "Class", 300, seed=6))
+
+
+def test_labels_of_mixed_kinds_are_split_too():
+    table = pd.DataFrame({"x": range(20), "label": [1] * 10 + ["a"] * 10})
+    splits = data.stratified_split(table, "label", (0.8, 0.1, 0.1))
+    assert {k: len(v) for k, v in splits.items()} == {"train": 16, "validation": 2, "test": 2}

@@ -248,6 +248,14 @@ def test_the_confusion_matrix_picture():
         plt.close(fig)
     assert evaluation.confusion_matrix_figure(["a"], [[0]]).axes[0].texts[0].get_color() == "black"
     plt.close("all")
+    assert evaluation.confusion_matrix_figure(["a"], [[1]]).axes[0].get_title() == "Confusion matrix"
+    plt.close("all")
+
+
+def test_the_confusion_matrix_png_carries_its_title():
+    png = evaluation.confusion_matrix_png
+    assert png(["a", "b"], [[1, 0], [0, 1]]) == png(["a", "b"], [[1, 0], [0, 1]], "Confusion matrix")
+    assert png(["a", "b"], [[1, 0], [0, 1]], "Train") != png(["a", "b"], [[1, 0], [0, 1]], "Test")
 
 
 def test_the_evaluation_page():

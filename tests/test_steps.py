@@ -119,3 +119,103 @@ def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     ])
     assert sorted(os.listdir(tmp_path / "runs" / "registry" / "m" / "v1")) == [
         "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt"]
+
+
+def test_called_without_options_the_steps_use_the_configurations_defaults(sample_csv, sample_splits, tmp_path):
+    """A notebook or test that calls a step directly gets what `kfx run` does by default."""
+    from kfx import data
+    from kfx.config import Config
+
+    config = Config()
+    table = pd.read_csv(sample_csv)
+    assert all(a.equals(b) for a, b in zip(
+        data.stratified_split(table, "Class").values(),
+        data.stratified_split(table, "Class", config.fractions, config.seed).values()))
+    assert data.stratified_sample(table, "Class", 300).equals(data.stratified_sample(table, "Class", 300, config.seed))
+    steps.import_dataset(sample_csv, "Class", *_paths(tmp_path / "a"))
+    steps.import_dataset(sample_csv, "Class", *_paths(tmp_path / "b"), config.fractions, config.seed, config.sample_rows)
+    assert [open(p).read() for p in _paths(tmp_path / "a")] == [open(p).read() for p in _paths(tmp_path / "b")]
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"))
+    meta = json.loads((tmp_path / "m" / "model_metadata.json").read_text())
+    assert meta["label_column"] == config.label_column
+    assert meta["hyperparameters"] == {"svm_c": config.svm_c, "svm_gamma": config.svm_gamma, "seed": config.seed}
+    result = steps.evaluate(str(tmp_path / "m"), sample_splits["test"], str(tmp_path / "e.html"))
+    assert result["min_accuracy"] == config.min_accuracy
+
+
+def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_splits, tmp_path):
+    import base64
+    import re
+
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    from kfx import statistics
+
+    result = steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+                                       str(tmp_path / "statistics"), str(tmp_path / "view.html"))
+    assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
+    assert statistics.summarize(statistics.load_statistics(str(tmp_path / "statistics")))["validation"] == {
+        "rows": 60, "features": 17}
+    blob = re.search(r'proto-input="([A-Za-z0-9+/=]+)"', (tmp_path / "view.html").read_text())[1]
+    view = statistics_pb2.DatasetFeatureStatisticsList.FromString(base64.b64decode(blob))
+    assert [(d.name, d.num_examples) for d in view.datasets] == [("train", 479), ("eval", 60)]
+
+
+def test_the_beam_engine_gets_the_split_files_and_the_options(sample_splits, tmp_path):
+    with pytest.raises(ValueError, match="^Unexpected pipeline runner: NoSuchRunner"):
+        steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+                                  str(tmp_path / "statistics"), str(tmp_path / "view.html"), engine="beam",
+                                  beam_options={"runner": "NoSuchRunner"})
+    assert not (tmp_path / "statistics").exists()
+
+
+def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
+    from kfx import schema as schemas
+    from kfx.config import Config
+    from kfx.errors import AnomaliesFound
+
+    first = tmp_path / "first"
+    steps.run_in_process(Config(runs_dir=str(tmp_path / "r0"), sample_rows=600), str(first))
+    curated = schemas.load_schema(str(first / "schema.pbtxt"))
+    colour = curated.feature.add(name="Colour", type=1)  # a column the table does not have, required
+    colour.presence.min_fraction = 1.0
+    schemas.write_schema(curated, str(tmp_path / "curated.pbtxt"))
+    config = Config(source=sample_csv, seed=7, train_fraction=0.7, validation_fraction=0.2, test_fraction=0.1,
+                    schema_file=str(tmp_path / "curated.pbtxt"), skew_threshold=0.9, svm_c=3.0, svm_gamma="auto",
+                    min_accuracy=0.99, runs_dir=str(tmp_path / "runs"), model_name="other")
+    with pytest.raises(AnomaliesFound, match="^TFDV found 3 anomalies: 'Colour' in test \\(Column dropped\\)"):
+        steps.run_in_process(config, str(tmp_path / "strict"))
+    out = steps.run_in_process(config.replace(fail_on_anomalies=False), str(tmp_path / "run"))
+    expected = tmp_path / "expected"
+    steps.import_dataset(sample_csv, "Class", *_paths(expected), (0.7, 0.2, 0.1), 7)
+    for split in ("train", "validation", "test"):
+        assert (tmp_path / "run" / "data" / f"{split}.csv").read_text() == (expected / f"{split}.csv").read_text()
+    assert out["infer-schema"] == {"features": 18, "curated": True}
+    assert out["validate-statistics"]["anomalies"] == 3
+    assert "skew threshold train vs. validation: 0.9." in (tmp_path / "run" / "anomalies.md").read_text()
+    meta = json.loads((tmp_path / "run" / "model" / "model_metadata.json").read_text())
+    assert meta["hyperparameters"] == {"svm_c": 3.0, "svm_gamma": "auto", "seed": 7}
+    assert out["evaluate"]["min_accuracy"] == 0.99 and out["evaluate"]["blessed"] is False
+    assert out["push-model"]["pushed"] is False and not (tmp_path / "runs" / "registry").exists()
+
+
+def test_the_train_step_sets_its_own_contract_over_the_environments(sample_splits, tmp_path, monkeypatch):
+    """Inside a Vertex AI job the environment already holds AIP_* variables; the step's own win."""
+    monkeypatch.setenv("AIP_DATA_FORMAT", "bigquery")
+    monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "elsewhere"))
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"))
+    assert json.loads((tmp_path / "m" / "model_metadata.json").read_text())["data_format"] == "csv"
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
+    """Folder names are joined after stripping one trailing slash, whatever the name ends with."""
+    from kfx import evaluation, registry
+
+    folder = str(tmp_path / "modelX") + "/"
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder)
+    assert sorted(os.listdir(tmp_path / "modelX")) == ["metrics.json", "model.joblib", "model_metadata.json"]
+    result = evaluation.evaluate_model(folder, sample_splits["test"])
+    assert result["rows"] == 60
+    pushed = registry.push_model(folder, str(tmp_path / "reg"), "beans", result)
+    assert sorted(os.listdir(pushed["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]

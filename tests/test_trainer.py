@@ -192,3 +192,37 @@ def test_cli_prints_the_metrics_or_one_sentence(sample_splits, tmp_path, monkeyp
     monkeypatch.setenv("AIP_DATA_FORMAT", "tfrecord")
     assert task.cli() == 2
     assert capsys.readouterr() == ("", "trainer: error: AIP_DATA_FORMAT is 'tfrecord'; the trainer reads csv or bigquery.\n")
+
+
+def test_features_go_to_the_model_as_floats_when_all_are_numbers():
+    import pandas as pd
+
+    ints = pd.DataFrame({"a": [1, 2], "b": [3, 4], "label": ["x", "y"]})
+    assert to_matrix(ints, ["a", "b"]).dtype == float and to_matrix(ints, ["a", "b"]).tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    mixed = ints.assign(c=["u", "v"])
+    assert to_matrix(mixed, ["a", "c"]).dtype == object and to_matrix(mixed, ["a", "c"]).tolist() == [[1, "u"], [2, "v"]]
+
+
+def test_split_files_are_read_as_one_table_or_named_when_none_match(sample_splits, tmp_path):
+    from kfx.errors import SourceError
+
+    import pandas as pd
+
+    train = pd.read_csv(sample_splits["train"])
+    train.iloc[:100].to_csv(tmp_path / "part-0.csv", index=False)
+    train.iloc[100:].to_csv(tmp_path / "part-1.csv", index=False)
+    frame = task.read_split(str(tmp_path / "part-*.csv"), "csv")
+    assert list(frame.index) == list(range(479)) and frame["Area"].tolist() == train["Area"].tolist()
+    with pytest.raises(SourceError) as caught:
+        task.read_split(str(tmp_path / "none-*.csv"), "csv")
+    assert str(caught.value) == (
+        f"No data file matches {str(tmp_path / 'none-*.csv')!r}; check the data URI handed to the trainer.")
+
+
+def test_the_model_metadata_file(sample_splits, tmp_path):
+    task.main([], environ=contract(sample_splits, tmp_path / "m"))
+    text = (tmp_path / "m" / "model_metadata.json").read_text()
+    meta = json.loads(text)
+    assert text == json.dumps(meta, indent=2)
+    assert (meta["framework"], meta["label_column"], meta["categorical"]) == ("scikit-learn", "Class", [])
+    assert meta["classes"] == ["BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA"]

@@ -62,7 +62,8 @@ def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, bean
     uris = _upload_splits(gcs_bucket, beans_frames)
     model_dir = f"{gcs_bucket}/model"
     environ = {
-        "AIP_MODEL_DIR": model_dir, "AIP_DATA_FORMAT": "csv", "AIP_TRAINING_DATA_URI": uris["train"],
+        # Vertex AI names the model folder with a trailing slash.
+        "AIP_MODEL_DIR": model_dir + "/", "AIP_DATA_FORMAT": "csv", "AIP_TRAINING_DATA_URI": uris["train"],
         "AIP_VALIDATION_DATA_URI": uris["validation"], "AIP_TEST_DATA_URI": uris["test"],
     }
     metrics = task.main(["--seed", "7"], environ=environ)
@@ -94,13 +95,14 @@ def test_trainer_reads_bigquery_splits_as_vertex_ai_hands_them_over(gcs_bucket, 
     environ = {
         "AIP_MODEL_DIR": f"{gcs_bucket}/bq-model", "AIP_DATA_FORMAT": "bigquery",
         "AIP_TRAINING_DATA_URI": "bq://kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.training",
-        "AIP_VALIDATION_DATA_URI": "bq://kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.validation",
+        # Written without the scheme, the trainer reads it as a BigQuery table all the same.
+        "AIP_VALIDATION_DATA_URI": "kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.validation",
         "AIP_TEST_DATA_URI": "bq://kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.test",
     }
     metrics = task.main([], environ=environ)
     assert [c for c in fake_bigquery.calls if c[0] == "get_table"] == [("get_table", t) for t in tables]
     assert {c for c in fake_bigquery.calls if c[0] == "Client"} == {("Client", "kfx-test-project")}
-    assert metrics["train_rows"] == len(beans_frames["train"])
+    assert (metrics["train_rows"], metrics["validation"]["rows"], metrics["test"]["rows"]) == (479, 60, 60)
     assert storage.exists(f"{gcs_bucket}/bq-model/model.joblib")
 
 
