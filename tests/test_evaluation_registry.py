@@ -284,7 +284,11 @@ def test_metrics_of_a_class_never_predicted_give_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m = evaluation.classification_metrics(["a", "b"], ["a", "a"])
+        # A class neither present nor predicted: every score is 0 by definition here.
+        none = evaluation.classification_metrics(["a", "b"], ["a", "a"], labels=["a", "b", "c"])
     assert m["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert none["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert none["macro_f1"] == pytest.approx((2 / 3) / 3)
 
 
 def test_a_class_missing_from_the_test_split_keeps_its_row(model_dir, sample_splits, tmp_path):

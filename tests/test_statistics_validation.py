@@ -211,6 +211,12 @@ def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder,
 def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
     from kfx import steps
 
+    # The default, 0.15, catches Area measured three times larger in validation.
+    default = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+                                        str(tmp_path / "d"), str(tmp_path / "d.md"), fail_on_anomalies=False)
+    assert ("train", "Area") in {(f["split"], f["feature"]) for f in default["findings"]}
+    assert "skew threshold train vs. validation: 0.15." in (tmp_path / "d.md").read_text()
+
     loose = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                       str(tmp_path / "a"), str(tmp_path / "r.md"), skew_threshold=0.99,
                                       fail_on_anomalies=False)

@@ -35,6 +35,14 @@ def test_import_dataset_samples_then_checks(tmp_path, beans):
     assert (a["train_rows"], a["validation_rows"], a["test_rows"]) == (240, 30, 30)
     b = steps.import_dataset(source, "Class", *_paths(tmp_path / "b"), seed=7, sample_rows=300)
     assert not pd.read_csv(_paths(tmp_path / "a")[2]).equals(pd.read_csv(_paths(tmp_path / "b")[2]))
+    # The seed drives both the sample and the split.
+    from kfx import data
+
+    sample = data.check_table(data.stratified_sample(beans, "Class", 300, seed=7), "Class", (0.8, 0.1, 0.1))
+    expected = data.stratified_split(sample, "Class", (0.8, 0.1, 0.1), seed=7)
+    for split, path in zip(("train", "validation", "test"), _paths(tmp_path / "b")):
+        assert open(path).read() == expected[split].to_csv(index=False)
+    assert b["test_rows"] == 30
     # A table without the label column is refused by the check, not by the sampling.
     beans.drop(columns=["Class"]).iloc[:50].to_csv(tmp_path / "nolabel.csv", index=False)
     with pytest.raises(DataError) as caught:
