@@ -70,7 +70,8 @@ def figures(graph: Graph) -> dict[str, Any]:
     # Locally the source is an artifact; on Vertex AI the statistics step names the table it read
     # (a Dataset there is the test split the training job exported, not the source).
     source = next((a.uri for a in graph.of_type("DataSource")), None)
-    source = source or next((a.properties["source"] for a in graph.of_type("ExampleStatistics") if "source" in a.properties), None)
+    read_by_statistics = [a.properties["source"] for a in graph.of_type("ExampleStatistics") if "source" in a.properties]
+    source = source or next(iter(read_by_statistics), None)
     for dataset in graph.of_type("Dataset"):
         source = source or dataset.properties.get("source")
         split = dataset.properties.get("split")
@@ -218,10 +219,11 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
         # On Vertex AI the checks read the source table itself, not a dataset the model was made
         # from, so no event leads to them; they are the run's checks on that data all the same.
         checks = {k for k, a in run.artifacts.items() if a.type in CHECK_TYPES}
-        made = [e for e in run.events if e.artifact_id in checks and e.kind == OUTPUT and e.execution_id in run.executions]
+        makers = {e.execution_id for e in run.events if e.artifact_id in checks and e.kind == OUTPUT}
         artifacts.update({k: run.artifacts[k] for k in checks})
-        executions.update({e.execution_id: run.executions[e.execution_id] for e in made})
-        events += [e for e in run.events if e.execution_id in executions and e.artifact_id in artifacts and e not in events]
+        executions.update({k: run.executions[k] for k in makers if k in run.executions})
+        linked = [e for e in run.events if e.execution_id in executions and e.artifact_id in artifacts]
+        events += [e for e in linked if e not in events]
     return Graph(artifacts, executions, events)
 
 
