@@ -11,7 +11,7 @@ export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: setup run test test-fast notebooks test-notebooks bench images lock clean
+.PHONY: setup run test test-fast mutation notebooks test-notebooks bench images lock clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,14 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks"
+
+# Mutation testing: mutmut mutates the core modules (setup.cfg [mutmut]) and runs the fast tests
+# against each mutant, two at a time; MUTANTS="kfx.registry*" limits it to one module. See docs/mutation.md.
+MUTANTS ?=
+mutation: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/python tools/mutation_score.py
 
 NOTEBOOK_ARGS ?=
 
@@ -54,4 +62,4 @@ lock: setup
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
 
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs .pytest_cache mutants

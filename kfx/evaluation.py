@@ -80,8 +80,11 @@ def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float = 0.9) -> 
     return result
 
 
-def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "Confusion matrix") -> bytes:
-    """A confusion-matrix picture (rows true, columns predicted) as PNG bytes."""
+def confusion_matrix_figure(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "Confusion matrix"):
+    """The confusion-matrix picture (rows true, columns predicted) as a matplotlib figure.
+
+    Each cell shows its count, in white on the darker half of the scale.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,10 +99,18 @@ def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]],
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    limit = values.max() / 2 if values.size else 0
+    limit = values.max() / 2
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, str(v), ha="center", va="center", color="white" if v > limit else "black", fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "Confusion matrix") -> bytes:
+    """The confusion-matrix picture (see :func:`confusion_matrix_figure`) as PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    fig = confusion_matrix_figure(labels, matrix, title)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     plt.close(fig)

@@ -97,12 +97,18 @@ def to_tfrecord(record: bytes) -> bytes:
 
 
 def from_tfrecord(blob: bytes, uri: str = "") -> bytes:
-    """The first record of a TFRecord file, checked against its CRC."""
-    (length,) = struct.unpack("<Q", blob[:8])
-    record = blob[12 : 12 + length]
-    if len(record) != length or blob[12 + length : 16 + length] != _masked_crc(record):
-        raise SourceError(f"Statistics file {uri!r} is damaged (bad TFRecord framing); compute the statistics again.")
-    return record
+    """The first record of a TFRecord file, checked against its length and data CRCs.
+
+    Raises:
+        SourceError: If the file is shorter than its framing says, or a CRC does not match.
+    """
+    header, header_crc = blob[:8], blob[8:12]
+    if len(header) == 8 and header_crc == _masked_crc(header):
+        (length,) = struct.unpack("<Q", header)
+        record = blob[12 : 12 + length]
+        if len(record) == length and blob[12 + length : 16 + length] == _masked_crc(record):
+            return record
+    raise SourceError(f"Statistics file {uri!r} is damaged (bad TFRecord framing); compute the statistics again.")
 
 
 def write_statistics(stats: Mapping[str, "statistics_pb2.DatasetFeatureStatisticsList"], folder: str) -> None:

@@ -8,6 +8,8 @@ as artifact metadata and outputs.
 When a step runs inside a pipeline task, an error the user caused prints one
 ``kfx-error:`` line instead of a traceback (the runner shows that sentence) and
 the task exits non-zero; called directly, the step raises the ``KfxError``.
+Each step is wrapped with ``name = step(name)`` after its definition rather than
+``@step``: mutation testing (``make mutation``) changes only undecorated functions.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ def step(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@step
 def import_dataset(
     source: str,
     label_column: str,
@@ -73,6 +74,9 @@ def import_dataset(
     return result
 
 
+import_dataset = step(import_dataset)
+
+
 def _read_splits(paths: dict[str, str]):
     import pandas as pd
 
@@ -81,7 +85,6 @@ def _read_splits(paths: dict[str, str]):
     return {name: pd.read_csv(io.BytesIO(storage.read_bytes(p))) for name, p in paths.items()}
 
 
-@step
 def generate_statistics(
     train_path: str,
     validation_path: str,
@@ -109,7 +112,9 @@ def generate_statistics(
     return result
 
 
-@step
+generate_statistics = step(generate_statistics)
+
+
 def infer_schema(statistics_dir: str, schema_path: str, schema_file: str = "") -> dict[str, Any]:
     """Infers the schema from the training statistics, or copies a curated schema as is.
 
@@ -129,7 +134,9 @@ def infer_schema(statistics_dir: str, schema_path: str, schema_file: str = "") -
     return {"features": len(inferred.feature), "curated": False}
 
 
-@step
+infer_schema = step(infer_schema)
+
+
 def validate_statistics(
     statistics_dir: str,
     schema_path: str,
@@ -162,7 +169,9 @@ def validate_statistics(
     return {"anomalies": len(found), "findings": [f.to_dict() for f in found]}
 
 
-@step
+validate_statistics = step(validate_statistics)
+
+
 def train(
     train_path: str,
     validation_path: str,
@@ -192,7 +201,9 @@ def train(
     return task.main(argv, environ=environ)
 
 
-@step
+train = step(train)
+
+
 def evaluate(model_dir: str, test_path: str, html_path: str, min_accuracy: float = 0.9) -> dict[str, Any]:
     """Scores the model on the test split, writes the evaluation page and decides the blessing.
 
@@ -206,7 +217,9 @@ def evaluate(model_dir: str, test_path: str, html_path: str, min_accuracy: float
     return result
 
 
-@step
+evaluate = step(evaluate)
+
+
 def push_model(
     model_dir: str,
     registry_dir: str,
@@ -222,6 +235,9 @@ def push_model(
     from kfx import registry
 
     return registry.push_model(model_dir, registry_dir, model_name, evaluation_result, schema_path or None)
+
+
+push_model = step(push_model)
 
 
 def run_in_process(config, run_dir: str) -> dict[str, Any]:

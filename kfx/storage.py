@@ -40,10 +40,7 @@ def split_gcs(uri: str) -> tuple[str, str]:
 def _client():
     from google.cloud import storage
 
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
-        from google.auth.credentials import AnonymousCredentials
-
-        return storage.Client(project="kfx-local", credentials=AnonymousCredentials())
+    # With STORAGE_EMULATOR_HOST set, the client itself talks to the emulator without credentials.
     return storage.Client()
 
 

@@ -152,5 +152,206 @@ def test_bigquery_without_credentials_is_one_sentence(monkeypatch, tmp_path):
     """No credentials exist on this machine: the real client fails, and kfx says what to do."""
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "none.json"))
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
-    with pytest.raises(SourceError, match="needs Google Cloud credentials and a project to bill"):
+    with pytest.raises(SourceError) as caught:
         data.read_source("bq://aju-dev-demos.beans.beans1")
+    assert str(caught.value) == (
+        f"Reading bq://aju-dev-demos.beans.beans1 needs Google Cloud credentials and a project to bill "
+        f"(File {tmp_path / 'none.json'} was not found.); "
+        "run `gcloud auth application-default login` and set GOOGLE_CLOUD_PROJECT."
+    )
+
+
+def test_split_sizes_follow_each_fraction_by_name(beans):
+    """0.7/0.2/0.1: validation and test differ in size, so swapping them cannot pass unnoticed.
+    Per class, test = round(n * 0.1) and validation = round(n * 0.2); train takes the rest."""
+    splits = data.stratified_split(beans, "Class", (0.7, 0.2, 0.1), seed=42)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 9528, "validation": 2721, "test": 1362}
+    # BARBUNYA has 1322 rows: test round(132.2) = 132, validation round(264.4) = 264, train 926.
+    assert {k: int((v["Class"] == "BARBUNYA").sum()) for k, v in splits.items()} == {
+        "train": 926, "validation": 264, "test": 132,
+    }
+
+
+def test_split_of_a_small_hand_made_table():
+    table = pd.DataFrame({"x": range(30), "label": ["a"] * 10 + ["b"] * 20})
+    splits = data.stratified_split(table, "label", (0.7, 0.2, 0.1), seed=3)
+    counts = {k: v["label"].value_counts().to_dict() for k, v in splits.items()}
+    assert counts == {"train": {"a": 7, "b": 14}, "validation": {"a": 2, "b": 4}, "test": {"a": 1, "b": 2}}
+    # Rows keep the table's order within each split, and the index starts again at 0.
+    for frame in splits.values():
+        assert list(frame["x"]) == sorted(frame["x"]) and list(frame.index) == list(range(len(frame)))
+    # A class too small for its share still gets one row in test and one in validation.
+    tiny = pd.DataFrame({"x": range(3), "label": ["c"] * 3})
+    assert {k: len(v) for k, v in data.stratified_split(tiny, "label", (0.8, 0.1, 0.1)).items()} == {
+        "train": 1, "validation": 1, "test": 1,
+    }
+
+
+def test_empty_label_is_refused_naming_its_line(tmp_path):
+    path = tmp_path / "t.csv"
+    rows = ["a,Class"] + [f"{i},{'x' if i % 2 else 'y'}" for i in range(40)]
+    rows[5] = "4,"  # data row 5 of the file is line 6 (the header is line 1)
+    path.write_text("\n".join(rows) + "\n")
+    table = data.read_source(str(path))
+    with pytest.raises(DataError) as caught:
+        data.check_table(table, "Class", (0.8, 0.1, 0.1), source="source 't.csv'")
+    assert str(caught.value) == "Label column 'Class' of source 't.csv' is empty in line 6; fill or drop that row."
+
+
+def test_a_table_with_only_the_label_column_is_refused():
+    table = pd.DataFrame({"Class": ["a", "b"] * 20})
+    with pytest.raises(DataError) as caught:
+        data.check_table(table, "Class", (0.8, 0.1, 0.1))
+    assert str(caught.value) == "the table has only the label column; add feature columns."
+
+
+def test_check_table_sentences_are_exact(beans_sample):
+    with pytest.raises(DataError) as caught:
+        data.check_table(beans_sample.iloc[:0], "Class", (0.8, 0.1, 0.1), source="source 'b.csv'")
+    assert str(caught.value) == "source 'b.csv' has no rows; pass a table with data."
+    with pytest.raises(DataError) as caught:
+        data.check_table(pd.DataFrame({"a": [1], "b": [2]}), "Class", (0.8, 0.1, 0.1))
+    assert str(caught.value) == (
+        "Label column 'Class' is not in the table (columns: a, b); pass --label-column with one of them."
+    )
+    wide = pd.DataFrame({f"c{i}": [1] for i in range(25)})
+    with pytest.raises(DataError) as caught:
+        data.check_table(wide, "Class", (0.8, 0.1, 0.1))
+    assert "(columns: c0, c1, " in str(caught.value) and "c19)" in str(caught.value) and "c20" not in str(caught.value)
+
+
+def test_each_class_needs_one_row_per_split_and_no_more():
+    """With a 0.1 share a class needs 10 rows: 10 pass, 9 do not (1 / 0.1 is 10.000000000000002 in floats)."""
+    def table(n_small):
+        return pd.DataFrame({"x": range(20 + n_small), "label": ["big"] * 20 + ["small"] * n_small})
+
+    assert len(data.check_table(table(10), "label", (0.8, 0.1, 0.1))) == 30
+    with pytest.raises(DataError) as caught:
+        data.check_table(table(9), "label", (0.8, 0.1, 0.1))
+    assert str(caught.value) == (
+        "Class 'small' of 'label' has 9 row(s), too few to appear in every split "
+        "(each class needs at least 10); add rows of that class or drop it."
+    )
+    # The smallest fraction decides: 0.25 needs 4 rows.
+    assert len(data.check_table(table(4)[["x", "label"]], "label", (0.5, 0.25, 0.25))) == 24
+    with pytest.raises(DataError, match="has 3 row\\(s\\).*at least 4"):
+        data.check_table(table(3), "label", (0.5, 0.25, 0.25))
+
+
+def test_a_column_is_numeric_when_nine_in_ten_values_are_numbers():
+    nine = pd.DataFrame({"v": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "ten"] * 2, "label": ["a", "b"] * 10})
+    with pytest.raises(DataError) as caught:
+        data.check_table(nine, "label", (0.5, 0.25, 0.25))
+    assert str(caught.value) == (
+        "Column 'v' of the table is numeric but line 11 holds 'ten'; fix or remove that value."
+    )
+    eight = nine.assign(v=["1", "2", "3", "4", "5", "6", "7", "8", "nine", "ten"] * 2)
+    assert data.check_table(eight, "label", (0.5, 0.25, 0.25))["v"].tolist() == eight["v"].tolist()
+    # Empty cells do not count against a numeric column; they stay empty.
+    gaps = pd.DataFrame({"v": ["1.5", None, "2.5", "3"] * 5, "label": ["a", "b"] * 10})
+    checked = data.check_table(gaps, "label", (0.5, 0.25, 0.25))
+    assert checked["v"].dtype.kind == "f" and checked["v"].isna().sum() == 5 and checked["v"].sum() == 35.0
+    # The table passed in is not changed.
+    assert gaps["v"].iloc[0] == "1.5"
+
+
+def test_stratified_sample_keeps_all_rows_when_asked_for_as_many_or_more(beans_sample):
+    n = len(beans_sample)
+    assert data.stratified_sample(beans_sample, "Class", n) is beans_sample
+    assert data.stratified_sample(beans_sample, "Class", n + 1) is beans_sample
+    assert data.stratified_sample(beans_sample, "Class", -5) is beans_sample
+    half = data.stratified_sample(beans_sample, "Class", 300, seed=1)
+    # Each class keeps round(its rows * 300 / 599) rows: SEKER 89 -> 44.57 -> 45, BOMBAY 23 -> 11.52 -> 12.
+    expected = {"DERMASON": 78, "SIRA": 58, "SEKER": 45, "HOROZ": 43, "CALI": 36, "BARBUNYA": 29, "BOMBAY": 12}
+    assert half["Class"].value_counts().to_dict() == expected
+    assert list(half.index) == list(range(len(half)))
+    one = data.stratified_sample(beans_sample, "Class", 1)
+    assert one["Class"].value_counts().to_dict() == dict.fromkeys(expected, 1)
+
+
+def test_source_uri_forms(tmp_path):
+    assert data.parse_source("  ").uri == data.beans_path()
+    assert data.parse_source("bq://example.com:my-project.ds.t") == data.Source(
+        "bq://example.com:my-project.ds.t", "bigquery", "example.com:my-project.ds.t")
+    csv_gz = tmp_path / "T.CSV.GZ"
+    csv_gz.write_bytes(b"")
+    assert data.parse_source(str(csv_gz)) == data.Source(str(csv_gz), "local", "")
+    with pytest.raises(SourceError) as caught:
+        data.parse_source("s3://b/t.csv")
+    assert str(caught.value) == (
+        "'s3://b/t.csv' has an unknown scheme; use a local path, gs://BUCKET/PATH or bq://PROJECT.DATASET.TABLE."
+    )
+    with pytest.raises(SourceError) as caught:
+        data.parse_source(str(tmp_path / "none.parquet"))
+    assert str(caught.value) == (
+        f"Source file {str(tmp_path / 'none.parquet')!r} does not exist; pass the path of an existing .csv or .parquet file."
+    )
+
+
+def test_a_csv_cut_after_a_whole_row_is_read_and_one_cut_mid_row_is_refused(tmp_path):
+    whole = tmp_path / "whole.csv"
+    whole.write_text("a,b,c\n1,2,3\n4,5,6")  # no final newline, but the last row is complete
+    assert data.read_source(str(whole)).shape == (2, 3)
+    cut = tmp_path / "cut.csv"
+    cut.write_text("a,b,c\n1,2,3\n4,5")
+    with pytest.raises(SourceError) as caught:
+        data.read_source(str(cut))
+    assert str(caught.value) == f"{str(cut)!r} ends in the middle of a row (line 3), so the file is truncated; copy or export it again."
+    one_line = tmp_path / "header.csv"
+    one_line.write_text("a,b,c")
+    assert data.read_source(str(one_line)).shape == (0, 3)
+
+
+def test_text_with_a_nul_byte_is_binary(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_text("a,b\n1,2\x003\n")
+    with pytest.raises(SourceError) as caught:
+        data.read_source(str(path))
+    assert str(caught.value) == (
+        f"{str(path)!r} is not a readable CSV table (binary content); it may be truncated or binary: "
+        "export it again or pass another file."
+    )
+
+
+def test_a_short_row_is_truncation_only_when_it_ends_the_file_without_a_newline(tmp_path):
+    short = tmp_path / "short.csv"
+    short.write_text("a,b,c\n1,2,3\n4,5\n")  # a short last row, but the file ends properly
+    frame = data.read_source(str(short))
+    assert frame.shape == (2, 3) and frame["c"].isna().tolist() == [False, True]
+    two_lines = tmp_path / "two.csv"
+    two_lines.write_text("a,b,c\n1,2")
+    with pytest.raises(SourceError, match="ends in the middle of a row \\(line 2\\)"):
+        data.read_source(str(two_lines))
+    short_first = tmp_path / "short_first.csv"
+    short_first.write_text("a,b,c\n1,2\n4,5")  # compared with the header, not with the row before
+    with pytest.raises(SourceError, match="ends in the middle of a row \\(line 3\\)"):
+        data.read_source(str(short_first))
+
+
+def test_first_line_of_an_error():
+    assert data._first_line(ValueError("first\nsecond")) == "first"
+    assert data._first_line(ValueError("  ")) == "ValueError"
+    assert data._first_line(ValueError("x" * 200)) == "x" * 120
+
+
+def test_numbers_as_text_in_any_column_become_numbers_but_the_label_stays(beans_sample):
+    table = beans_sample.astype({"ShapeFactor4": str}).assign(Class=beans_sample["Class"].map(
+        {c: str(i) for i, c in enumerate(sorted(beans_sample["Class"].unique()))}))
+    checked = data.check_table(table, "Class", (0.8, 0.1, 0.1))
+    assert checked["ShapeFactor4"].dtype.kind == "f" and checked["ShapeFactor4"].sum() == pytest.approx(
+        beans_sample["ShapeFactor4"].sum())
+    assert checked["Class"].dtype == object and sorted(checked["Class"].unique()) == list("0123456")
+
+
+def test_a_sample_is_the_same_for_a_seed_and_keeps_the_tables_row_order(beans):
+    table = beans.assign(row=range(len(beans)))
+    first = data.stratified_sample(table, "Class", 300, seed=5)
+    assert first.equals(data.stratified_sample(table, "Class", 300, seed=5))
+    assert list(first["row"]) == sorted(first["row"])
+    assert not first.equals(data.stratified_sample(table, "Class", 300, seed=6))
+
+
+def test_labels_of_mixed_kinds_are_split_too():
+    table = pd.DataFrame({"x": range(20), "label": [1] * 10 + ["a"] * 10})
+    splits = data.stratified_split(table, "label", (0.8, 0.1, 0.1))
+    assert {k: len(v) for k, v in splits.items()} == {"train": 16, "validation": 2, "test": 2}

@@ -109,6 +109,8 @@ def test_report_and_error_list_each_feature(stats, damaged_stats, tmp_path):
     schema = schemas.infer_schema(stats["train"])
     anomalies = validation.validate_splits(damaged_stats, schema)
     found = validation.findings(anomalies)
+    # The default skew threshold, 0.15, catches Area measured three times larger in validation.
+    assert ("train", "Area") in {(f.split, f.feature) for f in found}
     report = validation.report_markdown(found, list(damaged_stats), 0.1)
     assert f"**{len(found)} anomalies found.**" in report
     assert "| test | Class | Unexpected string values |" in report
@@ -158,3 +160,191 @@ def test_beam_engine_gives_the_statistics_of_the_memory_engine(tfdv, sample_spli
 
     # CSV text round-trips floats to the last digit or so.
     assert means(beam) == pytest.approx(means(memory), rel=1e-7) and len(means(beam)) == 16
+
+
+@pytest.fixture(scope="module")
+def damaged_folder(stats, damaged_stats, tmp_path_factory):
+    """The damaged splits' statistics and the clean schema, written as the pipeline's artifacts are."""
+    folder = tmp_path_factory.mktemp("damaged")
+    statistics.write_statistics(damaged_stats, str(folder / "statistics"))
+    schemas.write_schema(schemas.infer_schema(stats["train"]), str(folder / "schema.pbtxt"))
+    return folder
+
+
+DAMAGED_ERROR = (
+    "TFDV found 4 anomalies: 'Class' in test (Unexpected string values); "
+    "'Area' in train (High approximate Jensen-Shannon divergence between training and serving); "
+    "'Solidity' in train (serving data missing); 'Solidity' in validation (Column dropped); "
+    "fix the data or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on."
+)
+
+
+def test_the_validate_step_fails_on_anomalies_after_writing_its_report(damaged_folder, tmp_path):
+    from kfx import steps
+
+    with pytest.raises(AnomaliesFound) as caught:
+        steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1)
+    assert str(caught.value) == DAMAGED_ERROR and caught.value.exit_code == 3
+    # What was found is kept for the reader even though the step failed.
+    assert "**4 anomalies found.**" in (tmp_path / "report.md").read_text()
+    assert sorted(os.listdir(tmp_path / "anomalies")) == ["Split-test", "Split-train", "Split-validation"]
+
+
+def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder, tmp_path):
+    from kfx import steps
+
+    result = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+                                       str(tmp_path / "anomalies"), str(tmp_path / "report.md"),
+                                       skew_threshold=0.1, fail_on_anomalies=False)
+    assert result["anomalies"] == 4
+    assert [(f["split"], f["feature"], f["short"]) for f in result["findings"]] == [
+        ("test", "Class", "Unexpected string values"),
+        ("train", "Area", "High approximate Jensen-Shannon divergence between training and serving"),
+        ("train", "Solidity", "serving data missing"),
+        ("validation", "Solidity", "Column dropped"),
+    ]
+    report = (tmp_path / "report.md").read_text()
+    assert "Checked splits: test, train, validation; skew threshold train vs. validation: 0.1." in report
+
+
+def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
+    from kfx import steps
+
+    # The default, 0.15, catches Area measured three times larger in validation.
+    default = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+                                        str(tmp_path / "d"), str(tmp_path / "d.md"), fail_on_anomalies=False)
+    assert ("train", "Area") in {(f["split"], f["feature"]) for f in default["findings"]}
+    assert "skew threshold train vs. validation: 0.15." in (tmp_path / "d.md").read_text()
+
+    loose = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+                                      str(tmp_path / "a"), str(tmp_path / "r.md"), skew_threshold=0.99,
+                                      fail_on_anomalies=False)
+    assert [(f["split"], f["feature"]) for f in loose["findings"]] == [
+        ("test", "Class"), ("train", "Solidity"), ("validation", "Solidity")]
+
+
+def test_inside_a_pipeline_task_anomalies_print_one_line_and_exit_3(damaged_folder, tmp_path, monkeypatch, capsys):
+    from kfx import steps
+
+    monkeypatch.setenv("_KFP_RUNTIME", "true")
+    with pytest.raises(SystemExit) as caught:
+        steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1)
+    assert caught.value.code == 3
+    assert capsys.readouterr().out == f"kfx-error: AnomaliesFound: {DAMAGED_ERROR}\n"
+    monkeypatch.setenv("_KFP_RUNTIME", "false")
+    with pytest.raises(AnomaliesFound):
+        steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1)
+
+
+def test_skew_comparators_by_feature_kind():
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    schema = text_format.Parse(
+        # The feature that has a comparator comes first: the ones after it still get theirs.
+        'feature { name: "kept" type: FLOAT skew_comparator { infinity_norm { threshold: 0.5 } } } '
+        'feature { name: "f" type: FLOAT } feature { name: "i" type: INT } '
+        'feature { name: "b" type: INT bool_domain {} } feature { name: "s" type: BYTES }',
+        schema_pb2.Schema(),
+    )
+    result = {f.name: f.skew_comparator for f in validation.with_skew_comparators(schema, 0.2).feature}
+    assert result["f"].jensen_shannon_divergence.threshold == pytest.approx(0.2)
+    assert result["i"].jensen_shannon_divergence.threshold == pytest.approx(0.2)
+    assert result["b"].infinity_norm.threshold == pytest.approx(0.2) and not result["b"].HasField("jensen_shannon_divergence")
+    assert result["s"].infinity_norm.threshold == pytest.approx(0.2)
+    assert result["kept"].infinity_norm.threshold == 0.5 and not result["kept"].HasField("jensen_shannon_divergence")
+    # The schema passed in is not changed.
+    assert not any(f.HasField("skew_comparator") for f in schema.feature if f.name != "kept")
+
+
+def test_skew_is_checked_only_against_the_named_split(stats, damaged_stats):
+    schema = schemas.infer_schema(stats["train"])
+    without_validation = {k: v for k, v in damaged_stats.items() if k != "validation"}
+    found = validation.findings(validation.validate_splits(without_validation, schema, skew_threshold=0.1))
+    assert [(f.split, f.feature) for f in found] == [("test", "Class")]
+    against_test = validation.findings(
+        validation.validate_splits(damaged_stats, schema, skew_threshold=0.1, compare_to="test"))
+    assert ("train", "Area") not in {(f.split, f.feature) for f in against_test}
+
+
+def test_a_dataset_level_anomaly_is_a_finding_of_its_own(stats):
+    schema = schemas.infer_schema(stats["train"])
+    schema.dataset_constraints.min_examples_count = 10**9
+    found = validation.findings(validation.validate_splits({"test": stats["test"]}, schema))
+    assert found == [validation.Finding(
+        "test", "(dataset)", "Low num examples in dataset.",
+        "The dataset has 1362 examples, which is fewer than expected.")]
+
+
+def test_report_text_and_escaping():
+    found = [validation.Finding("train", "x", "Odd", "a|b\nc"), validation.Finding("test", "y", "New", "z")]
+    assert validation.report_markdown(found, ["train", "test"], 0.15) == (
+        "# Data validation\n"
+        "\n"
+        "Checked splits: train, test; skew threshold train vs. validation: 0.15.\n"
+        "\n"
+        "**2 anomalies found.**\n"
+        "\n"
+        "| split | feature | anomaly | details |\n"
+        "|---|---|---|---|\n"
+        "| train | x | Odd | a\\|b c |\n"
+        "| test | y | New | z |\n"
+    )
+    assert validation.report_markdown([], ["train", "test"], 0.2) == (
+        "# Data validation\n\nChecked splits: train, test; skew threshold train vs. validation: 0.2.\n\n"
+        "No anomalies found: every split matches the schema and no feature is skewed.\n")
+    assert found[0].to_dict() == {"split": "train", "feature": "x", "short": "Odd", "description": "a|b\nc"}
+
+
+def test_a_damaged_statistics_file_is_named(stats, tmp_path):
+    from kfx.errors import SourceError
+
+    statistics.write_statistics({"train": stats["train"]}, str(tmp_path))
+    path = tmp_path / "Split-train" / "stats.tfrecord"
+    good = path.read_bytes()
+    for damaged in (good[:-1] + bytes([good[-1] ^ 1]), good[:20] + bytes([good[20] ^ 1]) + good[21:], good[:-10],
+                    good[:5], b""):
+        path.write_bytes(damaged)
+        with pytest.raises(SourceError) as caught:
+            statistics.load_statistics(str(tmp_path))
+        assert str(caught.value) == (
+            f"Statistics file {str(path)!r} is damaged (bad TFRecord framing); compute the statistics again.")
+    assert statistics.from_tfrecord(statistics.to_tfrecord(b"abc")) == b"abc"
+    assert statistics.to_tfrecord(b"") == bytes(8) + statistics._masked_crc(bytes(8)) + statistics._masked_crc(b"")
+
+
+def test_a_schema_with_no_features_is_refused(tmp_path):
+    from kfx import steps
+
+    for text in ("", "# a comment only\n", 'string_domain { name: "x" value: "a" }\n'):
+        path = tmp_path / "empty.pbtxt"
+        path.write_text(text)
+        with pytest.raises(ConfigError) as caught:
+            schemas.load_schema(str(path))
+        assert str(caught.value) == (
+            f"Schema file {str(path)!r} declares no features; pass a schema with at least one feature.")
+    with pytest.raises(ConfigError, match="declares no features"):
+        steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "out" / "schema.pbtxt"), str(path))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_curated_schema_is_copied_as_is(stats, tmp_path):
+    from kfx import steps
+
+    curated = tmp_path / "curated.pbtxt"
+    curated.write_text("# curated by hand\n" + schemas.schema_text(schemas.infer_schema(stats["train"])))
+    result = steps.infer_schema(str(tmp_path / "none"), str(tmp_path / "schema.pbtxt"), str(curated))
+    assert result == {"features": 17, "curated": True}
+    assert (tmp_path / "schema.pbtxt").read_text() == curated.read_text()
+
+
+def test_the_schema_step_infers_from_train(stats, tmp_path):
+    from kfx import steps
+
+    statistics.write_statistics(stats, str(tmp_path / "statistics"))
+    result = steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"))
+    assert result == {"features": 17, "curated": False}
+    assert schemas.load_schema(str(tmp_path / "schema.pbtxt")) == schemas.infer_schema(stats["train"])

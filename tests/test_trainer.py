@@ -80,3 +80,149 @@ def test_module_entry_point_runs_as_in_the_container(sample_splits, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("trainer: error: The trainer needs the environment variable(s) AIP_MODEL_DIR")
     assert "Traceback" not in proc.stderr
+
+
+def test_options_defaults_and_help(monkeypatch, capsys):
+    assert vars(task.parse_args([])) == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42}
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit):
+        task.parse_args(["--help"])
+    assert capsys.readouterr().out == (
+        "usage: python -m trainer.task [-h] [--label-column LABEL_COLUMN]\n"
+        "                              [--svm-c SVM_C] [--svm-gamma SVM_GAMMA]\n"
+        "                              [--seed SEED]\n"
+        "\n"
+        "Entry point of the trainer: ``python -m trainer.task [options]``.\n"
+        "\n"
+        "options:\n"
+        "  -h, --help            show this help message and exit\n"
+        "  --label-column LABEL_COLUMN\n"
+        "                        Column holding the class (default: Class).\n"
+        "  --svm-c SVM_C         SVM regularisation C (default: 10).\n"
+        "  --svm-gamma SVM_GAMMA\n"
+        '                        RBF gamma: "scale", "auto" or a number (default:\n'
+        "                        scale).\n"
+        "  --seed SEED           Random state of the model (default: 42).\n"
+    )
+
+
+def test_gamma_values():
+    assert [task._gamma(v) for v in ("scale", "auto", "0.25", "3")] == ["scale", "auto", 0.25, 3.0]
+    with pytest.raises(ConfigError) as caught:
+        task._gamma("wide")
+    assert str(caught.value) == "--svm-gamma 'wide' is not valid; pass scale, auto or a positive number."
+
+
+def test_the_contract_defaults_to_csv_and_names_what_is_missing():
+    env = {"AIP_MODEL_DIR": "m", "AIP_TRAINING_DATA_URI": "a", "AIP_VALIDATION_DATA_URI": "b", "AIP_TEST_DATA_URI": "c"}
+    assert task.read_contract(env) == {"model_dir": "m", "format": "csv", "train": "a", "validation": "b", "test": "c"}
+    with pytest.raises(ConfigError) as caught:
+        task.read_contract({**env, "AIP_VALIDATION_DATA_URI": ""})
+    assert str(caught.value) == (
+        "The trainer needs the environment variable(s) AIP_VALIDATION_DATA_URI; "
+        "set them as a Vertex AI custom training job with a managed dataset does.")
+
+
+def test_the_model_carries_the_options_it_was_given(sample_splits, tmp_path):
+    import time
+
+    started = time.perf_counter()
+    metrics = task.main(["--svm-c", "2.5", "--svm-gamma", "0.1", "--seed", "3"],
+                        environ=contract(sample_splits, str(tmp_path / "model") + "/"))
+    took = time.perf_counter() - started
+    assert sorted(os.listdir(tmp_path / "model")) == ["metrics.json", "model.joblib", "model_metadata.json"]
+    svc = joblib.load(tmp_path / "model" / "model.joblib")[-1]
+    assert (svc.C, svc.gamma, svc.random_state) == (2.5, 0.1, 3)
+    assert set(metrics) == {"fit_seconds", "train_rows", "validation", "test"}
+    assert metrics["validation"].keys() == metrics["test"].keys() == {"accuracy", "macro_f1", "rows"}
+    assert 0 < metrics["fit_seconds"] <= took and metrics["fit_seconds"] == round(metrics["fit_seconds"], 3)
+    assert (tmp_path / "model" / "metrics.json").read_text() == json.dumps(metrics, indent=2)
+
+
+def test_build_model_defaults_and_column_kinds():
+    from sklearn.preprocessing import OneHotEncoder, PowerTransformer
+
+    from trainer.model import build_model
+
+    model = build_model([False, True, False])
+    columns, svc = model[0], model[-1]
+    assert [(name, type(t), cols) for name, t, cols in columns.transformers] == [
+        ("numeric", PowerTransformer, [0, 2]), ("categorical", OneHotEncoder, [1])]
+    assert columns.transformers[1][1].handle_unknown == "ignore"
+    assert (svc.C, svc.gamma, svc.random_state) == (10.0, "scale", 42)
+    assert [name for name, _, _ in build_model([False]).steps[0][1].transformers] == ["numeric"]
+    assert [name for name, _, _ in build_model([True]).steps[0][1].transformers] == ["categorical"]
+
+
+def test_a_text_column_is_one_hot_encoded_and_an_unseen_value_is_no_error(sample_splits, tmp_path):
+    import pandas as pd
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    paths = {}
+    for split, path in sample_splits.items():
+        frame = pd.read_csv(path)
+        frame.insert(1, "Farm", ["north", "south"] * (len(frame) // 2) + ["north"] * (len(frame) % 2))
+        paths[split] = str(folder / f"{split}.csv")
+        frame.to_csv(paths[split], index=False)
+    task.main([], environ=contract(paths, tmp_path / "model"))
+    meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
+    assert meta["categorical"] == ["Farm"] and meta["features"][:2] == ["Area", "Farm"]
+    model = joblib.load(tmp_path / "model" / "model.joblib")
+    row = pd.read_csv(paths["test"]).iloc[:1].assign(Farm="east")
+    assert to_matrix(row, meta["features"]).dtype == object
+    assert model.predict(to_matrix(row, meta["features"]))[0] in meta["classes"]
+
+
+def test_a_label_missing_from_the_training_data_is_named(sample_splits, tmp_path):
+    from kfx.errors import DataError
+
+    with pytest.raises(DataError) as caught:
+        task.main(["--label-column", "Variety"], environ=contract(sample_splits, tmp_path / "m"))
+    assert str(caught.value) == "Label column 'Variety' is not in the training data; pass --label-column."
+
+
+def test_cli_prints_the_metrics_or_one_sentence(sample_splits, tmp_path, monkeypatch, capsys):
+    for name, value in contract(sample_splits, tmp_path / "m").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "argv", ["trainer", "--seed", "1"])
+    assert task.cli() == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == json.loads((tmp_path / "m" / "metrics.json").read_text()) and err == ""
+    monkeypatch.setenv("AIP_DATA_FORMAT", "tfrecord")
+    assert task.cli() == 2
+    assert capsys.readouterr() == ("", "trainer: error: AIP_DATA_FORMAT is 'tfrecord'; the trainer reads csv or bigquery.\n")
+
+
+def test_features_go_to_the_model_as_floats_when_all_are_numbers():
+    import pandas as pd
+
+    ints = pd.DataFrame({"a": [1, 2], "b": [3, 4], "label": ["x", "y"]})
+    assert to_matrix(ints, ["a", "b"]).dtype == float and to_matrix(ints, ["a", "b"]).tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    mixed = ints.assign(c=["u", "v"])
+    assert to_matrix(mixed, ["a", "c"]).dtype == object and to_matrix(mixed, ["a", "c"]).tolist() == [[1, "u"], [2, "v"]]
+
+
+def test_split_files_are_read_as_one_table_or_named_when_none_match(sample_splits, tmp_path):
+    from kfx.errors import SourceError
+
+    import pandas as pd
+
+    train = pd.read_csv(sample_splits["train"])
+    train.iloc[:100].to_csv(tmp_path / "part-0.csv", index=False)
+    train.iloc[100:].to_csv(tmp_path / "part-1.csv", index=False)
+    frame = task.read_split(str(tmp_path / "part-*.csv"), "csv")
+    assert list(frame.index) == list(range(479)) and frame["Area"].tolist() == train["Area"].tolist()
+    with pytest.raises(SourceError) as caught:
+        task.read_split(str(tmp_path / "none-*.csv"), "csv")
+    assert str(caught.value) == (
+        f"No data file matches {str(tmp_path / 'none-*.csv')!r}; check the data URI handed to the trainer.")
+
+
+def test_the_model_metadata_file(sample_splits, tmp_path):
+    task.main([], environ=contract(sample_splits, tmp_path / "m"))
+    text = (tmp_path / "m" / "model_metadata.json").read_text()
+    meta = json.loads(text)
+    assert text == json.dumps(meta, indent=2)
+    assert (meta["framework"], meta["label_column"], meta["categorical"]) == ("scikit-learn", "Class", [])
+    assert meta["classes"] == ["BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA"]

@@ -67,7 +67,11 @@ def figures(graph: Graph) -> dict[str, Any]:
         Only the figures the graph has, e.g. ``{"train_rows": 479, "accuracy": 0.95, …}``.
     """
     out: dict[str, Any] = {}
+    # Locally the source is an artifact; on Vertex AI the statistics step names the table it read
+    # (a Dataset there is the test split the training job exported, not the source).
     source = next((a.uri for a in graph.of_type("DataSource")), None)
+    read_by_statistics = [a.properties["source"] for a in graph.of_type("ExampleStatistics") if "source" in a.properties]
+    source = source or next(iter(read_by_statistics), None)
     for dataset in graph.of_type("Dataset"):
         source = source or dataset.properties.get("source")
         split = dataset.properties.get("split")
@@ -211,6 +215,15 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
                 if edge.artifact_id not in seen:
                     seen.add(edge.artifact_id)
                     frontier.append(edge.artifact_id)
+    if not any(a.type in CHECK_TYPES for a in artifacts.values()):
+        # On Vertex AI the checks read the source table itself, not a dataset the model was made
+        # from, so no event leads to them; they are the run's checks on that data all the same.
+        checks = {k for k, a in run.artifacts.items() if a.type in CHECK_TYPES}
+        makers = {e.execution_id for e in run.events if e.artifact_id in checks and e.kind == OUTPUT}
+        artifacts.update({k: run.artifacts[k] for k in checks})
+        executions.update({k: run.executions[k] for k in makers if k in run.executions})
+        linked = [e for e in run.events if e.execution_id in executions and e.artifact_id in artifacts]
+        events += [e for e in linked if e not in events]
     return Graph(artifacts, executions, events)
 
 

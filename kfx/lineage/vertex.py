@@ -18,6 +18,8 @@ from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, EventRecord, Execut
 
 RUN_SCHEMA = "system.PipelineRun"
 DAG_SCHEMA = "system.Run"
+# A condition or exit handler inside the run: a group of steps, not a step of its own.
+SUB_DAG_SCHEMAS = ("system.DagExecution", "system.DAGExecution")
 _STATES = {"COMPLETE": "complete", "FAILED": "failed", "RUNNING": "running", "NEW": "running",
            "CACHED": "cached", "CANCELLED": "failed"}
 
@@ -164,9 +166,9 @@ class VertexMetadata:
             if execution.schema_title == DAG_SCHEMA:
                 # The whole pipeline's own execution: its state is the run's, it is not a step.
                 self._dag_state[run_id] = record.state
-            else:
+            elif execution.schema_title not in SUB_DAG_SCHEMAS:
                 executions[execution.name] = record
-        return Graph(artifacts, executions, events)
+        return Graph(artifacts, executions, [e for e in events if e.execution_id in executions])
 
     @staticmethod
     def _artifact(artifact: Any, run_id: str) -> ArtifactRecord:

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -28,6 +29,8 @@ class Recorded:
     config: object
     result: object
     console: str
+    called: float = 0.0
+    returned: float = 0.0
 
     @property
     def store_path(self) -> str:
@@ -44,9 +47,11 @@ def recorded_run(tmp_path_factory) -> Recorded:
     # 600 rows with seed 42 show a little train/validation skew; this run is about lineage, so it goes on.
     config = Config(sample_rows=600, runs_dir=str(runs_dir), fail_on_anomalies=False)
     out = io.StringIO()
+    called = time.time()
     result = run_local(config, out=out)
+    returned = time.time()
     assert result.status == "complete", result.summary.get("error")
-    return Recorded(config, result, out.getvalue())
+    return Recorded(config, result, out.getvalue(), called, returned)
 
 
 @pytest.fixture(scope="session")

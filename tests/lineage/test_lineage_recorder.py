@@ -82,7 +82,9 @@ def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recor
     assert run.metrics["train_rows"] == summary["rows"]["train"]
     # The run is timed from when recording began (before the pipeline is built) to its end.
     assert run.started <= recorded_run.result.events[0].started and run.ended >= recorded_run.result.events[-1].ended
-    assert summary["seconds"] <= run.seconds <= summary["seconds"] + 15
+    # ... and within the call to run_local (bounds by order, not by a guess at how slow the machine is).
+    assert recorded_run.called <= run.started and run.ended <= recorded_run.returned
+    assert run.seconds >= summary["seconds"]
     picture = summary["lineage_graph"]
     assert picture == os.path.join(summary["run_dir"], "lineage.svg") == run.lineage_graph
     svg = open(picture).read()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -36,6 +37,11 @@ def test_storage_round_trip_exists_and_wildcards(gcs_bucket):
     assert storage.read_text(f"{gcs_bucket}/a/one.csv") == "x\n1\n"
     assert storage.exists(f"{gcs_bucket}/a/two.csv") and not storage.exists(f"{gcs_bucket}/a/none.csv")
     assert storage.expand(f"{gcs_bucket}/a/*.csv") == [f"{gcs_bucket}/a/one.csv", f"{gcs_bucket}/a/two.csv"]
+    assert storage.expand(f"{gcs_bucket}/a/t?o.csv") == [f"{gcs_bucket}/a/two.csv"]
+    assert storage.expand(f"{gcs_bucket}/[ab]/*") == [f"{gcs_bucket}/a/one.csv", f"{gcs_bucket}/a/two.csv",
+                                                      f"{gcs_bucket}/b/three.txt"]
+    # A plain object name stands for itself, present or not (the reader then names it).
+    assert storage.expand(f"{gcs_bucket}/a/XY.csv") == [f"{gcs_bucket}/a/XY.csv"]
     with pytest.raises(SourceError, match="does not exist; check the bucket and object path"):
         storage.read_bytes(f"{gcs_bucket}/a/none.csv")
 
@@ -49,28 +55,34 @@ def test_import_reads_a_gs_csv_source(gcs_bucket, beans_frames):
     assert list(table.columns) == list(beans_frames["train"].columns)
 
 
-def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, beans_frames):
+def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, beans_frames, tmp_path):
     from kfx.evaluation import evaluate_model
     from trainer import task
 
     uris = _upload_splits(gcs_bucket, beans_frames)
     model_dir = f"{gcs_bucket}/model"
     environ = {
-        "AIP_MODEL_DIR": model_dir, "AIP_DATA_FORMAT": "csv", "AIP_TRAINING_DATA_URI": uris["train"],
+        # Vertex AI names the model folder with a trailing slash.
+        "AIP_MODEL_DIR": model_dir + "/", "AIP_DATA_FORMAT": "csv", "AIP_TRAINING_DATA_URI": uris["train"],
         "AIP_VALIDATION_DATA_URI": uris["validation"], "AIP_TEST_DATA_URI": uris["test"],
     }
     metrics = task.main(["--seed", "7"], environ=environ)
-    assert metrics["train_rows"] == len(beans_frames["train"])
-    assert metrics["test"]["rows"] == len(beans_frames["test"])
+    assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60
     assert storage.expand(f"{model_dir}/*") == [
         f"{model_dir}/metrics.json", f"{model_dir}/model.joblib", f"{model_dir}/model_metadata.json",
     ]
     assert json.loads(storage.read_text(f"{model_dir}/metrics.json")) == metrics
     # The evaluate step reads the same gs:// model and test shards and agrees with the trainer.
-    result = evaluate_model(model_dir, uris["test"], min_accuracy=0.5)
-    assert result["rows"] == len(beans_frames["test"])
+    result = evaluate_model(model_dir + "/", uris["test"], min_accuracy=0.5)
+    assert result["rows"] == 60
     assert result["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
     assert result["accuracy"] > 0.8 and result["blessed"] is True
+    # A model folder named with a trailing slash is pushed from the same objects.
+    from kfx import registry
+
+    pushed = registry.push_model(model_dir + "/", str(tmp_path / "registry"), "beans", result)
+    with open(os.path.join(pushed["uri"], "model.joblib"), "rb") as f:
+        assert f.read() == storage.read_bytes(f"{model_dir}/model.joblib")
 
 
 def test_trainer_reads_bigquery_splits_as_vertex_ai_hands_them_over(gcs_bucket, beans_frames, fake_bigquery):
@@ -83,13 +95,14 @@ def test_trainer_reads_bigquery_splits_as_vertex_ai_hands_them_over(gcs_bucket, 
     environ = {
         "AIP_MODEL_DIR": f"{gcs_bucket}/bq-model", "AIP_DATA_FORMAT": "bigquery",
         "AIP_TRAINING_DATA_URI": "bq://kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.training",
-        "AIP_VALIDATION_DATA_URI": "bq://kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.validation",
+        # Written without the scheme, the trainer reads it as a BigQuery table all the same.
+        "AIP_VALIDATION_DATA_URI": "kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.validation",
         "AIP_TEST_DATA_URI": "bq://kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.test",
     }
     metrics = task.main([], environ=environ)
     assert [c for c in fake_bigquery.calls if c[0] == "get_table"] == [("get_table", t) for t in tables]
     assert {c for c in fake_bigquery.calls if c[0] == "Client"} == {("Client", "kfx-test-project")}
-    assert metrics["train_rows"] == len(beans_frames["train"])
+    assert (metrics["train_rows"], metrics["validation"]["rows"], metrics["test"]["rows"]) == (479, 60, 60)
     assert storage.exists(f"{gcs_bucket}/bq-model/model.joblib")
 
 

@@ -1,18 +1,20 @@
 """``kfx build``: the docker and Cloud Build invocations, and the Dockerfiles' build context.
 
-No Docker engine and no Cloud Build here: ``subprocess.run`` (the docker CLI) and
-``cloudbuild_v1.CloudBuildClient`` are replaced at that edge by recorders, and the
-tests assert the exact commands and build request. The build context is uploaded
-for real to the loopback GCS-API server and read back.
+No Docker engine and no Cloud Build here: a fake ``docker`` program first on ``PATH``
+(a small script that logs its arguments and working folder) stands in for the docker
+CLI, so kfx starts it with the real ``subprocess.run``; ``cloudbuild_v1.CloudBuildClient``
+is replaced by a recorder. The tests assert the exact commands and build request.
+The build context is uploaded for real to the loopback GCS-API server and read back.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import os
 import re
-import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -23,20 +25,38 @@ KFX = "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3"
 TRAINER = "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3"
 
 
+class FakeDocker:
+    """A ``docker`` program on ``PATH`` that logs each call as a JSON line and exits 3 on one sub-command."""
+
+    def __init__(self, folder, monkeypatch):
+        self.log = folder / "docker-calls.jsonl"
+        self.monkeypatch = monkeypatch
+        program = folder / "bin" / "docker"
+        program.parent.mkdir()
+        program.write_text(
+            f"#!{sys.executable}\n"
+            "import json, os, sys\n"
+            f"with open({str(self.log)!r}, 'a') as log:\n"
+            "    log.write(json.dumps({'argv': sys.argv[1:], 'cwd': os.getcwd()}) + '\\n')\n"
+            "sys.exit(3 if sys.argv[1:2] == [os.environ.get('FAKE_DOCKER_FAILS')] else 0)\n"
+        )
+        program.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{program.parent}{os.pathsep}{os.environ['PATH']}")
+
+    def fail_on(self, sub_command: str) -> None:
+        self.monkeypatch.setenv("FAKE_DOCKER_FAILS", sub_command)
+
+    @property
+    def calls(self) -> list[tuple[list[str], str]]:
+        if not self.log.exists():
+            return []
+        return [(c["argv"], c["cwd"]) for c in map(json.loads, self.log.read_text().splitlines())]
+
+
 @pytest.fixture
-def docker(monkeypatch):
-    """Records docker CLI calls; ``fail_on`` makes the named sub-command fail."""
-    calls = []
-
-    def run(command, cwd=None, check=False):
-        calls.append((command, cwd, check))
-        if run.fail_on and command[1] == run.fail_on:
-            raise subprocess.CalledProcessError(1, command)
-
-    run.fail_on = None
-    monkeypatch.setattr(build.subprocess, "run", run)
-    run.calls = calls
-    return run
+def docker(tmp_path, monkeypatch):
+    """The fake docker CLI, first on PATH for this test."""
+    return FakeDocker(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -71,10 +91,10 @@ def test_local_docker_builds_then_pushes_both_images_from_the_repo_root(vertex_c
     ])
     assert code == 0
     assert docker.calls == [
-        (["docker", "build", "--file", "Dockerfile", "--tag", KFX, "."], build.REPO_ROOT, True),
-        (["docker", "push", KFX], build.REPO_ROOT, True),
-        (["docker", "build", "--file", "trainer/Dockerfile", "--tag", TRAINER, "."], build.REPO_ROOT, True),
-        (["docker", "push", TRAINER], build.REPO_ROOT, True),
+        (["build", "--file", "Dockerfile", "--tag", KFX, "."], build.REPO_ROOT),
+        (["push", KFX], build.REPO_ROOT),
+        (["build", "--file", "trainer/Dockerfile", "--tag", TRAINER, "."], build.REPO_ROOT),
+        (["push", TRAINER], build.REPO_ROOT),
     ]
     assert capsys.readouterr().out.splitlines() == [KFX, TRAINER]
 
@@ -82,14 +102,27 @@ def test_local_docker_builds_then_pushes_both_images_from_the_repo_root(vertex_c
 def test_a_failed_docker_push_stops_with_one_sentence(docker, capsys):
     from kfx.cli import main
 
-    docker.fail_on = "push"
+    docker.fail_on("push")
     code = main(["build", "--local-docker", "--project-id", "kfx-test-project"])
     assert code == 1
     assert capsys.readouterr().err == (
-        "kfx: error: `docker push us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx:latest` failed with exit code 1; "
+        "kfx: error: `docker push us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx:latest` failed with exit code 3; "
         "see its output above.\n"
     )
-    assert len(docker.calls) == 2  # the trainer image is not built after a failure
+    # The trainer image is not built after a failure.
+    assert [argv[0] for argv, _ in docker.calls] == ["build", "push"]
+
+
+def test_without_a_docker_cli_the_sentence_says_what_to_do(tmp_path, monkeypatch, capsys):
+    from kfx.cli import main
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    code = main(["build", "--local-docker", "--project-id", "kfx-test-project"])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "kfx: error: The docker CLI is not installed; install Docker or drop --local-docker to use Cloud Build.\n"
+    )
 
 
 def test_cloud_build_uploads_the_context_and_builds_both_images(vertex_config, gcs_bucket, cloud_build):
@@ -256,7 +289,9 @@ def test_trainer_runs_without_the_packages_its_image_leaves_out(beans_frames, tm
     done = subprocess.run([sys.executable, "-c", script, "--seed", "3"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "model" / "model.joblib").exists()
-    assert json_load(done.stdout)["test"]["rows"] == len(beans_frames["test"])
+    # The 600-row sample splits into 479 / 60 / 60 rows.
+    metrics = json_load(done.stdout)
+    assert (metrics["train_rows"], metrics["validation"]["rows"], metrics["test"]["rows"]) == (479, 60, 60)
 
 
 def json_load(text: str):

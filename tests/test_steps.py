@@ -1,0 +1,229 @@
+"""The step functions the components call, with real files: what each passes on, and how errors surface."""
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from kfx import steps
+from kfx.errors import DataError, KfxError
+
+
+@pytest.fixture(scope="module")
+def sample_csv(beans_sample, tmp_path_factory):
+    path = tmp_path_factory.mktemp("source") / "beans.csv"
+    beans_sample.to_csv(path, index=False)
+    return str(path)
+
+
+def _paths(folder):
+    return [str(folder / f"{s}.csv") for s in ("train", "validation", "test")]
+
+
+def test_import_dataset_passes_the_fractions_in_order(sample_csv, tmp_path):
+    result = steps.import_dataset(sample_csv, "Class", *_paths(tmp_path), fractions=(0.7, 0.2, 0.1), seed=42)
+    assert (result["train_rows"], result["validation_rows"], result["test_rows"]) == (419, 120, 60)
+    assert [len(pd.read_csv(p)) for p in _paths(tmp_path)] == [419, 120, 60]
+    assert result["source"] == sample_csv and result["columns"][-1] == "Class" and len(result["columns"]) == 17
+
+
+def test_import_dataset_samples_then_checks(tmp_path, beans):
+    source = str(tmp_path / "beans.csv.gz")
+    beans.to_csv(source, index=False)
+    a = steps.import_dataset(source, "Class", *_paths(tmp_path / "a"), seed=42, sample_rows=300)
+    assert (a["train_rows"], a["validation_rows"], a["test_rows"]) == (240, 30, 30)
+    b = steps.import_dataset(source, "Class", *_paths(tmp_path / "b"), seed=7, sample_rows=300)
+    assert not pd.read_csv(_paths(tmp_path / "a")[2]).equals(pd.read_csv(_paths(tmp_path / "b")[2]))
+    # The seed drives both the sample and the split.
+    from kfx import data
+
+    sample = data.check_table(data.stratified_sample(beans, "Class", 300, seed=7), "Class", (0.8, 0.1, 0.1))
+    expected = data.stratified_split(sample, "Class", (0.8, 0.1, 0.1), seed=7)
+    for split, path in zip(("train", "validation", "test"), _paths(tmp_path / "b")):
+        assert open(path).read() == expected[split].to_csv(index=False)
+    assert b["test_rows"] == 30
+    # A table without the label column is refused by the check, not by the sampling.
+    beans.drop(columns=["Class"]).iloc[:50].to_csv(tmp_path / "nolabel.csv", index=False)
+    with pytest.raises(DataError) as caught:
+        steps.import_dataset(str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), sample_rows=10)
+    assert str(caught.value).startswith(f"Label column 'Class' is not in source {str(tmp_path / 'nolabel.csv')!r} (columns: Area,")
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_step_outside_a_task_raises_and_other_errors_pass_through(monkeypatch):
+    calls = []
+
+    def fails(kind):
+        calls.append(kind)
+        raise kind("The input is wrong; pass another.")
+
+    wrapped = steps.step(fails)
+    assert wrapped.__name__ == "fails" and wrapped.__doc__ == fails.__doc__
+    monkeypatch.delenv("_KFP_RUNTIME", raising=False)
+    with pytest.raises(DataError):
+        wrapped(DataError)
+    monkeypatch.setenv("_KFP_RUNTIME", "true")
+    with pytest.raises(ValueError):
+        wrapped(ValueError)  # not a user's error: the traceback is the useful thing
+    assert steps.step(lambda x, y=1: x + y)(2, y=3) == 5
+
+
+def test_inside_a_task_a_users_error_prints_one_line_and_exits_with_its_code(monkeypatch, capsys):
+    class Odd(KfxError):
+        exit_code = 7
+
+    monkeypatch.setenv("_KFP_RUNTIME", "true")
+    with pytest.raises(SystemExit) as caught:
+        steps.step(lambda: (_ for _ in ()).throw(Odd("The input is odd; pass an even one.")))()
+    assert caught.value.code == 7 and caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert capsys.readouterr() == ("kfx-error: Odd: The input is odd; pass an even one.\n", "")
+
+
+def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits, tmp_path):
+    metrics = steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+                          str(tmp_path / "model"), "Class", svm_c=2.5, svm_gamma="0.1", seed=3)
+    assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60 and metrics["validation"]["rows"] == 60
+    meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
+    assert meta["hyperparameters"] == {"svm_c": 2.5, "svm_gamma": "0.1", "seed": 3}
+    assert meta["data_uris"] == {"train": sample_splits["train"], "validation": sample_splits["validation"],
+                                 "test": sample_splits["test"]}
+    assert meta["label_column"] == "Class"
+
+
+def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_path):
+    model = tmp_path / "model"
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model))
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text('feature { name: "Area" }\n')
+    pushed = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
+    assert pushed == {"pushed": True, "version": 1, "uri": str(tmp_path / "reg" / "mine" / "v1")}
+    assert (tmp_path / "reg" / "mine" / "v1" / "schema.pbtxt").read_text() == schema.read_text()
+    again = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9})
+    assert again["version"] == 2 and not (tmp_path / "reg" / "mine" / "v2" / "schema.pbtxt").exists()
+
+
+def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
+    """What the benchmark times against the pipeline: the same steps, one process, a 600-row sample."""
+    from kfx.config import Config
+    from kfx.pipeline import STEPS
+
+    run_dir = tmp_path / "run"
+    out = steps.run_in_process(Config(sample_rows=600, runs_dir=str(tmp_path / "runs"), model_name="m"), str(run_dir))
+    assert list(out) == list(STEPS)
+    assert (out["import-dataset"]["train_rows"], out["generate-statistics"]["features"]) == (479, 17)
+    assert out["infer-schema"] == {"features": 17, "curated": False}
+    assert out["validate-statistics"]["anomalies"] == 0
+    assert out["evaluate"]["accuracy"] == out["train"]["test"]["accuracy"] == 0.9 and out["evaluate"]["blessed"]
+    assert out["push-model"] == {"pushed": True, "version": 1, "uri": str(tmp_path / "runs" / "registry" / "m" / "v1")}
+    files = sorted(os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names)
+    assert files == sorted([
+        "data/train.csv", "data/validation.csv", "data/test.csv",
+        "statistics/Split-train/stats.tfrecord", "statistics/Split-validation/stats.tfrecord",
+        "statistics/Split-test/stats.tfrecord", "statistics.html", "schema.pbtxt",
+        "anomalies/Split-train/anomalies.pbtxt", "anomalies/Split-validation/anomalies.pbtxt",
+        "anomalies/Split-test/anomalies.pbtxt", "anomalies.md",
+        "model/model.joblib", "model/model_metadata.json", "model/metrics.json", "evaluation.html",
+    ])
+    assert sorted(os.listdir(tmp_path / "runs" / "registry" / "m" / "v1")) == [
+        "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt"]
+
+
+def test_called_without_options_the_steps_use_the_configurations_defaults(sample_csv, sample_splits, tmp_path):
+    """A notebook or test that calls a step directly gets what `kfx run` does by default."""
+    from kfx import data
+    from kfx.config import Config
+
+    config = Config()
+    table = pd.read_csv(sample_csv)
+    assert all(a.equals(b) for a, b in zip(
+        data.stratified_split(table, "Class").values(),
+        data.stratified_split(table, "Class", config.fractions, config.seed).values()))
+    assert data.stratified_sample(table, "Class", 300).equals(data.stratified_sample(table, "Class", 300, config.seed))
+    steps.import_dataset(sample_csv, "Class", *_paths(tmp_path / "a"))
+    steps.import_dataset(sample_csv, "Class", *_paths(tmp_path / "b"), config.fractions, config.seed, config.sample_rows)
+    assert [open(p).read() for p in _paths(tmp_path / "a")] == [open(p).read() for p in _paths(tmp_path / "b")]
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"))
+    meta = json.loads((tmp_path / "m" / "model_metadata.json").read_text())
+    assert meta["label_column"] == config.label_column
+    assert meta["hyperparameters"] == {"svm_c": config.svm_c, "svm_gamma": config.svm_gamma, "seed": config.seed}
+    result = steps.evaluate(str(tmp_path / "m"), sample_splits["test"], str(tmp_path / "e.html"))
+    assert result["min_accuracy"] == config.min_accuracy
+
+
+def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_splits, tmp_path):
+    import base64
+    import re
+
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    from kfx import statistics
+
+    result = steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+                                       str(tmp_path / "statistics"), str(tmp_path / "view.html"))
+    assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
+    assert statistics.summarize(statistics.load_statistics(str(tmp_path / "statistics")))["validation"] == {
+        "rows": 60, "features": 17}
+    blob = re.search(r'proto-input="([A-Za-z0-9+/=]+)"', (tmp_path / "view.html").read_text())[1]
+    view = statistics_pb2.DatasetFeatureStatisticsList.FromString(base64.b64decode(blob))
+    assert [(d.name, d.num_examples) for d in view.datasets] == [("train", 479), ("eval", 60)]
+
+
+def test_the_beam_engine_gets_the_split_files_and_the_options(sample_splits, tmp_path):
+    with pytest.raises(ValueError, match="^Unexpected pipeline runner: NoSuchRunner"):
+        steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+                                  str(tmp_path / "statistics"), str(tmp_path / "view.html"), engine="beam",
+                                  beam_options={"runner": "NoSuchRunner"})
+    assert not (tmp_path / "statistics").exists()
+
+
+def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
+    from kfx import schema as schemas
+    from kfx.config import Config
+    from kfx.errors import AnomaliesFound
+
+    first = tmp_path / "first"
+    steps.run_in_process(Config(runs_dir=str(tmp_path / "r0"), sample_rows=600), str(first))
+    curated = schemas.load_schema(str(first / "schema.pbtxt"))
+    colour = curated.feature.add(name="Colour", type=1)  # a column the table does not have, required
+    colour.presence.min_fraction = 1.0
+    schemas.write_schema(curated, str(tmp_path / "curated.pbtxt"))
+    config = Config(source=sample_csv, seed=7, train_fraction=0.7, validation_fraction=0.2, test_fraction=0.1,
+                    schema_file=str(tmp_path / "curated.pbtxt"), skew_threshold=0.9, svm_c=3.0, svm_gamma="auto",
+                    min_accuracy=0.99, runs_dir=str(tmp_path / "runs"), model_name="other")
+    with pytest.raises(AnomaliesFound, match="^TFDV found 3 anomalies: 'Colour' in test \\(Column dropped\\)"):
+        steps.run_in_process(config, str(tmp_path / "strict"))
+    out = steps.run_in_process(config.replace(fail_on_anomalies=False), str(tmp_path / "run"))
+    expected = tmp_path / "expected"
+    steps.import_dataset(sample_csv, "Class", *_paths(expected), (0.7, 0.2, 0.1), 7)
+    for split in ("train", "validation", "test"):
+        assert (tmp_path / "run" / "data" / f"{split}.csv").read_text() == (expected / f"{split}.csv").read_text()
+    assert out["infer-schema"] == {"features": 18, "curated": True}
+    assert out["validate-statistics"]["anomalies"] == 3
+    assert "skew threshold train vs. validation: 0.9." in (tmp_path / "run" / "anomalies.md").read_text()
+    meta = json.loads((tmp_path / "run" / "model" / "model_metadata.json").read_text())
+    assert meta["hyperparameters"] == {"svm_c": 3.0, "svm_gamma": "auto", "seed": 7}
+    assert out["evaluate"]["min_accuracy"] == 0.99 and out["evaluate"]["blessed"] is False
+    assert out["push-model"]["pushed"] is False and not (tmp_path / "runs" / "registry").exists()
+
+
+def test_the_train_step_sets_its_own_contract_over_the_environments(sample_splits, tmp_path, monkeypatch):
+    """Inside a Vertex AI job the environment already holds AIP_* variables; the step's own win."""
+    monkeypatch.setenv("AIP_DATA_FORMAT", "bigquery")
+    monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "elsewhere"))
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"))
+    assert json.loads((tmp_path / "m" / "model_metadata.json").read_text())["data_format"] == "csv"
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
+    """Folder names are joined after stripping one trailing slash, whatever the name ends with."""
+    from kfx import evaluation, registry
+
+    folder = str(tmp_path / "modelX") + "/"
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder)
+    assert sorted(os.listdir(tmp_path / "modelX")) == ["metrics.json", "model.joblib", "model_metadata.json"]
+    result = evaluation.evaluate_model(folder, sample_splits["test"])
+    assert result["rows"] == 60
+    pushed = registry.push_model(folder, str(tmp_path / "reg"), "beans", result)
+    assert sorted(os.listdir(pushed["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]
