@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from typing import Any, Optional
 
-from trainer.task import METADATA_FILE, MODEL_FILE
+from kfx.contract import METADATA_FILE, MODEL_FILE
 
 _VERSION = re.compile(r"^v(\d+)$")
 

@@ -187,15 +187,14 @@ def train(
     Returns:
         The trainer's metrics (validation and test accuracy and macro-F1, fit time).
     """
+    from kfx import contract
     from trainer import task
 
     environ = {
         **os.environ,
-        "AIP_MODEL_DIR": model_dir,
-        "AIP_DATA_FORMAT": "csv",
-        "AIP_TRAINING_DATA_URI": train_path,
-        "AIP_VALIDATION_DATA_URI": validation_path,
-        "AIP_TEST_DATA_URI": test_path,
+        contract.MODEL_DIR_VARIABLE: model_dir,
+        contract.DATA_FORMAT_VARIABLE: "csv",
+        **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path))),
     }
     argv = ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]
     return task.main(argv, environ=environ)

@@ -7,6 +7,7 @@ import pytest
 
 from kfx import evaluation, registry, steps
 from kfx.errors import SourceError
+from kfx.metrics import classification_metrics
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +18,7 @@ def model_dir(sample_splits, tmp_path_factory):
 
 
 def test_classification_metrics_by_hand():
-    m = evaluation.classification_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
+    m = classification_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
     assert m["accuracy"] == 0.75
     assert m["confusion"] == {"labels": ["a", "b"], "matrix": [[1, 1], [0, 2]]}
     assert m["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
@@ -109,13 +110,13 @@ def test_per_class_scores_use_the_models_class_order(model_dir, sample_splits):
 
 
 def test_classification_metrics_with_labels_given_and_classes_never_predicted():
-    m = evaluation.classification_metrics([1, 1, 2], [1, 1, 1], labels=[2, 1, 3])
+    m = classification_metrics([1, 1, 2], [1, 1, 1], labels=[2, 1, 3])
     assert m["confusion"] == {"labels": ["2", "1", "3"], "matrix": [[0, 1, 0], [0, 2, 0], [0, 0, 0]]}
     assert m["per_class"]["3"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert m["per_class"]["1"] == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": 0.8, "support": 2}
     assert m["macro_f1"] == pytest.approx(0.8 / 3)
     # Classes seen only among the predictions still get a row.
-    assert evaluation.classification_metrics(["a"], ["b"])["confusion"]["labels"] == ["a", "b"]
+    assert classification_metrics(["a"], ["b"])["confusion"]["labels"] == ["a", "b"]
 
 
 def test_a_pre_made_v1_is_left_untouched_and_v2_used(model_dir, tmp_path):
@@ -283,9 +284,9 @@ def test_metrics_of_a_class_never_predicted_give_no_warning():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        m = evaluation.classification_metrics(["a", "b"], ["a", "a"])
+        m = classification_metrics(["a", "b"], ["a", "a"])
         # A class neither present nor predicted: every score is 0 by definition here.
-        none = evaluation.classification_metrics(["a", "b"], ["a", "a"], labels=["a", "b", "c"])
+        none = classification_metrics(["a", "b"], ["a", "a"], labels=["a", "b", "c"])
     assert m["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
     assert none["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert none["macro_f1"] == pytest.approx((2 / 3) / 3)

@@ -20,16 +20,11 @@ import sys
 import time
 from typing import Mapping, Optional, Sequence
 
+from kfx.contract import (
+    DATA_FORMAT_VARIABLE, METADATA_FILE, METRICS_FILE, MODEL_DIR_VARIABLE, MODEL_FILE, SPLIT_VARIABLES,
+)
 from kfx.errors import ConfigError, KfxError
 
-MODEL_FILE = "model.joblib"
-METRICS_FILE = "metrics.json"
-METADATA_FILE = "model_metadata.json"
-_SPLIT_VARIABLES = {
-    "train": "AIP_TRAINING_DATA_URI",
-    "validation": "AIP_VALIDATION_DATA_URI",
-    "test": "AIP_TEST_DATA_URI",
-}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -68,7 +63,7 @@ def read_split(uri: str, data_format: str):
         # Vertex AI exports the splits into the job's own project: bill that one.
         return data.read_source(uri, billing_project=data.parse_source(uri).table_id.split(".")[0])
     if data_format != "csv":
-        raise ConfigError(f"AIP_DATA_FORMAT is {data_format!r}; the trainer reads csv or bigquery.")
+        raise ConfigError(f"{DATA_FORMAT_VARIABLE} is {data_format!r}; the trainer reads csv or bigquery.")
     files = storage.expand(uri)
     if not files:
         raise SourceError(f"No data file matches {uri!r}; check the data URI handed to the trainer.")
@@ -81,15 +76,15 @@ def read_contract(environ: Mapping[str, str]) -> dict[str, str]:
     Raises:
         ConfigError: Naming the variables that are missing.
     """
-    needed = ["AIP_MODEL_DIR", *(_SPLIT_VARIABLES.values())]
+    needed = [MODEL_DIR_VARIABLE, *(SPLIT_VARIABLES.values())]
     missing = [name for name in needed if not environ.get(name)]
     if missing:
         raise ConfigError(
             f"The trainer needs the environment variable(s) {', '.join(missing)}; "
             "set them as a Vertex AI custom training job with a managed dataset does."
         )
-    return {"model_dir": environ["AIP_MODEL_DIR"], "format": environ.get("AIP_DATA_FORMAT", "csv"),
-            **{split: environ[var] for split, var in _SPLIT_VARIABLES.items()}}
+    return {"model_dir": environ[MODEL_DIR_VARIABLE], "format": environ.get(DATA_FORMAT_VARIABLE, "csv"),
+            **{split: environ[var] for split, var in SPLIT_VARIABLES.items()}}
 
 
 def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
@@ -102,11 +97,11 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     import pandas as pd
 
     from kfx.errors import DataError
-    from kfx.evaluation import classification_metrics
+    from kfx.metrics import classification_metrics
     from kfx import storage
     from trainer.model import build_model, to_matrix
 
-    frames = {split: read_split(contract[split], contract["format"]) for split in _SPLIT_VARIABLES}
+    frames = {split: read_split(contract[split], contract["format"]) for split in SPLIT_VARIABLES}
     label = args.label_column
     if label not in frames["train"].columns:
         raise DataError(f"Label column {label!r} is not in the training data; pass --label-column.")
@@ -135,7 +130,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         "framework": "scikit-learn",
         # The exact data handed over, so the pipeline evaluates on this run's own test split.
         "data_format": contract["format"],
-        "data_uris": {split: contract[split] for split in _SPLIT_VARIABLES},
+        "data_uris": {split: contract[split] for split in SPLIT_VARIABLES},
     }
     # The model file goes last: its presence marks a complete model folder.
     storage.write_text(f"{model_dir}/{METADATA_FILE}", json.dumps(metadata, indent=2))

@@ -62,8 +62,8 @@ def read_data_record(model_uri: str) -> tuple[str, dict[str, str]]:
     import json
 
     from kfx import storage
+    from kfx.contract import METADATA_FILE
     from kfx.errors import SourceError
-    from trainer.task import METADATA_FILE
 
     path = f"{model_uri.rstrip('/')}/{METADATA_FILE}"
     try:
