@@ -23,8 +23,6 @@ Vertex AI pass the image that ``kfx build`` pushed (``--image``).
 STATS_ENGINES = ("memory", "beam")
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner")
 TARGETS = ("local", "vertex")
-VERTEX_REQUIRED = ("project_id", "bucket", "bq_source")
-"""Options the vertex target cannot do without (the rest have defaults or are optional)."""
 
 
 @dataclass
@@ -207,16 +205,3 @@ class Config:
             raise ConfigError(f"skew_threshold is {self.skew_threshold}; pass a positive number such as 0.1.")
         if self.svm_c <= 0:
             raise ConfigError(f"svm_c is {self.svm_c}; pass a positive number such as 10.")
-
-    def validate_vertex(self, required: tuple[str, ...] = VERTEX_REQUIRED) -> None:
-        """Checks the vertex target's options before anything is built or submitted.
-
-        Args:
-            required: Fields that must be set. Defaults to project, bucket and BigQuery source.
-
-        Raises:
-            ConfigError: Naming every unset required option, or the first malformed one.
-        """
-        from kfx.vertex.checks import check_vertex_config
-
-        check_vertex_config(self, required)

@@ -1,11 +1,9 @@
-"""The beans pipeline: one definition, built for the local target (and, later, for Vertex AI).
+"""The beans pipeline, built for the local target; :func:`build_pipeline` hands ``vertex`` to kfx.vertex.pipeline.
 
 :func:`build_pipeline` makes the ``@dsl.pipeline`` function from a :class:`~kfx.config.Config`;
 the config's values become the pipeline parameters' defaults and the container
 image is set on every task while the pipeline is built, never at import time.
 """
-
-
 
 import os
 from typing import TYPE_CHECKING, Callable
@@ -45,6 +43,7 @@ def _build_local_pipeline(config: "Config") -> Callable:
     from kfp import dsl
 
     from kfx import components as c
+    from kfx.fragments import add_schema_and_validation
 
     image = config.image
 
@@ -111,32 +110,6 @@ def _build_local_pipeline(config: "Config") -> Callable:
         )
 
     return pipeline
-
-
-def add_schema_and_validation(task: Callable, statistics, schema_file, skew_threshold, fail_on_anomalies):
-    """Adds the schema and validation steps, the same on every target, inside a pipeline function.
-
-    Args:
-        task: The target's task wrapper (sets image, display name and caching).
-        statistics: The statistics artifact (an upstream task's output).
-        schema_file: Curated schema, or empty to infer one.
-        skew_threshold: Train vs. validation skew threshold.
-        fail_on_anomalies: Whether anomalies fail the run.
-
-    Returns:
-        The schema task and the validation task.
-    """
-    from kfx import components as c
-
-    schema = task(c.infer_schema(statistics=statistics, schema_file=schema_file), "schema")
-    validated = task(
-        c.validate_statistics(
-            statistics=statistics, schema=schema.outputs["schema"],
-            skew_threshold=skew_threshold, fail_on_anomalies=fail_on_anomalies,
-        ),
-        "validate",
-    )
-    return schema, validated
 
 
 def compile_pipeline(config: "Config", path: str) -> str:

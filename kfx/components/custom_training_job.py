@@ -31,7 +31,7 @@ def custom_training_job(
     svm_c: float = 10.0,
     svm_gamma: str = "scale",
     seed: int = 42,
-    training_fraction: float = 0.8,
+    train_fraction: float = 0.8,
     validation_fraction: float = 0.1,
     test_fraction: float = 0.1,
     machine_type: str = "n1-standard-4",
@@ -60,7 +60,7 @@ def custom_training_job(
         svm_c: SVM regularisation C. Defaults to 10.
         svm_gamma: RBF gamma. Defaults to "scale".
         seed: Random state. Defaults to 42.
-        training_fraction: Share of rows for training. Defaults to 0.8.
+        train_fraction: Share of rows for training. Defaults to 0.8.
         validation_fraction: Share of rows for validation. Defaults to 0.1.
         test_fraction: Share of rows for testing. Defaults to 0.1.
         machine_type: Machine of the job. Defaults to "n1-standard-4".
@@ -81,7 +81,7 @@ def custom_training_job(
         display_name=display_name, model_display_name=model_display_name,
         args=training.trainer_args(label_column, svm_c, svm_gamma, seed),
         serving_container_image_uri=serving_container_image_uri or serving_image(location),
-        fractions=(training_fraction, validation_fraction, test_fraction), machine_type=machine_type,
+        fractions=(train_fraction, validation_fraction, test_fraction), machine_type=machine_type,
         service_account=service_account, environment_variables=environment_variables, network=network,
     )
     model.uri = result.model_uri

@@ -158,7 +158,9 @@ def build_images(config: "Config", local_docker: bool = False, root: str = REPO_
     Returns:
         The pushed image URIs.
     """
-    config.validate_vertex(required=("project_id",) if local_docker else ("project_id", "bucket"))
+    from kfx.vertex.checks import check_vertex_config
+
+    check_vertex_config(config, required=("project_id",) if local_docker else ("project_id", "bucket"))
     specs = image_specs(config)
     if local_docker:
         build_with_docker(specs, root)

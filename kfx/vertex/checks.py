@@ -16,6 +16,8 @@ _BQ_DEST = re.compile(r"^bq://(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 _PEERING_NETWORK = re.compile(r"^projects/[0-9]+/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+VERTEX_REQUIRED = ("project_id", "bucket", "bq_source")
+"""Options the vertex target cannot do without (the rest have defaults or are optional)."""
 MAX_RECIPIENTS = 3
 """Vertex AI's e-mail notification takes at most this many recipients."""
 _REPOSITORY = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -59,12 +61,12 @@ def check_bucket(uri: str, option: str) -> None:
         raise ConfigError(f"{option}: {err}") from None
 
 
-def check_vertex_config(config: "Config", required: Sequence[str]) -> None:
-    """Checks every vertex option that can be checked offline.
+def check_vertex_config(config: "Config", required: Sequence[str] = VERTEX_REQUIRED) -> None:
+    """Checks every vertex option that can be checked offline, before anything is built or submitted.
 
     Args:
         config: The configuration (already checked by ``Config.validate``).
-        required: Fields that must be set.
+        required: Fields that must be set. Defaults to project, bucket and BigQuery source.
 
     Raises:
         ConfigError: One sentence naming all unset required options, or the first malformed one.

@@ -36,7 +36,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
     """Builds the ``@dsl.pipeline`` function of the vertex target.
 
     Args:
-        config: The run's configuration; checked with ``validate_vertex`` first.
+        config: The run's configuration; checked with ``check_vertex_config`` first.
 
     Returns:
         The pipeline function, ready to compile.
@@ -44,13 +44,15 @@ def build_vertex_pipeline(config: "Config") -> Callable:
     Raises:
         ConfigError: If a required vertex option is unset or malformed.
     """
-    config.validate_vertex()
+    from kfx.vertex.checks import check_vertex_config
+
+    check_vertex_config(config)
     from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
     from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
     from kfp import dsl
 
     from kfx import components as c
-    from kfx.pipeline import add_schema_and_validation
+    from kfx.fragments import add_schema_and_validation
     from kfx.vertex import images
 
     image = images.kfx_image(config)
@@ -121,7 +123,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
                     container_uri=training_image, staging_bucket=bucket, bigquery_destination=bq_dest,
                     display_name=f"{config.pipeline_name}-train", model_display_name=model_name,
                     label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed,
-                    training_fraction=train_fraction, validation_fraction=validation_fraction,
+                    train_fraction=train_fraction, validation_fraction=validation_fraction,
                     test_fraction=test_fraction, machine_type=machine_type, service_account=service_account,
                     network=peering_network, serving_container_image_uri=serving_image,
                 ),

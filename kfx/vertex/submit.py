@@ -99,9 +99,10 @@ def submit(
         StepFailed: If ``wait`` is set and the job does not succeed.
     """
     from kfx.pipeline import compile_pipeline
+    from kfx.vertex.checks import check_vertex_config
 
     config = config.replace(target="vertex")
-    config.validate_vertex()
+    check_vertex_config(config)
     if config.build_pipeline_container:
         from kfx.vertex.build import build_images
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from kfx.errors import ConfigError
-from kfx.vertex.checks import has_tag
+from kfx.vertex.checks import check_vertex_config, has_tag
 
 
 @pytest.mark.parametrize(
@@ -42,14 +42,14 @@ BAD = [
 @pytest.mark.parametrize("change, message", BAD, ids=[next(iter(c)) for c, _ in BAD])
 def test_each_bad_option_is_one_sentence(vertex_config, change, message):
     with pytest.raises(ConfigError) as caught:
-        dataclasses.replace(vertex_config, **change).validate_vertex()
+        check_vertex_config(dataclasses.replace(vertex_config, **change))
     assert str(caught.value) == message
 
 
 def test_a_complete_config_passes_and_local_configs_are_untouched(vertex_config):
     from kfx.config import Config
 
-    vertex_config.validate_vertex()
+    check_vertex_config(vertex_config)
     Config().validate()  # the local default needs none of the vertex options
     with pytest.raises(ConfigError, match="needs --project-id, --bucket and --bq-source"):
-        Config().validate_vertex()
+        check_vertex_config(Config())
