@@ -24,7 +24,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Optional, Protocol, TextIO
+from typing import Any, Optional, TextIO
 
 from kfx.config import Config
 from kfx.errors import KfxError, StepFailed
@@ -65,12 +65,17 @@ class TaskEvent:
         return (self.ended or time.time()) - self.started
 
 
-class Listener(Protocol):
-    """Receives task events of a local run."""
+class Listener:
+    """Receives the events of a local run; each method does nothing unless a listener overrides it."""
 
-    def task_started(self, event: TaskEvent) -> None: ...
+    def task_started(self, event: TaskEvent) -> None:
+        """A step started."""
 
-    def task_finished(self, event: TaskEvent) -> None: ...
+    def task_finished(self, event: TaskEvent) -> None:
+        """A step ended, complete or failed."""
+
+    def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
+        """The run ended; ``summary`` is what ``summary.json`` will hold."""
 
 
 class _LogStream:
@@ -157,7 +162,7 @@ def _fmt_outputs(event: TaskEvent) -> str:
     return ", ".join(parts)
 
 
-class ConsoleListener:
+class ConsoleListener(Listener):
     """Prints one line when a step starts and one when it ends."""
 
     def __init__(self, out: TextIO, total: int):
@@ -178,7 +183,7 @@ class ConsoleListener:
             print(f"[{self.index}/{self.total}] {event.name} FAILED after {event.seconds:.1f} s", file=self.out, flush=True)
 
 
-class RecordingListener:
+class RecordingListener(Listener):
     """Keeps every task event, in order, for the summary."""
 
     def __init__(self):
@@ -186,9 +191,6 @@ class RecordingListener:
 
     def task_started(self, event: TaskEvent) -> None:
         self.events.append(event)
-
-    def task_finished(self, event: TaskEvent) -> None:
-        pass
 
 
 @dataclass
@@ -406,9 +408,7 @@ def run_local(
         summary["error_kind"] = "StepFailed"
         summary["error"] = f"Only {len(recorder.events)} of {len(STEPS)} steps ran; see {summary['log']}."
     for listener in all_listeners:
-        finish = getattr(listener, "run_finished", None)
-        if finish:
-            finish(run_id, summary)
+        listener.run_finished(run_id, summary)
     with open(os.path.join(run_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2, default=str)
     return RunResult(run_id, run_dir, summary["status"], summary, recorder.events)

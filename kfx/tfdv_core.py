@@ -6,8 +6,8 @@ and validation are done by TFDV's compiled core, which needs neither: TFDV's own
 ``infer_schema`` and ``validate_statistics`` are thin wrappers that serialize the
 protos and call it. This module loads that same compiled core directly and wraps
 it the way TFDV 1.16 does, so the schema and validation steps start in well under
-a second. ``tests/test_tfdv_core.py`` checks the results equal TFDV's own, proto
-for proto. Where the core cannot be loaded (another TFDV layout), the functions
+a second. ``tests/test_statistics_validation.py`` checks the results equal TFDV's
+own, proto for proto. Where the core cannot be loaded (another TFDV layout), the functions
 fall back to the public TFDV API.
 """
 
