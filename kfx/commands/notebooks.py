@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kfx import notebooks
+    from kfx.course import notebooks
 
     paths = notebooks.course_notebooks(args.folder or notebooks.default_folder(), args.only)
     parameters = {name: notebooks.parse_value(value) for name, value in args.parameter}

@@ -14,7 +14,7 @@ NOTEBOOKS = os.path.join(REPO, "notebooks")
 @pytest.fixture(scope="session")
 def course_paths() -> list[str]:
     """The course notebooks, in order."""
-    from kfx import notebooks
+    from kfx.course import notebooks
 
     return notebooks.course_notebooks(NOTEBOOKS)
 

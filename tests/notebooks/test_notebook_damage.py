@@ -1,10 +1,10 @@
-"""kfx.damage: damaged copies of a table, and what TFDV reports on them."""
+"""kfx.course.damage: damaged copies of a table, and what TFDV reports on them."""
 
 from __future__ import annotations
 
 import pytest
 
-from kfx import damage
+from kfx.course import damage
 from kfx.errors import DataError
 
 

@@ -1,4 +1,4 @@
-"""kfx.notebooks and ``kfx notebooks``: papermill runs in real kernels, in order, failing on the first error."""
+"""kfx.course.notebooks and ``kfx notebooks``: papermill runs in real kernels, in order, failing on the first error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from kfx import notebooks
+from kfx.course import notebooks
 from kfx.errors import ConfigError
 
 

@@ -12,7 +12,8 @@ import re
 import nbformat
 import pytest
 
-from kfx import notebooks, statistics
+from kfx import statistics
+from kfx.course import notebooks
 
 PROTO = re.compile(r'proto-input="([A-Za-z0-9+/=]+)"')
 

@@ -93,7 +93,7 @@ def test_notebook_shape(course_paths, number):
 
 
 def test_parameter_defaults_are_ci_safe(course_paths):
-    from kfx import notebooks
+    from kfx.course import notebooks
 
     declared = {os.path.basename(p)[:2]: notebooks.declared_parameters(p) for p in course_paths}
     rows = {n: p["sample_rows"] for n, p in declared.items() if "sample_rows" in p}

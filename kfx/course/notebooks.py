@@ -47,7 +47,8 @@ class NotebookRun:
 
 def default_folder() -> str:
     """The ``notebooks`` folder of the kfx repository (next to the ``kfx`` package)."""
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(repo, "notebooks")
 
 
 def course_notebooks(folder: str, only: Sequence[str] = ()) -> list[str]:
