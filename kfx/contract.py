@@ -20,3 +20,9 @@ MODEL_FILE = "model.joblib"
 """What Vertex AI's prebuilt scikit-learn serving image loads; written last, so it marks a complete folder."""
 METRICS_FILE = "metrics.json"
 METADATA_FILE = "model_metadata.json"
+
+
+def trainer_args(label_column: str, svm_c: float, svm_gamma: str, seed: int) -> list[str]:
+    """The trainer's command-line arguments, the same for the local step and the Vertex AI job
+    (whose image's entrypoint is ``python -m trainer.task``)."""
+    return ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]

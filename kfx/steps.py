@@ -196,8 +196,7 @@ def train(
         contract.DATA_FORMAT_VARIABLE: "csv",
         **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path))),
     }
-    argv = ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]
-    return task.main(argv, environ=environ)
+    return task.main(contract.trainer_args(label_column, svm_c, svm_gamma, seed), environ=environ)
 
 
 train = step(train)

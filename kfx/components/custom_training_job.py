@@ -72,6 +72,7 @@ def custom_training_job(
     Returns:
         The model version's resource name and the test split the trainer held out (its AIP_TEST_DATA_URI).
     """
+    from kfx.contract import trainer_args
     from kfx.vertex import training
     from kfx.vertex.images import serving_image
 
@@ -79,7 +80,7 @@ def custom_training_job(
         project=project, location=location, dataset_resource_name=dataset.metadata["resourceName"],
         container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
         display_name=display_name, model_display_name=model_display_name,
-        args=training.trainer_args(label_column, svm_c, svm_gamma, seed),
+        args=trainer_args(label_column, svm_c, svm_gamma, seed),
         serving_container_image_uri=serving_container_image_uri or serving_image(location),
         fractions=(train_fraction, validation_fraction, test_fraction), machine_type=machine_type,
         service_account=service_account, environment_variables=environment_variables, network=network,

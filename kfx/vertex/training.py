@@ -35,11 +35,6 @@ class TrainingResult:
     data_uris: Mapping[str, str]
 
 
-def trainer_args(label_column: str, svm_c: float, svm_gamma: str, seed: int) -> list[str]:
-    """The trainer's command-line arguments (the image's entrypoint is ``python -m trainer.task``)."""
-    return ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]
-
-
 def find_parent_model(display_name: str) -> Optional[str]:
     """The resource name of the newest model called ``display_name``, so a new run adds a version to it."""
     from google.cloud import aiplatform
@@ -104,7 +99,7 @@ def run_training_job(
         bigquery_destination: ``bq://project`` where Vertex AI exports the splits.
         display_name: Name of the training job.
         model_display_name: Name of the model in the Model Registry.
-        args: Trainer arguments, see :func:`trainer_args`.
+        args: Trainer arguments, see :func:`kfx.contract.trainer_args`.
         serving_container_image_uri: Prebuilt scikit-learn serving image.
         fractions: Train, validation and test fractions. Defaults to 0.8/0.1/0.1.
         machine_type: Machine of the job. Defaults to n1-standard-4.
