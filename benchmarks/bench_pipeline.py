@@ -8,7 +8,7 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_pipeline.py``). 
   trainer model on the whole table;
 - the wall time of ``kfx run`` (the full local pipeline through kfp.local, one
   process per step, lineage recorded) against the wall time of one Python process
-  that calls the same step functions (``kfx.steps.run_in_process``), each started
+  that calls the same step functions (``kfx.pipeline.run_in_process``), each started
   fresh so both pay their own imports; the two alternate, ``--rounds`` times;
 - the wall time of ``python -c "import kfx"`` and ``kfx --help``.
 
@@ -34,7 +34,7 @@ PUBLISHED_ACCURACY = 0.9313
 IN_PROCESS = """
 import json, sys
 from kfx.config import Config
-from kfx.steps import run_in_process
+from kfx.pipeline import run_in_process
 out = run_in_process(Config(runs_dir=sys.argv[1]), sys.argv[1] + "/run")
 print(json.dumps({"accuracy": out["evaluate"]["accuracy"]}))
 """
@@ -61,19 +61,20 @@ def in_process_run(runs_dir: str) -> tuple[float, dict]:
     return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def cross_validation(folds: int = 10, seed: int = 42) -> float:
-    """10-fold stratified CV accuracy of the trainer's model on the whole beans table."""
+def cross_validation(folds: int = 10) -> float:
+    """10-fold stratified CV accuracy of the trainer's model (default parameters) on the whole beans table."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     from kfx import data
+    from kfx.config import Config
     from trainer.model import build_model, to_matrix
 
+    config = Config()
     table = data.read_source("")
-    features = [c for c in table.columns if c != "Class"]
-    model = build_model([False] * len(features), c=10.0, gamma="scale", seed=seed)
-    scores = cross_val_score(
-        model, to_matrix(table, features), table["Class"], cv=StratifiedKFold(folds, shuffle=True, random_state=seed)
-    )
+    features = [c for c in table.columns if c != config.label_column]
+    model = build_model([False] * len(features), c=config.svm_c, gamma=config.svm_gamma, seed=config.seed)
+    cv = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
+    scores = cross_val_score(model, to_matrix(table, features), table[config.label_column], cv=cv)
     return float(scores.mean())
 
 

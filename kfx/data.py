@@ -241,8 +241,8 @@ def check_table(
 def stratified_split(
     df: "pd.DataFrame",
     label_column: str,
-    fractions: Sequence[float] = (0.8, 0.1, 0.1),
-    seed: int = 42,
+    fractions: Sequence[float],
+    seed: int,
 ) -> dict[str, "pd.DataFrame"]:
     """Splits rows into train / validation / test, keeping each class's share in every split.
 
@@ -251,8 +251,8 @@ def stratified_split(
     Args:
         df: The checked table.
         label_column: The class column to stratify on.
-        fractions: Train, validation and test fractions. Defaults to 0.8/0.1/0.1.
-        seed: Seed of the shuffle. Defaults to 42.
+        fractions: Train, validation and test fractions.
+        seed: Seed of the shuffle.
 
     Returns:
         ``{"train": …, "validation": …, "test": …}``, each in the table's row order.
@@ -272,7 +272,7 @@ def stratified_split(
     return {name: df.iloc[np.sort(np.concatenate(idx))].reset_index(drop=True) for name, idx in parts.items()}
 
 
-def stratified_sample(df: "pd.DataFrame", label_column: str, rows: int, seed: int = 42) -> "pd.DataFrame":
+def stratified_sample(df: "pd.DataFrame", label_column: str, rows: int, seed: int) -> "pd.DataFrame":
     """Draws about ``rows`` rows keeping class shares; ``rows <= 0`` or ``>= len(df)`` keeps all."""
     if rows <= 0 or rows >= len(df):
         return df

@@ -29,13 +29,13 @@ def load_model(model_dir: str):
     return model, metadata
 
 
-def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float = 0.9) -> dict[str, Any]:
+def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float) -> dict[str, Any]:
     """Scores a model folder on a test CSV and decides the blessing.
 
     Args:
         model_dir: Folder with ``model.joblib`` and ``model_metadata.json``.
         test_uri: Test split (CSV file, wildcard or ``gs://``).
-        min_accuracy: Test accuracy needed for ``blessed``. Defaults to 0.9.
+        min_accuracy: Test accuracy needed for ``blessed``.
 
     Returns:
         :func:`classification_metrics` plus ``rows``, ``min_accuracy`` and ``blessed``.

@@ -8,7 +8,10 @@ process of this Python. kfx adds what a user of a run needs around it:
 - kfp's own verbose log goes to ``pipeline.log`` in the run folder, and a step
   that fails on bad input surfaces its one ``kfx-error`` sentence;
 - the outputs of a failed task are removed, so nothing half-made looks complete;
-- ``summary.json`` in the run folder says what happened and where everything is.
+- ``summary.json`` in the run folder says what happened and where everything is
+  (:mod:`kfx.summary`).
+
+The events and the console's lines are in :mod:`kfx.events`.
 """
 
 from __future__ import annotations
@@ -22,60 +25,15 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional, TextIO
 
 from kfx.config import Config
 from kfx.errors import KfxError, StepFailed
+from kfx.events import ConsoleListener, Listener, RecordingListener, TaskEvent
 
 _ERROR_LINE = re.compile(r"kfx-error: (?:(\w+): )?(.*)")
-
-
-@dataclass
-class TaskEvent:
-    """One task of a local run, as listeners see it.
-
-    Attributes:
-        name: Task name (``import-dataset``, ``train``, …).
-        state: ``running``, ``complete`` or ``failed``.
-        started: Start time (seconds since the epoch).
-        ended: End time, once ended.
-        parameters: Input parameter values.
-        input_artifacts: Input name to the artifacts it received.
-        outputs: Output name to a parameter value or an artifact (``uri``, ``metadata``).
-        task_root: Folder holding the task's outputs.
-        error: The ``kfx-error`` sentence of a failed task, if it printed one.
-        error_kind: The error's class name (``DataError``, ``AnomaliesFound``, …).
-    """
-
-    name: str
-    state: str
-    started: float
-    ended: Optional[float] = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    input_artifacts: dict[str, list[Any]] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    task_root: str = ""
-    error: str = ""
-    error_kind: str = ""
-
-    @property
-    def seconds(self) -> float:
-        return (self.ended or time.time()) - self.started
-
-
-class Listener:
-    """Receives the events of a local run; each method does nothing unless a listener overrides it."""
-
-    def task_started(self, event: TaskEvent) -> None:
-        """A step started."""
-
-    def task_finished(self, event: TaskEvent) -> None:
-        """A step ended, complete or failed."""
-
-    def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
-        """The run ended; ``summary`` is what ``summary.json`` will hold."""
 
 
 class _LogStream:
@@ -152,47 +110,6 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream):
         task_dispatcher.run_single_task_implementation = original
 
 
-def _fmt_outputs(event: TaskEvent) -> str:
-    parts = []
-    for key, value in event.outputs.items():
-        if isinstance(value, bool) or isinstance(value, int):
-            parts.append(f"{key}={value}")
-        elif isinstance(value, float):
-            parts.append(f"{key}={value:.4f}")
-    return ", ".join(parts)
-
-
-class ConsoleListener(Listener):
-    """Prints one line when a step starts and one when it ends."""
-
-    def __init__(self, out: TextIO, total: int):
-        self.out = out
-        self.total = total
-        self.index = 0
-
-    def task_started(self, event: TaskEvent) -> None:
-        self.index += 1
-        print(f"[{self.index}/{self.total}] {event.name} ...", file=self.out, flush=True)
-
-    def task_finished(self, event: TaskEvent) -> None:
-        if event.state == "complete":
-            detail = _fmt_outputs(event)
-            print(f"[{self.index}/{self.total}] {event.name} done in {event.seconds:.1f} s"
-                  + (f": {detail}" if detail else ""), file=self.out, flush=True)
-        else:
-            print(f"[{self.index}/{self.total}] {event.name} FAILED after {event.seconds:.1f} s", file=self.out, flush=True)
-
-
-class RecordingListener(Listener):
-    """Keeps every task event, in order, for the summary."""
-
-    def __init__(self):
-        self.events: list[TaskEvent] = []
-
-    def task_started(self, event: TaskEvent) -> None:
-        self.events.append(event)
-
-
 @dataclass
 class RunResult:
     """What a local run produced.
@@ -226,119 +143,6 @@ def new_run_id(pipeline_name: str) -> str:
     """A sortable, unique run id: ``<pipeline>-<UTC time>-<random>``."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     return f"{pipeline_name}-{stamp}-{secrets.token_hex(2)}"
-
-
-def _artifact_dict(value: Any) -> dict[str, Any]:
-    return {"uri": value.uri, "type": value.schema_title, "metadata": dict(value.metadata)}
-
-
-def build_summary(config: Config, run_id: str, run_dir: str, events: list[TaskEvent], seconds: float) -> dict[str, Any]:
-    """The run summary: rows, statistics, anomalies, model metrics, the push, and where every artifact is."""
-    by_name = {e.name: e for e in events}
-    failed = next((e for e in events if e.state == "failed"), None)
-    steps_done = [e.name for e in events if e.state == "complete"]
-    status = "failed" if failed else "complete"
-
-    def out(task: str, key: str, default=None):
-        event = by_name.get(task)
-        return event.outputs.get(key, default) if event else default
-
-    def uri(task: str, key: str) -> Optional[str]:
-        value = out(task, key)
-        return value.uri if value is not None and hasattr(value, "uri") else None
-
-    artifacts = {
-        f"{e.name}/{k}": v.uri for e in events for k, v in e.outputs.items() if hasattr(v, "uri")
-    }
-    anomalies = out("validate-statistics", "anomalies")
-    summary: dict[str, Any] = {
-        "run_id": run_id,
-        "pipeline": config.pipeline_name,
-        "target": "local",
-        "status": status,
-        "seconds": round(seconds, 2),
-        "run_dir": run_dir,
-        "log": os.path.join(run_dir, "pipeline.log"),
-        "config": config.to_dict(),
-        "steps": [
-            {"name": e.name, "state": e.state, "seconds": round(e.seconds, 2)} for e in events
-        ],
-        "rows": {s: out("import-dataset", f"{s}_rows") for s in ("train", "validation", "test")}
-        if "import-dataset" in steps_done else None,
-        "statistics": {
-            "features": out("generate-statistics", "features"),
-            "uri": uri("generate-statistics", "statistics"),
-            "view": uri("generate-statistics", "statistics_view"),
-        } if "generate-statistics" in steps_done else None,
-        "schema": {"features": out("infer-schema", "features"), "uri": uri("infer-schema", "schema")}
-        if "infer-schema" in steps_done else None,
-        "anomalies": {
-            "count": out("validate-statistics", "anomalies_count"),
-            "features": anomalies.metadata.get("features", []) if anomalies is not None else [],
-            "uri": uri("validate-statistics", "anomalies"),
-            "report": uri("validate-statistics", "report"),
-        } if "validate-statistics" in steps_done else None,
-        "model": {
-            "uri": uri("train", "model"),
-            "validation_accuracy": out("train", "validation_accuracy"),
-            "test_accuracy": out("evaluate", "accuracy"),
-            "macro_f1": out("evaluate", "macro_f1"),
-            "min_accuracy": config.min_accuracy,
-            "blessed": out("evaluate", "blessed"),
-            "view": uri("evaluate", "evaluation_view"),
-        } if "train" in steps_done else None,
-        "push": None,
-        "artifacts": artifacts,
-    }
-    pushed = out("push-model", "pushed_model")
-    if pushed is not None:
-        summary["push"] = {k: pushed.metadata.get(k) for k in ("pushed", "version", "uri", "reason") if k in pushed.metadata}
-        if "version" in summary["push"]:
-            summary["push"]["version"] = int(summary["push"]["version"])
-    if failed:
-        summary["failed_step"] = failed.name
-        summary["error_kind"] = failed.error_kind or "StepFailed"
-        summary["error"] = failed.error or (
-            f"Step {failed.name!r} failed with an unexpected error; its traceback is in {summary['log']}."
-        )
-    return summary
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    """The run summary as the few lines the console shows."""
-    lines = [f"Run {summary['run_id']} {summary['status']} in {summary['seconds']:.1f} s"]
-    if summary.get("rows"):
-        r = summary["rows"]
-        lines.append(f"  rows        train {r['train']}, validation {r['validation']}, test {r['test']}")
-    if summary.get("statistics"):
-        s = summary["statistics"]
-        lines.append(f"  statistics  {s['features']} features per split: {s['uri']}")
-        lines.append(f"              Facets view: {s['view']}")
-    if summary.get("anomalies"):
-        a = summary["anomalies"]
-        found = f"{a['count']} ({', '.join(a['features'])})" if a["count"] else "none"
-        lines.append(f"  anomalies   {found}; report: {a['report']}")
-    model = summary.get("model")
-    if model and model.get("test_accuracy") is not None:
-        verdict = "blessed" if model["blessed"] else "not blessed"
-        lines.append(
-            f"  model       test accuracy {model['test_accuracy']:.4f}, macro-F1 {model['macro_f1']:.4f} "
-            f"(min {model['min_accuracy']}): {verdict}"
-        )
-        lines.append(f"              {model['uri']}")
-    push = summary.get("push")
-    if push:
-        if push.get("pushed"):
-            lines.append(f"  pushed      version {int(push['version'])}: {push['uri']}")
-        else:
-            lines.append(f"  pushed      no: {push.get('reason')}")
-    if summary.get("lineage_graph"):
-        lines.append(f"  lineage     {summary['lineage_graph']}")
-    lines.append(f"  run folder  {summary['run_dir']}")
-    lines.append(f"  summary     {os.path.join(summary['run_dir'], 'summary.json')}")
-    if summary["status"] == "failed":
-        lines.append(f"  failed at   {summary.get('failed_step', '?')}: {summary['error']}")
-    return "\n".join(lines)
 
 
 def preflight(config: Config) -> None:
@@ -380,6 +184,7 @@ def run_local(
     from kfp import local
 
     from kfx.pipeline import STEPS, build_pipeline
+    from kfx.summary import build_summary
 
     run_id = new_run_id(config.pipeline_name)
     listeners = list(listeners or [])
@@ -402,7 +207,7 @@ def run_local(
             warnings.filterwarnings("ignore", message=".*non-Python base image.*")
             with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), observe_tasks(all_listeners, stream):
                 pipeline()
-    summary = build_summary(config, run_id, run_dir, recorder.events, time.time() - started)
+    summary = build_summary(config, run_id, run_dir, recorder.events, time.time() - started, STEPS)
     if summary["status"] == "complete" and len(recorder.events) != len(STEPS):
         summary["status"] = "failed"
         summary["error_kind"] = "StepFailed"

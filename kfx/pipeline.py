@@ -1,26 +1,46 @@
-"""The beans pipeline, built for the local target; :func:`build_pipeline` hands ``vertex`` to kfx.vertex.pipeline.
+"""The beans pipeline: the list of its steps, and :func:`build_pipeline` for either target.
 
-:func:`build_pipeline` makes the ``@dsl.pipeline`` function from a :class:`~kfx.config.Config`;
-the config's values become the pipeline parameters' defaults and the container
-image is set on every task while the pipeline is built, never at import time.
+The list is the pipeline: :mod:`kfx.wiring` wires each step's inputs by name to an
+earlier step's outputs or to a pipeline parameter whose default comes from the
+:class:`~kfx.config.Config`. The local target runs it with kfp.local (or in one
+process); :mod:`kfx.vertex.pipeline` lists the Vertex AI steps the same way. The
+container image is set on every kfx task while the pipeline is built, never at
+import time.
 """
 
+from __future__ import annotations
+
 import os
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+from kfx.components import (
+    evaluate, generate_statistics, import_dataset, infer_schema, push_model, train, validate_statistics,
+)
+from kfx.step import of
 
 if TYPE_CHECKING:
     from kfx.config import Config
+    from kfx.wiring import Plan
 
-# Task names in run order; the local runner and the summary use them.
+DESCRIPTION = "Beans: import a table, check it with TFDV, train and evaluate a classifier, push when blessed."
+
 STEPS = (
-    "import-dataset",
-    "generate-statistics",
-    "infer-schema",
-    "validate-statistics",
-    "train",
-    "evaluate",
-    "push-model",
+    of(import_dataset),
+    of(generate_statistics),
+    of(infer_schema),
+    of(validate_statistics),
+    of(train).use(after=(of(validate_statistics),)),  # train only on data that passed validation
+    of(evaluate),
+    of(push_model),
 )
+"""The local pipeline's steps, in run order."""
+
+
+def local_plan(config: "Config") -> "Plan":
+    """The wiring of :data:`STEPS` with ``config``'s values as the parameters' defaults."""
+    from kfx.wiring import plan
+
+    return plan(STEPS, config, {"registry_dir": os.path.abspath(config.resolved_registry_dir)})
 
 
 def build_pipeline(config: "Config") -> Callable:
@@ -36,80 +56,25 @@ def build_pipeline(config: "Config") -> Callable:
         from kfx.vertex.pipeline import build_vertex_pipeline
 
         return build_vertex_pipeline(config)
-    return _build_local_pipeline(config)
+    from kfx.wiring import pipeline_function
+
+    def configure(step: Any, task: Any, is_kfx: bool) -> Any:
+        # kfp.local runs each task in this Python; the image is a label it keeps.
+        return task.set_container_image(config.image).set_caching_options(False)
+
+    return pipeline_function(local_plan(config), config.pipeline_name, DESCRIPTION, configure)
 
 
-def _build_local_pipeline(config: "Config") -> Callable:
-    from kfp import dsl
+def run_in_process(config: "Config", run_dir: str) -> dict[str, dict[str, Any]]:
+    """Runs the local pipeline's steps in this one process, writing under ``run_dir``: what the
+    pipeline does without kfp's runner and one process per step (the benchmark compares the two).
 
-    from kfx import components as c
-    from kfx.fragments import add_schema_and_validation
+    Returns:
+        Each step's outputs (values and artifacts) by step name.
+    """
+    from kfx.wiring import run_in_process as run
 
-    image = config.image
-
-    def task(op, name: str):
-        # The image comes from the config when the pipeline is built.
-        return op.set_container_image(image).set_display_name(name).set_caching_options(False)
-
-    @dsl.pipeline(
-        name=config.pipeline_name,
-        description="Beans: import a table, check it with TFDV, train and evaluate a classifier, push when blessed.",
-    )
-    def pipeline(
-        source: str = config.source,
-        label_column: str = config.label_column,
-        train_fraction: float = config.train_fraction,
-        validation_fraction: float = config.validation_fraction,
-        test_fraction: float = config.test_fraction,
-        seed: int = config.seed,
-        sample_rows: int = config.sample_rows,
-        stats_engine: str = config.stats_engine,
-        schema_file: str = config.schema_file,
-        skew_threshold: float = config.skew_threshold,
-        fail_on_anomalies: bool = config.fail_on_anomalies,
-        svm_c: float = config.svm_c,
-        svm_gamma: str = config.svm_gamma,
-        min_accuracy: float = config.min_accuracy,
-        registry_dir: str = os.path.abspath(config.resolved_registry_dir),
-        model_name: str = config.model_name,
-    ):
-        data = task(
-            c.import_dataset(
-                source=source, label_column=label_column, train_fraction=train_fraction,
-                validation_fraction=validation_fraction, test_fraction=test_fraction,
-                seed=seed, sample_rows=sample_rows,
-            ),
-            "import dataset",
-        )
-        splits = dict(
-            train_data=data.outputs["train_data"],
-            validation_data=data.outputs["validation_data"],
-            test_data=data.outputs["test_data"],
-        )
-        stats = task(c.generate_statistics(engine=stats_engine, **splits), "statistics")
-        schema, validated = add_schema_and_validation(
-            task, stats.outputs["statistics"], schema_file, skew_threshold, fail_on_anomalies
-        )
-        trained = task(
-            c.train(label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, **splits),
-            "train",
-        )
-        # Train only on data that passed validation.
-        trained.after(validated)
-        evaluated = task(
-            c.evaluate(model=trained.outputs["model"], test_data=data.outputs["test_data"], min_accuracy=min_accuracy),
-            "evaluate",
-        )
-        task(
-            c.push_model(
-                model=trained.outputs["model"], metrics=evaluated.outputs["metrics"],
-                schema=schema.outputs["schema"], blessed=evaluated.outputs["blessed"],
-                registry_dir=registry_dir, model_name=model_name,
-            ),
-            "push model",
-        )
-
-    return pipeline
+    return run(local_plan(config), run_dir)
 
 
 def compile_pipeline(config: "Config", path: str) -> str:

@@ -1,7 +1,8 @@
 """The pipeline's steps as plain functions over paths and values.
 
 Each kfx component parses its artifacts into paths and calls one of these; the
-in-process benchmark and the tests call them directly. Every step returns a
+tests call them directly. Their parameters have no defaults: the defaults live in
+:class:`~kfx.config.Config`, and the components take them from there. Every step returns a
 small dict of plain values (row counts, metrics, …) that the component records
 as artifact metadata and outputs.
 
@@ -49,9 +50,9 @@ def import_dataset(
     train_path: str,
     validation_path: str,
     test_path: str,
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
-    seed: int = 42,
-    sample_rows: int = 0,
+    fractions: tuple[float, float, float],
+    seed: int,
+    sample_rows: int,
 ) -> dict[str, Any]:
     """Reads the source, checks it, splits it and writes one CSV per split.
 
@@ -91,7 +92,7 @@ def generate_statistics(
     test_path: str,
     statistics_dir: str,
     html_path: str,
-    engine: str = "memory",
+    engine: str,
     beam_options: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     """Computes TFDV statistics of every split, writes them and the Facets view of train vs. eval.
@@ -142,8 +143,8 @@ def validate_statistics(
     schema_path: str,
     anomalies_dir: str,
     report_path: str,
-    skew_threshold: float = 0.15,
-    fail_on_anomalies: bool = True,
+    skew_threshold: float,
+    fail_on_anomalies: bool,
 ) -> dict[str, Any]:
     """Validates every split against the schema and train vs. validation for skew.
 
@@ -177,10 +178,10 @@ def train(
     validation_path: str,
     test_path: str,
     model_dir: str,
-    label_column: str = "Class",
-    svm_c: float = 10.0,
-    svm_gamma: str = "scale",
-    seed: int = 42,
+    label_column: str,
+    svm_c: float,
+    svm_gamma: str,
+    seed: int,
 ) -> dict[str, Any]:
     """Runs the trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
 
@@ -202,7 +203,7 @@ def train(
 train = step(train)
 
 
-def evaluate(model_dir: str, test_path: str, html_path: str, min_accuracy: float = 0.9) -> dict[str, Any]:
+def evaluate(model_dir: str, test_path: str, html_path: str, min_accuracy: float) -> dict[str, Any]:
     """Scores the model on the test split, writes the evaluation page and decides the blessing.
 
     Returns:
@@ -236,42 +237,6 @@ def push_model(
 
 
 push_model = step(push_model)
-
-
-def run_in_process(config, run_dir: str) -> dict[str, Any]:
-    """Runs every step in this one process, in pipeline order, writing under ``run_dir``.
-
-    This is what the pipeline does, without kfp and without one process per step;
-    the benchmark compares the two.
-
-    Returns:
-        Each step's result by step name.
-    """
-    join = functools.partial(os.path.join, run_dir)
-    paths = {s: join("data", f"{s}.csv") for s in ("train", "validation", "test")}
-    out: dict[str, Any] = {}
-    out["import-dataset"] = import_dataset(
-        config.source, config.label_column, paths["train"], paths["validation"], paths["test"],
-        config.fractions, config.seed, config.sample_rows,
-    )
-    out["generate-statistics"] = generate_statistics(
-        paths["train"], paths["validation"], paths["test"], join("statistics"), join("statistics.html"),
-        config.stats_engine,
-    )
-    out["infer-schema"] = infer_schema(join("statistics"), join("schema.pbtxt"), config.schema_file)
-    out["validate-statistics"] = validate_statistics(
-        join("statistics"), join("schema.pbtxt"), join("anomalies"), join("anomalies.md"),
-        config.skew_threshold, config.fail_on_anomalies,
-    )
-    out["train"] = train(
-        paths["train"], paths["validation"], paths["test"], join("model"), config.label_column,
-        config.svm_c, config.svm_gamma, config.seed,
-    )
-    out["evaluate"] = evaluate(join("model"), paths["test"], join("evaluation.html"), config.min_accuracy)
-    out["push-model"] = push_model(
-        join("model"), config.resolved_registry_dir, config.model_name, out["evaluate"], join("schema.pbtxt")
-    )
-    return out
 
 
 if __name__ == "__main__":  # pragma: no cover

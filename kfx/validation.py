@@ -63,7 +63,7 @@ def with_skew_comparators(schema: "schema_pb2.Schema", threshold: float) -> "sch
 def validate_splits(
     statistics: Mapping[str, "statistics_pb2.DatasetFeatureStatisticsList"],
     schema: "schema_pb2.Schema",
-    skew_threshold: float = 0.15,
+    skew_threshold: float,
     reference: str = "train",
     compare_to: str = "validation",
 ) -> dict[str, "anomalies_pb2.Anomalies"]:

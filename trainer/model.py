@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 def build_model(
     categorical: Sequence[bool],
-    c: float = 10.0,
-    gamma: Union[str, float] = "scale",
-    seed: int = 42,
+    c: float,
+    gamma: Union[str, float],
+    seed: int,
 ) -> "Pipeline":
     """An RBF support-vector classifier on Yeo-Johnson-transformed numeric features.
 
@@ -23,9 +23,9 @@ def build_model(
 
     Args:
         categorical: For each feature column, whether it is categorical (one-hot encoded).
-        c: SVM regularisation. Defaults to 10.
-        gamma: RBF kernel width: "scale", "auto" or a number. Defaults to "scale".
-        seed: Random state of the classifier. Defaults to 42.
+        c: SVM regularisation.
+        gamma: RBF kernel width: "scale", "auto" or a number.
+        seed: Random state of the classifier.
 
     Returns:
         An unfitted pipeline.

@@ -23,6 +23,7 @@ from typing import Mapping, Optional, Sequence
 from kfx.contract import (
     DATA_FORMAT_VARIABLE, METADATA_FILE, METRICS_FILE, MODEL_DIR_VARIABLE, MODEL_FILE, SPLIT_VARIABLES,
 )
+from kfx.config import Config
 from kfx.errors import ConfigError, KfxError
 
 
@@ -30,10 +31,12 @@ from kfx.errors import ConfigError, KfxError
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parses the trainer's hyper-parameters and options."""
     parser = argparse.ArgumentParser(prog="python -m trainer.task", description=__doc__.splitlines()[0])
-    parser.add_argument("--label-column", default="Class", help="Column holding the class (default: Class).")
-    parser.add_argument("--svm-c", type=float, default=10.0, help="SVM regularisation C (default: 10).")
-    parser.add_argument("--svm-gamma", default="scale", help='RBF gamma: "scale", "auto" or a number (default: scale).')
-    parser.add_argument("--seed", type=int, default=42, help="Random state of the model (default: 42).")
+    parser.add_argument("--label-column", default=Config.label_column, help="Column holding the class (default: %(default)s).")
+    parser.add_argument("--svm-c", type=float, default=Config.svm_c, help="SVM regularisation C (default: %(default)s).")
+    parser.add_argument(
+        "--svm-gamma", default=Config.svm_gamma, help='RBF gamma: "scale", "auto" or a number (default: %(default)s).'
+    )
+    parser.add_argument("--seed", type=int, default=Config.seed, help="Random state of the model (default: %(default)s).")
     return parser.parse_args(argv)
 
 

@@ -1,29 +1,16 @@
-"""The kfx component library: one KFP v2 component per module, each a thin wrapper over kfx.steps.
+"""The kfx component library: one module per component, each holding the component and its
+:class:`~kfx.step.Step` declaration; the work is a plain function of :mod:`kfx.steps`.
 
-Importing this package loads only kfp; each component imports what it needs
-(TFDV, scikit-learn, cloud clients) inside its body, in its own task.
+``from kfx.components import train`` gives the component. Importing this package
+loads only kfp (and GCPC's artifact types); each component imports what it needs
+(TFDV, scikit-learn, cloud clients) inside its body, in its own task. A module
+added here is a component of the package without any other change.
 """
 
-from kfx.components.bless_vertex_model import bless_vertex_model
-from kfx.components.custom_training_job import custom_training_job
-from kfx.components.evaluate import evaluate
-from kfx.components.generate_statistics import generate_statistics
-from kfx.components.generate_statistics_bq import generate_statistics_bq
-from kfx.components.import_dataset import import_dataset
-from kfx.components.infer_schema import infer_schema
-from kfx.components.push_model import push_model
-from kfx.components.train import train
-from kfx.components.validate_statistics import validate_statistics
+import importlib as _importlib
+import pkgutil as _pkgutil
 
-__all__ = [
-    "bless_vertex_model",
-    "custom_training_job",
-    "evaluate",
-    "generate_statistics",
-    "generate_statistics_bq",
-    "import_dataset",
-    "infer_schema",
-    "push_model",
-    "train",
-    "validate_statistics",
-]
+__all__ = sorted(m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+for _name in __all__:
+    globals()[_name] = getattr(_importlib.import_module(f"{__name__}.{_name}"), _name)

@@ -3,13 +3,12 @@
 from typing import NamedTuple
 
 from google_cloud_pipeline_components.types import artifact_types
-from kfp import dsl
 from kfp.dsl import Artifact, Input, Metrics, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.step import Step, component
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def bless_vertex_model(
     project: str,
     location: str,
@@ -37,5 +36,12 @@ def bless_vertex_model(
     result = registry.bless_model(project, location, vertex_model.metadata["resourceName"], dict(metrics.metadata))
     with open(blessing.path, "w") as f:
         json.dump(result, f, indent=2)
-    blessing.metadata.update(kfx_type="ModelBlessing", **result)
+    blessing.metadata.update(**result)
     return (str(result["version"]),)
+
+
+STEP = Step(
+    bless_vertex_model,
+    types={"blessing": "ModelBlessing"},
+    bind={"project": "project_id", "location": "region"},
+)

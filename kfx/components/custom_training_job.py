@@ -4,17 +4,16 @@
 from typing import NamedTuple
 
 from google_cloud_pipeline_components.types import artifact_types
-from kfp import dsl
 from kfp.dsl import Dataset, Input, Model, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.step import Figure, Step, component
 
 # GCPC's artifact types (google.VertexDataset / google.VertexModel) let this component
 # consume TabularDatasetCreateOp's output and feed GCPC's model ops; the module loads
 # only kfp, not the aiplatform client. kfp imports it again in the task by its full name.
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def custom_training_job(
     project: str,
     location: str,
@@ -25,17 +24,17 @@ def custom_training_job(
     model: Output[Model],
     vertex_model: Output[artifact_types.VertexModel],
     test_data: Output[Dataset],
-    display_name: str = "kfx-beans-train",
-    model_display_name: str = "beans",
-    label_column: str = "Class",
-    svm_c: float = 10.0,
-    svm_gamma: str = "scale",
-    seed: int = 42,
-    train_fraction: float = 0.8,
-    validation_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    machine_type: str = "n1-standard-4",
-    service_account: str = "",
+    model_name: str,
+    label_column: str,
+    svm_c: float,
+    svm_gamma: str,
+    seed: int,
+    train_fraction: float,
+    validation_fraction: float,
+    test_fraction: float,
+    machine_type: str,
+    service_account: str,
+    display_name: str = "",
     network: str = "",
     # No default: the pipeline derives it from the scikit-learn kfx trains with (kfx.vertex.images).
     serving_container_image_uri: str = "",
@@ -54,16 +53,16 @@ def custom_training_job(
         model: The model folder (gs://, model.joblib), for evaluate.
         vertex_model: The uploaded model version in the Model Registry.
         test_data: The test split Vertex AI held out, as CSV, for evaluate.
-        display_name: Name of the training job. Defaults to "kfx-beans-train".
-        model_display_name: Name of the model in the registry. Defaults to "beans".
-        label_column: Class column. Defaults to "Class".
-        svm_c: SVM regularisation C. Defaults to 10.
-        svm_gamma: RBF gamma. Defaults to "scale".
-        seed: Random state. Defaults to 42.
-        train_fraction: Share of rows for training. Defaults to 0.8.
-        validation_fraction: Share of rows for validation. Defaults to 0.1.
-        test_fraction: Share of rows for testing. Defaults to 0.1.
-        machine_type: Machine of the job. Defaults to "n1-standard-4".
+        display_name: Name of the training job; empty means "<model_name>-train".
+        model_name: Name of the model in the Model Registry.
+        label_column: Class column.
+        svm_c: SVM regularisation C.
+        svm_gamma: RBF gamma.
+        seed: Random state.
+        train_fraction: Share of rows for training.8.
+        validation_fraction: Share of rows for validation.1.
+        test_fraction: Share of rows for testing.1.
+        machine_type: Machine of the job.
         service_account: Service account of the job; empty uses the default.
         network: projects/PROJECT_NUMBER/global/networks/NAME the job is peered with; empty for none.
         serving_container_image_uri: Prebuilt scikit-learn serving image of the trained series.
@@ -72,24 +71,35 @@ def custom_training_job(
     Returns:
         The model version's resource name and the test split the trainer held out (its AIP_TEST_DATA_URI).
     """
-    from kfx.contract import trainer_args
+    from kfx.contract import MODEL_FILE, trainer_args
     from kfx.vertex import training
     from kfx.vertex.images import serving_image
 
     result = training.run_training_job(
         project=project, location=location, dataset_resource_name=dataset.metadata["resourceName"],
         container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
-        display_name=display_name, model_display_name=model_display_name,
+        display_name=display_name or f"{model_name}-train", model_display_name=model_name,
         args=trainer_args(label_column, svm_c, svm_gamma, seed),
         serving_container_image_uri=serving_container_image_uri or serving_image(location),
         fractions=(train_fraction, validation_fraction, test_fraction), machine_type=machine_type,
         service_account=service_account, environment_variables=environment_variables, network=network,
     )
     model.uri = result.model_uri
-    model.metadata.update(kfx_type="Model", framework="scikit-learn", file="model.joblib", label_column=label_column)
+    model.metadata.update(framework="scikit-learn", file=MODEL_FILE, label_column=label_column)
     vertex_model.uri = f"https://{location}-aiplatform.googleapis.com/v1/{result.model_resource_name}"
     vertex_model.metadata["resourceName"] = result.model_resource_name
     test_uri = result.data_uris["test"]
     exported = training.export_test_split(test_uri, result.data_format, test_data.path)
-    test_data.metadata.update(kfx_type="Dataset", split="test", format="csv", label_column=label_column, **exported)
+    test_data.metadata.update(split="test", format="csv", label_column=label_column, **exported)
     return (result.model_resource_name, test_uri)
+
+
+STEP = Step(
+    custom_training_job,
+    section="model",
+    figures=(Figure("uri", "model"),),
+    bind={
+        "project": "project_id", "location": "region", "container_uri": "training_image", "staging_bucket": "bucket",
+        "bigquery_destination": "bq_dest", "network": "peering_network", "serving_container_image_uri": "serving_image",
+    },
+)

@@ -2,20 +2,19 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
 from kfp.dsl import HTML, ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.step import Figure, Step, component
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def evaluate(
     model: Input[Model],
     test_data: Input[Dataset],
     metrics: Output[Metrics],
     classification_metrics: Output[ClassificationMetrics],
     evaluation_view: Output[HTML],
-    min_accuracy: float = 0.9,
+    min_accuracy: float,
 ) -> NamedTuple("EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float)]):
     """Logs accuracy, macro-F1 and per-class precision / recall, the confusion matrix, and a page
     with its picture; ``blessed`` is true only when accuracy >= ``min_accuracy``.
@@ -26,7 +25,7 @@ def evaluate(
         metrics: Scalar metrics.
         classification_metrics: The confusion matrix.
         evaluation_view: HTML page with metrics and the confusion-matrix picture.
-        min_accuracy: Accuracy a model needs to be blessed. Defaults to 0.9.
+        min_accuracy: Accuracy a model needs to be blessed.
 
     Returns:
         The blessing, test accuracy and macro-F1.
@@ -44,3 +43,26 @@ def evaluate(
         metrics.log_metric(f"recall_{label}", scores["recall"])
     classification_metrics.log_confusion_matrix(result["confusion"]["labels"], result["confusion"]["matrix"])
     return (result["blessed"], result["accuracy"], result["macro_f1"])
+
+
+def _describe(model: dict) -> list[str]:
+    verdict = "blessed" if model["blessed"] else "not blessed"
+    return [
+        f"model       test accuracy {model['test_accuracy']:.4f}, macro-F1 {model['macro_f1']:.4f} "
+        f"(min {model['min_accuracy']:g}): {verdict}",
+        f"            {model['uri']}",
+    ]
+
+
+STEP = Step(
+    evaluate,
+    section="model",
+    figures=(
+        Figure("test_accuracy", "metrics.accuracy", name="accuracy"),
+        Figure("macro_f1", "metrics.macro_f1", name="macro_f1"),
+        Figure("min_accuracy", "metrics.min_accuracy"),
+        Figure("blessed", "metrics.blessed", name="blessed", cast=bool),
+        Figure("view", "evaluation_view"),
+    ),
+    describe=_describe,
+)

@@ -2,20 +2,19 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
 from kfp.dsl import HTML, Artifact, Dataset, Input, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.step import DATA, Figure, Step, component
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def generate_statistics(
     train_data: Input[Dataset],
     validation_data: Input[Dataset],
     test_data: Input[Dataset],
     statistics: Output[Artifact],
     statistics_view: Output[HTML],
-    engine: str = "memory",
+    stats_engine: str,
     beam_options: dict = {},
 ) -> NamedTuple("StatisticsOutputs", [("features", int)]):
     """Computes TFDV statistics (``Split-<name>/stats.tfrecord``, readable by
@@ -27,7 +26,7 @@ def generate_statistics(
         test_data: Test split.
         statistics: Folder of binary DatasetFeatureStatisticsList protos, one per split.
         statistics_view: Facets Overview page.
-        engine: "memory" (in this process) or "beam" (a Beam pipeline). Defaults to "memory".
+        stats_engine: "memory" (in this process) or "beam" (a Beam pipeline).
         beam_options: Beam pipeline options for the beam engine (runner, project, region, …).
 
     Returns:
@@ -37,7 +36,28 @@ def generate_statistics(
 
     result = steps.generate_statistics(
         train_data.path, validation_data.path, test_data.path, statistics.path, statistics_view.path,
-        engine, dict(beam_options or {}),
+        stats_engine, dict(beam_options or {}),
     )
-    statistics.metadata.update(kfx_type="ExampleStatistics", engine=engine, **result)
+    statistics.metadata.update(engine=stats_engine, **result)
     return (result["features"],)
+
+
+def _describe(statistics: dict) -> list[str]:
+    return [
+        f"statistics  {statistics['features']} features per split: {statistics['uri']}",
+        f"            Facets view: {statistics['view']}",
+    ]
+
+
+STEP = Step(
+    generate_statistics,
+    types={"statistics": "ExampleStatistics"},
+    section="statistics",
+    figures=(
+        Figure("features", "statistics.features", name="features", kind=DATA, cast=int),
+        Figure("uri", "statistics"),
+        Figure("view", "statistics_view"),
+    ),
+    describe=_describe,
+    checks_data=True,
+)

@@ -2,30 +2,30 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
 from kfp.dsl import HTML, Artifact, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.components.generate_statistics import STEP as STATISTICS
+from kfx.step import DATA, Figure, Step, component
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def generate_statistics_bq(
     bq_source: str,
     statistics: Output[Artifact],
     statistics_view: Output[HTML],
-    label_column: str = "Class",
-    train_fraction: float = 0.8,
-    validation_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    seed: int = 42,
-    beam_runner: str = "DirectRunner",
+    label_column: str,
+    train_fraction: float,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    beam_runner: str,
+    region: str,
+    bucket: str,
+    network: str,
+    subnetwork: str,
+    service_account: str,
     project: str = "",
-    region: str = "us-central1",
-    bucket: str = "",
-    network: str = "",
-    subnetwork: str = "",
     sdk_container_image: str = "",
-    service_account: str = "",
 ) -> NamedTuple("StatisticsOutputs", [("features", int)]):
     """Reads ``bq_source`` directly and writes the same statistics artifact as generate_statistics
     (one ``Split-<name>`` folder per split) and the Facets view of train vs. eval.
@@ -34,14 +34,14 @@ def generate_statistics_bq(
         bq_source: ``bq://project.dataset.table``.
         statistics: Folder of DatasetFeatureStatisticsList protos, one per split.
         statistics_view: Facets Overview page.
-        label_column: Class column. Defaults to "Class".
-        train_fraction: Share of rows for training. Defaults to 0.8.
-        validation_fraction: Share of rows for validation. Defaults to 0.1.
-        test_fraction: Share of rows for testing. Defaults to 0.1.
-        seed: Seed of the split. Defaults to 42.
+        label_column: Class column.
+        train_fraction: Share of rows for training.8.
+        validation_fraction: Share of rows for validation.1.
+        test_fraction: Share of rows for testing.1.
+        seed: Seed of the split.
         beam_runner: "DataflowRunner" runs a Beam pipeline on Dataflow; otherwise in memory.
         project: Project of the Dataflow job, billed for reading the table.
-        region: Dataflow region. Defaults to "us-central1".
+        region: Dataflow region.
         bucket: gs:// bucket for Dataflow's temp and staging files.
         network: VPC network of the Dataflow workers.
         subnetwork: Subnetwork of the Dataflow workers.
@@ -60,5 +60,16 @@ def generate_statistics_bq(
         bq_source, statistics.path, statistics_view.path, label_column,
         (train_fraction, validation_fraction, test_fraction), seed, options, billing_project=project,
     )
-    statistics.metadata.update(kfx_type="ExampleStatistics", source=bq_source, **result)
+    statistics.metadata.update(source=bq_source, **result)
     return (result["features"],)
+
+
+STEP = Step(
+    generate_statistics_bq,
+    types=STATISTICS.types,
+    section=STATISTICS.section,
+    figures=(Figure("", "statistics.source", name="source", kind=DATA), *STATISTICS.figures),
+    describe=STATISTICS.describe,
+    checks_data=True,
+    bind={"project": "project_id", "sdk_container_image": "dataflow_image"},
+)

@@ -2,24 +2,23 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
 from kfp.dsl import Dataset, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.step import DATA, Figure, Step, component
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def import_dataset(
     source: str,
     train_data: Output[Dataset],
     validation_data: Output[Dataset],
     test_data: Output[Dataset],
-    label_column: str = "Class",
-    train_fraction: float = 0.8,
-    validation_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    seed: int = 42,
-    sample_rows: int = 0,
+    label_column: str,
+    train_fraction: float,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    sample_rows: int,
 ) -> NamedTuple("ImportOutputs", [("train_rows", int), ("validation_rows", int), ("test_rows", int)]):
     """Reads ``source`` (local / gs:// CSV or Parquet, bq://project.dataset.table; empty for the
     packaged beans table), checks it and writes one CSV Dataset per split.
@@ -29,11 +28,11 @@ def import_dataset(
         train_data: Training split (CSV).
         validation_data: Validation split (CSV).
         test_data: Test split (CSV).
-        label_column: Class column to stratify on. Defaults to "Class".
-        train_fraction: Share of rows for training. Defaults to 0.8.
-        validation_fraction: Share of rows for validation. Defaults to 0.1.
-        test_fraction: Share of rows for testing. Defaults to 0.1.
-        seed: Seed of the split. Defaults to 42.
+        label_column: Class column to stratify on.
+        train_fraction: Share of rows for training.
+        validation_fraction: Share of rows for validation.
+        test_fraction: Share of rows for testing.
+        seed: Seed of the split.
         sample_rows: Stratified sample size before splitting; 0 keeps all rows.
 
     Returns:
@@ -47,7 +46,23 @@ def import_dataset(
     )
     for split, artifact in (("train", train_data), ("validation", validation_data), ("test", test_data)):
         artifact.metadata.update(
-            kfx_type="Dataset", split=split, rows=result[f"{split}_rows"], source=result["source"],
+            split=split, rows=result[f"{split}_rows"], source=result["source"],
             label_column=label_column, format="csv", seed=seed,
         )
     return (result["train_rows"], result["validation_rows"], result["test_rows"])
+
+
+def _describe(rows: dict) -> list[str]:
+    return [f"rows        train {rows['train']}, validation {rows['validation']}, test {rows['test']}"]
+
+
+STEP = Step(
+    import_dataset,
+    section="rows",
+    figures=(
+        Figure("", "train_data.source", name="source", kind=DATA),
+        *(Figure(split, f"{split}_rows", name=f"{split}_rows", kind=DATA, cast=int)
+          for split in ("train", "validation", "test")),
+    ),
+    describe=_describe,
+)

@@ -2,17 +2,16 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
 from kfp.dsl import Artifact, Input, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.step import DATA, Figure, Step, component
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def infer_schema(
     statistics: Input[Artifact],
     schema: Output[Artifact],
-    schema_file: str = "",
+    schema_file: str,
 ) -> NamedTuple("SchemaOutputs", [("features", int)]):
     """Writes a Schema text proto: inferred from the train split's statistics, or ``schema_file``.
 
@@ -27,5 +26,17 @@ def infer_schema(
     from kfx import steps
 
     result = steps.infer_schema(statistics.path, schema.path, schema_file)
-    schema.metadata.update(kfx_type="Schema", schema_file=schema_file, **result)
+    schema.metadata.update(schema_file=schema_file, **result)
     return (result["features"],)
+
+
+STEP = Step(
+    infer_schema,
+    types={"schema": "Schema"},
+    section="schema",
+    figures=(
+        Figure("features", "schema.features", name="schema_features", kind=DATA, cast=int),
+        Figure("uri", "schema"),
+    ),
+    checks_data=True,
+)

@@ -2,13 +2,12 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
 from kfp.dsl import Artifact, Input, Metrics, Model, Output
 
-from kfx.config import DEFAULT_IMAGE
+from kfx.step import Figure, Step, component
 
 
-@dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False)
+@component
 def push_model(
     model: Input[Model],
     metrics: Input[Metrics],
@@ -16,7 +15,7 @@ def push_model(
     blessed: bool,
     registry_dir: str,
     pushed_model: Output[Artifact],
-    model_name: str = "beans",
+    model_name: str,
 ) -> NamedTuple("PushOutputs", [("pushed", bool), ("version", int)]):
     """Copies the model with its metrics and schema into ``registry_dir/model_name/v<N>`` when
     ``blessed`` (the gate is this input, not a condition); otherwise records why not.
@@ -28,7 +27,7 @@ def push_model(
         blessed: The blessing from evaluate.
         registry_dir: Root folder of the local registry.
         pushed_model: A record of the push (the registry version's URI, or the reason).
-        model_name: Name of the model in the registry. Defaults to "beans".
+        model_name: Name of the model in the registry.
 
     Returns:
         Whether the model was pushed, and its version (0 when not).
@@ -41,5 +40,25 @@ def push_model(
     result = steps.push_model(model.path, registry_dir, model_name, evaluation, schema.path)
     with open(pushed_model.path, "w") as f:
         json.dump(result, f, indent=2)
-    pushed_model.metadata.update(kfx_type="PushedModel", model_name=model_name, **result)
+    pushed_model.metadata.update(model_name=model_name, **result)
     return (result["pushed"], result.get("version", 0))
+
+
+def _describe(push: dict) -> list[str]:
+    if push.get("pushed"):
+        return [f"pushed      version {push['version']}: {push['uri']}"]
+    return [f"pushed      no: {push.get('reason')}"]
+
+
+STEP = Step(
+    push_model,
+    types={"pushed_model": "PushedModel"},
+    section="push",
+    figures=(
+        Figure("pushed", "pushed_model.pushed", cast=bool),
+        Figure("version", "pushed_model.version", name="pushed_version", cast=int),
+        Figure("uri", "pushed_model.uri"),
+        Figure("reason", "pushed_model.reason"),
+    ),
+    describe=_describe,
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kfx.config import Config
 from kfx.errors import DataError
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def with_drift(df: "pd.DataFrame", column: str, factor: float = 1.5) -> "pd.Data
 
 def damaged_copy(
     df: "pd.DataFrame",
-    new_category: tuple[str, str] = ("Class", "PINTO"),
+    new_category: tuple[str, str] = (Config.label_column, "PINTO"),
     missing_column: str = "Solidity",
     drift: tuple[str, float] = ("Area", 1.5),
     seed: int = 0,

@@ -18,9 +18,29 @@ from typing import Any, Optional, Protocol
 
 from kfx.lineage.errors import LineageError
 from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, ExecutionRecord, Graph, RunRecord
+from kfx.lineage.store import SOURCE_TYPE
 
-CHECK_TYPES = ("ExampleStatistics", "Schema", "ExampleAnomalies")
-"""Artifact types that check data: shown with a model although training reads only the splits."""
+DATASET_TYPE = "Dataset"
+"""kfp's type of a table artifact (``system.Dataset``): the splits a model is made from."""
+MODEL_TYPE = "Model"
+"""kfp's type of a model artifact (``system.Model``)."""
+
+
+def _steps():
+    from kfx.step import declared
+
+    return declared()
+
+
+def check_types() -> tuple[str, ...]:
+    """Artifact types that check data (the outputs of steps declared ``checks_data``): shown with a
+    model although training reads only the splits."""
+    return tuple(dict.fromkeys(t for s in _steps() if s.checks_data for t in s.types.values()))
+
+
+def check_sections() -> list[tuple[str, str]]:
+    """Each data check's summary section with its artifact type (``statistics``, ``ExampleStatistics``…)."""
+    return list(dict.fromkeys((s.section, t) for s in _steps() if s.checks_data for t in s.types.values()))
 
 # Parameters that name where files go differ between any two runs and say nothing about the result.
 _PLACE_PARAMETERS = {"registry_dir"}
@@ -58,7 +78,7 @@ def _when(seconds: Optional[float]) -> str:
 
 
 def figures(graph: Graph) -> dict[str, Any]:
-    """The key figures a run graph holds: source, rows per split, features, anomalies, metrics, push.
+    """The key figures a run graph holds, as its steps declare them (:class:`~kfx.step.Figure`).
 
     Args:
         graph: A run's graph (or part of one).
@@ -66,40 +86,22 @@ def figures(graph: Graph) -> dict[str, Any]:
     Returns:
         Only the figures the graph has, e.g. ``{"train_rows": 479, "accuracy": 0.95, …}``.
     """
+    from kfx.step import figures as step_figures
+    from kfx.summary import step_named
+
     out: dict[str, Any] = {}
-    # Locally the source is an artifact; on Vertex AI the statistics step names the table it read
-    # (a Dataset there is the test split the training job exported, not the source).
-    source = next((a.uri for a in graph.of_type("DataSource")), None)
-    read_by_statistics = [a.properties["source"] for a in graph.of_type("ExampleStatistics") if "source" in a.properties]
-    source = source or next(iter(read_by_statistics), None)
-    for dataset in graph.of_type("Dataset"):
-        source = source or dataset.properties.get("source")
-        split = dataset.properties.get("split")
-        if split and "rows" in dataset.properties:
-            out[f"{split}_rows"] = _int(dataset.properties["rows"])
+    for execution in sorted(graph.executions.values(), key=lambda x: (x.started or 0, x.step)):
+        step = step_named(execution.step)
+        if step is None:
+            continue
+        outputs = {**execution.outputs, **{a.output: a for _, a in graph.outputs_of(execution.id)}}
+        for figure, value in step_figures(step, outputs, execution.parameters):
+            if figure.name and value is not None:
+                out[figure.name] = value
+    # Locally the table a run read is an artifact of its own.
+    source = next((a.uri for a in graph.of_type(SOURCE_TYPE)), None)
     if source:
         out["source"] = source
-    for kind, key, name in (("ExampleStatistics", "features", "features"), ("Schema", "features", "schema_features"),
-                            ("ExampleAnomalies", "anomalies", "anomalies")):
-        found = graph.of_type(kind)
-        if found and key in found[-1].properties:
-            out[name] = _int(found[-1].properties[key])
-    model = graph.of_type("Model")
-    if model and "validation_accuracy" in model[-1].properties:
-        out["validation_accuracy"] = model[-1].properties["validation_accuracy"]
-    metrics = graph.of_type("Metrics")
-    if metrics:
-        for key in ("accuracy", "macro_f1"):
-            if key in metrics[-1].properties:
-                out[key] = metrics[-1].properties[key]
-    evaluate = graph.step("evaluate")
-    if evaluate is not None and "blessed" in evaluate.outputs:
-        out["blessed"] = bool(evaluate.outputs["blessed"])
-    elif metrics and "blessed" in metrics[-1].properties:
-        out["blessed"] = bool(metrics[-1].properties["blessed"])
-    pushed = graph.of_type("PushedModel")
-    if pushed:
-        out["pushed_version"] = _int(pushed[-1].properties.get("version", 0)) if pushed[-1].properties.get("pushed") else None
     return out
 
 
@@ -144,8 +146,10 @@ class Upstream:
     @property
     def splits(self) -> list[ArtifactRecord]:
         """The Dataset artifacts (one per split)."""
-        order = {"train": 0, "validation": 1, "test": 2}
-        return sorted(self.graph.of_type("Dataset"), key=lambda a: order.get(str(a.properties.get("split")), 9))
+        from kfx.data import SPLITS
+
+        order = {split: index for index, split in enumerate(SPLITS)}
+        return sorted(self.graph.of_type(DATASET_TYPE), key=lambda a: order.get(str(a.properties.get("split")), 9))
 
     def first(self, type_name: str) -> Optional[ArtifactRecord]:
         """The graph's artifact of one type, if any."""
@@ -154,9 +158,10 @@ class Upstream:
 
     @property
     def trainer_parameters(self) -> dict[str, Any]:
-        """The train step's parameters (empty when the artifact was not made from a model)."""
-        train = self.graph.step("train")
-        return dict(train.parameters) if train else {}
+        """The parameters of the step that made the model (empty when the artifact was not made from one)."""
+        model = self.first(MODEL_TYPE)
+        trainer = self.graph.producer(model.id) if model is not None else None
+        return dict(trainer.parameters) if trainer else {}
 
     @property
     def steps(self) -> list[ExecutionRecord]:
@@ -173,9 +178,7 @@ class Upstream:
             "run_id": self.run_id,
             "source": self.source_uri,
             "splits": [art(a) for a in self.splits],
-            "statistics": art(self.first("ExampleStatistics")),
-            "schema": art(self.first("Schema")),
-            "anomalies": art(self.first("ExampleAnomalies")),
+            **{section: art(self.first(kind)) for section, kind in check_sections()},
             "trainer_parameters": self.trainer_parameters,
             "steps": [
                 {"step": x.step, "state": x.state, "seconds": x.seconds, "parameters": x.parameters, "outputs": x.outputs}
@@ -194,13 +197,14 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
     artifacts = dict(upstream.artifacts)
     executions = dict(upstream.executions)
     events = list(upstream.events)
-    frontier = [a for a in artifacts if artifacts[a].type in ("Dataset", *CHECK_TYPES)]
+    checking = check_types()
+    frontier = [a for a in artifacts if artifacts[a].type in (DATASET_TYPE, *checking)]
     seen = set(frontier)
     while frontier:
         current = frontier.pop()
         for read in [e for e in run.events if e.artifact_id == current and e.kind == INPUT]:
             made = [e for e in run.events if e.execution_id == read.execution_id and e.kind == OUTPUT]
-            checks = [e for e in made if e.artifact_id in run.artifacts and run.artifacts[e.artifact_id].type in CHECK_TYPES]
+            checks = [e for e in made if e.artifact_id in run.artifacts and run.artifacts[e.artifact_id].type in checking]
             if not checks or read.execution_id not in run.executions:
                 continue
             executions[read.execution_id] = run.executions[read.execution_id]
@@ -215,10 +219,10 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
                 if edge.artifact_id not in seen:
                     seen.add(edge.artifact_id)
                     frontier.append(edge.artifact_id)
-    if not any(a.type in CHECK_TYPES for a in artifacts.values()):
+    if not any(a.type in checking for a in artifacts.values()):
         # On Vertex AI the checks read the source table itself, not a dataset the model was made
         # from, so no event leads to them; they are the run's checks on that data all the same.
-        checks = {k for k, a in run.artifacts.items() if a.type in CHECK_TYPES}
+        checks = {k for k, a in run.artifacts.items() if a.type in checking}
         makers = {e.execution_id for e in run.events if e.artifact_id in checks and e.kind == OUTPUT}
         artifacts.update({k: run.artifacts[k] for k in checks})
         executions.update({k: run.executions[k] for k in makers if k in run.executions})
@@ -302,19 +306,20 @@ class Lineage:
         run = self._run_or_none(ref)
         if run is not None:
             graph = self.backend.run_graph(ref)
-            models = graph.of_type("Model")
+            models = graph.of_type(MODEL_TYPE)
             if not models:
                 where = f" (it failed at {run.failed_step})" if run.failed_step else ""
+                made = sorted(graph.artifacts.values(), key=lambda a: a.id)
+                example = f"e.g. {made[0].name}, " if made else ""
                 raise LineageError(
-                    f"Run {ref!r} made no model{where}; pass an artifact of it instead, "
-                    f"e.g. {ref}/import-dataset/train_data, or another run."
+                    f"Run {ref!r} made no model{where}; pass an artifact of it instead, {example}or another run."
                 )
             return models[-1]
         found = self.backend.find_artifacts(ref)
         if not found:
             raise LineageError(
                 f"No artifact or run called {ref!r} in the lineage store; pass a run id, an artifact id, "
-                "a name such as RUN/train/model, or an artifact URI (`kfx lineage runs` lists the runs)."
+                "a name such as RUN/STEP/OUTPUT, or an artifact URI (`kfx lineage runs` lists the runs)."
             )
         return found[-1]
 

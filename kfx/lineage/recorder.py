@@ -20,33 +20,24 @@ from kfx.lineage.model import ArtifactRecord
 _SCALARS = (bool, int, float, str)
 
 
-def artifact_type(artifact: Any) -> str:
-    """The lineage type of a kfp artifact: its ``kfx_type``, or kfp's own type (``Metrics``, ``HTML``…)."""
-    kind = (artifact.metadata or {}).get("kfx_type")
-    return str(kind) if kind else str(artifact.schema_title).split(".")[-1]
+def artifact_type(step: str, key: str, artifact: Any) -> str:
+    """The lineage type of a step's output artifact: as the step declares it (``ExampleStatistics``),
+    or kfp's own type (``Dataset``, ``Metrics``, ``HTML``…)."""
+    from kfx.summary import step_named
+
+    declared = step_named(step)
+    title = str(artifact.schema_title)
+    return declared.artifact_type(key, title) if declared is not None else title.split(".")[-1]
 
 
 def artifact_record(run_id: str, step: str, key: str, artifact: Any) -> ArtifactRecord:
     """The record of one output artifact: named ``<run_id>/<step>/<key>``, its metadata as properties."""
-    properties = {k: v for k, v in dict(artifact.metadata or {}).items() if k != "kfx_type"}
+    properties = dict(artifact.metadata or {})
     properties.update(run_id=run_id, step=step, output=key)
-    return ArtifactRecord(id="", name=f"{run_id}/{step}/{key}", type=artifact_type(artifact), uri=artifact.uri, properties=properties)
-
-
-def run_metrics(summary: dict[str, Any]) -> dict[str, Any]:
-    """The key figures of a run summary, as stored on the run context."""
-    metrics: dict[str, Any] = {}
-    for split, rows in (summary.get("rows") or {}).items():
-        metrics[f"{split}_rows"] = rows
-    model = summary.get("model") or {}
-    for key, name in (("test_accuracy", "accuracy"), ("macro_f1", "macro_f1"),
-                      ("validation_accuracy", "validation_accuracy"), ("blessed", "blessed")):
-        metrics[name] = model.get(key)
-    metrics["anomalies"] = (summary.get("anomalies") or {}).get("count")
-    push = summary.get("push") or {}
-    if push.get("pushed"):
-        metrics["pushed_version"] = push.get("version")
-    return {k: v for k, v in metrics.items() if v is not None}
+    return ArtifactRecord(
+        id="", name=f"{run_id}/{step}/{key}", type=artifact_type(step, key, artifact), uri=artifact.uri,
+        properties=properties,
+    )
 
 
 class LineageRecorder:
@@ -76,6 +67,7 @@ class LineageRecorder:
         self.started = time.time()
         self._contexts: Optional[tuple[Any, Any]] = None
         self._executions: dict[str, int] = {}
+        self._ended: list[Any] = []
         self._by_uri: dict[str, int] = {}
         if run_id:
             self._guard(self._open_run)
@@ -161,6 +153,7 @@ class LineageRecorder:
         )
         for key, record in outputs:
             self._by_uri[record.uri] = ids[key]
+        self._ended.append(event)
 
     def _step_properties(self, event: Any) -> dict[str, Any]:
         properties: dict[str, Any] = {"step": event.name, "run_id": self.run_id, "started": event.started}
@@ -189,13 +182,15 @@ class LineageRecorder:
         return found[-1] if found else None
 
     def _finish_run(self, summary: dict[str, Any]) -> None:
+        from kfx.summary import run_figures
+
         if self._contexts is None:
             self._open_run()
         ended = time.time()
         properties: dict[str, Any] = {
             "status": summary["status"], "ended": ended, "seconds": ended - self.started,
             "run_dir": summary.get("run_dir", ""),
-            **{f"metric:{k}": v for k, v in run_metrics(summary).items()},
+            **{f"metric:{k}": v for k, v in run_figures(self._ended).items()},
         }
         if summary["status"] == "failed":
             properties.update(failed_step=summary.get("failed_step", ""), error=summary.get("error", ""))

@@ -3,7 +3,7 @@
 Vertex AI Pipelines records every run itself: a ``system.PipelineRun`` context
 per run, a ``system.ContainerExecution`` per task (parameters in its metadata as
 ``input:<name>``, output values as ``output:<name>``, the same keys kfx uses
-locally) and an artifact per output whose metadata carries kfx's ``kfx_type``.
+locally) and an artifact per output, typed as the step that made it declares.
 :class:`VertexMetadata` reads those through the ``aiplatform`` package's
 ``MetadataServiceClient`` (google-cloud-aiplatform) and hands back the records
 of :mod:`kfx.lineage.model`; it writes nothing.
@@ -43,6 +43,21 @@ def _time(value: Any) -> Optional[float]:
 
 def _short_type(schema_title: str) -> str:
     return schema_title.split(".", 1)[-1] if schema_title else "Artifact"
+
+
+def _declared_types(artifacts: dict[str, ArtifactRecord], executions: dict[str, ExecutionRecord],
+                    events: list[EventRecord]) -> None:
+    """Types each output artifact as the step that made it declares (``ExampleStatistics``…)."""
+    import dataclasses
+
+    from kfx.summary import step_named
+
+    for event in events:
+        if event.kind == OUTPUT and event.artifact_id in artifacts:
+            step = step_named(executions[event.execution_id].step)
+            artifact = artifacts[event.artifact_id]
+            if step is not None and artifact.output in step.types:
+                artifacts[event.artifact_id] = dataclasses.replace(artifact, type=step.types[artifact.output])
 
 
 class VertexMetadata:
@@ -117,7 +132,7 @@ class VertexMetadata:
             status="complete" if status == "cached" else status,
             started=_time(context.create_time),
             ended=max(ends) if ends and status in ("complete", "failed", "cached") else None,
-            metrics={k: v for k, v in figures(graph).items() if k != "source"},
+            metrics=figures(graph),
             failed_step=failed.step if failed else "",
             error=failed.error if failed else "",
             target="vertex",
@@ -168,7 +183,9 @@ class VertexMetadata:
                 self._dag_state[run_id] = record.state
             elif execution.schema_title not in SUB_DAG_SCHEMAS:
                 executions[execution.name] = record
-        return Graph(artifacts, executions, [e for e in events if e.execution_id in executions])
+        events = [e for e in events if e.execution_id in executions]
+        _declared_types(artifacts, executions, events)
+        return Graph(artifacts, executions, events)
 
     @staticmethod
     def _artifact(artifact: Any, run_id: str) -> ArtifactRecord:

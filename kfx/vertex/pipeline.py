@@ -1,7 +1,7 @@
 """The beans pipeline for Vertex AI: the same steps as the local target, with cloud edges.
 
 - the whole DAG runs inside ``dsl.ExitHandler(VertexNotificationEmailOp(recipients))``
-  when recipients are given;
+  when recipients are given (the e-mail task is ``vertex-pipelines-notification-email``);
 - GCPC's ``TabularDatasetCreateOp`` makes the Vertex AI dataset from ``bq_source``;
 - statistics read ``bq_source`` directly (on Dataflow with ``DataflowRunner``), then
   the same ``infer_schema`` and ``validate_statistics`` components as locally;
@@ -10,26 +10,44 @@
   model becomes the default version in the Model Registry (``dsl.If``; Vertex AI
   runs conditions, unlike kfp.local).
 
-The config's values become the pipeline parameters' defaults; the kfx image is set
-on every kfx task while the pipeline is built.
+Like the local pipeline, it is a list of steps that :mod:`kfx.wiring` wires by name;
+the config's values become the pipeline parameters' defaults, and the kfx image is
+set on every kfx task while the pipeline is built.
 """
 
+from __future__ import annotations
+
 import contextlib
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from kfx.config import Config
+    from kfx.step import Step
 
-# Task display names in run order (the exit handler's e-mail task comes last).
-STEPS = (
-    "create dataset",
-    "statistics",
-    "schema",
-    "validate",
-    "train",
-    "evaluate",
-    "bless model",
+DESCRIPTION = (
+    "Beans on Vertex AI: BigQuery dataset, TFDV statistics (Dataflow), custom training, "
+    "evaluation, and the blessed model made default."
 )
+
+
+def vertex_steps() -> tuple["Step", ...]:
+    """The Vertex AI pipeline's steps, in run order (GCPC is imported here, not at module import)."""
+    from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
+
+    from kfx.components import (
+        bless_vertex_model, custom_training_job, evaluate, generate_statistics_bq, infer_schema, validate_statistics,
+    )
+    from kfx.step import Step, of
+
+    return (
+        Step(TabularDatasetCreateOp, bind={"project": "project_id", "location": "region", "display_name": "model_name"}),
+        of(generate_statistics_bq),
+        of(infer_schema),
+        of(validate_statistics),
+        of(custom_training_job).use(after=(of(validate_statistics),)),  # train only on data that passed validation
+        of(evaluate),
+        of(bless_vertex_model).use(when="blessed"),
+    )
 
 
 def build_vertex_pipeline(config: "Config") -> Callable:
@@ -47,103 +65,28 @@ def build_vertex_pipeline(config: "Config") -> Callable:
     from kfx.vertex.checks import check_vertex_config
 
     check_vertex_config(config)
-    from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
-    from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
     from kfp import dsl
 
-    from kfx import components as c
-    from kfx.fragments import add_schema_and_validation
     from kfx.vertex import images
+    from kfx.wiring import pipeline_function, plan
 
     image = images.kfx_image(config)
-    caching = config.enable_caching
+    derived = {
+        "bq_dest": config.bq_dest or f"bq://{config.project_id}",
+        "dataflow_image": image,
+        "training_image": images.trainer_image(config),
+        "serving_image": images.serving_image(config.region),
+    }
 
-    def kfx_task(op, name: str):
-        # The image comes from the config when the pipeline is built.
-        return op.set_container_image(image).set_display_name(name).set_caching_options(caching)
+    def configure(step: Any, task: Any, is_kfx: bool) -> Any:
+        # The kfx image comes from the config when the pipeline is built; GCPC's tasks keep their own.
+        return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching)
 
-    @dsl.pipeline(
-        name=config.pipeline_name,
-        description="Beans on Vertex AI: BigQuery dataset, TFDV statistics (Dataflow), custom training, "
-        "evaluation, and the blessed model made default.",
-    )
-    def pipeline(
-        project_id: str = config.project_id,
-        region: str = config.region,
-        bucket: str = config.bucket,
-        bq_source: str = config.bq_source,
-        bq_dest: str = config.bq_dest or f"bq://{config.project_id}",
-        label_column: str = config.label_column,
-        train_fraction: float = config.train_fraction,
-        validation_fraction: float = config.validation_fraction,
-        test_fraction: float = config.test_fraction,
-        seed: int = config.seed,
-        beam_runner: str = config.beam_runner,
-        network: str = config.network,
-        subnetwork: str = config.subnetwork,
-        peering_network: str = config.peering_network,
-        dataflow_image: str = image,
-        schema_file: str = config.schema_file,
-        skew_threshold: float = config.skew_threshold,
-        fail_on_anomalies: bool = config.fail_on_anomalies,
-        training_image: str = images.trainer_image(config),
-        serving_image: str = images.serving_image(config.region),
-        machine_type: str = config.machine_type,
-        service_account: str = config.service_account,
-        svm_c: float = config.svm_c,
-        svm_gamma: str = config.svm_gamma,
-        min_accuracy: float = config.min_accuracy,
-        model_name: str = config.model_name,
-    ):
-        notify = (
-            dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_display_name("notify"))
-            if config.recipients
-            else contextlib.nullcontext()
-        )
-        with notify:
-            dataset = TabularDatasetCreateOp(
-                project=project_id, location=region, display_name=model_name, bq_source=bq_source
-            ).set_display_name("create dataset").set_caching_options(caching)
-            stats = kfx_task(
-                c.generate_statistics_bq(
-                    bq_source=bq_source, label_column=label_column, train_fraction=train_fraction,
-                    validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed,
-                    beam_runner=beam_runner, project=project_id, region=region, bucket=bucket,
-                    network=network, subnetwork=subnetwork, sdk_container_image=dataflow_image,
-                    service_account=service_account,
-                ),
-                "statistics",
-            )
-            _, validated = add_schema_and_validation(
-                kfx_task, stats.outputs["statistics"], schema_file, skew_threshold, fail_on_anomalies
-            )
-            trained = kfx_task(
-                c.custom_training_job(
-                    project=project_id, location=region, dataset=dataset.outputs["dataset"],
-                    container_uri=training_image, staging_bucket=bucket, bigquery_destination=bq_dest,
-                    display_name=f"{config.pipeline_name}-train", model_display_name=model_name,
-                    label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed,
-                    train_fraction=train_fraction, validation_fraction=validation_fraction,
-                    test_fraction=test_fraction, machine_type=machine_type, service_account=service_account,
-                    network=peering_network, serving_container_image_uri=serving_image,
-                ),
-                "train",
-            )
-            # Train only on data that passed validation.
-            trained.after(validated)
-            evaluated = kfx_task(
-                c.evaluate(
-                    model=trained.outputs["model"], test_data=trained.outputs["test_data"], min_accuracy=min_accuracy
-                ),
-                "evaluate",
-            )
-            with dsl.If(evaluated.outputs["blessed"] == True, name="blessed"):  # noqa: E712 (a pipeline condition)
-                kfx_task(
-                    c.bless_vertex_model(
-                        project=project_id, location=region, vertex_model=trained.outputs["vertex_model"],
-                        metrics=evaluated.outputs["metrics"],
-                    ),
-                    "bless model",
-                )
+    def around() -> Any:
+        if not config.recipients:
+            return contextlib.nullcontext()
+        from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
 
-    return pipeline
+        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)))
+
+    return pipeline_function(plan(vertex_steps(), config, derived), config.pipeline_name, DESCRIPTION, configure, around)

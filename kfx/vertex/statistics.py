@@ -193,9 +193,9 @@ def generate_statistics_bq(
     bq_source: str,
     statistics_dir: str,
     html_path: str,
-    label_column: str = "Class",
-    fractions: Sequence[float] = (0.8, 0.1, 0.1),
-    seed: int = 42,
+    label_column: str,
+    fractions: Sequence[float],
+    seed: int,
     beam_options: Optional[Mapping[str, Any]] = None,
     read: Optional[Callable[[str], Any]] = None,
     billing_project: str = "",
@@ -206,9 +206,9 @@ def generate_statistics_bq(
         bq_source: ``bq://project.dataset.table``.
         statistics_dir: The statistics artifact folder.
         html_path: The Facets view of train vs. eval.
-        label_column: Class column (the memory path stratifies on it). Defaults to "Class".
-        fractions: Train, validation and test fractions. Defaults to 0.8/0.1/0.1.
-        seed: Seed of the split. Defaults to 42.
+        label_column: Class column (the memory path stratifies on it).
+        fractions: Train, validation and test fractions.
+        seed: Seed of the split.
         beam_options: From :func:`beam_pipeline_options`; ``DataflowRunner`` runs the Beam
             pipeline, anything else (or nothing) computes in memory.
         read: Makes the row-reading transform from a table id; defaults to ``ReadFromBigQuery``.

@@ -30,7 +30,7 @@ def _digest(path) -> str:
 
 def _dataset(root, split: str, rows: int) -> dsl.Dataset:
     artifact = dsl.Dataset(uri=os.path.join(root, "import-dataset", f"{split}_data"))
-    artifact.metadata.update(kfx_type="Dataset", split=split, rows=float(rows), source="/data/beans.csv")
+    artifact.metadata.update(split=split, rows=float(rows), source="/data/beans.csv")
     return artifact
 
 
@@ -44,7 +44,7 @@ def _record_small_run(tmp_path, fail_train: bool = False) -> tuple[Config, Linea
     imp = TaskEvent("import-dataset", "running", start, parameters={"source": "/data/beans.csv", "seed": 42.0})
     recorder.task_started(imp)
     imp.state, imp.ended = "complete", start + 1
-    imp.outputs = {f"{s}_data": a for s, a in splits.items()} | {"train_rows": 80}
+    imp.outputs = {f"{s}_data": a for s, a in splits.items()} | {"train_rows": 80, "validation_rows": 10, "test_rows": 10}
     recorder.task_finished(imp)
     train = TaskEvent("train", "running", start + 1, parameters={"svm_c": 10.0, "svm_gamma": "scale"},
                       input_artifacts={f"{s}_data": [a] for s, a in splits.items()})
@@ -54,7 +54,7 @@ def _record_small_run(tmp_path, fail_train: bool = False) -> tuple[Config, Linea
         train.state, train.error, train.error_kind = "failed", "Column 'Class' is missing.", "DataError"
     else:
         model = dsl.Model(uri=os.path.join(root, "train", "model"))
-        model.metadata.update(kfx_type="Model", test_accuracy=0.9, svm_c=10.0)
+        model.metadata.update(test_accuracy=0.9, svm_c=10.0, validation_accuracy=0.88)
         train.state, train.outputs = "complete", {"model": model, "validation_accuracy": 0.88}
     recorder.task_finished(train)
     summary = {"status": "failed" if fail_train else "complete", "run_dir": "", "failed_step": "train" if fail_train else None,
@@ -90,8 +90,9 @@ def test_recorder_writes_contexts_executions_artifacts_and_events(tmp_path):
     store = LineageStore(config.resolved_metadata_path)
     [run] = store.runs()
     assert (run.run_id, run.pipeline, run.status) == (RUN, "kfx-beans", "complete")
-    assert run.metrics == {"train_rows": 80, "validation_rows": 10, "test_rows": 10, "accuracy": 0.9,
-                           "macro_f1": 0.85, "blessed": True}
+    # The run's figures, as the steps that ran declare them (kfx.step.Figure).
+    assert run.metrics == {"source": "/data/beans.csv", "train_rows": 80, "validation_rows": 10, "test_rows": 10,
+                           "validation_accuracy": 0.88}
     pipeline = store.mlmd.get_contexts_by_type("kfx.Pipeline")
     assert [c.name for c in pipeline] == ["kfx-beans"]
     assert [c.name for c in store.mlmd.get_children_contexts_by_context(pipeline[0].id)] == [RUN]

@@ -1,0 +1,94 @@
+"""What listeners of a local run see: one event per task start and end, and the console's lines."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional, TextIO
+
+
+@dataclass
+class TaskEvent:
+    """One task of a local run, as listeners see it.
+
+    Attributes:
+        name: Task name (``import-dataset``, ``train``, …).
+        state: ``running``, ``complete`` or ``failed``.
+        started: Start time (seconds since the epoch).
+        ended: End time, once ended.
+        parameters: Input parameter values.
+        input_artifacts: Input name to the artifacts it received.
+        outputs: Output name to a parameter value or an artifact (``uri``, ``metadata``).
+        task_root: Folder holding the task's outputs.
+        error: The ``kfx-error`` sentence of a failed task, if it printed one.
+        error_kind: The error's class name (``DataError``, ``AnomaliesFound``, …).
+    """
+
+    name: str
+    state: str
+    started: float
+    ended: Optional[float] = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    input_artifacts: dict[str, list[Any]] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    task_root: str = ""
+    error: str = ""
+    error_kind: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended or time.time()) - self.started
+
+
+class Listener:
+    """Receives the events of a local run; each method does nothing unless a listener overrides it."""
+
+    def task_started(self, event: TaskEvent) -> None:
+        """A step started."""
+
+    def task_finished(self, event: TaskEvent) -> None:
+        """A step ended, complete or failed."""
+
+    def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
+        """The run ended; ``summary`` is what ``summary.json`` will hold."""
+
+
+def _fmt_outputs(event: TaskEvent) -> str:
+    parts = []
+    for key, value in event.outputs.items():
+        if isinstance(value, bool) or isinstance(value, int):
+            parts.append(f"{key}={value}")
+        elif isinstance(value, float):
+            parts.append(f"{key}={value:.4f}")
+    return ", ".join(parts)
+
+
+class ConsoleListener(Listener):
+    """Prints one line when a step starts and one when it ends."""
+
+    def __init__(self, out: TextIO, total: int):
+        self.out = out
+        self.total = total
+        self.index = 0
+
+    def task_started(self, event: TaskEvent) -> None:
+        self.index += 1
+        print(f"[{self.index}/{self.total}] {event.name} ...", file=self.out, flush=True)
+
+    def task_finished(self, event: TaskEvent) -> None:
+        if event.state == "complete":
+            detail = _fmt_outputs(event)
+            print(f"[{self.index}/{self.total}] {event.name} done in {event.seconds:.1f} s"
+                  + (f": {detail}" if detail else ""), file=self.out, flush=True)
+        else:
+            print(f"[{self.index}/{self.total}] {event.name} FAILED after {event.seconds:.1f} s", file=self.out, flush=True)
+
+
+class RecordingListener(Listener):
+    """Keeps every task event, in order, for the summary."""
+
+    def __init__(self):
+        self.events: list[TaskEvent] = []
+
+    def task_started(self, event: TaskEvent) -> None:
+        self.events.append(event)

@@ -1,0 +1,85 @@
+"""The run summary (``summary.json``) and the lines the console prints from it.
+
+Nothing here names a step: each section is filled from the figures its step
+declares (:class:`~kfx.step.Step`), and printed by the step's ``describe``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Optional, Sequence
+
+from kfx.config import Config
+from kfx.events import TaskEvent
+from kfx.step import Step, declared, figures
+
+
+@functools.lru_cache(maxsize=1)
+def _known() -> dict[str, Step]:
+    return {step.name: step for step in declared()}
+
+
+def step_named(name: str) -> Optional[Step]:
+    """The declared step of that name (``import-dataset``…), or None."""
+    return _known().get(name)
+
+
+def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:
+    """The run's named figures (rows per split, features, accuracy, …) from its completed steps."""
+    found: dict[str, Any] = {}
+    for event in events:
+        step = step_named(event.name)
+        if step is not None and event.state == "complete":
+            found.update({f.name: v for f, v in figures(step, event.outputs, event.parameters) if f.name and v is not None})
+    return found
+
+
+def build_summary(
+    config: Config, run_id: str, run_dir: str, events: Sequence[TaskEvent], seconds: float, steps: Sequence[Step],
+) -> dict[str, Any]:
+    """The run summary: each step's section (rows, statistics, anomalies, model, push…) and where
+    every artifact is; a section whose step did not complete is None."""
+    failed = next((e for e in events if e.state == "failed"), None)
+    summary: dict[str, Any] = {
+        "run_id": run_id,
+        "pipeline": config.pipeline_name,
+        "target": "local",
+        "status": "failed" if failed else "complete",
+        "seconds": round(seconds, 2),
+        "run_dir": run_dir,
+        "log": os.path.join(run_dir, "pipeline.log"),
+        "config": config.to_dict(),
+        "steps": [{"name": e.name, "state": e.state, "seconds": round(e.seconds, 2)} for e in events],
+        **{step.section: None for step in steps if step.section},
+        "artifacts": {f"{e.name}/{k}": v.uri for e in events for k, v in e.outputs.items() if hasattr(v, "uri")},
+    }
+    for event in events:
+        step = step_named(event.name)
+        if step is None or not step.section or event.state != "complete":
+            continue
+        section = summary[step.section] = summary.get(step.section) or {}
+        section.update({f.key: v for f, v in figures(step, event.outputs, event.parameters) if f.key and v is not None})
+    if failed:
+        summary["failed_step"] = failed.name
+        summary["error_kind"] = failed.error_kind or "StepFailed"
+        summary["error"] = failed.error or (
+            f"Step {failed.name!r} failed with an unexpected error; its traceback is in {summary['log']}."
+        )
+    return summary
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The run summary as the few lines the console shows."""
+    lines = [f"Run {summary['run_id']} {summary['status']} in {summary['seconds']:.1f} s"]
+    for ran in summary["steps"]:
+        step = step_named(ran["name"])
+        if step is not None and step.describe is not None and ran["state"] == "complete" and summary.get(step.section):
+            lines += [f"  {line}" for line in step.describe(summary[step.section])]
+    if summary.get("lineage_graph"):
+        lines.append(f"  lineage     {summary['lineage_graph']}")
+    lines.append(f"  run folder  {summary['run_dir']}")
+    lines.append(f"  summary     {os.path.join(summary['run_dir'], 'summary.json')}")
+    if summary["status"] == "failed":
+        lines.append(f"  failed at   {summary.get('failed_step', '?')}: {summary['error']}")
+    return "\n".join(lines)
