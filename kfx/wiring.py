@@ -167,11 +167,14 @@ def run_in_process(plan: Plan, run_dir: str) -> dict[str, dict[str, Any]]:
             for w in plan.wires[step.name]
         }
         made: dict[str, Any] = {}
-        for name, parameter in inspect.signature(func).parameters.items():
+        signature = inspect.signature(func)
+        for name, parameter in signature.parameters.items():
             if type_annotations.is_artifact_wrapped_in_Output(parameter.annotation):
                 uri = os.path.join(run_dir, step.name, name)
                 os.makedirs(os.path.dirname(uri), exist_ok=True)
                 made[name] = type_annotations.get_io_artifact_class(parameter.annotation)(name=name, uri=uri, metadata={})
         result = func(**arguments, **made)
-        outputs[step.name] = {**made, **(result._asdict() if result is not None else {})}
+        # A component returns a plain tuple in the NamedTuple's field order.
+        values = dict(zip(getattr(signature.return_annotation, "_fields", ()), result or ()))
+        outputs[step.name] = {**made, **values}
     return outputs

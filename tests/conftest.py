@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from kfx.config import Config
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -37,7 +39,11 @@ def sample_splits(beans_sample, tmp_path_factory):
     paths = {s: str(folder / f"{s}.csv") for s in ("train", "validation", "test")}
     csv = folder / "beans_sample.csv"
     beans_sample.to_csv(csv, index=False)
-    steps.import_dataset(str(csv), "Class", paths["train"], paths["validation"], paths["test"])
+    config = Config()
+    steps.import_dataset(
+        str(csv), config.label_column, paths["train"], paths["validation"], paths["test"],
+        config.fractions, config.seed, config.sample_rows,
+    )
     return paths
 
 

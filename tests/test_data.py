@@ -125,7 +125,7 @@ def test_sample_keeps_class_shares(beans):
     sample = data.stratified_sample(beans, "Class", 600, seed=42)
     assert 595 <= len(sample) <= 605
     assert sample["Class"].value_counts()["BOMBAY"] == round(522 * 600 / 13611)
-    assert data.stratified_sample(beans, "Class", 0).shape == beans.shape
+    assert data.stratified_sample(beans, "Class", 0, 42).shape == beans.shape
 
 
 def test_bigquery_source_reads_the_table_by_reference(monkeypatch, beans_sample):
@@ -182,7 +182,7 @@ def test_split_of_a_small_hand_made_table():
         assert list(frame["x"]) == sorted(frame["x"]) and list(frame.index) == list(range(len(frame)))
     # A class too small for its share still gets one row in test and one in validation.
     tiny = pd.DataFrame({"x": range(3), "label": ["c"] * 3})
-    assert {k: len(v) for k, v in data.stratified_split(tiny, "label", (0.8, 0.1, 0.1)).items()} == {
+    assert {k: len(v) for k, v in data.stratified_split(tiny, "label", (0.8, 0.1, 0.1), 42).items()} == {
         "train": 1, "validation": 1, "test": 1,
     }
 
@@ -257,15 +257,15 @@ def test_a_column_is_numeric_when_nine_in_ten_values_are_numbers():
 
 def test_stratified_sample_keeps_all_rows_when_asked_for_as_many_or_more(beans_sample):
     n = len(beans_sample)
-    assert data.stratified_sample(beans_sample, "Class", n) is beans_sample
-    assert data.stratified_sample(beans_sample, "Class", n + 1) is beans_sample
-    assert data.stratified_sample(beans_sample, "Class", -5) is beans_sample
+    assert data.stratified_sample(beans_sample, "Class", n, 42) is beans_sample
+    assert data.stratified_sample(beans_sample, "Class", n + 1, 42) is beans_sample
+    assert data.stratified_sample(beans_sample, "Class", -5, 42) is beans_sample
     half = data.stratified_sample(beans_sample, "Class", 300, seed=1)
     # Each class keeps round(its rows * 300 / 599) rows: SEKER 89 -> 44.57 -> 45, BOMBAY 23 -> 11.52 -> 12.
     expected = {"DERMASON": 78, "SIRA": 58, "SEKER": 45, "HOROZ": 43, "CALI": 36, "BARBUNYA": 29, "BOMBAY": 12}
     assert half["Class"].value_counts().to_dict() == expected
     assert list(half.index) == list(range(len(half)))
-    one = data.stratified_sample(beans_sample, "Class", 1)
+    one = data.stratified_sample(beans_sample, "Class", 1, 42)
     assert one["Class"].value_counts().to_dict() == dict.fromkeys(expected, 1)
 
 
@@ -353,5 +353,5 @@ def test_a_sample_is_the_same_for_a_seed_and_keeps_the_tables_row_order(beans):
 
 def test_labels_of_mixed_kinds_are_split_too():
     table = pd.DataFrame({"x": range(20), "label": [1] * 10 + ["a"] * 10})
-    splits = data.stratified_split(table, "label", (0.8, 0.1, 0.1))
+    splits = data.stratified_split(table, "label", (0.8, 0.1, 0.1), 42)
     assert {k: len(v) for k, v in splits.items()} == {"train": 16, "validation": 2, "test": 2}

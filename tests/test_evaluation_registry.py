@@ -8,12 +8,13 @@ import pytest
 from kfx import evaluation, registry, steps
 from kfx.errors import SourceError
 from kfx.metrics import classification_metrics
+from kfx.config import Config
 
 
 @pytest.fixture(scope="module")
 def model_dir(sample_splits, tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder))
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), "Class", 10.0, "scale", 42)
     return str(folder)
 
 
@@ -58,7 +59,7 @@ def test_push_only_when_blessed_and_never_overwrites(model_dir, tmp_path):
 
 def test_evaluating_a_folder_without_model_is_refused(tmp_path, sample_splits):
     with pytest.raises(SourceError, match="holds no model.joblib"):
-        evaluation.evaluate_model(str(tmp_path), sample_splits["test"])
+        evaluation.evaluate_model(str(tmp_path), sample_splits["test"], 0.9)
 
 
 def test_blessed_at_exactly_min_accuracy_and_not_one_part_in_a_billion_above(model_dir, sample_splits, tmp_path):
@@ -68,7 +69,7 @@ def test_blessed_at_exactly_min_accuracy_and_not_one_part_in_a_billion_above(mod
     assert (at["blessed"], at["min_accuracy"], at["rows"]) == (True, 0.9, 60)
     above = evaluation.evaluate_model(model_dir, sample_splits["test"], min_accuracy=0.9 * (1 + 1e-9))
     assert above["blessed"] is False and above["accuracy"] == 0.9
-    assert evaluation.evaluate_model(model_dir, sample_splits["test"])["blessed"] is True  # default 0.9
+    assert evaluation.evaluate_model(model_dir, sample_splits["test"], Config().min_accuracy)["blessed"] is True
 
 
 def test_the_evaluate_step_passes_min_accuracy_on(model_dir, sample_splits, tmp_path):
@@ -101,7 +102,7 @@ def test_the_evaluate_component_logs_min_accuracy_and_the_blessing(model_dir, sa
 
 
 def test_per_class_scores_use_the_models_class_order(model_dir, sample_splits):
-    result = evaluation.evaluate_model(model_dir, sample_splits["test"])
+    result = evaluation.evaluate_model(model_dir, sample_splits["test"], 0.9)
     assert result["confusion"]["labels"] == ["BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA"]
     assert sum(result["confusion"]["matrix"][i][i] for i in range(7)) == 54
     assert {k: v["support"] for k, v in result["per_class"].items()} == {
@@ -298,6 +299,6 @@ def test_a_class_missing_from_the_test_split_keeps_its_row(model_dir, sample_spl
     test = pd.read_csv(sample_splits["test"])
     path = tmp_path / "no_bombay.csv"
     test[test["Class"] != "BOMBAY"].to_csv(path, index=False)
-    result = evaluation.evaluate_model(model_dir, str(path))
+    result = evaluation.evaluate_model(model_dir, str(path), 0.9)
     assert result["rows"] == 58 and result["confusion"]["labels"][1] == "BOMBAY"
     assert result["per_class"]["BOMBAY"]["support"] == 0 and len(result["confusion"]["matrix"]) == 7

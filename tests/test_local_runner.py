@@ -25,7 +25,7 @@ def checks(beans_sample, tmp_path_factory):
     from kfx import schema as schemas
 
     folder = tmp_path_factory.mktemp("checks")
-    splits = data.stratified_split(beans_sample, "Class")
+    splits = data.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42)
     stats = statistics.compute_statistics(splits)
     schemas.write_schema(schemas.infer_schema(stats["train"]), str(folder / "schema.pbtxt"))
     test = splits["test"].copy()

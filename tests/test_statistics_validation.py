@@ -6,6 +6,7 @@ import pytest
 
 from kfx import schema as schemas
 from kfx import statistics, validation
+from kfx.config import Config
 from kfx.errors import AnomaliesFound, ConfigError
 
 
@@ -107,7 +108,7 @@ def test_damaged_data_is_caught_as_tfdv_would(tfdv, stats, damaged_stats):
 
 def test_report_and_error_list_each_feature(stats, damaged_stats, tmp_path):
     schema = schemas.infer_schema(stats["train"])
-    anomalies = validation.validate_splits(damaged_stats, schema)
+    anomalies = validation.validate_splits(damaged_stats, schema, Config().skew_threshold)
     found = validation.findings(anomalies)
     # The default skew threshold, 0.15, catches Area measured three times larger in validation.
     assert ("train", "Area") in {(f.split, f.feature) for f in found}
@@ -184,7 +185,8 @@ def test_the_validate_step_fails_on_anomalies_after_writing_its_report(damaged_f
 
     with pytest.raises(AnomaliesFound) as caught:
         steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1)
+                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
+                                  fail_on_anomalies=True)
     assert str(caught.value) == DAMAGED_ERROR and caught.value.exit_code == 3
     # What was found is kept for the reader even though the step failed.
     assert "**4 anomalies found.**" in (tmp_path / "report.md").read_text()
@@ -213,7 +215,8 @@ def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
 
     # The default, 0.15, catches Area measured three times larger in validation.
     default = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                        str(tmp_path / "d"), str(tmp_path / "d.md"), fail_on_anomalies=False)
+                                        str(tmp_path / "d"), str(tmp_path / "d.md"), Config().skew_threshold,
+                                        fail_on_anomalies=False)
     assert ("train", "Area") in {(f["split"], f["feature"]) for f in default["findings"]}
     assert "skew threshold train vs. validation: 0.15." in (tmp_path / "d.md").read_text()
 
@@ -230,13 +233,15 @@ def test_inside_a_pipeline_task_anomalies_print_one_line_and_exit_3(damaged_fold
     monkeypatch.setenv("_KFP_RUNTIME", "true")
     with pytest.raises(SystemExit) as caught:
         steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1)
+                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
+                                  fail_on_anomalies=True)
     assert caught.value.code == 3
     assert capsys.readouterr().out == f"kfx-error: AnomaliesFound: {DAMAGED_ERROR}\n"
     monkeypatch.setenv("_KFP_RUNTIME", "false")
     with pytest.raises(AnomaliesFound):
         steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1)
+                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
+                                  fail_on_anomalies=True)
 
 
 def test_skew_comparators_by_feature_kind():

@@ -22,7 +22,7 @@ def _paths(folder):
 
 
 def test_import_dataset_passes_the_fractions_in_order(sample_csv, tmp_path):
-    result = steps.import_dataset(sample_csv, "Class", *_paths(tmp_path), fractions=(0.7, 0.2, 0.1), seed=42)
+    result = steps.import_dataset(sample_csv, "Class", *_paths(tmp_path), fractions=(0.7, 0.2, 0.1), seed=42, sample_rows=0)
     assert (result["train_rows"], result["validation_rows"], result["test_rows"]) == (419, 120, 60)
     assert [len(pd.read_csv(p)) for p in _paths(tmp_path)] == [419, 120, 60]
     assert result["source"] == sample_csv and result["columns"][-1] == "Class" and len(result["columns"]) == 17
@@ -31,9 +31,9 @@ def test_import_dataset_passes_the_fractions_in_order(sample_csv, tmp_path):
 def test_import_dataset_samples_then_checks(tmp_path, beans):
     source = str(tmp_path / "beans.csv.gz")
     beans.to_csv(source, index=False)
-    a = steps.import_dataset(source, "Class", *_paths(tmp_path / "a"), seed=42, sample_rows=300)
+    a = steps.import_dataset(source, "Class", *_paths(tmp_path / "a"), (0.8, 0.1, 0.1), seed=42, sample_rows=300)
     assert (a["train_rows"], a["validation_rows"], a["test_rows"]) == (240, 30, 30)
-    b = steps.import_dataset(source, "Class", *_paths(tmp_path / "b"), seed=7, sample_rows=300)
+    b = steps.import_dataset(source, "Class", *_paths(tmp_path / "b"), (0.8, 0.1, 0.1), seed=7, sample_rows=300)
     assert not pd.read_csv(_paths(tmp_path / "a")[2]).equals(pd.read_csv(_paths(tmp_path / "b")[2]))
     # The seed drives both the sample and the split.
     from kfx import data
@@ -46,7 +46,7 @@ def test_import_dataset_samples_then_checks(tmp_path, beans):
     # A table without the label column is refused by the check, not by the sampling.
     beans.drop(columns=["Class"]).iloc[:50].to_csv(tmp_path / "nolabel.csv", index=False)
     with pytest.raises(DataError) as caught:
-        steps.import_dataset(str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), sample_rows=10)
+        steps.import_dataset(str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), (0.8, 0.1, 0.1), 42, 10)
     assert str(caught.value).startswith(f"Label column 'Class' is not in source {str(tmp_path / 'nolabel.csv')!r} (columns: Area,")
     assert not (tmp_path / "c").exists()
 
@@ -93,7 +93,7 @@ def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits
 
 def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_path):
     model = tmp_path / "model"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model))
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), "Class", 10.0, "scale", 42)
     schema = tmp_path / "schema.pbtxt"
     schema.write_text('feature { name: "Area" }\n')
     pushed = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
@@ -106,49 +106,67 @@ def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_pat
 def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     """What the benchmark times against the pipeline: the same steps, one process, a 600-row sample."""
     from kfx.config import Config
-    from kfx.pipeline import STEPS
+    from kfx.pipeline import STEPS, run_in_process
 
     run_dir = tmp_path / "run"
-    out = steps.run_in_process(Config(sample_rows=600, runs_dir=str(tmp_path / "runs"), model_name="m"), str(run_dir))
-    assert list(out) == list(STEPS)
+    out = run_in_process(Config(sample_rows=600, runs_dir=str(tmp_path / "runs"), model_name="m"), str(run_dir))
+    assert list(out) == [step.name for step in STEPS]
     assert (out["import-dataset"]["train_rows"], out["generate-statistics"]["features"]) == (479, 17)
-    assert out["infer-schema"] == {"features": 17, "curated": False}
-    assert out["validate-statistics"]["anomalies"] == 0
-    assert out["evaluate"]["accuracy"] == out["train"]["test"]["accuracy"] == 0.9 and out["evaluate"]["blessed"]
-    assert out["push-model"] == {"pushed": True, "version": 1, "uri": str(tmp_path / "runs" / "registry" / "m" / "v1")}
+    assert out["infer-schema"]["features"] == 17 and out["infer-schema"]["schema"].metadata["curated"] is False
+    assert out["validate-statistics"]["anomalies_count"] == 0
+    assert out["evaluate"]["accuracy"] == out["train"]["test_accuracy"] == 0.9 and out["evaluate"]["blessed"]
+    assert (out["push-model"]["pushed"], out["push-model"]["version"]) == (True, 1)
+    assert out["push-model"]["pushed_model"].metadata["uri"] == str(tmp_path / "runs" / "registry" / "m" / "v1")
     files = sorted(os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names)
     assert files == sorted([
-        "data/train.csv", "data/validation.csv", "data/test.csv",
-        "statistics/Split-train/stats.tfrecord", "statistics/Split-validation/stats.tfrecord",
-        "statistics/Split-test/stats.tfrecord", "statistics.html", "schema.pbtxt",
-        "anomalies/Split-train/anomalies.pbtxt", "anomalies/Split-validation/anomalies.pbtxt",
-        "anomalies/Split-test/anomalies.pbtxt", "anomalies.md",
-        "model/model.joblib", "model/model_metadata.json", "model/metrics.json", "evaluation.html",
+        "import-dataset/train_data", "import-dataset/validation_data", "import-dataset/test_data",
+        "generate-statistics/statistics/Split-train/stats.tfrecord",
+        "generate-statistics/statistics/Split-validation/stats.tfrecord",
+        "generate-statistics/statistics/Split-test/stats.tfrecord", "generate-statistics/statistics_view",
+        "infer-schema/schema",
+        "validate-statistics/anomalies/Split-train/anomalies.pbtxt",
+        "validate-statistics/anomalies/Split-validation/anomalies.pbtxt",
+        "validate-statistics/anomalies/Split-test/anomalies.pbtxt", "validate-statistics/report",
+        "train/model/model.joblib", "train/model/model_metadata.json", "train/model/metrics.json",
+        "evaluate/evaluation_view", "push-model/pushed_model",
     ])
     assert sorted(os.listdir(tmp_path / "runs" / "registry" / "m" / "v1")) == [
         "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt"]
 
 
-def test_called_without_options_the_steps_use_the_configurations_defaults(sample_csv, sample_splits, tmp_path):
-    """A notebook or test that calls a step directly gets what `kfx run` does by default."""
-    from kfx import data
+def test_called_without_options_the_components_use_the_configurations_defaults(sample_csv, sample_splits, tmp_path):
+    """A notebook or test that calls a component directly gets what `kfx run` does by default;
+    the plain step functions take every value from their caller."""
+    import inspect
+
+    from kfp import dsl
+
+    from kfx import components
     from kfx.config import Config
 
     config = Config()
-    table = pd.read_csv(sample_csv)
-    assert all(a.equals(b) for a, b in zip(
-        data.stratified_split(table, "Class").values(),
-        data.stratified_split(table, "Class", config.fractions, config.seed).values()))
-    assert data.stratified_sample(table, "Class", 300).equals(data.stratified_sample(table, "Class", 300, config.seed))
-    steps.import_dataset(sample_csv, "Class", *_paths(tmp_path / "a"))
-    steps.import_dataset(sample_csv, "Class", *_paths(tmp_path / "b"), config.fractions, config.seed, config.sample_rows)
-    assert [open(p).read() for p in _paths(tmp_path / "a")] == [open(p).read() for p in _paths(tmp_path / "b")]
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"))
+    for name in ("import_dataset", "generate_statistics", "train", "evaluate", "validate_statistics"):
+        plain = inspect.signature(getattr(steps, name)).parameters.values()
+        assert [p.name for p in plain if p.name in vars(config) and p.default is not p.empty] == [], name
+    made = {s: dsl.Dataset(name=s, uri=str(tmp_path / s), metadata={}) for s in ("train_data", "validation_data", "test_data")}
+    components.import_dataset.python_func(source=sample_csv, **made)
+    expected = _paths(tmp_path / "b")
+    steps.import_dataset(sample_csv, "Class", *expected, config.fractions, config.seed, config.sample_rows)
+    assert [open(made[s].path).read() for s in made] == [open(p).read() for p in expected]
+    model = dsl.Model(name="model", uri=str(tmp_path / "m"), metadata={})
+    components.train.python_func(
+        train_data=made["train_data"], validation_data=made["validation_data"], test_data=made["test_data"], model=model,
+    )
     meta = json.loads((tmp_path / "m" / "model_metadata.json").read_text())
     assert meta["label_column"] == config.label_column
     assert meta["hyperparameters"] == {"svm_c": config.svm_c, "svm_gamma": config.svm_gamma, "seed": config.seed}
-    result = steps.evaluate(str(tmp_path / "m"), sample_splits["test"], str(tmp_path / "e.html"))
-    assert result["min_accuracy"] == config.min_accuracy
+    metrics = dsl.Metrics(name="metrics", uri=str(tmp_path / "metrics"), metadata={})
+    components.evaluate.python_func(
+        model=model, test_data=made["test_data"], metrics=metrics,
+        classification_metrics=dsl.ClassificationMetrics(name="cm", uri=str(tmp_path / "cm"), metadata={}),
+        evaluation_view=dsl.HTML(name="view", uri=str(tmp_path / "view.html"), metadata={}),
+    )
+    assert metrics.metadata["min_accuracy"] == config.min_accuracy
 
 
 def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_splits, tmp_path):
@@ -160,7 +178,7 @@ def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_s
     from kfx import statistics
 
     result = steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
-                                       str(tmp_path / "statistics"), str(tmp_path / "view.html"))
+                                       str(tmp_path / "statistics"), str(tmp_path / "view.html"), "memory")
     assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
     assert statistics.summarize(statistics.load_statistics(str(tmp_path / "statistics")))["validation"] == {
         "rows": 60, "features": 17}
@@ -172,7 +190,7 @@ def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_s
 def test_the_beam_engine_gets_the_split_files_and_the_options(sample_splits, tmp_path):
     with pytest.raises(ValueError, match="^Unexpected pipeline runner: NoSuchRunner"):
         steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
-                                  str(tmp_path / "statistics"), str(tmp_path / "view.html"), engine="beam",
+                                  str(tmp_path / "statistics"), str(tmp_path / "view.html"), "beam",
                                   beam_options={"runner": "NoSuchRunner"})
     assert not (tmp_path / "statistics").exists()
 
@@ -181,10 +199,11 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
     from kfx import schema as schemas
     from kfx.config import Config
     from kfx.errors import AnomaliesFound
+    from kfx.pipeline import run_in_process
 
     first = tmp_path / "first"
-    steps.run_in_process(Config(runs_dir=str(tmp_path / "r0"), sample_rows=600), str(first))
-    curated = schemas.load_schema(str(first / "schema.pbtxt"))
+    run_in_process(Config(runs_dir=str(tmp_path / "r0"), sample_rows=600), str(first))
+    curated = schemas.load_schema(str(first / "infer-schema" / "schema"))
     colour = curated.feature.add(name="Colour", type=1)  # a column the table does not have, required
     colour.presence.min_fraction = 1.0
     schemas.write_schema(curated, str(tmp_path / "curated.pbtxt"))
@@ -192,18 +211,19 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
                     schema_file=str(tmp_path / "curated.pbtxt"), skew_threshold=0.9, svm_c=3.0, svm_gamma="auto",
                     min_accuracy=0.99, runs_dir=str(tmp_path / "runs"), model_name="other")
     with pytest.raises(AnomaliesFound, match="^TFDV found 3 anomalies: 'Colour' in test \\(Column dropped\\)"):
-        steps.run_in_process(config, str(tmp_path / "strict"))
-    out = steps.run_in_process(config.replace(fail_on_anomalies=False), str(tmp_path / "run"))
+        run_in_process(config, str(tmp_path / "strict"))
+    out = run_in_process(config.replace(fail_on_anomalies=False), str(tmp_path / "run"))
     expected = tmp_path / "expected"
-    steps.import_dataset(sample_csv, "Class", *_paths(expected), (0.7, 0.2, 0.1), 7)
+    steps.import_dataset(sample_csv, "Class", *_paths(expected), (0.7, 0.2, 0.1), 7, 0)
     for split in ("train", "validation", "test"):
-        assert (tmp_path / "run" / "data" / f"{split}.csv").read_text() == (expected / f"{split}.csv").read_text()
-    assert out["infer-schema"] == {"features": 18, "curated": True}
-    assert out["validate-statistics"]["anomalies"] == 3
-    assert "skew threshold train vs. validation: 0.9." in (tmp_path / "run" / "anomalies.md").read_text()
-    meta = json.loads((tmp_path / "run" / "model" / "model_metadata.json").read_text())
+        made = tmp_path / "run" / "import-dataset" / f"{split}_data"
+        assert made.read_text() == (expected / f"{split}.csv").read_text()
+    assert out["infer-schema"]["features"] == 18 and out["infer-schema"]["schema"].metadata["curated"] is True
+    assert out["validate-statistics"]["anomalies_count"] == 3
+    assert "skew threshold train vs. validation: 0.9." in (tmp_path / "run" / "validate-statistics" / "report").read_text()
+    meta = json.loads((tmp_path / "run" / "train" / "model" / "model_metadata.json").read_text())
     assert meta["hyperparameters"] == {"svm_c": 3.0, "svm_gamma": "auto", "seed": 7}
-    assert out["evaluate"]["min_accuracy"] == 0.99 and out["evaluate"]["blessed"] is False
+    assert out["evaluate"]["metrics"].metadata["min_accuracy"] == 0.99 and out["evaluate"]["blessed"] is False
     assert out["push-model"]["pushed"] is False and not (tmp_path / "runs" / "registry").exists()
 
 
@@ -211,7 +231,8 @@ def test_the_train_step_sets_its_own_contract_over_the_environments(sample_split
     """Inside a Vertex AI job the environment already holds AIP_* variables; the step's own win."""
     monkeypatch.setenv("AIP_DATA_FORMAT", "bigquery")
     monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "elsewhere"))
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"))
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"),
+                "Class", 10.0, "scale", 42)
     assert json.loads((tmp_path / "m" / "model_metadata.json").read_text())["data_format"] == "csv"
     assert not (tmp_path / "elsewhere").exists()
 
@@ -221,9 +242,9 @@ def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
     from kfx import evaluation, registry
 
     folder = str(tmp_path / "modelX") + "/"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder)
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, "Class", 10.0, "scale", 42)
     assert sorted(os.listdir(tmp_path / "modelX")) == ["metrics.json", "model.joblib", "model_metadata.json"]
-    result = evaluation.evaluate_model(folder, sample_splits["test"])
+    result = evaluation.evaluate_model(folder, sample_splits["test"], 0.9)
     assert result["rows"] == 60
     pushed = registry.push_model(folder, str(tmp_path / "reg"), "beans", result)
     assert sorted(os.listdir(pushed["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]

@@ -83,6 +83,7 @@ def test_module_entry_point_runs_as_in_the_container(sample_splits, tmp_path):
 
 
 def test_options_defaults_and_help(monkeypatch, capsys):
+    # The defaults are the Config's: the trainer reads them from kfx.config, not from literals of its own.
     assert vars(task.parse_args([])) == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42}
     monkeypatch.setenv("COLUMNS", "80")
     with pytest.raises(SystemExit):
@@ -98,7 +99,7 @@ def test_options_defaults_and_help(monkeypatch, capsys):
         "  -h, --help            show this help message and exit\n"
         "  --label-column LABEL_COLUMN\n"
         "                        Column holding the class (default: Class).\n"
-        "  --svm-c SVM_C         SVM regularisation C (default: 10).\n"
+        "  --svm-c SVM_C         SVM regularisation C (default: 10.0).\n"
         "  --svm-gamma SVM_GAMMA\n"
         '                        RBF gamma: "scale", "auto" or a number (default:\n'
         "                        scale).\n"
@@ -144,14 +145,14 @@ def test_build_model_defaults_and_column_kinds():
 
     from trainer.model import build_model
 
-    model = build_model([False, True, False])
+    model = build_model([False, True, False], 10.0, "scale", 42)
     columns, svc = model[0], model[-1]
     assert [(name, type(t), cols) for name, t, cols in columns.transformers] == [
         ("numeric", PowerTransformer, [0, 2]), ("categorical", OneHotEncoder, [1])]
     assert columns.transformers[1][1].handle_unknown == "ignore"
     assert (svc.C, svc.gamma, svc.random_state) == (10.0, "scale", 42)
-    assert [name for name, _, _ in build_model([False]).steps[0][1].transformers] == ["numeric"]
-    assert [name for name, _, _ in build_model([True]).steps[0][1].transformers] == ["categorical"]
+    assert [name for name, _, _ in build_model([False], 10.0, "scale", 42).steps[0][1].transformers] == ["numeric"]
+    assert [name for name, _, _ in build_model([True], 10.0, "scale", 42).steps[0][1].transformers] == ["categorical"]
 
 
 def test_a_text_column_is_one_hot_encoded_and_an_unseen_value_is_no_error(sample_splits, tmp_path):
