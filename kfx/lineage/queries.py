@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
 from kfx.lineage.errors import LineageError
-from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, ExecutionRecord, Graph, RunRecord
+from kfx.lineage.model import INPUT, OUTPUT, SOURCE_TYPE, ArtifactRecord, ExecutionRecord, Graph, RunRecord
 
 CHECK_TYPES = ("ExampleStatistics", "Schema", "ExampleAnomalies")
 """Artifact types that check data: shown with a model although training reads only the splits."""
@@ -51,7 +51,7 @@ def figures(graph: Graph) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # Locally the source is an artifact; on Vertex AI the statistics step names the table it read
     # (a Dataset there is the test split the training job exported, not the source).
-    source = next((a.uri for a in graph.of_type("DataSource")), None)
+    source = next((a.uri for a in graph.of_type(SOURCE_TYPE)), None)
     read_by_statistics = [a.properties["source"] for a in graph.of_type("ExampleStatistics") if "source" in a.properties]
     source = source or next(iter(read_by_statistics), None)
     for dataset in graph.of_type("Dataset"):
