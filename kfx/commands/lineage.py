@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from kfx import lineage
+    from kfx.lineage.text import format_diff, format_runs, format_upstream
 
     config = config_from_args(args)
     store = lineage.open_lineage(config)
@@ -56,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([r.__dict__ for r in found], indent=2, default=str))
         else:
-            print(lineage.format_runs(found))
+            print(format_runs(found))
     elif command == "show":
         up = store.show(args.ref)
-        print(json.dumps(up.to_dict(), indent=2, default=str) if args.json else lineage.format_upstream(up))
+        print(json.dumps(up.to_dict(), indent=2, default=str) if args.json else format_upstream(up))
     elif command == "diff":
         d = store.diff(args.run_a, args.run_b)
-        print(json.dumps(d.to_dict(), indent=2, default=str) if args.json else lineage.format_diff(d))
+        print(json.dumps(d.to_dict(), indent=2, default=str) if args.json else format_diff(d))
     else:
         import os
 

@@ -36,6 +36,7 @@ STEP = Step(
     section="schema",
     figures=(
         Figure("features", "schema.features", name="schema_features", kind=DATA, cast=int),
+        Figure("curated", "schema.curated", cast=bool),
         Figure("uri", "schema"),
     ),
     checks_data=True,

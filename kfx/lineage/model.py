@@ -12,6 +12,8 @@ from typing import Any, Optional
 
 INPUT = "input"
 OUTPUT = "output"
+SOURCE_TYPE = "DataSource"
+"""Type of the artifact that stands for the table a run read."""
 
 
 @dataclass

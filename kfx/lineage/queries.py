@@ -13,12 +13,10 @@ the plain records of :mod:`kfx.lineage.model`; everything here works on those.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Optional, Protocol
 
 from kfx.lineage.errors import LineageError
-from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, ExecutionRecord, Graph, RunRecord
-from kfx.lineage.store import SOURCE_TYPE
+from kfx.lineage.model import INPUT, OUTPUT, SOURCE_TYPE, ArtifactRecord, ExecutionRecord, Graph, RunRecord
 
 DATASET_TYPE = "Dataset"
 """kfp's type of a table artifact (``system.Dataset``): the splits a model is made from."""
@@ -42,6 +40,24 @@ def check_sections() -> list[tuple[str, str]]:
     """Each data check's summary section with its artifact type (``statistics``, ``ExampleStatistics``…)."""
     return list(dict.fromkeys((s.section, t) for s in _steps() if s.checks_data for t in s.types.values()))
 
+
+def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any]]]:
+    """Each data check in the graph: its section, its artifact, and the figures its step declares
+    for that artifact (``{"features": 17, "curated": False}``)."""
+    from kfx.step import figures as step_figures
+
+    found = []
+    for section, kind in check_sections():
+        artifacts = graph.of_type(kind)
+        if not artifacts:
+            continue
+        artifact = artifacts[-1]
+        step = next(s for s in _steps() if s.section == section and kind in s.types.values())
+        own = [f for f in step.figures if f.key and f.ref.partition(".")[0] == artifact.output and "." in f.ref]
+        values = dict(step_figures(step.use(figures=tuple(own)), {artifact.output: artifact}, {}))
+        found.append((section, artifact, {f.key: v for f, v in values.items() if v is not None}))
+    return found
+
 # Parameters that name where files go differ between any two runs and say nothing about the result.
 _PLACE_PARAMETERS = {"registry_dir"}
 
@@ -58,23 +74,6 @@ class Backend(Protocol):
     def find_artifacts(self, ref: str) -> list[ArtifactRecord]: ...
 
     def upstream(self, artifact_id: str) -> Graph: ...
-
-
-def fmt(value: Any) -> str:
-    """A value as the CLI prints it: whole floats without ``.0``, others to 4 decimals."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}" if value.is_integer() else f"{value:.4f}"
-    return str(value)
-
-
-def _when(seconds: Optional[float]) -> str:
-    if seconds is None:
-        return "-"
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def figures(graph: Graph) -> dict[str, Any]:
@@ -103,10 +102,6 @@ def figures(graph: Graph) -> dict[str, Any]:
     if source:
         out["source"] = source
     return out
-
-
-def _int(value: Any) -> Any:
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def parameters(graph: Graph) -> dict[str, Any]:
@@ -358,77 +353,3 @@ class Lineage:
         from kfx.lineage import graph
 
         return graph.draw(self.backend.run_graph(run_id), path, title=f"Lineage of {run_id}")
-
-
-# -- text for the CLI ----------------------------------------------------------------------------
-
-
-def format_runs(runs: list[RunRecord]) -> str:
-    """The runs as a table: id, status, start (UTC), seconds, accuracy, blessed, failed step."""
-    if not runs:
-        return "No runs recorded yet; `kfx run` records one."
-    header = ("RUN", "STATUS", "STARTED (UTC)", "SECONDS", "ACCURACY", "BLESSED", "NOTE")
-    rows = [header] + [
-        (
-            r.run_id, r.status, _when(r.started), f"{r.seconds:.1f}" if r.seconds is not None else "-",
-            fmt(r.metrics.get("accuracy")), fmt(r.metrics.get("blessed")),
-            f"failed at {r.failed_step}" if r.failed_step else "",
-        )
-        for r in runs
-    ]
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
-
-
-def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
-    hidden = {"run_id", "step", "output", *skip}
-    return ", ".join(f"{k} {fmt(v)}" for k, v in props.items() if k not in hidden and not isinstance(v, (dict, list)))
-
-
-def format_upstream(up: Upstream) -> str:
-    """What :meth:`Lineage.show` found, as the few lines the CLI prints."""
-    a = up.artifact
-    lines = [f"{a.type} {a.name} (id {a.id})", f"  uri         {a.uri}"]
-    if _props_line(a.properties):
-        lines.append(f"  properties  {_props_line(a.properties)}")
-    lines.append(f"  run         {up.run_id or '-'}")
-    lines.append(f"  source      {up.source_uri or '-'}")
-    for split in up.splits:
-        lines.append(f"  split       {split.properties.get('split', '?'):<10} {fmt(split.properties.get('rows')):>6} rows  {split.uri}")
-    labels = (("ExampleStatistics", "statistics", "features"), ("Schema", "schema", "features"),
-              ("ExampleAnomalies", "anomalies", "anomalies"))
-    for kind, label, key in labels:
-        found = up.first(kind)
-        if found is not None:
-            extra = ""
-            if kind == "Schema":
-                extra = " (curated)" if found.properties.get("curated") else " (inferred)"
-            if kind == "ExampleAnomalies" and found.properties.get("features"):
-                extra = f" ({', '.join(map(str, found.properties['features']))})"
-            lines.append(f"  {label:<11} {fmt(found.properties.get(key))} {key}{extra}  {found.uri}")
-    if up.trainer_parameters:
-        lines.append("  trainer     " + ", ".join(f"{k}={fmt(v)}" for k, v in sorted(up.trainer_parameters.items())))
-    for step in up.steps:
-        took = f"{step.seconds:.1f} s" if step.seconds is not None else "-"
-        lines.append(f"  step        {step.step} ({step.state}, {took})")
-    return "\n".join(lines)
-
-
-def format_diff(d: RunDiff) -> str:
-    """What :meth:`Lineage.diff` found: changed parameters, then data and metrics side by side."""
-    lines = [f"A {d.a.run_id} ({d.a.status})", f"B {d.b.run_id} ({d.b.status})"]
-
-    def section(title: str, rows: list[tuple[str, Any, Any]]) -> None:
-        lines.append(title)
-        width = max((len(n) for n, _, _ in rows), default=10)
-        for name, x, y in rows:
-            mark = "*" if x != y else " "
-            lines.append(f" {mark} {name:<{width}}  {fmt(x):>12}  ->  {fmt(y)}")
-
-    if d.parameters:
-        section(f"parameters ({len(d.parameters)} changed, {d.unchanged_parameters} the same)", d.parameters)
-    else:
-        lines.append(f"parameters  all {d.unchanged_parameters} the same")
-    section("data", d.data)
-    section("metrics", d.metrics)
-    return "\n".join(lines)

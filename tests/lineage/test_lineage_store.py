@@ -15,10 +15,12 @@ import pytest
 from kfp import dsl
 
 from kfx.config import Config
+from kfx.lineage.convert import from_value, to_value
 from kfx.lineage.errors import LineageError
+from kfx.lineage.layout import STORE_SCHEMA_VERSION
 from kfx.lineage.queries import Lineage
 from kfx.lineage.recorder import LineageRecorder
-from kfx.lineage.store import STORE_SCHEMA_VERSION, LineageStore, from_value, to_value
+from kfx.lineage.store import LineageStore
 from kfx.local import TaskEvent
 
 RUN = "kfx-beans-20260101-000000-abcd"
@@ -276,7 +278,7 @@ def test_kfx_run_with_an_unusable_store_prints_one_sentence(tmp_path, lineage_cl
 def test_retry_waits_out_aborted_writes_and_names_a_store_locked_too_long(monkeypatch):
     from ml_metadata import errors
 
-    from kfx.lineage import store as store_module
+    from kfx.lineage import sqlite
     from kfx.lineage.errors import StoreBusy
 
     # The error ml-metadata raises once its own retries on a locked SQLite file run out.
@@ -289,16 +291,16 @@ def test_retry_waits_out_aborted_writes_and_names_a_store_locked_too_long(monkey
             raise aborted
         return "written"
 
-    assert store_module.with_retry(busy_twice, path="m.sqlite") == "written" and len(attempts) == 3
-    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.3)
+    assert sqlite.with_retry(busy_twice, path="m.sqlite") == "written" and len(attempts) == 3
+    monkeypatch.setattr(sqlite, "BUSY_SECONDS", 0.3)
 
     def always_busy():
         raise aborted
 
     with pytest.raises(StoreBusy, match=r"^Lineage store 'm.sqlite' stayed locked by another process for 0 s; try again"):
-        store_module.with_retry(always_busy, path="m.sqlite")
+        sqlite.with_retry(always_busy, path="m.sqlite")
     with pytest.raises(errors.InvalidArgumentError):
-        store_module.with_retry(lambda: (_ for _ in ()).throw(errors.InvalidArgumentError("bad")), path="m")
+        sqlite.with_retry(lambda: (_ for _ in ()).throw(errors.InvalidArgumentError("bad")), path="m")
 
 
 def test_a_recording_failure_mid_run_does_not_fail_the_run_but_is_reported(tmp_path, capsys):

@@ -1,0 +1,94 @@
+"""The lineage answers as text: the runs table, what an artifact was made from, what changed between runs.
+
+``kfx lineage`` prints these, and a notebook through :mod:`kfx.lineage`. The answers
+come from :mod:`kfx.lineage.queries`, which holds no text, so ``--json`` and code
+reading the answers do not depend on how they are printed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from kfx.lineage.model import RunRecord
+from kfx.lineage.queries import RunDiff, Upstream, check_figures
+
+
+def fmt(value: Any) -> str:
+    """A value as the CLI prints it: whole floats without ``.0``, others to 4 decimals."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}" if value.is_integer() else f"{value:.4f}"
+    return str(value)
+
+
+def _when(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "-"
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_runs(runs: list[RunRecord]) -> str:
+    """The runs as a table: id, status, start (UTC), seconds, accuracy, blessed, failed step."""
+    if not runs:
+        return "No runs recorded yet; `kfx run` records one."
+    header = ("RUN", "STATUS", "STARTED (UTC)", "SECONDS", "ACCURACY", "BLESSED", "NOTE")
+    rows = [header] + [
+        (
+            r.run_id, r.status, _when(r.started), f"{r.seconds:.1f}" if r.seconds is not None else "-",
+            fmt(r.metrics.get("accuracy")), fmt(r.metrics.get("blessed")),
+            f"failed at {r.failed_step}" if r.failed_step else "",
+        )
+        for r in runs
+    ]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
+    hidden = {"run_id", "step", "output", *skip}
+    return ", ".join(f"{k} {fmt(v)}" for k, v in props.items() if k not in hidden and not isinstance(v, (dict, list)))
+
+
+def format_upstream(up: Upstream) -> str:
+    """What :meth:`Lineage.show` found, as the few lines the CLI prints."""
+    a = up.artifact
+    lines = [f"{a.type} {a.name} (id {a.id})", f"  uri         {a.uri}"]
+    if _props_line(a.properties):
+        lines.append(f"  properties  {_props_line(a.properties)}")
+    lines.append(f"  run         {up.run_id or '-'}")
+    lines.append(f"  source      {up.source_uri or '-'}")
+    for split in up.splits:
+        lines.append(f"  split       {split.properties.get('split', '?'):<10} {fmt(split.properties.get('rows')):>6} rows  {split.uri}")
+    for section, artifact, values in check_figures(up.graph):
+        shown = ", ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else fmt(v)}" for k, v in values.items())
+        lines.append(f"  {section:<11} {shown}  {artifact.uri}")
+    if up.trainer_parameters:
+        lines.append("  trainer     " + ", ".join(f"{k}={fmt(v)}" for k, v in sorted(up.trainer_parameters.items())))
+    for step in up.steps:
+        took = f"{step.seconds:.1f} s" if step.seconds is not None else "-"
+        lines.append(f"  step        {step.step} ({step.state}, {took})")
+    return "\n".join(lines)
+
+
+def format_diff(d: RunDiff) -> str:
+    """What :meth:`Lineage.diff` found: changed parameters, then data and metrics side by side."""
+    lines = [f"A {d.a.run_id} ({d.a.status})", f"B {d.b.run_id} ({d.b.status})"]
+
+    def section(title: str, rows: list[tuple[str, Any, Any]]) -> None:
+        lines.append(title)
+        width = max((len(n) for n, _, _ in rows), default=10)
+        for name, x, y in rows:
+            mark = "*" if x != y else " "
+            lines.append(f" {mark} {name:<{width}}  {fmt(x):>12}  ->  {fmt(y)}")
+
+    if d.parameters:
+        section(f"parameters ({len(d.parameters)} changed, {d.unchanged_parameters} the same)", d.parameters)
+    else:
+        lines.append(f"parameters  all {d.unchanged_parameters} the same")
+    section("data", d.data)
+    section("metrics", d.metrics)
+    return "\n".join(lines)
