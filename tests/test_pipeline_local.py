@@ -15,7 +15,7 @@ def test_local_target_compiles_to_the_seven_steps_in_order(tmp_path):
     path = compile_pipeline(Config(image="example.com/kfx:1.0"), str(tmp_path / "p.yaml"))
     spec = yaml.safe_load(open(path))
     tasks = spec["root"]["dag"]["tasks"]
-    assert sorted(tasks) == sorted(STEPS)
+    assert sorted(tasks) == sorted(step.name for step in STEPS)
     deps = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert deps["generate-statistics"] == {"import-dataset"}
     assert deps["validate-statistics"] == {"generate-statistics", "infer-schema"}
@@ -44,9 +44,9 @@ def sample_run(tmp_path_factory):
 def test_sample_run_completes_every_step(sample_run):
     result, console, runs = sample_run
     assert result.status == "complete", result.summary.get("error")
-    assert [e.name for e in result.events] == list(STEPS)
+    assert [e.name for e in result.events] == [step.name for step in STEPS]
     assert all(e.state == "complete" for e in result.events)
-    for i, name in enumerate(STEPS, 1):
+    for i, name in enumerate((step.name for step in STEPS), 1):
         assert f"[{i}/7] {name} ..." in console and f"[{i}/7] {name} done in" in console
     s = result.summary
     assert s["rows"] == {"train": 479, "validation": 60, "test": 60}

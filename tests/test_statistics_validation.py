@@ -278,7 +278,7 @@ def test_skew_is_checked_only_against_the_named_split(stats, damaged_stats):
 def test_a_dataset_level_anomaly_is_a_finding_of_its_own(stats):
     schema = schemas.infer_schema(stats["train"])
     schema.dataset_constraints.min_examples_count = 10**9
-    found = validation.findings(validation.validate_splits({"test": stats["test"]}, schema))
+    found = validation.findings(validation.validate_splits({"test": stats["test"]}, schema, Config().skew_threshold))
     assert found == [validation.Finding(
         "test", "(dataset)", "Low num examples in dataset.",
         "The dataset has 1362 examples, which is fewer than expected.")]

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from kfx.local import format_summary, run_local
+    from kfx.local import run_local
+    from kfx.summary import format_summary
 
     config = config_from_args(args)
     result = run_local(config, out=sys.stdout, verbose=args.verbose)

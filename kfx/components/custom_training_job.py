@@ -6,7 +6,7 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types import artifact_types
 from kfp.dsl import Dataset, Input, Model, Output
 
-from kfx.step import Figure, Step, component
+from kfx.step import DATA, Figure, Step, component
 
 # GCPC's artifact types (google.VertexDataset / google.VertexModel) let this component
 # consume TabularDatasetCreateOp's output and feed GCPC's model ops; the module loads
@@ -97,7 +97,7 @@ def custom_training_job(
 STEP = Step(
     custom_training_job,
     section="model",
-    figures=(Figure("uri", "model"),),
+    figures=(Figure("uri", "model"), Figure("", "test_data.rows", name="test_rows", kind=DATA, cast=int)),
     bind={
         "project": "project_id", "location": "region", "container_uri": "training_image", "staging_bucket": "bucket",
         "bigquery_destination": "bq_dest", "network": "peering_network", "serving_container_image_uri": "serving_image",

@@ -55,7 +55,7 @@ def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any
         step = next(s for s in _steps() if s.section == section and kind in s.types.values())
         own = [f for f in step.figures if f.key and f.ref.partition(".")[0] == artifact.output and "." in f.ref]
         values = dict(step_figures(step.use(figures=tuple(own)), {artifact.output: artifact}, {}))
-        found.append((section, artifact, {f.key: v for f, v in values.items() if v is not None}))
+        found.append((section, artifact, {f.key: v for f, v in values.items() if v is not None and v != []}))
     return found
 
 # Parameters that name where files go differ between any two runs and say nothing about the result.

@@ -24,7 +24,7 @@ def test_two_concurrent_runs_are_both_recorded_completely(concurrent_runs):
     for run in runs:
         summary = summaries[run.run_id]
         graph = store.run_graph(run.run_id)
-        assert sorted(x.step for x in graph.executions.values()) == sorted(STEPS)
+        assert sorted(x.step for x in graph.executions.values()) == sorted(step.name for step in STEPS)
         assert {x.state for x in graph.executions.values()} == {"complete"}
         assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 13
         assert run.metrics["accuracy"] == pytest.approx(summary["model"]["test_accuracy"])

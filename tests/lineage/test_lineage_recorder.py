@@ -27,7 +27,7 @@ def test_every_step_is_an_execution_with_parameters_state_and_timing(recorded_ru
     run_id = recorded_run.result.run_id
     graph = store.run_graph(run_id)
     by_step = {x.step: x for x in graph.executions.values()}
-    assert sorted(by_step) == sorted(STEPS)
+    assert sorted(by_step) == sorted(step.name for step in STEPS)
     assert {x.state for x in by_step.values()} == {"complete"}
     for event in recorded_run.result.events:
         stored = by_step[event.name]
@@ -90,7 +90,7 @@ def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recor
     svg = open(picture).read()
     assert svg.startswith("<svg") and svg.count('<g class="execution"') == 7 and svg.count('<g class="artifact"') == 14
     assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 13 + 15
-    from kfx.local import format_summary
+    from kfx.summary import format_summary
 
     assert f"  lineage     {picture}" in format_summary(summary).splitlines()
 

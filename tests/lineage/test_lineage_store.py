@@ -21,7 +21,7 @@ from kfx.lineage.layout import STORE_SCHEMA_VERSION
 from kfx.lineage.queries import Lineage
 from kfx.lineage.recorder import LineageRecorder
 from kfx.lineage.store import LineageStore
-from kfx.local import TaskEvent
+from kfx.events import TaskEvent
 
 RUN = "kfx-beans-20260101-000000-abcd"
 
@@ -125,7 +125,7 @@ def test_a_failed_step_is_failed_and_the_steps_before_it_stay(tmp_path):
     assert len(graph.of_type("Dataset")) == 3 and graph.of_type("Model") == []
     run = store.run(RUN)
     assert (run.status, run.failed_step) == ("failed", "train")
-    with pytest.raises(LineageError, match=r"made no model \(it failed at train\)"):
+    with pytest.raises(LineageError, match=rf"made no model \(it failed at train\); pass an artifact of it instead, e\.g\. {RUN}/import-dataset/\w+_data, or another run\.$"):
         Lineage(store).show(RUN)
 
 

@@ -113,21 +113,21 @@ def written(job: str, accuracy: float, n: int) -> dict:
     return {
         ("tabular-dataset-create", "dataset"): (f"{API}/{dataset}", {"resourceName": dataset}),
         ("generate-statistics-bq", "statistics"): (None, {
-            "kfx_type": "ExampleStatistics", "source": BQ_SOURCE, "train_rows": 10889.0, "validation_rows": 1360.0,
+            "source": BQ_SOURCE, "train_rows": 10889.0, "validation_rows": 1360.0,
             "test_rows": 1362.0, "features": 17.0, "engine": "dataflow"}),
         ("generate-statistics-bq", "statistics_view"): (None, {}),
         ("generate-statistics-bq", "features"): 17,
-        ("infer-schema", "schema"): (None, {"kfx_type": "Schema", "schema_file": "", "features": 17.0, "curated": False}),
+        ("infer-schema", "schema"): (None, {"schema_file": "", "features": 17.0, "curated": False}),
         ("infer-schema", "features"): 17,
         ("validate-statistics", "anomalies"): (None, {
-            "kfx_type": "ExampleAnomalies", "anomalies": 0.0, "skew_threshold": 0.15, "features": []}),
+            "anomalies": 0.0, "skew_threshold": 0.15, "features": []}),
         ("validate-statistics", "report"): (None, {}),
         ("validate-statistics", "anomalies_count"): 0,
         ("custom-training-job", "model"): (f"gs://kfx-test-bucket/aiplatform-custom-training-{job}/model", {
-            "kfx_type": "Model", "framework": "scikit-learn", "file": "model.joblib", "label_column": "Class"}),
+            "framework": "scikit-learn", "file": "model.joblib", "label_column": "Class"}),
         ("custom-training-job", "vertex_model"): (f"{API}/{model}@1", {"resourceName": f"{model}@1"}),
         ("custom-training-job", "test_data"): (None, {
-            "kfx_type": "Dataset", "split": "test", "format": "csv", "label_column": "Class", "rows": 1362.0,
+            "split": "test", "format": "csv", "label_column": "Class", "rows": 1362.0,
             "source": test_uri}),
         ("custom-training-job", "model_resource_name"): f"{model}@1",
         ("custom-training-job", "test_data_uri"): test_uri,
@@ -138,7 +138,7 @@ def written(job: str, accuracy: float, n: int) -> dict:
         ("evaluate", "accuracy"): accuracy,
         ("evaluate", "macro_f1"): accuracy - 0.02,
         ("bless-vertex-model", "blessing"): (None, {
-            "kfx_type": "ModelBlessing", "model": model, "version": "1", "labels": {"kfx_blessed": "true"}}),
+            "model": model, "version": "1", "labels": {"kfx_blessed": "true"}}),
         ("bless-vertex-model", "version"): "1",
     }
 
@@ -253,17 +253,17 @@ def vertex(monkeypatch, spec):
 
 
 def test_the_fake_holds_the_compiled_pipelines_tasks_and_outputs(vertex, spec):
-    from kfx.vertex.pipeline import STEPS
+    from kfx.vertex.pipeline import vertex_steps
 
     _, graph = FakeMetadataService.runs["kfx-beans-a"]
     steps = [x.display_name for x in graph.executions if x.schema_title == "system.ContainerExecution"]
-    assert sorted(steps) == sorted([*STEPS, "notify"])
+    assert sorted(steps) == sorted([*(step.name for step in vertex_steps()), "vertex-pipelines-notification-email"])
     assert sorted(a.display_name for a in graph.artifacts) == sorted([
         "dataset", "statistics", "statistics_view", "schema", "anomalies", "report", "model", "vertex_model",
         "test_data", "metrics", "classification_metrics", "evaluation_view", "blessing"])
-    train = next(x for x in graph.executions if x.display_name == "train")
+    train = next(x for x in graph.executions if x.display_name == "custom-training-job")
     assert train.metadata["input:svm_c"] == 10.0 and train.metadata["input:label_column"] == "Class"
-    assert train.metadata["input:display_name"] == "kfx-beans-train"
+    assert train.metadata["input:model_name"] == "beans"
 
 
 def test_runs_newest_first_with_status_and_accuracy(vertex):
@@ -271,9 +271,9 @@ def test_runs_newest_first_with_status_and_accuracy(vertex):
     assert [(r.run_id, r.status, r.target) for r in runs] == [
         ("kfx-beans-c", "failed", "vertex"), ("kfx-beans-b", "complete", "vertex"), ("kfx-beans-a", "complete", "vertex")]
     # The exit handler's DAG fails with the task inside it; the step that failed is the task.
-    assert runs[0].failed_step == "train"
-    assert runs[1].metrics == {"test_rows": 1362, "features": 17, "schema_features": 17, "anomalies": 0,
-                               "accuracy": 0.91, "macro_f1": pytest.approx(0.89), "blessed": True}
+    assert runs[0].failed_step == "custom-training-job"
+    assert runs[1].metrics == {"source": BQ_SOURCE, "test_rows": 1362, "features": 17, "schema_features": 17,
+                               "anomalies": 0, "accuracy": 0.91, "macro_f1": pytest.approx(0.89), "blessed": True}
     assert runs[2].pipeline == "kfx-beans" and runs[2].started == _ts(0).timestamp()
     assert runs[2].ended == _ts(9 / 2 + 0.4).timestamp()  # the last task (notify) ended
     assert lineage.open_lineage(vertex).backend.client.client_options == {
@@ -291,21 +291,22 @@ def test_show_a_vertex_model(vertex, lineage_cli):
     assert up.first("ExampleAnomalies").properties["anomalies"] == 0
     assert up.trainer_parameters["svm_c"] == 10.0 and up.trainer_parameters["svm_gamma"] == "scale"
     assert up.trainer_parameters["seed"] == 42
-    assert [x.step for x in up.steps] == ["create dataset", "statistics", "schema", "validate", "train"]
+    assert [x.step for x in up.steps] == [
+        "tabular-dataset-create", "generate-statistics-bq", "infer-schema", "validate-statistics", "custom-training-job"]
     code, out, err = lineage_cli("lineage", "show", "kfx-beans-a", "--target", "vertex", "--project-id", PROJECT,
                                  "--region", REGION)
     assert code == 0, err
     lines = out.splitlines()
-    assert f"  source      {BQ_SOURCE}" in lines and "  schema      17 features (inferred)  " + up.first("Schema").uri in lines
-    assert "  step        train (complete, 24.0 s)" in lines
+    assert f"  source      {BQ_SOURCE}" in lines and "  schema      features 17, curated no  " + up.first("Schema").uri in lines
+    assert "  step        custom-training-job (complete, 24.0 s)" in lines
     by_uri = lineage.show("gs://kfx-test-bucket/aiplatform-custom-training-kfx-beans-b/model", vertex)
     assert by_uri.artifact.type == "Model" and by_uri.trainer_parameters["svm_c"] == 3.0
 
 
 def test_diff_two_vertex_runs(vertex, lineage_cli):
     d = lineage.diff("kfx-beans-a", "kfx-beans-b", vertex)
-    assert d.parameters == [("train.svm_c", 10.0, 3.0)]
-    assert d.changed == {"train.svm_c": (10.0, 3.0), "accuracy": (0.93, 0.91), "macro_f1": (pytest.approx(0.91), pytest.approx(0.89))}
+    assert d.parameters == [("custom-training-job.svm_c", 10.0, 3.0)]
+    assert d.changed == {"custom-training-job.svm_c": (10.0, 3.0), "accuracy": (0.93, 0.91), "macro_f1": (pytest.approx(0.91), pytest.approx(0.89))}
     assert ("source", BQ_SOURCE, BQ_SOURCE) in d.data and ("test_rows", 1362, 1362) in d.data
     code, out, err = lineage_cli("lineage", "diff", "kfx-beans-a", "kfx-beans-c", "--json", "--target", "vertex",
                                  "--project-id", PROJECT, "--region", REGION)

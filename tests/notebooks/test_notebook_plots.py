@@ -64,7 +64,7 @@ def test_pipeline_graph_of_the_local_pipeline():
     assert sorted(graph.nodes) == sorted(
         ["import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train", "evaluate", "push-model"]
     )
-    assert graph.nodes["generate-statistics"]["label"] == "statistics"
+    assert graph.nodes["generate-statistics"]["label"] == "generate-statistics"  # tasks show under their step name
     assert graph.edges["evaluate", "push-model"]["artifacts"] == ["blessed", "metrics"]
     assert graph.edges["import-dataset", "train"]["artifacts"] == ["test_data", "train_data", "validation_data"]
     assert graph.edges["validate-statistics", "train"]["artifacts"] == []  # .after(): order only
@@ -89,17 +89,19 @@ def test_pipeline_graph_flattens_exit_handlers_and_conditions():
                     bq_source="bq://aju-dev-demos.beans.beans1", recipients=["you@example.com"])
     graph = plots.pipeline_graph(build_pipeline(config))
     labels = {d["label"] for _, d in graph.nodes(data=True)}
-    assert {"create dataset", "train", "evaluate", "bless model", "notify"} <= labels
+    bless, notify = "bless-vertex-model", "vertex-pipelines-notification-email"
+    assert {"tabular-dataset-create", "custom-training-job", "evaluate", bless, notify} <= labels
     by_label = {d["label"]: n for n, d in graph.nodes(data=True)}
     # The e-mail task follows the exit handler's last task; the condition's task follows evaluate.
-    assert graph.has_edge(by_label["bless model"], by_label["notify"])
-    assert graph.has_edge(by_label["evaluate"], by_label["bless model"])
-    assert "blessed" in graph.edges[by_label["evaluate"], by_label["bless model"]]["artifacts"]
+    assert graph.has_edge(by_label[bless], by_label[notify])
+    assert graph.has_edge(by_label["evaluate"], by_label[bless])
+    assert "blessed" in graph.edges[by_label["evaluate"], by_label[bless]]["artifacts"]
 
 
 def test_pipeline_figure_labels_every_step_and_artifact():
     fig = plots.pipeline_figure(_local_pipeline())
     texts = {t.get_text() for t in fig.axes[0].texts}
-    assert {"import dataset", "statistics", "schema", "validate", "train", "evaluate", "push model"} <= texts
+    assert {"import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train", "evaluate",
+            "push-model"} <= texts
     assert "blessed\nmetrics" in texts and "model" in texts
     assert plots.to_png(fig).startswith(b"\x89PNG")

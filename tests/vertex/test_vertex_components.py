@@ -100,7 +100,7 @@ def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex
     )
     vertex_training.model.list.assert_called_once_with(filter='display_name="beans"', order_by="create_time desc")
     vertex_training.job.assert_called_once_with(
-        display_name="kfx-beans-train",
+        display_name="beans-train",  # no display_name given: "<model_name>-train"
         container_uri="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
         model_serving_container_image_uri=SERVING,
         staging_bucket=vertex_training.bucket,
