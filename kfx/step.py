@@ -49,6 +49,9 @@ class Figure:
     cast: Optional[Callable[[Any], Any]] = None
 
 
+_DECLARED: dict[str, "Step"] = {}
+
+
 @dataclass(frozen=True)
 class Step:
     """A pipeline step: a component and what kfx knows about its outputs.
@@ -78,6 +81,10 @@ class Step:
     bind: Mapping[str, str] = field(default_factory=dict)
     after: tuple["Step", ...] = ()
     when: str = ""
+
+    def __post_init__(self) -> None:
+        # Every declared step is known by name to the summary and the lineage queries.
+        _DECLARED.setdefault(self.name, self)
 
     @property
     def name(self) -> str:
@@ -160,16 +167,8 @@ def of(component: Any) -> Step:
 
 
 def declared() -> list[Step]:
-    """Every step kfx's component library declares (one per module of :mod:`kfx.components`)."""
-    import importlib
-    import pkgutil
+    """Every step declared so far: kfx's component library (one per module of
+    :mod:`kfx.components`, imported here) and any step a user's own module declared."""
+    import kfx.components  # noqa: F401 - importing it declares its steps
 
-    import kfx.components as package
-
-    steps = []
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
-            declared_step = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "STEP", None)
-            if isinstance(declared_step, Step):
-                steps.append(declared_step)
-    return steps
+    return list(_DECLARED.values())

@@ -6,7 +6,6 @@ declares (:class:`~kfx.step.Step`), and printed by the step's ``describe``.
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any, Optional, Sequence
 
@@ -15,14 +14,9 @@ from kfx.events import TaskEvent
 from kfx.step import Step, declared, figures
 
 
-@functools.lru_cache(maxsize=1)
-def _known() -> dict[str, Step]:
-    return {step.name: step for step in declared()}
-
-
 def step_named(name: str) -> Optional[Step]:
     """The declared step of that name (``import-dataset``…), or None."""
-    return _known().get(name)
+    return next((step for step in declared() if step.name == name), None)
 
 
 def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:
