@@ -21,7 +21,8 @@ import os
 from typing import TYPE_CHECKING, Optional
 
 from kfx.lineage.errors import LineageError
-from kfx.lineage.queries import Lineage, RunDiff, Upstream
+from kfx.lineage.diff import RunDiff
+from kfx.lineage.queries import Lineage, Upstream
 from kfx.lineage.text import format_diff, format_runs, format_upstream
 
 if TYPE_CHECKING:

@@ -12,11 +12,15 @@ the plain records of :mod:`kfx.lineage.model`; everything here works on those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from kfx.lineage.errors import LineageError
-from kfx.lineage.model import INPUT, OUTPUT, SOURCE_TYPE, ArtifactRecord, ExecutionRecord, Graph, RunRecord
+from kfx.lineage.figures import figures
+from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, ExecutionRecord, Graph, RunRecord
+
+if TYPE_CHECKING:
+    from kfx.lineage.diff import RunDiff
 
 DATASET_TYPE = "Dataset"
 """kfp's type of a table artifact (``system.Dataset``): the splits a model is made from."""
@@ -58,10 +62,6 @@ def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any
         found.append((section, artifact, {f.key: v for f, v in values.items() if v is not None and v != []}))
     return found
 
-# Parameters that name where files go differ between any two runs and say nothing about the result.
-_PLACE_PARAMETERS = {"registry_dir"}
-
-
 class Backend(Protocol):
     """What a lineage store must answer; see :class:`~kfx.lineage.store.LineageStore`."""
 
@@ -74,49 +74,6 @@ class Backend(Protocol):
     def find_artifacts(self, ref: str) -> list[ArtifactRecord]: ...
 
     def upstream(self, artifact_id: str) -> Graph: ...
-
-
-def figures(graph: Graph) -> dict[str, Any]:
-    """The key figures a run graph holds, as its steps declare them (:class:`~kfx.step.Figure`).
-
-    Args:
-        graph: A run's graph (or part of one).
-
-    Returns:
-        Only the figures the graph has, e.g. ``{"train_rows": 479, "accuracy": 0.95, …}``.
-    """
-    from kfx.step import figures as step_figures
-    from kfx.summary import step_named
-
-    out: dict[str, Any] = {}
-    for execution in sorted(graph.executions.values(), key=lambda x: (x.started or 0, x.step)):
-        step = step_named(execution.step)
-        if step is None:
-            continue
-        outputs = {**execution.outputs, **{a.output: a for _, a in graph.outputs_of(execution.id)}}
-        for figure, value in step_figures(step, outputs, execution.parameters):
-            if figure.name and value is not None:
-                out[figure.name] = value
-    # Locally the table a run read is an artifact of its own.
-    source = next((a.uri for a in graph.of_type(SOURCE_TYPE)), None)
-    if source:
-        out["source"] = source
-    return out
-
-
-def parameters(graph: Graph) -> dict[str, Any]:
-    """Every step's input parameters as ``<step>.<name>``.
-
-    A value one step hands to the next (``blessed`` from evaluate to push-model) is a
-    result, compared with the metrics, not a parameter anyone chose; it is left out.
-    """
-    handed_on = {k for x in graph.executions.values() for k in x.outputs}
-    return {
-        f"{x.step}.{k}": v
-        for x in sorted(graph.executions.values(), key=lambda x: (x.started or 0, x.step))
-        for k, v in sorted(x.parameters.items())
-        if k not in _PLACE_PARAMETERS and k not in handed_on
-    }
 
 
 @dataclass
@@ -226,44 +183,6 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
     return Graph(artifacts, executions, events)
 
 
-@dataclass
-class RunDiff:
-    """What changed from run ``a`` to run ``b``.
-
-    Attributes:
-        a: The first run.
-        b: The second run.
-        parameters: ``(name, value in a, value in b)`` for each parameter that differs.
-        unchanged_parameters: How many parameters are the same.
-        data: ``(figure, a, b)`` for the source, rows per split, features and anomalies.
-        metrics: ``(metric, a, b)`` for status, accuracy, macro-F1, blessing and push.
-    """
-
-    a: RunRecord
-    b: RunRecord
-    parameters: list[tuple[str, Any, Any]] = field(default_factory=list)
-    unchanged_parameters: int = 0
-    data: list[tuple[str, Any, Any]] = field(default_factory=list)
-    metrics: list[tuple[str, Any, Any]] = field(default_factory=list)
-
-    @property
-    def changed(self) -> dict[str, tuple[Any, Any]]:
-        """Every row that differs, by name (parameters as ``<step>.<name>``)."""
-        return {n: (x, y) for n, x, y in (*self.parameters, *self.data, *self.metrics) if x != y}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values."""
-        rows = lambda items: [{"name": n, "a": x, "b": y, "changed": x != y} for n, x, y in items]  # noqa: E731
-        return {
-            "a": self.a.run_id, "b": self.b.run_id, "parameters": rows(self.parameters),
-            "unchanged_parameters": self.unchanged_parameters, "data": rows(self.data), "metrics": rows(self.metrics),
-        }
-
-
-_DATA_KEYS = ("source", "train_rows", "validation_rows", "test_rows", "features", "schema_features", "anomalies")
-_METRIC_KEYS = ("validation_accuracy", "accuracy", "macro_f1", "blessed", "pushed_version")
-
-
 class Lineage:
     """The lineage questions over one backend.
 
@@ -333,20 +252,12 @@ class Lineage:
             upstream = with_checks(self.backend.run_graph(run_id), upstream)
         return Upstream(artifact, run_id, upstream)
 
-    def diff(self, run_a: str, run_b: str) -> RunDiff:
+    def diff(self, run_a: str, run_b: str) -> "RunDiff":
         """What changed from ``run_a`` to ``run_b``: parameters, data counts and metrics."""
+        from kfx.lineage.diff import diff_runs
+
         a, b = self.backend.run(run_a), self.backend.run(run_b)
-        graph_a, graph_b = self.backend.run_graph(run_a), self.backend.run_graph(run_b)
-        params_a, params_b = parameters(graph_a), parameters(graph_b)
-        names = sorted(set(params_a) | set(params_b))
-        changed = [(n, params_a.get(n), params_b.get(n)) for n in names if params_a.get(n) != params_b.get(n)]
-        figs_a, figs_b = figures(graph_a), figures(graph_b)
-        result = RunDiff(a, b, changed, len(names) - len(changed))
-        result.data = [(k, figs_a.get(k), figs_b.get(k)) for k in _DATA_KEYS if k in figs_a or k in figs_b]
-        result.metrics = [("status", a.status, b.status)] + [
-            (k, figs_a.get(k), figs_b.get(k)) for k in _METRIC_KEYS if k in figs_a or k in figs_b
-        ]
-        return result
+        return diff_runs(a, b, self.backend.run_graph(run_a), self.backend.run_graph(run_b))
 
     def draw(self, run_id: str, path: str) -> list[str]:
         """Draws a run's lineage graph into ``path`` (``.png`` also gets an ``.svg`` beside it)."""

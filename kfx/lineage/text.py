@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from kfx.lineage.model import RunRecord
-from kfx.lineage.queries import RunDiff, Upstream, check_figures
+from kfx.lineage.diff import RunDiff
+from kfx.lineage.queries import Upstream, check_figures
 
 
 def fmt(value: Any) -> str:

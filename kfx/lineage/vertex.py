@@ -113,7 +113,7 @@ class VertexMetadata:
         return context
 
     def _run_record(self, context: Any) -> RunRecord:
-        from kfx.lineage.queries import figures
+        from kfx.lineage.figures import figures
 
         run_id = context.name.rsplit("/", 1)[-1]
         graph = self.run_graph(run_id, context=context)

@@ -97,7 +97,7 @@ def test_parameter_defaults_are_ci_safe(course_paths):
 
     declared = {os.path.basename(p)[:2]: notebooks.declared_parameters(p) for p in course_paths}
     rows = {n: p["sample_rows"] for n, p in declared.items() if "sample_rows" in p}
-    assert set(rows) == {"02", "03", "04", "05"} and all(v == "600" for v in rows.values())
+    assert set(rows) == {"01", "02", "03", "04", "05"} and all(v == "600" for v in rows.values())
     assert declared["06"]["project_id"] == '""' and declared["02"]["project_id"] == '""'
     assert all(p["runs_dir"] == '"../runs/notebooks"' for p in declared.values())
 
