@@ -6,8 +6,8 @@
 - a ``kfx.Pipeline`` context per pipeline and a ``kfx.PipelineRun`` context per
   run (its child), with the run's status, timing and key metrics;
 - a ``kfx.Step`` execution per task (parameters as ``input:<name>``, output values
-  as ``output:<name>``), an artifact per output artifact typed by its
-  ``kfx_type``, and INPUT / OUTPUT events between them; the table a run read is a
+  as ``output:<name>``), an artifact per output artifact typed as its
+  step declares (:class:`kfx.step.Step`), and INPUT / OUTPUT events between them; the table a run read is a
   ``DataSource`` artifact (:data:`~kfx.lineage.model.SOURCE_TYPE`).
 
 The writer (:mod:`kfx.lineage.store`) and the reader (:mod:`kfx.lineage.reader`)

@@ -190,6 +190,7 @@ class VertexMetadata:
     @staticmethod
     def _artifact(artifact: Any, run_id: str) -> ArtifactRecord:
         meta = _metadata(artifact)
+        # Runs made before the step declarations carry their type as kfx_type metadata.
         kind = str(meta.pop("kfx_type", "") or _short_type(artifact.schema_title))
         properties = {**meta, "output": artifact.display_name}
         if run_id:
