@@ -166,6 +166,11 @@ def of(component: Any) -> Step:
     return importlib.import_module(component.python_func.__module__).STEP
 
 
+def named(name: str) -> Optional[Step]:
+    """The declared step of that name (``import-dataset``…), or None."""
+    return next((step for step in declared() if step.name == name), None)
+
+
 def declared() -> list[Step]:
     """Every step declared so far: kfx's component library (one per module of
     :mod:`kfx.components`, imported here) and any step a user's own module declared."""

@@ -7,16 +7,12 @@ declares (:class:`~kfx.step.Step`), and printed by the step's ``describe``.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from kfx.config import Config
 from kfx.events import TaskEvent
-from kfx.step import Step, declared, figures
-
-
-def step_named(name: str) -> Optional[Step]:
-    """The declared step of that name (``import-dataset``…), or None."""
-    return next((step for step in declared() if step.name == name), None)
+from kfx.step import Step, figures
+from kfx.step import named as step_named
 
 
 def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def figures(graph: Graph) -> dict[str, Any]:
         Only the figures the graph has, e.g. ``{"train_rows": 479, "accuracy": 0.95, …}``.
     """
     from kfx.step import figures as step_figures
-    from kfx.summary import step_named
+    from kfx.step import named as step_named
 
     out: dict[str, Any] = {}
     for execution in sorted(graph.executions.values(), key=lambda x: (x.started or 0, x.step)):

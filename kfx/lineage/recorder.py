@@ -23,7 +23,7 @@ _SCALARS = (bool, int, float, str)
 def artifact_type(step: str, key: str, artifact: Any) -> str:
     """The lineage type of a step's output artifact: as the step declares it (``ExampleStatistics``),
     or kfp's own type (``Dataset``, ``Metrics``, ``HTML``…)."""
-    from kfx.summary import step_named
+    from kfx.step import named as step_named
 
     declared = step_named(step)
     title = str(artifact.schema_title)
