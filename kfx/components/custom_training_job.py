@@ -59,9 +59,9 @@ def custom_training_job(
         svm_c: SVM regularisation C.
         svm_gamma: RBF gamma.
         seed: Random state.
-        train_fraction: Share of rows for training.8.
-        validation_fraction: Share of rows for validation.1.
-        test_fraction: Share of rows for testing.1.
+        train_fraction: Share of rows for training.
+        validation_fraction: Share of rows for validation.
+        test_fraction: Share of rows for testing.
         machine_type: Machine of the job.
         service_account: Service account of the job; empty uses the default.
         network: projects/PROJECT_NUMBER/global/networks/NAME the job is peered with; empty for none.

@@ -35,9 +35,9 @@ def generate_statistics_bq(
         statistics: Folder of DatasetFeatureStatisticsList protos, one per split.
         statistics_view: Facets Overview page.
         label_column: Class column.
-        train_fraction: Share of rows for training.8.
-        validation_fraction: Share of rows for validation.1.
-        test_fraction: Share of rows for testing.1.
+        train_fraction: Share of rows for training.
+        validation_fraction: Share of rows for validation.
+        test_fraction: Share of rows for testing.
         seed: Seed of the split.
         beam_runner: "DataflowRunner" runs a Beam pipeline on Dataflow; otherwise in memory.
         project: Project of the Dataflow job, billed for reading the table.
