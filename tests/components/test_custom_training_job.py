@@ -10,10 +10,8 @@ patches do not cover: the component is checked through ``.python_func`` and its 
 interface instead.
 """
 
-import json
 
 import pandas as pd
-import pytest
 from google_cloud_pipeline_components.types import artifact_types
 from kfp.dsl import Dataset, Model
 
@@ -80,31 +78,6 @@ def test_python_func_sets_the_three_outputs_and_their_metadata(vertex_training, 
     assert (run["training_fraction_split"], run["validation_fraction_split"], run["test_fraction_split"]) == (
         Config.train_fraction, Config.validation_fraction, Config.test_fraction)
     assert run["args"] == trainer_args(Config.label_column, Config.svm_c, Config.svm_gamma, Config.seed)
-
-
-def test_python_func_stops_on_a_model_folder_without_a_data_record(vertex_training, vertex_names, new_artifact):
-    from kfx.errors import SourceError
-
-    run = vertex_training.job.return_value.run.side_effect
-
-    def old_trainer(**kwargs):
-        model = run(**kwargs)
-        metadata = json.loads(storage.read_text(f"{model.uri}/model_metadata.json"))
-        del metadata["data_uris"]
-        storage.write_text(f"{model.uri}/model_metadata.json", json.dumps(metadata))
-        return model
-
-    vertex_training.job.return_value.run.side_effect = old_trainer
-    test_data = new_artifact(Dataset, "test_data")
-    with pytest.raises(SourceError, match=r"model_metadata.json does not record the data the trainer read"):
-        components.custom_training_job.python_func(
-            project="kfx-test-project", location="europe-west4",
-            dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": vertex_names.dataset}),
-            container_uri=TRAINER_IMAGE, staging_bucket=vertex_training.bucket,
-            bigquery_destination="bq://kfx-export-project", model=new_artifact(Model, "model"),
-            vertex_model=new_artifact(artifact_types.VertexModel, "vm"), test_data=test_data,
-        )
-    assert test_data.metadata == {}
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
