@@ -10,7 +10,6 @@ patches do not cover: the component is checked through ``.python_func`` and its 
 interface instead.
 """
 
-
 import pandas as pd
 from google_cloud_pipeline_components.types import artifact_types
 from kfp.dsl import Dataset, Model
