@@ -16,7 +16,6 @@ Each step is wrapped with ``name = step(name)`` after its definition rather than
 from __future__ import annotations
 
 import functools
-import io
 import os
 import sys
 from typing import Any, Callable, Optional, TypeVar
@@ -89,7 +88,11 @@ def _read_splits(paths: dict[str, str]):
 
     from kfx import storage
 
-    return {name: pd.read_csv(io.BytesIO(storage.read_bytes(p))) for name, p in paths.items()}
+    frames = {}
+    for name, path in paths.items():
+        with storage.open_read(path) as f:
+            frames[name] = pd.read_csv(f)
+    return frames
 
 
 def generate_statistics(
