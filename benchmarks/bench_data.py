@@ -14,9 +14,12 @@ and, on the × 100 splits, ``generate_statistics`` with the ``beam`` engine on B
 DirectRunner in one process and with one worker process per core.
 
 ``seconds`` is the step function's own time (with the imports it does lazily, as a task
-pays them); ``rss_mb`` the child's peak resident memory (``ru_maxrss``); ``workers_rss_mb``
-the largest peak of the child's own child processes (Beam's workers). The figures are
-printed as a table and written to ``benchmarks/out/data.json``.
+pays them); ``cpu_s`` the CPU time of the child and its own children (Beam's workers),
+which other work on a shared machine does not inflate as it does wall time (``load_before``
+is the machine's one-minute load average when the step started); ``rss_mb`` the child's
+peak resident memory (``ru_maxrss``); ``workers_rss_mb`` the largest peak of the child's
+own child processes. The figures are printed as a table and written to
+``benchmarks/out/data.json``.
 """
 
 from __future__ import annotations
@@ -44,14 +47,15 @@ from kfx import steps
 started = time.perf_counter()
 result = getattr(steps, call["step"])(*call["args"])
 seconds = time.perf_counter() - started
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "rss_kb": own, "children_rss_kb": children}))
+own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_kb": own.ru_maxrss, "children_rss_kb": children.ru_maxrss}))
 """
 
 
 def run_step(step: str, *args) -> dict:
     """Runs ``kfx.steps.<step>(*args)`` in a fresh Python and returns its figures."""
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps({"step": step, "args": args})],
                           capture_output=True, text=True)
@@ -62,6 +66,8 @@ def run_step(step: str, *args) -> dict:
     return {
         "seconds": round(figures["seconds"], 2),
         "process_s": round(wall, 2),
+        "cpu_s": round(figures["cpu_s"], 1),
+        "load_before": round(load, 2),
         "rss_mb": round(figures["rss_kb"] / 1024),
         "workers_rss_mb": round(figures["children_rss_kb"] / 1024),
     }
@@ -118,7 +124,8 @@ def bench_size(size: str, source: str, folder: str, model_dir: str) -> dict:
     result = {}
     for step in STEPS:
         result[step] = run_step(step, *calls[step])
-        print(f"{size:6} {step:22} {result[step]['seconds']:7.1f} s  {result[step]['rss_mb']:6} MB", flush=True)
+        print(f"{size:6} {step:22} {result[step]['seconds']:7.1f} s  {result[step]['cpu_s']:7.1f} s cpu  "
+              f"{result[step]['rss_mb']:6} MB  (load {result[step]['load_before']})", flush=True)
     rows = [sum(1 for _ in open(p)) - 1 for p in splits]
     return {"source": source or "packaged beans", "rows": sum(rows), "steps": result}
 
@@ -132,8 +139,9 @@ def bench_beam(folder: str) -> dict:
         result[mode] = {"options": options, **run_step(
             "generate_statistics", *splits, os.path.join(out, "statistics"), os.path.join(out, "stats.html"),
             "beam", options)}
-        print(f"beam   {mode:22} {result[mode]['seconds']:7.1f} s  {result[mode]['rss_mb']:6} MB "
-              f"(workers {result[mode]['workers_rss_mb']} MB)", flush=True)
+        print(f"beam   {mode:22} {result[mode]['seconds']:7.1f} s  {result[mode]['cpu_s']:7.1f} s cpu  "
+              f"{result[mode]['rss_mb']:6} MB  (workers {result[mode]['workers_rss_mb']} MB, "
+              f"load {result[mode]['load_before']})", flush=True)
     return result
 
 
@@ -148,7 +156,8 @@ def print_table(result: dict) -> None:
     total = "".join(f"{sum(v['seconds'] for v in result['tables'][s]['steps'].values()):10.1f}{'':10}" for s in sizes)
     print(f"{'total':22}{total}")
     for mode, figures in result.get("beam", {}).get("runs", {}).items():
-        print(f"beam {mode:17}{figures['seconds']:10.1f}{figures['rss_mb']:10}  workers {figures['workers_rss_mb']} MB")
+        print(f"beam {mode:17}{figures['seconds']:10.1f}{figures['rss_mb']:10}  "
+              f"cpu {figures['cpu_s']} s, workers {figures['workers_rss_mb']} MB")
 
 
 def main(argv=None) -> int:
