@@ -5,8 +5,8 @@ keeps every cell as the text it was: no number is parsed and printed again, so a
 split file holds the source's values byte for byte (a float keeps every digit it
 had) and a missing cell stays empty. The reading follows ``pandas.read_csv``: the
 same column names (pandas reads the header) and the same missing-value markers. A
-file pyarrow's reader refuses (rows of another length than the header, line breaks
-inside quotes) is read by pandas instead, still as text. Only the checks need
+file pyarrow's reader refuses (rows of another length than the header) is read by
+pandas instead, still as text. Only the checks need
 numbers: :func:`typed_frame` gives them the columns as pandas would type them.
 """
 
@@ -170,15 +170,21 @@ def read_text(source: Union[str, bytes]) -> "pa.Table":
 
     names = [str(n) for n in pd.read_csv(stream(), nrows=0).columns]
     try:
-        return pacsv.read_csv(
+        # The header is read as the first row, then dropped: that way a header after blank
+        # lines, or with a line break inside quotes, is one row, as pandas reads it.
+        table = pacsv.read_csv(
             stream() if isinstance(source, str) else pa.py_buffer(source),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
+                column_types={f"f{i}": pa.string() for i in range(len(names))},
                 null_values=list(NA_VALUES),
                 strings_can_be_null=True,
             ),
         )
+        if table.num_columns != len(names):
+            raise pa.ArrowInvalid("the header and the rows have different numbers of columns")
+        return table.slice(1).rename_columns(names)
     except pa.ArrowInvalid:
         # pandas pads short rows with missing cells and reads line breaks inside quotes.
         frame = pd.read_csv(stream(), dtype=str)

@@ -437,6 +437,19 @@ def test_rows_arrows_reader_refuses_are_read_as_pandas_reads_them(tmp_path):
     assert out.getvalue() == b'a,b,c\n1,2,3\n4,5,\n"6\nsix",7,8\n'
 
 
+@pytest.mark.parametrize("text", [
+    '\na,b\n1,2\n',  # a blank line before the header
+    '"a\nx",b\n1,2\n',  # a line break in a quoted column name
+    'a,b\n"1\n1",2\n3,"4,4"\n',  # a line break and a comma in quoted cells
+    '\ufeffa,b\r\n1,2\r\n\r\n3,4\r\n',  # a byte-order mark, CRLF and an empty line
+])
+def test_arrows_reader_reads_what_pandas_reads(tmp_path, text):
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    table = data.read_text_table(str(path))
+    assert table.to_pydict() == pd.read_csv(path, dtype=str).to_dict("list")
+
+
 def test_names_and_missing_cells_follow_pandas(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,a,,d\n1,NA,null,\n2,<NA>,x,n/a\n")
