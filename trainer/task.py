@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from typing import Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 from kfx.contract import (
     DATA_FORMAT_VARIABLE, METADATA_FILE, METRICS_FILE, MODEL_DIR_VARIABLE, MODEL_FILE, SPLIT_VARIABLES,
@@ -26,6 +26,8 @@ from kfx.contract import (
 from kfx.config import Config
 from kfx.errors import ConfigError, KfxError
 
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -113,7 +115,7 @@ def _check_hyperparameters(args: argparse.Namespace) -> None:
         raise ConfigError(f"--boosting-max-iter is {args.boosting_max_iter}; pass a positive number of rounds such as 100.")
 
 
-def select_features(frame, label: str) -> tuple[list[str], list[bool], list[str]]:
+def select_features(frame: "pd.DataFrame", label: str) -> tuple[list[str], list[bool], list[str]]:
     """The feature columns of the training split, which of them are text, and the ID-like columns left out.
 
     Raises:
@@ -141,10 +143,13 @@ def select_features(frame, label: str) -> tuple[list[str], list[bool], list[str]
 def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     """Fits the model on the training split and writes it with its metrics.
 
+    The model is the SVC or gradient boosting, by the training rows (``--svm-max-rows``);
+    ``model_metadata.json`` records the choice and the ID-like columns left out.
+
     Returns:
         The metrics written to ``metrics.json`` (validation and test accuracy and macro-F1).
     """
-    from trainer.model import ESTIMATORS, SVC, ID_SHARE, build_model, choose_estimator, share_cores, to_matrix
+    from trainer.model import ESTIMATORS, ID_SHARE, SVC, build_model, choose_estimator, share_cores, to_matrix
 
     _check_hyperparameters(args)
     share_cores()  # before this process first imports scikit-learn
