@@ -80,7 +80,8 @@ def build_vertex_pipeline(config: "Config") -> Callable:
 
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
         # The kfx image comes from the config when the pipeline is built; GCPC's tasks keep their own.
-        return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching)
+        # A step declared cache=False (the blessing moves the registry's default alias) always runs.
+        return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching and step.cache)
 
     def around() -> Any:
         if not config.recipients:
