@@ -94,6 +94,7 @@ def execution_record(execution: Any) -> ExecutionRecord:
         parameters={k.split(":", 1)[1]: v for k, v in props.items() if k.startswith("input:")},
         outputs={k.split(":", 1)[1]: v for k, v in props.items() if k.startswith("output:")},
         error=str(props.get("error") or ""),
+        cached_from=str(props.get("cached_from") or ""),
     )
 
 
@@ -111,4 +112,5 @@ def run_record(context: Any) -> RunRecord:
         error=str(props.get("error") or ""),
         lineage_graph=str(props.get("lineage_graph") or ""),
         target=str(props.get("target") or "local"),
+        cached_steps=int(props.get("cached_steps") or 0),
     )

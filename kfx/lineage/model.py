@@ -56,6 +56,8 @@ class ExecutionRecord:
         parameters: Input parameter values.
         outputs: Output parameter values (row counts, accuracy, blessed, …).
         error: The step's error sentence, for a failed step.
+        cached_from: For a cached step, the execution that made the outputs it reused
+            (``<run_id>/<step>`` locally).
     """
 
     id: str
@@ -67,6 +69,7 @@ class ExecutionRecord:
     parameters: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    cached_from: str = ""
 
     @property
     def seconds(self) -> Optional[float]:
@@ -101,6 +104,7 @@ class RunRecord:
         error: The failed step's sentence.
         lineage_graph: Path of the lineage picture, when one was drawn.
         target: ``local`` or ``vertex``.
+        cached_steps: How many of its steps reused an earlier execution's outputs.
     """
 
     run_id: str
@@ -113,6 +117,7 @@ class RunRecord:
     error: str = ""
     lineage_graph: str = ""
     target: str = "local"
+    cached_steps: int = 0
 
     @property
     def seconds(self) -> Optional[float]:

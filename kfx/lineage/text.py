@@ -41,7 +41,7 @@ def format_runs(runs: list[RunRecord]) -> str:
         (
             r.run_id, r.status, _when(r.started), f"{r.seconds:.1f}" if r.seconds is not None else "-",
             fmt(r.metrics.get("accuracy")), fmt(r.metrics.get("blessed")),
-            f"failed at {r.failed_step}" if r.failed_step else "",
+            f"failed at {r.failed_step}" if r.failed_step else f"{r.cached_steps} steps cached" if r.cached_steps else "",
         )
         for r in runs
     ]
@@ -51,7 +51,10 @@ def format_runs(runs: list[RunRecord]) -> str:
 
 def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
     hidden = {"run_id", "step", "output", *skip}
-    return ", ".join(f"{k} {fmt(v)}" for k, v in props.items() if k not in hidden and not isinstance(v, (dict, list)))
+    return ", ".join(
+        f"{k} {fmt(v)}" for k, v in props.items()
+        if k not in hidden and not k.startswith("digest") and not isinstance(v, (dict, list))
+    )
 
 
 def format_upstream(up: Upstream) -> str:
@@ -71,7 +74,8 @@ def format_upstream(up: Upstream) -> str:
         lines.append("  trainer     " + ", ".join(f"{k}={fmt(v)}" for k, v in sorted(up.trainer_parameters.items())))
     for step in up.steps:
         took = f"{step.seconds:.1f} s" if step.seconds is not None else "-"
-        lines.append(f"  step        {step.step} ({step.state}, {took})")
+        origin = f" from {step.cached_from.split('/')[0]}" if step.cached_from else ""
+        lines.append(f"  step        {step.step} ({step.state}{origin}, {took})")
     return "\n".join(lines)
 
 
