@@ -27,11 +27,14 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from kfx.config import Config
 from kfx.errors import KfxError, StepFailed
 from kfx.events import ConsoleListener, Listener, RecordingListener, TaskEvent
+
+if TYPE_CHECKING:
+    from kfx.cache import StepCache
 
 _ERROR_LINE = re.compile(r"kfx-error: (?:(\w+): )?(.*)")
 
@@ -62,8 +65,9 @@ class _LogStream:
 
 
 @contextlib.contextmanager
-def observe_tasks(listeners: list[Listener], stream: _LogStream):
-    """Reports each task kfp.local runs to ``listeners`` while the context is open."""
+def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional["StepCache"] = None):
+    """Reports each task kfp.local runs to ``listeners`` while the context is open; with a ``cache``
+    (:mod:`kfx.cache`), a task whose inputs did not change reuses an earlier execution instead of running."""
     from kfp import dsl
     from kfp.local import executor_input_utils, status, task_dispatcher
 
@@ -91,14 +95,20 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream):
         stream.last_error = ("", "")
         for listener in listeners:
             listener.task_started(event)
-        outputs, task_status = original(**kwargs)
+        reused = cache.before(event, kwargs) if cache is not None else None
+        if reused is not None:
+            outputs, task_status = reused, status.Status.SUCCESS
+        else:
+            outputs, task_status = original(**kwargs)
         event.ended = time.time()
         event.outputs = dict(outputs)
-        event.state = "complete" if task_status == status.Status.SUCCESS else "failed"
+        event.state = "failed" if task_status != status.Status.SUCCESS else "cached" if reused is not None else "complete"
         if event.state == "failed":
             event.error_kind, event.error = stream.last_error
             # Nothing a failed task half-made stays behind looking complete.
             shutil.rmtree(event.task_root, ignore_errors=True)
+        elif cache is not None:
+            cache.after(event)
         for listener in listeners:
             listener.task_finished(event)
         return outputs, task_status
@@ -183,16 +193,24 @@ def run_local(
     preflight(config)
     from kfp import local
 
+    from kfx.cache import open_cache
     from kfx.pipeline import STEPS, build_pipeline
     from kfx.summary import build_summary
 
     run_id = new_run_id(config.pipeline_name)
     listeners = list(listeners or [])
+    store = None
     if config.record_lineage:
         from kfx.lineage.recorder import LineageRecorder
 
         # Made before the run folder: a store kfx cannot use stops the run before anything exists.
-        listeners.append(LineageRecorder(config, run_id=run_id))
+        lineage = LineageRecorder(config, run_id=run_id)
+        listeners.append(lineage)
+        store = lineage.store
+    # Earlier executions are found in the lineage store (kfx.cache), so the two share it.
+    cache = open_cache(config, store)
+    if cache is not None:
+        listeners.append(cache)
     run_dir = os.path.abspath(os.path.join(config.runs_dir, run_id))
     os.makedirs(run_dir)
     recorder = RecordingListener()
@@ -205,7 +223,7 @@ def run_local(
         with warnings.catch_warnings():
             # kfp warns when an image name lacks "python"; locally the image is only a label.
             warnings.filterwarnings("ignore", message=".*non-Python base image.*")
-            with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), observe_tasks(all_listeners, stream):
+            with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), observe_tasks(all_listeners, stream, cache):
                 pipeline()
     summary = build_summary(config, run_id, run_dir, recorder.events, time.time() - started, STEPS)
     if summary["status"] == "complete" and len(recorder.events) != len(STEPS):
