@@ -88,6 +88,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
             return contextlib.nullcontext()
         from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
 
-        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)))
+        # An e-mail is a side effect of this run: never a cached one.
+        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_caching_options(False))
 
     return pipeline_function(plan(vertex_steps(), config, derived), config.pipeline_name, DESCRIPTION, configure, around)
