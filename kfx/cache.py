@@ -204,10 +204,14 @@ class StepCache(Listener):
         for name, artifact_list in executor_input.outputs.artifacts.items():
             record, runtime = outputs[name], artifact_list.artifacts[0]
             recorded = record.properties.get("digest")
-            if recorded:
-                _place(record.uri, runtime.uri)
-            # Checked where it now is: a copy is checked as copied, a link as the earlier file is now.
-            if not recorded or content_digest(runtime.uri) != recorded:
+            try:
+                if recorded:
+                    _place(record.uri, runtime.uri)
+                # Checked where it now is: a copy is checked as copied, a link as the earlier file is now.
+                placed = bool(recorded) and content_digest(runtime.uri) == recorded
+            except FileNotFoundError:
+                placed = False  # the earlier run's folder went away while it was read: not a usable candidate
+            if not placed:
                 # Nothing a candidate placed stays: the next candidate, or the step, starts clean.
                 event.cached_from = ""
                 shutil.rmtree(event.task_root, ignore_errors=True)

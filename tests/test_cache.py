@@ -315,6 +315,18 @@ def test_an_output_changed_since_it_was_recorded_is_not_reused(cold):
 
 
 @pytest.mark.e2e
+def test_outputs_that_vanished_are_not_reused_but_the_links_other_runs_hold_are(cold):
+    config, first = cold
+    shutil.rmtree(first.run_dir)
+    result, _ = _run(config)
+    assert _states(result) == {name: "cached" for name in NAMES}
+    stats = next(e for e in result.events if e.name == "generate-statistics")
+    # It names the run that computed the statistics, though the files now come from a later run's links.
+    assert stats.cached_from == f"{first.run_id}/generate-statistics"
+    assert os.path.isfile(os.path.join(stats.outputs["statistics"].uri, "Split-train", "stats.tfrecord"))
+
+
+@pytest.mark.e2e
 def test_with_no_cache_every_step_runs(cold, kfx_cli):
     config, first = cold
     completed = kfx_cli("run", "--source", config.source, "--runs-dir", config.runs_dir, "--no-cache", "--json")
