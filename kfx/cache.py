@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 KEY_VERSION = 1
 """The recipe of the cache key; raise it when the recipe changes, so older keys never match."""
+
+
 def _place(source: str, target: str) -> None:
     """Puts an earlier output at ``target``: its files hard-linked where possible, else copied."""
     def link(a: str, b: str) -> None:

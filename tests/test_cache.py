@@ -72,12 +72,14 @@ def test_the_key_follows_parameters_input_content_and_files_parameters_name(tmp_
     split.write_text("a,b\n1,2\n")
     elsewhere = tmp_path / "copy"
     shutil.copy(split, elsewhere)
-    steps = cache.StepCache(None, reuse=True)
-
     def key(parameters, uri=str(split)):
         event = TaskEvent("train", "running", 0.0, parameters=parameters,
                           input_artifacts={"train_data": [dsl.Dataset(uri=uri)]})
-        return cache.StepCache(None, reuse=True).key(event, _task())
+        # A cache per key: a run's cache remembers the digest of each output it has seen.
+        steps = cache.StepCache(None, reuse=True)
+        found = steps.key(event, _task())
+        assert steps.error == ""
+        return found
 
     base = key({"svm_c": 10.0, "seed": 42})
     assert key({"svm_c": 10.0, "seed": 42}) == base
@@ -92,7 +94,6 @@ def test_the_key_follows_parameters_input_content_and_files_parameters_name(tmp_
     with_file = key({"source": str(source)})
     source.write_text("x\n2\n")
     assert key({"source": str(source)}) != with_file
-    assert steps.error == ""
 
 
 def test_recorded_artifact_properties_carry_the_digests_of_the_artifact_and_of_what_its_metadata_names():
