@@ -114,4 +114,6 @@ def run_record(context: Any) -> RunRecord:
         error=str(props.get("error") or ""),
         lineage_graph=str(props.get("lineage_graph") or ""),
         target=str(props.get("target") or "local"),
+        stopped_step=str(props.get("stopped_step") or ""),
+        stopped_by=str(props.get("stopped_by") or ""),
     )
