@@ -142,8 +142,8 @@ class Stop:
             The command's exit status.
 
         Raises:
-            Interrupted: If the run was asked to stop before or while the step ran (and the step
-                did not end on its own with success).
+            Interrupted: If the run was asked to stop before the step started, or while it ran
+                (unless it had already ended on its own, with success).
         """
         self.check()
         process = processes.start_in_own_group(full_command)
@@ -164,7 +164,9 @@ class Stop:
                 processes.end_group(process, GRACE_SECONDS)
             process.stdout.close()
             code = process.wait()
-        if self.requested and code != 0:
+        # A step that was signalled is canceled even if it exited 0: it may have caught SIGTERM and
+        # left half its outputs. One that ended on its own before the stop keeps its result.
+        if self.requested and (code != 0 or self._timer is not None):
             raise Interrupted(self.signum)
         return code
 

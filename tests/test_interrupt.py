@@ -148,6 +148,19 @@ def test_a_second_ctrl_c_kills_at_once_instead_of_waiting_out_the_grace(tmp_path
     assert _ends([int(open(pid_file).read())])
 
 
+def test_a_step_that_catches_sigterm_and_exits_0_is_still_canceled(tmp_path):
+    ready = tmp_path / "ready"
+    script = (
+        "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+        f"open({str(ready)!r}, 'w'); time.sleep(60)"
+    )
+    with Stop() as stop:
+        sender = _signal_when_ready(str(ready), signal.SIGTERM)
+        with pytest.raises(Interrupted):
+            stop.run_process([sys.executable, "-c", script])
+    sender.join()
+
+
 def test_a_step_that_ends_on_its_own_is_untouched():
     with Stop() as stop:
         assert stop.run_process([sys.executable, "-c", "print('done')"]) == 0
