@@ -230,6 +230,29 @@ def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
 
 
 @pytest.mark.e2e
+def test_a_stop_between_cached_steps_starts_no_further_step(cold):
+    """Ctrl-C while steps are being reused: no process to end, and no further step starts."""
+    import signal
+
+    from kfx.events import Listener
+    from kfx.local import run_local
+    from kfx.stops import Interrupted
+
+    class CtrlC(Listener):
+        def task_finished(self, event):
+            if event.name == "infer-schema":
+                os.kill(os.getpid(), signal.SIGINT)
+
+    config, first = cold
+    with pytest.raises(Interrupted) as raised:
+        run_local(config, out=io.StringIO(), listeners=[CtrlC()])
+    result = raised.value.result
+    assert [e.state for e in result.events] == ["cached", "cached", "cached"]
+    assert (result.status, result.summary["stopped_step"]) == ("interrupted", None)
+    assert "after infer-schema" in str(raised.value) and "3 completed steps kept" in str(raised.value)
+
+
+@pytest.mark.e2e
 def test_a_run_that_records_no_lineage_still_reuses_what_the_store_holds(cold):
     config, first = cold
     result, _ = _run(config.replace(record_lineage=False))

@@ -35,7 +35,7 @@ class StoreReader:
         if not self._has_type("context", RUN_TYPE):
             return []
         contexts = with_retry(self.mlmd.get_contexts_by_type, RUN_TYPE, path=self.path)
-        runs = sorted((run_record(c) for c in contexts), key=lambda r: (r.started or 0, r.run_id), reverse=True)
+        runs = sorted((self._run_record(c) for c in contexts), key=lambda r: (r.started or 0, r.run_id), reverse=True)
         return runs[:limit] if limit else runs
 
     def run(self, run_id: str) -> RunRecord:
@@ -44,7 +44,25 @@ class StoreReader:
         Raises:
             LineageError: If the store holds no run of that id.
         """
-        return run_record(self._run_context(run_id))
+        return self._run_record(self._run_context(run_id))
+
+    def _run_record(self, context: Any) -> RunRecord:
+        """A run as recorded, except that a ``running`` run whose process is gone is ``abandoned``.
+
+        Decided on every read and not written back: the questions open the store read-only, and
+        a process on another host, or one that cannot be checked, leaves the run ``running``.
+        """
+        from kfx import processes
+
+        record = run_record(context)
+        if record.status == "running":
+            props = props_of(context)
+            if processes.is_gone(props.get("pid"), props.get("host"), props.get("process_started")):
+                record.status = "abandoned"
+                executions = with_retry(self.mlmd.get_executions_by_context, context.id, path=self.path)
+                running = [x.step for x in map(execution_record, executions) if x.state == "running"]
+                record.stopped_step = ", ".join(running)
+        return record
 
     def _run_context(self, run_id: str):
         context = None

@@ -4,6 +4,9 @@ Each step is written twice: when it starts (a RUNNING execution with its
 parameters and INPUT events) and when it ends (its state, timing, output values,
 output artifacts and OUTPUT events). So a run that fails, or is killed, still
 shows every step that ran, the failed one marked FAILED, the earlier ones intact.
+A step a stop cut short is CANCELED (never a result to reuse), its run ``interrupted``;
+the run's process (pid, host, start time) is recorded when it starts, so a run whose
+process was killed outright reads as ``abandoned`` (:mod:`kfx.lineage.reader`).
 """
 
 from __future__ import annotations
@@ -123,13 +126,14 @@ class LineageRecorder:
             self.error = f"{type(err).__name__}: {text[:300]}"
 
     def _open_run(self) -> None:
-        from kfx import __version__
+        from kfx import __version__, processes
 
         self._contexts = self.store.put_run_context(
             self.run_id, self.config.pipeline_name,
             {
                 "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
                 "config": json.dumps(self.config.to_dict(), default=str),
+                **processes.identity(),  # who runs it, so a run whose process is gone reads as abandoned
             },
         )
 
@@ -168,6 +172,8 @@ class LineageRecorder:
         if event.state == "failed":
             properties.update(error=event.error or "the step failed without a kfx-error sentence; see pipeline.log",
                               error_kind=event.error_kind or "StepFailed")
+        elif event.state == "canceled":
+            properties.update(error=event.error, error_kind=event.error_kind)
         _, ids = self.store.put_step(
             self._contexts, self._name(event.name), event.state, properties, [], outputs,
             source=self._source(event, outputs), execution_id=self._executions.get(event.name),
@@ -218,6 +224,8 @@ class LineageRecorder:
         }
         if summary["status"] == "failed":
             properties.update(failed_step=summary.get("failed_step", ""), error=summary.get("error", ""))
+        elif summary["status"] == "interrupted":
+            properties.update(stopped_step=summary.get("stopped_step") or "", stopped_by=summary.get("stopped_by", ""))
         if self.draw and summary.get("run_dir"):
             from kfx.lineage import graph
 
