@@ -6,6 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO
 
+SUCCEEDED = ("complete", "cached")
+"""The states of a step whose outputs exist: it ran to completion, or reused an earlier execution's."""
+
 
 @dataclass
 class TaskEvent:
@@ -13,7 +16,8 @@ class TaskEvent:
 
     Attributes:
         name: Task name (``import-dataset``, ``train``, …).
-        state: ``running``, ``complete``, ``failed``, or ``canceled`` (a stop cut it short).
+        state: ``running``, ``complete``, ``cached`` (an earlier execution's outputs were
+            reused, see :mod:`kfx.cache`), ``failed``, or ``canceled`` (a stop cut it short).
         started: Start time (seconds since the epoch).
         ended: End time, once ended.
         parameters: Input parameter values.
@@ -22,6 +26,10 @@ class TaskEvent:
         task_root: Folder holding the task's outputs.
         error: The ``kfx-error`` sentence of a failed task, if it printed one; for a canceled one, why.
         error_kind: The error's class name (``DataError``, ``AnomaliesFound``, …; ``Interrupted``).
+        cache_key: What the step's outputs depend on, digested (:mod:`kfx.cache`); empty when unknown.
+        cached_from: For a cached step, the execution whose outputs it reused (``<run_id>/<step>``).
+        digests: Content digest of each output artifact (by output name) and of each place
+            outside the run folder the step wrote to (by the step's ``outside`` reference).
     """
 
     name: str
@@ -34,6 +42,14 @@ class TaskEvent:
     task_root: str = ""
     error: str = ""
     error_kind: str = ""
+    cache_key: str = ""
+    cached_from: str = ""
+    digests: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        """The step has its outputs: it ran to completion or reused an earlier execution's."""
+        return self.state in SUCCEEDED
 
     @property
     def seconds(self) -> float:
@@ -76,9 +92,10 @@ class ConsoleListener(Listener):
         self._say(f"{event.name} ...")
 
     def task_finished(self, event: TaskEvent) -> None:
-        if event.state == "complete":
+        if event.succeeded:
             detail = _fmt_outputs(event)
-            self._say(f"{event.name} done in {event.seconds:.1f} s" + (f": {detail}" if detail else ""))
+            how = f"cached from run {event.cached_from.split('/')[0]}" if event.state == "cached" else "done"
+            self._say(f"{event.name} {how} in {event.seconds:.1f} s" + (f": {detail}" if detail else ""))
         elif event.state == "canceled":
             self._say(f"{event.name} interrupted after {event.seconds:.1f} s")
         else:

@@ -37,6 +37,7 @@ from kfx.errors import KfxError, StepFailed
 from kfx.events import ConsoleListener, Listener, RecordingListener, TaskEvent
 
 if TYPE_CHECKING:
+    from kfx.cache import StepCache
     from kfx.stops import Stop
 
 _ERROR_LINE = re.compile(r"kfx-error: (?:(\w+): )?(.*)")
@@ -68,8 +69,9 @@ class _LogStream:
 
 
 @contextlib.contextmanager
-def observe_tasks(listeners: list[Listener], stream: _LogStream):
-    """Reports each task kfp.local runs to ``listeners`` while the context is open."""
+def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional["StepCache"] = None):
+    """Reports each task kfp.local runs to ``listeners`` while the context is open; with a ``cache``
+    (:mod:`kfx.cache`), a task whose inputs did not change reuses an earlier execution instead of running."""
     from kfp import dsl
     from kfp.local import executor_input_utils, status, task_dispatcher
 
@@ -97,14 +99,20 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream):
         stream.last_error = ("", "")
         for listener in listeners:
             listener.task_started(event)
-        outputs, task_status = original(**kwargs)
+        reused = cache.before(event, kwargs) if cache is not None else None
+        if reused is not None:
+            outputs, task_status = reused, status.Status.SUCCESS
+        else:
+            outputs, task_status = original(**kwargs)
         event.ended = time.time()
         event.outputs = dict(outputs)
-        event.state = "complete" if task_status == status.Status.SUCCESS else "failed"
+        event.state = "failed" if task_status != status.Status.SUCCESS else "cached" if reused is not None else "complete"
         if event.state == "failed":
             event.error_kind, event.error = stream.last_error
             # Nothing a failed task half-made stays behind looking complete.
             shutil.rmtree(event.task_root, ignore_errors=True)
+        elif cache is not None:
+            cache.after(event)
         for listener in listeners:
             listener.task_finished(event)
         return outputs, task_status
@@ -204,16 +212,24 @@ def run_local(
 def _run(config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: "Stop") -> RunResult:
     from kfp import local
 
+    from kfx.cache import open_cache
     from kfx.pipeline import STEPS, build_pipeline
     from kfx.stops import signal_name
     from kfx.summary import build_summary
 
     run_id = new_run_id(config.pipeline_name)
+    store = None
     if config.record_lineage:
         from kfx.lineage.recorder import LineageRecorder
 
         # Made before the run folder: a store kfx cannot use stops the run before anything exists.
-        listeners.append(LineageRecorder(config, run_id=run_id))
+        lineage = LineageRecorder(config, run_id=run_id)
+        listeners.append(lineage)
+        store = lineage.store
+    # Earlier executions are found in the lineage store (kfx.cache), so the two share it.
+    cache = open_cache(config, store)
+    if cache is not None:
+        listeners.append(cache)
     run_dir = os.path.abspath(os.path.join(config.runs_dir, run_id))
     os.makedirs(run_dir)
     recorder = RecordingListener()
@@ -228,7 +244,7 @@ def _run(config: Config, out: TextIO, verbose: bool, listeners: list[Listener], 
                 # kfp warns when an image name lacks "python"; locally the image is only a label.
                 warnings.filterwarnings("ignore", message=".*non-Python base image.*")
                 with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), \
-                        observe_tasks(all_listeners, stream), stop.guarding():
+                        observe_tasks(all_listeners, stream, cache), stop.guarding():
                     pipeline()
         except KeyboardInterrupt:
             if not stop.requested:

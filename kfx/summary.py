@@ -10,9 +10,16 @@ import os
 from typing import Any, Sequence
 
 from kfx.config import Config
-from kfx.events import TaskEvent
+from kfx.events import SUCCEEDED, TaskEvent
 from kfx.step import Step, figures
 from kfx.step import named as step_named
+
+
+def _step_entry(event: TaskEvent) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": event.name, "state": event.state, "seconds": round(event.seconds, 2)}
+    if event.cached_from:
+        entry["cached_from"] = event.cached_from
+    return entry
 
 
 def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:
@@ -20,7 +27,7 @@ def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for event in events:
         step = step_named(event.name)
-        if step is not None and event.state == "complete":
+        if step is not None and event.succeeded:
             found.update({f.name: v for f, v in figures(step, event.outputs, event.parameters) if f.name and v is not None})
     return found
 
@@ -37,7 +44,7 @@ def build_summary(
     it cut short (None between steps)."""
     failed = next((e for e in events if e.state == "failed"), None)
     canceled = next((e for e in events if e.state == "canceled"), None)
-    completed = sum(e.state == "complete" for e in events)
+    completed = sum(e.succeeded for e in events)
     interrupted = bool(stopped_by) and not failed and (canceled is not None or completed < len(steps))
     summary: dict[str, Any] = {
         "run_id": run_id,
@@ -48,13 +55,13 @@ def build_summary(
         "run_dir": run_dir,
         "log": os.path.join(run_dir, "pipeline.log"),
         "config": config.to_dict(),
-        "steps": [{"name": e.name, "state": e.state, "seconds": round(e.seconds, 2)} for e in events],
+        "steps": [_step_entry(e) for e in events],
         **{step.section: None for step in steps if step.section},
         "artifacts": {f"{e.name}/{k}": v.uri for e in events for k, v in e.outputs.items() if hasattr(v, "uri")},
     }
     for event in events:
         step = step_named(event.name)
-        if step is None or not step.section or event.state != "complete":
+        if step is None or not step.section or not event.succeeded:
             continue
         section = summary[step.section] = summary.get(step.section) or {}
         section.update({f.key: v for f, v in figures(step, event.outputs, event.parameters) if f.key and v is not None})
@@ -74,13 +81,13 @@ def stop_phrase(summary: dict[str, Any]) -> str:
     """Where an interrupted run stopped: ``during train``, ``after infer-schema`` or ``before its first step``."""
     if summary.get("stopped_step"):
         return f"during {summary['stopped_step']}"
-    done = [s["name"] for s in summary["steps"] if s["state"] == "complete"]
+    done = [s["name"] for s in summary["steps"] if s["state"] in SUCCEEDED]
     return f"after {done[-1]}" if done else "before its first step"
 
 
 def stop_sentence(summary: dict[str, Any]) -> str:
     """What an interrupted run says in one line: where and when it stopped, and what it kept."""
-    kept = sum(step["state"] == "complete" for step in summary["steps"])
+    kept = sum(step["state"] in SUCCEEDED for step in summary["steps"])
     return (
         f"Run {summary['run_id']} stopped by {summary['stopped_by']} {stop_phrase(summary)} after "
         f"{summary['seconds']:.1f} s; {kept} completed step{'' if kept == 1 else 's'} kept, "
@@ -96,8 +103,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines = [f"Run {summary['run_id']} {summary['status']} in {summary['seconds']:.1f} s"]
     for ran in summary["steps"]:
         step = step_named(ran["name"])
-        if step is not None and step.describe is not None and ran["state"] == "complete" and summary.get(step.section):
+        if step is not None and step.describe is not None and ran["state"] in SUCCEEDED and summary.get(step.section):
             lines += [f"  {line}" for line in step.describe(summary[step.section])]
+    cached = [ran["name"] for ran in summary["steps"] if ran["state"] == "cached"]
+    if cached:
+        lines.append(f"  cached      {len(cached)} of {len(summary['steps'])} steps reused earlier outputs "
+                     "(--no-cache runs every step)")
+    if summary.get("cache_error"):
+        lines.append(f"  cache       not used after: {summary['cache_error']}")
     if summary.get("lineage_graph"):
         lines.append(f"  lineage     {summary['lineage_graph']}")
     lines.append(f"  run folder  {summary['run_dir']}")

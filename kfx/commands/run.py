@@ -13,7 +13,7 @@ RUN_OPTIONS = (
     "source", "label_column", "train_fraction", "validation_fraction", "test_fraction", "seed",
     "sample_rows", "stats_engine", "schema_file", "skew_threshold", "fail_on_anomalies",
     "svm_c", "svm_gamma", "min_accuracy", "runs_dir", "registry_dir", "model_name",
-    "pipeline_name", "record_lineage", "metadata_path",
+    "pipeline_name", "record_lineage", "metadata_path", "enable_caching",
 )
 
 

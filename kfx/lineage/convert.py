@@ -97,6 +97,7 @@ def execution_record(execution: Any) -> ExecutionRecord:
         parameters={k.split(":", 1)[1]: v for k, v in props.items() if k.startswith("input:")},
         outputs={k.split(":", 1)[1]: v for k, v in props.items() if k.startswith("output:")},
         error=str(props.get("error") or ""),
+        cached_from=str(props.get("cached_from") or ""),
     )
 
 
@@ -116,4 +117,5 @@ def run_record(context: Any) -> RunRecord:
         target=str(props.get("target") or "local"),
         stopped_step=str(props.get("stopped_step") or ""),
         stopped_by=str(props.get("stopped_by") or ""),
+        cached_steps=int(props.get("cached_steps") or 0),
     )

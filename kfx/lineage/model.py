@@ -56,6 +56,8 @@ class ExecutionRecord:
         parameters: Input parameter values.
         outputs: Output parameter values (row counts, accuracy, blessed, …).
         error: The step's error sentence, for a failed step.
+        cached_from: For a cached step, the execution that made the outputs it reused
+            (``<run_id>/<step>`` locally).
     """
 
     id: str
@@ -67,6 +69,7 @@ class ExecutionRecord:
     parameters: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    cached_from: str = ""
 
     @property
     def seconds(self) -> Optional[float]:
@@ -104,6 +107,7 @@ class RunRecord:
         target: ``local`` or ``vertex``.
         stopped_step: The step an interrupted or abandoned run was running when it stopped.
         stopped_by: The signal that stopped an interrupted run (``SIGINT``, ``SIGTERM``).
+        cached_steps: How many of its steps reused an earlier execution's outputs.
     """
 
     run_id: str
@@ -118,6 +122,7 @@ class RunRecord:
     target: str = "local"
     stopped_step: str = ""
     stopped_by: str = ""
+    cached_steps: int = 0
 
     @property
     def seconds(self) -> Optional[float]:

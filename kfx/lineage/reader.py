@@ -8,13 +8,14 @@ Opening the store, checking its layout marker and writing stay in :mod:`kfx.line
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Optional
 
 from kfx.lineage.convert import event_key, event_kind, execution_record, props_of, run_record
 from kfx.lineage.errors import LineageError
-from kfx.lineage.layout import RUN_TYPE
-from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, EventRecord, Graph, RunRecord
+from kfx.lineage.layout import CACHE_KEY, EXACT_OUTPUTS, RUN_TYPE, STEP_TYPE
+from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, EventRecord, ExecutionRecord, Graph, RunRecord
 from kfx.lineage.sqlite import with_retry
 
 
@@ -129,6 +130,45 @@ class StoreReader:
             # A model copied into the registry is found by the registry path its push recorded.
             found = found or self._filter(f"custom_properties.uri.string_value = {_quote(uri)}")
         return self._artifact_records(sorted(found, key=lambda a: a.id))
+
+    def reusable_executions(
+        self, cache_key: str,
+    ) -> list[tuple[ExecutionRecord, dict[str, ArtifactRecord], dict[str, Any]]]:
+        """The executions recorded with ``cache_key`` whose outputs exist: those that ran (state
+        complete) newest first, then those that reused another's (cached), newest first. Running,
+        failed and interrupted executions are never among them.
+
+        Returns:
+            Each execution, its output artifacts by output name, and its exact outputs
+            (``values`` and each artifact's ``metadata``, see :data:`~kfx.lineage.layout.EXACT_OUTPUTS`).
+        """
+        if not self._has_type("execution", STEP_TYPE):
+            return []
+        from ml_metadata.metadata_store.metadata_store import ListOptions, OrderByField
+        from ml_metadata.proto import metadata_store_pb2 as pb
+
+        options = ListOptions(
+            filter_query=f"custom_properties.{CACHE_KEY}.string_value = {_quote(cache_key)}",
+            order_by=OrderByField.ID, is_asc=False,
+        )
+        found = with_retry(self.mlmd.get_executions, list_options=options, path=self.path)
+        found = [x for x in found if EXACT_OUTPUTS in x.custom_properties]
+        done = [x for x in found if x.last_known_state == pb.Execution.COMPLETE]
+        done += [x for x in found if x.last_known_state == pb.Execution.CACHED]
+        if not done:
+            return []
+        events = with_retry(self.mlmd.get_events_by_execution_ids, [x.id for x in done], path=self.path)
+        made = [e for e in events if event_kind(e) == OUTPUT]
+        ids = sorted({e.artifact_id for e in made})
+        artifacts = {a.id: a for a in self._artifact_records(with_retry(self.mlmd.get_artifacts_by_id, ids, path=self.path))}
+        return [
+            (
+                execution_record(x),
+                {event_key(e): artifacts[str(e.artifact_id)] for e in made if e.execution_id == x.id},
+                json.loads(x.custom_properties[EXACT_OUTPUTS].string_value),
+            )
+            for x in done
+        ]
 
     def _filter(self, query: str) -> list[Any]:
         from ml_metadata.metadata_store.metadata_store import ListOptions
