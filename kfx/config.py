@@ -77,7 +77,9 @@ class Config:
             job join (projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
-        enable_caching: Let Vertex AI reuse results of unchanged steps.
+        enable_caching: Reuse the outputs of a step whose component, code, parameters and input data
+            equal an earlier complete execution's (locally from the lineage store, on Vertex AI
+            through its cache). Defaults to True; --no-cache runs every step.
         build_pipeline_container: Build and push the kfx and trainer images before submitting.
         pipeline_container_version: Tag of the kfx and trainer images in Artifact Registry.
             Defaults to ``latest``.
@@ -130,7 +132,8 @@ class Config:
     peering_network: str = ""
     training_image: str = ""
     machine_type: str = "n1-standard-4"
-    enable_caching: bool = False
+    # KFP's caching, on both targets; the command-line flag is --cache / --no-cache.
+    enable_caching: bool = field(default=True, metadata={"flag": "cache"})
     build_pipeline_container: bool = False
     pipeline_container_version: str = "latest"
     artifact_repository: str = "kfx"
