@@ -22,7 +22,19 @@ METRICS_FILE = "metrics.json"
 METADATA_FILE = "model_metadata.json"
 
 
-def trainer_args(label_column: str, svm_c: float, svm_gamma: str, seed: int) -> list[str]:
+def trainer_args(
+    label_column: str,
+    svm_c: float,
+    svm_gamma: str,
+    seed: int,
+    svm_max_rows: int,
+    boosting_learning_rate: float,
+    boosting_max_iter: int,
+) -> list[str]:
     """The trainer's command-line arguments, the same for the local step and the Vertex AI job
     (whose image's entrypoint is ``python -m trainer.task``)."""
-    return ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]
+    return [
+        "--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed),
+        "--svm-max-rows", str(svm_max_rows), "--boosting-learning-rate", str(boosting_learning_rate),
+        "--boosting-max-iter", str(boosting_max_iter),
+    ]

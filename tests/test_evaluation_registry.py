@@ -14,7 +14,8 @@ from kfx.config import Config
 @pytest.fixture(scope="module")
 def model_dir(sample_splits, tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), "Class", 10.0, "scale", 42)
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), "Class", 10.0, "scale", 42,
+                30000, 0.1, 100)
     return str(folder)
 
 

@@ -115,7 +115,8 @@ def upstream(beans_sample, tmp_path_factory) -> Upstream:
     steps.generate_statistics(splits["train"], splits["validation"], splits["test"], statistics,
                               str(folder / "statistics.html"), "memory", None)
     steps.infer_schema(statistics, schema, "")
-    trained = steps.train(splits["train"], splits["validation"], splits["test"], model, "Class", 10.0, "scale", 42)
+    trained = steps.train(splits["train"], splits["validation"], splits["test"], model, "Class", 10.0, "scale", 42,
+                         30000, 0.1, 100)
     evaluation = steps.evaluate(model, splits["test"], str(folder / "evaluation.html"), 0.5)
     return Upstream(folder, source, splits, statistics, schema, model, trained, evaluation)
 
