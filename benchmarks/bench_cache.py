@@ -38,13 +38,14 @@ OTHER_SVM_C = 5.0
 
 IN_PROCESS = """
 import json, sys
-from kfx import steps
+from kfx import contract, steps
 from kfx.config import Config
 
 splits, out, svm_c = json.loads(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 config = Config()
+hyperparameters = {name: getattr(config, name) for name in contract.TRAINER_PARAMETERS}
 trained = steps.train(splits["train"], splits["validation"], splits["test"], out + "/model",
-                      config.label_column, svm_c, config.svm_gamma, config.seed)
+                      **{**hyperparameters, "svm_c": svm_c})
 result = steps.evaluate(out + "/model", splits["test"], out + "/evaluation.html", config.min_accuracy)
 print(json.dumps({"accuracy": result["accuracy"]}))
 """

@@ -178,15 +178,12 @@ def train(
     validation_path: str,
     test_path: str,
     model_dir: str,
-    label_column: str,
-    svm_c: float,
-    svm_gamma: str,
-    seed: int,
-    svm_max_rows: int,
-    boosting_learning_rate: float,
-    boosting_max_iter: int,
+    **hyperparameters: Any,
 ) -> dict[str, Any]:
     """Runs the trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
+
+    Args:
+        hyperparameters: One value for each of :data:`kfx.contract.TRAINER_PARAMETERS`.
 
     Returns:
         The trainer's metrics (validation and test accuracy and macro-F1, fit time), with
@@ -204,10 +201,7 @@ def train(
         contract.DATA_FORMAT_VARIABLE: "csv",
         **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path))),
     }
-    args = contract.trainer_args(
-        label_column, svm_c, svm_gamma, seed, svm_max_rows, boosting_learning_rate, boosting_max_iter
-    )
-    metrics = task.main(args, environ=environ)
+    metrics = task.main(contract.trainer_args(**hyperparameters), environ=environ)
     metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{contract.METADATA_FILE}"))
     return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"]}
 

@@ -86,7 +86,8 @@ def custom_training_job(
         container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
         display_name=display_name or f"{model_name}-train", model_display_name=model_name,
         args=trainer_args(
-            label_column, svm_c, svm_gamma, seed, svm_max_rows, boosting_learning_rate, boosting_max_iter
+            label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
+            boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
         ),
         serving_container_image_uri=serving_container_image_uri or serving_image(location),
         fractions=(train_fraction, validation_fraction, test_fraction), machine_type=machine_type,
