@@ -82,7 +82,7 @@ def test_inside_a_task_a_users_error_prints_one_line_and_exits_with_its_code(mon
 
 def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits, tmp_path):
     metrics = steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
-                          str(tmp_path / "model"), "Class", svm_c=2.5, svm_gamma="0.1", seed=3, svm_max_rows=400,
+                          str(tmp_path / "model"), label_column="Class", svm_c=2.5, svm_gamma="0.1", seed=3, svm_max_rows=400,
                           boosting_learning_rate=0.3, boosting_max_iter=20)
     assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60 and metrics["validation"]["rows"] == 60
     meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
@@ -98,8 +98,8 @@ def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits
 
 def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_path):
     model = tmp_path / "model"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), "Class", 10.0, "scale", 42,
-                30000, 0.1, 100)
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     schema = tmp_path / "schema.pbtxt"
     schema.write_text('feature { name: "Area" }\n')
     pushed = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
@@ -243,7 +243,8 @@ def test_the_train_step_sets_its_own_contract_over_the_environments(sample_split
     monkeypatch.setenv("AIP_DATA_FORMAT", "bigquery")
     monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "elsewhere"))
     steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"),
-                "Class", 10.0, "scale", 42, 30000, 0.1, 100)
+                label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000,
+                boosting_learning_rate=0.1, boosting_max_iter=100)
     assert json.loads((tmp_path / "m" / "model_metadata.json").read_text())["data_format"] == "csv"
     assert not (tmp_path / "elsewhere").exists()
 
@@ -253,8 +254,8 @@ def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
     from kfx import evaluation, registry
 
     folder = str(tmp_path / "modelX") + "/"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, "Class", 10.0, "scale", 42,
-                30000, 0.1, 100)
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     assert sorted(os.listdir(tmp_path / "modelX")) == ["metrics.json", "model.joblib", "model_metadata.json"]
     result = evaluation.evaluate_model(folder, sample_splits["test"], 0.9)
     assert result["rows"] == 60
