@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from kfx import storage
+from kfx import csvtext, storage
+from kfx.csvtext import first_line as _first_line
 from kfx.errors import DataError, SourceError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
 SPLITS = ("train", "validation", "test")
 _FORMATS = (".csv", ".csv.gz", ".parquet")
@@ -107,51 +110,38 @@ def read_source(uri: str, billing_project: Optional[str] = None) -> "pd.DataFram
     return _parse_table(source.uri, data)
 
 
+def read_text_table(uri: str, billing_project: Optional[str] = None) -> "pa.Table":
+    """Reads a source table as text: every cell as the CSV holds it, for writing it out unchanged.
+
+    A CSV's cells are kept as written (see :mod:`kfx.csvtext`); a Parquet or BigQuery
+    table's values are printed as ``DataFrame.to_csv`` prints them.
+
+    Args:
+        uri: See :func:`parse_source`.
+        billing_project: See :func:`read_source`.
+
+    Raises:
+        SourceError: As :func:`read_source` does.
+    """
+    source = parse_source(uri)
+    if source.kind == "bigquery" or source.uri.lower().endswith(".parquet"):
+        return csvtext.frame_text(read_source(source.uri, billing_project))
+    if source.kind == "local":
+        # pyarrow reads a local file itself, block by block: its bytes are never all held at once.
+        return csvtext.load_text(source.uri)
+    return csvtext.load_text(source.uri, storage.read_bytes(source.uri))
+
+
 def _parse_table(uri: str, data: bytes) -> "pd.DataFrame":
-    import gzip
-    import zlib
+    if not uri.lower().endswith(".parquet"):
+        return csvtext.load_frame(uri, data)
+    import pyarrow.parquet as pq
 
-    import pandas as pd
-
-    lower = uri.lower()
     try:
-        if lower.endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            return pq.read_table(io.BytesIO(data)).to_pandas()
-        if lower.endswith(".gz"):
-            data = gzip.decompress(data)
-        if b"\x00" in data[:65536]:
-            raise ValueError("binary content")
-        text = data.decode("utf-8")
-        _check_not_truncated(uri, text)
-        return pd.read_csv(io.StringIO(text))
-    except SourceError:
-        raise
-    except (ValueError, OSError, EOFError, UnicodeDecodeError, zlib.error, pd.errors.ParserError) as err:
-        # pyarrow's ArrowInvalid and pandas' EmptyDataError/ParserError are ValueErrors.
-        kind = "Parquet" if lower.endswith(".parquet") else "CSV"
-        raise SourceError(
-            f"{uri!r} is not a readable {kind} table ({_first_line(err)}); it may be truncated or binary: "
-            "export it again or pass another file."
-        ) from None
-
-
-def _check_not_truncated(uri: str, text: str) -> None:
-    """A CSV cut off mid-row ends without a newline and with fewer fields than its header."""
-    if not text or text.endswith("\n"):
-        return
-    lines = text.splitlines()
-    if len(lines) > 1 and lines[-1].count(",") < lines[0].count(","):
-        raise SourceError(
-            f"{uri!r} ends in the middle of a row (line {len(lines)}), so the file is truncated; "
-            "copy or export it again."
-        )
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:120] if text else type(err).__name__
+        return pq.read_table(io.BytesIO(data)).to_pandas()
+    except (ValueError, OSError) as err:
+        # pyarrow's ArrowInvalid is a ValueError.
+        raise csvtext.unreadable(uri, err) from None
 
 
 def _read_bigquery(table_id: str, billing_project: Optional[str]) -> "pd.DataFrame":
@@ -208,7 +198,7 @@ def check_table(
     if len(df.columns) < 2:
         raise DataError(f"{source} has only the label column; add feature columns.")
 
-    df = df.copy()
+    converted = {}
     for column in df.columns:
         if column == label_column or pd.api.types.is_numeric_dtype(df[column]):
             continue
@@ -224,6 +214,10 @@ def check_table(
                     f"Column {column!r} of {source} is numeric but line {row} holds {str(bad.iloc[0])!r}; "
                     "fix or remove that value."
                 )
+            converted[column] = numbers
+    if converted:
+        df = df.copy()  # the table passed in stays as it was
+        for column, numbers in converted.items():
             df[column] = numbers
 
     needed = max(math.ceil(1 / f - 1e-9) for f in fractions)
@@ -238,6 +232,39 @@ def check_table(
     return df
 
 
+def split_positions(
+    labels: "pd.Series",
+    fractions: Sequence[float],
+    seed: int,
+) -> dict[str, "np.ndarray"]:
+    """Splits row positions into train / validation / test, keeping each class's share in every split.
+
+    The split depends only on the labels, the fractions and ``seed``.
+
+    Args:
+        labels: The class of each row.
+        fractions: Train, validation and test fractions.
+        seed: Seed of the shuffle.
+
+    Returns:
+        ``{"train": …, "validation": …, "test": …}``: sorted positions (0 is the first row).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    values = labels.to_numpy()
+    parts: dict[str, list] = {name: [] for name in SPLITS}
+    for label in sorted(labels.unique(), key=str):
+        rows = np.flatnonzero(values == label)
+        rows = rows[rng.permutation(len(rows))]
+        n_test = max(1, round(len(rows) * fractions[2]))
+        n_val = max(1, round(len(rows) * fractions[1]))
+        parts["test"].append(rows[:n_test])
+        parts["validation"].append(rows[n_test : n_test + n_val])
+        parts["train"].append(rows[n_test + n_val :])
+    return {name: np.sort(np.concatenate(idx)) for name, idx in parts.items()}
+
+
 def stratified_split(
     df: "pd.DataFrame",
     label_column: str,
@@ -246,8 +273,6 @@ def stratified_split(
 ) -> dict[str, "pd.DataFrame"]:
     """Splits rows into train / validation / test, keeping each class's share in every split.
 
-    The split depends only on the rows, the fractions and ``seed``.
-
     Args:
         df: The checked table.
         label_column: The class column to stratify on.
@@ -255,31 +280,31 @@ def stratified_split(
         seed: Seed of the shuffle.
 
     Returns:
-        ``{"train": …, "validation": …, "test": …}``, each in the table's row order.
+        ``{"train": …, "validation": …, "test": …}``, each in the table's row order
+        (see :func:`split_positions`).
     """
-    import numpy as np
+    positions = split_positions(df[label_column], fractions, seed)
+    return {name: df.iloc[rows].reset_index(drop=True) for name, rows in positions.items()}
 
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list] = {name: [] for name in SPLITS}
-    for label in sorted(df[label_column].unique(), key=str):
-        rows = np.flatnonzero((df[label_column] == label).to_numpy())
-        rows = rows[rng.permutation(len(rows))]
-        n_test = max(1, round(len(rows) * fractions[2]))
-        n_val = max(1, round(len(rows) * fractions[1]))
-        parts["test"].append(rows[:n_test])
-        parts["validation"].append(rows[n_test : n_test + n_val])
-        parts["train"].append(rows[n_test + n_val :])
-    return {name: df.iloc[np.sort(np.concatenate(idx))].reset_index(drop=True) for name, idx in parts.items()}
+
+def sample_positions(labels: "pd.Series", rows: int, seed: int) -> Optional["np.ndarray"]:
+    """Positions of about ``rows`` rows keeping class shares, sorted; None keeps all.
+
+    ``rows <= 0`` or ``>= len(labels)`` keeps all. Rows without a label are never drawn.
+    """
+    import pandas as pd
+
+    if rows <= 0 or rows >= len(labels):
+        return None
+    share = rows / len(labels)
+    frame = pd.DataFrame({"label": labels.to_numpy()})
+    drawn = frame.groupby("label", group_keys=False, sort=True).apply(
+        lambda g: g.sample(n=max(1, round(len(g) * share)), random_state=seed)
+    )
+    return drawn.index.sort_values().to_numpy()
 
 
 def stratified_sample(df: "pd.DataFrame", label_column: str, rows: int, seed: int) -> "pd.DataFrame":
-    """Draws about ``rows`` rows keeping class shares; ``rows <= 0`` or ``>= len(df)`` keeps all."""
-    if rows <= 0 or rows >= len(df):
-        return df
-    share = rows / len(df)
-    return (
-        df.groupby(label_column, group_keys=False, sort=True)
-        .apply(lambda g: g.sample(n=max(1, round(len(g) * share)), random_state=seed))
-        .sort_index()
-        .reset_index(drop=True)
-    )
+    """Draws about ``rows`` rows keeping class shares (see :func:`sample_positions`); all rows return ``df``."""
+    positions = sample_positions(df[label_column], rows, seed)
+    return df if positions is None else df.iloc[positions].reset_index(drop=True)

@@ -11,36 +11,17 @@ from __future__ import annotations
 
 import os
 import struct
-import sys
 from typing import TYPE_CHECKING, Mapping, Optional
 
 from kfx import storage
 from kfx.errors import SourceError
+from kfx.tfdv_core import import_tfdv
 
 if TYPE_CHECKING:
     import pandas as pd
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
 STATS_FILE = "stats.tfrecord"
-
-
-def import_tfdv():
-    """Imports TFDV, skipping the eager import of all of Keras that TensorFlow 2.16 does.
-
-    TensorFlow imports Keras at start-up (about 5 s on a 2-core machine) although
-    TFDV never uses it; with ``TF_USE_LEGACY_KERAS`` set and no ``tf_keras``
-    installed, TensorFlow skips that import. The variable is set only for the
-    import and only when TensorFlow is not loaded yet.
-    """
-    if "tensorflow" not in sys.modules and "TF_USE_LEGACY_KERAS" not in os.environ:
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        try:
-            import tensorflow_data_validation as tfdv
-        finally:
-            del os.environ["TF_USE_LEGACY_KERAS"]
-    import tensorflow_data_validation as tfdv
-
-    return tfdv
 
 
 def compute_statistics(
@@ -54,32 +35,27 @@ def compute_statistics(
     Args:
         frames: Split name to DataFrame (used by the ``memory`` engine).
         engine: ``memory`` computes in this process from the DataFrames (fast up to
-            millions of rows); ``beam`` runs a Beam pipeline over ``data_uris``
-            (for data that does not fit in memory; DataflowRunner on the cloud).
+            millions of rows); ``beam`` runs one Beam pipeline over ``data_uris``
+            (for data that does not fit in memory; see :mod:`kfx.beamstats`).
         data_uris: Split name to CSV URI, for the ``beam`` engine.
         beam_options: Beam pipeline options (``runner``, ``project``, ``region``,
-            ``temp_location``, …) for the ``beam`` engine. Defaults to DirectRunner.
+            ``temp_location``, …) for the ``beam`` engine. Defaults to DirectRunner,
+            with one worker process per core for large inputs.
 
     Returns:
         Split name to statistics, each holding one dataset named after its split.
     """
-    tfdv = import_tfdv()
-    options = tfdv.StatsOptions()
-    result = {}
-    for name, frame in frames.items():
-        if engine == "beam":
-            from apache_beam.options.pipeline_options import PipelineOptions
+    if engine == "beam":
+        from kfx import beamstats
 
-            stats = tfdv.generate_statistics_from_csv(
-                data_location=data_uris[name],
-                stats_options=options,
-                # flags=[]: Beam would otherwise parse this process's own command line.
-                pipeline_options=PipelineOptions(flags=[], **{"runner": "DirectRunner", **(beam_options or {})}),
-            )
-        else:
-            stats = tfdv.generate_statistics_from_dataframe(frame, stats_options=options, n_jobs=1)
+        result = beamstats.csv_statistics({name: data_uris[name] for name in frames}, beam_options)
+    else:
+        tfdv = import_tfdv()
+        options = tfdv.StatsOptions()
+        result = {name: tfdv.generate_statistics_from_dataframe(frame, stats_options=options, n_jobs=1)
+                  for name, frame in frames.items()}
+    for name, stats in result.items():
         stats.datasets[0].name = name
-        result[name] = stats
     return result
 
 

@@ -16,7 +16,6 @@ Each step is wrapped with ``name = step(name)`` after its definition rather than
 from __future__ import annotations
 
 import functools
-import io
 import os
 import sys
 from typing import Any, Callable, Optional, TypeVar
@@ -56,22 +55,28 @@ def import_dataset(
 ) -> dict[str, Any]:
     """Reads the source, checks it, splits it and writes one CSV per split.
 
+    The source is read once, as text (see :mod:`kfx.csvtext`): each split file holds
+    the source's header and the cells of its rows exactly as the source has them.
+
     Returns:
         ``source``, ``columns`` and ``<split>_rows`` for each split.
     """
-    from kfx import data, storage
+    from kfx import csvtext, data, storage
 
     parsed = data.parse_source(source)
-    table = data.read_source(parsed.uri)
-    name = f"source {parsed.uri!r}"
-    if len(table) and label_column in table.columns:
-        table = data.stratified_sample(table, label_column, sample_rows, seed)
-    table = data.check_table(table, label_column, fractions, source=name)
-    splits = data.stratified_split(table, label_column, fractions, seed)
-    result: dict[str, Any] = {"source": parsed.uri, "columns": list(map(str, table.columns))}
+    table = data.read_text_table(parsed.uri)
+    frame = csvtext.typed_frame(table)  # the checks and the split read numbers and labels as pandas types them
+    if len(frame) and label_column in frame.columns:
+        kept = data.sample_positions(frame[label_column], sample_rows, seed)
+        if kept is not None:
+            table, frame = table.take(kept), frame.iloc[kept].reset_index(drop=True)
+    frame = data.check_table(frame, label_column, fractions, source=f"source {parsed.uri!r}")
+    positions = data.split_positions(frame[label_column], fractions, seed)
+    result: dict[str, Any] = {"source": parsed.uri, "columns": list(table.column_names)}
     for split, path in zip(data.SPLITS, (train_path, validation_path, test_path)):
-        storage.write_text(path, splits[split].to_csv(index=False))
-        result[f"{split}_rows"] = len(splits[split])
+        with storage.open_write(path) as out:
+            csvtext.write_csv(table.take(positions[split]), out)
+        result[f"{split}_rows"] = len(positions[split])
     return result
 
 
@@ -83,7 +88,11 @@ def _read_splits(paths: dict[str, str]):
 
     from kfx import storage
 
-    return {name: pd.read_csv(io.BytesIO(storage.read_bytes(p))) for name, p in paths.items()}
+    frames = {}
+    for name, path in paths.items():
+        with storage.open_read(path) as f:
+            frames[name] = pd.read_csv(f)
+    return frames
 
 
 def generate_statistics(

@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import glob as _glob
+import io
 import os
 import re
 import tempfile
+from typing import BinaryIO, Iterator
 
 from kfx.errors import SourceError
 
@@ -65,22 +68,53 @@ def read_bytes(uri: str) -> bytes:
         raise SourceError(f"{uri!r} does not exist; pass the path of an existing file.") from None
 
 
-def write_bytes(uri: str, data: bytes) -> None:
-    """Writes a local file or ``gs://`` object whole.
+@contextlib.contextmanager
+def open_read(uri: str) -> Iterator[BinaryIO]:
+    """Opens a local file, or a ``gs://`` object downloaded whole, for reading.
 
-    A local file appears only once completely written (write to a temporary file,
-    then rename), so a crash never leaves a half-written file that looks complete.
+    A local file is read as it is consumed, never held whole in memory.
+
+    Raises:
+        SourceError: If it does not exist.
+    """
+    if is_gcs(uri):
+        yield io.BytesIO(read_bytes(uri))
+        return
+    try:
+        f = open(uri, "rb")
+    except FileNotFoundError:
+        raise SourceError(f"{uri!r} does not exist; pass the path of an existing file.") from None
+    with f:
+        yield f
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Writes a local file or ``gs://`` object whole; see :func:`open_write`."""
+    with open_write(uri) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def open_write(uri: str) -> Iterator[BinaryIO]:
+    """Opens a local file or ``gs://`` object for writing; it appears only once the block ends without error.
+
+    A local file is written to a hidden temporary file beside it, then renamed, so a
+    crash never leaves a half-written file that looks complete; a ``gs://`` object is
+    uploaded from a local temporary file when the block ends.
     """
     if is_gcs(uri):
         bucket, path = split_gcs(uri)
-        _client().bucket(bucket).blob(path).upload_from_string(data)
+        with tempfile.TemporaryFile() as f:
+            yield f
+            f.seek(0)
+            _client().bucket(bucket).blob(path).upload_from_file(f)
         return
     folder = os.path.dirname(os.path.abspath(uri))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
         os.replace(tmp, uri)
     except BaseException:
         os.unlink(tmp)

@@ -8,7 +8,8 @@ protos and call it. This module loads that same compiled core directly and wraps
 it the way TFDV 1.16 does, so the schema and validation steps start in well under
 a second. ``tests/test_statistics_validation.py`` checks the results equal TFDV's
 own, proto for proto. Where the core cannot be loaded (another TFDV layout), the functions
-fall back to the public TFDV API.
+fall back to the public TFDV API. Steps that need the whole of TFDV import it with
+:func:`import_tfdv`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import sys
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
@@ -27,8 +29,6 @@ _EXTENSION = "tensorflow_data_validation_extension"
 @functools.lru_cache(maxsize=1)
 def _core():
     """TFDV's compiled ``validation`` module, or None where it cannot be loaded alone."""
-    import sys
-
     loaded = sys.modules.get(f"tensorflow_data_validation.pywrap.{_EXTENSION}")
     if loaded is not None:
         # TFDV is imported in this process already: load its core only once.
@@ -51,6 +51,25 @@ def _core():
                 sys.modules[f"tensorflow_data_validation.pywrap.{_EXTENSION}"] = module
                 return getattr(module, "validation", None)
     return None
+
+
+def import_tfdv():
+    """Imports TFDV, skipping the eager import of all of Keras that TensorFlow 2.16 does.
+
+    TensorFlow imports Keras at start-up (about 5 s on a 2-core machine) although
+    TFDV never uses it; with ``TF_USE_LEGACY_KERAS`` set and no ``tf_keras``
+    installed, TensorFlow skips that import. The variable is set only for the
+    import and only when TensorFlow is not loaded yet.
+    """
+    if "tensorflow" not in sys.modules and "TF_USE_LEGACY_KERAS" not in os.environ:
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        try:
+            import tensorflow_data_validation as tfdv
+        finally:
+            del os.environ["TF_USE_LEGACY_KERAS"]
+    import tensorflow_data_validation as tfdv
+
+    return tfdv
 
 
 def _default_dataset(statistics: "statistics_pb2.DatasetFeatureStatisticsList"):

@@ -1,6 +1,7 @@
 """Reading, checking and splitting tables: the plain functions behind import_dataset."""
 
 import gzip
+import io
 
 import pandas as pd
 import pytest
@@ -355,3 +356,145 @@ def test_labels_of_mixed_kinds_are_split_too():
     table = pd.DataFrame({"x": range(20), "label": [1] * 10 + ["a"] * 10})
     splits = data.stratified_split(table, "label", (0.8, 0.1, 0.1), 42)
     assert {k: len(v) for k, v in splits.items()} == {"train": 16, "validation": 2, "test": 2}
+
+
+# --- the import step's text path: cells copied as the source has them ------------------------
+
+
+def _awkward_table(rows: int = 400):
+    """A source CSV's text: doubles printed with all 17 digits, ints, huge ints, dates, text that
+    needs quotes, markers of missing values, two classes; and the doubles it holds."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    doubles = rng.random(rows) * 10.0 ** rng.integers(-8, 12, rows)
+    lines = ['x,n,big,day,"note, quoted",Class']
+    for i, value in enumerate(doubles):
+        note = ('say "hi", twice' if i % 7 == 0 else "plain") if i % 11 else ""
+        note = f'"{note.replace(chr(34), chr(34) * 2)}"' if ("," in note or '"' in note) else note
+        n = "NA" if i % 13 == 0 else str(i - 50)
+        lines.append(f"{value!r},{n},{10**20 + i},2026-11-{1 + i % 28:02d},{note},{'ab'[i % 2]}")
+    return "\n".join(lines) + "\n", doubles
+
+
+def test_the_import_copies_every_cell_and_keeps_floats_to_the_last_bit(tmp_path):
+    import numpy as np
+
+    from kfx import steps
+
+    text, doubles = _awkward_table()
+    source = tmp_path / "awkward.csv"
+    source.write_text(text)
+    # The test has teeth: pandas' default parser rounds some of these doubles wrong.
+    assert (pd.read_csv(source)["x"].to_numpy() != doubles).any()
+    paths = [str(tmp_path / f"{s}.csv") for s in data.SPLITS]
+    steps.import_dataset(str(source), "Class", *paths, (0.8, 0.1, 0.1), 42, 0)
+
+    header, *rows = text.splitlines()
+    # "NA" marks a missing value, as pandas reads it: it is written as an empty cell.
+    expected = [row.replace(",NA,", ",,") for row in rows]
+    written = []
+    for path in paths:
+        lines = open(path).read().splitlines()
+        assert lines[0] == header
+        assert lines[1:] == sorted(lines[1:], key=expected.index)  # each split keeps the source's order
+        written += lines[1:]
+    assert sorted(written) == sorted(expected)
+    # Every double reads back as the same 64 bits, and huge integers keep all their digits.
+    back = pd.concat([pd.read_csv(p, float_precision="round_trip") for p in paths])
+    assert sorted(back["x"].to_numpy().view(np.int64)) == sorted(doubles.view(np.int64))
+    assert sorted(back["big"].astype(str)) == [str(10**20 + i) for i in range(len(doubles))]
+    assert back["n"].isna().sum() == len([r for r in rows if ",NA," in r])
+
+
+def test_the_beans_splits_are_the_packaged_tables_lines_in_its_order(beans):
+    import gzip
+
+    from kfx import csvtext
+
+    lines = gzip.decompress(open(data.beans_path(), "rb").read()).decode().splitlines()
+    table = data.read_text_table("")
+    assert table.column_names == list(beans.columns) and table.num_rows == len(beans) == len(lines) - 1
+    positions = data.split_positions(csvtext.typed_frame(table)["Class"], (0.8, 0.1, 0.1), 42)
+    # The same rows as the split of the table pandas reads, in the same order.
+    frames = data.stratified_split(beans, "Class", (0.8, 0.1, 0.1), 42)
+    for split, rows in positions.items():
+        assert frames[split].equals(beans.iloc[rows].reset_index(drop=True))
+        out = io.BytesIO()
+        csvtext.write_csv(table.take(rows), out)
+        assert out.getvalue().decode().splitlines() == [lines[0]] + [lines[1 + i] for i in rows]
+
+
+def test_rows_arrows_reader_refuses_are_read_as_pandas_reads_them(tmp_path):
+    from kfx import csvtext
+
+    short = tmp_path / "short.csv"
+    short.write_text('a,b,c\n1,2,3\n4,5\n"6\nsix",7,8\n')
+    table = data.read_text_table(str(short))
+    assert table.to_pydict() == {"a": ["1", "4", "6\nsix"], "b": ["2", "5", "7"], "c": ["3", None, "8"]}
+    out = io.BytesIO()
+    csvtext.write_csv(table, out)
+    assert out.getvalue() == b'a,b,c\n1,2,3\n4,5,\n"6\nsix",7,8\n'
+
+
+@pytest.mark.parametrize("text", [
+    '\na,b\n1,2\n',  # a blank line before the header
+    '"a\nx",b\n1,2\n',  # a line break in a quoted column name
+    'a,b\n"1\n1",2\n3,"4,4"\n',  # a line break and a comma in quoted cells
+    '\ufeffa,b\r\n1,2\r\n\r\n3,4\r\n',  # a byte-order mark, CRLF and an empty line
+])
+def test_arrows_reader_reads_what_pandas_reads(tmp_path, text):
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    table = data.read_text_table(str(path))
+    assert table.to_pydict() == pd.read_csv(path, dtype=str).to_dict("list")
+
+
+def test_names_and_missing_cells_follow_pandas(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,a,,d\n1,NA,null,\n2,<NA>,x,n/a\n")
+    table = data.read_text_table(str(path))
+    assert table.column_names == list(pd.read_csv(path).columns) == ["a", "a.1", "Unnamed: 2", "d"]
+    assert table.to_pydict() == {"a": ["1", "2"], "a.1": [None, None], "Unnamed: 2": [None, "x"], "d": [None, None]}
+
+
+def test_typed_sources_are_written_as_to_csv_writes_them(tmp_path):
+    from kfx import csvtext
+
+    frame = pd.DataFrame({
+        "f": [0.1, 1e-05, 28395.0, float("nan")], "i": [1, -2, 3, 4], "b": [True, False, True, False],
+        "s": ["x", 'q"r', "a,b", None], "Class": ["p", "q", "p", "q"],
+    })
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    out = io.BytesIO()
+    csvtext.write_csv(data.read_text_table(str(tmp_path / "t.parquet")), out)
+    assert out.getvalue().decode() == frame.to_csv(index=False)
+
+
+def test_typed_frame_types_columns_as_pandas_reads_them(tmp_path):
+    from kfx import csvtext
+
+    path = tmp_path / "t.csv"
+    path.write_text("i,g,f,s,e\n1,1,1.5,x,\n2,,2,3,\n")
+    typed = csvtext.typed_frame(data.read_text_table(str(path)))
+    assert typed.dtypes.astype(str).to_dict() == pd.read_csv(path).dtypes.astype(str).to_dict() == {
+        "i": "int64", "g": "float64", "f": "float64", "s": "object", "e": "float64"}
+
+
+def test_a_local_source_is_refused_from_its_ends_without_reading_it_whole(tmp_path, monkeypatch):
+    from kfx import csvtext, storage
+
+    monkeypatch.setattr(storage, "read_bytes", lambda uri: pytest.fail("a local CSV is read by pyarrow, not whole"))
+    cut = tmp_path / "cut.csv"
+    cut.write_text("a,b,c\n" + "1,2,3\n" * 300000 + "4,5")
+    with pytest.raises(SourceError, match=r"ends in the middle of a row \(line 300002\)"):
+        data.read_text_table(str(cut))
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"a,b\n" + bytes(range(256)))
+    with pytest.raises(SourceError, match=r"not a readable CSV table \(binary content\)"):
+        data.read_text_table(str(binary))
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes("a,b\ncafé,1\n".encode("latin-1"))
+    with pytest.raises(SourceError, match="not a readable CSV table .*utf-8"):
+        data.read_text_table(str(bad))
+    assert csvtext.first_line(ValueError("one\ntwo")) == "one"

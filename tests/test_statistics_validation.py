@@ -163,6 +163,98 @@ def test_beam_engine_gives_the_statistics_of_the_memory_engine(tfdv, sample_spli
     assert means(beam) == pytest.approx(means(memory), rel=1e-7) and len(means(beam)) == 16
 
 
+def test_beam_runs_here_on_the_portable_runner_and_dataflow_options_pass_unchanged(monkeypatch):
+    from kfx import beamstats
+    from kfx.vertex.statistics import beam_pipeline_options
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    big = beamstats.MULTI_PROCESS_BYTES
+    one = {"direct_running_mode": "in_memory", "direct_num_workers": 1}
+    assert beamstats.runner_options(None, big - 1) == {"runner": beamstats.PORTABLE, **one}
+    assert beamstats.runner_options({"runner": "DirectRunner"}, big) == {
+        "runner": beamstats.PORTABLE, "direct_running_mode": "multi_processing", "direct_num_workers": 4}
+    # What the caller says about the workers wins.
+    assert beamstats.runner_options({"direct_num_workers": 1}, big) == {"runner": beamstats.PORTABLE, "direct_num_workers": 1}
+    dataflow = beam_pipeline_options("DataflowRunner", "my-project", "europe-west4", "gs://my-bucket",
+                                     subnetwork="regions/europe-west4/subnetworks/s", sdk_container_image="img")
+    given = dict(dataflow)
+    assert beamstats.runner_options(dataflow, big) == given and dataflow == given
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert beamstats.runner_options(None, big) == {"runner": beamstats.PORTABLE, **one}
+
+
+def _words_and_numbers(proto):
+    """A statistics proto's text words and its numbers, apart: to compare the numbers up to rounding."""
+    from google.protobuf import text_format
+
+    words, numbers = [], []
+    for word in text_format.MessageToString(proto).split():
+        try:
+            numbers.append(float(word))
+        except ValueError:
+            words.append(word)
+    return words, numbers
+
+
+BEAM_WORKERS = r"""
+import json, sys
+from kfx import beamstats
+uris, out = json.loads(sys.argv[1]), sys.argv[2]
+multi = {"direct_running_mode": "multi_processing", "direct_num_workers": 2}
+for name, range_bytes in (("whole", beamstats.RANGE_BYTES), ("ranges", 4096)):
+    # 4 kB ranges: each file is read in pieces by both workers.
+    beamstats.RANGE_BYTES = range_bytes
+    for split, proto in beamstats.csv_statistics(uris, multi).items():
+        open(f"{out}/{name}-{split}.pb", "wb").write(proto.SerializeToString())
+bad = dict(uris, train=f"{out}/bad.csv")
+open(bad["train"], "w").write(open(uris["train"]).read() + "1,2,3\n")
+try:
+    beamstats.csv_statistics(bad, multi)
+except Exception as err:
+    print("failed:", type(err).__name__)
+"""
+
+
+@pytest.mark.slow
+def test_beam_worker_processes_give_one_processs_statistics_and_leave_no_process_behind(tfdv, sample_splits, tmp_path):
+    """Runs the beam engine with two worker processes in a child process marked by an environment
+    variable the workers inherit; once it is done, no process may carry the mark."""
+    import json
+    import subprocess
+    import sys
+    import uuid
+
+    import psutil
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    from kfx import beamstats
+
+    single = beamstats.csv_statistics(sample_splits, {"direct_running_mode": "in_memory", "direct_num_workers": 1})
+    mark = uuid.uuid4().hex
+    done = subprocess.run([sys.executable, "-c", BEAM_WORKERS, json.dumps(sample_splits), str(tmp_path)],
+                          env={**os.environ, "KFX_TEST_MARK": mark}, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "failed: RuntimeError" in done.stdout  # a bad row fails the pipeline ...
+
+    def marked(process):
+        try:
+            return process.environ().get("KFX_TEST_MARK") == mark
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return False
+
+    assert [p.cmdline() for p in psutil.process_iter() if marked(p)] == []  # ... and leaves no worker either
+
+    def load(name):
+        return statistics_pb2.DatasetFeatureStatisticsList.FromString((tmp_path / f"{name}.pb").read_bytes())
+
+    for split, proto in single.items():
+        assert load(f"whole-{split}") == proto
+        # Spread over both workers, sums differ in the last digits at most (the order of additions).
+        assert load(f"ranges-{split}").datasets[0].num_examples == proto.datasets[0].num_examples
+        words, numbers = _words_and_numbers(load(f"ranges-{split}"))
+        assert words == _words_and_numbers(proto)[0] and numbers == pytest.approx(_words_and_numbers(proto)[1], rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def damaged_folder(stats, damaged_stats, tmp_path_factory):
     """The damaged splits' statistics and the clean schema, written as the pipeline's artifacts are."""

@@ -58,3 +58,27 @@ def test_bucket_names():
             storage.split_gcs(bad)
         assert str(caught.value) == f"{bad!r} does not name a valid bucket; write gs://BUCKET/PATH with a lower-case bucket name."
     assert storage.is_gcs("gs://b/x") and not storage.is_gcs("/gs://b") and not storage.is_gcs("gcs://b")
+
+
+def test_a_file_written_through_a_block_appears_only_when_the_block_ends_well(tmp_path):
+    target = tmp_path / "out" / "split.csv"
+    with pytest.raises(RuntimeError):
+        with storage.open_write(str(target)) as f:
+            f.write(b"a,b\n1,")
+            raise RuntimeError("the writer failed half-way")
+    assert os.listdir(tmp_path / "out") == []  # neither the file nor its temporary file
+    with storage.open_write(str(target)) as f:
+        f.write(b"a,b\n")
+        f.write(b"1,2\n")
+        assert os.listdir(tmp_path / "out")[0].startswith(".tmp-")
+    assert target.read_bytes() == b"a,b\n1,2\n" and os.listdir(tmp_path / "out") == ["split.csv"]
+
+
+def test_open_read_streams_a_local_file_and_names_a_missing_one(tmp_path):
+    (tmp_path / "t.csv").write_bytes(b"a\n1\n")
+    with storage.open_read(str(tmp_path / "t.csv")) as f:
+        assert f.readline() == b"a\n" and f.read() == b"1\n"
+    with pytest.raises(SourceError) as caught:
+        with storage.open_read(str(tmp_path / "none.csv")):
+            pass
+    assert str(caught.value) == f"{str(tmp_path / 'none.csv')!r} does not exist; pass the path of an existing file."

@@ -53,6 +53,15 @@ def test_import_reads_a_gs_csv_source(gcs_bucket, beans_frames):
     table = data.read_source(f"{gcs_bucket}/beans.csv")
     assert table.shape == beans_frames["train"].shape
     assert list(table.columns) == list(beans_frames["train"].columns)
+    # The import step's reader: the object's cells as text, and written back the object's bytes.
+    from kfx import csvtext
+
+    text = data.read_text_table(f"{gcs_bucket}/beans.csv")
+    with storage.open_write(f"{gcs_bucket}/copy/beans.csv") as out:
+        csvtext.write_csv(text, out)
+    assert storage.read_bytes(f"{gcs_bucket}/copy/beans.csv") == storage.read_bytes(f"{gcs_bucket}/beans.csv")
+    with storage.open_read(f"{gcs_bucket}/copy/beans.csv") as f:
+        assert pd.read_csv(f).shape == beans_frames["train"].shape
 
 
 def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, beans_frames, tmp_path):
