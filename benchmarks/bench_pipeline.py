@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     checks = {
         "test accuracy >= 93.13 %": accuracy >= PUBLISHED_ACCURACY,
         "pipeline <= 60 s": result["pipeline_s_median"] <= 60,
-        "pipeline <= 2.0 x in-process": result["ratio_median"] <= 2.0,
+        "pipeline <= 1.5 x in-process": result["ratio_median"] <= 1.5,
         "import kfx < 1 s": result["import_kfx_s"] < 1,
         "kfx --help < 1 s": result["kfx_help_s"] < 1,
     }
