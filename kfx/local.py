@@ -202,8 +202,15 @@ def run_local(
     from kfx.stops import Interrupted, Stop
     from kfx.summary import stop_sentence
 
+    from kfx.warm import WarmServer
+
     with Stop() as stop:
-        result = _run(config, out, verbose, list(listeners or []), stop)
+        # Started first, so it imports what steps share while kfx itself starts up.
+        stop.warm = WarmServer()
+        try:
+            result = _run(config, out, verbose, list(listeners or []), stop)
+        finally:
+            stop.warm.close()
     if result.status == "interrupted":
         raise Interrupted(stop.signum, result, stop_sentence(result.summary))
     return result

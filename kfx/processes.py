@@ -124,6 +124,9 @@ def has_exited(process: subprocess.Popen) -> bool:
     """Whether ``process`` has ended, without collecting it (so its group id stays its own)."""
     if process.returncode is not None:
         return True
+    exited = getattr(process, "exited", None)  # a step forked by the warm process (kfx.warm)
+    if exited is not None:
+        return exited()
     try:
         return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:

@@ -84,6 +84,8 @@ class Stop:
         self._child: Optional[Any] = None
         self._timer: Optional[threading.Timer] = None
         self._previous: dict[int, Any] = {}
+        self.warm: Optional[Any] = None
+        """The run's warm process (:mod:`kfx.warm`), which starts steps when it can."""
 
     @property
     def requested(self) -> bool:
@@ -146,7 +148,7 @@ class Stop:
                 (unless it had already ended on its own, with success).
         """
         self.check()
-        process = processes.start_in_own_group(full_command)
+        process = (self.warm and self.warm.start(full_command)) or processes.start_in_own_group(full_command)
         self._child = process
         finished = False
         try:
