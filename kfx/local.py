@@ -12,7 +12,9 @@ process of this Python. kfx adds what a user of a run needs around it:
   processes end, its outputs are removed, the steps before it stay complete, and
   the run is summarized and recorded as ``interrupted``;
 - ``summary.json`` in the run folder says what happened and where everything is
-  (:mod:`kfx.summary`).
+  (:mod:`kfx.summary`);
+- each task's process is forked, when it can be, from the run's warm process
+  (:mod:`kfx.warm`), which has imported what steps share, rather than started cold.
 
 The events and the console's lines are in :mod:`kfx.events`.
 """
