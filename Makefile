@@ -1,5 +1,8 @@
 # kfx: `make run` sets everything up and runs the local beans pipeline; `make test` runs the tests.
 # The virtual environment lives in .venv; it is (re)installed only when the lock or setup.py change.
+# Packages are installed with their bytecode compiled (uv does not by default): every kfp.local
+# task is a new Python process, and where PYTHONDONTWRITEBYTECODE is set each one would otherwise
+# compile scikit-learn, pandas, kfp and TensorFlow from source again (a cold run took 48 s, not 10-14 s).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -18,8 +21,8 @@ setup: $(STAMP)
 $(STAMP): requirements.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 run: setup

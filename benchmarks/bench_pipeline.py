@@ -67,12 +67,15 @@ def cross_validation(folds: int = 10) -> float:
 
     from kfx import data
     from kfx.config import Config
-    from trainer.model import build_model, to_matrix
+    from trainer.model import build_model, choose_estimator, to_matrix
 
     config = Config()
     table = data.read_source("")
     features = [c for c in table.columns if c != config.label_column]
-    model = build_model([False] * len(features), c=config.svm_c, gamma=config.svm_gamma, seed=config.seed)
+    # Each fold trains on nine tenths of the table: the estimator the trainer chooses for that many rows.
+    estimator = choose_estimator(len(table) * (folds - 1) // folds, config.svm_max_rows)
+    model = build_model([False] * len(features), estimator, c=config.svm_c, gamma=config.svm_gamma,
+                        learning_rate=config.boosting_learning_rate, max_iter=config.boosting_max_iter, seed=config.seed)
     cv = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
     scores = cross_val_score(model, to_matrix(table, features), table[config.label_column], cv=cv)
     return float(scores.mean())
@@ -129,7 +132,7 @@ def main(argv=None) -> int:
     checks = {
         "test accuracy >= 93.13 %": accuracy >= PUBLISHED_ACCURACY,
         "pipeline <= 60 s": result["pipeline_s_median"] <= 60,
-        "pipeline <= 2.0 x in-process": result["ratio_median"] <= 2.0,
+        "pipeline <= 1.5 x in-process": result["ratio_median"] <= 1.5,
         "import kfx < 1 s": result["import_kfx_s"] < 1,
         "kfx --help < 1 s": result["kfx_help_s"] < 1,
     }

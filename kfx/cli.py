@@ -55,9 +55,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KfxError as err:
         print(f"kfx: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("kfx: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        print(f"kfx: interrupted: {stop}" if str(stop) else "kfx: interrupted", file=sys.stderr)
+        return getattr(stop, "exit_code", 130)
 
 
 if __name__ == "__main__":

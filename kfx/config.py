@@ -49,6 +49,11 @@ class Config:
         fail_on_anomalies: Fail the run when TFDV reports anomalies. Defaults to True.
         svm_c: SVM regularisation ``C`` of the trainer. Defaults to 10.
         svm_gamma: SVM kernel ``gamma`` ("scale", "auto" or a number). Defaults to "scale".
+        svm_max_rows: Training rows up to which the model is the exact RBF SVC; above them it is
+            histogram gradient boosting, whose fit grows linearly with rows. 0 always boosts.
+            Defaults to 30000 (see the README's trainer section for the measurements).
+        boosting_learning_rate: Learning rate of the gradient boosting. Defaults to 0.1.
+        boosting_max_iter: Most boosting rounds; early stopping may end sooner. Defaults to 100.
         min_accuracy: Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.
         runs_dir: Folder that holds one folder per local run. Defaults to ``runs``.
         registry_dir: Local model registry folder; empty means ``<runs_dir>/registry``.
@@ -72,7 +77,9 @@ class Config:
             job join (projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
-        enable_caching: Let Vertex AI reuse results of unchanged steps.
+        enable_caching: Reuse the outputs of a step whose component, code, parameters and input data
+            equal an earlier complete execution's (locally from the lineage store, on Vertex AI
+            through its cache). Defaults to True; --no-cache runs every step.
         build_pipeline_container: Build and push the kfx and trainer images before submitting.
         pipeline_container_version: Tag of the kfx and trainer images in Artifact Registry.
             Defaults to ``latest``.
@@ -98,6 +105,9 @@ class Config:
     # training and evaluation
     svm_c: float = 10.0
     svm_gamma: str = "scale"
+    svm_max_rows: int = 30000
+    boosting_learning_rate: float = 0.1
+    boosting_max_iter: int = 100
     min_accuracy: float = 0.9
     # local outputs
     runs_dir: str = "runs"
@@ -122,7 +132,8 @@ class Config:
     peering_network: str = ""
     training_image: str = ""
     machine_type: str = "n1-standard-4"
-    enable_caching: bool = False
+    # KFP's caching, on both targets; the command-line flag is --cache / --no-cache.
+    enable_caching: bool = field(default=True, metadata={"flag": "cache"})
     build_pipeline_container: bool = False
     pipeline_container_version: str = "latest"
     artifact_repository: str = "kfx"
@@ -205,3 +216,11 @@ class Config:
             raise ConfigError(f"skew_threshold is {self.skew_threshold}; pass a positive number such as 0.1.")
         if self.svm_c <= 0:
             raise ConfigError(f"svm_c is {self.svm_c}; pass a positive number such as 10.")
+        if self.svm_max_rows < 0:
+            raise ConfigError(f"svm_max_rows is {self.svm_max_rows}; pass 0 (always gradient boosting) or a row count.")
+        if self.boosting_learning_rate <= 0:
+            raise ConfigError(
+                f"boosting_learning_rate is {self.boosting_learning_rate}; pass a positive number such as 0.1."
+            )
+        if self.boosting_max_iter < 1:
+            raise ConfigError(f"boosting_max_iter is {self.boosting_max_iter}; pass a positive number of rounds such as 100.")

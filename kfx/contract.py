@@ -7,6 +7,8 @@ step, evaluation, the registry and the vertex training component all meet here,
 so none of them imports another to learn a file name.
 """
 
+from typing import Any
+
 MODEL_DIR_VARIABLE = "AIP_MODEL_DIR"
 DATA_FORMAT_VARIABLE = "AIP_DATA_FORMAT"
 SPLIT_VARIABLES = {
@@ -22,7 +24,25 @@ METRICS_FILE = "metrics.json"
 METADATA_FILE = "model_metadata.json"
 
 
-def trainer_args(label_column: str, svm_c: float, svm_gamma: str, seed: int) -> list[str]:
+TRAINER_PARAMETERS = (
+    "label_column", "svm_c", "svm_gamma", "seed", "svm_max_rows", "boosting_learning_rate", "boosting_max_iter",
+)
+"""The trainer's hyper-parameters and options, by their Config field names; each is ``--name-with-dashes``."""
+
+
+def trainer_args(**values: Any) -> list[str]:
     """The trainer's command-line arguments, the same for the local step and the Vertex AI job
-    (whose image's entrypoint is ``python -m trainer.task``)."""
-    return ["--label-column", label_column, "--svm-c", str(svm_c), "--svm-gamma", str(svm_gamma), "--seed", str(seed)]
+    (whose image's entrypoint is ``python -m trainer.task``).
+
+    Args:
+        values: A value for each name in :data:`TRAINER_PARAMETERS`.
+
+    Raises:
+        TypeError: If a name is missing or unknown (a programming error, not a user's).
+    """
+    if set(values) != set(TRAINER_PARAMETERS):
+        raise TypeError(f"trainer_args takes exactly {', '.join(TRAINER_PARAMETERS)}; got {', '.join(sorted(values))}.")
+    args: list[str] = []
+    for name in TRAINER_PARAMETERS:
+        args += ["--" + name.replace("_", "-"), str(values[name])]
+    return args

@@ -40,9 +40,11 @@ def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float) -> dict[s
     Returns:
         :func:`classification_metrics` plus ``rows``, ``min_accuracy`` and ``blessed``.
     """
-    from trainer.model import to_matrix
+    from trainer.model import share_cores, to_matrix
     from trainer.task import read_split
 
+    # Gradient boosting predicts in parallel: the same OpenMP setting as the trainer's fit.
+    share_cores()
     model, metadata = load_model(model_dir)
     frame = read_split(test_uri, "csv")
     predicted = model.predict(to_matrix(frame, metadata["features"]))

@@ -8,8 +8,13 @@ process of this Python. kfx adds what a user of a run needs around it:
 - kfp's own verbose log goes to ``pipeline.log`` in the run folder, and a step
   that fails on bad input surfaces its one ``kfx-error`` sentence;
 - the outputs of a failed task are removed, so nothing half-made looks complete;
+- Ctrl-C, SIGTERM or SIGHUP stops the run cleanly (:mod:`kfx.stops`): the running step's
+  processes end, its outputs are removed, the steps before it stay complete, and
+  the run is summarized and recorded as ``interrupted``;
 - ``summary.json`` in the run folder says what happened and where everything is
-  (:mod:`kfx.summary`).
+  (:mod:`kfx.summary`);
+- each task's process is forked, when it can be, from the run's warm process
+  (:mod:`kfx.warm`), which has imported what steps share, rather than started cold.
 
 The events and the console's lines are in :mod:`kfx.events`.
 """
@@ -27,11 +32,15 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from kfx.config import Config
 from kfx.errors import KfxError, StepFailed
 from kfx.events import ConsoleListener, Listener, RecordingListener, TaskEvent
+
+if TYPE_CHECKING:
+    from kfx.cache import StepCache
+    from kfx.stops import Stop
 
 _ERROR_LINE = re.compile(r"kfx-error: (?:(\w+): )?(.*)")
 
@@ -62,8 +71,9 @@ class _LogStream:
 
 
 @contextlib.contextmanager
-def observe_tasks(listeners: list[Listener], stream: _LogStream):
-    """Reports each task kfp.local runs to ``listeners`` while the context is open."""
+def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional["StepCache"] = None):
+    """Reports each task kfp.local runs to ``listeners`` while the context is open; with a ``cache``
+    (:mod:`kfx.cache`), a task whose inputs did not change reuses an earlier execution instead of running."""
     from kfp import dsl
     from kfp.local import executor_input_utils, status, task_dispatcher
 
@@ -91,14 +101,20 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream):
         stream.last_error = ("", "")
         for listener in listeners:
             listener.task_started(event)
-        outputs, task_status = original(**kwargs)
+        reused = cache.before(event, kwargs) if cache is not None else None
+        if reused is not None:
+            outputs, task_status = reused, status.Status.SUCCESS
+        else:
+            outputs, task_status = original(**kwargs)
         event.ended = time.time()
         event.outputs = dict(outputs)
-        event.state = "complete" if task_status == status.Status.SUCCESS else "failed"
+        event.state = "failed" if task_status != status.Status.SUCCESS else "cached" if reused is not None else "complete"
         if event.state == "failed":
             event.error_kind, event.error = stream.last_error
             # Nothing a failed task half-made stays behind looking complete.
             shutil.rmtree(event.task_root, ignore_errors=True)
+        elif cache is not None:
+            cache.after(event)
         for listener in listeners:
             listener.task_finished(event)
         return outputs, task_status
@@ -117,7 +133,7 @@ class RunResult:
     Attributes:
         run_id: The run's id (also its folder name).
         run_dir: The run folder.
-        status: ``complete`` or ``failed``.
+        status: ``complete``, ``failed`` or ``interrupted``.
         summary: The content of ``summary.json``.
         events: Every task, in order.
     """
@@ -129,8 +145,9 @@ class RunResult:
     events: list[TaskEvent]
 
     def error(self) -> Optional[KfxError]:
-        """The error to raise for a failed run, or None."""
-        if self.status == "complete":
+        """The error to raise for a failed run, or None (an interrupted run raises
+        :class:`~kfx.stops.Interrupted` instead)."""
+        if self.status != "failed":
             return None
         from kfx import errors
 
@@ -179,20 +196,49 @@ def run_local(
 
     Raises:
         KfxError: If the options or the source are unusable (before anything runs).
+        Interrupted: If Ctrl-C (a ``KeyboardInterrupt`` in a notebook), SIGTERM or SIGHUP stopped
+            the run, once it is cleaned up and recorded; its ``result`` is the run (status
+            ``interrupted``), its ``exit_code`` 130, 143 or 129.
     """
     preflight(config)
+    from kfx.stops import Interrupted, Stop
+    from kfx.summary import stop_sentence
+
+    from kfx.warm import WarmServer
+
+    with Stop() as stop:
+        # Started first, so it imports what steps share while kfx itself starts up.
+        stop.warm = WarmServer()
+        try:
+            result = _run(config, out, verbose, list(listeners or []), stop)
+        finally:
+            stop.warm.close()
+    if result.status == "interrupted":
+        raise Interrupted(stop.signum, result, stop_sentence(result.summary))
+    return result
+
+
+def _run(config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: "Stop") -> RunResult:
     from kfp import local
 
+    from kfx.cache import open_cache
     from kfx.pipeline import STEPS, build_pipeline
+    from kfx.stops import signal_name
     from kfx.summary import build_summary
 
     run_id = new_run_id(config.pipeline_name)
-    listeners = list(listeners or [])
+    store = None
     if config.record_lineage:
         from kfx.lineage.recorder import LineageRecorder
 
         # Made before the run folder: a store kfx cannot use stops the run before anything exists.
-        listeners.append(LineageRecorder(config, run_id=run_id))
+        lineage = LineageRecorder(config, run_id=run_id)
+        listeners.append(lineage)
+        store = lineage.store
+    # Earlier executions are found in the lineage store (kfx.cache), so the two share it.
+    cache = open_cache(config, store)
+    if cache is not None:
+        listeners.append(cache)
     run_dir = os.path.abspath(os.path.join(config.runs_dir, run_id))
     os.makedirs(run_dir)
     recorder = RecordingListener()
@@ -202,18 +248,52 @@ def run_local(
     with open(os.path.join(run_dir, "pipeline.log"), "w") as log:
         stream = _LogStream(log, out if verbose else None)
         local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=run_dir, raise_on_error=False)
-        with warnings.catch_warnings():
-            # kfp warns when an image name lacks "python"; locally the image is only a label.
-            warnings.filterwarnings("ignore", message=".*non-Python base image.*")
-            with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), observe_tasks(all_listeners, stream):
-                pipeline()
-    summary = build_summary(config, run_id, run_dir, recorder.events, time.time() - started, STEPS)
+        try:
+            with warnings.catch_warnings():
+                # kfp warns when an image name lacks "python"; locally the image is only a label.
+                warnings.filterwarnings("ignore", message=".*non-Python base image.*")
+                with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), \
+                        observe_tasks(all_listeners, stream, cache), stop.guarding():
+                    pipeline()
+        except KeyboardInterrupt:
+            if not stop.requested:
+                stop.request()  # raised by other code than kfx's handler: a Ctrl-C all the same
+        if stop.requested:
+            log.write(f"kfx: stopped by {signal_name(stop.signum)}\n")
+            cancel_running(recorder.events, all_listeners)
+    summary = build_summary(
+        config, run_id, run_dir, recorder.events, time.time() - started, STEPS,
+        stopped_by=signal_name(stop.signum) if stop.requested else "",
+    )
     if summary["status"] == "complete" and len(recorder.events) != len(STEPS):
         summary["status"] = "failed"
         summary["error_kind"] = "StepFailed"
         summary["error"] = f"Only {len(recorder.events)} of {len(STEPS)} steps ran; see {summary['log']}."
     for listener in all_listeners:
         listener.run_finished(run_id, summary)
-    with open(os.path.join(run_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2, default=str)
+    _write_json(os.path.join(run_dir, "summary.json"), summary)
     return RunResult(run_id, run_dir, summary["status"], summary, recorder.events)
+
+
+def cancel_running(events: list[TaskEvent], listeners: list[Listener]) -> None:
+    """Ends the steps a stop cut short: their outputs removed, their state ``canceled``, listeners told."""
+    for event in events:
+        if event.state != "running":
+            continue
+        event.state = "canceled"
+        event.ended = time.time()
+        event.error_kind = "Interrupted"
+        event.error = "The run was stopped while this step ran; its outputs were removed."
+        shutil.rmtree(event.task_root, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(event.task_root))  # the pipeline job's folder, if this was its first step
+        for listener in listeners:
+            listener.task_finished(event)
+
+
+def _write_json(path: str, value: Any) -> None:
+    """Writes ``value`` as JSON into ``path`` whole or not at all (a kill while writing leaves no half a file)."""
+    partial = f"{path}.partial"
+    with open(partial, "w") as f:
+        json.dump(value, f, indent=2, default=str)
+    os.replace(partial, path)

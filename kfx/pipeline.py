@@ -59,8 +59,9 @@ def build_pipeline(config: "Config") -> Callable:
     from kfx.wiring import pipeline_function
 
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
-        # kfp.local runs each task in this Python; the image is a label it keeps.
-        return task.set_container_image(config.image).set_caching_options(False)
+        # kfp.local runs each task in this Python; the image is a label it keeps. kfp.local ignores
+        # caching options (kfx.cache does the caching); the compiled YAML says what the run does.
+        return task.set_container_image(config.image).set_caching_options(config.enable_caching and step.cache)
 
     return pipeline_function(local_plan(config), config.pipeline_name, DESCRIPTION, configure)
 

@@ -70,6 +70,12 @@ class Step:
         after: Steps this one waits for without reading their outputs.
         when: An earlier output value that must be true for the step to run (Vertex
             AI runs conditions; kfp 2.13's local runner cannot).
+        cache: An earlier execution's outputs may stand in for this step when nothing it
+            depends on changed (:mod:`kfx.cache`); False for a step whose effect outside
+            the run folder cannot be checked, so it runs every time.
+        outside: Where the step writes outside the run folder, as references like a
+            figure's (``pushed_model.uri``: a path in an output's metadata). An earlier
+            execution is reused only while what it wrote there is still unchanged.
     """
 
     component: Any
@@ -81,6 +87,8 @@ class Step:
     bind: Mapping[str, str] = field(default_factory=dict)
     after: tuple["Step", ...] = ()
     when: str = ""
+    cache: bool = True
+    outside: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Every declared step is known by name to the summary and the lineage queries.

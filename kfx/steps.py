@@ -187,17 +187,21 @@ def train(
     validation_path: str,
     test_path: str,
     model_dir: str,
-    label_column: str,
-    svm_c: float,
-    svm_gamma: str,
-    seed: int,
+    **hyperparameters: Any,
 ) -> dict[str, Any]:
     """Runs the trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
 
+    Args:
+        hyperparameters: One value for each of :data:`kfx.contract.TRAINER_PARAMETERS`.
+
     Returns:
-        The trainer's metrics (validation and test accuracy and macro-F1, fit time).
+        The trainer's metrics (validation and test accuracy and macro-F1, fit time), with
+        ``model`` (which estimator it chose and why) and ``id_columns`` (the ID-like columns
+        it left out) from the model's metadata.
     """
-    from kfx import contract
+    import json
+
+    from kfx import contract, storage
     from trainer import task
 
     environ = {
@@ -206,7 +210,9 @@ def train(
         contract.DATA_FORMAT_VARIABLE: "csv",
         **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path))),
     }
-    return task.main(contract.trainer_args(label_column, svm_c, svm_gamma, seed), environ=environ)
+    metrics = task.main(contract.trainer_args(**hyperparameters), environ=environ)
+    metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{contract.METADATA_FILE}"))
+    return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"]}
 
 
 train = step(train)

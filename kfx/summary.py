@@ -10,9 +10,16 @@ import os
 from typing import Any, Sequence
 
 from kfx.config import Config
-from kfx.events import TaskEvent
+from kfx.events import SUCCEEDED, TaskEvent
 from kfx.step import Step, figures
 from kfx.step import named as step_named
+
+
+def _step_entry(event: TaskEvent) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": event.name, "state": event.state, "seconds": round(event.seconds, 2)}
+    if event.cached_from:
+        entry["cached_from"] = event.cached_from
+    return entry
 
 
 def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:
@@ -20,36 +27,47 @@ def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for event in events:
         step = step_named(event.name)
-        if step is not None and event.state == "complete":
+        if step is not None and event.succeeded:
             found.update({f.name: v for f, v in figures(step, event.outputs, event.parameters) if f.name and v is not None})
     return found
 
 
 def build_summary(
     config: Config, run_id: str, run_dir: str, events: Sequence[TaskEvent], seconds: float, steps: Sequence[Step],
+    stopped_by: str = "",
 ) -> dict[str, Any]:
     """The run summary: each step's section (rows, statistics, anomalies, model, push…) and where
-    every artifact is; a section whose step did not complete is None."""
+    every artifact is; a section whose step did not complete is None.
+
+    ``stopped_by`` names the signal that stopped the run (``SIGINT``); the run is ``interrupted``
+    unless a step failed first or every step had completed, and ``stopped_step`` names the step
+    it cut short (None between steps)."""
     failed = next((e for e in events if e.state == "failed"), None)
+    canceled = next((e for e in events if e.state == "canceled"), None)
+    completed = sum(e.succeeded for e in events)
+    interrupted = bool(stopped_by) and not failed and (canceled is not None or completed < len(steps))
     summary: dict[str, Any] = {
         "run_id": run_id,
         "pipeline": config.pipeline_name,
         "target": "local",
-        "status": "failed" if failed else "complete",
+        "status": "failed" if failed else "interrupted" if interrupted else "complete",
         "seconds": round(seconds, 2),
         "run_dir": run_dir,
         "log": os.path.join(run_dir, "pipeline.log"),
         "config": config.to_dict(),
-        "steps": [{"name": e.name, "state": e.state, "seconds": round(e.seconds, 2)} for e in events],
+        "steps": [_step_entry(e) for e in events],
         **{step.section: None for step in steps if step.section},
         "artifacts": {f"{e.name}/{k}": v.uri for e in events for k, v in e.outputs.items() if hasattr(v, "uri")},
     }
     for event in events:
         step = step_named(event.name)
-        if step is None or not step.section or event.state != "complete":
+        if step is None or not step.section or not event.succeeded:
             continue
         section = summary[step.section] = summary.get(step.section) or {}
         section.update({f.key: v for f, v in figures(step, event.outputs, event.parameters) if f.key and v is not None})
+    if interrupted:
+        summary["stopped_step"] = canceled.name if canceled else None
+        summary["stopped_by"] = stopped_by
     if failed:
         summary["failed_step"] = failed.name
         summary["error_kind"] = failed.error_kind or "StepFailed"
@@ -59,13 +77,40 @@ def build_summary(
     return summary
 
 
+def stop_phrase(summary: dict[str, Any]) -> str:
+    """Where an interrupted run stopped: ``during train``, ``after infer-schema`` or ``before its first step``."""
+    if summary.get("stopped_step"):
+        return f"during {summary['stopped_step']}"
+    done = [s["name"] for s in summary["steps"] if s["state"] in SUCCEEDED]
+    return f"after {done[-1]}" if done else "before its first step"
+
+
+def stop_sentence(summary: dict[str, Any]) -> str:
+    """What an interrupted run says in one line: where and when it stopped, and what it kept."""
+    kept = sum(step["state"] in SUCCEEDED for step in summary["steps"])
+    return (
+        f"Run {summary['run_id']} stopped by {summary['stopped_by']} {stop_phrase(summary)} after "
+        f"{summary['seconds']:.1f} s; {kept} completed step{'' if kept == 1 else 's'} kept, "
+        f"see {os.path.join(summary['run_dir'], 'summary.json')}."
+    )
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The run summary as the few lines the console shows."""
-    lines = [f"Run {summary['run_id']} {summary['status']} in {summary['seconds']:.1f} s"]
+    if summary["status"] == "interrupted":
+        lines = [f"Run {summary['run_id']} interrupted {stop_phrase(summary)} after {summary['seconds']:.1f} s"]
+    else:
+        lines = [f"Run {summary['run_id']} {summary['status']} in {summary['seconds']:.1f} s"]
     for ran in summary["steps"]:
         step = step_named(ran["name"])
-        if step is not None and step.describe is not None and ran["state"] == "complete" and summary.get(step.section):
+        if step is not None and step.describe is not None and ran["state"] in SUCCEEDED and summary.get(step.section):
             lines += [f"  {line}" for line in step.describe(summary[step.section])]
+    cached = [ran["name"] for ran in summary["steps"] if ran["state"] == "cached"]
+    if cached:
+        lines.append(f"  cached      {len(cached)} of {len(summary['steps'])} steps reused earlier outputs "
+                     "(--no-cache runs every step)")
+    if summary.get("cache_error"):
+        lines.append(f"  cache       not used after: {summary['cache_error']}")
     if summary.get("lineage_graph"):
         lines.append(f"  lineage     {summary['lineage_graph']}")
     lines.append(f"  run folder  {summary['run_dir']}")

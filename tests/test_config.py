@@ -55,6 +55,9 @@ def test_fractions_are_train_validation_test_in_that_order():
         ({"skew_threshold": -0.1}, "skew_threshold is -0.1; pass a positive number such as 0.1."),
         ({"svm_c": 0.0}, "svm_c is 0.0; pass a positive number such as 10."),
         ({"svm_c": -1.0}, "svm_c is -1.0; pass a positive number such as 10."),
+        ({"svm_max_rows": -1}, "svm_max_rows is -1; pass 0 (always gradient boosting) or a row count."),
+        ({"boosting_learning_rate": 0.0}, "boosting_learning_rate is 0.0; pass a positive number such as 0.1."),
+        ({"boosting_max_iter": 0}, "boosting_max_iter is 0; pass a positive number of rounds such as 100."),
         ({"min_accuracy": -0.01}, "min_accuracy is -0.01; pass a value between 0 and 1."),
         ({"min_accuracy": 1.01}, "min_accuracy is 1.01; pass a value between 0 and 1."),
         ({"sample_rows": -1}, "sample_rows is -1; pass 0 for all rows or a positive row count."),
@@ -117,4 +120,5 @@ def test_replace_and_from_mapping_return_new_validated_configs():
     assert Config(recipients=["a@example.com"]).to_dict()["recipients"] == ["a@example.com"]
     with pytest.raises(ConfigError) as caught:
         Config.from_mapping({"colour": "red", "beans": 1})
-    assert str(caught.value).startswith("Unknown option(s) beans, colour; the options are: artifact_repository, beam_runner, bq_dest,")
+    assert str(caught.value).startswith("Unknown option(s) beans, colour; the options are: artifact_repository, beam_runner, "
+                                      "boosting_learning_rate, boosting_max_iter, bq_dest,")

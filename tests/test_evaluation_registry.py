@@ -14,7 +14,8 @@ from kfx.config import Config
 @pytest.fixture(scope="module")
 def model_dir(sample_splits, tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), "Class", 10.0, "scale", 42)
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     return str(folder)
 
 

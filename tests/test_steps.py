@@ -82,10 +82,15 @@ def test_inside_a_task_a_users_error_prints_one_line_and_exits_with_its_code(mon
 
 def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits, tmp_path):
     metrics = steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
-                          str(tmp_path / "model"), "Class", svm_c=2.5, svm_gamma="0.1", seed=3)
+                          str(tmp_path / "model"), label_column="Class", svm_c=2.5, svm_gamma="0.1", seed=3, svm_max_rows=400,
+                          boosting_learning_rate=0.3, boosting_max_iter=20)
     assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60 and metrics["validation"]["rows"] == 60
     meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
-    assert meta["hyperparameters"] == {"svm_c": 2.5, "svm_gamma": "0.1", "seed": 3}
+    assert meta["hyperparameters"] == {"svm_c": 2.5, "svm_gamma": "0.1", "svm_max_rows": 400,
+                                       "boosting_learning_rate": 0.3, "boosting_max_iter": 20, "seed": 3}
+    # 479 training rows are more than svm_max_rows: gradient boosting, at most the rounds given.
+    assert meta["model"]["estimator"] == metrics["model"]["estimator"] == "hist_gradient_boosting"
+    assert 1 <= meta["model"]["boosting_rounds"] <= 20
     assert meta["data_uris"] == {"train": sample_splits["train"], "validation": sample_splits["validation"],
                                  "test": sample_splits["test"]}
     assert meta["label_column"] == "Class"
@@ -93,7 +98,8 @@ def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits
 
 def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_path):
     model = tmp_path / "model"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), "Class", 10.0, "scale", 42)
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     schema = tmp_path / "schema.pbtxt"
     schema.write_text('feature { name: "Area" }\n')
     pushed = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
@@ -159,7 +165,10 @@ def test_called_without_options_the_components_use_the_configurations_defaults(s
     )
     meta = json.loads((tmp_path / "m" / "model_metadata.json").read_text())
     assert meta["label_column"] == config.label_column
-    assert meta["hyperparameters"] == {"svm_c": config.svm_c, "svm_gamma": config.svm_gamma, "seed": config.seed}
+    assert meta["hyperparameters"] == {
+        "svm_c": config.svm_c, "svm_gamma": config.svm_gamma, "svm_max_rows": config.svm_max_rows,
+        "boosting_learning_rate": config.boosting_learning_rate, "boosting_max_iter": config.boosting_max_iter,
+        "seed": config.seed}
     metrics = dsl.Metrics(name="metrics", uri=str(tmp_path / "metrics"), metadata={})
     components.evaluate.python_func(
         model=model, test_data=made["test_data"], metrics=metrics,
@@ -209,7 +218,7 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
     schemas.write_schema(curated, str(tmp_path / "curated.pbtxt"))
     config = Config(source=sample_csv, seed=7, train_fraction=0.7, validation_fraction=0.2, test_fraction=0.1,
                     schema_file=str(tmp_path / "curated.pbtxt"), skew_threshold=0.9, svm_c=3.0, svm_gamma="auto",
-                    min_accuracy=0.99, runs_dir=str(tmp_path / "runs"), model_name="other")
+                    svm_max_rows=50, boosting_learning_rate=0.3, boosting_max_iter=20, min_accuracy=0.99, runs_dir=str(tmp_path / "runs"), model_name="other")
     with pytest.raises(AnomaliesFound, match="^TFDV found 3 anomalies: 'Colour' in test \\(Column dropped\\)"):
         run_in_process(config, str(tmp_path / "strict"))
     out = run_in_process(config.replace(fail_on_anomalies=False), str(tmp_path / "run"))
@@ -222,7 +231,9 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
     assert out["validate-statistics"]["anomalies_count"] == 3
     assert "skew threshold train vs. validation: 0.9." in (tmp_path / "run" / "validate-statistics" / "report").read_text()
     meta = json.loads((tmp_path / "run" / "train" / "model" / "model_metadata.json").read_text())
-    assert meta["hyperparameters"] == {"svm_c": 3.0, "svm_gamma": "auto", "seed": 7}
+    assert meta["hyperparameters"] == {"svm_c": 3.0, "svm_gamma": "auto", "svm_max_rows": 50,
+                                       "boosting_learning_rate": 0.3, "boosting_max_iter": 20, "seed": 7}
+    assert meta["model"]["estimator"] == "hist_gradient_boosting" and meta["model"]["boosting_rounds"] <= 20
     assert out["evaluate"]["metrics"].metadata["min_accuracy"] == 0.99 and out["evaluate"]["blessed"] is False
     assert out["push-model"]["pushed"] is False and not (tmp_path / "runs" / "registry").exists()
 
@@ -232,7 +243,8 @@ def test_the_train_step_sets_its_own_contract_over_the_environments(sample_split
     monkeypatch.setenv("AIP_DATA_FORMAT", "bigquery")
     monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "elsewhere"))
     steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"),
-                "Class", 10.0, "scale", 42)
+                label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000,
+                boosting_learning_rate=0.1, boosting_max_iter=100)
     assert json.loads((tmp_path / "m" / "model_metadata.json").read_text())["data_format"] == "csv"
     assert not (tmp_path / "elsewhere").exists()
 
@@ -242,7 +254,8 @@ def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
     from kfx import evaluation, registry
 
     folder = str(tmp_path / "modelX") + "/"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, "Class", 10.0, "scale", 42)
+    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     assert sorted(os.listdir(tmp_path / "modelX")) == ["metrics.json", "model.joblib", "model_metadata.json"]
     result = evaluation.evaluate_model(folder, sample_splits["test"], 0.9)
     assert result["rows"] == 60

@@ -33,7 +33,8 @@ def test_main_writes_a_servable_model_and_its_metrics(sample_splits, tmp_path):
     model = joblib.load(tmp_path / "model" / "model.joblib")
     meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
     assert meta["features"][0] == "Area" and len(meta["features"]) == 16
-    assert meta["hyperparameters"] == {"svm_c": 10.0, "svm_gamma": "scale", "seed": 42}
+    assert meta["hyperparameters"] == {"svm_c": 10.0, "svm_gamma": "scale", "svm_max_rows": 30000,
+                                   "boosting_learning_rate": 0.1, "boosting_max_iter": 100, "seed": 42}
     # The exact data handed over is kept with the model: the pipeline evaluates on this test split.
     assert meta["data_format"] == "csv"
     assert meta["data_uris"] == {"train": sample_splits["train"], "validation": sample_splits["validation"],
@@ -84,13 +85,17 @@ def test_module_entry_point_runs_as_in_the_container(sample_splits, tmp_path):
 
 def test_options_defaults_and_help(monkeypatch, capsys):
     # The defaults are the Config's: the trainer reads them from kfx.config, not from literals of its own.
-    assert vars(task.parse_args([])) == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42}
+    assert vars(task.parse_args([])) == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "svm_max_rows": 30000,
+                                         "boosting_learning_rate": 0.1, "boosting_max_iter": 100, "seed": 42}
     monkeypatch.setenv("COLUMNS", "80")
     with pytest.raises(SystemExit):
         task.parse_args(["--help"])
     assert capsys.readouterr().out == (
         "usage: python -m trainer.task [-h] [--label-column LABEL_COLUMN]\n"
         "                              [--svm-c SVM_C] [--svm-gamma SVM_GAMMA]\n"
+        "                              [--svm-max-rows SVM_MAX_ROWS]\n"
+        "                              [--boosting-learning-rate BOOSTING_LEARNING_RATE]\n"
+        "                              [--boosting-max-iter BOOSTING_MAX_ITER]\n"
         "                              [--seed SEED]\n"
         "\n"
         "Entry point of the trainer: ``python -m trainer.task [options]``.\n"
@@ -103,6 +108,15 @@ def test_options_defaults_and_help(monkeypatch, capsys):
         "  --svm-gamma SVM_GAMMA\n"
         '                        RBF gamma: "scale", "auto" or a number (default:\n'
         "                        scale).\n"
+        "  --svm-max-rows SVM_MAX_ROWS\n"
+        "                        Training rows up to which the model is the exact RBF\n"
+        "                        SVC; above them it is gradient boosting (default:\n"
+        "                        30000).\n"
+        "  --boosting-learning-rate BOOSTING_LEARNING_RATE\n"
+        "                        Gradient boosting's learning rate (default: 0.1).\n"
+        "  --boosting-max-iter BOOSTING_MAX_ITER\n"
+        "                        Gradient boosting's most rounds; early stopping ends\n"
+        "                        sooner (default: 100).\n"
         "  --seed SEED           Random state of the model (default: 42).\n"
     )
 
@@ -140,19 +154,48 @@ def test_the_model_carries_the_options_it_was_given(sample_splits, tmp_path):
     assert (tmp_path / "model" / "metrics.json").read_text() == json.dumps(metrics, indent=2)
 
 
-def test_build_model_defaults_and_column_kinds():
+def test_build_model_column_kinds_and_the_two_estimators():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import OneHotEncoder, PowerTransformer
+    from sklearn.svm import SVC
 
-    from trainer.model import build_model
+    from trainer.model import MAX_CATEGORIES, MISSING, build_model
 
-    model = build_model([False, True, False], 10.0, "scale", 42)
+    options = dict(c=10.0, gamma="scale", learning_rate=0.2, max_iter=30, seed=42)
+    model = build_model([False, True, False], "svc", **options)
     columns, svc = model[0], model[-1]
-    assert [(name, type(t), cols) for name, t, cols in columns.transformers] == [
-        ("numeric", PowerTransformer, [0, 2]), ("categorical", OneHotEncoder, [1])]
-    assert columns.transformers[1][1].handle_unknown == "ignore"
-    assert (svc.C, svc.gamma, svc.random_state) == (10.0, "scale", 42)
-    assert [name for name, _, _ in build_model([False], 10.0, "scale", 42).steps[0][1].transformers] == ["numeric"]
-    assert [name for name, _, _ in build_model([True], 10.0, "scale", 42).steps[0][1].transformers] == ["categorical"]
+    assert [(name, cols) for name, _, cols in columns.transformers] == [("numeric", [0, 2]), ("categorical", [1])]
+    numeric, text = columns.transformers[0][1], columns.transformers[1][1]
+    # Numbers: the training median for a missing value, then Yeo-Johnson for the RBF kernel.
+    assert [type(s) for _, s in numeric.steps] == [SimpleImputer, PowerTransformer]
+    assert numeric[0].strategy == "median"
+    # Text: NaN and None (a JSON null) both become one category; unseen values are no error.
+    assert [type(s) for _, s in text.steps] == [SimpleImputer, SimpleImputer, OneHotEncoder]
+    assert [(s.missing_values, s.fill_value) for s in (text[0], text[1])] == [(text[0].missing_values, MISSING),
+                                                                             (None, MISSING)]
+    assert text[0].missing_values != text[0].missing_values  # NaN
+    assert (text[-1].handle_unknown, text[-1].max_categories) == ("infrequent_if_exist", MAX_CATEGORIES)
+    assert type(svc) is SVC and (svc.C, svc.gamma, svc.random_state) == (10.0, "scale", 42)
+
+    boosted = build_model([False, True, False], "hist_gradient_boosting", **options)
+    # Trees need no Yeo-Johnson: numbers are only imputed.
+    assert [type(s) for _, s in boosted[0].transformers[0][1].steps] == [SimpleImputer]
+    final = boosted[-1]
+    assert type(final) is HistGradientBoostingClassifier
+    assert (final.learning_rate, final.max_iter, final.early_stopping, final.random_state) == (0.2, 30, True, 42)
+    assert [name for name, _, _ in build_model([False], "svc", **options)[0].transformers] == ["numeric"]
+    assert [name for name, _, _ in build_model([True], "svc", **options)[0].transformers] == ["categorical"]
+    with pytest.raises(ValueError, match="Unknown estimator 'forest'"):
+        build_model([False], "forest", **options)
+
+
+def test_the_estimator_is_the_svc_up_to_svm_max_rows_and_boosting_above():
+    from trainer.model import choose_estimator
+
+    assert [choose_estimator(rows, 30000) for rows in (1, 29999, 30000, 30001, 1_088_880)] == [
+        "svc", "svc", "svc", "hist_gradient_boosting", "hist_gradient_boosting"]
+    assert choose_estimator(1, 0) == "hist_gradient_boosting"
 
 
 def test_a_text_column_is_one_hot_encoded_and_an_unseen_value_is_no_error(sample_splits, tmp_path):

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from typing import Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 from kfx.contract import (
     DATA_FORMAT_VARIABLE, METADATA_FILE, METRICS_FILE, MODEL_DIR_VARIABLE, MODEL_FILE, SPLIT_VARIABLES,
@@ -26,6 +26,8 @@ from kfx.contract import (
 from kfx.config import Config
 from kfx.errors import ConfigError, KfxError
 
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -35,6 +37,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--svm-c", type=float, default=Config.svm_c, help="SVM regularisation C (default: %(default)s).")
     parser.add_argument(
         "--svm-gamma", default=Config.svm_gamma, help='RBF gamma: "scale", "auto" or a number (default: %(default)s).'
+    )
+    parser.add_argument(
+        "--svm-max-rows", type=int, default=Config.svm_max_rows,
+        help="Training rows up to which the model is the exact RBF SVC; above them it is gradient boosting "
+        "(default: %(default)s).",
+    )
+    parser.add_argument(
+        "--boosting-learning-rate", type=float, default=Config.boosting_learning_rate,
+        help="Gradient boosting's learning rate (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--boosting-max-iter", type=int, default=Config.boosting_max_iter,
+        help="Gradient boosting's most rounds; early stopping ends sooner (default: %(default)s).",
     )
     parser.add_argument("--seed", type=int, default=Config.seed, help="Random state of the model (default: %(default)s).")
     return parser.parse_args(argv)
@@ -90,28 +105,69 @@ def read_contract(environ: Mapping[str, str]) -> dict[str, str]:
             **{split: environ[var] for split, var in SPLIT_VARIABLES.items()}}
 
 
+def _check_hyperparameters(args: argparse.Namespace) -> None:
+    """Raises ConfigError naming the first hyper-parameter that no model can take."""
+    if args.svm_max_rows < 0:
+        raise ConfigError(f"--svm-max-rows is {args.svm_max_rows}; pass 0 (always gradient boosting) or a row count.")
+    if args.boosting_learning_rate <= 0:
+        raise ConfigError(f"--boosting-learning-rate is {args.boosting_learning_rate}; pass a positive number such as 0.1.")
+    if args.boosting_max_iter < 1:
+        raise ConfigError(f"--boosting-max-iter is {args.boosting_max_iter}; pass a positive number of rounds such as 100.")
+
+
+def select_features(frame: "pd.DataFrame", label: str) -> tuple[list[str], list[bool], list[str]]:
+    """The feature columns of the training split, which of them are text, and the ID-like columns left out.
+
+    Raises:
+        DataError: If the label is not a column, or no column is left to learn from.
+    """
+    import pandas as pd
+
+    from kfx.errors import DataError
+    from trainer.model import ID_SHARE, id_like_columns
+
+    if label not in frame.columns:
+        raise DataError(f"Label column {label!r} is not in the training data; pass --label-column.")
+    columns = [c for c in frame.columns if c != label]
+    left_out = id_like_columns(frame, columns)
+    features = [c for c in columns if c not in left_out]
+    if not features:
+        raise DataError(
+            f"The training data has no feature column besides the label {label!r}"
+            + (f" and the ID-like column(s) {', '.join(left_out)} (>= {ID_SHARE:.0%} distinct)" if left_out else "")
+            + "; pass a table with columns that describe the rows."
+        )
+    return features, [not pd.api.types.is_numeric_dtype(frame[c]) for c in features], left_out
+
+
 def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     """Fits the model on the training split and writes it with its metrics.
+
+    The model is the SVC or gradient boosting, by the training rows (``--svm-max-rows``);
+    ``model_metadata.json`` records the choice and the ID-like columns left out.
 
     Returns:
         The metrics written to ``metrics.json`` (validation and test accuracy and macro-F1).
     """
-    import joblib
-    import pandas as pd
+    from trainer.model import ESTIMATORS, ID_SHARE, SVC, build_model, choose_estimator, share_cores, to_matrix
 
-    from kfx.errors import DataError
-    from kfx.metrics import classification_metrics
+    _check_hyperparameters(args)
+    share_cores()  # before this process first imports scikit-learn
+    import joblib
+
     from kfx import storage
-    from trainer.model import build_model, to_matrix
+    from kfx.metrics import classification_metrics
 
     frames = {split: read_split(contract[split], contract["format"]) for split in SPLIT_VARIABLES}
     label = args.label_column
-    if label not in frames["train"].columns:
-        raise DataError(f"Label column {label!r} is not in the training data; pass --label-column.")
-    features = [c for c in frames["train"].columns if c != label]
-    categorical = [not pd.api.types.is_numeric_dtype(frames["train"][c]) for c in features]
+    features, categorical, left_out = select_features(frames["train"], label)
+    estimator = choose_estimator(len(frames["train"]), args.svm_max_rows)
+    model = build_model(
+        categorical, estimator, c=args.svm_c, gamma=_gamma(args.svm_gamma),
+        learning_rate=args.boosting_learning_rate, max_iter=args.boosting_max_iter, seed=args.seed,
+    )
+    # Timed from here: building the model imports scikit-learn's modules, which is no part of the fit.
     started = time.perf_counter()
-    model = build_model(categorical, c=args.svm_c, gamma=_gamma(args.svm_gamma), seed=args.seed)
     model.fit(to_matrix(frames["train"], features), frames["train"][label])
     fit_seconds = time.perf_counter() - started
 
@@ -124,12 +180,28 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     model_dir = contract["model_dir"].rstrip("/")
+    choice = {
+        "estimator": estimator,
+        "class": ESTIMATORS[estimator],
+        "train_rows": len(frames["train"]),
+        "svm_max_rows": args.svm_max_rows,
+        "rule": "the exact RBF SVC up to svm_max_rows training rows, histogram gradient boosting above",
+    }
+    if estimator != SVC:
+        choice["boosting_rounds"] = int(model[-1].n_iter_)
     metadata = {
         "label_column": label,
         "features": features,
         "categorical": [f for f, cat in zip(features, categorical) if cat],
+        "id_columns": left_out,
+        "id_rule": f"text columns with distinct values in at least {ID_SHARE:.0%} of their filled cells are left out",
         "classes": [str(c) for c in model.classes_],
-        "hyperparameters": {"svm_c": args.svm_c, "svm_gamma": args.svm_gamma, "seed": args.seed},
+        "model": choice,
+        "hyperparameters": {
+            "svm_c": args.svm_c, "svm_gamma": args.svm_gamma, "svm_max_rows": args.svm_max_rows,
+            "boosting_learning_rate": args.boosting_learning_rate, "boosting_max_iter": args.boosting_max_iter,
+            "seed": args.seed,
+        },
         "framework": "scikit-learn",
         # The exact data handed over, so the pipeline evaluates on this run's own test split.
         "data_format": contract["format"],

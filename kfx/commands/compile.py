@@ -14,7 +14,9 @@ HELP = "Compile the pipeline to KFP IR YAML for the local or the vertex target."
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", default="", help="YAML file to write (default: <pipeline-name>-<target>.yaml).")
     add_config_arguments(parser, ("target", "image", *RUN_OPTIONS), "pipeline options")
-    add_config_arguments(parser, VERTEX_PIPELINE_OPTIONS, "vertex options (--target vertex)")
+    # enable_caching means the same on both targets: it is a pipeline option here.
+    vertex_only = tuple(name for name in VERTEX_PIPELINE_OPTIONS if name not in RUN_OPTIONS)
+    add_config_arguments(parser, vertex_only, "vertex options (--target vertex)")
 
 
 def run(args: argparse.Namespace) -> int:

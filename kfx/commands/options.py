@@ -29,20 +29,30 @@ def add_config_arguments(parser: argparse.ArgumentParser, names: Iterable[str], 
     """Adds ``--field-name`` options for the named Config fields (defaults shown from Config)."""
     helps = _field_help()
     defaults = Config()
+    fields = {f.name: f for f in dataclasses.fields(Config)}
     group = parser.add_argument_group(title)
     for name in names:
         default = getattr(defaults, name)
-        flag = "--" + name.replace("_", "-")
+        flags = flag_names(fields[name])
         help_text = helps.get(name, "")
         if isinstance(default, bool):
-            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif isinstance(default, list):
-            group.add_argument(flag, dest=name, default=None, metavar="A,B",
+            group.add_argument(*flags, dest=name, default=None, metavar="A,B",
                                type=lambda v: [s.strip() for s in v.split(",") if s.strip()], help=help_text)
         else:
             kind = type(default) if default is not None else str
             metavar = {int: "N", float: "X"}.get(kind, name.upper())
-            group.add_argument(flag, dest=name, type=kind, default=None, metavar=metavar, help=help_text)
+            group.add_argument(*flags, dest=name, type=kind, default=None, metavar=metavar, help=help_text)
+
+
+def flag_names(field: dataclasses.Field) -> list[str]:
+    """A field's options: ``--field-name``, after the shorter name its metadata gives (``flag``), if any
+    (``enable_caching`` is ``--cache`` / ``--no-cache``, and still ``--enable-caching``)."""
+    flags = ["--" + field.name.replace("_", "-")]
+    if field.metadata.get("flag"):
+        flags.insert(0, "--" + field.metadata["flag"])
+    return flags
 
 
 def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:

@@ -12,8 +12,8 @@ HELP = "Run the pipeline locally through KFP's local executor (no cloud account,
 RUN_OPTIONS = (
     "source", "label_column", "train_fraction", "validation_fraction", "test_fraction", "seed",
     "sample_rows", "stats_engine", "schema_file", "skew_threshold", "fail_on_anomalies",
-    "svm_c", "svm_gamma", "min_accuracy", "runs_dir", "registry_dir", "model_name",
-    "pipeline_name", "record_lineage", "metadata_path",
+    "svm_c", "svm_gamma", "svm_max_rows", "boosting_learning_rate", "boosting_max_iter", "min_accuracy",
+    "runs_dir", "registry_dir", "model_name", "pipeline_name", "record_lineage", "metadata_path", "enable_caching",
 )
 
 
@@ -24,13 +24,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
     import json
 
     from kfx.local import run_local
+    from kfx.stops import Interrupted
     from kfx.summary import format_summary
 
     config = config_from_args(args)
-    result = run_local(config, out=sys.stdout, verbose=args.verbose)
+    try:
+        result = run_local(config, out=sys.stdout, verbose=args.verbose)
+    except Interrupted as stop:
+        # Ctrl-C, SIGTERM or SIGHUP: the run is cleaned up and recorded; say so once, exit as the signal would.
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            if stop.result is not None:
+                summary = stop.result.summary
+                print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary), flush=True)
+            print(f"kfx: interrupted: {stop}", file=sys.stderr, flush=True)
+        return stop.exit_code
     print(json.dumps(result.summary, indent=2, default=str) if args.json else format_summary(result.summary))
     error = result.error()
     if error is not None:

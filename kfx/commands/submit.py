@@ -19,7 +19,8 @@ SUBMIT_OPTIONS = ("pipeline_root", "job_id", "build_pipeline_container")
 # The pipeline's own options that mean the same on Vertex AI as locally.
 PIPELINE_OPTIONS = (
     "pipeline_name", "label_column", "train_fraction", "validation_fraction", "test_fraction", "seed",
-    "schema_file", "skew_threshold", "fail_on_anomalies", "svm_c", "svm_gamma", "min_accuracy", "model_name",
+    "schema_file", "skew_threshold", "fail_on_anomalies", "svm_c", "svm_gamma", "svm_max_rows",
+    "boosting_learning_rate", "boosting_max_iter", "min_accuracy", "model_name",
 )
 
 

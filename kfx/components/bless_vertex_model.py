@@ -44,4 +44,7 @@ STEP = Step(
     bless_vertex_model,
     types={"blessing": "ModelBlessing"},
     bind={"project": "project_id", "location": "region"},
+    # It moves the registry's "default" alias, which another run may have moved since: a cached
+    # blessing would claim a default that no longer holds. It is idempotent and quick, so it always runs.
+    cache=False,
 )

@@ -29,6 +29,9 @@ def custom_training_job(
     svm_c: float,
     svm_gamma: str,
     seed: int,
+    svm_max_rows: int,
+    boosting_learning_rate: float,
+    boosting_max_iter: int,
     train_fraction: float,
     validation_fraction: float,
     test_fraction: float,
@@ -59,6 +62,9 @@ def custom_training_job(
         svm_c: SVM regularisation C.
         svm_gamma: RBF gamma.
         seed: Random state.
+        svm_max_rows: Training rows up to which the model is the exact RBF SVC; gradient boosting above.
+        boosting_learning_rate: Gradient boosting's learning rate.
+        boosting_max_iter: Gradient boosting's most rounds.
         train_fraction: Share of rows for training.
         validation_fraction: Share of rows for validation.
         test_fraction: Share of rows for testing.
@@ -79,7 +85,10 @@ def custom_training_job(
         project=project, location=location, dataset_resource_name=dataset.metadata["resourceName"],
         container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
         display_name=display_name or f"{model_name}-train", model_display_name=model_name,
-        args=trainer_args(label_column, svm_c, svm_gamma, seed),
+        args=trainer_args(
+            label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
+            boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
+        ),
         serving_container_image_uri=serving_container_image_uri or serving_image(location),
         fractions=(train_fraction, validation_fraction, test_fraction), machine_type=machine_type,
         service_account=service_account, environment_variables=environment_variables, network=network,

@@ -61,4 +61,7 @@ STEP = Step(
         Figure("reason", "pushed_model.reason"),
     ),
     describe=_describe,
+    # A push writes a registry version: an identical re-run reuses it (no duplicate version) while
+    # that version folder still holds what was pushed; once it is gone or changed, the push runs again.
+    outside=("pushed_model.uri",),
 )

@@ -17,6 +17,9 @@ def train(
     svm_c: float,
     svm_gamma: str,
     seed: int,
+    svm_max_rows: int,
+    boosting_learning_rate: float,
+    boosting_max_iter: int,
 ) -> NamedTuple("TrainOutputs", [("validation_accuracy", float), ("test_accuracy", float)]):
     """Sets AIP_MODEL_DIR, AIP_DATA_FORMAT=csv and AIP_*_DATA_URI and runs ``trainer.task.main``,
     which writes ``model.joblib`` (what Vertex AI's prebuilt scikit-learn image serves).
@@ -30,6 +33,9 @@ def train(
         svm_c: SVM regularisation C.
         svm_gamma: RBF gamma ("scale", "auto" or a number).
         seed: Random state.
+        svm_max_rows: Training rows up to which the model is the exact RBF SVC; gradient boosting above.
+        boosting_learning_rate: Gradient boosting's learning rate.
+        boosting_max_iter: Gradient boosting's most rounds.
 
     Returns:
         Validation and test accuracy as the trainer measured them.
@@ -37,15 +43,32 @@ def train(
     from kfx import steps
     from kfx.contract import MODEL_FILE
 
-    result = steps.train(
-        train_data.path, validation_data.path, test_data.path, model.path, label_column, svm_c, svm_gamma, seed
+    hyperparameters = dict(
+        label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
+        boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
     )
+    result = steps.train(train_data.path, validation_data.path, test_data.path, model.path, **hyperparameters)
     model.metadata.update(
-        framework="scikit-learn", file=MODEL_FILE, label_column=label_column,
-        svm_c=svm_c, svm_gamma=svm_gamma, seed=seed,
+        framework="scikit-learn", file=MODEL_FILE, **hyperparameters,
+        estimator=result["model"]["estimator"], train_rows=result["train_rows"], fit_seconds=result["fit_seconds"],
+        id_columns=result["id_columns"],
         validation_accuracy=result["validation"]["accuracy"], test_accuracy=result["test"]["accuracy"],
     )
+    if "boosting_rounds" in result["model"]:
+        model.metadata["boosting_rounds"] = result["model"]["boosting_rounds"]
     return (result["validation"]["accuracy"], result["test"]["accuracy"])
+
+
+def _describe(model: dict) -> list[str]:
+    estimator, rows, limit = model["estimator"], model["train_rows"], model["svm_max_rows"]
+    rounds = f", {model['boosting_rounds']} rounds" if model.get("boosting_rounds") is not None else ""
+    lines = [
+        f"trainer     {estimator} on {rows:,} training rows ({'<=' if rows <= limit else '>'} svm_max_rows "
+        f"{limit:,}), fit {model['fit_seconds']:.1f} s{rounds}"
+    ]
+    if model.get("id_columns"):
+        lines.append(f"            left out ID-like column(s) {', '.join(model['id_columns'])}: nearly one value per row")
+    return lines
 
 
 STEP = Step(
@@ -54,5 +77,12 @@ STEP = Step(
     figures=(
         Figure("uri", "model"),
         Figure("validation_accuracy", "model.validation_accuracy", name="validation_accuracy"),
+        Figure("estimator", "model.estimator"),
+        Figure("train_rows", "model.train_rows", cast=int),
+        Figure("svm_max_rows", "model.svm_max_rows", cast=int),
+        Figure("boosting_rounds", "model.boosting_rounds", cast=int),
+        Figure("fit_seconds", "model.fit_seconds"),
+        Figure("id_columns", "model.id_columns", cast=list),
     ),
+    describe=_describe,
 )

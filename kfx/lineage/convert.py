@@ -52,9 +52,12 @@ def props_of(message: Any) -> dict[str, Any]:
 
 
 def set_props(message: Any, values: dict[str, Any]) -> None:
-    """Writes ``values`` into the custom properties of ``message`` (see :func:`to_value`)."""
+    """Writes ``values`` into the custom properties of ``message`` (see :func:`to_value`); ``None`` is left out."""
     for key, value in values.items():
-        to_value(value, message.custom_properties[key])
+        # An empty Value aborts the whole process inside ml-metadata ("Unexpected oneof"), so a
+        # None must not even create the entry.
+        if value is not None:
+            to_value(value, message.custom_properties[key])
 
 
 def new_event(kind: int, key: str):
@@ -94,6 +97,7 @@ def execution_record(execution: Any) -> ExecutionRecord:
         parameters={k.split(":", 1)[1]: v for k, v in props.items() if k.startswith("input:")},
         outputs={k.split(":", 1)[1]: v for k, v in props.items() if k.startswith("output:")},
         error=str(props.get("error") or ""),
+        cached_from=str(props.get("cached_from") or ""),
     )
 
 
@@ -111,4 +115,7 @@ def run_record(context: Any) -> RunRecord:
         error=str(props.get("error") or ""),
         lineage_graph=str(props.get("lineage_graph") or ""),
         target=str(props.get("target") or "local"),
+        stopped_step=str(props.get("stopped_step") or ""),
+        stopped_by=str(props.get("stopped_by") or ""),
+        cached_steps=int(props.get("cached_steps") or 0),
     )

@@ -17,7 +17,8 @@ from typing import Any
 
 from kfx.lineage.model import INPUT, ArtifactRecord, Graph
 
-STATE_COLOURS = {"complete": "#b7e1b0", "failed": "#f4a6a6", "running": "#dddddd", "cached": "#cfe3f7"}
+STATE_COLOURS = {"complete": "#b7e1b0", "failed": "#f4a6a6", "running": "#dddddd", "cached": "#cfe3f7",
+                 "canceled": "#f6d9a8"}
 ARTIFACT_COLOUR = "#fff2c2"
 SOURCE_COLOUR = "#e8d9f7"
 

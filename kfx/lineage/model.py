@@ -50,12 +50,14 @@ class ExecutionRecord:
         id: Store id, as text.
         name: ``<run_id>/<step>`` locally; the task's resource name on Vertex AI.
         step: Task name (``import-dataset``, ``train``, …).
-        state: ``running``, ``complete``, ``failed`` or ``cached``.
+        state: ``running``, ``complete``, ``failed``, ``cached``, or ``canceled`` (a stop cut it short).
         started: Start time in seconds since the epoch, if known.
         ended: End time, if known.
         parameters: Input parameter values.
         outputs: Output parameter values (row counts, accuracy, blessed, …).
         error: The step's error sentence, for a failed step.
+        cached_from: For a cached step, the execution that made the outputs it reused
+            (``<run_id>/<step>`` locally).
     """
 
     id: str
@@ -67,6 +69,7 @@ class ExecutionRecord:
     parameters: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    cached_from: str = ""
 
     @property
     def seconds(self) -> Optional[float]:
@@ -93,7 +96,8 @@ class RunRecord:
     Attributes:
         run_id: The run id (the local run folder's name, or the Vertex pipeline job id).
         pipeline: Pipeline name.
-        status: ``running``, ``complete`` or ``failed``.
+        status: ``running``, ``complete``, ``failed``, ``interrupted`` (Ctrl-C or SIGTERM stopped
+            it), or ``abandoned`` (recorded as running, but its process is gone: killed outright).
         started: Start time in seconds since the epoch, if known.
         ended: End time, if known.
         metrics: Key figures: ``accuracy``, ``macro_f1``, ``blessed``, ``train_rows``, …
@@ -101,6 +105,9 @@ class RunRecord:
         error: The failed step's sentence.
         lineage_graph: Path of the lineage picture, when one was drawn.
         target: ``local`` or ``vertex``.
+        stopped_step: The step an interrupted or abandoned run was running when it stopped.
+        stopped_by: The signal that stopped an interrupted run (``SIGINT``, ``SIGTERM``).
+        cached_steps: How many of its steps reused an earlier execution's outputs.
     """
 
     run_id: str
@@ -113,6 +120,9 @@ class RunRecord:
     error: str = ""
     lineage_graph: str = ""
     target: str = "local"
+    stopped_step: str = ""
+    stopped_by: str = ""
+    cached_steps: int = 0
 
     @property
     def seconds(self) -> Optional[float]:

@@ -222,7 +222,8 @@ class Lineage:
             graph = self.backend.run_graph(ref)
             models = graph.of_type(MODEL_TYPE)
             if not models:
-                where = f" (it failed at {run.failed_step})" if run.failed_step else ""
+                where = f" (it failed at {run.failed_step})" if run.failed_step else (
+                    f" (it was {run.status} during {run.stopped_step})" if run.stopped_step else "")
                 made = sorted(graph.artifacts.values(), key=lambda a: a.id)
                 example = f"e.g. {made[0].name}, " if made else ""
                 raise LineageError(

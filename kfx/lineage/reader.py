@@ -8,13 +8,14 @@ Opening the store, checking its layout marker and writing stay in :mod:`kfx.line
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Optional
 
 from kfx.lineage.convert import event_key, event_kind, execution_record, props_of, run_record
 from kfx.lineage.errors import LineageError
-from kfx.lineage.layout import RUN_TYPE
-from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, EventRecord, Graph, RunRecord
+from kfx.lineage.layout import CACHE_KEY, EXACT_OUTPUTS, RUN_TYPE, STEP_TYPE
+from kfx.lineage.model import INPUT, OUTPUT, ArtifactRecord, EventRecord, ExecutionRecord, Graph, RunRecord
 from kfx.lineage.sqlite import with_retry
 
 
@@ -34,7 +35,7 @@ class StoreReader:
         if not self._has_type("context", RUN_TYPE):
             return []
         contexts = with_retry(self.mlmd.get_contexts_by_type, RUN_TYPE, path=self.path)
-        runs = sorted((run_record(c) for c in contexts), key=lambda r: (r.started or 0, r.run_id), reverse=True)
+        runs = sorted((self._run_record(c) for c in contexts), key=lambda r: (r.started or 0, r.run_id), reverse=True)
         return runs[:limit] if limit else runs
 
     def run(self, run_id: str) -> RunRecord:
@@ -43,7 +44,25 @@ class StoreReader:
         Raises:
             LineageError: If the store holds no run of that id.
         """
-        return run_record(self._run_context(run_id))
+        return self._run_record(self._run_context(run_id))
+
+    def _run_record(self, context: Any) -> RunRecord:
+        """A run as recorded, except that a ``running`` run whose process is gone is ``abandoned``.
+
+        Decided on every read and not written back: the questions open the store read-only, and
+        a process on another host, or one that cannot be checked, leaves the run ``running``.
+        """
+        from kfx import processes
+
+        record = run_record(context)
+        if record.status == "running":
+            props = props_of(context)
+            if processes.is_gone(props.get("pid"), props.get("host"), props.get("process_started")):
+                record.status = "abandoned"
+                executions = with_retry(self.mlmd.get_executions_by_context, context.id, path=self.path)
+                running = [x.step for x in map(execution_record, executions) if x.state == "running"]
+                record.stopped_step = ", ".join(running)
+        return record
 
     def _run_context(self, run_id: str):
         context = None
@@ -111,6 +130,45 @@ class StoreReader:
             # A model copied into the registry is found by the registry path its push recorded.
             found = found or self._filter(f"custom_properties.uri.string_value = {_quote(uri)}")
         return self._artifact_records(sorted(found, key=lambda a: a.id))
+
+    def reusable_executions(
+        self, cache_key: str,
+    ) -> list[tuple[ExecutionRecord, dict[str, ArtifactRecord], dict[str, Any]]]:
+        """The executions recorded with ``cache_key`` whose outputs exist: those that ran (state
+        complete) newest first, then those that reused another's (cached), newest first. Running,
+        failed and interrupted executions are never among them.
+
+        Returns:
+            Each execution, its output artifacts by output name, and its exact outputs
+            (``values`` and each artifact's ``metadata``, see :data:`~kfx.lineage.layout.EXACT_OUTPUTS`).
+        """
+        if not self._has_type("execution", STEP_TYPE):
+            return []
+        from ml_metadata.metadata_store.metadata_store import ListOptions, OrderByField
+        from ml_metadata.proto import metadata_store_pb2 as pb
+
+        options = ListOptions(
+            filter_query=f"custom_properties.{CACHE_KEY}.string_value = {_quote(cache_key)}",
+            order_by=OrderByField.ID, is_asc=False,
+        )
+        found = with_retry(self.mlmd.get_executions, list_options=options, path=self.path)
+        found = [x for x in found if EXACT_OUTPUTS in x.custom_properties]
+        done = [x for x in found if x.last_known_state == pb.Execution.COMPLETE]
+        done += [x for x in found if x.last_known_state == pb.Execution.CACHED]
+        if not done:
+            return []
+        events = with_retry(self.mlmd.get_events_by_execution_ids, [x.id for x in done], path=self.path)
+        made = [e for e in events if event_kind(e) == OUTPUT]
+        ids = sorted({e.artifact_id for e in made})
+        artifacts = {a.id: a for a in self._artifact_records(with_retry(self.mlmd.get_artifacts_by_id, ids, path=self.path))}
+        return [
+            (
+                execution_record(x),
+                {event_key(e): artifacts[str(e.artifact_id)] for e in made if e.execution_id == x.id},
+                json.loads(x.custom_properties[EXACT_OUTPUTS].string_value),
+            )
+            for x in done
+        ]
 
     def _filter(self, query: str) -> list[Any]:
         from ml_metadata.metadata_store.metadata_store import ListOptions

@@ -4,6 +4,9 @@ Each step is written twice: when it starts (a RUNNING execution with its
 parameters and INPUT events) and when it ends (its state, timing, output values,
 output artifacts and OUTPUT events). So a run that fails, or is killed, still
 shows every step that ran, the failed one marked FAILED, the earlier ones intact.
+A step a stop cut short is CANCELED (never a result to reuse), its run ``interrupted``;
+the run's process (pid, host, start time) is recorded when it starts, so a run whose
+process was killed outright reads as ``abandoned`` (:mod:`kfx.lineage.reader`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,20 @@ import time
 from typing import Any, Optional
 
 from kfx.config import Config
+from kfx.events import SUCCEEDED
+from kfx.lineage.layout import CACHE_KEY, EXACT_OUTPUTS
 from kfx.lineage.model import ArtifactRecord
 
 _SCALARS = (bool, int, float, str)
+
+
+def exact_outputs(outputs: dict[str, Any]) -> str:
+    """A step's output values and each output artifact's metadata, as exact JSON
+    (:data:`~kfx.lineage.layout.EXACT_OUTPUTS`)."""
+    return json.dumps({
+        "values": {k: v for k, v in outputs.items() if not hasattr(v, "uri")},
+        "metadata": {k: dict(v.metadata or {}) for k, v in outputs.items() if hasattr(v, "uri")},
+    }, default=str)
 
 
 def artifact_type(step: str, key: str, artifact: Any) -> str:
@@ -30,10 +44,18 @@ def artifact_type(step: str, key: str, artifact: Any) -> str:
     return declared.artifact_type(key, title) if declared is not None else title.split(".")[-1]
 
 
-def artifact_record(run_id: str, step: str, key: str, artifact: Any) -> ArtifactRecord:
-    """The record of one output artifact: named ``<run_id>/<step>/<key>``, its metadata as properties."""
+def artifact_record(
+    run_id: str, step: str, key: str, artifact: Any, digests: Optional[dict[str, str]] = None,
+) -> ArtifactRecord:
+    """The record of one output artifact: named ``<run_id>/<step>/<key>``, its metadata as properties,
+    with its content digest (``digest``) and that of any place its metadata names outside the run
+    folder (``digest:<key>``) when ``digests`` (see :attr:`~kfx.events.TaskEvent.digests`) has them."""
     properties = dict(artifact.metadata or {})
     properties.update(run_id=run_id, step=step, output=key)
+    for ref, digest in (digests or {}).items():
+        name, _, meta = ref.partition(".")
+        if name == key:
+            properties[f"digest:{meta}" if meta else "digest"] = digest
     return ArtifactRecord(
         id="", name=f"{run_id}/{step}/{key}", type=artifact_type(step, key, artifact), uri=artifact.uri,
         properties=properties,
@@ -104,13 +126,14 @@ class LineageRecorder:
             self.error = f"{type(err).__name__}: {text[:300]}"
 
     def _open_run(self) -> None:
-        from kfx import __version__
+        from kfx import __version__, processes
 
         self._contexts = self.store.put_run_context(
             self.run_id, self.config.pipeline_name,
             {
                 "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
                 "config": json.dumps(self.config.to_dict(), default=str),
+                **processes.identity(),  # who runs it, so a run whose process is gone reads as abandoned
             },
         )
 
@@ -140,13 +163,17 @@ class LineageRecorder:
         outputs, values = [], {}
         for key, value in event.outputs.items():
             if hasattr(value, "uri"):
-                outputs.append((key, artifact_record(self.run_id, event.name, key, value)))
+                outputs.append((key, artifact_record(self.run_id, event.name, key, value, getattr(event, "digests", None))))
             elif isinstance(value, _SCALARS) or isinstance(value, (list, dict)):
                 values[f"output:{key}"] = value
         properties = {**self._step_properties(event), **values, "ended": event.ended, "seconds": event.seconds}
+        if event.state in SUCCEEDED:
+            properties[EXACT_OUTPUTS] = exact_outputs(event.outputs)
         if event.state == "failed":
             properties.update(error=event.error or "the step failed without a kfx-error sentence; see pipeline.log",
                               error_kind=event.error_kind or "StepFailed")
+        elif event.state == "canceled":
+            properties.update(error=event.error, error_kind=event.error_kind)
         _, ids = self.store.put_step(
             self._contexts, self._name(event.name), event.state, properties, [], outputs,
             source=self._source(event, outputs), execution_id=self._executions.get(event.name),
@@ -158,6 +185,8 @@ class LineageRecorder:
     def _step_properties(self, event: Any) -> dict[str, Any]:
         properties: dict[str, Any] = {"step": event.name, "run_id": self.run_id, "started": event.started}
         properties.update({f"input:{k}": v for k, v in event.parameters.items()})
+        # What step caching finds earlier executions by, and which one a cached step reused.
+        properties.update({k: v for k in (CACHE_KEY, "cached_from") if (v := getattr(event, k, ""))})
         return properties
 
     def _source(self, event: Any, outputs: list[tuple[str, ArtifactRecord]]) -> Optional[tuple[str, str]]:
@@ -190,10 +219,13 @@ class LineageRecorder:
         properties: dict[str, Any] = {
             "status": summary["status"], "ended": ended, "seconds": ended - self.started,
             "run_dir": summary.get("run_dir", ""),
+            "cached_steps": sum(1 for event in self._ended if event.state == "cached"),
             **{f"metric:{k}": v for k, v in run_figures(self._ended).items()},
         }
         if summary["status"] == "failed":
             properties.update(failed_step=summary.get("failed_step", ""), error=summary.get("error", ""))
+        elif summary["status"] == "interrupted":
+            properties.update(stopped_step=summary.get("stopped_step") or "", stopped_by=summary.get("stopped_by", ""))
         if self.draw and summary.get("run_dir"):
             from kfx.lineage import graph
 

@@ -28,7 +28,7 @@ from kfx.lineage.sqlite import BUSY_SECONDS, FIX, check_store_file, is_busy, wit
 
 T = TypeVar("T")
 
-_STATES = {"running": "RUNNING", "complete": "COMPLETE", "failed": "FAILED", "cached": "CACHED"}
+_STATES = {"running": "RUNNING", "complete": "COMPLETE", "failed": "FAILED", "cached": "CACHED", "canceled": "CANCELED"}
 
 
 class LineageStore(StoreReader):
@@ -210,7 +210,7 @@ class LineageStore(StoreReader):
         Args:
             contexts: The pipeline and run contexts the execution and artifacts belong to.
             name: The execution's name (``<run_id>/<step>``).
-            state: ``running``, ``complete`` or ``failed``.
+            state: ``running``, ``complete``, ``failed``, ``cached`` or ``canceled``.
             properties: The execution's custom properties (step, times, inputs, outputs, error).
             inputs: (input key, stored artifact id) pairs to link as INPUT events.
             outputs: (output key, artifact) pairs to create and link as OUTPUT events.

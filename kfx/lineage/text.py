@@ -32,16 +32,27 @@ def _when(seconds: Optional[float]) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def note(run: RunRecord) -> str:
+    """What the runs table says beside a run: where it failed or stopped, or how many of its steps were cached."""
+    if run.failed_step:
+        return f"failed at {run.failed_step}"
+    where = f"during {run.stopped_step}" if run.stopped_step else "between steps"
+    if run.status == "interrupted":
+        return f"stopped by {run.stopped_by or 'a signal'} {where}"
+    if run.status == "abandoned":
+        return f"process gone {where}, killed or the machine stopped"
+    return f"{run.cached_steps} steps cached" if run.cached_steps else ""
+
+
 def format_runs(runs: list[RunRecord]) -> str:
-    """The runs as a table: id, status, start (UTC), seconds, accuracy, blessed, failed step."""
+    """The runs as a table: id, status, start (UTC), seconds, accuracy, blessed, where it failed or stopped."""
     if not runs:
         return "No runs recorded yet; `kfx run` records one."
     header = ("RUN", "STATUS", "STARTED (UTC)", "SECONDS", "ACCURACY", "BLESSED", "NOTE")
     rows = [header] + [
         (
             r.run_id, r.status, _when(r.started), f"{r.seconds:.1f}" if r.seconds is not None else "-",
-            fmt(r.metrics.get("accuracy")), fmt(r.metrics.get("blessed")),
-            f"failed at {r.failed_step}" if r.failed_step else "",
+            fmt(r.metrics.get("accuracy")), fmt(r.metrics.get("blessed")), note(r),
         )
         for r in runs
     ]
@@ -51,7 +62,10 @@ def format_runs(runs: list[RunRecord]) -> str:
 
 def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
     hidden = {"run_id", "step", "output", *skip}
-    return ", ".join(f"{k} {fmt(v)}" for k, v in props.items() if k not in hidden and not isinstance(v, (dict, list)))
+    return ", ".join(
+        f"{k} {fmt(v)}" for k, v in props.items()
+        if k not in hidden and not k.startswith("digest") and not isinstance(v, (dict, list))
+    )
 
 
 def format_upstream(up: Upstream) -> str:
@@ -71,7 +85,8 @@ def format_upstream(up: Upstream) -> str:
         lines.append("  trainer     " + ", ".join(f"{k}={fmt(v)}" for k, v in sorted(up.trainer_parameters.items())))
     for step in up.steps:
         took = f"{step.seconds:.1f} s" if step.seconds is not None else "-"
-        lines.append(f"  step        {step.step} ({step.state}, {took})")
+        origin = f" from {step.cached_from.split('/')[0]}" if step.cached_from else ""
+        lines.append(f"  step        {step.step} ({step.state}{origin}, {took})")
     return "\n".join(lines)
 
 

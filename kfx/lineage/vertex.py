@@ -136,6 +136,7 @@ class VertexMetadata:
             failed_step=failed.step if failed else "",
             error=failed.error if failed else "",
             target="vertex",
+            cached_steps=sum(1 for x in steps if x.state == "cached"),
         )
 
     # -- graphs ----------------------------------------------------------------------------------

@@ -80,13 +80,15 @@ def build_vertex_pipeline(config: "Config") -> Callable:
 
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
         # The kfx image comes from the config when the pipeline is built; GCPC's tasks keep their own.
-        return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching)
+        # A step declared cache=False (the blessing moves the registry's default alias) always runs.
+        return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching and step.cache)
 
     def around() -> Any:
         if not config.recipients:
             return contextlib.nullcontext()
         from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
 
-        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)))
+        # An e-mail is a side effect of this run: never a cached one.
+        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_caching_options(False))
 
     return pipeline_function(plan(vertex_steps(), config, derived), config.pipeline_name, DESCRIPTION, configure, around)

@@ -40,6 +40,13 @@ def parameter_values(config: "Config") -> dict[str, Any]:
     return values
 
 
+def job_caching(config: "Config") -> Optional[bool]:
+    """The ``enable_caching`` of the PipelineJob: None keeps the compiled per-task options (on, but
+    off for the steps declared ``cache=False``), False turns every task's off. True would turn every
+    task's on, the blessing's too, so it is never sent."""
+    return None if config.enable_caching else False
+
+
 def make_pipeline_job(
     config: "Config", template_path: str, credentials: Optional["Credentials"] = None
 ) -> "PipelineJob":
@@ -60,7 +67,7 @@ def make_pipeline_job(
         job_id=config.job_id or None,
         pipeline_root=pipeline_root(config),
         parameter_values=parameter_values(config),
-        enable_caching=config.enable_caching,
+        enable_caching=job_caching(config),
         labels={"kfx-version": __version__.replace(".", "-")},
         project=config.project_id,
         location=config.region,

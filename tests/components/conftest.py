@@ -115,7 +115,9 @@ def upstream(beans_sample, tmp_path_factory) -> Upstream:
     steps.generate_statistics(splits["train"], splits["validation"], splits["test"], statistics,
                               str(folder / "statistics.html"), "memory", None)
     steps.infer_schema(statistics, schema, "")
-    trained = steps.train(splits["train"], splits["validation"], splits["test"], model, "Class", 10.0, "scale", 42)
+    trained = steps.train(splits["train"], splits["validation"], splits["test"], model, label_column="Class",
+                          svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000, boosting_learning_rate=0.1,
+                          boosting_max_iter=100)
     evaluation = steps.evaluate(model, splits["test"], str(folder / "evaluation.html"), 0.5)
     return Upstream(folder, source, splits, statistics, schema, model, trained, evaluation)
 

@@ -16,17 +16,24 @@ from kfp.dsl import Dataset, Model
 
 from kfx import components, storage
 from kfx.config import Config
-from kfx.contract import trainer_args
+from kfx.contract import TRAINER_PARAMETERS, trainer_args
 from kfx.vertex import training
 
+ARGS = ["--label-column", "Class", "--svm-c", "10.0", "--svm-gamma", "scale", "--seed", "42", "--svm-max-rows", "30000",
+        "--boosting-learning-rate", "0.1", "--boosting-max-iter", "100"]
 TRAINER_IMAGE = "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3"
+
+
+def test_trainer_args_are_the_flags_of_each_hyperparameter_in_order():
+    assert trainer_args(label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000,
+                        boosting_learning_rate=0.1, boosting_max_iter=100) == ARGS
 
 
 def test_plain_function_runs_the_job_and_reads_back_what_the_trainer_recorded(vertex_training, vertex_names):
     result = training.run_training_job(
         project="kfx-test-project", location="europe-west4", dataset_resource_name=vertex_names.dataset,
         container_uri=TRAINER_IMAGE, staging_bucket=vertex_training.bucket, bigquery_destination="bq://kfx-export-project",
-        display_name="beans-train", model_display_name="beans", args=trainer_args("Class", 10.0, "scale", 42),
+        display_name="beans-train", model_display_name="beans", args=ARGS,
         serving_container_image_uri=vertex_names.serving,
     )
     export = f"bq://kfx-export-project.{vertex_names.export}"
@@ -38,7 +45,8 @@ def test_plain_function_runs_the_job_and_reads_back_what_the_trainer_recorded(ve
     )
     assert storage.exists(f"{result.model_uri}/model.joblib")
     run = vertex_training.job.return_value.run.call_args.kwargs
-    assert run["args"] == ["--label-column", "Class", "--svm-c", "10.0", "--svm-gamma", "scale", "--seed", "42"]
+    assert run["args"] == ["--label-column", "Class", "--svm-c", "10.0", "--svm-gamma", "scale", "--seed", "42",
+                           "--svm-max-rows", "30000", "--boosting-learning-rate", "0.1", "--boosting-max-iter", "100"]
     assert (run["parent_model"], run["is_default_version"], run["model_labels"]) == (None, True, {"kfx_blessed": "false"})
     assert (run["service_account"], run["network"], run["environment_variables"]) == (None, None, {})
 
@@ -76,14 +84,15 @@ def test_python_func_sets_the_three_outputs_and_their_metadata(vertex_training, 
     assert run["model_display_name"] == Config.model_name and run["machine_type"] == Config.machine_type
     assert (run["training_fraction_split"], run["validation_fraction_split"], run["test_fraction_split"]) == (
         Config.train_fraction, Config.validation_fraction, Config.test_fraction)
-    assert run["args"] == trainer_args(Config.label_column, Config.svm_c, Config.svm_gamma, Config.seed)
+    assert run["args"] == trainer_args(**{name: getattr(Config, name) for name in TRAINER_PARAMETERS})
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
     loaded = round_trip(
         components.custom_training_job,
         from_config={
-            "model_name", "label_column", "svm_c", "svm_gamma", "seed", "train_fraction", "validation_fraction",
+            "model_name", "label_column", "svm_c", "svm_gamma", "seed", "svm_max_rows", "boosting_learning_rate",
+            "boosting_max_iter", "train_fraction", "validation_fraction",
             "test_fraction", "machine_type", "service_account",
         },
         # display_name: "<model_name>-train"; network: the pipeline binds peering_network; serving image: derived.

@@ -84,14 +84,15 @@ class Concurrent:
 
 @pytest.fixture(scope="session")
 def concurrent_runs(tmp_path_factory) -> Concurrent:
-    """Two complete runs, different ``--svm-c``, written at the same time into one store."""
+    """Two complete runs, different ``--svm-c``, written at the same time into one store; each
+    computes every step (``--no-cache``), so both write all their steps while the other writes."""
     runs_dir = str(tmp_path_factory.mktemp("concurrent"))
     svm_c = (10.0, 2.0)
     procs = []
     for c in svm_c:
         procs.append(subprocess.Popen(
             [KFX, "run", "--sample-rows", "600", "--runs-dir", runs_dir, "--no-fail-on-anomalies",
-             "--svm-c", str(c), "--json"],
+             "--no-cache", "--svm-c", str(c), "--json"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         ))
     done = []

@@ -36,7 +36,9 @@ def test_show_a_model_gives_source_splits_checks_and_trainer_parameters(recorded
     assert up.first("ExampleStatistics").properties["features"] == summary["statistics"]["features"]
     assert up.first("Schema").uri == summary["schema"]["uri"]
     assert up.first("ExampleAnomalies").properties["anomalies"] == summary["anomalies"]["count"]
-    assert up.trainer_parameters == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42.0}
+    assert up.trainer_parameters == {
+        "label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42.0, "svm_max_rows": 30000.0,
+        "boosting_learning_rate": 0.1, "boosting_max_iter": 100.0}
     assert [x.step for x in up.steps] == [
         "import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train"]
     # What the model was not made from stays out: no evaluation, no push, no HTML views.

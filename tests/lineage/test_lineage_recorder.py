@@ -33,7 +33,9 @@ def test_every_step_is_an_execution_with_parameters_state_and_timing(recorded_ru
         stored = by_step[event.name]
         assert stored.name == f"{run_id}/{event.name}"
         assert stored.started == pytest.approx(event.started) and stored.ended == pytest.approx(event.ended)
-    assert by_step["train"].parameters == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42.0}
+    assert by_step["train"].parameters == {
+        "label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42.0, "svm_max_rows": 30000.0,
+        "boosting_learning_rate": 0.1, "boosting_max_iter": 100.0}
     assert by_step["import-dataset"].parameters["sample_rows"] == 600.0
     assert by_step["evaluate"].outputs["blessed"] is recorded_run.result.summary["model"]["blessed"]
     rows = recorded_run.result.summary["rows"]

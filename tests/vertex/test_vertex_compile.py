@@ -262,3 +262,22 @@ def test_the_lock_setup_and_requirements_pin_one_scikit_learn_series():
     assert expected in (root / "setup.py").read_text()
     assert expected in (root / "requirements.in").read_text()
     assert sklearn_series() == series
+
+
+def test_vertex_tasks_are_cached_as_the_config_says_except_the_blessing(vertex_config, tmp_path):
+    """KFP caches by default; the blessing moves the registry's default alias, so it always runs."""
+    def caching(config) -> dict[str, bool]:
+        spec = _compile(config, tmp_path)
+        dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
+        return {
+            name: task.get("cachingOptions", {}).get("enableCache", False)
+            for dag in dags for name, task in dag["tasks"].items()
+            if "dag" not in spec["components"][task["componentRef"]["name"]]  # a task, not an exit handler or condition
+        }
+
+    on = caching(vertex_config)
+    assert on.pop("bless-vertex-model") is False
+    assert on.pop("vertex-pipelines-notification-email") is False  # an e-mail of this run, never a cached one
+    assert sorted(on) == sorted(s.name for s in vertex_steps() if s.name != "bless-vertex-model")
+    assert set(on.values()) == {True}
+    assert set(caching(dataclasses.replace(vertex_config, enable_caching=False)).values()) == {False}

@@ -58,6 +58,23 @@ def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tm
     assert job.job_id == "kfx-beans-test-run"
     assert job.project == "kfx-test-project" and job.location == "europe-west4"
     assert sorted(resource.pipeline_spec["root"]["dag"]["tasks"]) == ["exit-handler-1", "vertex-pipelines-notification-email"]
+    # The job keeps the compiled per-task caching: on, but never for the blessing or the e-mail.
+    assert _caching(resource.pipeline_spec) == {"bless-vertex-model": False, "vertex-pipelines-notification-email": False}
+    off = make_pipeline_job(dataclasses.replace(vertex_config, enable_caching=False), path, credentials=AnonymousCredentials())
+    assert set(_caching(off._gca_resource.pipeline_spec, uncached_only=False).values()) == {False}
+
+
+def _caching(pipeline_spec, uncached_only: bool = True) -> dict[str, bool]:
+    """Each task's enableCache in a pipeline spec as the job sends it (only the uncached ones by default)."""
+    found = {}
+    for component in [pipeline_spec["root"], *pipeline_spec["components"].values()]:
+        for name, task in (component["dag"]["tasks"].items() if "dag" in component else ()):
+            if "dag" in pipeline_spec["components"][task["componentRef"]["name"]]:
+                continue  # an exit handler or a condition: a group, not a task
+            cached = bool(task.get("cachingOptions", {}).get("enableCache", False))
+            if not (uncached_only and cached):
+                found[name] = cached
+    return found
 
 
 def test_submit_sends_one_create_request_with_the_service_account(

@@ -1,0 +1,382 @@
+"""Step caching on the local target (kfx.cache): keys and digests, then real kfp.local runs on a real store.
+
+The end-to-end tests share one cold run of a 600-row beans table read from a CSV file
+(``cold``), and run in file order: the early ones reuse that run as it was written;
+later ones change what it depends on (a parameter, an output file, the registry, the
+code version, the source file) and check the step that depends on it runs again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+
+import pytest
+from kfp import dsl
+
+from kfx import cache, digests
+from kfx.config import Config
+from kfx.events import TaskEvent
+from kfx.pipeline import STEPS
+
+NAMES = [step.name for step in STEPS]
+
+
+# -- keys and digests (no pipeline) ----------------------------------------------------------------
+
+
+def test_a_content_digest_depends_on_content_and_names_not_on_place_or_time(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "x.txt").write_text("one")
+        (folder / "y.txt").write_text("two")
+    os.utime(b / "y.txt", (0, 0))
+    assert digests.content_digest(str(a)) == digests.content_digest(str(b))
+    assert digests.content_digest(str(a / "y.txt")) == digests.content_digest(str(b / "y.txt"))
+    assert digests.content_digest(str(a / "y.txt")) != digests.content_digest(str(a))
+    (b / "y.txt").write_text("two!")
+    assert digests.content_digest(str(a)) != digests.content_digest(str(b))
+    (b / "y.txt").rename(b / "z.txt")
+    (b / "z.txt").write_text("two")
+    assert digests.content_digest(str(a)) != digests.content_digest(str(b))
+    assert digests.content_digest(str(tmp_path / "nothing")) == digests.MISSING
+    assert digests.content_digest(str(a / "y.txt")).startswith("sha256:")
+
+
+def test_the_code_version_is_stable_and_follows_the_kfx_version(monkeypatch):
+    import kfx
+
+    first = digests.code_version()
+    assert first == digests.code_version() and first.startswith("sha256:")
+    monkeypatch.setattr(kfx, "__version__", "99.0.0")
+    assert digests.code_version() != first
+
+
+def _task():
+    """What kfp.local hands its task runner for the train component, as the cache reads it."""
+    from kfx.components import train
+
+    spec = train.pipeline_spec
+    component_spec = next(iter(spec.components.values()))
+    executor = spec.deployment_spec["executors"][component_spec.executor_label]
+    from kfp.local import utils
+
+    return {"component_spec": component_spec, "executor_spec": utils.struct_to_executor_spec(executor), "arguments": {}}
+
+
+def test_the_key_follows_parameters_input_content_and_files_parameters_name(tmp_path):
+    split = tmp_path / "train_data"
+    split.write_text("a,b\n1,2\n")
+    elsewhere = tmp_path / "copy"
+    shutil.copy(split, elsewhere)
+    def key(parameters, uri=str(split)):
+        event = TaskEvent("train", "running", 0.0, parameters=parameters,
+                          input_artifacts={"train_data": [dsl.Dataset(uri=uri)]})
+        # A cache per key: a run's cache remembers the digest of each output it has seen.
+        steps = cache.StepCache(None, reuse=True)
+        found = steps.key(event, _task())
+        assert steps.error == ""
+        return found
+
+    base = key({"svm_c": 10.0, "seed": 42})
+    assert key({"svm_c": 10.0, "seed": 42}) == base
+    assert key({"svm_c": 2.0, "seed": 42}) != base
+    # An input is known by its content, not its place: the same bytes elsewhere give the same key.
+    assert key({"svm_c": 10.0, "seed": 42}, str(elsewhere)) == base
+    split.write_text("a,b\n1,3\n")
+    assert key({"svm_c": 10.0, "seed": 42}) != base
+    # A parameter that names a local file brings in the file's content.
+    source = tmp_path / "table.csv"
+    source.write_text("x\n1\n")
+    with_file = key({"source": str(source)})
+    source.write_text("x\n2\n")
+    assert key({"source": str(source)}) != with_file
+
+
+def test_recorded_artifact_properties_carry_the_digests_of_the_artifact_and_of_what_its_metadata_names():
+    from kfx.lineage.recorder import artifact_record
+
+    pushed = dsl.Artifact(uri="/runs/r/job/push-model/pushed_model")
+    pushed.metadata.update(pushed=True, version=3.0, uri="/registry/beans/v3", model_name="beans")
+    record = artifact_record("r", "push-model", "pushed_model", pushed,
+                             {"pushed_model": "sha256:a", "pushed_model.uri": "sha256:b", "model": "sha256:c"})
+    assert record.properties["digest"] == "sha256:a" and record.properties["digest:uri"] == "sha256:b"
+    assert {k: record.properties[k] for k in pushed.metadata} == dict(pushed.metadata)
+
+
+@pytest.mark.parametrize("flag, expected", [([], True), (["--no-cache"], False), (["--cache"], True),
+                                            (["--no-enable-caching"], False)])
+def test_cache_flags_set_the_one_config_field(flag, expected):
+    import argparse
+
+    from kfx.commands.options import add_config_arguments, config_from_args
+    from kfx.commands.run import RUN_OPTIONS
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, RUN_OPTIONS)
+    assert config_from_args(parser.parse_args(flag)).enable_caching is expected
+
+
+def test_only_executions_that_completed_are_candidates(tmp_path):
+    """The store hands back complete and cached executions with a key, never running or failed ones."""
+    from kfx.lineage.recorder import LineageRecorder
+
+    recorder = LineageRecorder(Config(runs_dir=str(tmp_path)), run_id="run-a", draw=False)
+    accuracy = 0.9264782276546982
+    for name, state in (("train", "complete"), ("evaluate", "failed"), ("push-model", "running")):
+        model = dsl.Model(uri=str(tmp_path / name))
+        model.metadata.update(test_accuracy=accuracy, framework="scikit-learn")
+        event = TaskEvent(name, "running", 0.0, cache_key=f"key-{name}")
+        recorder.task_started(event)
+        if state != "running":
+            event.state, event.ended = state, 1.0
+            event.outputs = {"model": model, "validation_accuracy": accuracy} if state == "complete" else {}
+            event.digests = {"model": "sha256:m"}
+            recorder.task_finished(event)
+    assert recorder.error == ""
+    [(execution, outputs, exact)] = recorder.store.reusable_executions("key-train")
+    assert (execution.name, execution.state) == ("run-a/train", "complete")
+    assert outputs["model"].properties["digest"] == "sha256:m"
+    # ML Metadata's SQLite store keeps 6 digits of a double; the exact record keeps them all.
+    assert outputs["model"].properties["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert exact == {"values": {"validation_accuracy": accuracy},
+                     "metadata": {"model": {"test_accuracy": accuracy, "framework": "scikit-learn"}}}
+    assert recorder.store.reusable_executions("key-evaluate") == []
+    assert recorder.store.reusable_executions("key-push-model") == []
+    assert recorder.store.reusable_executions("no-such-key") == []
+
+
+# -- real runs -------------------------------------------------------------------------------------
+
+
+def _run(config: Config):
+    from kfx.local import run_local
+
+    out = io.StringIO()
+    result = run_local(config, out=out)
+    return result, out.getvalue()
+
+
+def _states(result) -> dict[str, str]:
+    return {e.name: e.state for e in result.events}
+
+
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory, beans_sample):
+    """A complete run of a 600-row table read from a CSV file, into a fresh store."""
+    folder = tmp_path_factory.mktemp("cache")
+    source = folder / "beans.csv"
+    beans_sample.to_csv(source, index=False)
+    config = Config(source=str(source), runs_dir=str(folder / "runs"))
+    result, console = _run(config)
+    assert result.status == "complete", result.summary.get("error")
+    assert set(_states(result).values()) == {"complete"}
+    return config, result
+
+
+def _store(config: Config):
+    from kfx.lineage.store import LineageStore
+
+    return LineageStore(config.resolved_metadata_path)
+
+
+@pytest.mark.e2e
+def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
+    from kfx.lineage.queries import Lineage
+    from kfx.summary import format_summary
+
+    config, first = cold
+    result, console = _run(config)
+    assert result.status == "complete", result.summary.get("error")
+    assert _states(result) == {name: "cached" for name in NAMES}
+    for index, name in enumerate(NAMES, 1):
+        assert f"[{index}/7] {name} cached from run {first.run_id} in " in console
+    summary = json.load(open(os.path.join(result.run_dir, "summary.json")))
+    assert [(s["name"], s["state"], s["cached_from"]) for s in summary["steps"]] == [
+        (name, "cached", f"{first.run_id}/{name}") for name in NAMES
+    ]
+    assert "cache_error" not in summary
+    assert f"  cached      7 of 7 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
+    # The same figures, from the earlier outputs; the push is the earlier one (no second registry version).
+    for section in ("rows", "statistics", "anomalies", "model", "push"):
+        assert {k: v for k, v in summary[section].items() if k not in ("uri", "view", "report")} == {
+            k: v for k, v in first.summary[section].items() if k not in ("uri", "view", "report")
+        }, section
+    assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.model_name))) == ["v1"]
+    # The outputs are in this run's folder where kfp.local would have put them, linked to the earlier files.
+    for key, uri in summary["artifacts"].items():
+        assert uri.startswith(result.run_dir + os.sep)
+        earlier = first.summary["artifacts"][key]
+        if os.path.isfile(earlier):
+            assert os.path.samefile(uri, earlier), key
+        assert digests.content_digest(uri) == digests.content_digest(earlier), key
+    train = next(e for e in result.events if e.name == "train")
+    assert train.outputs["validation_accuracy"] == next(e for e in first.events if e.name == "train").outputs["validation_accuracy"]
+    assert isinstance(next(e for e in result.events if e.name == "import-dataset").outputs["train_rows"], int)
+    # The store: executions CACHED, naming the one they reused; the lineage questions answer as for a run.
+    store = _store(config)
+    graph = store.run_graph(result.run_id)
+    assert {x.state for x in graph.executions.values()} == {"cached"}
+    assert {x.cached_from for x in graph.executions.values()} == {f"{first.run_id}/{n}" for n in NAMES}
+    assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 13
+    assert store.run(result.run_id).cached_steps == 7
+    upstream = Lineage(store).show(result.run_id)
+    assert upstream.artifact.uri == summary["model"]["uri"]
+    assert [a.properties["rows"] for a in upstream.splits] == [479, 60, 60]
+    assert upstream.trainer_parameters["svm_c"] == 10.0
+
+
+@pytest.mark.e2e
+def test_a_stop_between_cached_steps_starts_no_further_step(cold):
+    """Ctrl-C while steps are being reused: no process to end, and no further step starts."""
+    import signal
+
+    from kfx.events import Listener
+    from kfx.local import run_local
+    from kfx.stops import Interrupted
+
+    class CtrlC(Listener):
+        def task_finished(self, event):
+            if event.name == "infer-schema":
+                os.kill(os.getpid(), signal.SIGINT)
+
+    config, first = cold
+    with pytest.raises(Interrupted) as raised:
+        run_local(config, out=io.StringIO(), listeners=[CtrlC()])
+    result = raised.value.result
+    assert [e.state for e in result.events] == ["cached", "cached", "cached"]
+    assert (result.status, result.summary["stopped_step"]) == ("interrupted", None)
+    assert "after infer-schema" in str(raised.value) and "3 completed steps kept" in str(raised.value)
+
+
+@pytest.mark.e2e
+def test_a_run_that_records_no_lineage_still_reuses_what_the_store_holds(cold):
+    config, first = cold
+    result, _ = _run(config.replace(record_lineage=False))
+    assert _states(result) == {name: "cached" for name in NAMES}
+    assert result.run_id not in [r.run_id for r in _store(config).runs()]
+
+
+@pytest.mark.e2e
+def test_a_changed_parameter_runs_the_steps_that_take_it_and_those_after(cold):
+    config, first = cold
+    result, console = _run(config.replace(svm_c=2.0))
+    assert result.status == "complete", result.summary.get("error")
+    assert _states(result) == {
+        "import-dataset": "cached", "generate-statistics": "cached", "infer-schema": "cached",
+        "validate-statistics": "cached", "train": "complete", "evaluate": "complete", "push-model": "complete",
+    }
+    assert "[5/7] train done in" in console
+    assert result.summary["model"]["uri"] != first.summary["model"]["uri"]
+    # Another model: pushed as a new version, or not blessed; either way not the earlier push.
+    assert result.summary["push"] != first.summary["push"]
+
+
+@pytest.mark.e2e
+def test_a_failed_execution_is_never_reused(cold):
+    config, first = cold
+    failing = config.replace(skew_threshold=0.0001)
+    runs = [_run(failing)[0] for _ in range(2)]
+    for result in runs:
+        assert result.status == "failed"
+        assert [e.state for e in result.events] == ["cached", "cached", "cached", "failed"]
+    failed = runs[0].events[-1]
+    assert failed.cache_key and failed.cache_key == runs[1].events[-1].cache_key
+    assert _store(config).reusable_executions(failed.cache_key) == []
+    assert runs[1].summary["error_kind"] == "AnomaliesFound"
+
+
+@pytest.mark.e2e
+def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypatch):
+    from kfx.summary import format_summary
+
+    config, first = cold
+    real = cache._place
+
+    def place(source, target):
+        if target.endswith("pushed_model"):
+            raise PermissionError(f"[Errno 13] Permission denied: {target!r}")
+        real(source, target)
+
+    monkeypatch.setattr(cache, "_place", place)
+    result, console = _run(config)
+    assert result.status == "complete"
+    assert [e.state for e in result.events] == ["cached"] * 6 + ["complete"]
+    assert result.summary["cache_error"].startswith("PermissionError: [Errno 13] Permission denied")
+    assert "  cache       not used after: PermissionError" in format_summary(result.summary)
+    assert json.load(open(os.path.join(result.run_dir, "summary.json")))["cache_error"] == result.summary["cache_error"]
+    push = result.events[-1]
+    assert sorted(os.listdir(push.task_root)) == ["executor_output.json", "pushed_model"]
+
+
+@pytest.mark.e2e
+def test_a_push_is_reused_only_while_its_registry_version_is_there(cold):
+    config, first = cold
+    shutil.rmtree(os.path.join(config.resolved_registry_dir, config.model_name))
+    result, _ = _run(config)
+    assert [e.state for e in result.events] == ["cached"] * 6 + ["complete"]
+    assert os.path.isfile(os.path.join(result.summary["push"]["uri"], "model.joblib"))
+    again, _ = _run(config)
+    assert _states(again)["push-model"] == "cached"
+    assert again.summary["push"] == result.summary["push"]
+
+
+@pytest.mark.e2e
+def test_an_output_changed_since_it_was_recorded_is_not_reused(cold):
+    config, first = cold
+    split = first.summary["artifacts"]["import-dataset/train_data"]
+    with open(split, "a") as f:
+        f.write(open(split).read().splitlines()[-1] + "\n")  # one more row in the earlier run's split
+    result, _ = _run(config)
+    states = _states(result)
+    assert states["import-dataset"] == "complete"
+    # The step made the split again, byte for byte as first written: what reads it is reused.
+    assert digests.content_digest(result.summary["artifacts"]["import-dataset/train_data"]) != digests.content_digest(split)
+    assert [states[n] for n in NAMES[1:]] == ["cached"] * 6
+
+
+@pytest.mark.e2e
+def test_outputs_that_vanished_are_not_reused_but_the_links_other_runs_hold_are(cold):
+    config, first = cold
+    shutil.rmtree(first.run_dir)
+    result, _ = _run(config)
+    assert _states(result) == {name: "cached" for name in NAMES}
+    stats = next(e for e in result.events if e.name == "generate-statistics")
+    # It names the run that computed the statistics, though the files now come from a later run's links.
+    assert stats.cached_from == f"{first.run_id}/generate-statistics"
+    assert os.path.isfile(os.path.join(stats.outputs["statistics"].uri, "Split-train", "stats.tfrecord"))
+
+
+@pytest.mark.e2e
+def test_with_no_cache_every_step_runs(cold, kfx_cli):
+    config, first = cold
+    completed = kfx_cli("run", "--source", config.source, "--runs-dir", config.runs_dir, "--no-cache", "--json")
+    assert completed.returncode == 0, completed.output
+    summary = json.loads(completed.stdout[completed.stdout.index("\n{") + 1:])
+    assert [(s["name"], s["state"]) for s in summary["steps"]] == [(name, "complete") for name in NAMES]
+    assert summary["config"]["enable_caching"] is False
+
+
+@pytest.mark.e2e
+def test_changed_code_reuses_nothing(cold, monkeypatch):
+    config, first = cold
+    monkeypatch.setattr(cache, "code_version", lambda: "sha256:" + "0" * 64)
+    result, _ = _run(config)
+    assert result.status == "complete"
+    assert set(_states(result).values()) == {"complete"}
+
+
+@pytest.mark.e2e
+def test_a_changed_source_file_is_read_again_and_nothing_after_it_is_reused(cold):
+    config, first = cold
+    with open(config.source) as f:
+        lines = f.read().splitlines()
+    with open(config.source, "w") as f:
+        f.write("\n".join(lines[:-1]) + "\n")  # one row fewer, same path
+    result, _ = _run(config)
+    assert result.status == "complete", result.summary.get("error")
+    assert set(_states(result).values()) == {"complete"}
+    assert sum(result.summary["rows"].values()) < sum(first.summary["rows"].values())
