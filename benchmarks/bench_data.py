@@ -45,7 +45,7 @@ import json, resource, sys, time
 call = json.loads(sys.argv[1])
 from kfx import steps
 started = time.perf_counter()
-result = getattr(steps, call["step"])(*call["args"])
+result = getattr(steps, call["step"])(*call["args"], **call["kwargs"])
 seconds = time.perf_counter() - started
 own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -53,11 +53,11 @@ print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_kb": own.ru_maxrss, "ch
 """
 
 
-def run_step(step: str, *args) -> dict:
-    """Runs ``kfx.steps.<step>(*args)`` in a fresh Python and returns its figures."""
+def run_step(step: str, *args, **kwargs) -> dict:
+    """Runs ``kfx.steps.<step>(*args, **kwargs)`` in a fresh Python and returns its figures."""
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps({"step": step, "args": args})],
+    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps({"step": step, "args": args, "kwargs": kwargs})],
                           capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
@@ -102,7 +102,9 @@ def train_reference_model(folder: str) -> str:
     splits = split_paths(os.path.join(folder, "splits"))
     run_step("import_dataset", "", config.label_column, *splits, list(config.fractions), config.seed, 0)
     model_dir = os.path.join(folder, "model")
-    run_step("train", *splits, model_dir, config.label_column, config.svm_c, config.svm_gamma, config.seed)
+    from kfx.contract import TRAINER_PARAMETERS
+
+    run_step("train", *splits, model_dir, **{name: getattr(config, name) for name in TRAINER_PARAMETERS})
     return model_dir
 
 

@@ -182,13 +182,11 @@ def read_text(source: Union[str, bytes]) -> "pa.Table":
                 strings_can_be_null=True,
             ),
         )
-        if table.num_columns != len(names):
-            raise pa.ArrowInvalid("the header and the rows have different numbers of columns")
         return table.slice(1).rename_columns(names)
     except pa.ArrowInvalid:
-        # pandas pads short rows with missing cells and reads line breaks inside quotes.
+        # pandas pads short rows with missing cells.
         frame = pd.read_csv(stream(), dtype=str)
-        return pa.table({str(n): pa.array(frame[n], type=pa.string(), from_pandas=True) for n in frame.columns})
+        return pa.table({str(n): pa.array(frame[n], type=pa.string()) for n in frame.columns})
 
 
 def frame_text(frame: "pd.DataFrame") -> "pa.Table":
@@ -226,7 +224,7 @@ def typed_frame(table: "pa.Table") -> "pd.DataFrame":
 
 
 def write_csv(table: "pa.Table", out: BinaryIO) -> None:
-    """Writes a text table as CSV: the header, then one line per row, cells as they are.
+    """Writes a table of ``string`` columns as CSV: the header, then one line per row, cells as they are.
 
     Quoting is the ``csv`` module's (and ``DataFrame.to_csv``'s) minimal quoting: only a
     cell holding a comma, a quote or a line break is quoted; a missing cell is empty.
@@ -246,12 +244,8 @@ def _lines(batch: "pa.RecordBatch") -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if batch.num_rows == 0:
-        return b""
     cells = []
     for column in batch.columns:
-        if column.type != pa.string():
-            column = column.cast(pa.string())
         needs_quotes = pc.match_substring_regex(column, '[",\r\n]')
         if pc.any(needs_quotes).as_py():
             quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
@@ -259,5 +253,5 @@ def _lines(batch: "pa.RecordBatch") -> Any:
         cells.append(pc.fill_null(column, ""))
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, ","), "", "\n")
     # One list holding every line, joined: the batch's CSV text in one buffer, without Python strings.
-    whole = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
+    whole = pa.ListArray.from_arrays([0, len(lines)], lines)
     return pc.binary_join(whole, "")[0].as_buffer()

@@ -429,12 +429,13 @@ def test_rows_arrows_reader_refuses_are_read_as_pandas_reads_them(tmp_path):
     from kfx import csvtext
 
     short = tmp_path / "short.csv"
-    short.write_text('a,b,c\n1,2,3\n4,5\n"6\nsix",7,8\n')
+    short.write_text('a,b,c,d\n1,2,3\n4,5\n"6\nsix",7,8\n')
     table = data.read_text_table(str(short))
-    assert table.to_pydict() == {"a": ["1", "4", "6\nsix"], "b": ["2", "5", "7"], "c": ["3", None, "8"]}
+    assert table.to_pydict() == {"a": ["1", "4", "6\nsix"], "b": ["2", "5", "7"], "c": ["3", None, "8"],
+                                 "d": [None, None, None]}
     out = io.BytesIO()
     csvtext.write_csv(table, out)
-    assert out.getvalue() == b'a,b,c\n1,2,3\n4,5,\n"6\nsix",7,8\n'
+    assert out.getvalue() == b'a,b,c,d\n1,2,3,\n4,5,,\n"6\nsix",7,8,\n'
 
 
 @pytest.mark.parametrize("text", [
@@ -463,7 +464,7 @@ def test_typed_sources_are_written_as_to_csv_writes_them(tmp_path):
 
     frame = pd.DataFrame({
         "f": [0.1, 1e-05, 28395.0, float("nan")], "i": [1, -2, 3, 4], "b": [True, False, True, False],
-        "s": ["x", 'q"r', "a,b", None], "Class": ["p", "q", "p", "q"],
+        "s": ["x", 'q"r', "a,b", None], "none": [None] * 4, "Class": ["p", "q", "p", "q"],
     })
     frame.to_parquet(tmp_path / "t.parquet", index=False)
     out = io.BytesIO()
@@ -498,3 +499,127 @@ def test_a_local_source_is_refused_from_its_ends_without_reading_it_whole(tmp_pa
     with pytest.raises(SourceError, match="not a readable CSV table .*utf-8"):
         data.read_text_table(str(bad))
     assert csvtext.first_line(ValueError("one\ntwo")) == "one"
+
+
+def test_a_gzip_csv_cut_mid_row_or_mid_stream_is_named_exactly(tmp_path):
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress(b"a,b,c\n1,2,3\n4,5"))
+    with pytest.raises(SourceError) as caught:
+        data.read_text_table(str(cut))
+    assert str(caught.value) == (
+        f"{str(cut)!r} ends in the middle of a row (line 3), so the file is truncated; copy or export it again.")
+    stream = tmp_path / "stream.csv.gz"
+    stream.write_bytes(gzip.compress(b"a,b,c\n1,2,3\n" * 100)[:-12])
+    for read in (data.read_text_table, data.read_source):
+        with pytest.raises(SourceError) as caught:
+            read(str(stream))
+        assert str(caught.value) == (
+            f"{str(stream)!r} is not a readable CSV table (Compressed file ended before the end-of-stream marker "
+            "was reached); it may be truncated or binary: export it again or pass another file.")
+
+
+def test_a_row_with_too_many_cells_is_named_by_pandas_words(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("a,b\n1,2\n3,4,5\n")
+    for read in (data.read_text_table, data.read_source):
+        with pytest.raises(SourceError) as caught:
+            read(str(path))
+        assert str(caught.value) == (
+            f"{str(path)!r} is not a readable CSV table (Error tokenizing data. C error: Expected 2 fields in line 3, "
+            "saw 3); it may be truncated or binary: export it again or pass another file.")
+
+
+def test_the_truncation_check_reads_lines_and_cells_past_the_first_megabyte(tmp_path):
+    # A complete last row whose cells hold spaces is not a cut row.
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("a b,c d,e\n1,2 ,3")
+    assert data.read_text_table(str(spaced)).to_pydict() == {"a b": ["1"], "c d": ["2 "], "e": ["3"]}
+    spaced.write_text("a b,c d,e\n1,2")  # cut: the header's commas count, spaces or not
+    with pytest.raises(SourceError, match=r"ends in the middle of a row \(line 2\)"):
+        data.read_text_table(str(spaced))
+    # The last line alone is longer than the bytes read from the end.
+    long_last = tmp_path / "long_last.csv"
+    long_last.write_text("a,b\n1,2\n" + "x" * (1 << 21))
+    with pytest.raises(SourceError, match=r"ends in the middle of a row \(line 3\)"):
+        data.read_text_table(str(long_last))
+    # The header alone is longer than the bytes read from the start.
+    names = ",".join(f"column{i}" for i in range(150000))
+    long_header = tmp_path / "long_header.csv"
+    long_header.write_text(names + "\n1,2")
+    with pytest.raises(SourceError, match=r"ends in the middle of a row \(line 2\)"):
+        data.read_text_table(str(long_header))
+    # Line numbers count every block of a file larger than one read.
+    big = tmp_path / "big.csv"
+    big.write_text("a,b,c\n" + "1,2,3\n" * 3_000_000 + "4,5")
+    with pytest.raises(SourceError, match=r"ends in the middle of a row \(line 3000002\)"):
+        data.read_text_table(str(big))
+
+
+def test_arrow_reads_a_clean_file_and_a_quoted_line_break_cannot_split_a_row(tmp_path, monkeypatch):
+    read_csv = pd.read_csv
+
+    def header_only(*args, **kwargs):
+        assert kwargs.get("nrows") == 0, "a clean file is read by pyarrow; pandas reads only its header"
+        return read_csv(*args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_csv", header_only)
+    path = tmp_path / "t.csv"
+    # Read line by line, the quoted cell's two lines would each have two cells: two rows.
+    path.write_text('a,b\n"x,\ny",1\n')
+    assert data.read_text_table(str(path)).to_pydict() == {"a": ["x,\ny"], "b": ["1"]}
+    # pyarrow reads a large file in blocks; a block may end inside a quoted line break.
+    path.write_text("a,b\n" + '1,"x\ny"\n' * 400_000)
+    table = data.read_text_table(str(path))
+    assert table.num_rows == 400_000 and set(table.column("b").to_pylist()) == {"x\ny"}
+    # Column names that look like numbers do not make their columns numbers: 007 stays 007.
+    path.write_text("1,2\n007,1.50\n")
+    assert data.read_text_table(str(path)).to_pydict() == {"1": ["007"], "2": ["1.50"]}
+
+
+def test_written_text_comes_in_batches_and_a_single_row_is_written(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from kfx import csvtext
+
+    writes = []
+
+    class Out:
+        def write(self, chunk):
+            writes.append(bytes(chunk))
+
+    monkeypatch.setattr(csvtext, "BATCH_ROWS", 2)
+    csvtext.write_csv(pa.table({"a": ["1", "2", "3"], "b": ["x", None, "z"]}), Out())
+    assert writes == [b"a,b\n", b"1,x\n2,\n", b"3,z\n"]
+    writes.clear()
+    csvtext.write_csv(pa.table({"a": ["1"]}), Out())
+    csvtext.write_csv(pa.table({"a": pa.array([], pa.string())}), Out())
+    assert writes == [b"a\n", b"1\n", b"a\n"]
+
+
+def test_a_bigquery_source_is_read_as_text_billed_to_the_project_given(monkeypatch, beans_sample):
+    """BigQuery cannot be reached here: the client is patched at its edge."""
+    from unittest import mock
+
+    from google.cloud import bigquery
+
+    from kfx import csvtext
+
+    client = mock.MagicMock(name="bigquery.Client()")
+    client.list_rows.return_value.to_dataframe.return_value = beans_sample
+    factory = mock.MagicMock(return_value=client)
+    monkeypatch.setattr(bigquery, "Client", factory)
+    table = data.read_text_table("bq://aju-dev-demos.beans.beans1", billing_project="my-project")
+    factory.assert_called_once_with(project="my-project")
+    out = io.BytesIO()
+    csvtext.write_csv(table, out)
+    assert out.getvalue().decode() == beans_sample.to_csv(index=False)
+
+
+def test_a_damaged_parquet_file_is_named_with_the_readers_words(tmp_path, beans_sample):
+    path = tmp_path / "t.parquet"
+    beans_sample.to_parquet(path, index=False)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(SourceError) as caught:
+        data.read_text_table(str(path))
+    assert str(caught.value).startswith(f"{str(path)!r} is not a readable Parquet table (")
+    assert "(None)" not in str(caught.value) and "Parquet" in str(caught.value).split("(", 1)[1]

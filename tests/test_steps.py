@@ -261,3 +261,13 @@ def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
     assert result["rows"] == 60
     pushed = registry.push_model(folder, str(tmp_path / "reg"), "beans", result)
     assert sorted(os.listdir(pushed["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+
+
+def test_a_sampled_source_may_hold_a_column_named_index(tmp_path, beans_sample):
+    """A table pandas wrote with its index starts with a column "index": sampled, it is kept as it was."""
+    source = tmp_path / "indexed.csv"
+    beans_sample.rename_axis("index").reset_index().to_csv(source, index=False)
+    result = steps.import_dataset(str(source), "Class", *_paths(tmp_path), (0.8, 0.1, 0.1), 42, 300)
+    assert result["columns"][0] == "index" and result["train_rows"] + result["validation_rows"] + result["test_rows"] == 301
+    train = pd.read_csv(_paths(tmp_path)[0])
+    assert list(train.columns) == result["columns"] and train["index"].is_monotonic_increasing
