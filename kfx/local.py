@@ -207,12 +207,15 @@ def run_local(
     from kfx.warm import WarmServer
 
     with Stop() as stop:
-        # Started first, so it imports what steps share while kfx itself starts up.
-        stop.warm = WarmServer()
+        # Started first, so it imports what steps share while kfx itself starts up. Where it cannot
+        # start (no Unix sequenced-packet sockets), every step starts as a fresh process.
+        with contextlib.suppress(OSError):
+            stop.warm = WarmServer()
         try:
             result = _run(config, out, verbose, list(listeners or []), stop)
         finally:
-            stop.warm.close()
+            if stop.warm is not None:
+                stop.warm.close()
     if result.status == "interrupted":
         raise Interrupted(stop.signum, result, stop_sentence(result.summary))
     return result

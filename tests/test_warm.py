@@ -104,3 +104,21 @@ def test_close_ends_the_warm_process():
     warm = WarmServer()
     warm.close()
     assert warm.process.returncode is not None
+
+
+@pytest.mark.e2e
+def test_a_run_goes_on_with_fresh_processes_where_the_warm_process_cannot_start(monkeypatch, tmp_path):
+    import io
+
+    import kfx.warm
+    from kfx.config import Config
+    from kfx.local import run_local
+
+    def refuse():
+        raise OSError("no Unix sequenced-packet sockets here")
+
+    monkeypatch.setattr(kfx.warm, "WarmServer", refuse)
+    out = io.StringIO()
+    result = run_local(Config(runs_dir=str(tmp_path), sample_rows=600, record_lineage=False), out=out)
+    assert result.status == "complete", out.getvalue()
+    assert [e.state for e in result.events] == ["complete"] * 7
