@@ -55,6 +55,15 @@ def _ends(pids, timeout: float = 5.0) -> bool:
         time.sleep(0.05)
 
 
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for name in os.listdir("/proc"):
@@ -314,8 +323,9 @@ def stopped_runs(tmp_path_factory):
     try:
         for name, run in started.items():
             run.wait_for(STATS_RUNNING)
-            time.sleep(1.0)  # the step's process is busy importing TFDV
-            step = [(pid, os.getpgid(pid)) for pid in _children(run.proc.pid)]
+            time.sleep(0.3)  # the step's process is busy importing TFDV
+            # Every process below kfx: the warm process and the step it forked (with its own children).
+            step = [(pid, os.getpgid(pid)) for pid in _descendants(run.proc.pid)]
             if name == "SIGINT":
                 os.killpg(run.proc.pid, signal.SIGINT)  # a terminal sends Ctrl-C to the whole foreground group
             else:
