@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -19,6 +21,30 @@ DEFAULT_IMAGE = "python:3.11-slim"
 Locally the image is only a label (``SubprocessRunner`` runs in this Python); on
 Vertex AI pass the image that ``kfx build`` pushed (``--image``).
 """
+
+PACKAGED_NAME = "beans"
+"""The name of the table shipped with kfx, and so of its model and pipeline (``kfx-beans``)."""
+
+
+def source_name(source: str) -> str:
+    """A model name made from a source: the file's stem or the BigQuery table id, in lower case with
+    every run of other characters than letters and digits made one ``-`` (``bq://p.d.Dry_Bean`` is
+    ``dry-bean``); ``beans`` for the packaged table (an empty source).
+    """
+    source = (source or "").strip()
+    if not source:
+        return PACKAGED_NAME
+    if source.startswith("bq://"):
+        stem = source.rsplit(".", 1)[-1]
+    else:
+        parts = [p for p in re.split(r"[/\\]", source) if p]
+        stem = parts[-1] if parts else ""
+        stem = re.sub(r"(\.(csv|parquet|gz))+$", "", stem, flags=re.IGNORECASE)
+        if not re.search(r"[A-Za-z0-9]", stem.replace("*", "")) and len(parts) > 1:
+            stem = parts[-2]  # gs://bucket/wine/*.csv: the folder names the table
+    name = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
+    return name or PACKAGED_NAME
+
 
 STATS_ENGINES = ("memory", "beam")
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner")
@@ -55,10 +81,19 @@ class Config:
         boosting_learning_rate: Learning rate of the gradient boosting. Defaults to 0.1.
         boosting_max_iter: Most boosting rounds; early stopping may end sooner. Defaults to 100.
         min_accuracy: Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.
+        accuracy_tolerance: How far below the champion's accuracy (the model's current version, scored on
+            this run's test split) a new model may be and still be blessed. Defaults to 0.01 (one point).
+        drift_threshold: Base Jensen-Shannon divergence (numeric) / L-infinity distance (categorical)
+            between this run's training statistics and the champion's above which a feature has drifted;
+            widened for small tables as skew_threshold is. Defaults to 0.15.
+        serving_env: Folder of the Python environment that holds only the serving image's packages (its
+            scikit-learn, joblib, numpy, scipy), made once and kept; empty means ``.kfx/serving-env`` under
+            the current folder.
         runs_dir: Folder that holds one folder per local run. Defaults to ``runs``.
         registry_dir: Local model registry folder; empty means ``<runs_dir>/registry``.
-        model_name: Name of the model in the registry. Defaults to ``beans``.
-        pipeline_name: Name of the pipeline. Defaults to ``kfx-beans``.
+        model_name: Name of the model in the registry; empty means the source's own name (the file's
+            stem or the BigQuery table id; ``beans`` for the packaged table).
+        pipeline_name: Name of the pipeline and of its runs; empty means ``kfx-<model name>``.
         image: Container image of the kfx components.
         record_lineage: Record every local run in ML Metadata. Defaults to True.
         metadata_path: SQLite ML Metadata store; empty means ``<runs_dir>/metadata.sqlite``.
@@ -77,6 +112,7 @@ class Config:
             job join (projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
+        experiment: Vertex AI Experiment the submitted run is added to; empty adds it to none.
         enable_caching: Reuse the outputs of a step whose component, code, parameters and input data
             equal an earlier complete execution's (locally from the lineage store, on Vertex AI
             through its cache). Defaults to True; --no-cache runs every step.
@@ -109,11 +145,14 @@ class Config:
     boosting_learning_rate: float = 0.1
     boosting_max_iter: int = 100
     min_accuracy: float = 0.9
+    accuracy_tolerance: float = 0.01
+    drift_threshold: float = 0.15
+    serving_env: str = ""
     # local outputs
     runs_dir: str = "runs"
     registry_dir: str = ""
-    model_name: str = "beans"
-    pipeline_name: str = "kfx-beans"
+    model_name: str = ""
+    pipeline_name: str = ""
     image: str = DEFAULT_IMAGE
     record_lineage: bool = True
     metadata_path: str = ""
@@ -132,6 +171,7 @@ class Config:
     peering_network: str = ""
     training_image: str = ""
     machine_type: str = "n1-standard-4"
+    experiment: str = ""
     # KFP's caching, on both targets; the command-line flag is --cache / --no-cache.
     enable_caching: bool = field(default=True, metadata={"flag": "cache"})
     build_pipeline_container: bool = False
@@ -177,6 +217,21 @@ class Config:
         return (self.train_fraction, self.validation_fraction, self.test_fraction)
 
     @property
+    def resolved_model_name(self) -> str:
+        """The model's name: ``model_name``, else the source's own name (see :func:`source_name`)."""
+        return self.model_name or source_name(self.bq_source if self.target == "vertex" and self.bq_source else self.source)
+
+    @property
+    def resolved_pipeline_name(self) -> str:
+        """The pipeline's name: ``pipeline_name``, else ``kfx-<model name>``."""
+        return self.pipeline_name or f"kfx-{self.resolved_model_name}"
+
+    @property
+    def resolved_serving_env(self) -> str:
+        """The folder of the serving-only Python environment."""
+        return self.serving_env or os.path.join(".kfx", "serving-env")
+
+    @property
     def resolved_registry_dir(self) -> str:
         """The local model registry folder."""
         return self.registry_dir or f"{self.runs_dir.rstrip('/')}/registry"
@@ -212,8 +267,22 @@ class Config:
             raise ConfigError(f"Unknown Beam runner {self.beam_runner!r}; use one of: {', '.join(BEAM_RUNNERS)}.")
         if not (0 <= self.min_accuracy <= 1):
             raise ConfigError(f"min_accuracy is {self.min_accuracy}; pass a value between 0 and 1.")
-        if self.skew_threshold <= 0:
-            raise ConfigError(f"skew_threshold is {self.skew_threshold}; pass a positive number such as 0.1.")
+        if not (0 < self.skew_threshold <= 1):
+            raise ConfigError(f"skew_threshold is {self.skew_threshold}; pass a number above 0 and at most 1, such as 0.15.")
+        if not (0 < self.drift_threshold <= 1):
+            raise ConfigError(f"drift_threshold is {self.drift_threshold}; pass a number above 0 and at most 1, such as 0.15.")
+        if not (0 <= self.accuracy_tolerance < 1):
+            raise ConfigError(
+                f"accuracy_tolerance is {self.accuracy_tolerance}; pass a share of accuracy from 0 up to (not including) 1, "
+                "such as 0.01."
+            )
+        for name in ("model_name", "pipeline_name"):
+            value = getattr(self, name)
+            if value and not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?", value):
+                raise ConfigError(
+                    f"{name} is {value!r}; use lower-case letters, digits and '-' (at most 64, starting and ending "
+                    "with a letter or digit), such as 'beans'."
+                )
         if self.svm_c <= 0:
             raise ConfigError(f"svm_c is {self.svm_c}; pass a positive number such as 10.")
         if self.svm_max_rows < 0:

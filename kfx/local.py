@@ -229,7 +229,7 @@ def _run(config: Config, out: TextIO, verbose: bool, listeners: list[Listener], 
     from kfx.stops import signal_name
     from kfx.summary import build_summary
 
-    run_id = new_run_id(config.pipeline_name)
+    run_id = new_run_id(config.resolved_pipeline_name)
     store = None
     if config.record_lineage:
         from kfx.lineage.recorder import LineageRecorder

@@ -40,7 +40,7 @@ def local_plan(config: "Config") -> "Plan":
     """The wiring of :data:`STEPS` with ``config``'s values as the parameters' defaults."""
     from kfx.wiring import plan
 
-    return plan(STEPS, config, {"registry_dir": os.path.abspath(config.resolved_registry_dir)})
+    return plan(STEPS, config, {"registry_dir": os.path.abspath(config.resolved_registry_dir), "model_name": config.resolved_model_name})
 
 
 def build_pipeline(config: "Config") -> Callable:
@@ -63,7 +63,7 @@ def build_pipeline(config: "Config") -> Callable:
         # caching options (kfx.cache does the caching); the compiled YAML says what the run does.
         return task.set_container_image(config.image).set_caching_options(config.enable_caching and step.cache)
 
-    return pipeline_function(local_plan(config), config.pipeline_name, DESCRIPTION, configure)
+    return pipeline_function(local_plan(config), config.resolved_pipeline_name, DESCRIPTION, configure)
 
 
 def run_in_process(config: "Config", run_dir: str) -> dict[str, dict[str, Any]]:

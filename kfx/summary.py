@@ -48,7 +48,7 @@ def build_summary(
     interrupted = bool(stopped_by) and not failed and (canceled is not None or completed < len(steps))
     summary: dict[str, Any] = {
         "run_id": run_id,
-        "pipeline": config.pipeline_name,
+        "pipeline": config.resolved_pipeline_name,
         "target": "local",
         "status": "failed" if failed else "interrupted" if interrupted else "complete",
         "seconds": round(seconds, 2),

@@ -51,8 +51,8 @@ def test_fractions_are_train_validation_test_in_that_order():
 @pytest.mark.parametrize(
     "changes, sentence",
     [
-        ({"skew_threshold": 0.0}, "skew_threshold is 0.0; pass a positive number such as 0.1."),
-        ({"skew_threshold": -0.1}, "skew_threshold is -0.1; pass a positive number such as 0.1."),
+        ({"skew_threshold": 0.0}, "skew_threshold is 0.0; pass a number above 0 and at most 1, such as 0.15."),
+        ({"skew_threshold": -0.1}, "skew_threshold is -0.1; pass a number above 0 and at most 1, such as 0.15."),
         ({"svm_c": 0.0}, "svm_c is 0.0; pass a positive number such as 10."),
         ({"svm_c": -1.0}, "svm_c is -1.0; pass a positive number such as 10."),
         ({"svm_max_rows": -1}, "svm_max_rows is -1; pass 0 (always gradient boosting) or a row count."),
@@ -120,5 +120,5 @@ def test_replace_and_from_mapping_return_new_validated_configs():
     assert Config(recipients=["a@example.com"]).to_dict()["recipients"] == ["a@example.com"]
     with pytest.raises(ConfigError) as caught:
         Config.from_mapping({"colour": "red", "beans": 1})
-    assert str(caught.value).startswith("Unknown option(s) beans, colour; the options are: artifact_repository, beam_runner, "
+    assert str(caught.value).startswith("Unknown option(s) beans, colour; the options are: accuracy_tolerance, artifact_repository, beam_runner, "
                                       "boosting_learning_rate, boosting_max_iter, bq_dest,")

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from kfx.pipeline import compile_pipeline
 
     config = config_from_args(args)
-    path = args.output or f"{config.pipeline_name}-{config.target}.yaml"
+    path = args.output or f"{config.resolved_pipeline_name}-{config.target}.yaml"
     compile_pipeline(config, path)
     print(path)
     return 0

@@ -13,6 +13,7 @@ RUN_OPTIONS = (
     "source", "label_column", "train_fraction", "validation_fraction", "test_fraction", "seed",
     "sample_rows", "stats_engine", "schema_file", "skew_threshold", "fail_on_anomalies",
     "svm_c", "svm_gamma", "svm_max_rows", "boosting_learning_rate", "boosting_max_iter", "min_accuracy",
+    "accuracy_tolerance", "drift_threshold", "serving_env",
     "runs_dir", "registry_dir", "model_name", "pipeline_name", "record_lineage", "metadata_path", "enable_caching",
 )
 

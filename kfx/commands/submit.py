@@ -20,7 +20,7 @@ SUBMIT_OPTIONS = ("pipeline_root", "job_id", "build_pipeline_container")
 PIPELINE_OPTIONS = (
     "pipeline_name", "label_column", "train_fraction", "validation_fraction", "test_fraction", "seed",
     "schema_file", "skew_threshold", "fail_on_anomalies", "svm_c", "svm_gamma", "svm_max_rows",
-    "boosting_learning_rate", "boosting_max_iter", "min_accuracy", "model_name",
+    "boosting_learning_rate", "boosting_max_iter", "min_accuracy", "model_name", "accuracy_tolerance", "drift_threshold",
 )
 
 

@@ -129,7 +129,7 @@ class LineageRecorder:
         from kfx import __version__, processes
 
         self._contexts = self.store.put_run_context(
-            self.run_id, self.config.pipeline_name,
+            self.run_id, self.config.resolved_pipeline_name,
             {
                 "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
                 "config": json.dumps(self.config.to_dict(), default=str),
@@ -230,10 +230,10 @@ class LineageRecorder:
             from kfx.lineage import graph
 
             # Status first, so a picture that cannot be drawn leaves the run's record complete.
-            self.store.put_run_context(self.run_id, self.config.pipeline_name, properties)
+            self.store.put_run_context(self.run_id, self.config.resolved_pipeline_name, properties)
             # SVG: written as text in milliseconds; a PNG is drawn on demand (`kfx lineage graph`).
             path = os.path.join(summary["run_dir"], "lineage.svg")
             graph.draw(self.store.run_graph(self.run_id), path, title=f"Lineage of {self.run_id}")
             summary["lineage_graph"] = path
             properties = {"lineage_graph": path}
-        self.store.put_run_context(self.run_id, self.config.pipeline_name, properties)
+        self.store.put_run_context(self.run_id, self.config.resolved_pipeline_name, properties)

@@ -76,6 +76,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
         "dataflow_image": image,
         "training_image": images.trainer_image(config),
         "serving_image": images.serving_image(config.region),
+        "model_name": config.resolved_model_name,
     }
 
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
@@ -91,4 +92,4 @@ def build_vertex_pipeline(config: "Config") -> Callable:
         # An e-mail is a side effect of this run: never a cached one.
         return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_caching_options(False))
 
-    return pipeline_function(plan(vertex_steps(), config, derived), config.pipeline_name, DESCRIPTION, configure, around)
+    return pipeline_function(plan(vertex_steps(), config, derived), config.resolved_pipeline_name, DESCRIPTION, configure, around)

@@ -62,7 +62,7 @@ def make_pipeline_job(
     from kfx import __version__
 
     return aiplatform.PipelineJob(
-        display_name=config.pipeline_name,
+        display_name=config.resolved_pipeline_name,
         template_path=template_path,
         job_id=config.job_id or None,
         pipeline_root=pipeline_root(config),
@@ -115,7 +115,7 @@ def submit(
 
         build_images(config)
     with tempfile.TemporaryDirectory(prefix="kfx-submit-") as folder:
-        path = package_path or os.path.join(folder, f"{config.pipeline_name}-vertex.yaml")
+        path = package_path or os.path.join(folder, f"{config.resolved_pipeline_name}-vertex.yaml")
         compile_pipeline(config, path)
         job = make_pipeline_job(config, path, credentials)
     # The pipeline's own tasks join the peered VPC here; the training job joins it through its parameter.
