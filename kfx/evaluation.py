@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
-from typing import Any, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from kfx import storage
 from kfx.contract import METADATA_FILE, MODEL_FILE
@@ -29,28 +30,103 @@ def load_model(model_dir: str):
     return model, metadata
 
 
-def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float) -> dict[str, Any]:
-    """Scores a model folder on a test CSV and decides the blessing.
+def evaluate_model(
+    model_dir: str,
+    test_uri: str,
+    min_accuracy: float,
+    champion: Optional[Mapping[str, Any]] = None,
+    accuracy_tolerance: float = 0.0,
+    serving_ok: bool = True,
+) -> dict[str, Any]:
+    """Scores a model folder (the challenger) and the champion on the same test CSV, and decides the blessing.
+
+    Blessed means: the serving check passed, test accuracy >= ``min_accuracy``, and (when there
+    is a champion) accuracy >= the champion's on these rows minus ``accuracy_tolerance``.
 
     Args:
         model_dir: Folder with ``model.joblib`` and ``model_metadata.json``.
         test_uri: Test split (CSV file, wildcard or ``gs://``).
         min_accuracy: Test accuracy needed for ``blessed``.
+        champion: A registry version reference (:func:`kfx.registry.resolve`); None or not
+            ``found``: no champion, the threshold alone decides.
+        accuracy_tolerance: How far below the champion the challenger may be.
+        serving_ok: Whether the model loaded and agreed in the serving environment.
 
     Returns:
-        :func:`classification_metrics` plus ``rows``, ``min_accuracy`` and ``blessed``.
+        :func:`classification_metrics` plus ``rows``, ``min_accuracy``, ``accuracy_tolerance``,
+        ``champion`` (``version``, ``uri``, ``accuracy``, ``macro_f1``; None without one),
+        ``blessed`` and ``reason`` (the decision, in words).
     """
-    from trainer.model import share_cores, to_matrix
+    from trainer.model import share_cores
     from trainer.task import read_split
 
     # Gradient boosting predicts in parallel: the same OpenMP setting as the trainer's fit.
     share_cores()
-    model, metadata = load_model(model_dir)
     frame = read_split(test_uri, "csv")
-    predicted = model.predict(to_matrix(frame, metadata["features"]))
-    result = classification_metrics(frame[metadata["label_column"]], predicted, labels=metadata["classes"])
-    result.update(rows=len(frame), min_accuracy=min_accuracy, blessed=bool(result["accuracy"] >= min_accuracy))
+    result, metadata = _score(model_dir, frame)
+    result.update(rows=len(frame), min_accuracy=min_accuracy, accuracy_tolerance=accuracy_tolerance, champion=None)
+    if champion and champion.get("found"):
+        scored, champion_metadata = _score(champion["uri"], frame, label_column=metadata["label_column"])
+        result["champion"] = {
+            "model_name": champion.get("model_name", ""),
+            "version": str(champion["version"]),
+            "uri": champion["uri"],
+            "accuracy": scored["accuracy"],
+            "macro_f1": scored["macro_f1"],
+        }
+    result["blessed"], result["reason"] = decide(
+        result["accuracy"], min_accuracy, result["champion"], accuracy_tolerance, serving_ok
+    )
     return result
+
+
+def _score(model_dir: str, frame: Any, label_column: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model folder's :func:`classification_metrics` on ``frame``, and the model's metadata."""
+    from trainer.model import to_matrix
+
+    model, metadata = load_model(model_dir)
+    label = metadata["label_column"]
+    if label_column and label != label_column:
+        raise SourceError(
+            f"The champion in {model_dir!r} predicts {label!r}, not {label_column!r}; pass --model-name with a new name "
+            "for a model of this table."
+        )
+    missing = [f for f in metadata["features"] if f not in frame.columns]
+    if missing:
+        raise SourceError(
+            f"The test split lacks the feature(s) {', '.join(map(repr, missing))} that the model in {model_dir!r} reads; "
+            "pass --model-name with a new name for a model of this table."
+        )
+    predicted = model.predict(to_matrix(frame, metadata["features"]))
+    return classification_metrics(frame[label], predicted, labels=metadata["classes"]), metadata
+
+
+def decide(
+    accuracy: float,
+    min_accuracy: float,
+    champion: Optional[Mapping[str, Any]],
+    accuracy_tolerance: float,
+    serving_ok: bool = True,
+) -> tuple[bool, str]:
+    """The blessing and its reason, in words (the first rule the challenger breaks, else why it passes)."""
+    versus = ""
+    if champion:
+        versus = f"champion v{champion['version']} {champion['accuracy']:.4f}"
+    if not serving_ok:
+        return False, "the model failed the serving check (see the serving section)"
+    if accuracy < min_accuracy:
+        return False, f"test accuracy {accuracy:.4f} is below min_accuracy {min_accuracy:g}"
+    if champion and accuracy < champion["accuracy"] - accuracy_tolerance:
+        return False, (
+            f"lost to the champion: test accuracy {accuracy:.4f} vs {versus} on the same rows, "
+            f"more than the tolerance {accuracy_tolerance:g} below"
+        )
+    if champion:
+        return True, (
+            f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy:g}, and vs {versus} "
+            f"within the tolerance {accuracy_tolerance:g}"
+        )
+    return True, f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy:g}; no champion to compare with"
 
 
 def confusion_matrix_figure(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "Confusion matrix"):
@@ -98,10 +174,15 @@ def evaluation_html(result: dict[str, Any]) -> str:
         for label, m in result["per_class"].items()
     )
     verdict = "blessed" if result["blessed"] else "not blessed"
+    champion = result.get("champion")
+    versus = (
+        f"<p>Champion v{champion['version']} on the same rows: accuracy <b>{champion['accuracy']:.4f}</b>, "
+        f"macro-F1 {champion['macro_f1']:.4f}.</p>" if champion else "<p>No champion: the threshold alone decides.</p>"
+    )
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
         f"<h1>Model evaluation</h1><p>Test accuracy <b>{result['accuracy']:.4f}</b>, macro-F1 <b>{result['macro_f1']:.4f}</b> "
-        f"on {result['rows']} rows; {verdict} (needs accuracy &ge; {result['min_accuracy']}).</p>"
+        f"on {result['rows']} rows; {verdict}: {html.escape(result.get('reason', ''))}.</p>{versus}"
         "<table border='1' cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
         f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'></p>"
         "</body></html>\n"

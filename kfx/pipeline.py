@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any, Callable
 
 from kfx.components import (
-    evaluate, generate_statistics, import_dataset, infer_schema, push_model, train, validate_statistics,
+    evaluate, find_model, generate_statistics, import_dataset, infer_schema, push_model, train, validate_statistics,
 )
 from kfx.step import of
 
@@ -26,6 +26,7 @@ DESCRIPTION = "Beans: import a table, check it with TFDV, train and evaluate a c
 
 STEPS = (
     of(import_dataset),
+    of(find_model),  # the champion: the registry's newest version of this model
     of(generate_statistics),
     of(infer_schema),
     of(validate_statistics),

@@ -1,9 +1,16 @@
 """A versioned local model registry: the stand-in for Vertex AI Model Registry on one machine.
 
-Layout: ``<registry>/<model_name>/v<N>/`` holding ``model.joblib``, its metadata,
-the evaluation metrics and the schema the model was trained under. A version
-folder appears whole (copied under a hidden name, then renamed), and an existing
-version is never overwritten: two pushes at once get two versions.
+Layout: ``<registry>/<model_name>/v<N>/`` holding what a model version needs to be
+served, compared and watched (:data:`VERSION_FILES`): ``model.joblib``, its metadata,
+the evaluation, the schema the model was trained under and the training statistics
+(``statistics/Split-train/stats.tfrecord``: the next run's drift check compares with
+them). A version folder appears whole (copied under a hidden name, then renamed),
+and an existing version is never overwritten: two pushes at once get two versions.
+
+Only blessed models are pushed, so the newest version is the champion: the model a
+new one must not be worse than (:func:`resolve`). On Vertex AI the champion is the
+version with the ``default`` alias (:mod:`kfx.vertex.registry`); its folder holds the
+same files.
 """
 
 from __future__ import annotations
@@ -16,8 +23,44 @@ import tempfile
 from typing import Any, Optional
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
+from kfx.errors import ConfigError, KfxError
 
 _VERSION = re.compile(r"^v(\d+)$")
+LATEST = "latest"
+EVALUATION_FILE = "evaluation.json"
+SCHEMA_FILE = "schema.pbtxt"
+STATISTICS_FOLDER = "statistics"
+TRAIN_SPLIT = "train"
+
+
+class ModelNotFound(KfxError):
+    """A model or model version that the registry does not hold."""
+
+
+class ModelMismatch(KfxError):
+    """A table that does not fit the registry model it is compared with or scored by."""
+
+
+def parse_reference(reference: str) -> tuple[str, str]:
+    """Splits ``NAME``, ``NAME@latest`` or ``NAME@VERSION`` (``3`` or ``v3``) into the name and
+    the version (``latest`` when none is given).
+
+    Raises:
+        ConfigError: If the name or the version is malformed.
+    """
+    name, _, version = (reference or "").strip().partition("@")
+    version = version or LATEST
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?", name):
+        raise ConfigError(
+            f"Model {reference!r} is not NAME[@VERSION|@latest]; pass a registry model name such as beans, beans@3 or "
+            "beans@latest."
+        )
+    if version != LATEST:
+        match = re.fullmatch(r"v?(\d+)", version)
+        if not match or int(match[1]) < 1:
+            raise ConfigError(f"Model version {version!r} in {reference!r} is not a number; pass NAME@3, NAME@v3 or NAME@latest.")
+        version = match[1]
+    return name, version
 
 
 def list_versions(registry_dir: str, model_name: str) -> list[int]:
@@ -28,14 +71,75 @@ def list_versions(registry_dir: str, model_name: str) -> list[int]:
     return sorted(int(m[1]) for m in map(_VERSION.match, os.listdir(folder)) if m)
 
 
+def resolve(registry_dir: str, model_name: str, version: str = LATEST, required: bool = False) -> dict[str, Any]:
+    """The registry version ``model_name@version`` (``latest``: the newest, the champion).
+
+    Returns:
+        ``found``, ``model_name``, ``version`` (``"3"``, empty when none), ``uri`` (the version
+        folder, empty when none) and ``reason`` (why none was found, else empty).
+
+    Raises:
+        ModelNotFound: When ``required`` and the model or version is not in the registry.
+    """
+    versions = list_versions(registry_dir, model_name)
+    record = {"found": False, "model_name": model_name, "version": "", "uri": "", "reason": ""}
+    if not versions:
+        record["reason"] = f"the registry {os.path.abspath(registry_dir)} holds no version of model {model_name!r}"
+    elif version == LATEST:
+        record.update(found=True, version=str(versions[-1]))
+    elif int(version) in versions:
+        record.update(found=True, version=str(int(version)))
+    else:
+        record["reason"] = (
+            f"model {model_name!r} has no version {version} in {os.path.abspath(registry_dir)} "
+            f"(it has {', '.join(f'v{v}' for v in versions)})"
+        )
+    if record["found"]:
+        record["uri"] = os.path.abspath(os.path.join(registry_dir, model_name, f"v{record['version']}"))
+    elif required:
+        known = sorted(n for n in os.listdir(registry_dir) if list_versions(registry_dir, n)) if os.path.isdir(registry_dir) else []
+        raise ModelNotFound(
+            f"{record['reason'][0].upper()}{record['reason'][1:]}; pass one of: "
+            f"{', '.join(known) if known else 'none yet (run kfx run to push a model first)'}."
+        )
+    return record
+
+
+def check_compatible(version: dict[str, Any], label_column: str, columns: list[str]) -> None:
+    """Checks that a table can be scored by (and trained against) a registry version: the same label
+    column, and every feature the version's model reads among ``columns``.
+
+    Raises:
+        ModelMismatch: Naming the difference and the fix (another ``--model-name``).
+    """
+    import json
+
+    from kfx import storage
+
+    metadata = json.loads(storage.read_text(f"{version['uri'].rstrip('/')}/{METADATA_FILE}"))
+    name = f"{version['model_name']} v{version['version']}"
+    if label_column and metadata["label_column"] != label_column:
+        raise ModelMismatch(
+            f"Model {name} predicts {metadata['label_column']!r}, but this run's label column is {label_column!r}; "
+            "pass --model-name with a new name for a model of this table."
+        )
+    missing = [f for f in metadata["features"] if f not in columns]
+    if missing:
+        raise ModelMismatch(
+            f"Model {name} reads feature(s) {', '.join(map(repr, missing))} that this table lacks; "
+            "pass --model-name with a new name for a model of this table, or add the columns."
+        )
+
+
 def push_model(
     model_dir: str,
     registry_dir: str,
     model_name: str,
     evaluation: dict[str, Any],
     schema_uri: Optional[str] = None,
+    statistics_uri: Optional[str] = None,
 ) -> dict[str, Any]:
-    """Copies a blessed model with its metrics and schema into a new registry version.
+    """Copies a blessed model with its evaluation, schema and training statistics into a new registry version.
 
     Args:
         model_dir: Folder the trainer wrote (``model.joblib``, ``model_metadata.json``).
@@ -43,17 +147,20 @@ def push_model(
         model_name: Name of the model in the registry.
         evaluation: Result of :func:`kfx.evaluation.evaluate_model`; decides the push.
         schema_uri: Schema text proto to keep with the model.
+        statistics_uri: The run's statistics folder; its training split is kept with the model.
 
     Returns:
         ``pushed``, and ``version`` and ``uri`` when pushed or ``reason`` when not.
     """
+    if not model_name:
+        raise ConfigError("The model name is empty; pass --model-name (or a source, whose name it defaults to).")
     if not evaluation.get("blessed"):
-        return {
-            "pushed": False,
-            "reason": f"not blessed: test accuracy {evaluation.get('accuracy', float('nan')):.4f} "
-            f"is below min_accuracy {evaluation.get('min_accuracy')}",
-        }
+        reason = evaluation.get("reason") or (
+            f"test accuracy {evaluation.get('accuracy', float('nan')):.4f} is below min_accuracy {evaluation.get('min_accuracy')}"
+        )
+        return {"pushed": False, "reason": f"not blessed: {reason}"}
     from kfx import storage
+    from kfx.statistics import STATS_FILE
 
     root = os.path.join(registry_dir, model_name)
     os.makedirs(root, exist_ok=True)
@@ -61,10 +168,13 @@ def push_model(
     try:
         for name in (MODEL_FILE, METADATA_FILE):
             storage.write_bytes(os.path.join(staging, name), storage.read_bytes(f"{model_dir.rstrip('/')}/{name}"))
-        with open(os.path.join(staging, "evaluation.json"), "w") as f:
+        with open(os.path.join(staging, EVALUATION_FILE), "w") as f:
             json.dump(evaluation, f, indent=2)
         if schema_uri:
-            storage.write_bytes(os.path.join(staging, "schema.pbtxt"), storage.read_bytes(schema_uri))
+            storage.write_bytes(os.path.join(staging, SCHEMA_FILE), storage.read_bytes(schema_uri))
+        if statistics_uri:
+            train = f"{STATISTICS_FOLDER}/Split-{TRAIN_SPLIT}/{STATS_FILE}"
+            storage.write_bytes(os.path.join(staging, train), storage.read_bytes(f"{statistics_uri.rstrip('/')}/Split-{TRAIN_SPLIT}/{STATS_FILE}"))
         version = max(list_versions(registry_dir, model_name), default=0) + 1
         while True:
             target = os.path.join(root, f"v{version}")

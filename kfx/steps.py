@@ -218,15 +218,24 @@ def train(
 train = step(train)
 
 
-def evaluate(model_dir: str, test_path: str, html_path: str, min_accuracy: float) -> dict[str, Any]:
-    """Scores the model on the test split, writes the evaluation page and decides the blessing.
+def evaluate(
+    model_dir: str,
+    test_path: str,
+    html_path: str,
+    min_accuracy: float,
+    champion: Optional[dict[str, Any]] = None,
+    accuracy_tolerance: float = 0.0,
+    serving_ok: bool = True,
+) -> dict[str, Any]:
+    """Scores the model, and the champion when there is one, on the test split, writes the evaluation
+    page and decides the blessing.
 
     Returns:
         See :func:`kfx.evaluation.evaluate_model`.
     """
     from kfx import evaluation, storage
 
-    result = evaluation.evaluate_model(model_dir, test_path, min_accuracy)
+    result = evaluation.evaluate_model(model_dir, test_path, min_accuracy, champion, accuracy_tolerance, serving_ok)
     storage.write_text(html_path, evaluation.evaluation_html(result))
     return result
 
@@ -240,15 +249,18 @@ def push_model(
     model_name: str,
     evaluation_result: dict[str, Any],
     schema_path: str = "",
+    statistics_dir: str = "",
 ) -> dict[str, Any]:
-    """Pushes a blessed model into the local registry, or records why not.
+    """Pushes a blessed model, with its schema and training statistics, into the local registry, or records why not.
 
     Returns:
         See :func:`kfx.registry.push_model`.
     """
     from kfx import registry
 
-    return registry.push_model(model_dir, registry_dir, model_name, evaluation_result, schema_path or None)
+    return registry.push_model(
+        model_dir, registry_dir, model_name, evaluation_result, schema_path or None, statistics_dir or None
+    )
 
 
 push_model = step(push_model)

@@ -12,19 +12,25 @@ def push_model(
     model: Input[Model],
     metrics: Input[Metrics],
     schema: Input[Artifact],
+    statistics: Input[Artifact],
     blessed: bool,
+    reason: str,
     registry_dir: str,
     pushed_model: Output[Artifact],
     model_name: str,
 ) -> NamedTuple("PushOutputs", [("pushed", bool), ("version", int)]):
-    """Copies the model with its metrics and schema into ``registry_dir/model_name/v<N>`` when
-    ``blessed`` (the gate is this input, not a condition); otherwise records why not.
+    """Copies the model with its evaluation, schema and training statistics into
+    ``registry_dir/model_name/v<N>`` when ``blessed`` (the gate is this input, not a condition);
+    otherwise records why not.
 
     Args:
         model: Output of train.
         metrics: Output of evaluate.
         schema: Output of infer_schema, kept with the model.
+        statistics: Output of generate_statistics; the training split's are kept with the model, for
+            the next run's drift check.
         blessed: The blessing from evaluate.
+        reason: Evaluate's reason for its decision.
         registry_dir: Root folder of the local registry.
         pushed_model: A record of the push (the registry version's URI, or the reason).
         model_name: Name of the model in the registry.
@@ -36,8 +42,8 @@ def push_model(
 
     from kfx import steps
 
-    evaluation = {**dict(metrics.metadata), "blessed": blessed}
-    result = steps.push_model(model.path, registry_dir, model_name, evaluation, schema.path)
+    evaluation = {**dict(metrics.metadata), "blessed": blessed, "reason": reason}
+    result = steps.push_model(model.path, registry_dir, model_name, evaluation, schema.path, statistics.path)
     with open(pushed_model.path, "w") as f:
         json.dump(result, f, indent=2)
     pushed_model.metadata.update(model_name=model_name, **result)

@@ -1,0 +1,72 @@
+"""Component: find a model version in the local registry (the champion: its newest version)."""
+
+from typing import NamedTuple
+
+from kfp.dsl import Artifact, Dataset, Input, Output
+
+from kfx.step import Figure, Step, component
+
+
+@component
+def find_model(
+    registry_dir: str,
+    model_name: str,
+    registered_model: Output[Artifact],
+    label_column: str,
+    train_data: Input[Dataset] = None,
+    model_version: str = "latest",
+) -> NamedTuple("FindOutputs", [("found", bool)]):
+    """Records the registry version ``model_name@model_version`` as a reference later steps read: the
+    champion that the new model is compared with and whose training statistics drift is measured
+    against. None found is not an error; the reference says why.
+
+    Args:
+        registry_dir: Root folder of the local registry.
+        model_name: Name of the model in the registry.
+        registered_model: JSON ``found``, ``model_name``, ``version``, ``uri`` (the version folder) and
+            ``reason``; the same keys in its metadata.
+        label_column: The run's label column; the version must predict the same.
+        train_data: This run's training split; when given, the version's features must be among its columns.
+        model_version: A version number, or ``latest`` (the champion).
+
+    Returns:
+        Whether a version was found.
+    """
+    import csv
+    import json
+
+    from kfx import registry, storage
+
+    found = registry.resolve(registry_dir, model_name, model_version)
+    if found["found"] and train_data is not None:
+        with storage.open_read(train_data.path) as f:
+            columns = next(csv.reader(line.decode("utf-8") for line in f))
+        registry.check_compatible(found, label_column, columns)
+    with open(registered_model.path, "w") as f:
+        json.dump(found, f, indent=2)
+    registered_model.metadata.update(found)
+    return (found["found"],)
+
+
+def _describe(champion: dict) -> list[str]:
+    if champion.get("found"):
+        return [f"champion    {champion['model_name']} v{champion['version']}: {champion['uri']}"]
+    return [f"champion    none: {champion.get('reason')}"]
+
+
+STEP = Step(
+    find_model,
+    types={"registered_model": "RegisteredModel"},
+    section="champion",
+    figures=(
+        Figure("found", "registered_model.found", cast=bool),
+        Figure("model_name", "registered_model.model_name"),
+        Figure("version", "registered_model.version"),
+        Figure("uri", "registered_model.uri"),
+        Figure("reason", "registered_model.reason"),
+    ),
+    describe=_describe,
+    # The registry changes between runs (a push adds a version): the lookup runs every time, and the steps
+    # that read its reference are reused only while it names the same version.
+    cache=False,
+)
