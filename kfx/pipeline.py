@@ -26,7 +26,7 @@ DESCRIPTION = "Beans: import a table, check it with TFDV, train and evaluate a c
 
 STEPS = (
     of(import_dataset),
-    of(find_model),  # the champion: the registry's newest version of this model
+    of(find_model).use(bind={"table": "train_data"}),  # the champion: the registry's newest version of this model
     of(generate_statistics),
     of(infer_schema),
     of(validate_statistics),

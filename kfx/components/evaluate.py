@@ -14,9 +14,9 @@ def evaluate(
     metrics: Output[Metrics],
     classification_metrics: Output[ClassificationMetrics],
     evaluation_view: Output[HTML],
+    registered_model: Input[Artifact],
     min_accuracy: float,
     accuracy_tolerance: float,
-    registered_model: Input[Artifact] = None,
     serving_ok: bool = True,
 ) -> NamedTuple("EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str)]):
     """Scores the new model (the challenger) and the champion on the same test rows, logs accuracy,
@@ -32,7 +32,7 @@ def evaluate(
         evaluation_view: HTML page with metrics and the confusion-matrix picture.
         min_accuracy: Accuracy a model needs to be blessed.
         accuracy_tolerance: How far below the champion's accuracy the model may be.
-        registered_model: The champion (find_model's reference); none given or none found: the threshold decides.
+        registered_model: The champion (find_model's reference); none found: the threshold alone decides.
         serving_ok: The serving check's verdict.
 
     Returns:
@@ -40,7 +40,7 @@ def evaluate(
     """
     from kfx import steps
 
-    champion = dict(registered_model.metadata) if registered_model is not None else None
+    champion = dict(registered_model.metadata)
     result = steps.evaluate(
         model.path, test_data.path, evaluation_view.path, min_accuracy, champion, accuracy_tolerance, serving_ok
     )

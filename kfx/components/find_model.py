@@ -11,9 +11,9 @@ from kfx.step import Figure, Step, component
 def find_model(
     registry_dir: str,
     model_name: str,
+    table: Input[Dataset],
     registered_model: Output[Artifact],
     label_column: str,
-    train_data: Input[Dataset] = None,
     model_version: str = "latest",
 ) -> NamedTuple("FindOutputs", [("found", bool)]):
     """Records the registry version ``model_name@model_version`` as a reference later steps read: the
@@ -25,8 +25,9 @@ def find_model(
         model_name: Name of the model in the registry.
         registered_model: JSON ``found``, ``model_name``, ``version``, ``uri`` (the version folder) and
             ``reason``; the same keys in its metadata.
-        label_column: The run's label column; the version must predict the same.
-        train_data: This run's training split; when given, the version's features must be among its columns.
+        table: A CSV table of this run (the training split, or the table to score); a version found must
+            read features among its columns.
+        label_column: The run's label column; a version found must predict the same (empty: not checked).
         model_version: A version number, or ``latest`` (the champion).
 
     Returns:
@@ -38,8 +39,8 @@ def find_model(
     from kfx import registry, storage
 
     found = registry.resolve(registry_dir, model_name, model_version)
-    if found["found"] and train_data is not None:
-        with storage.open_read(train_data.path) as f:
+    if found["found"]:
+        with storage.open_read(table.path) as f:
             columns = next(csv.reader(line.decode("utf-8") for line in f))
         registry.check_compatible(found, label_column, columns)
     with open(registered_model.path, "w") as f:

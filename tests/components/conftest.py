@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import inspect
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -92,6 +93,15 @@ class Upstream:
         from kfp.dsl import Model
 
         return Model(name="model", uri=self.model, metadata={"framework": "scikit-learn"})
+
+    def no_champion(self):
+        """find_model's reference when the registry holds no version yet."""
+        from kfp.dsl import Artifact
+
+        reference = {"found": False, "model_name": "beans", "version": "", "uri": "", "reason": "no version yet"}
+        path = self.folder / "no-champion.json"
+        path.write_text(json.dumps(reference))
+        return Artifact(name="registered_model", uri=str(path), metadata=reference)
 
     def metrics_artifact(self):
         """evaluate's Metrics output, with the scalars evaluate logs (min_accuracy 0.5: blessed)."""

@@ -1,14 +1,20 @@
 """evaluate: the model scored on the test split, the confusion matrix, and the blessing."""
 
 import pytest
-from kfp.dsl import HTML, ClassificationMetrics, Metrics
+from kfp.dsl import HTML, ClassificationMetrics, Metrics, Model
 
 from kfx import components, steps
 from kfx.errors import SourceError
 
 
 def _outputs(new_artifact):
+    """The outputs, and the reference of a registry without a champion (the threshold alone decides)."""
+    from kfp.dsl import Artifact
+
+    none = new_artifact(Artifact, "registered_model")
+    none.metadata.update(found=False, model_name="beans", version="", uri="", reason="no version yet")
     return {
+        "registered_model": none,
         "metrics": new_artifact(Metrics, "metrics"),
         "classification_metrics": new_artifact(ClassificationMetrics, "classification_metrics"),
         "evaluation_view": new_artifact(HTML, "evaluation_view"),
@@ -45,15 +51,17 @@ def test_plain_function_names_a_folder_without_a_model(upstream, tmp_path):
 
 def test_python_func_logs_the_metrics_and_the_confusion_matrix(upstream, new_artifact):
     a = _outputs(new_artifact)
-    blessed, accuracy, macro_f1 = components.evaluate.python_func(
+    blessed, accuracy, macro_f1, reason = components.evaluate.python_func(
         model=upstream.model_artifact(), test_data=upstream.datasets()["test_data"], min_accuracy=0.5, **a
     )
     assert blessed is True and accuracy == upstream.trained["test"]["accuracy"] and 0.8 < macro_f1 <= 1
+    assert reason == f"test accuracy {accuracy:.4f} >= min_accuracy 0.5; no champion to compare with"
     metrics = a["metrics"].metadata
     assert metrics["accuracy"] == accuracy
-    assert {k: metrics[k] for k in ("accuracy", "macro_f1", "rows", "min_accuracy", "blessed")} == {
-        "accuracy": accuracy, "macro_f1": macro_f1, "rows": 60, "min_accuracy": 0.5, "blessed": True}
-    assert set(metrics) == {"accuracy", "macro_f1", "rows", "min_accuracy", "blessed"} | {
+    assert {k: metrics[k] for k in ("accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed")} == {
+        "accuracy": accuracy, "macro_f1": macro_f1, "rows": 60, "min_accuracy": 0.5, "accuracy_tolerance": 0.01,
+        "blessed": True}
+    assert set(metrics) == {"accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed"} | {
         f"{kind}_{label}" for kind in ("precision", "recall") for label in upstream.classes}
     matrix = a["classification_metrics"].metadata["confusionMatrix"]
     assert len(matrix["rows"]) == 7
@@ -68,18 +76,20 @@ def test_python_func_takes_min_accuracy_from_config_and_does_not_bless_below_it(
     outputs = components.evaluate.python_func(model=upstream.model_artifact(), test_data=upstream.datasets()["test_data"], **a)
     # Config's min_accuracy (0.9) is the default; the sample's model scores exactly that (54 of 60).
     assert a["metrics"].metadata["min_accuracy"] == 0.9 and accuracy == 0.9
-    assert outputs == (True, accuracy, macro_f1)
+    assert outputs[:3] == (True, accuracy, macro_f1)
     a = _outputs(new_artifact)
     outputs = components.evaluate.python_func(
         model=upstream.model_artifact(), test_data=upstream.datasets()["test_data"], min_accuracy=0.95, **a
     )
-    assert outputs == (False, accuracy, macro_f1)
+    assert outputs == (False, accuracy, macro_f1, f"test accuracy {accuracy:.4f} is below min_accuracy 0.95")
     assert a["metrics"].metadata["min_accuracy"] == 0.95 and a["metrics"].metadata["blessed"] is False
 
 
 def test_kfp_local_run(kfp_local, upstream):
     outputs = kfp_local.run(
-        components.evaluate, {"model": upstream.model_artifact(), "test_data": upstream.datasets()["test_data"]},
+        components.evaluate,
+        {"model": upstream.model_artifact(), "test_data": upstream.datasets()["test_data"],
+         "registered_model": upstream.no_champion()},
         min_accuracy=0.5,
     )
     assert (outputs["blessed"], outputs["accuracy"], outputs["macro_f1"]) == (
@@ -92,8 +102,85 @@ def test_kfp_local_run(kfp_local, upstream):
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
-    loaded = round_trip(components.evaluate, from_config={"min_accuracy"})
+    loaded = round_trip(components.evaluate, from_config={"min_accuracy", "accuracy_tolerance"}, written={"serving_ok": True})
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
         "metrics": "system.Metrics@0.0.1", "classification_metrics": "system.ClassificationMetrics@0.0.1",
         "evaluation_view": "system.HTML@0.0.1", "blessed": "Boolean", "accuracy": "Float", "macro_f1": "Float",
+        "reason": "String",
     }
+    inputs = loaded.component_spec.inputs
+    # The serving verdict is optional (the component also runs where no check ran).
+    assert not inputs["registered_model"].optional and inputs["serving_ok"].default is True
+
+
+@pytest.fixture(scope="module")
+def weak_model(upstream, tmp_path_factory):
+    """A model trained on the same splits with a tiny C: clearly worse than upstream's."""
+    folder = str(tmp_path_factory.mktemp("weak") / "model")
+    steps.train(upstream.splits["train"], upstream.splits["validation"], upstream.splits["test"], folder,
+                label_column="Class", svm_c=0.001, svm_gamma="scale", seed=42, svm_max_rows=30000,
+                boosting_learning_rate=0.1, boosting_max_iter=100)
+    return folder
+
+
+def _champion(model_dir, registry_dir, upstream):
+    from kfx import registry
+
+    evaluation = steps.evaluate(model_dir, upstream.splits["test"], str(registry_dir / "page.html"), 0.0)
+    registry.push_model(model_dir, str(registry_dir), "beans", evaluation, upstream.schema, upstream.statistics)
+    return registry.resolve(str(registry_dir), "beans")
+
+
+def test_a_challenger_worse_than_the_champion_is_not_blessed(upstream, weak_model, tmp_path):
+    champion = _champion(upstream.model, tmp_path / "reg", upstream)
+    result = steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "page.html"), 0.0, champion, 0.01)
+    strong = upstream.trained["test"]["accuracy"]
+    # The champion is scored on this run's test rows, the same rows as the challenger.
+    assert result["champion"] == {"model_name": "beans", "version": "1", "uri": champion["uri"],
+                                  "accuracy": strong, "macro_f1": upstream.trained["test"]["macro_f1"]}
+    assert result["accuracy"] < strong - 0.01 and result["blessed"] is False
+    assert result["reason"] == (
+        f"lost to the champion: test accuracy {result['accuracy']:.4f} vs champion v1 {strong:.4f} on the same rows, "
+        "more than the tolerance 0.01 below")
+    assert "Champion v1 on the same rows" in (tmp_path / "page.html").read_text()
+    # A tolerance as wide as the gap blesses it; the threshold alone (no champion) does too.
+    gap = strong - result["accuracy"]
+    assert steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "b.html"), 0.0, champion, gap + 1e-9)["blessed"]
+    assert steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "c.html"), 0.0, None, 0.01)["blessed"]
+
+
+def test_a_better_challenger_is_blessed_and_says_why(upstream, weak_model, tmp_path):
+    champion = _champion(weak_model, tmp_path / "reg", upstream)
+    result = steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "page.html"), 0.5, champion, 0.0)
+    assert result["blessed"] is True and result["champion"]["accuracy"] < result["accuracy"]
+    assert result["reason"] == (
+        f"test accuracy {result['accuracy']:.4f} >= min_accuracy 0.5, and vs champion v1 "
+        f"{result['champion']['accuracy']:.4f} within the tolerance 0")
+
+
+def test_a_failed_serving_check_refuses_the_blessing(upstream, tmp_path):
+    result = steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, None, 0.01, False)
+    assert (result["blessed"], result["reason"]) == (False, "the model failed the serving check (see the serving section)")
+
+
+def test_python_func_logs_the_champion_and_its_accuracy(upstream, weak_model, new_artifact, tmp_path):
+    champion = _champion(upstream.model, tmp_path / "reg", upstream)
+    a = _outputs(new_artifact)
+    a["registered_model"].metadata.update(champion)
+    blessed, accuracy, _, reason = components.evaluate.python_func(
+        model=Model(name="m", uri=weak_model),
+        test_data=upstream.datasets()["test_data"], min_accuracy=0.0, **a)
+    assert blessed is False and reason.startswith("lost to the champion")
+    assert a["metrics"].metadata["champion_version"] == 1
+    assert a["metrics"].metadata["champion_accuracy"] == upstream.trained["test"]["accuracy"]
+
+
+def test_a_champion_of_another_label_is_refused(upstream, tmp_path):
+    import json
+
+    champion = _champion(upstream.model, tmp_path / "reg", upstream)
+    metadata_path = f"{champion['uri']}/model_metadata.json"
+    metadata = json.load(open(metadata_path))
+    json.dump({**metadata, "label_column": "Kind"}, open(metadata_path, "w"))
+    with pytest.raises(SourceError, match="predicts 'Kind', not 'Class'; pass --model-name with a new name"):
+        steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, champion, 0.01)

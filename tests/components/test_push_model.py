@@ -3,32 +3,54 @@
 import json
 import os
 
+import pytest
+
 from kfp.dsl import Artifact
 
 from kfx import components, steps
 
-VERSION_FILES = ["evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt"]
+VERSION_FILES = ["evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
+TRAIN_STATISTICS = os.path.join("statistics", "Split-train", "stats.tfrecord")
 
 
-def _push(upstream, registry, pushed, blessed):
+def _push(upstream, registry, pushed, blessed, reason=""):
     return components.push_model.python_func(
         model=upstream.model_artifact(), metrics=upstream.metrics_artifact(), schema=upstream.schema_artifact(),
-        blessed=blessed, registry_dir=str(registry), pushed_model=pushed,
+        statistics=upstream.statistics_artifact(), blessed=blessed, reason=reason, registry_dir=str(registry),
+        pushed_model=pushed, model_name="beans",
     )
 
 
 def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(upstream, tmp_path):
     registry = tmp_path / "registry"
     evaluation = {"accuracy": 0.93, "blessed": True}
-    first = steps.push_model(upstream.model, str(registry), "beans", evaluation, upstream.schema)
+    first = steps.push_model(upstream.model, str(registry), "beans", evaluation, upstream.schema, upstream.statistics)
     assert first == {"pushed": True, "version": 1, "uri": str(registry / "beans" / "v1")}
     assert sorted(os.listdir(first["uri"])) == VERSION_FILES
+    # The training statistics stay with the version: the next run's drift check reads them.
+    assert (registry / "beans" / "v1" / TRAIN_STATISTICS).read_bytes() == open(
+        os.path.join(upstream.statistics, "Split-train", "stats.tfrecord"), "rb").read()
+    assert os.listdir(registry / "beans" / "v1" / "statistics") == ["Split-train"]
     assert json.load(open(registry / "beans" / "v1" / "evaluation.json")) == evaluation
     assert (registry / "beans" / "v1" / "model.joblib").read_bytes() == open(f"{upstream.model}/model.joblib", "rb").read()
     assert (registry / "beans" / "v1" / "schema.pbtxt").read_text() == open(upstream.schema).read()
     second = steps.push_model(upstream.model, str(registry), "beans", evaluation, "")
     assert second == {"pushed": True, "version": 2, "uri": str(registry / "beans" / "v2")}
-    assert "schema.pbtxt" not in os.listdir(second["uri"])
+    assert sorted(os.listdir(second["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+
+
+def test_plain_function_refuses_an_empty_model_name(upstream, tmp_path):
+    from kfx.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="The model name is empty; pass --model-name"):
+        steps.push_model(upstream.model, str(tmp_path / "registry"), "", {"blessed": True}, upstream.schema)
+    assert not (tmp_path / "registry").exists()
+
+
+def test_the_reason_evaluate_gave_is_the_reason_recorded(upstream, new_artifact, tmp_path):
+    pushed = new_artifact(Artifact, "pushed_model")
+    assert _push(upstream, tmp_path / "registry", pushed, blessed=False, reason="lost to the champion: 0.6 vs 0.9") == (False, 0)
+    assert pushed.metadata["reason"] == "not blessed: lost to the champion: 0.6 vs 0.9"
 
 
 def test_plain_function_records_why_an_unblessed_model_is_not_pushed(upstream, tmp_path):
@@ -46,8 +68,9 @@ def test_python_func_pushes_a_blessed_model_and_records_the_push(upstream, new_a
     assert record["uri"] == uri
     assert record == {"pushed": True, "version": 1, "uri": uri}
     assert pushed.metadata == {"model_name": "beans", "pushed": True, "version": 1, "uri": uri}
-    # The evaluation kept with the model is the metrics artifact's, with the blessing given.
-    assert json.load(open(os.path.join(uri, "evaluation.json"))) == {**upstream.metrics_artifact().metadata, "blessed": True}
+    # The evaluation kept with the model is the metrics artifact's, with the blessing and its reason.
+    assert json.load(open(os.path.join(uri, "evaluation.json"))) == {
+        **upstream.metrics_artifact().metadata, "blessed": True, "reason": ""}
 
 
 def test_python_func_refuses_an_unblessed_model(upstream, new_artifact, tmp_path):
@@ -65,8 +88,9 @@ def test_kfp_local_run(kfp_local, upstream, tmp_path):
     registry = tmp_path / "registry"
     outputs = kfp_local.run(
         components.push_model,
-        {"model": upstream.model_artifact(), "metrics": upstream.metrics_artifact(), "schema": upstream.schema_artifact()},
-        blessed=True, registry_dir=str(registry), model_name="beans-local",
+        {"model": upstream.model_artifact(), "metrics": upstream.metrics_artifact(), "schema": upstream.schema_artifact(),
+         "statistics": upstream.statistics_artifact()},
+        blessed=True, reason="fine", registry_dir=str(registry), model_name="beans-local",
     )
     uri = str(registry / "beans-local" / "v1")
     assert (outputs["pushed"], outputs["version"]) == (True, 1)

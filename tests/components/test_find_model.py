@@ -1,0 +1,95 @@
+"""find_model: the registry version (the champion: the newest) that later steps compare with."""
+
+import json
+import os
+
+import pytest
+from kfp.dsl import Artifact, Dataset
+
+from kfx import components, registry, steps
+from kfx.errors import ConfigError
+from kfx.registry import ModelMismatch, ModelNotFound
+
+
+@pytest.fixture
+def two_versions(upstream, tmp_path):
+    reg = tmp_path / "registry"
+    for accuracy in (0.91, 0.93):
+        steps.push_model(upstream.model, str(reg), "beans", {"blessed": True, "accuracy": accuracy}, upstream.schema,
+                         upstream.statistics)
+    return reg
+
+
+def _find(upstream, reg, new_artifact, table=None, **values):
+    reference = new_artifact(Artifact, "registered_model")
+    table = table or Dataset(name="train_data", uri=upstream.splits["train"])
+    found = components.find_model.python_func(registry_dir=str(reg), model_name="beans", table=table,
+                                              registered_model=reference, **values)
+    return found, reference
+
+
+def test_the_newest_version_is_the_champion(upstream, two_versions, new_artifact):
+    (found,), reference = _find(upstream, two_versions, new_artifact)
+    uri = str(two_versions / "beans" / "v2")
+    expected = {"found": True, "model_name": "beans", "version": "2", "uri": uri, "reason": ""}
+    assert found is True and reference.metadata == expected
+    assert json.load(open(reference.path)) == expected
+
+
+def test_a_version_by_number(upstream, two_versions, new_artifact):
+    _, reference = _find(upstream, two_versions, new_artifact, model_version="1")
+    assert (reference.metadata["version"], reference.metadata["uri"]) == ("1", str(two_versions / "beans" / "v1"))
+
+
+def test_no_version_is_a_reference_that_says_why(upstream, tmp_path, new_artifact):
+    (found,), reference = _find(upstream, tmp_path / "empty", new_artifact)
+    assert found is False
+    assert reference.metadata == {
+        "found": False, "model_name": "beans", "version": "", "uri": "",
+        "reason": f"the registry {tmp_path / 'empty'} holds no version of model 'beans'"}
+
+
+def test_a_champion_of_another_label_or_features_is_refused(upstream, two_versions, new_artifact, tmp_path):
+    with pytest.raises(ModelMismatch, match=r"^Model beans v2 predicts 'Class', but this run's label column is 'Kind'; "
+                                            "pass --model-name with a new name for a model of this table.$"):
+        _find(upstream, two_versions, new_artifact, label_column="Kind")
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("Area,Class\n1,SEKER\n")
+    with pytest.raises(ModelMismatch, match=r"^Model beans v2 reads feature\(s\) 'Perimeter', 'MajorAxisLength', .* that this "
+                                            "table lacks; pass --model-name"):
+        _find(upstream, two_versions, new_artifact, table=Dataset(name="t", uri=str(narrow)))
+
+
+def test_registry_resolve_and_references():
+    assert registry.parse_reference("beans") == ("beans", "latest")
+    assert registry.parse_reference("beans@latest") == ("beans", "latest")
+    assert registry.parse_reference("wine@v3") == ("wine", "3")
+    assert registry.parse_reference("wine@12") == ("wine", "12")
+    for bad in ("Beans", "beans@three", "beans@0", "@3", ""):
+        with pytest.raises(ConfigError):
+            registry.parse_reference(bad)
+
+
+def test_an_unknown_model_or_version_is_one_sentence(two_versions):
+    with pytest.raises(ModelNotFound) as caught:
+        registry.resolve(str(two_versions), "beans", "7", required=True)
+    assert str(caught.value) == (f"Model 'beans' has no version 7 in {two_versions} (it has v1, v2); pass one of: beans.")
+    with pytest.raises(ModelNotFound, match=r"^The registry .* holds no version of model 'wine'; pass one of: beans\.$"):
+        registry.resolve(str(two_versions), "wine", "latest", required=True)
+
+
+def test_kfp_local_run(kfp_local, upstream, two_versions):
+    outputs = kfp_local.run(
+        components.find_model, {"table": Dataset(name="train_data", uri=upstream.splits["train"])},
+        registry_dir=str(two_versions), model_name="beans",
+    )
+    assert outputs["found"] is True
+    assert outputs["registered_model"].metadata["uri"] == str(two_versions / "beans" / "v2")
+    assert os.path.isfile(os.path.join(outputs["registered_model"].metadata["uri"], "statistics", "Split-train",
+                                       "stats.tfrecord"))
+
+
+def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
+    loaded = round_trip(components.find_model, from_config={"label_column"}, written={"model_version": "latest"})
+    assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
+        "registered_model": "system.Artifact@0.0.1", "found": "Boolean"}
