@@ -46,7 +46,7 @@ config = Config()
 hyperparameters = {name: getattr(config, name) for name in contract.TRAINER_PARAMETERS}
 trained = steps.train(splits["train"], splits["validation"], splits["test"], out + "/model",
                       **{**hyperparameters, "svm_c": svm_c})
-result = steps.evaluate(out + "/model", splits["test"], out + "/evaluation.html", config.min_accuracy)
+result = steps.evaluate(out + "/model", splits["test"], out + "/evaluation.html", config.min_accuracy, None, config.accuracy_tolerance, True)
 print(json.dumps({"accuracy": result["accuracy"]}))
 """
 

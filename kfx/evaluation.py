@@ -115,18 +115,18 @@ def decide(
     if not serving_ok:
         return False, "the model failed the serving check (see the serving section)"
     if accuracy < min_accuracy:
-        return False, f"test accuracy {accuracy:.4f} is below min_accuracy {min_accuracy:g}"
+        return False, f"test accuracy {accuracy:.4f} is below min_accuracy {min_accuracy}"
     if champion and accuracy < champion["accuracy"] - accuracy_tolerance:
         return False, (
             f"lost to the champion: test accuracy {accuracy:.4f} vs {versus} on the same rows, "
-            f"more than the tolerance {accuracy_tolerance:g} below"
+            f"more than the tolerance {accuracy_tolerance} below"
         )
     if champion:
         return True, (
-            f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy:g}, and vs {versus} "
-            f"within the tolerance {accuracy_tolerance:g}"
+            f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy}, and vs {versus} "
+            f"within the tolerance {accuracy_tolerance}"
         )
-    return True, f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy:g}; no champion to compare with"
+    return True, f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy}; no champion to compare with"
 
 
 def confusion_matrix_figure(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str = "Confusion matrix"):
@@ -166,6 +166,10 @@ def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]],
     return out.getvalue()
 
 
+def _threshold(result: dict[str, Any]) -> str:
+    return f"needs accuracy >= {result['min_accuracy']}"
+
+
 def evaluation_html(result: dict[str, Any]) -> str:
     """A standalone HTML page with the headline metrics, the per-class table and the confusion matrix."""
     png = confusion_matrix_png(result["confusion"]["labels"], result["confusion"]["matrix"])
@@ -182,7 +186,7 @@ def evaluation_html(result: dict[str, Any]) -> str:
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
         f"<h1>Model evaluation</h1><p>Test accuracy <b>{result['accuracy']:.4f}</b>, macro-F1 <b>{result['macro_f1']:.4f}</b> "
-        f"on {result['rows']} rows; {verdict}: {html.escape(result.get('reason', ''))}.</p>{versus}"
+        f"on {result['rows']} rows; {verdict}: {html.escape(result.get('reason') or _threshold(result))}.</p>{versus}"
         "<table border='1' cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
         f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'></p>"
         "</body></html>\n"

@@ -138,6 +138,7 @@ def push_model(
     evaluation: dict[str, Any],
     schema_uri: Optional[str] = None,
     statistics_uri: Optional[str] = None,
+    champion: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     """Copies a blessed model with its evaluation, schema and training statistics into a new registry version.
 
@@ -148,6 +149,8 @@ def push_model(
         evaluation: Result of :func:`kfx.evaluation.evaluate_model`; decides the push.
         schema_uri: Schema text proto to keep with the model.
         statistics_uri: The run's statistics folder; its training split is kept with the model.
+        champion: The version the model was compared with (:func:`resolve`); a model that is that
+            version's, byte for byte (a re-run that reused the training), is not pushed again.
 
     Returns:
         ``pushed``, and ``version`` and ``uri`` when pushed or ``reason`` when not.
@@ -161,6 +164,14 @@ def push_model(
         return {"pushed": False, "reason": f"not blessed: {reason}"}
     from kfx import storage
     from kfx.statistics import STATS_FILE
+
+    if champion and champion.get("found"):
+        model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
+        if storage.exists(f"{champion['uri']}/{MODEL_FILE}") and storage.read_bytes(f"{champion['uri']}/{MODEL_FILE}") == model_bytes:
+            return {
+                "pushed": False, "version": int(champion["version"]), "uri": champion["uri"],
+                "reason": f"this model is already version {champion['version']}, the champion",
+            }
 
     root = os.path.join(registry_dir, model_name)
     os.makedirs(root, exist_ok=True)

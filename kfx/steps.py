@@ -223,11 +223,11 @@ def evaluate(
     test_path: str,
     html_path: str,
     min_accuracy: float,
-    champion: Optional[dict[str, Any]] = None,
-    accuracy_tolerance: float = 0.0,
-    serving_ok: bool = True,
+    champion: Optional[dict[str, Any]],
+    accuracy_tolerance: float,
+    serving_ok: bool,
 ) -> dict[str, Any]:
-    """Scores the model, and the champion when there is one, on the test split, writes the evaluation
+    """Scores the model, and the champion when there is one (None: no champion), on the test split, writes the evaluation
     page and decides the blessing.
 
     Returns:
@@ -250,6 +250,7 @@ def push_model(
     evaluation_result: dict[str, Any],
     schema_path: str = "",
     statistics_dir: str = "",
+    champion: Optional[dict[str, Any]] = None,
 ) -> dict[str, Any]:
     """Pushes a blessed model, with its schema and training statistics, into the local registry, or records why not.
 
@@ -259,7 +260,7 @@ def push_model(
     from kfx import registry
 
     return registry.push_model(
-        model_dir, registry_dir, model_name, evaluation_result, schema_path or None, statistics_dir or None
+        model_dir, registry_dir, model_name, evaluation_result, schema_path or None, statistics_dir or None, champion
     )
 
 

@@ -29,7 +29,7 @@ def test_classification_metrics_by_hand():
 
 def test_evaluate_blesses_by_threshold(model_dir, sample_splits, tmp_path):
     html = tmp_path / "eval.html"
-    result = steps.evaluate(model_dir, sample_splits["test"], str(html), min_accuracy=0.5)
+    result = steps.evaluate(model_dir, sample_splits["test"], str(html), 0.5, None, 0.0, True)
     assert result["rows"] == 60 and result["blessed"] is True
     assert sum(map(sum, result["confusion"]["matrix"])) == 60
     assert len(result["per_class"]) == 7
@@ -75,16 +75,17 @@ def test_blessed_at_exactly_min_accuracy_and_not_one_part_in_a_billion_above(mod
 
 def test_the_evaluate_step_passes_min_accuracy_on(model_dir, sample_splits, tmp_path):
     html = tmp_path / "eval.html"
-    strict = steps.evaluate(model_dir, sample_splits["test"], str(html), min_accuracy=0.9 * (1 + 1e-9))
+    strict = steps.evaluate(model_dir, sample_splits["test"], str(html), 0.9 * (1 + 1e-9), None, 0.0, True)
     assert strict["blessed"] is False and strict["min_accuracy"] == 0.9 * (1 + 1e-9)
-    assert "not blessed (needs accuracy &ge; 0.9000000009000001)" in html.read_text()
-    lenient = steps.evaluate(model_dir, sample_splits["test"], str(html), min_accuracy=0.9)
-    assert lenient["blessed"] is True and "; blessed (needs accuracy &ge; 0.9)" in html.read_text()
+    assert "not blessed: test accuracy 0.9000 is below min_accuracy 0.9000000009000001." in html.read_text()
+    lenient = steps.evaluate(model_dir, sample_splits["test"], str(html), 0.9, None, 0.0, True)
+    assert lenient["blessed"] is True
+    assert "; blessed: test accuracy 0.9000 &gt;= min_accuracy 0.9; no champion to compare with." in html.read_text()
     assert "Test accuracy <b>0.9000</b>, macro-F1 <b>0.9265</b> on 60 rows" in html.read_text()
 
 
 def test_the_evaluate_component_logs_min_accuracy_and_the_blessing(model_dir, sample_splits, tmp_path):
-    from kfp.dsl import HTML, ClassificationMetrics, Dataset, Metrics, Model
+    from kfp.dsl import HTML, Artifact, ClassificationMetrics, Dataset, Metrics, Model
 
     from kfx import components
 
@@ -92,8 +93,11 @@ def test_the_evaluate_component_logs_min_accuracy_and_the_blessing(model_dir, sa
         return cls(name=name, uri=str(tmp_path / name), metadata={})
 
     metrics = art(Metrics, "metrics")
-    blessed, accuracy, macro_f1 = components.evaluate.python_func(
+    none = art(Artifact, "registered_model")
+    none.metadata.update(found=False, model_name="beans", version="", uri="", reason="none yet")
+    blessed, accuracy, macro_f1, _ = components.evaluate.python_func(
         model=Model(name="model", uri=model_dir, metadata={}), test_data=Dataset(name="t", uri=sample_splits["test"], metadata={}),
+        registered_model=none,
         metrics=metrics, classification_metrics=art(ClassificationMetrics, "cm"), evaluation_view=art(HTML, "view"),
         min_accuracy=0.9 * (1 + 1e-9),
     )
@@ -272,8 +276,8 @@ def test_the_evaluation_page():
     page = re.sub(r"base64,[A-Za-z0-9+/=]+'", "base64,PNG'", page)
     assert page == (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
-        "<h1>Model evaluation</h1><p>Test accuracy <b>0.5000</b>, macro-F1 <b>0.2500</b> on 4 rows; not blessed "
-        "(needs accuracy &ge; 0.9).</p>"
+        "<h1>Model evaluation</h1><p>Test accuracy <b>0.5000</b>, macro-F1 <b>0.2500</b> on 4 rows; not blessed: "
+        "needs accuracy &gt;= 0.9.</p><p>No champion: the threshold alone decides.</p>"
         "<table border='1' cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
         "<tr><td>a</td><td>1.000</td><td>0.500</td><td>0.667</td><td>2</td></tr>"
         "<tr><td>b</td><td>0.000</td><td>0.000</td><td>0.000</td><td>2</td></tr>"

@@ -1,6 +1,6 @@
 """The local runner around kfp.local, fast: a one-task pipeline run by the real kfp.local executor.
 
-``kfx run`` builds the seven-step pipeline; here ``build_pipeline`` hands the runner a
+``kfx run`` builds the whole pipeline; here ``build_pipeline`` hands the runner a
 pipeline with only the real ``validate_statistics`` component (statistics and schema
 imported with ``dsl.importer``), so what the runner does with a task that fails, a
 task that writes anomalies and a run that stops early is checked in a couple of
@@ -11,6 +11,8 @@ import json
 import os
 
 import pytest
+
+from kfx.pipeline import STEPS
 
 ANOMALY = (
     "TFDV found 1 anomalies: 'Class' in test (Unexpected string values); fix the data or curate the schema "
@@ -70,7 +72,7 @@ def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_ar
     code, out, err, run_dir, summary = _run(tmp_path, capsys)
     assert code == 3
     assert err == f"kfx: error: {ANOMALY}\n"
-    assert "[1/7] validate-statistics FAILED after" in out
+    assert f"[1/{len(STEPS)}] validate-statistics FAILED after" in out
     assert f"  failed at   validate-statistics: {ANOMALY}" in out.splitlines()
     assert (summary["status"], summary["failed_step"], summary["error_kind"], summary["error"]) == (
         "failed", "validate-statistics", "AnomaliesFound", ANOMALY)
@@ -88,8 +90,8 @@ def test_with_fail_on_anomalies_off_the_task_completes_and_a_short_run_is_named(
     assert summary["anomalies"]["count"] == 1 and summary["anomalies"]["features"] == ["Class"]
     anomalies = summary["artifacts"]["validate-statistics/anomalies"]
     assert "PINTO" in open(os.path.join(anomalies, "Split-test", "anomalies.pbtxt")).read()
-    # One task ran where the pipeline has seven: the run does not pass for complete.
+    # One task ran where the pipeline has more: the run does not pass for complete.
     assert (summary["status"], summary["error_kind"]) == ("failed", "StepFailed")
-    assert summary["error"] == f"Only 1 of 7 steps ran; see {log}."
-    assert code == 1 and err == f"kfx: error: Only 1 of 7 steps ran; see {log}.\n"
+    assert summary["error"] == f"Only 1 of {len(STEPS)} steps ran; see {log}."
+    assert code == 1 and err == f"kfx: error: Only 1 of {len(STEPS)} steps ran; see {log}.\n"
     assert f"  anomalies   1 (Class); report: {summary['artifacts']['validate-statistics/report']}" in out.splitlines()

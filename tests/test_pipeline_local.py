@@ -11,7 +11,7 @@ from kfx.local import run_local
 from kfx.pipeline import STEPS, compile_pipeline
 
 
-def test_local_target_compiles_to_the_seven_steps_in_order(tmp_path):
+def test_local_target_compiles_to_its_steps_in_order(tmp_path):
     path = compile_pipeline(Config(image="example.com/kfx:1.0"), str(tmp_path / "p.yaml"))
     spec = yaml.safe_load(open(path))
     tasks = spec["root"]["dag"]["tasks"]
@@ -20,7 +20,9 @@ def test_local_target_compiles_to_the_seven_steps_in_order(tmp_path):
     assert deps["generate-statistics"] == {"import-dataset"}
     assert deps["validate-statistics"] == {"generate-statistics", "infer-schema"}
     assert {"validate-statistics", "import-dataset"} <= deps["train"]
-    assert deps["push-model"] == {"evaluate", "infer-schema", "train"}
+    assert deps["find-model"] == {"import-dataset"}
+    assert "find-model" in deps["evaluate"]
+    assert deps["push-model"] == {"evaluate", "infer-schema", "train", "generate-statistics", "find-model"}
     # The gate is an input of push-model, wired from evaluate's output.
     blessed = tasks["push-model"]["inputs"]["parameters"]["blessed"]["taskOutputParameter"]
     assert blessed == {"outputParameterKey": "blessed", "producerTask": "evaluate"}
@@ -47,7 +49,7 @@ def test_sample_run_completes_every_step(sample_run):
     assert [e.name for e in result.events] == [step.name for step in STEPS]
     assert all(e.state == "complete" for e in result.events)
     for i, name in enumerate((step.name for step in STEPS), 1):
-        assert f"[{i}/7] {name} ..." in console and f"[{i}/7] {name} done in" in console
+        assert f"[{i}/{len(STEPS)}] {name} ..." in console and f"[{i}/{len(STEPS)}] {name} done in" in console
     s = result.summary
     assert s["rows"] == {"train": 479, "validation": 60, "test": 60}
     assert s["statistics"]["features"] == 17 and s["schema"]["features"] == 17

@@ -126,6 +126,7 @@ def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     files = sorted(os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names)
     assert files == sorted([
         "import-dataset/train_data", "import-dataset/validation_data", "import-dataset/test_data",
+        "find-model/registered_model",
         "generate-statistics/statistics/Split-train/stats.tfrecord",
         "generate-statistics/statistics/Split-validation/stats.tfrecord",
         "generate-statistics/statistics/Split-test/stats.tfrecord", "generate-statistics/statistics_view",
@@ -137,7 +138,7 @@ def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
         "evaluate/evaluation_view", "push-model/pushed_model",
     ])
     assert sorted(os.listdir(tmp_path / "runs" / "registry" / "m" / "v1")) == [
-        "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt"]
+        "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
 
 
 def test_called_without_options_the_components_use_the_configurations_defaults(sample_csv, sample_splits, tmp_path):
@@ -170,12 +171,14 @@ def test_called_without_options_the_components_use_the_configurations_defaults(s
         "boosting_learning_rate": config.boosting_learning_rate, "boosting_max_iter": config.boosting_max_iter,
         "seed": config.seed}
     metrics = dsl.Metrics(name="metrics", uri=str(tmp_path / "metrics"), metadata={})
+    none = dsl.Artifact(name="registered_model", uri=str(tmp_path / "none"), metadata={"found": False})
     components.evaluate.python_func(
-        model=model, test_data=made["test_data"], metrics=metrics,
+        model=model, test_data=made["test_data"], metrics=metrics, registered_model=none,
         classification_metrics=dsl.ClassificationMetrics(name="cm", uri=str(tmp_path / "cm"), metadata={}),
         evaluation_view=dsl.HTML(name="view", uri=str(tmp_path / "view.html"), metadata={}),
     )
     assert metrics.metadata["min_accuracy"] == config.min_accuracy
+    assert metrics.metadata["accuracy_tolerance"] == config.accuracy_tolerance
 
 
 def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_splits, tmp_path):

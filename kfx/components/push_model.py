@@ -13,6 +13,7 @@ def push_model(
     metrics: Input[Metrics],
     schema: Input[Artifact],
     statistics: Input[Artifact],
+    registered_model: Input[Artifact],
     blessed: bool,
     reason: str,
     registry_dir: str,
@@ -29,6 +30,7 @@ def push_model(
         schema: Output of infer_schema, kept with the model.
         statistics: Output of generate_statistics; the training split's are kept with the model, for
             the next run's drift check.
+        registered_model: The champion (find_model's reference): the same model is not pushed twice.
         blessed: The blessing from evaluate.
         reason: Evaluate's reason for its decision.
         registry_dir: Root folder of the local registry.
@@ -36,14 +38,17 @@ def push_model(
         model_name: Name of the model in the registry.
 
     Returns:
-        Whether the model was pushed, and its version (0 when not).
+        Whether the model was pushed, and its version (the champion's when it is that version already, else 0
+        when not pushed).
     """
     import json
 
     from kfx import steps
 
     evaluation = {**dict(metrics.metadata), "blessed": blessed, "reason": reason}
-    result = steps.push_model(model.path, registry_dir, model_name, evaluation, schema.path, statistics.path)
+    result = steps.push_model(
+        model.path, registry_dir, model_name, evaluation, schema.path, statistics.path, dict(registered_model.metadata)
+    )
     with open(pushed_model.path, "w") as f:
         json.dump(result, f, indent=2)
     pushed_model.metadata.update(model_name=model_name, **result)
@@ -53,7 +58,7 @@ def push_model(
 def _describe(push: dict) -> list[str]:
     if push.get("pushed"):
         return [f"pushed      version {push['version']}: {push['uri']}"]
-    return [f"pushed      no: {push.get('reason')}"]
+    return [f"pushed      no: {push.get('reason')}"]  # an unblessed model, or the champion itself
 
 
 STEP = Step(

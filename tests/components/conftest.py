@@ -128,7 +128,7 @@ def upstream(beans_sample, tmp_path_factory) -> Upstream:
     trained = steps.train(splits["train"], splits["validation"], splits["test"], model, label_column="Class",
                           svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000, boosting_learning_rate=0.1,
                           boosting_max_iter=100)
-    evaluation = steps.evaluate(model, splits["test"], str(folder / "evaluation.html"), 0.5)
+    evaluation = steps.evaluate(model, splits["test"], str(folder / "evaluation.html"), 0.5, None, 0.0, True)
     return Upstream(folder, source, splits, statistics, schema, model, trained, evaluation)
 
 

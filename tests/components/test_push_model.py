@@ -16,7 +16,7 @@ TRAIN_STATISTICS = os.path.join("statistics", "Split-train", "stats.tfrecord")
 def _push(upstream, registry, pushed, blessed, reason=""):
     return components.push_model.python_func(
         model=upstream.model_artifact(), metrics=upstream.metrics_artifact(), schema=upstream.schema_artifact(),
-        statistics=upstream.statistics_artifact(), blessed=blessed, reason=reason, registry_dir=str(registry),
+        statistics=upstream.statistics_artifact(), registered_model=upstream.no_champion(), blessed=blessed, reason=reason, registry_dir=str(registry),
         pushed_model=pushed, model_name="beans",
     )
 
@@ -37,6 +37,20 @@ def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(
     second = steps.push_model(upstream.model, str(registry), "beans", evaluation, "")
     assert second == {"pushed": True, "version": 2, "uri": str(registry / "beans" / "v2")}
     assert sorted(os.listdir(second["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+
+
+def test_the_champion_itself_is_not_pushed_again(upstream, tmp_path):
+    from kfx import registry
+
+    reg = tmp_path / "registry"
+    steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics)
+    champion = registry.resolve(str(reg), "beans")
+    # A re-run that reused the training step evaluates the champion's own model: blessed, and already pushed.
+    again = steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics,
+                             champion)
+    assert again == {"pushed": False, "version": 1, "uri": champion["uri"],
+                     "reason": "this model is already version 1, the champion"}
+    assert registry.list_versions(str(reg), "beans") == [1]
 
 
 def test_plain_function_refuses_an_empty_model_name(upstream, tmp_path):
@@ -89,7 +103,7 @@ def test_kfp_local_run(kfp_local, upstream, tmp_path):
     outputs = kfp_local.run(
         components.push_model,
         {"model": upstream.model_artifact(), "metrics": upstream.metrics_artifact(), "schema": upstream.schema_artifact(),
-         "statistics": upstream.statistics_artifact()},
+         "statistics": upstream.statistics_artifact(), "registered_model": upstream.no_champion()},
         blessed=True, reason="fine", registry_dir=str(registry), model_name="beans-local",
     )
     uri = str(registry / "beans-local" / "v1")
