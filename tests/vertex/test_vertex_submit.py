@@ -53,7 +53,7 @@ def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tm
     assert values["dataflow_image"] == vertex_config.image
     assert values["training_image"] == vertex_config.training_image
     assert resource.runtime_config.gcs_output_directory == "gs://kfx-test-bucket/pipeline_root"
-    assert resource.display_name == "kfx-beans"
+    assert resource.display_name == "kfx-beans1"  # the source table beans1 names the pipeline
     assert dict(resource.labels) == {"kfx-version": "0-1-0"}
     assert job.job_id == "kfx-beans-test-run"
     assert job.project == "kfx-test-project" and job.location == "europe-west4"
