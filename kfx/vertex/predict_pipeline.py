@@ -64,6 +64,8 @@ def predict_plan(config: "Config") -> "Plan":
         "model_name": config.resolved_model_name,
         "prediction_job_name": f"{config.resolved_model_name}-predict",
         "prediction_format": BIGQUERY_FORMAT,
+        # Each row goes to model.predict as an array of the included fields, in their order.
+        "instance_type": "array",
     }
     return plan(predict_steps(), config, derived)
 

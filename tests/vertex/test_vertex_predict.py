@@ -41,7 +41,7 @@ def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_
     assert dict(resource.runtime_config.parameter_values) == {
         "project_id": "kfx-test-project", "region": "europe-west4", "model_name": "beans1",
         "prediction_job_name": "beans1-predict",
-        "machine_type": "n1-standard-8", "prediction_format": "bigquery",
+        "machine_type": "n1-standard-8", "prediction_format": "bigquery", "instance_type": "array",
         "bq_source": "bq://kfx-test-project.beans.beans1", "bq_dest": "bq://kfx-test-project",
         "service_account": "kfx-pipelines@kfx-test-project.iam.gserviceaccount.com",
     }
@@ -53,7 +53,7 @@ def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_
     assert parameters == {
         "bigquery_source_input_uri": "bq_source", "bigquery_destination_output_uri": "bq_dest",
         "instances_format": "prediction_format", "predictions_format": "prediction_format",
-        "included_fields": "feature_columns", "machine_type": "machine_type", "job_display_name": "prediction_job_name",
+        "included_fields": "feature_columns", "instance_type": "instance_type", "machine_type": "machine_type", "job_display_name": "prediction_job_name",
         "project": "project_id", "location": "region", "service_account": "service_account",
     }
     assert predict["artifacts"]["model"]["taskOutputArtifact"] == {"outputArtifactKey": "vertex_model", "producerTask": "default-vertex-model"}
