@@ -146,6 +146,23 @@ def compiled_job(
         return make_pipeline_job(config, path, credentials)
 
 
+def experiment_error(config: "Config", job: "PipelineJob", err: Exception) -> Exception:
+    """One sentence for an experiment aiplatform could not use: before the job was created (nothing ran),
+    or after (the run goes on outside the experiment)."""
+    from kfx.errors import StepFailed
+
+    cause = str(err.__cause__ or err).splitlines()[0].rstrip(".")
+    if not job._gca_resource.name:
+        return StepFailed(
+            f"Vertex AI Experiment {config.experiment!r} could not be found or created in {config.project_id}/{config.region} "
+            f"({cause}), so nothing was submitted; check that you may use Vertex AI there (roles/aiplatform.user)."
+        )
+    return StepFailed(
+        f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} was submitted but not added to experiment "
+        f"{config.experiment!r} ({cause}); see {console_url(job)}."
+    )
+
+
 def submit(
     config: "Config",
     package_path: Optional[str] = None,
@@ -171,11 +188,16 @@ def submit(
     job = compiled_job(config, package_path, credentials)
     # The pipeline's own tasks join the peered VPC here; the training job joins it through its parameter.
     # With an experiment, aiplatform gets or creates it before the job is created and adds the run to it after.
-    job.submit(
-        service_account=config.service_account or None,
-        network=config.peering_network or None,
-        experiment=config.experiment or None,
-    )
+    try:
+        job.submit(
+            service_account=config.service_account or None,
+            network=config.peering_network or None,
+            experiment=config.experiment or None,
+        )
+    except RuntimeError as err:
+        if not config.experiment:
+            raise
+        raise experiment_error(config, job, err) from None
     if wait:
         from kfx.errors import StepFailed
 

@@ -305,3 +305,30 @@ def test_cli_submit_pipeline_predict_sends_the_batch_prediction_pipeline(gcs_buc
     assert (values["bq_source"], values["bq_dest"]) == ("bq://kfx-test-project.beans.to_score", "bq://kfx-test-project.scored")
     assert (values["model_name"], values["machine_type"], values["prediction_format"]) == ("beans1", "n1-highmem-2", "bigquery")
     assert sorted(sent.pipeline_spec["root"]["dag"]["tasks"]) == ["default-vertex-model", "model-batch-predict"]
+
+
+def test_an_experiment_vertex_ai_refuses_is_one_sentence_and_submits_nothing(
+    gcs_bucket, created, metadata_service, anonymous_auth, monkeypatch, capsys
+):
+    """The Metadata service (the network edge) answers PermissionDenied, as it does for an identity
+    without roles/aiplatform.user; aiplatform then creates no job."""
+    from google.api_core.exceptions import PermissionDenied
+    from google.cloud.aiplatform_v1.services.metadata_service import MetadataServiceClient
+
+    from kfx.cli import main
+
+    def denied(self, *, name, **kwargs):
+        raise PermissionDenied("Permission 'aiplatform.metadataStores.get' denied")
+
+    monkeypatch.setattr(MetadataServiceClient, "get_metadata_store", denied)
+    code = main([
+        "submit", "--project-id", "kfx-test-project", "--bucket", gcs_bucket, "--job-id", "beans-exp-2",
+        "--bq-source", "bq://kfx-test-project.beans.beans1", "--experiment", "beans-tuning",
+    ])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "kfx: error: Vertex AI Experiment 'beans-tuning' could not be found or created in kfx-test-project/us-central1 "
+        "(403 Permission 'aiplatform.metadataStores.get' denied), so nothing was submitted; check that you may use "
+        "Vertex AI there (roles/aiplatform.user).\n"
+    )
+    assert created == []
