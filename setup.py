@@ -26,6 +26,7 @@ RUNTIME = [
     "joblib",
     "matplotlib>=3.7,<4",
     "networkx>=3,<4",
+    "croniter>=6,<8",  # kfx schedule: the cron expression, checked before anything is sent
 ]
 
 setup(

@@ -19,6 +19,7 @@ COMMANDS = {
     "compile": "kfx.commands.compile",
     "lineage": "kfx.commands.lineage",
     "submit": "kfx.commands.submit",
+    "schedule": "kfx.commands.schedule",
     "build": "kfx.commands.build",
     "doctor": "kfx.commands.doctor",
     "notebooks": "kfx.commands.notebooks",

@@ -49,6 +49,7 @@ def source_name(source: str) -> str:
 STATS_ENGINES = ("memory", "beam")
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner")
 TARGETS = ("local", "vertex")
+PIPELINES = ("train", "predict")
 
 
 @dataclass
@@ -113,6 +114,15 @@ class Config:
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
         experiment: Vertex AI Experiment the submitted run is added to; empty adds it to none.
+        pipeline: Which Vertex AI pipeline to compile, submit or schedule: ``train`` (the beans pipeline) or
+            ``predict`` (batch prediction of bq_source into bq_dest with the model's default version).
+            Defaults to ``train``.
+        cron: When a schedule starts runs: five cron fields (minute hour day-of-month month day-of-week),
+            optionally after ``TZ=Area/City`` (default UTC), such as ``TZ=Europe/Berlin 0 3 * * MON``.
+        max_concurrent_runs: Most runs of a schedule at one time. Defaults to 1.
+        max_runs: Runs after which a schedule ends; 0 means no limit.
+        start_time: When a schedule's first run may start (ISO 8601 with a UTC offset); empty means now.
+        end_time: When a schedule stops starting runs (ISO 8601 with a UTC offset); empty means never.
         enable_caching: Reuse the outputs of a step whose component, code, parameters and input data
             equal an earlier complete execution's (locally from the lineage store, on Vertex AI
             through its cache). Defaults to True; --no-cache runs every step.
@@ -172,6 +182,13 @@ class Config:
     training_image: str = ""
     machine_type: str = "n1-standard-4"
     experiment: str = ""
+    pipeline: str = "train"
+    # a schedule of the vertex pipeline (kfx schedule)
+    cron: str = ""
+    max_concurrent_runs: int = 1
+    max_runs: int = 0
+    start_time: str = ""
+    end_time: str = ""
     # KFP's caching, on both targets; the command-line flag is --cache / --no-cache.
     enable_caching: bool = field(default=True, metadata={"flag": "cache"})
     build_pipeline_container: bool = False
@@ -283,6 +300,13 @@ class Config:
                     f"{name} is {value!r}; use lower-case letters, digits and '-' (at most 64, starting and ending "
                     "with a letter or digit), such as 'beans'."
                 )
+        if self.pipeline not in PIPELINES:
+            raise ConfigError(f"Unknown pipeline {self.pipeline!r}; use one of: {', '.join(PIPELINES)}.")
+        if self.max_concurrent_runs < 1 or self.max_runs < 0:
+            raise ConfigError(
+                f"max_concurrent_runs is {self.max_concurrent_runs} and max_runs {self.max_runs}; pass at least 1 "
+                "concurrent run and 0 (no limit) or more runs."
+            )
         if self.svm_c <= 0:
             raise ConfigError(f"svm_c is {self.svm_c}; pass a positive number such as 10.")
         if self.svm_max_rows < 0:

@@ -53,6 +53,14 @@ def build_pipeline(config: "Config") -> Callable:
     Returns:
         A ``@dsl.pipeline`` function; call it under ``kfp.local`` or compile it.
     """
+    if config.target == "vertex" and config.pipeline == "predict":
+        from kfx.vertex.predict_pipeline import build_predict_pipeline
+
+        return build_predict_pipeline(config)
+    if config.pipeline == "predict":
+        from kfx.errors import ConfigError
+
+        raise ConfigError("--pipeline predict runs on Vertex AI only; pass --target vertex (or kfx submit --pipeline predict).")
     if config.target == "vertex":
         from kfx.vertex.pipeline import build_vertex_pipeline
 

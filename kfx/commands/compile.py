@@ -16,14 +16,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, ("target", "image", *RUN_OPTIONS), "pipeline options")
     # enable_caching means the same on both targets: it is a pipeline option here.
     vertex_only = tuple(name for name in VERTEX_PIPELINE_OPTIONS if name not in RUN_OPTIONS)
-    add_config_arguments(parser, vertex_only, "vertex options (--target vertex)")
+    add_config_arguments(parser, (*vertex_only, "pipeline"), "vertex options (--target vertex)")
 
 
 def run(args: argparse.Namespace) -> int:
     from kfx.pipeline import compile_pipeline
 
     config = config_from_args(args)
-    path = args.output or f"{config.resolved_pipeline_name}-{config.target}.yaml"
+    name = config.resolved_pipeline_name
+    if config.target == "vertex":
+        from kfx.vertex.submit import display_name
+
+        name = display_name(config)  # the predict pipeline's YAML does not overwrite the train pipeline's
+    path = args.output or f"{name}-{config.target}.yaml"
     compile_pipeline(config, path)
     print(path)
     return 0

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from typing import TYPE_CHECKING, Any, Optional
+
+from kfx.errors import ConfigError
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -13,13 +16,40 @@ if TYPE_CHECKING:
     from kfx.config import Config
 
 
+# Vertex AI Experiments keep an experiment as an ML Metadata context, whose id allows only these.
+_EXPERIMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+
+
+def display_name(config: "Config") -> str:
+    """The name of the pipeline ``config.pipeline`` names, which its runs and schedules are shown under."""
+    if config.pipeline == "predict":
+        from kfx.vertex.predict_pipeline import pipeline_name
+
+        return pipeline_name(config)
+    return config.resolved_pipeline_name
+
+
+def check_experiment(name: str) -> None:
+    """Raises ConfigError unless ``name`` is a Vertex AI experiment name (empty is no experiment)."""
+    if name and not _EXPERIMENT.match(name):
+        raise ConfigError(
+            f"--experiment {name!r} is not a Vertex AI experiment name; use lower-case letters, digits and '-' "
+            "(at most 128, starting with a letter or digit), such as 'beans-tuning'."
+        )
+
+
 def pipeline_root(config: "Config") -> str:
     """Where Vertex AI keeps the run's artifacts: ``--pipeline-root``, else ``<bucket>/pipeline_root``."""
     return config.pipeline_root or f"{config.bucket.rstrip('/')}/pipeline_root"
 
 
 def parameter_values(config: "Config") -> dict[str, Any]:
-    """The run's cloud parameters, passed explicitly so a reused YAML runs with this config's values."""
+    """The run's cloud parameters, passed explicitly so a reused YAML runs with this config's values
+    (the prediction pipeline's are all its parameters: it has only cloud ones)."""
+    if config.pipeline == "predict":
+        from kfx.vertex.predict_pipeline import predict_plan
+
+        return dict(predict_plan(config).parameters)
     from kfx.vertex.images import kfx_image, trainer_image
 
     values: dict[str, Any] = {
@@ -62,7 +92,7 @@ def make_pipeline_job(
     from kfx import __version__
 
     return aiplatform.PipelineJob(
-        display_name=config.resolved_pipeline_name,
+        display_name=display_name(config),
         template_path=template_path,
         job_id=config.job_id or None,
         pipeline_root=pipeline_root(config),
@@ -84,6 +114,55 @@ def console_url(job: "PipelineJob") -> str:
     )
 
 
+def compiled_job(
+    config: "Config", package_path: Optional[str] = None, credentials: Optional["Credentials"] = None
+) -> "PipelineJob":
+    """Checks the config, builds the images when asked and compiles ``config.pipeline`` into a PipelineJob.
+
+    Args:
+        config: The configuration (its target is taken as vertex).
+        package_path: Where to keep the compiled YAML; defaults to a temporary file.
+        credentials: Google credentials; defaults to the application default credentials.
+
+    Returns:
+        The job, not yet sent: ``submit`` runs it once, ``create_schedule`` on a schedule.
+
+    Raises:
+        ConfigError: If a required option is unset or malformed (before anything is built).
+    """
+    from kfx.pipeline import compile_pipeline
+    from kfx.vertex.checks import check_vertex_config
+
+    config = config.replace(target="vertex")
+    check_vertex_config(config)
+    check_experiment(config.experiment)
+    if config.build_pipeline_container:
+        from kfx.vertex.build import build_images
+
+        build_images(config)
+    with tempfile.TemporaryDirectory(prefix="kfx-submit-") as folder:
+        path = package_path or os.path.join(folder, f"{display_name(config)}-vertex.yaml")
+        compile_pipeline(config, path)
+        return make_pipeline_job(config, path, credentials)
+
+
+def experiment_error(config: "Config", job: "PipelineJob", err: Exception) -> Exception:
+    """One sentence for an experiment aiplatform could not use: before the job was created (nothing ran),
+    or after (the run goes on outside the experiment)."""
+    from kfx.errors import StepFailed
+
+    cause = str(err.__cause__ or err).splitlines()[0].rstrip(".")
+    if not job._gca_resource.name:
+        return StepFailed(
+            f"Vertex AI Experiment {config.experiment!r} could not be found or created in {config.project_id}/{config.region} "
+            f"({cause}), so nothing was submitted; check that you may use Vertex AI there (roles/aiplatform.user)."
+        )
+    return StepFailed(
+        f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} was submitted but not added to experiment "
+        f"{config.experiment!r} ({cause}); see {console_url(job)}."
+    )
+
+
 def submit(
     config: "Config",
     package_path: Optional[str] = None,
@@ -93,7 +172,8 @@ def submit(
     """Checks the config, builds the images when asked, compiles the pipeline and submits it.
 
     Args:
-        config: The configuration (its target is taken as vertex).
+        config: The configuration (its target is taken as vertex); ``pipeline`` picks train or predict,
+            ``experiment`` the Vertex AI Experiment the run is added to.
         package_path: Where to keep the compiled YAML; defaults to a temporary file.
         wait: Block until the job ends.
         credentials: Google credentials; defaults to the application default credentials.
@@ -105,21 +185,19 @@ def submit(
         ConfigError: If a required option is unset or malformed (before anything is built).
         StepFailed: If ``wait`` is set and the job does not succeed.
     """
-    from kfx.pipeline import compile_pipeline
-    from kfx.vertex.checks import check_vertex_config
-
-    config = config.replace(target="vertex")
-    check_vertex_config(config)
-    if config.build_pipeline_container:
-        from kfx.vertex.build import build_images
-
-        build_images(config)
-    with tempfile.TemporaryDirectory(prefix="kfx-submit-") as folder:
-        path = package_path or os.path.join(folder, f"{config.resolved_pipeline_name}-vertex.yaml")
-        compile_pipeline(config, path)
-        job = make_pipeline_job(config, path, credentials)
+    job = compiled_job(config, package_path, credentials)
     # The pipeline's own tasks join the peered VPC here; the training job joins it through its parameter.
-    job.submit(service_account=config.service_account or None, network=config.peering_network or None)
+    # With an experiment, aiplatform gets or creates it before the job is created and adds the run to it after.
+    try:
+        job.submit(
+            service_account=config.service_account or None,
+            network=config.peering_network or None,
+            experiment=config.experiment or None,
+        )
+    except RuntimeError as err:
+        if not config.experiment:
+            raise
+        raise experiment_error(config, job, err) from None
     if wait:
         from kfx.errors import StepFailed
 

@@ -53,7 +53,7 @@ def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tm
     assert values["dataflow_image"] == vertex_config.image
     assert values["training_image"] == vertex_config.training_image
     assert resource.runtime_config.gcs_output_directory == "gs://kfx-test-bucket/pipeline_root"
-    assert resource.display_name == "kfx-beans"
+    assert resource.display_name == "kfx-beans1"  # the source table beans1 names the pipeline
     assert dict(resource.labels) == {"kfx-version": "0-1-0"}
     assert job.job_id == "kfx-beans-test-run"
     assert job.project == "kfx-test-project" and job.location == "europe-west4"
@@ -199,3 +199,136 @@ def test_wait_turns_a_failed_job_into_one_sentence(gcs_bucket, created, anonymou
     )
     assert asked and set(asked) == {"projects/kfx-test-project/locations/us-central1/pipelineJobs/beans-wait-1"}
     assert len(created) == 1
+
+
+@pytest.fixture
+def metadata_service(monkeypatch):
+    """Vertex AI Experiments at their network edge: ``MetadataServiceClient`` keeps contexts in a dict
+    and records each call, and ``get_pipeline_job`` answers a running job whose run context exists
+    (aiplatform reads it to add the run to the experiment)."""
+    from google.api_core.exceptions import NotFound
+    from google.cloud.aiplatform_v1.services.metadata_service import MetadataServiceClient
+    from google.cloud.aiplatform_v1.services.pipeline_service import PipelineServiceClient
+    from google.cloud.aiplatform_v1.types import context as gca_context
+    from google.cloud.aiplatform_v1.types import metadata_store as gca_metadata_store
+    from google.cloud.aiplatform_v1.types import pipeline_job as gca_pipeline_job
+    from google.cloud.aiplatform_v1.types import pipeline_state
+
+    calls, contexts = [], {}
+
+    def get_metadata_store(self, *, name, **kwargs):
+        calls.append(("get_metadata_store", name))
+        return gca_metadata_store.MetadataStore(name=name)
+
+    def get_context(self, *, name, **kwargs):
+        calls.append(("get_context", name))
+        if name not in contexts:
+            raise NotFound(f"{name} not found")
+        return contexts[name]
+
+    def create_context(self, *, parent, context, context_id, **kwargs):
+        calls.append(("create_context", context_id, context.schema_title))
+        made = gca_context.Context(context)
+        made.name = f"{parent}/contexts/{context_id}"
+        contexts[made.name] = made
+        return made
+
+    def add_context_children(self, *, context, child_contexts, **kwargs):
+        calls.append(("add_context_children", context, tuple(child_contexts)))
+
+    def get_pipeline_job(self, *, name, retry=None, **kwargs):
+        job = gca_pipeline_job.PipelineJob(name=name, state=pipeline_state.PipelineState.PIPELINE_STATE_RUNNING)
+        job.job_detail.pipeline_run_context = gca_context.Context(name=_run_context(name), schema_title="system.PipelineRun")
+        return job
+
+    for method in (get_metadata_store, get_context, create_context, add_context_children):
+        monkeypatch.setattr(MetadataServiceClient, method.__name__, method)
+    monkeypatch.setattr(PipelineServiceClient, "get_pipeline_job", get_pipeline_job)
+    return calls
+
+
+def _run_context(job_name: str) -> str:
+    project_location = job_name.split("/pipelineJobs/")[0]
+    return f"{project_location}/metadataStores/default/contexts/{job_name.rsplit('/', 1)[-1]}"
+
+
+def test_experiment_reaches_pipeline_job_submit_and_holds_the_run(gcs_bucket, created, metadata_service, anonymous_auth, capsys):
+    """``--experiment`` goes to ``PipelineJob.submit(experiment=…)`` for real: aiplatform gets or creates the
+    experiment before the job is created and adds the run's context to it after. Patched at the network
+    edge only: the Metadata and Pipeline services (see the fixtures)."""
+    from kfx.cli import main
+
+    code = main([
+        "submit", "--project-id", "kfx-test-project", "--bucket", gcs_bucket, "--job-id", "beans-exp-1",
+        "--bq-source", "bq://kfx-test-project.beans.beans1", "--experiment", "beans-tuning",
+    ])
+    assert code == 0, capsys.readouterr().err
+    store = "projects/kfx-test-project/locations/us-central1/metadataStores/default"
+    experiment = f"{store}/contexts/beans-tuning"
+    assert ("create_context", "beans-tuning", "system.Experiment") in metadata_service
+    # The experiment was made before the job was created, and the job's run joined it afterwards.
+    assert len(created) == 1
+    assert metadata_service[-1] == ("add_context_children", experiment, (f"{store}/contexts/beans-exp-1",))
+    assert created[0]["pipeline_job"].display_name == "kfx-beans1"
+
+
+@pytest.mark.parametrize("name", ["Beans", "beans_tuning", "-beans", "x" * 129])
+def test_a_bad_experiment_name_is_one_sentence_and_nothing_is_compiled(name, created, anonymous_auth, monkeypatch, capsys):
+    from kfx.cli import main
+
+    monkeypatch.setattr("kfx.pipeline.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad experiment name"))
+    code = main([
+        "submit", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-test-bucket",
+        "--bq-source", "bq://kfx-test-project.beans.beans1", f"--experiment={name}",
+    ])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        f"kfx: error: --experiment {name!r} is not a Vertex AI experiment name; use lower-case letters, digits and '-' "
+        "(at most 128, starting with a letter or digit), such as 'beans-tuning'.\n"
+    )
+    assert created == []
+
+
+def test_cli_submit_pipeline_predict_sends_the_batch_prediction_pipeline(gcs_bucket, created, anonymous_auth, capsys):
+    from kfx.cli import main
+
+    code = main([
+        "submit", "--pipeline", "predict", "--project-id", "kfx-test-project", "--bucket", gcs_bucket,
+        "--bq-source", "bq://kfx-test-project.beans.to_score", "--bq-dest", "bq://kfx-test-project.scored",
+        "--model-name", "beans1", "--job-id", "beans-predict-1", "--machine-type", "n1-highmem-2",
+    ])
+    assert code == 0, capsys.readouterr().err
+    sent = created[0]["pipeline_job"]
+    assert sent.display_name == "kfx-beans1-predict"
+    values = dict(sent.runtime_config.parameter_values)
+    assert (values["bq_source"], values["bq_dest"]) == ("bq://kfx-test-project.beans.to_score", "bq://kfx-test-project.scored")
+    assert (values["model_name"], values["machine_type"], values["prediction_format"]) == ("beans1", "n1-highmem-2", "bigquery")
+    assert sorted(sent.pipeline_spec["root"]["dag"]["tasks"]) == ["default-vertex-model", "model-batch-predict"]
+
+
+def test_an_experiment_vertex_ai_refuses_is_one_sentence_and_submits_nothing(
+    gcs_bucket, created, metadata_service, anonymous_auth, monkeypatch, capsys
+):
+    """The Metadata service (the network edge) answers PermissionDenied, as it does for an identity
+    without roles/aiplatform.user; aiplatform then creates no job."""
+    from google.api_core.exceptions import PermissionDenied
+    from google.cloud.aiplatform_v1.services.metadata_service import MetadataServiceClient
+
+    from kfx.cli import main
+
+    def denied(self, *, name, **kwargs):
+        raise PermissionDenied("Permission 'aiplatform.metadataStores.get' denied")
+
+    monkeypatch.setattr(MetadataServiceClient, "get_metadata_store", denied)
+    code = main([
+        "submit", "--project-id", "kfx-test-project", "--bucket", gcs_bucket, "--job-id", "beans-exp-2",
+        "--bq-source", "bq://kfx-test-project.beans.beans1", "--experiment", "beans-tuning",
+    ])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "kfx: error: Vertex AI Experiment 'beans-tuning' could not be found or created in kfx-test-project/us-central1 "
+        "(403 Permission 'aiplatform.metadataStores.get' denied), so nothing was submitted; check that you may use "
+        "Vertex AI there (roles/aiplatform.user).\n"
+    )
+    assert created == []
