@@ -8,9 +8,9 @@ from kfp.dsl import Dataset, Input, Model, Output
 
 from kfx.step import DATA, Figure, Step, component
 
-# GCPC's artifact types (google.VertexDataset / google.VertexModel) let this component
-# consume TabularDatasetCreateOp's output and feed GCPC's model ops; the module loads
-# only kfp, not the aiplatform client. kfp imports it again in the task by its full name.
+# GCPC's artifact type google.VertexDataset lets this component consume TabularDatasetCreateOp's
+# output; the module loads only kfp, not the aiplatform client. kfp imports it again in the task
+# by its full name.
 
 
 @component
@@ -22,7 +22,6 @@ def custom_training_job(
     staging_bucket: str,
     bigquery_destination: str,
     model: Output[Model],
-    vertex_model: Output[artifact_types.VertexModel],
     test_data: Output[Dataset],
     model_name: str,
     label_column: str,
@@ -39,25 +38,23 @@ def custom_training_job(
     service_account: str,
     display_name: str = "",
     network: str = "",
-    # No default: the pipeline derives it from the scikit-learn kfx trains with (kfx.vertex.images).
-    serving_container_image_uri: str = "",
     environment_variables: dict = {},
-) -> NamedTuple("TrainingJobOutputs", [("model_resource_name", str), ("test_data_uri", str)]):
+) -> NamedTuple("TrainingJobOutputs", [("test_data_uri", str)]):
     """Runs ``aiplatform.CustomContainerTrainingJob`` on the Vertex dataset with BigQuery export
-    and waits; the trainer writes model.joblib, uploaded as a model version (not yet the default).
+    and waits; the trainer writes model.joblib into the ``model`` artifact's folder. Nothing is
+    uploaded to the Model Registry here: ``push_vertex_model`` does, after evaluate.
 
     Args:
         project: Project of the job.
         location: Region of the job.
         dataset: The Vertex AI tabular dataset (TabularDatasetCreateOp's output).
         container_uri: The trainer image.
-        staging_bucket: gs:// bucket for staging and the model folder.
+        staging_bucket: gs:// bucket for the job's staging.
         bigquery_destination: bq://PROJECT where Vertex AI exports the splits.
-        model: The model folder (gs://, model.joblib), for evaluate.
-        vertex_model: The uploaded model version in the Model Registry.
+        model: The model folder (gs://, model.joblib): the job's AIP_MODEL_DIR.
         test_data: The test split Vertex AI held out, as CSV, for evaluate.
         display_name: Name of the training job; empty means "<model_name>-train".
-        model_name: Name of the model in the Model Registry.
+        model_name: Name of the model in the Model Registry (names the job).
         label_column: Class column.
         svm_c: SVM regularisation C.
         svm_gamma: RBF gamma.
@@ -71,36 +68,32 @@ def custom_training_job(
         machine_type: Machine of the job.
         service_account: Service account of the job; empty uses the default.
         network: projects/PROJECT_NUMBER/global/networks/NAME the job is peered with; empty for none.
-        serving_container_image_uri: Prebuilt scikit-learn serving image of the trained series.
         environment_variables: Extra environment variables of the trainer.
 
     Returns:
-        The model version's resource name and the test split the trainer held out (its AIP_TEST_DATA_URI).
+        The test split the trainer held out (its AIP_TEST_DATA_URI).
     """
     from kfx.contract import MODEL_FILE, trainer_args
     from kfx.vertex import training
-    from kfx.vertex.images import serving_image
 
     result = training.run_training_job(
         project=project, location=location, dataset_resource_name=dataset.metadata["resourceName"],
         container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
-        display_name=display_name or f"{model_name}-train", model_display_name=model_name,
+        display_name=display_name or f"{model_name}-train",
         args=trainer_args(
             label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
             boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
         ),
-        serving_container_image_uri=serving_container_image_uri or serving_image(location),
+        base_output_dir=training.output_dir(model.uri),
         fractions=(train_fraction, validation_fraction, test_fraction), machine_type=machine_type,
         service_account=service_account, environment_variables=environment_variables, network=network,
     )
     model.uri = result.model_uri
     model.metadata.update(framework="scikit-learn", file=MODEL_FILE, label_column=label_column)
-    vertex_model.uri = f"https://{location}-aiplatform.googleapis.com/v1/{result.model_resource_name}"
-    vertex_model.metadata["resourceName"] = result.model_resource_name
     test_uri = result.data_uris["test"]
     exported = training.export_test_split(test_uri, result.data_format, test_data.path)
     test_data.metadata.update(split="test", format="csv", label_column=label_column, **exported)
-    return (result.model_resource_name, test_uri)
+    return (test_uri,)
 
 
 STEP = Step(
@@ -109,6 +102,6 @@ STEP = Step(
     figures=(Figure("uri", "model"), Figure("", "test_data.rows", name="test_rows", kind=DATA, cast=int)),
     bind={
         "project": "project_id", "location": "region", "container_uri": "training_image", "staging_bucket": "bucket",
-        "bigquery_destination": "bq_dest", "network": "peering_network", "serving_container_image_uri": "serving_image",
+        "bigquery_destination": "bq_dest", "network": "peering_network",
     },
 )

@@ -5,10 +5,14 @@
 - GCPC's ``TabularDatasetCreateOp`` makes the Vertex AI dataset from ``bq_source``;
 - statistics read ``bq_source`` directly (on Dataflow with ``DataflowRunner``), then
   the same ``infer_schema`` and ``validate_statistics`` components as locally;
-- ``custom_training_job`` trains the unchanged trainer image on the dataset;
-- the same ``evaluate`` component scores the held-out test split, and only a blessed
-  model becomes the default version in the Model Registry (``dsl.If``; Vertex AI
-  runs conditions, unlike kfp.local).
+- ``find_vertex_model`` looks up the champion, the blessed ``default`` version of the
+  model in the Model Registry (it always runs: another run may move the alias);
+- ``custom_training_job`` trains the unchanged trainer image on the dataset and uploads
+  nothing;
+- the same ``evaluate`` component scores the held-out test split; ``push_vertex_model``
+  uploads the model with its evaluation, schema and training statistics as a new version,
+  the default one only when blessed (an unblessed model never starts a new model, whose
+  first version Vertex AI would make the default).
 
 Like the local pipeline, it is a list of steps that :mod:`kfx.wiring` wires by name;
 the config's values become the pipeline parameters' defaults, and the kfx image is
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
 
 DESCRIPTION = (
     "Beans on Vertex AI: BigQuery dataset, TFDV statistics (Dataflow), custom training, "
-    "evaluation, and the blessed model made default."
+    "evaluation against the champion, and the model pushed: the default version only when blessed."
 )
 
 
@@ -35,18 +39,23 @@ def vertex_steps() -> tuple["Step", ...]:
     from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
 
     from kfx.components import (
-        bless_vertex_model, custom_training_job, evaluate, generate_statistics_bq, infer_schema, validate_statistics,
+        custom_training_job, evaluate, find_vertex_model, generate_statistics_bq, infer_schema, push_vertex_model,
+        validate_statistics,
     )
     from kfx.step import Step, of
 
     return (
         Step(TabularDatasetCreateOp, bind={"project": "project_id", "location": "region", "display_name": "model_name"}),
+        # The champion (registered_model), read by the steps that compare with it.
+        of(find_vertex_model),
         of(generate_statistics_bq),
         of(infer_schema),
         of(validate_statistics),
         of(custom_training_job).use(after=(of(validate_statistics),)),  # train only on data that passed validation
+        # The serving check of the trained model goes here, before evaluate reads its verdict.
         of(evaluate),
-        of(bless_vertex_model).use(when="blessed"),
+        # Not gated by a condition: an unblessed model is kept as a version that is not the default.
+        of(push_vertex_model),
     )
 
 
@@ -81,7 +90,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
 
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
         # The kfx image comes from the config when the pipeline is built; GCPC's tasks keep their own.
-        # A step declared cache=False (the blessing moves the registry's default alias) always runs.
+        # A step declared cache=False (the champion lookup, the push that moves the default alias) always runs.
         return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching and step.cache)
 
     def around() -> Any:

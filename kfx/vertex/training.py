@@ -5,9 +5,9 @@ is what the ``custom_training_job`` component runs instead. Vertex AI splits the
 dataset (0.8 / 0.1 / 0.1), exports the splits to BigQuery under
 ``bigquery_destination`` and starts the trainer image with ``AIP_DATA_FORMAT=bigquery``
 and ``AIP_*_DATA_URI`` pointing at those tables; the trainer writes ``model.joblib``
-to ``AIP_MODEL_DIR``, which is uploaded as a new version of the model with the
-prebuilt scikit-learn serving image. The version is not made the default here:
-only a blessed model is (see :mod:`kfx.vertex.registry`).
+to ``AIP_MODEL_DIR``, which is ``<base_output_dir>/model/``. The job uploads no model
+(it is given no serving image): whether the model becomes a version, and whether the
+default one, is decided after its evaluation (see :mod:`kfx.vertex.registry`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-BLESSED_LABEL = "kfx_blessed"
+MODEL_FOLDER = "model"
+"""The folder under ``base_output_dir`` that Vertex AI hands the trainer as ``AIP_MODEL_DIR``."""
 
 
 @dataclass(frozen=True)
@@ -23,24 +24,26 @@ class TrainingResult:
     """What a finished training job left behind.
 
     Attributes:
-        model_resource_name: ``projects/…/models/ID@VERSION`` of the uploaded model version.
         model_uri: ``gs://`` folder holding ``model.joblib`` (the job's AIP_MODEL_DIR).
         data_format: ``AIP_DATA_FORMAT`` the trainer was handed (``bigquery`` or ``csv``).
         data_uris: Split name to the ``AIP_*_DATA_URI`` the trainer was handed.
     """
 
-    model_resource_name: str
     model_uri: str
     data_format: str
     data_uris: Mapping[str, str]
 
 
-def find_parent_model(display_name: str) -> Optional[str]:
-    """The resource name of the newest model called ``display_name``, so a new run adds a version to it."""
-    from google.cloud import aiplatform
+def output_dir(model_uri: str) -> str:
+    """The ``base_output_dir`` whose ``model/`` folder (the trainer's AIP_MODEL_DIR) is ``model_uri``.
 
-    models = aiplatform.Model.list(filter=f'display_name="{display_name}"', order_by="create_time desc")
-    return models[0].resource_name if models else None
+    The component's model artifact is ``<task folder>/model``, a folder of this task alone, so the
+    trainer writes the model exactly where the artifact says it is; any other URI gets a
+    ``model/`` folder of its own.
+    """
+    model_uri = model_uri.rstrip("/")
+    parent, _, name = model_uri.rpartition("/")
+    return parent if name == MODEL_FOLDER and parent.count("/") >= 2 else model_uri
 
 
 def read_data_record(model_uri: str) -> tuple[str, dict[str, str]]:
@@ -79,9 +82,8 @@ def run_training_job(
     staging_bucket: str,
     bigquery_destination: str,
     display_name: str,
-    model_display_name: str,
     args: Sequence[str],
-    serving_container_image_uri: str,
+    base_output_dir: str,
     fractions: Sequence[float] = (0.8, 0.1, 0.1),
     machine_type: str = "n1-standard-4",
     service_account: str = "",
@@ -95,12 +97,11 @@ def run_training_job(
         location: Region of the job.
         dataset_resource_name: The Vertex AI tabular dataset (``projects/…/datasets/ID``).
         container_uri: The trainer image.
-        staging_bucket: ``gs://`` bucket for the job's staging and model output.
+        staging_bucket: ``gs://`` bucket for the job's staging.
         bigquery_destination: ``bq://project`` where Vertex AI exports the splits.
         display_name: Name of the training job.
-        model_display_name: Name of the model in the Model Registry.
         args: Trainer arguments, see :func:`kfx.contract.trainer_args`.
-        serving_container_image_uri: Prebuilt scikit-learn serving image.
+        base_output_dir: ``gs://`` folder of the job's outputs; the model goes to its ``model/``.
         fractions: Train, validation and test fractions. Defaults to 0.8/0.1/0.1.
         machine_type: Machine of the job. Defaults to n1-standard-4.
         service_account: Service account of the job; empty uses the default.
@@ -108,25 +109,19 @@ def run_training_job(
         network: ``projects/NUMBER/global/networks/NAME`` the job is peered with; empty for none.
 
     Returns:
-        The uploaded model version, its folder and the data the trainer read.
+        The model folder and the data the trainer read.
     """
     from google.cloud import aiplatform
 
     aiplatform.init(project=project, location=location, staging_bucket=staging_bucket)
-    parent = find_parent_model(model_display_name)
+    # No serving image: the job uploads no model. A model a job uploads to a new model name
+    # becomes its default version whatever its evaluation; kfx uploads after evaluate instead.
     job = aiplatform.CustomContainerTrainingJob(
-        display_name=display_name,
-        container_uri=container_uri,
-        model_serving_container_image_uri=serving_container_image_uri,
-        staging_bucket=staging_bucket,
+        display_name=display_name, container_uri=container_uri, staging_bucket=staging_bucket,
     )
-    model = job.run(
+    job.run(
         dataset=aiplatform.TabularDataset(dataset_resource_name),
-        model_display_name=model_display_name,
-        model_labels={BLESSED_LABEL: "false"},
-        parent_model=parent,
-        # A first version is always the default; later ones become it only when blessed.
-        is_default_version=parent is None,
+        base_output_dir=base_output_dir,
         bigquery_destination=bigquery_destination,
         args=list(args),
         environment_variables=dict(environment_variables or {}),
@@ -138,8 +133,9 @@ def run_training_job(
         test_fraction_split=fractions[2],
         sync=True,
     )
-    data_format, data_uris = read_data_record(model.uri)
-    return TrainingResult(model.versioned_resource_name, model.uri, data_format, data_uris)
+    model_uri = f"{base_output_dir.rstrip('/')}/{MODEL_FOLDER}"
+    data_format, data_uris = read_data_record(model_uri)
+    return TrainingResult(model_uri, data_format, data_uris)
 
 
 def export_test_split(test_uri: str, data_format: str, path: str) -> dict[str, Any]:

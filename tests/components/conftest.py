@@ -266,10 +266,10 @@ beans_frames = _vertex_conftest.beans_frames
 fresh_aiplatform = _vertex_conftest.fresh_aiplatform
 offline_project_lookup = _vertex_conftest.offline_project_lookup
 anonymous_auth = _vertex_conftest.anonymous_auth
-# aiplatform's training classes autospecced, their ``run`` doing what Vertex AI does; the model
-# service's RPCs answered.
+# aiplatform's training classes autospecced, their ``run`` doing what Vertex AI does; the Model
+# Registry's RPCs answered.
 vertex_training = _vertex_components.vertex_training
-model_service = _vertex_components.model_service
+model_registry = _vertex_conftest.model_registry
 
 
 @pytest.fixture(scope="session")

@@ -110,8 +110,14 @@ def written(job: str, accuracy: float, n: int) -> dict:
     test_uri = f"bq://{PROJECT}.dataset_beans_{n}.test"
     metrics = {"accuracy": accuracy, "macro_f1": accuracy - 0.02, "rows": 1362.0, "min_accuracy": 0.9,
                "blessed": accuracy >= 0.9, "precision_SEKER": 0.95, "recall_SEKER": 0.94}
+    champion = {"found": n > 1, "model_name": "beans1", "version": str(n - 1) if n > 1 else "",
+                "uri": f"gs://kfx-test-bucket/pipeline_root/{NUMBER}/run-{n - 1}/model_version" if n > 1 else "",
+                "reason": "" if n > 1 else "no model named 'beans1'"}
+    folder = f"gs://kfx-test-bucket/pipeline_root/{NUMBER}/{job}/push-vertex-model_{n}/model_version"
     return {
         ("tabular-dataset-create", "dataset"): (f"{API}/{dataset}", {"resourceName": dataset}),
+        ("find-vertex-model", "registered_model"): (None, champion),
+        ("find-vertex-model", "found"): champion["found"],
         ("generate-statistics-bq", "statistics"): (None, {
             "source": BQ_SOURCE, "train_rows": 10889.0, "validation_rows": 1360.0,
             "test_rows": 1362.0, "features": 17.0, "engine": "dataflow"}),
@@ -125,11 +131,9 @@ def written(job: str, accuracy: float, n: int) -> dict:
         ("validate-statistics", "anomalies_count"): 0,
         ("custom-training-job", "model"): (f"gs://kfx-test-bucket/aiplatform-custom-training-{job}/model", {
             "framework": "scikit-learn", "file": "model.joblib", "label_column": "Class"}),
-        ("custom-training-job", "vertex_model"): (f"{API}/{model}@1", {"resourceName": f"{model}@1"}),
         ("custom-training-job", "test_data"): (None, {
             "split": "test", "format": "csv", "label_column": "Class", "rows": 1362.0,
             "source": test_uri}),
-        ("custom-training-job", "model_resource_name"): f"{model}@1",
         ("custom-training-job", "test_data_uri"): test_uri,
         ("evaluate", "metrics"): (None, metrics),
         ("evaluate", "classification_metrics"): (None, {}),
@@ -137,15 +141,19 @@ def written(job: str, accuracy: float, n: int) -> dict:
         ("evaluate", "blessed"): accuracy >= 0.9,
         ("evaluate", "accuracy"): accuracy,
         ("evaluate", "macro_f1"): accuracy - 0.02,
-        ("bless-vertex-model", "blessing"): (None, {
-            "model": model, "version": "1", "labels": {"kfx_blessed": "true"}}),
-        ("bless-vertex-model", "version"): "1",
+        ("push-vertex-model", "pushed_model"): (None, {
+            "pushed": True, "blessed": accuracy >= 0.9, "default": accuracy >= 0.9, "model_name": "beans1",
+            "version": str(n), "uri": folder, "resource_name": f"{model}@{n}", "evaluation": f"{model}/evaluations/{n}",
+            "reason": ""}),
+        ("push-vertex-model", "vertex_model"): (f"{API}/{model}@{n}", {"resourceName": f"{model}@{n}"}),
+        ("push-vertex-model", "pushed"): True,
+        ("push-vertex-model", "version"): str(n),
     }
 
 
 # Tasks in the order Vertex AI starts them; sub-DAG executions start before the tasks inside them.
-ORDER = ("exit-handler-1", "tabular-dataset-create", "generate-statistics-bq", "infer-schema", "validate-statistics",
-         "custom-training-job", "evaluate", "condition-2", "bless-vertex-model", "vertex-pipelines-notification-email")
+ORDER = ("exit-handler-1", "tabular-dataset-create", "find-vertex-model", "generate-statistics-bq", "infer-schema",
+         "validate-statistics", "custom-training-job", "evaluate", "push-vertex-model", "vertex-pipelines-notification-email")
 
 
 def vertex_run(spec: dict, job: str, minute: int, svm_c: float, accuracy: float, n: int, fail: str = ""):
@@ -259,11 +267,11 @@ def test_the_fake_holds_the_compiled_pipelines_tasks_and_outputs(vertex, spec):
     steps = [x.display_name for x in graph.executions if x.schema_title == "system.ContainerExecution"]
     assert sorted(steps) == sorted([*(step.name for step in vertex_steps()), "vertex-pipelines-notification-email"])
     assert sorted(a.display_name for a in graph.artifacts) == sorted([
-        "dataset", "statistics", "statistics_view", "schema", "anomalies", "report", "model", "vertex_model",
-        "test_data", "metrics", "classification_metrics", "evaluation_view", "blessing"])
+        "dataset", "registered_model", "statistics", "statistics_view", "schema", "anomalies", "report", "model",
+        "test_data", "metrics", "classification_metrics", "evaluation_view", "pushed_model", "vertex_model"])
     train = next(x for x in graph.executions if x.display_name == "custom-training-job")
     assert train.metadata["input:svm_c"] == 10.0 and train.metadata["input:label_column"] == "Class"
-    assert train.metadata["input:model_name"] == "beans"
+    assert train.metadata["input:model_name"] == "beans1"  # named after the source table
 
 
 def test_runs_newest_first_with_status_and_accuracy(vertex):
@@ -273,8 +281,9 @@ def test_runs_newest_first_with_status_and_accuracy(vertex):
     # The exit handler's DAG fails with the task inside it; the step that failed is the task.
     assert runs[0].failed_step == "custom-training-job"
     assert runs[1].metrics == {"source": BQ_SOURCE, "test_rows": 1362, "features": 17, "schema_features": 17,
-                               "anomalies": 0, "accuracy": 0.91, "macro_f1": pytest.approx(0.89), "blessed": True}
-    assert runs[2].pipeline == "kfx-beans" and runs[2].started == _ts(0).timestamp()
+                               "anomalies": 0, "accuracy": 0.91, "macro_f1": pytest.approx(0.89), "blessed": True,
+                               "champion_version": "1", "pushed_version": 2}
+    assert runs[2].pipeline == "kfx-beans1" and runs[2].started == _ts(0).timestamp()
     assert runs[2].ended == _ts(9 / 2 + 0.4).timestamp()  # the last task (notify) ended
     assert lineage.open_lineage(vertex).backend.client.client_options == {
         "api_endpoint": "europe-west4-aiplatform.googleapis.com"}
@@ -306,7 +315,9 @@ def test_show_a_vertex_model(vertex, lineage_cli):
 def test_diff_two_vertex_runs(vertex, lineage_cli):
     d = lineage.diff("kfx-beans-a", "kfx-beans-b", vertex)
     assert d.parameters == [("custom-training-job.svm_c", 10.0, 3.0)]
-    assert d.changed == {"custom-training-job.svm_c": (10.0, 3.0), "accuracy": (0.93, 0.91), "macro_f1": (pytest.approx(0.91), pytest.approx(0.89))}
+    assert d.changed == {"custom-training-job.svm_c": (10.0, 3.0), "accuracy": (0.93, 0.91),
+                         "macro_f1": (pytest.approx(0.91), pytest.approx(0.89)),
+                         "champion_version": ("", "1"), "pushed_version": (1, 2)}
     assert ("source", BQ_SOURCE, BQ_SOURCE) in d.data and ("test_rows", 1362, 1362) in d.data
     code, out, err = lineage_cli("lineage", "diff", "kfx-beans-a", "kfx-beans-c", "--json", "--target", "vertex",
                                  "--project-id", PROJECT, "--region", REGION)

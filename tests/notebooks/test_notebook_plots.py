@@ -83,19 +83,28 @@ def test_pipeline_graph_is_the_same_from_the_compiled_yaml(tmp_path):
 
 def test_pipeline_graph_flattens_exit_handlers_and_conditions():
     from kfx.config import Config
-    from kfx.pipeline import build_pipeline
+    from kfx.pipeline import STEPS, build_pipeline
+    from kfx.wiring import pipeline_function, plan
 
     config = Config(target="vertex", project_id="your-project", bucket="gs://your-bucket",
                     bq_source="bq://aju-dev-demos.beans.beans1", recipients=["you@example.com"])
     graph = plots.pipeline_graph(build_pipeline(config))
     labels = {d["label"] for _, d in graph.nodes(data=True)}
-    bless, notify = "bless-vertex-model", "vertex-pipelines-notification-email"
-    assert {"tabular-dataset-create", "custom-training-job", "evaluate", bless, notify} <= labels
+    push, notify = "push-vertex-model", "vertex-pipelines-notification-email"
+    assert {"tabular-dataset-create", "find-vertex-model", "custom-training-job", "evaluate", push, notify} <= labels
     by_label = {d["label"]: n for n, d in graph.nodes(data=True)}
-    # The e-mail task follows the exit handler's last task; the condition's task follows evaluate.
-    assert graph.has_edge(by_label[bless], by_label[notify])
-    assert graph.has_edge(by_label["evaluate"], by_label[bless])
-    assert "blessed" in graph.edges[by_label["evaluate"], by_label[bless]]["artifacts"]
+    # The e-mail task follows the exit handler's last task.
+    assert graph.has_edge(by_label[push], by_label[notify])
+    assert graph.has_edge(by_label["evaluate"], by_label[push])
+    assert "blessed" in graph.edges[by_label["evaluate"], by_label[push]]["artifacts"]
+    # A step under a condition is drawn as a task that follows the step whose output gates it.
+    gated = (*STEPS[:-1], STEPS[-1].use(when="blessed"))
+    function = pipeline_function(plan(gated, Config(), {"registry_dir": "runs/registry", "model_name": "beans"}),
+                                 "gated", "push only when blessed", lambda step, task, is_kfx: task)
+    graph = plots.pipeline_graph(function)
+    by_label = {d["label"]: n for n, d in graph.nodes(data=True)}
+    assert "condition-1" not in by_label and graph.has_edge(by_label["evaluate"], by_label["push-model"])
+    assert "blessed" in graph.edges[by_label["evaluate"], by_label["push-model"]]["artifacts"]
 
 
 def test_pipeline_figure_labels_every_step_and_artifact():

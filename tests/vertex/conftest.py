@@ -160,3 +160,111 @@ def anonymous_auth(monkeypatch, fresh_aiplatform, offline_project_lookup):
     from google.auth.credentials import AnonymousCredentials
 
     monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "kfx-test-project"))
+
+
+class FakeModelRegistry:
+    """Vertex AI's model service at the network edge: the RPCs of the gapic ``ModelServiceClient`` that
+    the real ``aiplatform.Model`` calls (list_models, get_model, upload_model, import_model_evaluation),
+    answered from models held here, as the service does: ListModels gives each model's default
+    version; ``NAME@VERSION`` and ``NAME@ALIAS`` name one version; an upload with a parent adds a
+    version (the ``default`` alias moves to it only when asked), and an upload without one starts a
+    model whose first version is its default whatever was asked. Every request is recorded."""
+
+    def __init__(self, project: str = PROJECT, location: str = "europe-west4"):
+        self.parent = f"projects/{project}/locations/{location}"
+        self.models: dict[str, list] = {}  # model resource name -> its versions, oldest first
+        self.requests: list = []
+        self.evaluations: list = []
+
+    def add_model(self, display_name: str, versions: list[dict], default: str = "1") -> str:
+        """Holds a model made earlier: ``versions`` as ``{"labels": {...}, "artifact_uri": ...}``."""
+        from google.cloud.aiplatform_v1.types import model as gca_model
+
+        name = f"{self.parent}/models/{700 + len(self.models)}"
+        self.models[name] = [
+            gca_model.Model(name=name, display_name=display_name, version_id=str(i), labels=v.get("labels", {}),
+                            artifact_uri=v.get("artifact_uri", ""), version_aliases=["default"] if str(i) == default else [])
+            for i, v in enumerate(versions, start=1)
+        ]
+        return name
+
+    def version(self, name: str):
+        """The version a ``NAME``, ``NAME@VERSION`` or ``NAME@ALIAS`` names (``NAME`` alone: the default)."""
+        from google.api_core.exceptions import NotFound
+
+        base, _, ref = name.partition("@")
+        ref = ref or "default"
+        for v in self.models.get(base, []):
+            if v.version_id == ref or ref in v.version_aliases:
+                return v
+        raise NotFound(f"Model {name} not found")
+
+    def default(self, name: str) -> str:
+        """The version id holding the ``default`` alias."""
+        return self.version(name).version_id
+
+    # --- the patched ModelServiceClient methods -------------------------------------------------
+
+    def list_models(self, client, request=None, **kwargs):
+        import re
+
+        self.requests.append(("list_models", dict(request)))
+        wanted = re.fullmatch(r'display_name="(.*)"', request.get("filter", ""))
+        models = [self.version(n) for n in self.models if not wanted or self.version(n).display_name == wanted[1]]
+        newest_first = list(reversed(models)) if request.get("order_by") == "create_time desc" else models
+        return newest_first
+
+    def get_model(self, client, *, name, **kwargs):
+        self.requests.append(("get_model", name))
+        return self.version(name)
+
+    def upload_model(self, client, request=None, **kwargs):
+        from types import SimpleNamespace
+
+        from google.cloud.aiplatform_v1.types import model as gca_model
+        from google.cloud.aiplatform_v1.types import model_service
+
+        self.requests.append(("upload_model", request))
+        sent = request.model
+        if request.parent_model:
+            name, versions = request.parent_model, self.models[request.parent_model]
+        else:
+            name = f"{self.parent}/models/{700 + len(self.models)}"
+            versions = self.models[name] = []
+        aliases = list(sent.version_aliases)
+        if not versions and "default" not in aliases:
+            aliases.append("default")  # a model's first version is its default, whatever the request says
+        if "default" in aliases:
+            for v in versions:
+                v.version_aliases = [a for a in v.version_aliases if a != "default"]
+        version = gca_model.Model(sent)
+        version.name, version.version_id, version.version_aliases = name, str(len(versions) + 1), aliases
+        versions.append(version)
+        response = model_service.UploadModelResponse(model=name, model_version_id=version.version_id)
+        return SimpleNamespace(operation=SimpleNamespace(name=f"{name}/operations/1"), result=lambda *a, **k: response)
+
+    def import_model_evaluation(self, client, *, parent, model_evaluation, **kwargs):
+        from google.cloud.aiplatform_v1.types import model_evaluation as gca_model_evaluation
+
+        self.requests.append(("import_model_evaluation", parent))
+        created = gca_model_evaluation.ModelEvaluation(model_evaluation)
+        created.name = f"{parent.partition('@')[0]}/evaluations/{900 + len(self.evaluations)}"
+        self.evaluations.append((parent, created))
+        return created
+
+    def calls(self, method: str) -> list:
+        """The recorded requests of one RPC."""
+        return [r[1] for r in self.requests if r[0] == method]
+
+
+@pytest.fixture
+def model_registry(monkeypatch, anonymous_auth):
+    """The real ``aiplatform.Model`` over a :class:`FakeModelRegistry` that answers its gapic client's RPCs
+    (the network edge), with anonymous credentials; fill it with ``add_model``."""
+    from google.cloud.aiplatform_v1.services.model_service import ModelServiceClient
+
+    fake = FakeModelRegistry()
+    for method in ("list_models", "get_model", "upload_model", "import_model_evaluation"):
+        bound = getattr(fake, method)
+        monkeypatch.setattr(ModelServiceClient, method, lambda client, *a, _m=bound, **k: _m(client, *a, **k))
+    return fake

@@ -65,28 +65,46 @@ def test_vertex_tasks_and_their_order(spec):
     dag = _dag(spec)
     assert {name: sorted(task.get("dependentTasks", [])) for name, task in dag.items()} == {
         "tabular-dataset-create": [],
+        "find-vertex-model": [],
         "generate-statistics-bq": [],
         "infer-schema": ["generate-statistics-bq"],
         "validate-statistics": ["generate-statistics-bq", "infer-schema"],
         "custom-training-job": ["tabular-dataset-create", "validate-statistics"],
         "evaluate": ["custom-training-job"],
-        "condition-2": ["custom-training-job", "evaluate"],
+        "push-vertex-model": [
+            "custom-training-job", "evaluate", "find-vertex-model", "generate-statistics-bq", "infer-schema"],
     }
     assert dag["tabular-dataset-create"]["componentRef"]["name"] == "comp-tabular-dataset-create"
     # Each task shows under its step's name, which the lineage of a Vertex AI run reads back.
     names = {name: task["taskInfo"]["name"] for name, task in dag.items()}
-    bless = spec["components"]["comp-condition-2"]["dag"]["tasks"]["bless-vertex-model"]["taskInfo"]["name"]
-    assert sorted([*names.values(), bless]) == sorted([*(step.name for step in vertex_steps()), "blessed"])
+    assert sorted(names.values()) == sorted(step.name for step in vertex_steps())
 
 
-def test_only_a_blessed_model_is_made_default(spec):
-    condition = _dag(spec)["condition-2"]
-    assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--evaluate-blessed'] == true"
-    inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
-    assert list(inner) == ["bless-vertex-model"]
-    bless = inner["bless-vertex-model"]["inputs"]["artifacts"]
-    assert bless["vertex_model"]["componentInputArtifact"] == "pipelinechannel--custom-training-job-vertex_model"
-    assert bless["metrics"]["componentInputArtifact"] == "pipelinechannel--evaluate-metrics"
+def test_the_push_always_runs_and_reads_the_blessing_the_champion_and_what_the_version_keeps(spec):
+    """No condition: an unblessed model is still recorded (and kept as a non-default version when the
+    model exists); the blessing is an input that decides the default alias."""
+    dag = _dag(spec)
+    assert not [name for name in dag if name.startswith("condition")]
+    push = dag["push-vertex-model"]
+    assert "triggerPolicy" not in push
+    assert push["inputs"]["parameters"]["blessed"]["taskOutputParameter"] == {
+        "producerTask": "evaluate", "outputParameterKey": "blessed"}
+    assert {name: (a["taskOutputArtifact"]["producerTask"], a["taskOutputArtifact"]["outputArtifactKey"])
+            for name, a in push["inputs"]["artifacts"].items()} == {
+        "model": ("custom-training-job", "model"),
+        "metrics": ("evaluate", "metrics"),
+        "classification_metrics": ("evaluate", "classification_metrics"),
+        "statistics": ("generate-statistics-bq", "statistics"),
+        "schema": ("infer-schema", "schema"),
+        "registered_model": ("find-vertex-model", "registered_model"),
+    }
+    assert _from_pipeline(push, "serving_container_image_uri") == "pipelinechannel--serving_image"
+    assert _from_pipeline(push, "model_name") == "pipelinechannel--model_name"
+    find = dag["find-vertex-model"]
+    assert (_from_pipeline(find, "project"), _from_pipeline(find, "location"), _from_pipeline(find, "model_name")) == (
+        "pipelinechannel--project_id", "pipelinechannel--region", "pipelinechannel--model_name")
+    outputs = spec["components"]["comp-push-vertex-model"]["outputDefinitions"]["artifacts"]
+    assert outputs["vertex_model"]["artifactType"]["schemaTitle"] == "google.VertexModel"
 
 
 def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, vertex_config):
@@ -115,7 +133,6 @@ def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, verte
     # The training job joins the peered VPC; the Dataflow workers keep --network / --subnetwork.
     assert defaults["peering_network"] == vertex_config.peering_network
     assert _from_pipeline(train, "network") == "pipelinechannel--peering_network"
-    assert _from_pipeline(train, "serving_container_image_uri") == "pipelinechannel--serving_image"
     assert train["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {
         "producerTask": "tabular-dataset-create", "outputArtifactKey": "dataset",
     }
@@ -129,7 +146,8 @@ def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, verte
 
 def test_kfx_tasks_run_the_configured_image_and_gcpc_tasks_keep_theirs(spec, vertex_config):
     executors = spec["deploymentSpec"]["executors"]
-    kfx_tasks = ("generate-statistics-bq", "infer-schema", "validate-statistics", "custom-training-job", "evaluate", "bless-vertex-model")
+    kfx_tasks = ("find-vertex-model", "generate-statistics-bq", "infer-schema", "validate-statistics", "custom-training-job",
+                 "evaluate", "push-vertex-model")
     assert {name: executors[f"exec-{name}"]["container"]["image"] for name in kfx_tasks} == dict.fromkeys(kfx_tasks, vertex_config.image)
     assert executors["exec-tabular-dataset-create"]["container"]["image"].startswith("gcr.io/ml-pipeline/google-cloud-pipeline-components:2.22.0")
     # The components need no pip install: the kfx image has kfp.
@@ -138,7 +156,7 @@ def test_kfx_tasks_run_the_configured_image_and_gcpc_tasks_keep_theirs(spec, ver
 
 def test_training_output_types_are_gcpc_vertex_types(spec):
     outputs = spec["components"]["comp-custom-training-job"]["outputDefinitions"]["artifacts"]
-    assert outputs["vertex_model"]["artifactType"]["schemaTitle"] == "google.VertexModel"
+    assert sorted(outputs) == ["model", "test_data"]  # no model version: the push uploads after evaluate
     assert outputs["model"]["artifactType"]["schemaTitle"] == "system.Model"
     inputs = spec["components"]["comp-custom-training-job"]["inputDefinitions"]["artifacts"]
     assert inputs["dataset"]["artifactType"]["schemaTitle"] == "google.VertexDataset"
@@ -211,8 +229,8 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
         path.write_text(container["command"][-1])
         paths[function] = str(path)
     assert sorted(paths) == sorted([
-        "bless_vertex_model", "custom_training_job", "evaluate", "generate_statistics_bq", "infer_schema",
-        "validate_statistics",
+        "custom_training_job", "evaluate", "find_vertex_model", "generate_statistics_bq", "infer_schema",
+        "push_vertex_model", "validate_statistics",
     ])
     script = (
         "import importlib.util, sys, json\n"
@@ -225,7 +243,7 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script, json.dumps(paths)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "loaded 6"
+    assert done.stdout.strip() == "loaded 7"
 
 
 def test_the_serving_image_is_vertex_ais_prebuilt_image_of_the_trained_scikit_learn(spec):
@@ -264,8 +282,9 @@ def test_the_lock_setup_and_requirements_pin_one_scikit_learn_series():
     assert sklearn_series() == series
 
 
-def test_vertex_tasks_are_cached_as_the_config_says_except_the_blessing(vertex_config, tmp_path):
-    """KFP caches by default; the blessing moves the registry's default alias, so it always runs."""
+def test_vertex_tasks_are_cached_as_the_config_says_except_the_registry_steps(vertex_config, tmp_path):
+    """KFP caches by default; the champion lookup and the push read and move the registry's default
+    alias, which another run may move, so they always run."""
     def caching(config) -> dict[str, bool]:
         spec = _compile(config, tmp_path)
         dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
@@ -276,8 +295,8 @@ def test_vertex_tasks_are_cached_as_the_config_says_except_the_blessing(vertex_c
         }
 
     on = caching(vertex_config)
-    assert on.pop("bless-vertex-model") is False
+    assert on.pop("find-vertex-model") is False and on.pop("push-vertex-model") is False
     assert on.pop("vertex-pipelines-notification-email") is False  # an e-mail of this run, never a cached one
-    assert sorted(on) == sorted(s.name for s in vertex_steps() if s.name != "bless-vertex-model")
+    assert sorted(on) == sorted(s.name for s in vertex_steps() if s.name not in ("find-vertex-model", "push-vertex-model"))
     assert set(on.values()) == {True}
     assert set(caching(dataclasses.replace(vertex_config, enable_caching=False)).values()) == {False}

@@ -2,10 +2,10 @@
 
 Vertex AI and BigQuery cannot be reached here. ``bigquery.Client`` is replaced at
 that edge by a recorder. The training classes (``CustomContainerTrainingJob``,
-``TabularDataset``, ``Model.list``) are autospecced from the real SDK, so a keyword
-the SDK does not take fails; blessing runs the real ``aiplatform.Model`` with only
-its gapic client's RPCs answered. gs:// is the loopback GCS-API server. Beam and
-TFDV run for real (DirectRunner).
+``TabularDataset``) are autospecced from the real SDK, so a keyword the SDK does not
+take fails; the Model Registry is the real ``aiplatform.Model`` with only its gapic
+client's RPCs answered (conftest's ``model_registry``). gs:// is the loopback GCS-API
+server. Beam and TFDV run for real (DirectRunner).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from google_cloud_pipeline_components.types import artifact_types
-from kfp.dsl import Artifact, Dataset, Metrics, Model
+from kfp.dsl import Artifact, Dataset, Model
 
 from kfx import components as c
 
@@ -33,9 +33,10 @@ SERVING = "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest"
 def vertex_training(monkeypatch, gcs_bucket, fake_bigquery, beans_frames):
     """The aiplatform training classes, autospecced from the real SDK so that a keyword it does not
     take fails the test. ``run`` does what Vertex AI does at the network edge: it exports the splits
-    to BigQuery (the fake), runs the real trainer under the AIP_* contract with a gs:// model folder
-    (the loopback GCS server), and returns the uploaded model version. A second, newer export of
-    the same dataset, made by another run, holds different rows."""
+    to BigQuery (the fake), runs the real trainer under the AIP_* contract with AIP_MODEL_DIR
+    ``<base_output_dir>/model/`` (on the loopback GCS server), and returns no model, as a job
+    without a serving image does. A second, newer export of the same dataset, made by another
+    run, holds different rows."""
     from unittest import mock
 
     from google.cloud import aiplatform
@@ -48,70 +49,62 @@ def vertex_training(monkeypatch, gcs_bucket, fake_bigquery, beans_frames):
         fake_bigquery.tables[f"{project}.{EXPORT}.{split}"] = frame
         fake_bigquery.tables[f"{project}.{OTHER_EXPORT}.{split}"] = frame.head(5)
     fake_bigquery.datasets = [EXPORT, OTHER_EXPORT]
-    model_dir = f"{gcs_bucket}/aiplatform-custom-training-2026/model"
-    real_model = aiplatform.Model
 
     def run(**kwargs):
         environ = {
-            "AIP_MODEL_DIR": model_dir, "AIP_DATA_FORMAT": "bigquery",
+            "AIP_MODEL_DIR": f"{kwargs['base_output_dir']}/model/", "AIP_DATA_FORMAT": "bigquery",
             **{var: f"bq://{project}.{EXPORT}.{split}" for var, split in (
                 ("AIP_TRAINING_DATA_URI", "training"), ("AIP_VALIDATION_DATA_URI", "validation"),
                 ("AIP_TEST_DATA_URI", "test"))},
         }
         trainer.task.main(kwargs["args"], environ)
-        model = mock.create_autospec(real_model, instance=True)
-        model.versioned_resource_name, model.uri = f"{MODEL}@2", model_dir
-        return model
+        return None
 
     job_class = mock.create_autospec(aiplatform.CustomContainerTrainingJob)
     job_class.return_value.run.side_effect = run
-    model_class = mock.create_autospec(aiplatform.Model)
-    model_class.list.return_value = []
     monkeypatch.setattr(aiplatform, "CustomContainerTrainingJob", job_class)
     monkeypatch.setattr(aiplatform, "TabularDataset", mock.create_autospec(aiplatform.TabularDataset))
-    monkeypatch.setattr(aiplatform, "Model", model_class)
     monkeypatch.setattr(aiplatform, "init", mock.create_autospec(aiplatform.init))
-    return SimpleNamespace(job=job_class, model=model_class, dataset=aiplatform.TabularDataset, init=aiplatform.init,
-                           bucket=gcs_bucket)
+    return SimpleNamespace(job=job_class, dataset=aiplatform.TabularDataset, init=aiplatform.init, bucket=gcs_bucket,
+                           task=f"{gcs_bucket}/pipeline_root/123/kfx-beans1-run/custom-training-job_42")
 
 
-def _train_job(tmp_path, staging_bucket: str, **options):
-    """Runs the training-job component on the test dataset with fresh output artifacts."""
-    model, vertex_model = Model(uri=str(tmp_path / "model")), artifact_types.VertexModel(uri=str(tmp_path / "vm"))
-    test_data = Dataset(uri=str(tmp_path / "test.csv"))
+def _train_job(tmp_path, vertex_training, **options):
+    """Runs the training-job component on the test dataset with fresh output artifacts; the model
+    artifact's URI is the task's on Vertex AI (``<pipeline root>/…/<task>/model``)."""
+    model, test_data = Model(uri=f"{vertex_training.task}/model"), Dataset(uri=str(tmp_path / "test.csv"))
     outputs = c.custom_training_job.python_func(
         project="kfx-test-project", location="europe-west4",
         dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": DATASET}),
         container_uri="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
-        staging_bucket=staging_bucket, bigquery_destination="bq://kfx-export-project",
-        model=model, vertex_model=vertex_model, test_data=test_data, **options,
+        staging_bucket=vertex_training.bucket, bigquery_destination="bq://kfx-export-project",
+        model=model, test_data=test_data, **options,
     )
-    return SimpleNamespace(outputs=outputs, model=model, vertex_model=vertex_model, test_data=test_data)
+    return SimpleNamespace(outputs=outputs, model=model, test_data=test_data)
 
 
 def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex_training, fake_bigquery, beans_frames, tmp_path):
+    from kfx import storage
+
     done = _train_job(
-        tmp_path, vertex_training.bucket, svm_c=3.0, seed=7, machine_type="n1-standard-8",
+        tmp_path, vertex_training, model_name="beans1", svm_c=3.0, seed=7, machine_type="n1-standard-8",
         service_account="sa@kfx-test-project.iam.gserviceaccount.com", environment_variables={"KFX_RUN": "1"},
-        network="projects/123456789/global/networks/kfx-vpc", serving_container_image_uri=SERVING,
+        network="projects/123456789/global/networks/kfx-vpc",
     )
     vertex_training.init.assert_called_once_with(
         project="kfx-test-project", location="europe-west4", staging_bucket=vertex_training.bucket
     )
-    vertex_training.model.list.assert_called_once_with(filter='display_name="beans"', order_by="create_time desc")
+    # No serving image: the job uploads no model (push_vertex_model does, after evaluate).
     vertex_training.job.assert_called_once_with(
-        display_name="beans-train",  # no display_name given: "<model_name>-train"
+        display_name="beans1-train",  # no display_name given: "<model_name>-train"
         container_uri="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
-        model_serving_container_image_uri=SERVING,
         staging_bucket=vertex_training.bucket,
     )
     vertex_training.dataset.assert_called_once_with(DATASET)
     vertex_training.job.return_value.run.assert_called_once_with(
         dataset=vertex_training.dataset.return_value,
-        model_display_name="beans",
-        model_labels={"kfx_blessed": "false"},
-        parent_model=None,
-        is_default_version=True,
+        # The task's own folder: Vertex AI's AIP_MODEL_DIR is its model/, the model artifact's URI.
+        base_output_dir=vertex_training.task,
         bigquery_destination="bq://kfx-export-project",
         args=["--label-column", "Class", "--svm-c", "3.0", "--svm-gamma", "scale", "--seed", "7",
               "--svm-max-rows", "30000", "--boosting-learning-rate", "0.1", "--boosting-max-iter", "100"],
@@ -125,10 +118,9 @@ def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex
         sync=True,
     )
     test_uri = f"bq://kfx-export-project.{EXPORT}.test"
-    assert tuple(done.outputs) == (f"{MODEL}@2", test_uri)
-    assert done.model.uri == f"{vertex_training.bucket}/aiplatform-custom-training-2026/model"
-    assert done.vertex_model.uri == f"https://europe-west4-aiplatform.googleapis.com/v1/{MODEL}@2"
-    assert done.vertex_model.metadata["resourceName"] == f"{MODEL}@2"
+    assert tuple(done.outputs) == (test_uri,)
+    assert done.model.uri == f"{vertex_training.task}/model"
+    assert storage.exists(f"{done.model.uri}/model.joblib")
     # The test split is the one this training held out, read billed to the export's project.
     exported = pd.read_csv(done.test_data.path)
     assert exported.equals(beans_frames["test"].reset_index(drop=True))
@@ -138,20 +130,12 @@ def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex
     assert not [call for call in fake_bigquery.calls if OTHER_EXPORT in str(call)]
 
 
-def test_the_serving_image_defaults_to_the_trained_series_in_the_jobs_region(vertex_training, tmp_path):
-    _train_job(tmp_path, vertex_training.bucket)
-    assert vertex_training.job.call_args.kwargs["model_serving_container_image_uri"] == SERVING
-    assert vertex_training.job.return_value.run.call_args.kwargs["network"] is None
+def test_the_job_outside_a_model_folder_gets_one_of_its_own():
+    from kfx.vertex.training import output_dir
 
-
-def test_a_later_run_adds_a_version_that_is_not_default(vertex_training, tmp_path):
-    class Existing:
-        resource_name = MODEL
-
-    vertex_training.model.list.return_value = [Existing()]
-    _train_job(tmp_path, vertex_training.bucket)
-    run = vertex_training.job.return_value.run.call_args.kwargs
-    assert (run["parent_model"], run["is_default_version"]) == (MODEL, False)
+    assert output_dir("gs://b/root/123/run/custom-training-job_7/model") == "gs://b/root/123/run/custom-training-job_7"
+    assert output_dir("gs://b/root/123/run/custom-training-job_7/model/") == "gs://b/root/123/run/custom-training-job_7"
+    assert output_dir("gs://b/elsewhere/trained") == "gs://b/elsewhere/trained"
 
 
 def test_a_model_folder_without_a_data_record_names_the_file_and_the_fix(vertex_training, tmp_path):
@@ -162,66 +146,16 @@ def test_a_model_folder_without_a_data_record_names_the_file_and_the_fix(vertex_
     run = vertex_training.job.return_value.run.side_effect
 
     def old_trainer(**kwargs):
-        model = run(**kwargs)
-        metadata = json.loads(storage.read_text(f"{model.uri}/model_metadata.json"))
+        run(**kwargs)
+        path = f"{kwargs['base_output_dir']}/model/model_metadata.json"
+        metadata = json.loads(storage.read_text(path))
         del metadata["data_uris"]
-        storage.write_text(f"{model.uri}/model_metadata.json", json.dumps(metadata))
-        return model
+        storage.write_text(path, json.dumps(metadata))
 
     vertex_training.job.return_value.run.side_effect = old_trainer
     with pytest.raises(SourceError, match=r"model_metadata.json does not record the data the trainer read; "
                                           r"train with a trainer image built from this kfx version \(kfx build\)\.$"):
-        _train_job(tmp_path, vertex_training.bucket)
-
-
-@pytest.fixture
-def model_service(monkeypatch, anonymous_auth):
-    """The real ``aiplatform.Model`` over a ModelServiceClient whose three RPCs are answered here
-    (the network edge); the requests are recorded."""
-    from google.cloud.aiplatform_v1.services.model_service import ModelServiceClient
-    from google.cloud.aiplatform_v1.types import model as gca_model
-
-    requests = []
-
-    def get_model(self, *, name, retry=None, timeout=None, metadata=()):
-        requests.append(("get_model", name))
-        base, _, version = name.partition("@")
-        return gca_model.Model(name=base, version_id=version or "1", display_name="beans",
-                               labels={"kfx_blessed": "false", "team": "ml"})
-
-    def update_model(self, *, model, update_mask, retry=None, timeout=None, metadata=()):
-        requests.append(("update_model", model.name, dict(model.labels), list(update_mask.paths)))
-        return model
-
-    def merge_version_aliases(self, *, name, version_aliases, retry=None, timeout=None, metadata=()):
-        requests.append(("merge_version_aliases", name, list(version_aliases)))
-        return gca_model.Model(name=name)
-
-    monkeypatch.setattr(ModelServiceClient, "get_model", get_model)
-    monkeypatch.setattr(ModelServiceClient, "update_model", update_model)
-    monkeypatch.setattr(ModelServiceClient, "merge_version_aliases", merge_version_aliases)
-    return requests
-
-
-def test_bless_labels_the_version_not_the_model_and_makes_it_default(model_service, tmp_path):
-    metrics = Metrics(uri=str(tmp_path / "metrics"))
-    metrics.log_metric("accuracy", 0.9312)
-    blessing = Artifact(uri=str(tmp_path / "blessing.json"))
-    outputs = c.bless_vertex_model.python_func(
-        project="kfx-test-project", location="europe-west4",
-        vertex_model=artifact_types.VertexModel(uri="https://x", metadata={"resourceName": f"{MODEL}@2"}),
-        metrics=metrics, blessing=blessing,
-    )
-    updates = [r for r in model_service if r[0] == "update_model"]
-    # The @2 name labels version 2 alone; a bare model name would label the model (every version).
-    assert updates == [
-        ("update_model", f"{MODEL}@2", {"kfx_blessed": "true", "team": "ml", "kfx_accuracy": "0_9312"}, ["labels"])
-    ]
-    assert [r for r in model_service if r[0] == "merge_version_aliases"] == [
-        ("merge_version_aliases", f"{MODEL}@2", ["default"])
-    ]
-    assert tuple(outputs) == ("2",)
-    assert json.loads((tmp_path / "blessing.json").read_text())["version"] == "2"
+        _train_job(tmp_path, vertex_training)
 
 
 def test_dataflow_options_are_understood_by_beam():

@@ -58,8 +58,9 @@ def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tm
     assert job.job_id == "kfx-beans-test-run"
     assert job.project == "kfx-test-project" and job.location == "europe-west4"
     assert sorted(resource.pipeline_spec["root"]["dag"]["tasks"]) == ["exit-handler-1", "vertex-pipelines-notification-email"]
-    # The job keeps the compiled per-task caching: on, but never for the blessing or the e-mail.
-    assert _caching(resource.pipeline_spec) == {"bless-vertex-model": False, "vertex-pipelines-notification-email": False}
+    # The job keeps the compiled per-task caching: on, but never for the registry steps or the e-mail.
+    assert _caching(resource.pipeline_spec) == {
+        "find-vertex-model": False, "push-vertex-model": False, "vertex-pipelines-notification-email": False}
     off = make_pipeline_job(dataclasses.replace(vertex_config, enable_caching=False), path, credentials=AnonymousCredentials())
     assert set(_caching(off._gca_resource.pipeline_spec, uncached_only=False).values()) == {False}
 
