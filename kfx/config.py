@@ -70,9 +70,9 @@ class Config:
         beam_runner: Beam runner: DirectRunner or DataflowRunner. Locally it runs ``stats_engine="beam"``;
             on Vertex AI DataflowRunner computes statistics on Dataflow, DirectRunner in the task's memory.
         schema_file: Curated schema (text proto) to use instead of inferring one.
-        skew_threshold: Jensen-Shannon divergence (numeric) / L-infinity distance
-            (categorical) above which train vs. validation counts as skew. Defaults to 0.15:
-            random splits of beans measure up to 0.08 (full table) and 0.12 (600 rows).
+        skew_threshold: Base Jensen-Shannon divergence (numeric) / L-infinity distance (categorical) above
+            which train vs. validation counts as skew; each feature's threshold adds a noise term for the rows
+            compared (see kfx.validation). Defaults to 0.15: clean splits of full beans measure up to 0.08.
         fail_on_anomalies: Fail the run when TFDV reports anomalies. Defaults to True.
         svm_c: SVM regularisation ``C`` of the trainer. Defaults to 10.
         svm_gamma: SVM kernel ``gamma`` ("scale", "auto" or a number). Defaults to "scale".

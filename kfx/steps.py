@@ -154,29 +154,53 @@ def validate_statistics(
     report_path: str,
     skew_threshold: float,
     fail_on_anomalies: bool,
+    previous_statistics_dir: str = "",
+    drift_threshold: Optional[float] = None,
 ) -> dict[str, Any]:
-    """Validates every split against the schema and train vs. validation for skew.
+    """Validates every split against the schema, train vs. validation for skew and, given the previous
+    model's statistics, train vs. its training statistics for drift.
 
+    Each feature is held to a threshold that widens with fewer rows (see :mod:`kfx.validation`).
     Writes the anomalies protos and a Markdown report either way, then fails when
     anomalies exist and ``fail_on_anomalies`` is set.
 
+    Args:
+        previous_statistics_dir: Statistics folder of the previous model (the champion's), holding
+            ``Split-train/stats.tfrecord``; empty checks no drift.
+        drift_threshold: Base drift threshold; needed with ``previous_statistics_dir``.
+
     Returns:
-        ``anomalies`` (count) and ``findings`` (split, feature, short, description each).
+        ``anomalies`` (count), ``findings`` (split, feature, short, description, check each) and
+        ``thresholds`` (each feature compared: check, distance, measured, threshold, why, ...).
 
     Raises:
         AnomaliesFound: Listing each anomalous feature and what is wrong.
+        SourceError: If ``previous_statistics_dir`` holds no training statistics.
     """
     from kfx import schema as schemas
     from kfx import statistics, storage, validation
+    from kfx.errors import SourceError
 
     stats = statistics.load_statistics(statistics_dir)
-    anomalies = validation.validate_splits(stats, schemas.load_schema(schema_path), skew_threshold)
-    found = validation.findings(anomalies)
-    validation.write_anomalies(anomalies, anomalies_dir)
-    storage.write_text(report_path, validation.report_markdown(found, list(stats), skew_threshold))
+    previous = None
+    if previous_statistics_dir:
+        previous = statistics.load_statistics(previous_statistics_dir).get("train")
+        if previous is None:
+            raise SourceError(
+                f"Previous statistics folder {previous_statistics_dir!r} holds no Split-train/{statistics.STATS_FILE}; "
+                "pass the statistics folder of a registered model version."
+            )
+    result = validation.validate(stats, schemas.load_schema(schema_path), skew_threshold,
+                                 previous=previous, drift_threshold=drift_threshold)
+    found = validation.findings(result.anomalies)
+    validation.write_anomalies(result.anomalies, anomalies_dir)
+    report = validation.report_markdown(found, list(stats), skew_threshold, result.comparisons,
+                                        drift_threshold if previous is not None else None)
+    storage.write_text(report_path, report)
     if found and fail_on_anomalies:
         raise validation.anomalies_error(found)
-    return {"anomalies": len(found), "findings": [f.to_dict() for f in found]}
+    return {"anomalies": len(found), "findings": [f.to_dict() for f in found],
+            "thresholds": [c.to_dict() for c in result.comparisons]}
 
 
 validate_statistics = step(validate_statistics)

@@ -98,11 +98,12 @@ def test_damaged_data_is_caught_as_tfdv_would(tfdv, stats, damaged_stats):
     assert found[("test", "Class")] == "Unexpected string values"
     assert found[("validation", "Solidity")] == "Column dropped"
     assert found[("train", "Area")] == "High approximate Jensen-Shannon divergence between training and serving"
-    # Same answers as TFDV's own Python API.
+    # Same answers as TFDV's own Python API, given the schema with kfx's per-feature comparators.
     assert anomalies["test"] == tfdv.validate_statistics(damaged_stats["test"], schema)
-    skew_schema = validation.with_skew_comparators(schema, 0.1)
+    compared = validation.validate(damaged_stats, schema, skew_threshold=0.1).comparisons
     assert anomalies["train"] == tfdv.validate_statistics(
-        damaged_stats["train"], skew_schema, serving_statistics=damaged_stats["validation"]
+        damaged_stats["train"], validation.with_comparators(schema, compared),
+        serving_statistics=damaged_stats["validation"]
     )
 
 
@@ -114,7 +115,7 @@ def test_report_and_error_list_each_feature(stats, damaged_stats, tmp_path):
     assert ("train", "Area") in {(f.split, f.feature) for f in found}
     report = validation.report_markdown(found, list(damaged_stats), 0.1)
     assert f"**{len(found)} anomalies found.**" in report
-    assert "| test | Class | Unexpected string values |" in report
+    assert "| test | Class | schema | Unexpected string values |" in report
     error = validation.anomalies_error(found)
     assert isinstance(error, AnomaliesFound)
     assert "'Class' in test (Unexpected string values)" in str(error)
@@ -299,7 +300,9 @@ def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder,
         ("validation", "Solidity", "Column dropped"),
     ]
     report = (tmp_path / "report.md").read_text()
-    assert "Checked splits: test, train, validation; skew threshold train vs. validation: 0.1." in report
+    assert ("Checked splits: test, train, validation; skew threshold train vs. validation: 0.1 plus a noise term "
+            "per feature for the rows compared (see Thresholds).") in report
+    assert [f["check"] for f in result["findings"]] == ["schema", "skew", "skew", "schema"]
 
 
 def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
@@ -310,7 +313,7 @@ def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
                                         str(tmp_path / "d"), str(tmp_path / "d.md"), Config().skew_threshold,
                                         fail_on_anomalies=False)
     assert ("train", "Area") in {(f["split"], f["feature"]) for f in default["findings"]}
-    assert "skew threshold train vs. validation: 0.15." in (tmp_path / "d.md").read_text()
+    assert "skew threshold train vs. validation: 0.15 plus a noise term" in (tmp_path / "d.md").read_text()
 
     loose = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                       str(tmp_path / "a"), str(tmp_path / "r.md"), skew_threshold=0.99,
@@ -377,7 +380,7 @@ def test_a_dataset_level_anomaly_is_a_finding_of_its_own(stats):
 
 
 def test_report_text_and_escaping():
-    found = [validation.Finding("train", "x", "Odd", "a|b\nc"), validation.Finding("test", "y", "New", "z")]
+    found = [validation.Finding("train", "x", "Odd", "a|b\nc"), validation.Finding("test", "y", "New", "z", "drift")]
     assert validation.report_markdown(found, ["train", "test"], 0.15) == (
         "# Data validation\n"
         "\n"
@@ -385,15 +388,16 @@ def test_report_text_and_escaping():
         "\n"
         "**2 anomalies found.**\n"
         "\n"
-        "| split | feature | anomaly | details |\n"
-        "|---|---|---|---|\n"
-        "| train | x | Odd | a\\|b c |\n"
-        "| test | y | New | z |\n"
+        "| split | feature | check | anomaly | details |\n"
+        "|---|---|---|---|---|\n"
+        "| train | x | schema | Odd | a\\|b c |\n"
+        "| test | y | drift | New | z |\n"
     )
     assert validation.report_markdown([], ["train", "test"], 0.2) == (
         "# Data validation\n\nChecked splits: train, test; skew threshold train vs. validation: 0.2.\n\n"
         "No anomalies found: every split matches the schema and no feature is skewed.\n")
-    assert found[0].to_dict() == {"split": "train", "feature": "x", "short": "Odd", "description": "a|b\nc"}
+    assert found[0].to_dict() == {"split": "train", "feature": "x", "short": "Odd", "description": "a|b\nc",
+                                  "check": "schema"}
 
 
 def test_a_damaged_statistics_file_is_named(stats, tmp_path):

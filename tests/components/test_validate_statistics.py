@@ -11,7 +11,7 @@ from kfx.errors import AnomaliesFound
 
 UNEXPECTED = {
     "split": "test", "feature": "Class", "short": "Unexpected string values",
-    "description": "Examples contain values missing from the schema: PINTO (~8%). ",
+    "description": "Examples contain values missing from the schema: PINTO (~8%). ", "check": "schema",
 }
 ANOMALY = (
     "TFDV found 1 anomalies: 'Class' in test (Unexpected string values); fix the data or curate the schema "
@@ -37,23 +37,37 @@ def _outputs(new_artifact):
 def test_plain_function_finds_nothing_in_clean_splits_and_writes_the_report(upstream, tmp_path):
     anomalies, report = str(tmp_path / "anomalies"), str(tmp_path / "report.md")
     result = steps.validate_statistics(upstream.statistics, upstream.schema, anomalies, report, 0.15, True)
-    assert result == {"anomalies": 0, "findings": []}
+    assert (result["anomalies"], result["findings"]) == (0, [])
+    # Each feature's skew threshold: the base plus the noise term for 479 train vs. 60 validation rows.
+    assert [(t["feature"], t["check"], t["rows"]) for t in result["thresholds"]] == [
+        (name, "skew", [479, 60]) for name in upstream.columns]
+    assert all(0.15 < t["threshold"] < 0.4 and t["measured"] < t["threshold"] for t in result["thresholds"])
     assert sorted(os.listdir(anomalies)) == SPLIT_FOLDERS
     assert all(os.listdir(os.path.join(anomalies, s)) == ["anomalies.pbtxt"] for s in SPLIT_FOLDERS)
-    assert open(report).read() == (
-        "# Data validation\n\nChecked splits: test, train, validation; skew threshold train vs. validation: 0.15.\n\n"
-        "No anomalies found: every split matches the schema and no feature is skewed.\n"
+    assert open(report).read().startswith(
+        "# Data validation\n\nChecked splits: test, train, validation; skew threshold train vs. validation: 0.15 "
+        "plus a noise term per feature for the rows compared (see Thresholds).\n\n"
+        "No anomalies found: every split matches the schema and no feature is skewed.\n\n## Thresholds\n"
     )
 
 
-def test_plain_function_a_low_skew_threshold_flags_every_feature_of_train(upstream, tmp_path):
-    result = steps.validate_statistics(upstream.statistics, upstream.schema, str(tmp_path / "a"),
-                                       str(tmp_path / "r.md"), 0.01, False)
+def test_plain_function_a_low_skew_threshold_in_a_curated_schema_flags_every_feature_of_train(upstream, tmp_path):
+    from kfx import schema as schemas
+    from kfx import validation
+
+    # A low base alone does not: 479 against 60 rows differ by chance more than that.
+    assert steps.validate_statistics(upstream.statistics, upstream.schema, str(tmp_path / "b"),
+                                     str(tmp_path / "b.md"), 0.01, False)["anomalies"] == 0
+    curated = str(tmp_path / "curated.pbtxt")
+    schemas.write_schema(validation.with_skew_comparators(schemas.load_schema(upstream.schema), 0.01), curated)
+    result = steps.validate_statistics(upstream.statistics, curated, str(tmp_path / "a"), str(tmp_path / "r.md"),
+                                       0.15, False)
     assert result["anomalies"] == 17
     assert sorted(f["feature"] for f in result["findings"]) == sorted(upstream.columns)
-    assert {f["split"] for f in result["findings"]} == {"train"}
+    assert {(f["split"], f["check"]) for f in result["findings"]} == {("train", "skew")}
     assert {f["short"] for f in result["findings"] if f["feature"] == "Class"} == {
         "High Linfty distance between training and serving"}
+    assert {t["why"] for t in result["thresholds"]} == {"set in the schema"}
 
 
 def test_plain_function_fails_on_anomalies_after_writing_them(upstream, damaged, tmp_path):
@@ -62,9 +76,9 @@ def test_plain_function_fails_on_anomalies_after_writing_them(upstream, damaged,
         steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, True)
     assert str(error.value) == ANOMALY
     assert "PINTO" in (anomalies / "Split-test" / "anomalies.pbtxt").read_text()
-    assert "| test | Class | Unexpected string values |" in report.read_text()
-    assert steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, False) == {
-        "anomalies": 1, "findings": [UNEXPECTED]}
+    assert "| test | Class | schema | Unexpected string values |" in report.read_text()
+    result = steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, False)
+    assert (result["anomalies"], result["findings"]) == (1, [UNEXPECTED])
 
 
 def test_python_func_records_the_count_threshold_and_features(upstream, new_artifact):
@@ -100,7 +114,7 @@ def test_kfp_local_run(kfp_local, upstream, damaged):
     assert outputs["anomalies_count"] == 1
     assert outputs["anomalies"].path.startswith(str(kfp_local.root))
     assert outputs["anomalies"].metadata == {"anomalies": 1, "skew_threshold": 0.15, "features": ["Class"]}
-    assert "| test | Class | Unexpected string values |" in open(outputs["report"].path).read()
+    assert "| test | Class | schema | Unexpected string values |" in open(outputs["report"].path).read()
 
 
 def test_kfp_local_run_fails_the_task_on_anomalies_with_one_kfx_error_line(kfp_local, upstream, damaged, capfd):

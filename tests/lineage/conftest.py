@@ -56,12 +56,17 @@ def recorded_run(tmp_path_factory) -> Recorded:
 
 @pytest.fixture(scope="session")
 def failed_run(tmp_path_factory) -> Recorded:
-    """A run that fails at validate-statistics (a skew threshold nothing passes), after three good steps."""
+    """A run that fails at validate-statistics (a curated schema requiring a column the table lacks), after
+    three good steps."""
     from kfx.config import Config
     from kfx.local import run_local
 
     runs_dir = tmp_path_factory.mktemp("failed")
-    config = Config(sample_rows=600, runs_dir=str(runs_dir), skew_threshold=0.001, fail_on_anomalies=True)
+    # Skew thresholds widen with fewer rows, so no skew threshold fails a clean 600-row sample.
+    schema = runs_dir / "curated.pbtxt"
+    schema.write_text('feature { name: "Colour" type: BYTES presence { min_fraction: 1.0 } }\n')
+    config = Config(sample_rows=600, runs_dir=str(runs_dir), skew_threshold=0.001, schema_file=str(schema),
+                    fail_on_anomalies=True)
     out = io.StringIO()
     result = run_local(config, out=out)
     assert result.status == "failed"
