@@ -31,6 +31,10 @@ EVALUATION_FILE = "evaluation.json"
 SCHEMA_FILE = "schema.pbtxt"
 STATISTICS_FOLDER = "statistics"
 TRAIN_SPLIT = "train"
+TRAIN_STATISTICS = f"{STATISTICS_FOLDER}/Split-{TRAIN_SPLIT}/stats.tfrecord"
+"""Where a version keeps its training statistics (kfx.statistics' layout of the train split)."""
+VERSION_FILES = (MODEL_FILE, METADATA_FILE, EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS)
+"""What a pushed version holds, here and in a Vertex AI version folder."""
 
 
 class ModelNotFound(KfxError):
@@ -163,7 +167,6 @@ def push_model(
         )
         return {"pushed": False, "reason": f"not blessed: {reason}"}
     from kfx import storage
-    from kfx.statistics import STATS_FILE
 
     if champion and champion.get("found"):
         model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
@@ -184,8 +187,8 @@ def push_model(
         if schema_uri:
             storage.write_bytes(os.path.join(staging, SCHEMA_FILE), storage.read_bytes(schema_uri))
         if statistics_uri:
-            train = f"{STATISTICS_FOLDER}/Split-{TRAIN_SPLIT}/{STATS_FILE}"
-            storage.write_bytes(os.path.join(staging, train), storage.read_bytes(f"{statistics_uri.rstrip('/')}/Split-{TRAIN_SPLIT}/{STATS_FILE}"))
+            source = f"{statistics_uri.rstrip('/')}/{TRAIN_STATISTICS.split('/', 1)[1]}"
+            storage.write_bytes(os.path.join(staging, TRAIN_STATISTICS), storage.read_bytes(source))
         version = max(list_versions(registry_dir, model_name), default=0) + 1
         while True:
             target = os.path.join(root, f"v{version}")

@@ -45,7 +45,7 @@ def default_version(project: str, location: str, model_name: str) -> dict[str, A
     from kfx import storage
     from kfx.contract import METADATA_FILE
     from kfx.errors import SourceError
-    from kfx.vertex.training import BLESSED_LABEL
+    from kfx.vertex.registry import BLESSED_LABEL
 
     aiplatform.init(project=project, location=location)
     models = aiplatform.Model.list(filter=f'display_name="{model_name}"', order_by="create_time desc")

@@ -22,6 +22,7 @@ import json
 from typing import Any, Mapping, Optional, Sequence
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
+from kfx.registry import EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS, VERSION_FILES  # a local version's files
 
 BLESSED_LABEL = "kfx_blessed"
 ACCURACY_LABEL = "kfx_accuracy"
@@ -29,11 +30,6 @@ DEFAULT_ALIAS = "default"
 CLASSIFICATION_METRICS_SCHEMA = "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml"
 """Vertex AI's schema of classification metrics: the console draws the confusion matrix from it."""
 
-# The version folder's files besides the model's, as the local registry writes them (kfx.registry).
-EVALUATION_FILE = "evaluation.json"
-SCHEMA_FILE = "schema.pbtxt"
-TRAIN_STATISTICS = "statistics/Split-train/stats.tfrecord"
-VERSION_FILES = (MODEL_FILE, METADATA_FILE, EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS)
 
 
 def _metric_label(value: float) -> str:

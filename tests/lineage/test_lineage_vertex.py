@@ -141,6 +141,7 @@ def written(job: str, accuracy: float, n: int) -> dict:
         ("evaluate", "blessed"): accuracy >= 0.9,
         ("evaluate", "accuracy"): accuracy,
         ("evaluate", "macro_f1"): accuracy - 0.02,
+        ("evaluate", "reason"): f"test accuracy {accuracy:.4f} {'>=' if accuracy >= 0.9 else 'is below'} min_accuracy 0.9",
         ("push-vertex-model", "pushed_model"): (None, {
             "pushed": True, "blessed": accuracy >= 0.9, "default": accuracy >= 0.9, "model_name": "beans1",
             "version": str(n), "uri": folder, "resource_name": f"{model}@{n}", "evaluation": f"{model}/evaluations/{n}",
