@@ -277,6 +277,8 @@ def compare_features(
     for feature in schema.feature:
         comparator = _comparator(feature, check)
         a, b = ours.get(feature.name), theirs.get(feature.name)
+        if check == DRIFT and b is None:
+            continue  # a column the previous model never saw has no earlier distribution to drift from
         rows = (_rows(a), _rows(b))
         if feature.HasField(f"{check}_comparator"):
             distance = JS if comparator.HasField(JS) else LINF
@@ -503,8 +505,14 @@ def report_markdown(
 
 def anomalies_error(found: list[Finding]) -> AnomaliesFound:
     """The one-sentence error naming each anomalous feature and what is wrong."""
-    parts = [f"{f.feature!r} in {f.split} ({f.short})" for f in found]
+    def part(f: Finding) -> str:
+        if f.check == DRIFT:
+            return f"{f.feature!r} drifted from the champion's training data ({f.short})"
+        if f.check == SKEW:
+            return f"{f.feature!r} differs between train and validation ({f.short})"
+        return f"{f.feature!r} in {f.split} ({f.short})"
+
     return AnomaliesFound(
-        f"TFDV found {len(found)} anomalies: {'; '.join(parts)}; fix the data or curate the schema "
+        f"TFDV found {len(found)} anomalies: {'; '.join(map(part, found))}; fix the data or curate the schema "
         "(--schema-file), or pass --no-fail-on-anomalies to go on."
     )
