@@ -83,6 +83,9 @@ def check_output(output: str, force: bool) -> str:
     path = os.path.abspath(output)
     if os.path.isdir(path):
         raise ConfigError(f"--output {output!r} is a folder; pass the path of a file to write, such as {output.rstrip('/')}/predictions.csv.")
+    parent = os.path.dirname(path)
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise ConfigError(f"--output {output!r} is inside {parent!r}, which is a file; pass a path in a folder.")
     if os.path.lexists(path) and not force:
         raise ConfigError(f"--output {output!r} exists already; pass another path, or --force to replace it.")
     return path

@@ -103,10 +103,11 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
     name = _name(reference)
     missing = [f for f in metadata["features"] if f not in columns]
     if missing:
+        named = ", ".join(map(repr, missing))
         raise ModelMismatch(
-            f"Column {missing[0]!r} that model {name} reads is not in {parsed.uri!r}"
-            f"{f' (nor are {len(missing) - 1} more features)' if len(missing) > 1 else ''}; "
-            "add it to the table, or score the table with a model trained on its columns."
+            f"{'Column' if len(missing) == 1 else 'Columns'} {named} that model {name} reads "
+            f"{'is' if len(missing) == 1 else 'are'} not in {parsed.uri!r}; add "
+            f"{'it' if len(missing) == 1 else 'them'} to the table, or score the table with a model trained on its columns."
         )
     if table.num_rows == 0:
         raise DataError(f"{parsed.uri!r} has no rows; pass a table with rows to score.")
@@ -115,7 +116,8 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
         raise DataError(
             f"Column {taken[0]!r} of {parsed.uri!r} has the name of a column the predictions add; rename or drop it."
         )
-    numeric = _numeric_features(files["schema"])
+    schema = _load_schema(files["schema"])
+    numeric = _numeric_features(schema)
     for column in columns:
         if column not in numeric:
             continue
@@ -129,7 +131,7 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
             )
     with storage.open_write(data_path) as out:
         csvtext.write_csv(table, out)
-    known = set(numeric) | _schema_features(files["schema"])
+    known = {f.name for f in schema.feature} if schema is not None else set()
     return {
         "source": parsed.uri,
         "rows": table.num_rows,
@@ -149,16 +151,10 @@ def _load_schema(uri: str):
     return schemas.load_schema(uri) if storage.exists(uri) else None
 
 
-def _schema_features(uri: str) -> set[str]:
-    schema = _load_schema(uri)
-    return {f.name for f in schema.feature} if schema is not None else set()
-
-
-def _numeric_features(uri: str) -> dict[str, str]:
+def _numeric_features(schema: "schema_pb2.Schema | None") -> dict[str, str]:
     """The schema's numeric features and their type name (``INT``, ``FLOAT``)."""
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    schema = _load_schema(uri)
     if schema is None:
         return {}
     return {
@@ -197,7 +193,8 @@ def scoring_statistics(data_path: str, model_uri: str, statistics_dir: str, html
     files = version_files(model_uri)
     with storage.open_read(data_path) as f:
         frame = pd.read_csv(f)
-    known = _schema_features(files["schema"])
+    schema = _load_schema(files["schema"])
+    known = {f.name for f in schema.feature} if schema is not None else set()
     if known:
         frame = frame[[c for c in frame.columns if c in known]]
     stats = statistics.compute_statistics({SPLIT: frame})

@@ -14,9 +14,6 @@ import pytest
 
 from kfx.cli import main
 
-pytestmark = pytest.mark.e2e  # each test runs pipelines through kfp.local (the module trains once)
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A training run of 2,000 beans rows, its model pushed as beans v1: (runs folder, its summary)."""
@@ -58,6 +55,7 @@ def _run_folders(runs):
     return sorted(n for n in os.listdir(runs) if n.startswith("kfx-"))
 
 
+@pytest.mark.e2e
 def test_scoring_the_test_split_gives_the_evaluations_accuracy_and_is_recorded(trained, tables, capsys):
     runs, training = trained
     code, out, err = _predict(runs, capsys, "--model", "beans@latest", "--source", str(tables / "test.csv"))
@@ -89,6 +87,7 @@ def test_scoring_the_test_split_gives_the_evaluations_accuracy_and_is_recorded(t
     assert shown["artifact"]["properties"]["model_name"] == "beans"
 
 
+@pytest.mark.e2e
 def test_a_table_without_the_label_is_scored_in_the_serving_environment_and_copied_to_output(
     trained, tables, capsys, tmp_path,
 ):
@@ -121,6 +120,7 @@ def test_a_table_without_the_label_is_scored_in_the_serving_environment_and_copi
     assert "predicted_Class" in output.read_text()
 
 
+@pytest.mark.e2e
 def test_a_named_version_scores_with_that_version(trained, tables, capsys, tmp_path):
     runs, _ = trained
     registry = tmp_path / "registry"
@@ -136,6 +136,7 @@ def test_a_named_version_scores_with_that_version(trained, tables, capsys, tmp_p
     assert versions == {"beans@1": ("1", {1}), "beans@latest": ("2", {2})}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("options, sentence", [
     (["--model", "wine"], "The registry {registry} holds no version of model 'wine'; pass one of: beans."),
     (["--model", "beans@4"], "Model 'beans' has no version 4 in {registry} (it has v1); pass one of: beans."),
@@ -156,6 +157,7 @@ def test_a_bad_model_or_source_is_refused_before_any_run(trained, tables, capsys
     assert _run_folders(runs) == before
 
 
+@pytest.mark.e2e
 def test_a_table_the_model_cannot_read_fails_before_anything_is_predicted(trained, tables, capsys, tmp_path):
     runs, _ = trained
     frame = pd.read_csv(tables / "test.csv")
@@ -183,6 +185,7 @@ def test_a_table_the_model_cannot_read_fails_before_anything_is_predicted(traine
         assert not any("predict" == os.path.basename(d) for d, _, _ in os.walk(summary["run_dir"]))
 
 
+@pytest.mark.e2e
 def test_a_drifted_table_fails_validation_unless_anomalies_may_pass(trained, tables, capsys, tmp_path):
     runs, _ = trained
     frame = pd.read_csv(tables / "unlabelled.csv")
@@ -200,6 +203,8 @@ def test_a_drifted_table_fails_validation_unless_anomalies_may_pass(trained, tab
     assert summary["scoring_anomalies"]["max_drift"] > 0.15 and summary["predictions"]["rows"] == 200
 
 
+@pytest.mark.e2e
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_the_full_table_scores_within_a_point_of_the_models_test_accuracy(tmp_path, capsys):
     """Trained on the whole beans table, the model's accuracy on all 13,611 rows is within one point of its
@@ -215,3 +220,28 @@ def test_the_full_table_scores_within_a_point_of_the_models_test_accuracy(tmp_pa
     evaluation = json.load(open(runs / "registry" / "beans" / "v1" / "evaluation.json"))
     assert predicted["rows"] == predicted["labelled_rows"] == 13611
     assert abs(predicted["accuracy"] - evaluation["accuracy"]) <= 0.01
+
+
+def test_output_is_refused_inside_a_file_and_a_copy_never_lands_on_a_file_that_appeared(tmp_path):
+    from kfx.errors import ConfigError
+    from kfx.predict import check_output, copy_output
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError) as error:
+        check_output(str(tmp_path / "file" / "p.csv"), force=False)
+    assert str(error.value) == (
+        f"--output '{tmp_path / 'file' / 'p.csv'}' is inside '{tmp_path / 'file'}', which is a file; pass a path in a folder.")
+    with pytest.raises(ConfigError, match="is a folder; pass the path of a file to write"):
+        check_output(str(tmp_path), force=True)
+    assert check_output("", force=False) == ""
+    predictions = tmp_path / "predictions"
+    predictions.write_text("a,predicted_Class\n1,SEKER\n")
+    target = tmp_path / "out" / "p.csv"
+    assert check_output(str(target), force=False) == str(target)
+    target.parent.mkdir()
+    target.write_text("someone else's\n")  # appeared while the run went
+    with pytest.raises(ConfigError, match="exists already; pass another path, or --force to replace it.$"):
+        copy_output(str(predictions), str(target), force=False)
+    assert target.read_text() == "someone else's\n" and os.listdir(target.parent) == ["p.csv"]
+    copy_output(str(predictions), str(target), force=True)
+    assert target.read_text() == predictions.read_text() and os.listdir(target.parent) == ["p.csv"]

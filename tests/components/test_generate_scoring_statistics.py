@@ -2,6 +2,7 @@
 
 import os
 
+import pandas as pd
 from kfp.dsl import HTML, Artifact, Dataset
 
 from kfx import components, scoring, statistics
@@ -9,8 +10,6 @@ from kfx import components, scoring, statistics
 
 def test_plain_function_describes_the_columns_the_schema_knows(registered, tmp_path):
     frame_path = tmp_path / "ids.csv"
-    import pandas as pd
-
     pd.read_csv(registered.labelled).assign(row_id=range(60)).to_csv(frame_path, index=False)
     result = scoring.scoring_statistics(str(frame_path), registered.uri, str(tmp_path / "stats"), str(tmp_path / "v.html"))
     assert result == {"rows": 60, "features": 17}

@@ -36,6 +36,13 @@ def test_plain_function_refuses_a_table_without_a_feature_the_model_reads(regist
         "table with a model trained on its columns."
     )
     assert not (tmp_path / "o.csv").exists()
+    pd.read_csv(registered.labelled).drop(columns=["Area", "Extent"]).to_csv(tmp_path / "t2.csv", index=False)
+    with pytest.raises(ModelMismatch) as error:
+        scoring.import_scoring_data(str(tmp_path / "t2.csv"), registered.reference, str(tmp_path / "o.csv"))
+    assert str(error.value) == (
+        f"Columns 'Area', 'Extent' that model beans v1 reads are not in '{tmp_path / 't2.csv'}'; add them to the "
+        "table, or score the table with a model trained on its columns."
+    )
 
 
 def test_plain_function_refuses_text_where_the_schema_has_numbers(registered, tmp_path):
