@@ -245,3 +245,27 @@ def test_output_is_refused_inside_a_file_and_a_copy_never_lands_on_a_file_that_a
     assert target.read_text() == "someone else's\n" and os.listdir(target.parent) == ["p.csv"]
     copy_output(str(predictions), str(target), force=True)
     assert target.read_text() == predictions.read_text() and os.listdir(target.parent) == ["p.csv"]
+
+
+def test_the_prediction_pipeline_compiles_with_its_parameters_and_order(tmp_path):
+    import yaml
+    from kfp import compiler
+
+    from kfx.config import Config
+    from kfx.predict import build_predict_pipeline, predict_config
+
+    config = predict_config(Config(runs_dir=str(tmp_path / "runs"), source="new.csv"), "beans")
+    path = tmp_path / "predict.yaml"
+    compiler.Compiler().compile(build_predict_pipeline(config, "3"), package_path=str(path))
+    spec = yaml.safe_load(path.read_text())
+    assert spec["pipelineInfo"]["name"] == "kfx-predict-beans"
+    parameters = {k: v.get("defaultValue") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert parameters == {
+        "registry_dir": str(tmp_path / "runs" / "registry"), "model_name": "beans", "model_version": "3",
+        "source": "new.csv", "drift_threshold": 0.15, "fail_on_anomalies": True,
+    }
+    tasks = spec["root"]["dag"]["tasks"]
+    assert list(tasks) == ["find-scoring-model", "generate-scoring-statistics", "import-scoring-data", "predict",
+                           "validate-scoring-statistics"]
+    assert sorted(tasks["predict"]["dependentTasks"]) == ["find-scoring-model", "import-scoring-data",
+                                                          "validate-scoring-statistics"]
