@@ -41,6 +41,8 @@ PREDICT_STEPS = (
 )
 """The prediction pipeline's steps, in run order."""
 
+_EXISTS = "--output {output!r} exists already; pass another path, or --force to replace it."
+
 
 def pipeline_name(model_name: str) -> str:
     """The prediction pipeline's name for a model, and so its runs' (``kfx-predict-beans``)."""
@@ -82,12 +84,15 @@ def check_output(output: str, force: bool) -> str:
         return ""
     path = os.path.abspath(output)
     if os.path.isdir(path):
-        raise ConfigError(f"--output {output!r} is a folder; pass the path of a file to write, such as {output.rstrip('/')}/predictions.csv.")
+        raise ConfigError(
+            f"--output {output!r} is a folder; pass the path of a file to write, such as "
+            f"{output.rstrip('/')}/predictions.csv."
+        )
     parent = os.path.dirname(path)
     if os.path.exists(parent) and not os.path.isdir(parent):
         raise ConfigError(f"--output {output!r} is inside {parent!r}, which is a file; pass a path in a folder.")
     if os.path.lexists(path) and not force:
-        raise ConfigError(f"--output {output!r} exists already; pass another path, or --force to replace it.")
+        raise ConfigError(_EXISTS.format(output=output))
     return path
 
 
@@ -111,7 +116,7 @@ def copy_output(predictions: str, output: str, force: bool) -> None:
             try:
                 os.link(partial, output)  # fails when the path exists: nothing is overwritten
             except FileExistsError:
-                raise ConfigError(f"--output {output!r} exists already; pass another path, or --force to replace it.") from None
+                raise ConfigError(_EXISTS.format(output=output)) from None
     finally:
         if os.path.exists(partial):
             os.unlink(partial)

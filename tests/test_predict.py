@@ -136,6 +136,26 @@ def test_a_named_version_scores_with_that_version(trained, tables, capsys, tmp_p
     assert versions == {"beans@1": ("1", {1}), "beans@latest": ("2", {2})}
 
 
+
+@pytest.mark.e2e
+def test_a_changed_version_folder_is_not_mistaken_for_the_one_scored_before(trained, tables, capsys, tmp_path):
+    runs, _ = trained
+    registry = tmp_path / "registry"
+    shutil.copytree(runs / "registry", registry)
+    options = ["--model", "beans", "--source", str(tables / "unlabelled.csv"), "--registry-dir", str(registry)]
+    assert _predict(runs, capsys, *options)[0] == 0
+    # The same version number now holds something else (a registry made again): only the steps that
+    # read the version folder run again.
+    evaluation = registry / "beans" / "v1" / "evaluation.json"
+    evaluation.write_text(evaluation.read_text().replace('"blessed": true', '"blessed": true, "remade": true'))
+    code, out, err = _predict(runs, capsys, *options)
+    assert code == 0, err
+    states = {s["name"]: s["state"] for s in _summary(out)["steps"]}
+    assert states == {"find-scoring-model": "complete", "import-scoring-data": "cached",
+                      "generate-scoring-statistics": "complete", "validate-scoring-statistics": "complete",
+                      "predict": "complete"}
+    assert _predict(runs, capsys, *options)[1].count(" cached from run ") == 4
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("options, sentence", [
     (["--model", "wine"], "The registry {registry} holds no version of model 'wine'; pass one of: beans."),

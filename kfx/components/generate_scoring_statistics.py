@@ -31,7 +31,7 @@ def generate_scoring_statistics(
     reference = scoring.read_reference(registered_model.path)
     result = scoring.scoring_statistics(scoring_data.path, reference["uri"], scoring_statistics.path,
                                         scoring_statistics_view.path)
-    scoring_statistics.metadata.update(split=scoring.SPLIT, **result)
+    scoring_statistics.metadata.update(split=scoring.SPLIT, model_uri=reference["uri"], **result)
     return (result["features"],)
 
 
@@ -53,4 +53,5 @@ STEP = Step(
     ),
     describe=_describe,
     checks_data=True,
+    outside=("scoring_statistics.model_uri",),  # the schema and training statistics it read: see predict's STEP
 )

@@ -36,7 +36,8 @@ def predict(
 
 
 def _describe(predicted: dict) -> list[str]:
-    lines = [f"predictions {predicted['rows']} rows by {predicted['model_name']} v{predicted['version']}: {predicted['file']}"]
+    by = f"{predicted['model_name']} v{predicted['version']}"
+    lines = [f"predictions {predicted['rows']} rows by {by}: {predicted['file']}"]
     if predicted.get("accuracy") is not None:
         lines.append(f"            accuracy {predicted['accuracy']:.4f}, macro-F1 {predicted['macro_f1']:.4f} on "
                      f"{predicted['labelled_rows']} labelled rows")
@@ -61,4 +62,7 @@ STEP = Step(
         Figure("file", "predictions"),
     ),
     describe=_describe,
+    # What it read outside the run folder: earlier predictions are reused only while the version folder (its
+    # model) is as it was, so a registry made again with the same version numbers is not mistaken for the old one.
+    outside=("predictions.model_uri",),
 )

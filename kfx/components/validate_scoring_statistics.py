@@ -44,7 +44,8 @@ def validate_scoring_statistics(
     )
     drift = result["drift"]
     scoring_anomalies.metadata.update(
-        anomalies=result["anomalies"], drift_threshold=drift_threshold, environment=result["environment"],
+        anomalies=result["anomalies"], drift_threshold=drift_threshold, model_uri=reference["uri"],
+        environment=result["environment"],
         features=sorted({f["feature"] for f in result["findings"]}), drift=drift,
         max_drift=max(drift.values()) if drift else 0.0,
         max_drift_feature=max(drift, key=drift.get) if drift else "",
@@ -77,4 +78,5 @@ STEP = Step(
     ),
     describe=_describe,
     checks_data=True,
+    outside=("scoring_anomalies.model_uri",),  # the schema and training statistics it read: see predict's STEP
 )

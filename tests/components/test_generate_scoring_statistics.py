@@ -26,7 +26,7 @@ def test_python_func_records_the_split_rows_and_features(registered, new_artifac
     assert components.generate_scoring_statistics.python_func(
         scoring_data=data, registered_model=registered.reference_artifact(tmp_path), scoring_statistics=stats,
         scoring_statistics_view=view) == (16,)
-    assert stats.metadata == {"split": "scoring", "rows": 60, "features": 16}
+    assert stats.metadata == {"split": "scoring", "model_uri": registered.uri, "rows": 60, "features": 16}
     assert os.listdir(stats.path) == ["Split-scoring"]
 
 

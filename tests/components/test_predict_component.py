@@ -1,4 +1,7 @@
-"""predict: each row of a table predicted by a registry version, and the accuracy when the label is there."""
+"""predict: each row of a table predicted by a registry version, and the accuracy when the label is there.
+
+(Named apart from tests/test_predict.py, which runs ``kfx predict``: pytest needs distinct module names.)
+"""
 
 import pandas as pd
 from kfp.dsl import Dataset
