@@ -85,6 +85,9 @@ def test_scoring_the_test_split_gives_the_evaluations_accuracy_and_is_recorded(t
     shown = json.loads(capsys.readouterr().out)
     assert shown["artifact"]["properties"]["version"] == "1"
     assert shown["artifact"]["properties"]["model_name"] == "beans"
+    # The newest model is still the training run's: a prediction run makes none.
+    assert main(["lineage", "show", "latest", "--runs-dir", str(runs), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == training["run_id"]
 
 
 @pytest.mark.e2e
