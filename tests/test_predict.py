@@ -292,3 +292,13 @@ def test_the_prediction_pipeline_compiles_with_its_parameters_and_order(tmp_path
                            "validate-scoring-statistics"]
     assert sorted(tasks["predict"]["dependentTasks"]) == ["find-scoring-model", "import-scoring-data",
                                                           "validate-scoring-statistics"]
+
+
+def test_the_help_says_what_predict_options_mean_here(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["predict", "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--model NAME[@VERSION] The registry model: NAME (its newest version), NAME@3 or NAME@latest." in text
+    assert "--source SOURCE Table to score:" in text and "the label column may be absent." in text
+    assert "the model version's training statistics above which a feature has drifted. Defaults to 0.15." in text

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kfx.commands.options import add_config_arguments, config_from_args
+from kfx.config import Config
 
 HELP = "Score a table with a model of the local registry (batch prediction through KFP's local executor)."
 
@@ -21,7 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="", metavar="PATH",
                         help="Also copy the predictions CSV to PATH (it is always in the run folder).")
     parser.add_argument("--force", action="store_true", help="Replace --output when it exists.")
-    add_config_arguments(parser, PREDICT_OPTIONS, "prediction options")
+    add_config_arguments(parser, PREDICT_OPTIONS, "prediction options", helps={
+        "source": "Table to score: a local .csv/.parquet path, gs://… or bq://project.dataset.table; the label "
+                  "column may be absent.",
+        "drift_threshold": "Jensen-Shannon divergence (numeric) / L-infinity distance (categorical) between the "
+                           f"table and the model version's training statistics above which a feature has drifted. "
+                           f"Defaults to {Config.drift_threshold}.",
+        "fail_on_anomalies": "Stop before predicting when TFDV reports anomalies or drift. Defaults to True.",
+    })
     parser.add_argument("--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log).")
     parser.add_argument("--json", action="store_true", help="Print the summary as JSON instead of text.")
 
