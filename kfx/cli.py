@@ -16,6 +16,7 @@ from kfx import __version__
 
 COMMANDS = {
     "run": "kfx.commands.run",
+    "predict": "kfx.commands.predict",
     "compile": "kfx.commands.compile",
     "lineage": "kfx.commands.lineage",
     "submit": "kfx.commands.submit",

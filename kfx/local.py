@@ -32,7 +32,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TextIO
 
 from kfx.config import Config
 from kfx.errors import KfxError, StepFailed
@@ -40,6 +40,7 @@ from kfx.events import ConsoleListener, Listener, RecordingListener, TaskEvent
 
 if TYPE_CHECKING:
     from kfx.cache import StepCache
+    from kfx.step import Step
     from kfx.stops import Stop
 
 _ERROR_LINE = re.compile(r"kfx-error: (?:(\w+): )?(.*)")
@@ -182,14 +183,19 @@ def run_local(
     out: TextIO = sys.stdout,
     verbose: bool = False,
     listeners: Optional[list[Listener]] = None,
+    steps: Optional[Sequence["Step"]] = None,
+    build: Optional[Callable[[Config], Callable]] = None,
 ) -> RunResult:
-    """Runs the pipeline with kfp.local and writes ``summary.json`` in a new run folder.
+    """Runs a pipeline with kfp.local and writes ``summary.json`` in a new run folder.
 
     Args:
-        config: The run's configuration (``target`` must be ``local``).
+        config: The run's configuration (``target`` must be ``local``); its pipeline name names the run.
         out: Where step lines go. Defaults to stdout.
         verbose: Also stream kfp's own log to ``out``.
         listeners: More task listeners (the lineage recorder, tests).
+        steps: The pipeline's steps; None: the training pipeline's (:data:`kfx.pipeline.STEPS`).
+        build: Makes the ``@dsl.pipeline`` function of ``steps`` from the config; None:
+            :func:`kfx.pipeline.build_pipeline`. ``kfx predict`` passes its own pair (:mod:`kfx.predict`).
 
     Returns:
         The result; a failed run has ``status == "failed"`` and an ``error()``.
@@ -212,7 +218,7 @@ def run_local(
         with contextlib.suppress(OSError):
             stop.warm = WarmServer()
         try:
-            result = _run(config, out, verbose, list(listeners or []), stop)
+            result = _run(config, out, verbose, list(listeners or []), stop, steps, build)
         finally:
             if stop.warm is not None:
                 stop.warm.close()
@@ -221,13 +227,18 @@ def run_local(
     return result
 
 
-def _run(config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: "Stop") -> RunResult:
+def _run(
+    config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: "Stop",
+    steps: Optional[Sequence["Step"]] = None, build: Optional[Callable[[Config], Callable]] = None,
+) -> RunResult:
     from kfp import local
 
     from kfx.cache import open_cache
     from kfx.pipeline import STEPS, build_pipeline
     from kfx.stops import signal_name
     from kfx.summary import build_summary
+
+    run_steps = tuple(steps) if steps is not None else STEPS
 
     run_id = new_run_id(config.resolved_pipeline_name)
     store = None
@@ -245,8 +256,8 @@ def _run(config: Config, out: TextIO, verbose: bool, listeners: list[Listener], 
     run_dir = os.path.abspath(os.path.join(config.runs_dir, run_id))
     os.makedirs(run_dir)
     recorder = RecordingListener()
-    all_listeners: list[Listener] = [ConsoleListener(out, len(STEPS)), recorder, *listeners]
-    pipeline = build_pipeline(config)
+    all_listeners: list[Listener] = [ConsoleListener(out, len(run_steps)), recorder, *listeners]
+    pipeline = (build or build_pipeline)(config)
     started = time.time()
     with open(os.path.join(run_dir, "pipeline.log"), "w") as log:
         stream = _LogStream(log, out if verbose else None)
@@ -265,13 +276,13 @@ def _run(config: Config, out: TextIO, verbose: bool, listeners: list[Listener], 
             log.write(f"kfx: stopped by {signal_name(stop.signum)}\n")
             cancel_running(recorder.events, all_listeners)
     summary = build_summary(
-        config, run_id, run_dir, recorder.events, time.time() - started, STEPS,
+        config, run_id, run_dir, recorder.events, time.time() - started, run_steps,
         stopped_by=signal_name(stop.signum) if stop.requested else "",
     )
-    if summary["status"] == "complete" and len(recorder.events) != len(STEPS):
+    if summary["status"] == "complete" and len(recorder.events) != len(run_steps):
         summary["status"] = "failed"
         summary["error_kind"] = "StepFailed"
-        summary["error"] = f"Only {len(recorder.events)} of {len(STEPS)} steps ran; see {summary['log']}."
+        summary["error"] = f"Only {len(recorder.events)} of {len(run_steps)} steps ran; see {summary['log']}."
     for listener in all_listeners:
         listener.run_finished(run_id, summary)
     _write_json(os.path.join(run_dir, "summary.json"), summary)

@@ -67,12 +67,18 @@ def build_pipeline(config: "Config") -> Callable:
         return build_vertex_pipeline(config)
     from kfx.wiring import pipeline_function
 
+    return pipeline_function(local_plan(config), config.resolved_pipeline_name, DESCRIPTION, local_task(config))
+
+
+def local_task(config: "Config") -> Callable[[Any, Any, bool], Any]:
+    """How a local pipeline sets each task: the image and caching options (see :func:`kfx.wiring.pipeline_function`)."""
+
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
         # kfp.local runs each task in this Python; the image is a label it keeps. kfp.local ignores
         # caching options (kfx.cache does the caching); the compiled YAML says what the run does.
         return task.set_container_image(config.image).set_caching_options(config.enable_caching and step.cache)
 
-    return pipeline_function(local_plan(config), config.resolved_pipeline_name, DESCRIPTION, configure)
+    return configure
 
 
 def run_in_process(config: "Config", run_dir: str) -> dict[str, dict[str, Any]]:

@@ -24,11 +24,12 @@ def rows() -> list[str]:
 
     import kfx.components as package
     from kfx.pipeline import STEPS
+    from kfx.predict import PREDICT_STEPS
     from kfx.vertex.pipeline import vertex_steps
     from kfx.vertex.predict_pipeline import predict_steps
 
     targets = {"local": {s.name for s in STEPS}, "vertex": {s.name for s in vertex_steps()},
-               "vertex predict": {s.name for s in predict_steps()}}
+               "local predict": {s.name for s in PREDICT_STEPS}, "vertex predict": {s.name for s in predict_steps()}}
     out = ["| component | step | target | does | outputs (lineage type) |", "|---|---|---|---|---|"]
     for name in package.__all__:
         module = importlib.import_module(f"{package.__name__}.{name}")

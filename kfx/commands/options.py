@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-from typing import Iterable
+from typing import Iterable, Mapping, Optional
 
 from kfx.config import Config
 
@@ -25,9 +25,13 @@ def _field_help() -> dict[str, str]:
     return helps
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, names: Iterable[str], title: str = "options") -> None:
-    """Adds ``--field-name`` options for the named Config fields (defaults shown from Config)."""
-    helps = _field_help()
+def add_config_arguments(
+    parser: argparse.ArgumentParser, names: Iterable[str], title: str = "options",
+    helps: Optional[Mapping[str, str]] = None,
+) -> None:
+    """Adds ``--field-name`` options for the named Config fields (defaults shown from Config); ``helps``
+    replaces the help of a field whose meaning the command narrows (``kfx predict``'s ``--source``)."""
+    helps = {**_field_help(), **(helps or {})}
     defaults = Config()
     fields = {f.name: f for f in dataclasses.fields(Config)}
     group = parser.add_argument_group(title)

@@ -207,16 +207,19 @@ class Lineage:
 
         Args:
             ref: An artifact id, an artifact name (``RUN/STEP/OUTPUT``), an artifact URI,
-                a run id (that run's model), or ``latest`` (the newest run's model).
+                a run id (that run's model), or ``latest`` (the model of the newest complete run that made one).
 
         Raises:
             LineageError: If nothing matches, or the run made no model.
         """
         if ref == "latest":
-            with_model = [r for r in self.runs() if r.status == "complete"] or self.runs()
-            if not with_model:
+            runs = self.runs()
+            complete = [r for r in runs if r.status == "complete"] or runs
+            if not complete:
                 raise LineageError("The lineage store holds no runs yet; run `kfx run` first.")
-            ref = with_model[0].run_id
+            # The newest model: a prediction run (`kfx predict`) makes none, so it is passed over.
+            ref = next((r.run_id for r in complete if self.backend.run_graph(r.run_id).of_type(MODEL_TYPE)),
+                       complete[0].run_id)
         run = self._run_or_none(ref)
         if run is not None:
             graph = self.backend.run_graph(ref)

@@ -132,6 +132,44 @@ def upstream(beans_sample, tmp_path_factory) -> Upstream:
     return Upstream(folder, source, splits, statistics, schema, model, trained, evaluation)
 
 
+@dataclass
+class Registered:
+    """A registry version of the upstream model (what ``kfx run`` pushes), and tables to score with it."""
+
+    registry: Path
+    uri: str
+    reference: dict[str, Any]
+    labelled: str  # the sample's test split: 60 rows, with the label
+    unlabelled: str  # the same rows without the label column
+
+    def reference_artifact(self, folder):
+        """find_model's ``registered_model`` output naming this version."""
+        import json
+
+        from kfp.dsl import Artifact
+
+        path = Path(folder) / "registered_model"
+        path.write_text(json.dumps(self.reference))
+        return Artifact(name="registered_model", uri=str(path), metadata=dict(self.reference))
+
+
+@pytest.fixture(scope="session")
+def registered(upstream, tmp_path_factory) -> Registered:
+    """The upstream model pushed as ``beans`` v1 with its schema and training statistics."""
+    import pandas as pd
+
+    from kfx import registry, steps
+
+    folder = tmp_path_factory.mktemp("registered")
+    pushed = steps.push_model(upstream.model, str(folder / "registry"), "beans", upstream.evaluation, upstream.schema,
+                              upstream.statistics)
+    reference = registry.resolve(str(folder / "registry"), "beans", "latest", required=True)
+    assert reference["uri"] == pushed["uri"]
+    unlabelled = folder / "unlabelled.csv"
+    pd.read_csv(upstream.splits["test"]).drop(columns=["Class"]).to_csv(unlabelled, index=False)
+    return Registered(folder / "registry", pushed["uri"], reference, upstream.splits["test"], str(unlabelled))
+
+
 # --- kfp.local --------------------------------------------------------------------------------
 
 

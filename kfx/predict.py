@@ -1,0 +1,178 @@
+"""Batch prediction on this machine: ``kfx predict``, a second pipeline run through kfp.local like ``kfx run``.
+
+Its steps (:data:`PREDICT_STEPS`) find the registry version (the ``registered_model`` reference find_model
+makes for training), import the table to score
+(refusing one the model cannot read), describe it with TFDV, validate it against the
+version's schema and measure drift from the version's training statistics, then predict.
+:func:`run_predict` runs them with :func:`kfx.local.run_local`: the same console lines,
+``summary.json``, lineage records (pipeline ``kfx-predict-<model>``) and step caching as a
+training run. The predictions CSV is an artifact of the run folder; ``output`` also copies
+it to a path of the user's, whole or not at all, never over a file unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
+
+from kfx.components import (
+    find_scoring_model, generate_scoring_statistics, import_scoring_data, predict, validate_scoring_statistics,
+)
+from kfx.errors import ConfigError
+from kfx.step import of
+
+if TYPE_CHECKING:
+    from kfx.config import Config
+    from kfx.events import Listener
+    from kfx.local import RunResult
+    from kfx.wiring import Plan
+
+DESCRIPTION = "Batch prediction: score a table with a registry model, after checking it against the model's schema."
+
+PREDICT_STEPS = (
+    of(find_scoring_model),  # the version to score with: model_version "latest" or a number
+    of(import_scoring_data),
+    of(generate_scoring_statistics),
+    of(validate_scoring_statistics),
+    of(predict).use(after=(of(validate_scoring_statistics),)),  # predict only a table that passed validation
+)
+"""The prediction pipeline's steps, in run order."""
+
+_EXISTS = "--output {output!r} exists already; pass another path, or --force to replace it."
+
+
+def pipeline_name(model_name: str) -> str:
+    """The prediction pipeline's name for a model, and so its runs' (``kfx-predict-beans``)."""
+    return f"kfx-predict-{model_name}"
+
+
+def predict_config(config: "Config", model_name: str) -> "Config":
+    """``config`` for scoring with ``model_name``: the model's name, and the prediction pipeline's name."""
+    return config.replace(model_name=model_name, pipeline_name=pipeline_name(model_name))
+
+
+def predict_plan(config: "Config", model_version: str) -> "Plan":
+    """The wiring of :data:`PREDICT_STEPS` with ``config``'s values as the parameters' defaults."""
+    from kfx.wiring import plan
+
+    return plan(PREDICT_STEPS, config, {
+        "registry_dir": os.path.abspath(config.resolved_registry_dir),
+        "model_name": config.resolved_model_name,
+        "model_version": model_version,
+    })
+
+
+def build_predict_pipeline(config: "Config", model_version: str) -> Callable:
+    """The ``@dsl.pipeline`` function of the prediction pipeline for kfp.local."""
+    from kfx.pipeline import local_task
+    from kfx.wiring import pipeline_function
+
+    return pipeline_function(predict_plan(config, model_version), config.resolved_pipeline_name, DESCRIPTION,
+                             local_task(config))
+
+
+def check_output(output: str, force: bool) -> str:
+    """The absolute path to copy the predictions to ("" for none), once it may be written.
+
+    Raises:
+        ConfigError: If it is a folder, or a file that exists and ``force`` is not set.
+    """
+    if not output:
+        return ""
+    path = os.path.abspath(output)
+    if os.path.isdir(path):
+        raise ConfigError(
+            f"--output {output!r} is a folder; pass the path of a file to write, such as "
+            f"{output.rstrip('/')}/predictions.csv."
+        )
+    parent = os.path.dirname(path)
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise ConfigError(f"--output {output!r} is inside {parent!r}, which is a file; pass a path in a folder.")
+    if os.path.lexists(path) and not force:
+        raise ConfigError(_EXISTS.format(output=output))
+    return path
+
+
+def copy_output(predictions: str, output: str, force: bool) -> None:
+    """Copies the predictions file to ``output`` whole or not at all: written under a hidden name beside
+    it, then linked (never over an existing file) or, with ``force``, renamed over it.
+
+    Raises:
+        ConfigError: If ``output`` appeared while the run went and ``force`` is not set.
+    """
+    folder = os.path.dirname(output)
+    os.makedirs(folder, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(output)}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as out, open(predictions, "rb") as source:
+            shutil.copyfileobj(source, out)
+        os.chmod(partial, 0o666 & ~_umask())
+        if force:
+            os.replace(partial, output)
+        else:
+            try:
+                os.link(partial, output)  # fails when the path exists: nothing is overwritten
+            except FileExistsError:
+                raise ConfigError(_EXISTS.format(output=output)) from None
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def run_predict(
+    config: "Config",
+    reference: str,
+    output: str = "",
+    force: bool = False,
+    out: TextIO = sys.stdout,
+    verbose: bool = False,
+    listeners: Optional[list["Listener"]] = None,
+) -> "RunResult":
+    """Scores ``config.source`` with the registry model ``reference`` through kfp.local.
+
+    Args:
+        config: The run's configuration: ``source`` (the table), the registry, runs and lineage folders,
+            ``drift_threshold``, ``fail_on_anomalies``, ``enable_caching``.
+        reference: ``NAME``, ``NAME@VERSION`` or ``NAME@latest`` (see :func:`kfx.registry.parse_reference`).
+        output: A path to copy the predictions CSV to; empty: only in the run folder.
+        force: Replace ``output`` when it exists.
+        out: Where step lines go.
+        verbose: Also stream kfp's own log to ``out``.
+        listeners: More task listeners.
+
+    Returns:
+        The run; a failed run has ``status == "failed"`` and an ``error()``. A complete run's
+        ``summary["predictions"]`` names the file, and ``output`` when it was copied.
+
+    Raises:
+        KfxError: Before anything runs, for a malformed reference, an unknown model or version, a
+            source that cannot be read or an ``output`` that exists.
+        Interrupted: As :func:`kfx.local.run_local`.
+    """
+    from kfx import data, registry
+    from kfx.local import _write_json, run_local
+
+    name, version = registry.parse_reference(reference)
+    if not (config.source or "").strip():
+        raise ConfigError("No table to score; pass --source with a .csv or .parquet file, gs:// path or bq:// table.")
+    data.parse_source(config.source)
+    registry.resolve(config.resolved_registry_dir, name, version, required=True)
+    target = check_output(output, force)
+    config = predict_config(config, name)
+    result = run_local(config, out=out, verbose=verbose, listeners=listeners, steps=PREDICT_STEPS,
+                       build=lambda c: build_predict_pipeline(c, version))
+    predictions = result.summary.get("predictions") or {}
+    if result.status == "complete" and target:
+        copy_output(predictions["file"], target, force)
+        predictions["output"] = target
+        _write_json(os.path.join(result.run_dir, "summary.json"), result.summary)
+    return result

@@ -1,0 +1,397 @@
+"""Batch prediction's steps as plain functions over paths and values: scoring a table with a registry version.
+
+A registry version (:mod:`kfx.registry`) holds the model, its metadata (features, label
+column, classes), the schema it was trained under and its training statistics. Scoring
+a table with it goes: import the table, refusing one the model cannot read (a missing
+feature, a column of the wrong type) before anything is predicted; compute its TFDV
+statistics; validate them against the version's schema and measure drift against its
+training statistics; predict. The label column is optional: without it the table is
+validated in the schema's ``SERVING`` environment, where the label is not expected, and
+no accuracy is measured; with it, in ``TRAINING``, where the label's values are checked too.
+
+The components of :mod:`kfx.predict`'s pipeline call these functions; the tests call them
+directly. As in :mod:`kfx.steps`, their parameters have no defaults (those live in
+:class:`~kfx.config.Config`) and a user's error inside a task prints one ``kfx-error:`` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any, Mapping
+
+from kfx import storage
+from kfx.errors import AnomaliesFound, DataError
+from kfx.steps import step
+
+if TYPE_CHECKING:
+    from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
+
+SPLIT = "scoring"
+"""The name of the scoring table's statistics (``Split-scoring/stats.tfrecord``) and anomalies."""
+SERVING = "SERVING"
+TRAINING = "TRAINING"
+MODEL_COLUMN = "model_name"
+VERSION_COLUMN = "model_version"
+
+
+def prediction_column(label_column: str) -> str:
+    """The predictions file's column of predicted classes: ``predicted_<label>``."""
+    return f"predicted_{label_column}"
+
+
+def version_files(model_uri: str) -> dict[str, str]:
+    """Where a registry version folder keeps its metadata, schema and training statistics."""
+    from kfx import registry
+    from kfx.contract import METADATA_FILE
+
+    root = model_uri.rstrip("/")
+    return {
+        "metadata": f"{root}/{METADATA_FILE}",
+        "schema": f"{root}/{registry.SCHEMA_FILE}",
+        "statistics": f"{root}/{registry.STATISTICS_FOLDER}",
+    }
+
+
+def read_reference(path: str) -> dict[str, Any]:
+    """The registry version a ``registered_model`` artifact names (see :mod:`kfx.components.find_model`).
+
+    Raises:
+        ModelNotFound: If it names none, with the reason find_model gave.
+    """
+    from kfx.registry import ModelNotFound
+
+    reference = json.loads(storage.read_text(path))
+    if not reference.get("found"):
+        reason = reference.get("reason") or f"no version of model {reference.get('model_name')!r} was found"
+        raise ModelNotFound(f"{reason[0].upper()}{reason[1:]}; pass a model and version that `kfx run` pushed.")
+    return reference
+
+
+def _name(reference: Mapping[str, Any]) -> str:
+    return f"{reference['model_name']} v{reference['version']}"
+
+
+def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: str) -> dict[str, Any]:
+    """Reads the table to score, checks the version's model can read it, and writes it as CSV, cells as they are.
+
+    Every feature the model reads must be a column, and every column the version's schema types
+    as a number (INT, FLOAT) must hold only numbers. The label column may be absent.
+
+    Args:
+        source: The table URI (local / gs:// CSV or Parquet, bq://; see :func:`kfx.data.parse_source`).
+        reference: The registry version (``model_name``, ``version``, ``uri``).
+        data_path: Where to write the table.
+
+    Returns:
+        ``source`` (resolved), ``rows``, ``labelled`` (the label column is present), ``label_column``,
+        ``columns`` and ``unchecked`` (columns the schema does not know: carried, not validated).
+
+    Raises:
+        ModelMismatch: Naming the missing feature or the wrongly typed column, and the fix.
+        DataError: If the table has no rows, or a column named like a predictions column.
+    """
+    from kfx import csvtext, data
+    from kfx.registry import ModelMismatch
+
+    files = version_files(reference["uri"])
+    metadata = json.loads(storage.read_text(files["metadata"]))
+    label = metadata["label_column"]
+    parsed = data.parse_source(source)
+    table = data.read_text_table(parsed.uri)
+    columns = list(table.column_names)
+    name = _name(reference)
+    missing = [f for f in metadata["features"] if f not in columns]
+    if missing:
+        named = ", ".join(map(repr, missing))
+        raise ModelMismatch(
+            f"{'Column' if len(missing) == 1 else 'Columns'} {named} that model {name} reads "
+            f"{'is' if len(missing) == 1 else 'are'} not in {parsed.uri!r}; add "
+            f"{'it' if len(missing) == 1 else 'them'} to the table, or score the table with a model trained on its columns."
+        )
+    if table.num_rows == 0:
+        raise DataError(f"{parsed.uri!r} has no rows; pass a table with rows to score.")
+    taken = [c for c in (prediction_column(label), MODEL_COLUMN, VERSION_COLUMN) if c in columns]
+    if taken:
+        raise DataError(
+            f"Column {taken[0]!r} of {parsed.uri!r} has the name of a column the predictions add; rename or drop it."
+        )
+    schema = _load_schema(files["schema"])
+    numeric = _numeric_features(schema)
+    for column in columns:
+        if column not in numeric:
+            continue
+        bad = _first_non_number(table.column(column))
+        if bad is not None:
+            line, value = bad
+            raise ModelMismatch(
+                f"Column {column!r} of {parsed.uri!r} holds {value!r} in line {line}, but model {name} was trained "
+                f"on numbers there ({numeric[column]} in its schema); fix that value, or score the table with a "
+                "model trained on its columns."
+            )
+    with storage.open_write(data_path) as out:
+        csvtext.write_csv(table, out)
+    known = {f.name for f in schema.feature} if schema is not None else set()
+    return {
+        "source": parsed.uri,
+        "rows": table.num_rows,
+        "labelled": label in columns,
+        "label_column": label,
+        "columns": columns,
+        "unchecked": [c for c in columns if known and c not in known],
+    }
+
+
+import_scoring_data = step(import_scoring_data)
+
+
+def _load_schema(uri: str):
+    from kfx import schema as schemas
+
+    return schemas.load_schema(uri) if storage.exists(uri) else None
+
+
+def _numeric_features(schema: "schema_pb2.Schema | None") -> dict[str, str]:
+    """The schema's numeric features and their type name (``INT``, ``FLOAT``)."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    if schema is None:
+        return {}
+    return {
+        f.name: schema_pb2.FeatureType.Name(f.type)
+        for f in schema.feature
+        if f.type in (schema_pb2.INT, schema_pb2.FLOAT) and not f.HasField("bool_domain")
+    }
+
+
+def _first_non_number(text) -> Any:
+    """The CSV line and cell of the first filled cell of a text column that is no number, or None."""
+    import pandas as pd
+
+    values = text.to_pandas()
+    present = values.notna()
+    parsed = pd.to_numeric(values, errors="coerce").notna()
+    bad = values[present & ~parsed]
+    if not len(bad):
+        return None
+    return int(bad.index[0]) + 2, str(bad.iloc[0])  # line 1 is the header
+
+
+def scoring_statistics(data_path: str, model_uri: str, statistics_dir: str, html_path: str) -> dict[str, Any]:
+    """TFDV statistics of the table to score (``Split-scoring``), and its Facets view next to the training statistics.
+
+    Only the columns the version's schema knows are described: other columns are carried into
+    the predictions but are not the model's concern.
+
+    Returns:
+        ``rows`` and ``features`` (the number described).
+    """
+    import pandas as pd
+
+    from kfx import statistics
+
+    files = version_files(model_uri)
+    with storage.open_read(data_path) as f:
+        frame = pd.read_csv(f)
+    schema = _load_schema(files["schema"])
+    known = {f.name for f in schema.feature} if schema is not None else set()
+    if known:
+        frame = frame[[c for c in frame.columns if c in known]]
+    stats = statistics.compute_statistics({SPLIT: frame})
+    statistics.write_statistics(stats, statistics_dir)
+    training = statistics.load_statistics(files["statistics"]).get("train")
+    storage.write_text(html_path, statistics.statistics_html(stats[SPLIT], training, SPLIT, "training"))
+    return {"rows": len(frame), "features": len(stats[SPLIT].datasets[0].features)}
+
+
+scoring_statistics = step(scoring_statistics)
+
+
+def with_environments(schema: "schema_pb2.Schema", label_column: str) -> "schema_pb2.Schema":
+    """A copy of ``schema`` with TFDV's environments ``TRAINING`` and ``SERVING``, the label in ``TRAINING`` only.
+
+    Validated in ``SERVING``, a table without the label is complete; in ``TRAINING`` the label is
+    required and its values are checked against the schema's classes.
+    """
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    for environment in (TRAINING, SERVING):
+        if environment not in result.default_environment:
+            result.default_environment.append(environment)
+    for feature in result.feature:
+        if feature.name == label_column and SERVING not in feature.not_in_environment:
+            feature.not_in_environment.append(SERVING)
+    return result
+
+
+def with_drift_comparators(schema: "schema_pb2.Schema", threshold: float) -> "schema_pb2.Schema":
+    """A copy of ``schema`` with a drift comparator on every feature that has none: Jensen-Shannon
+    divergence for numbers, L-infinity distance for categories, both ``threshold``."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    result = schema_pb2.Schema()
+    result.CopyFrom(schema)
+    for feature in result.feature:
+        if feature.HasField("drift_comparator"):
+            continue
+        if feature.type in (schema_pb2.FLOAT, schema_pb2.INT) and not feature.HasField("bool_domain"):
+            feature.drift_comparator.jensen_shannon_divergence.threshold = threshold
+        else:
+            feature.drift_comparator.infinity_norm.threshold = threshold
+    return result
+
+
+def check_scoring(
+    scoring: "statistics_pb2.DatasetFeatureStatisticsList",
+    schema: "schema_pb2.Schema",
+    training: "statistics_pb2.DatasetFeatureStatisticsList | None",
+    label_column: str,
+    labelled: bool,
+    drift_threshold: float,
+) -> "anomalies_pb2.Anomalies":
+    """The anomalies of the scoring table's statistics: against the schema (in ``SERVING`` without the
+    label, ``TRAINING`` with it) and, with ``training``, drift from the version's training statistics.
+
+    The one place batch prediction sets thresholds and calls TFDV's validation.
+    """
+    from kfx import tfdv_core
+
+    checked = with_environments(schema, label_column)
+    if training is not None:
+        checked = with_drift_comparators(checked, drift_threshold)
+    return tfdv_core.validate_statistics(
+        scoring, checked, previous_statistics=training, environment=TRAINING if labelled else SERVING
+    )
+
+
+def drift(anomalies: "anomalies_pb2.Anomalies") -> dict[str, float]:
+    """Each feature's measured drift (the largest of its measurements), rounded to 4 places."""
+    found = {}
+    for info in anomalies.drift_skew_info:
+        if info.drift_measurements:
+            found[".".join(info.path.step)] = round(max(m.value for m in info.drift_measurements), 4)
+    return found
+
+
+def validate_scoring(
+    statistics_dir: str,
+    model_uri: str,
+    labelled: bool,
+    anomalies_dir: str,
+    report_path: str,
+    drift_threshold: float,
+    fail_on_anomalies: bool,
+) -> dict[str, Any]:
+    """Validates the scoring table's statistics against the version's schema and its training statistics.
+
+    Writes ``Split-scoring/anomalies.pbtxt`` and a Markdown report either way, then fails when
+    anomalies exist and ``fail_on_anomalies`` is set, before anything is predicted.
+
+    Returns:
+        ``anomalies`` (count), ``findings``, ``drift`` (feature to distance), ``environment``.
+
+    Raises:
+        AnomaliesFound: Naming each anomalous feature and what is wrong.
+    """
+    from kfx import statistics, validation
+
+    files = version_files(model_uri)
+    metadata = json.loads(storage.read_text(files["metadata"]))
+    schema = _load_schema(files["schema"])
+    scoring = statistics.load_statistics(statistics_dir)[SPLIT]
+    training = statistics.load_statistics(files["statistics"]).get("train")
+    if schema is None:
+        from kfx import tfdv_core
+
+        schema = tfdv_core.infer_schema(training) if training is not None else None
+    environment = TRAINING if labelled else SERVING
+    if schema is None:
+        result, found, measured = None, [], {}
+    else:
+        result = check_scoring(scoring, schema, training, metadata["label_column"], labelled, drift_threshold)
+        found = validation.findings({SPLIT: result})
+        measured = drift(result)
+        validation.write_anomalies({SPLIT: result}, anomalies_dir)
+    storage.write_text(report_path, report_markdown(found, measured, drift_threshold, environment, schema is not None))
+    if found and fail_on_anomalies:
+        parts = [f"{f.feature!r} ({f.short})" for f in found]
+        raise AnomaliesFound(
+            f"TFDV found {len(found)} anomalies in the table to score: {'; '.join(parts)}; fix the table, or pass "
+            "--no-fail-on-anomalies to predict anyway."
+        )
+    os.makedirs(anomalies_dir, exist_ok=True)
+    return {"anomalies": len(found), "findings": [f.to_dict() for f in found], "drift": measured, "environment": environment}
+
+
+validate_scoring = step(validate_scoring)
+
+
+def report_markdown(found: list, measured: Mapping[str, float], threshold: float, environment: str, checked: bool) -> str:
+    """A Markdown report of the scoring table's validation, for people and for the pipeline UI."""
+    lines = ["# Scoring data validation", ""]
+    if not checked:
+        return "\n".join(lines + ["The model version keeps no schema nor training statistics: nothing was checked."]) + "\n"
+    lines.append(f"Checked against the model's schema in environment {environment}; drift threshold: {threshold}.")
+    lines.append("")
+    if found:
+        lines += [f"**{len(found)} anomalies found.**", "", "| feature | anomaly | details |", "|---|---|---|"]
+        lines += [f"| {f.feature} | {f.short} | {f.description.replace('|', '/').replace(chr(10), ' ')} |" for f in found]
+    else:
+        lines.append("No anomalies found: the table matches the schema and no feature drifted.")
+    if measured:
+        lines += ["", "| feature | drift from the training statistics |", "|---|---|"]
+        lines += [f"| {k} | {v:.4f} |" for k, v in sorted(measured.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines) + "\n"
+
+
+def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str) -> dict[str, Any]:
+    """Predicts every row with the version's model and writes the predictions CSV.
+
+    The file holds the table's columns, cells as they were, then ``predicted_<label>``,
+    ``model_name`` and ``model_version``. When the table has the label, the accuracy and
+    macro-F1 are measured on the rows that have one.
+
+    Returns:
+        ``rows``, ``model_name``, ``version``, ``label_column``, ``prediction_column``, ``labelled``,
+        and with the label ``labelled_rows``, ``accuracy`` and ``macro_f1``.
+    """
+    import io
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from kfx import csvtext
+    from kfx.evaluation import load_model
+    from kfx.metrics import classification_metrics
+    from trainer.model import share_cores, to_matrix
+
+    share_cores()
+    model, metadata = load_model(reference["uri"])
+    text = csvtext.load_text(data_path)
+    with storage.open_read(data_path) as f:
+        frame = pd.read_csv(io.BytesIO(f.read()))  # typed as the trainer reads a split
+    predicted = [str(v) for v in model.predict(to_matrix(frame, metadata["features"]))]
+    label = metadata["label_column"]
+    column = prediction_column(label)
+    rows = len(predicted)
+    table = text.append_column(column, pa.array(predicted, type=pa.string()))
+    table = table.append_column(MODEL_COLUMN, pa.array([reference["model_name"]] * rows, type=pa.string()))
+    table = table.append_column(VERSION_COLUMN, pa.array([str(reference["version"])] * rows, type=pa.string()))
+    with storage.open_write(predictions_path) as out:
+        csvtext.write_csv(table, out)
+    result: dict[str, Any] = {
+        "rows": rows, "model_name": reference["model_name"], "version": str(reference["version"]),
+        "label_column": label, "prediction_column": column, "labelled": label in frame.columns,
+    }
+    if result["labelled"]:
+        has = frame[label].notna().to_numpy()
+        scored = classification_metrics(
+            frame[label][has], [p for p, h in zip(predicted, has) if h], labels=metadata["classes"]
+        )
+        result.update(labelled_rows=int(has.sum()), accuracy=scored["accuracy"], macro_f1=scored["macro_f1"])
+    return result
+
+
+predict = step(predict)
