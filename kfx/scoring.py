@@ -226,23 +226,6 @@ def with_environments(schema: "schema_pb2.Schema", label_column: str) -> "schema
     return result
 
 
-def with_drift_comparators(schema: "schema_pb2.Schema", threshold: float) -> "schema_pb2.Schema":
-    """A copy of ``schema`` with a drift comparator on every feature that has none: Jensen-Shannon
-    divergence for numbers, L-infinity distance for categories, both ``threshold``."""
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
-    result = schema_pb2.Schema()
-    result.CopyFrom(schema)
-    for feature in result.feature:
-        if feature.HasField("drift_comparator"):
-            continue
-        if feature.type in (schema_pb2.FLOAT, schema_pb2.INT) and not feature.HasField("bool_domain"):
-            feature.drift_comparator.jensen_shannon_divergence.threshold = threshold
-        else:
-            feature.drift_comparator.infinity_norm.threshold = threshold
-    return result
-
-
 def check_scoring(
     scoring: "statistics_pb2.DatasetFeatureStatisticsList",
     schema: "schema_pb2.Schema",
@@ -254,13 +237,18 @@ def check_scoring(
     """The anomalies of the scoring table's statistics: against the schema (in ``SERVING`` without the
     label, ``TRAINING`` with it) and, with ``training``, drift from the version's training statistics.
 
-    The one place batch prediction sets thresholds and calls TFDV's validation.
+    The one place batch prediction sets thresholds and calls TFDV's validation; each feature's drift
+    threshold is ``drift_threshold`` widened for the rows on each side, as a training run's is
+    (:func:`kfx.validation.compare_features`).
     """
-    from kfx import tfdv_core
+    from kfx import tfdv_core, validation
 
     checked = with_environments(schema, label_column)
     if training is not None:
-        checked = with_drift_comparators(checked, drift_threshold)
+        comparisons = validation.compare_features(
+            checked, scoring, training, drift_threshold, validation.DRIFT, ("scoring", "training")
+        )
+        checked = validation.with_comparators(checked, comparisons)
     return tfdv_core.validate_statistics(
         scoring, checked, previous_statistics=training, environment=TRAINING if labelled else SERVING
     )
