@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from kfx.components import (
     evaluate, generate_statistics, import_dataset, infer_schema, push_model, train, validate_statistics,
 )
+from kfx.components import check_serving
 from kfx.step import of
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ STEPS = (
     of(infer_schema),
     of(validate_statistics),
     of(train).use(after=(of(validate_statistics),)),  # train only on data that passed validation
+    of(check_serving),
     of(evaluate),
     of(push_model),
 )
@@ -40,7 +42,10 @@ def local_plan(config: "Config") -> "Plan":
     """The wiring of :data:`STEPS` with ``config``'s values as the parameters' defaults."""
     from kfx.wiring import plan
 
-    return plan(STEPS, config, {"registry_dir": os.path.abspath(config.resolved_registry_dir), "model_name": config.resolved_model_name})
+    return plan(STEPS, config, {
+        "registry_dir": os.path.abspath(config.resolved_registry_dir), "model_name": config.resolved_model_name,
+        "serving_env": os.path.abspath(config.resolved_serving_env),
+    })
 
 
 def build_pipeline(config: "Config") -> Callable:

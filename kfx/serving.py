@@ -151,9 +151,10 @@ def ensure_env(folder: str) -> str:
         os.makedirs(parent, exist_ok=True)
         work = tempfile.mkdtemp(prefix=f".{name}-making-", dir=parent)
     except OSError as err:
+        why = "a file has that name" if os.path.isfile(parent) else err.strerror or str(err)
         raise ServingError(
             f"The serving environment {folder!r} could not be made: {parent!r} is not a folder kfx may write "
-            f"({err.strerror or err}); pass --serving-env with one that is."
+            f"({why}); pass --serving-env with one that is."
         ) from None
     stale = ""
     try:

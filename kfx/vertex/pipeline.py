@@ -34,6 +34,7 @@ def vertex_steps() -> tuple["Step", ...]:
     """The Vertex AI pipeline's steps, in run order (GCPC is imported here, not at module import)."""
     from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
 
+    from kfx import components
     from kfx.components import (
         bless_vertex_model, custom_training_job, evaluate, generate_statistics_bq, infer_schema, validate_statistics,
     )
@@ -45,6 +46,7 @@ def vertex_steps() -> tuple["Step", ...]:
         of(infer_schema),
         of(validate_statistics),
         of(custom_training_job).use(after=(of(validate_statistics),)),  # train only on data that passed validation
+        of(components.prepare_serving_check), of(components.check_serving_image),  # loads in the serving image?
         of(evaluate),
         of(bless_vertex_model).use(when="blessed"),
     )

@@ -69,6 +69,8 @@ def test_vertex_tasks_and_their_order(spec):
         "infer-schema": ["generate-statistics-bq"],
         "validate-statistics": ["generate-statistics-bq", "infer-schema"],
         "custom-training-job": ["tabular-dataset-create", "validate-statistics"],
+        "prepare-serving-check": ["custom-training-job"],
+        "check-serving-image": ["custom-training-job", "prepare-serving-check"],
         "evaluate": ["custom-training-job"],
         "condition-2": ["custom-training-job", "evaluate"],
     }
@@ -212,7 +214,7 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
         paths[function] = str(path)
     assert sorted(paths) == sorted([
         "bless_vertex_model", "custom_training_job", "evaluate", "generate_statistics_bq", "infer_schema",
-        "validate_statistics",
+        "prepare_serving_check", "validate_statistics",
     ])
     script = (
         "import importlib.util, sys, json\n"
@@ -225,7 +227,7 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script, json.dumps(paths)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "loaded 6"
+    assert done.stdout.strip() == "loaded 7"
 
 
 def test_the_serving_image_is_vertex_ais_prebuilt_image_of_the_trained_scikit_learn(spec):
