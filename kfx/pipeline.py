@@ -32,7 +32,7 @@ STEPS = (
     of(validate_statistics),
     of(train).use(after=(of(validate_statistics),)),  # train only on data that passed validation
     of(check_serving),
-    of(evaluate),
+    of(evaluate).use(after=(of(check_serving),)),  # in list order until evaluate reads serving_ok
     of(push_model),
 )
 """The local pipeline's steps, in run order."""

@@ -193,13 +193,13 @@ def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
     assert result.status == "complete", result.summary.get("error")
     assert _states(result) == {name: "cached" for name in NAMES}
     for index, name in enumerate(NAMES, 1):
-        assert f"[{index}/7] {name} cached from run {first.run_id} in " in console
+        assert f"[{index}/8] {name} cached from run {first.run_id} in " in console
     summary = json.load(open(os.path.join(result.run_dir, "summary.json")))
     assert [(s["name"], s["state"], s["cached_from"]) for s in summary["steps"]] == [
         (name, "cached", f"{first.run_id}/{name}") for name in NAMES
     ]
     assert "cache_error" not in summary
-    assert f"  cached      7 of 7 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
+    assert f"  cached      8 of 8 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
     # The same figures, from the earlier outputs; the push is the earlier one (no second registry version).
     for section in ("rows", "statistics", "anomalies", "model", "push"):
         assert {k: v for k, v in summary[section].items() if k not in ("uri", "view", "report")} == {
@@ -221,8 +221,8 @@ def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
     graph = store.run_graph(result.run_id)
     assert {x.state for x in graph.executions.values()} == {"cached"}
     assert {x.cached_from for x in graph.executions.values()} == {f"{first.run_id}/{n}" for n in NAMES}
-    assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 13
-    assert store.run(result.run_id).cached_steps == 7
+    assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 15
+    assert store.run(result.run_id).cached_steps == 8
     upstream = Lineage(store).show(result.run_id)
     assert upstream.artifact.uri == summary["model"]["uri"]
     assert [a.properties["rows"] for a in upstream.splits] == [479, 60, 60]
@@ -267,9 +267,9 @@ def test_a_changed_parameter_runs_the_steps_that_take_it_and_those_after(cold):
     assert result.status == "complete", result.summary.get("error")
     assert _states(result) == {
         "import-dataset": "cached", "generate-statistics": "cached", "infer-schema": "cached",
-        "validate-statistics": "cached", "train": "complete", "evaluate": "complete", "push-model": "complete",
+        "validate-statistics": "cached", "train": "complete", "check-serving": "complete", "evaluate": "complete", "push-model": "complete",
     }
-    assert "[5/7] train done in" in console
+    assert "[5/8] train done in" in console
     assert result.summary["model"]["uri"] != first.summary["model"]["uri"]
     # Another model: pushed as a new version, or not blessed; either way not the earlier push.
     assert result.summary["push"] != first.summary["push"]

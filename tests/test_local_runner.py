@@ -70,7 +70,7 @@ def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_ar
     code, out, err, run_dir, summary = _run(tmp_path, capsys)
     assert code == 3
     assert err == f"kfx: error: {ANOMALY}\n"
-    assert "[1/7] validate-statistics FAILED after" in out
+    assert "[1/8] validate-statistics FAILED after" in out
     assert f"  failed at   validate-statistics: {ANOMALY}" in out.splitlines()
     assert (summary["status"], summary["failed_step"], summary["error_kind"], summary["error"]) == (
         "failed", "validate-statistics", "AnomaliesFound", ANOMALY)
@@ -88,8 +88,8 @@ def test_with_fail_on_anomalies_off_the_task_completes_and_a_short_run_is_named(
     assert summary["anomalies"]["count"] == 1 and summary["anomalies"]["features"] == ["Class"]
     anomalies = summary["artifacts"]["validate-statistics/anomalies"]
     assert "PINTO" in open(os.path.join(anomalies, "Split-test", "anomalies.pbtxt")).read()
-    # One task ran where the pipeline has seven: the run does not pass for complete.
+    # One task ran where the pipeline has eight: the run does not pass for complete.
     assert (summary["status"], summary["error_kind"]) == ("failed", "StepFailed")
-    assert summary["error"] == f"Only 1 of 7 steps ran; see {log}."
-    assert code == 1 and err == f"kfx: error: Only 1 of 7 steps ran; see {log}.\n"
+    assert summary["error"] == f"Only 1 of 8 steps ran; see {log}."
+    assert code == 1 and err == f"kfx: error: Only 1 of 8 steps ran; see {log}.\n"
     assert f"  anomalies   1 (Class); report: {summary['artifacts']['validate-statistics/report']}" in out.splitlines()

@@ -47,7 +47,7 @@ def test_sample_run_completes_every_step(sample_run):
     assert [e.name for e in result.events] == [step.name for step in STEPS]
     assert all(e.state == "complete" for e in result.events)
     for i, name in enumerate((step.name for step in STEPS), 1):
-        assert f"[{i}/7] {name} ..." in console and f"[{i}/7] {name} done in" in console
+        assert f"[{i}/8] {name} ..." in console and f"[{i}/8] {name} done in" in console
     s = result.summary
     assert s["rows"] == {"train": 479, "validation": 60, "test": 60}
     assert s["statistics"]["features"] == 17 and s["schema"]["features"] == 17

@@ -46,7 +46,7 @@ def test_the_readme_table_of_components_is_the_generated_one():
                                capture_output=True, text=True, check=True).stdout.strip()
     readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
     assert generated in readme, "README.md's component table is stale: run python tools/component_table.py --write"
-    assert generated.count("\n| `") == 10  # one row per component module
+    assert generated.count("\n| `") == 13  # one row per component module
 
 
 def test_a_new_step_is_one_module_and_one_line_in_the_step_list(beans_sample, tmp_path):
