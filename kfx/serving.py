@@ -159,6 +159,8 @@ def ensure_env(folder: str) -> str:
     stale = ""
     try:
         _make(work, folder, wanted)
+        if is_ready(folder):  # another run made it meanwhile (and may be using it): keep that one
+            return env_python(folder)
         if os.path.lexists(folder):
             # Out of the way first: a rename does not replace a folder that has files.
             stale = tempfile.mkdtemp(prefix=f".{name}-stale-", dir=parent)

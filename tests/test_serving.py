@@ -181,3 +181,16 @@ def test_request_values_are_what_json_carries():
     matrix = np.array([[1.5, np.nan, "a", None, np.int64(3), pd.NA, pd.NaT, np.float32(0.25), True]], dtype=object)
     assert serving.request_body(matrix) == {"instances": [[1.5, None, "a", None, 3, None, None, 0.25, True]]}
     assert json.dumps(serving.request_body(np.array([[1.0, np.nan]]))) == '{"instances": [[1.0, null]]}'
+
+
+def test_an_environment_made_with_other_pins_is_not_used(serving_python, tmp_path):
+    """A marker recording another scikit-learn (the lock moved on) makes ensure_env make it again."""
+    copy = tmp_path / "env"
+    (copy / "bin").mkdir(parents=True)
+    os.symlink(serving_python, copy / "bin" / "python")
+    recorded = json.loads(open(os.path.join(SERVING_ENV, serving.MARKER)).read())
+    (copy / serving.MARKER).write_text(json.dumps(recorded))
+    assert serving.is_ready(str(copy))
+    recorded["pins"]["scikit-learn"] = "1.4.2"
+    (copy / serving.MARKER).write_text(json.dumps(recorded))
+    assert not serving.is_ready(str(copy))
