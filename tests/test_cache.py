@@ -205,7 +205,7 @@ def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
         assert {k: v for k, v in summary[section].items() if k not in ("uri", "view", "report")} == {
             k: v for k, v in first.summary[section].items() if k not in ("uri", "view", "report")
         }, section
-    assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.model_name))) == ["v1"]
+    assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.resolved_model_name))) == ["v1"]
     # The outputs are in this run's folder where kfp.local would have put them, linked to the earlier files.
     for key, uri in summary["artifacts"].items():
         assert uri.startswith(result.run_dir + os.sep)
@@ -304,7 +304,7 @@ def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypat
     monkeypatch.setattr(cache, "_place", place)
     result, console = _run(config)
     assert result.status == "complete"
-    assert [e.state for e in result.events] == ["cached"] * 6 + ["complete"]
+    assert [e.state for e in result.events] == ["cached"] * 7 + ["complete"]
     assert result.summary["cache_error"].startswith("PermissionError: [Errno 13] Permission denied")
     assert "  cache       not used after: PermissionError" in format_summary(result.summary)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["cache_error"] == result.summary["cache_error"]
@@ -315,9 +315,9 @@ def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypat
 @pytest.mark.e2e
 def test_a_push_is_reused_only_while_its_registry_version_is_there(cold):
     config, first = cold
-    shutil.rmtree(os.path.join(config.resolved_registry_dir, config.model_name))
+    shutil.rmtree(os.path.join(config.resolved_registry_dir, config.resolved_model_name))
     result, _ = _run(config)
-    assert [e.state for e in result.events] == ["cached"] * 6 + ["complete"]
+    assert [e.state for e in result.events] == ["cached"] * 7 + ["complete"]
     assert os.path.isfile(os.path.join(result.summary["push"]["uri"], "model.joblib"))
     again, _ = _run(config)
     assert _states(again)["push-model"] == "cached"
@@ -335,7 +335,7 @@ def test_an_output_changed_since_it_was_recorded_is_not_reused(cold):
     assert states["import-dataset"] == "complete"
     # The step made the split again, byte for byte as first written: what reads it is reused.
     assert digests.content_digest(result.summary["artifacts"]["import-dataset/train_data"]) != digests.content_digest(split)
-    assert [states[n] for n in NAMES[1:]] == ["cached"] * 6
+    assert [states[n] for n in NAMES[1:]] == ["cached"] * 7
 
 
 @pytest.mark.e2e
