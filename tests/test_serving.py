@@ -119,6 +119,16 @@ def test_a_model_that_needs_a_module_the_serving_image_lacks_is_refused_naming_i
     assert (result["rows"], result["agreed"]) == (60, 0)
 
 
+def test_a_model_trained_where_dill_was_imported_first_still_loads(sample_splits, train_apart, serving_python, tmp_path):
+    """TFDV imports Beam, which imports dill; joblib's pickler, imported after it, copied dill's rules.
+    A model saved with them would name dill._dill, which no serving image has (the trainer saves without)."""
+    model = train_apart(sample_splits, str(tmp_path / "model"), prelude="import dill, joblib.numpy_pickle")
+    assert b"dill" not in (tmp_path / "model" / "model.joblib").read_bytes()
+    result = steps.check_serving(model, sample_splits["test"], str(tmp_path / "request.json"),
+                                 str(tmp_path / "result.json"), SERVING_ENV)
+    assert (result["ok"], result["agreed"]) == (True, 60), result["reason"]
+
+
 def test_a_disagreement_is_refused_with_the_rows_that_differ(model, sample_splits, serving_python, tmp_path):
     request, expected = tmp_path / "request.json", tmp_path / "expected.json"
     steps.prepare_serving_check(model, sample_splits["test"], str(request), str(expected))

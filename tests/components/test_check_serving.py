@@ -6,7 +6,6 @@ The serving-only environment is the real one, kept under the repo's .kfx/ (the f
 import json
 import os
 
-import pytest
 from kfp.dsl import Artifact
 
 from kfx import components, serving
@@ -16,20 +15,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SERVING_ENV = os.path.join(REPO, ".kfx", "serving-env")
 
 
-@pytest.fixture(scope="module")
-def model(upstream, train_apart):
-    """The upstream sample's model, trained in a fresh process as the pipeline trains it (``upstream``'s own
-    is trained after TFDV was imported, and so needs dill to load: see ``train_apart``)."""
-    from kfp.dsl import Model
-
-    folder = train_apart(upstream.splits, str(upstream.folder / "model-apart"))
-    return Model(name="model", uri=folder, metadata={"framework": "scikit-learn"})
-
-
-def test_python_func_returns_serving_ok_and_records_the_check_and_the_request(model, upstream, new_artifact):
+def test_python_func_returns_serving_ok_and_records_the_check_and_the_request(upstream, new_artifact):
     check, request = new_artifact(Artifact, "serving_check"), new_artifact(Artifact, "serving_request")
     outputs = components.check_serving.python_func(
-        model=model, test_data=upstream.datasets()["test_data"], serving_check=check,
+        model=upstream.model_artifact(), test_data=upstream.datasets()["test_data"], serving_check=check,
         serving_request=request, serving_env=SERVING_ENV,
     )
     assert outputs == (True,)
@@ -44,9 +33,9 @@ def test_python_func_returns_serving_ok_and_records_the_check_and_the_request(mo
     assert len(instances) == 60 and len(instances[0]) == len(upstream.columns) - 1  # every feature, no label
 
 
-def test_kfp_local_run(kfp_local, model, upstream):
+def test_kfp_local_run(kfp_local, upstream):
     outputs = kfp_local.run(
-        components.check_serving, {"model": model, "test_data": upstream.datasets()["test_data"]},
+        components.check_serving, {"model": upstream.model_artifact(), "test_data": upstream.datasets()["test_data"]},
         serving_env=SERVING_ENV,
     )
     assert outputs["serving_ok"] is True
