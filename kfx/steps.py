@@ -306,6 +306,8 @@ def check_serving(model_dir: str, test_path: str, request_path: str, result_path
     from kfx.config import Config
 
     folder = os.path.abspath(Config(serving_env=serving_env).resolved_serving_env)
+    if not serving.is_ready(folder):
+        print(f"Making the serving environment {folder} (once; pip installs {len(serving.pins())} packages) ...", flush=True)
     python = serving.ensure_env(folder)
     os.makedirs(os.path.dirname(os.path.abspath(result_path)), exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
