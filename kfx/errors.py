@@ -32,3 +32,7 @@ class StepFailed(KfxError):
     """A pipeline step failed; the message is the step's own error sentence."""
 
     exit_code = 1
+
+
+class ServingError(KfxError):
+    """The serving-only environment cannot be made, or the serving check cannot run in it."""

@@ -14,7 +14,8 @@ import os
 from typing import TYPE_CHECKING, Any, Callable
 
 from kfx.components import (
-    evaluate, find_model, generate_statistics, import_dataset, infer_schema, push_model, train, validate_statistics,
+    check_serving, evaluate, find_model, generate_statistics, import_dataset, infer_schema, push_model, train,
+    validate_statistics,
 )
 from kfx.step import of
 
@@ -31,7 +32,8 @@ STEPS = (
     of(infer_schema),
     of(validate_statistics),
     of(train).use(after=(of(validate_statistics),)),  # train only on data that passed validation
-    of(evaluate),
+    of(check_serving),
+    of(evaluate),  # reads check-serving's verdict, find-model's champion and train's model
     of(push_model),
 )
 """The local pipeline's steps, in run order."""
@@ -41,7 +43,10 @@ def local_plan(config: "Config") -> "Plan":
     """The wiring of :data:`STEPS` with ``config``'s values as the parameters' defaults."""
     from kfx.wiring import plan
 
-    return plan(STEPS, config, {"registry_dir": os.path.abspath(config.resolved_registry_dir), "model_name": config.resolved_model_name})
+    return plan(STEPS, config, {
+        "registry_dir": os.path.abspath(config.resolved_registry_dir), "model_name": config.resolved_model_name,
+        "serving_env": os.path.abspath(config.resolved_serving_env),
+    })
 
 
 def build_pipeline(config: "Config") -> Callable:

@@ -76,6 +76,9 @@ class Step:
         outside: Where the step writes outside the run folder, as references like a
             figure's (``pushed_model.uri``: a path in an output's metadata). An earlier
             execution is reused only while what it wrote there is still unchanged.
+        image: The derived value or Config field that is the task's container image when
+            the pipeline is built (a container component that runs in another image than
+            kfx's, such as the serving image); empty: the target sets the image.
     """
 
     component: Any
@@ -89,6 +92,7 @@ class Step:
     when: str = ""
     cache: bool = True
     outside: tuple[str, ...] = ()
+    image: str = ""
 
     def __post_init__(self) -> None:
         # Every declared step is known by name to the summary and the lineage queries.
@@ -171,7 +175,9 @@ def of(component: Any) -> Step:
     """The :class:`Step` a kfx component's module declares (``STEP``)."""
     import importlib
 
-    return importlib.import_module(component.python_func.__module__).STEP
+    # A container component has no Python function; its module is the pipeline_func's.
+    func = getattr(component, "python_func", None) or component.pipeline_func
+    return importlib.import_module(func.__module__).STEP
 
 
 def named(name: str) -> Optional[Step]:

@@ -291,5 +291,73 @@ def push_model(
 push_model = step(push_model)
 
 
+def prepare_serving_check(model_dir: str, test_path: str, request_path: str, expected_path: str) -> dict[str, Any]:
+    """Writes a Vertex AI prediction request of the test rows and the predictions the model makes here.
+
+    The request holds the model's features in its order (``model_metadata.json``), at most
+    :data:`kfx.serving.REQUEST_ROWS` rows, each value as JSON carries it (a missing one as null).
+
+    Returns:
+        ``rows`` (in the request), ``test_rows`` and ``features`` (count).
+    """
+    import json
+
+    from kfx import evaluation, serving, storage
+    from trainer.model import share_cores, to_matrix
+    from trainer.task import read_split
+
+    share_cores()
+    model, metadata = evaluation.load_model(model_dir)
+    frame = read_split(test_path, "csv")
+    matrix = to_matrix(frame.iloc[: serving.REQUEST_ROWS], metadata["features"])
+    expected = [serving.json_value(p) for p in model.predict(matrix).tolist()]
+    storage.write_text(request_path, json.dumps(serving.request_body(matrix)))
+    storage.write_text(expected_path, json.dumps(expected))
+    return {"rows": len(matrix), "test_rows": len(frame), "features": len(metadata["features"])}
+
+
+prepare_serving_check = step(prepare_serving_check)
+
+
+def check_serving(model_dir: str, test_path: str, request_path: str, result_path: str, serving_env: str) -> dict[str, Any]:
+    """Checks that the model loads and predicts the same where only the serving image's packages are.
+
+    Writes the request (see :func:`prepare_serving_check`), runs :mod:`kfx.serving_check` in the
+    serving-only environment (made first when missing, see :func:`kfx.serving.ensure_env`) and
+    writes its result, with the environment's folder and the test rows, to ``result_path``.
+
+    Args:
+        serving_env: Folder of the serving-only environment; empty means Config's default.
+
+    Returns:
+        The result: ``ok``, ``reason``, ``rows``, ``agreed``, ``mismatches``, ``sklearn_version``,
+        ``python_version``, ``test_rows`` and ``serving_env``.
+
+    Raises:
+        ServingError: If the environment cannot be made or the check cannot run in it.
+    """
+    import json
+    import tempfile
+
+    from kfx import serving, storage
+    from kfx.config import Config
+
+    folder = os.path.abspath(Config(serving_env=serving_env).resolved_serving_env)
+    if not serving.is_ready(folder):
+        print(f"Making the serving environment {folder} (once; pip installs {len(serving.pins())} packages) ...", flush=True)
+    python = serving.ensure_env(folder)
+    os.makedirs(os.path.dirname(os.path.abspath(result_path)), exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        expected_path = os.path.join(scratch, "expected.json")
+        prepared = prepare_serving_check(model_dir, test_path, request_path, expected_path)
+        result = serving.run_check(python, model_dir, request_path, expected_path, result_path)
+    result.update(test_rows=prepared["test_rows"], serving_env=folder)
+    storage.write_text(result_path, json.dumps(result, indent=2))
+    return result
+
+
+check_serving = step(check_serving)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("Use `kfx run`; kfx.steps holds the functions the pipeline's components call.")

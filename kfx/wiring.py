@@ -46,12 +46,14 @@ class Plan:
         wires: Each step's inputs, by step name.
         parameters: The pipeline's parameters and their defaults, in order of first use.
         conditions: For a step with ``when``, the step whose output value gates it.
+        images: For a step with ``image``, its container image (the value when the pipeline is built).
     """
 
     steps: Sequence[Step]
     wires: dict[str, list[Wire]]
     parameters: dict[str, Any]
     conditions: dict[str, str]
+    images: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def plan(steps: Sequence[Step], config: "Config", values: Optional[Mapping[str, Any]] = None) -> Plan:
@@ -71,6 +73,7 @@ def plan(steps: Sequence[Step], config: "Config", values: Optional[Mapping[str, 
     wires: dict[str, list[Wire]] = {}
     parameters: dict[str, Any] = {}
     conditions: dict[str, str] = {}
+    images: dict[str, str] = {}
     for step in steps:
         spec = step.component.component_spec
         if step.when:
@@ -90,9 +93,13 @@ def plan(steps: Sequence[Step], config: "Config", values: Optional[Mapping[str, 
                     f"Step {step.name}: input {name!r} is no earlier step's output and no Config field; "
                     "bind it to one in the step list."
                 )
+        if step.image:
+            if not (step.image in values or step.image in fields):
+                raise ValueError(f"Step {step.name}: its image {step.image!r} is no derived value or Config field.")
+            images[step.name] = values[step.image] if step.image in values else getattr(config, step.image)
         for name in spec.outputs or {}:
             produced[name] = step.name
-    return Plan(steps, wires, parameters, conditions)
+    return Plan(steps, wires, parameters, conditions, images)
 
 
 def _is_kfx(step: Step) -> bool:
@@ -134,6 +141,9 @@ def pipeline_function(
                     condition = dsl.If(gate == True, name=step.when)  # noqa: E712 (a pipeline condition)
                 with condition:
                     task = configure(step, step.component(**arguments), _is_kfx(step))
+                    if step.name in plan.images:
+                        # Fixed when the pipeline is built: a plain image name in the YAML.
+                        task.set_container_image(plan.images[step.name])
                 for earlier in step.after:
                     task.after(tasks[earlier.name])
                 tasks[step.name] = task

@@ -47,6 +47,25 @@ def sample_splits(beans_sample, tmp_path_factory):
     return paths
 
 
+@pytest.fixture(scope="session")
+def train_apart():
+    """Trains a model folder in a fresh Python process, as the pipeline's train step and Vertex AI do:
+    ``train_apart(splits, folder, prelude="import dill")``; the prelude runs first.
+    """
+    import json
+
+    def train(splits: dict, folder: str, prelude: str = "", **changes) -> str:
+        arguments = dict(train_path=splits["train"], validation_path=splits["validation"], test_path=splits["test"],
+                         model_dir=folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+                         svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100, **changes)
+        code = f"{prelude}\nimport json, sys; from kfx import steps; steps.train(**json.loads(sys.argv[1]))"
+        subprocess.run([sys.executable, "-c", code, json.dumps(arguments)], check=True, cwd=REPO, timeout=300,
+                       capture_output=True)
+        return folder
+
+    return train
+
+
 @dataclass
 class Completed:
     returncode: int

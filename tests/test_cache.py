@@ -193,19 +193,19 @@ def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
     assert result.status == "complete", result.summary.get("error")
     assert _states(result) == {name: "cached" for name in NAMES}
     for index, name in enumerate(NAMES, 1):
-        assert f"[{index}/7] {name} cached from run {first.run_id} in " in console
+        assert f"[{index}/8] {name} cached from run {first.run_id} in " in console
     summary = json.load(open(os.path.join(result.run_dir, "summary.json")))
     assert [(s["name"], s["state"], s["cached_from"]) for s in summary["steps"]] == [
         (name, "cached", f"{first.run_id}/{name}") for name in NAMES
     ]
     assert "cache_error" not in summary
-    assert f"  cached      7 of 7 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
+    assert f"  cached      8 of 8 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
     # The same figures, from the earlier outputs; the push is the earlier one (no second registry version).
     for section in ("rows", "statistics", "anomalies", "model", "push"):
         assert {k: v for k, v in summary[section].items() if k not in ("uri", "view", "report")} == {
             k: v for k, v in first.summary[section].items() if k not in ("uri", "view", "report")
         }, section
-    assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.model_name))) == ["v1"]
+    assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.resolved_model_name))) == ["v1"]
     # The outputs are in this run's folder where kfp.local would have put them, linked to the earlier files.
     for key, uri in summary["artifacts"].items():
         assert uri.startswith(result.run_dir + os.sep)
@@ -221,8 +221,8 @@ def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
     graph = store.run_graph(result.run_id)
     assert {x.state for x in graph.executions.values()} == {"cached"}
     assert {x.cached_from for x in graph.executions.values()} == {f"{first.run_id}/{n}" for n in NAMES}
-    assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 13
-    assert store.run(result.run_id).cached_steps == 7
+    assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 15
+    assert store.run(result.run_id).cached_steps == 8
     upstream = Lineage(store).show(result.run_id)
     assert upstream.artifact.uri == summary["model"]["uri"]
     assert [a.properties["rows"] for a in upstream.splits] == [479, 60, 60]
@@ -267,9 +267,9 @@ def test_a_changed_parameter_runs_the_steps_that_take_it_and_those_after(cold):
     assert result.status == "complete", result.summary.get("error")
     assert _states(result) == {
         "import-dataset": "cached", "generate-statistics": "cached", "infer-schema": "cached",
-        "validate-statistics": "cached", "train": "complete", "evaluate": "complete", "push-model": "complete",
+        "validate-statistics": "cached", "train": "complete", "check-serving": "complete", "evaluate": "complete", "push-model": "complete",
     }
-    assert "[5/7] train done in" in console
+    assert "[5/8] train done in" in console
     assert result.summary["model"]["uri"] != first.summary["model"]["uri"]
     # Another model: pushed as a new version, or not blessed; either way not the earlier push.
     assert result.summary["push"] != first.summary["push"]
@@ -308,7 +308,7 @@ def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypat
     monkeypatch.setattr(cache, "_place", place)
     result, console = _run(config)
     assert result.status == "complete"
-    assert [e.state for e in result.events] == ["cached"] * 6 + ["complete"]
+    assert [e.state for e in result.events] == ["cached"] * 7 + ["complete"]
     assert result.summary["cache_error"].startswith("PermissionError: [Errno 13] Permission denied")
     assert "  cache       not used after: PermissionError" in format_summary(result.summary)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["cache_error"] == result.summary["cache_error"]
@@ -319,9 +319,9 @@ def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypat
 @pytest.mark.e2e
 def test_a_push_is_reused_only_while_its_registry_version_is_there(cold):
     config, first = cold
-    shutil.rmtree(os.path.join(config.resolved_registry_dir, config.model_name))
+    shutil.rmtree(os.path.join(config.resolved_registry_dir, config.resolved_model_name))
     result, _ = _run(config)
-    assert [e.state for e in result.events] == ["cached"] * 6 + ["complete"]
+    assert [e.state for e in result.events] == ["cached"] * 7 + ["complete"]
     assert os.path.isfile(os.path.join(result.summary["push"]["uri"], "model.joblib"))
     again, _ = _run(config)
     assert _states(again)["push-model"] == "cached"
@@ -339,7 +339,7 @@ def test_an_output_changed_since_it_was_recorded_is_not_reused(cold):
     assert states["import-dataset"] == "complete"
     # The step made the split again, byte for byte as first written: what reads it is reused.
     assert digests.content_digest(result.summary["artifacts"]["import-dataset/train_data"]) != digests.content_digest(split)
-    assert [states[n] for n in NAMES[1:]] == ["cached"] * 6
+    assert [states[n] for n in NAMES[1:]] == ["cached"] * 7
 
 
 @pytest.mark.e2e

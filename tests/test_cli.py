@@ -66,8 +66,8 @@ def test_bad_tables_fail_the_first_step_with_one_sentence(kfx_cli, tmp_path, bea
         result = kfx_cli("run", "--source", str(tmp_path / name), "--runs-dir", str(runs))
         assert_one_sentence_error(result, words)
         assert result.returncode == 2, name
-        assert "[1/7] import-dataset FAILED" in result.stdout, name
-        assert "[2/7]" not in result.stdout, name
+        assert "[1/8] import-dataset FAILED" in result.stdout, name
+        assert "[2/8]" not in result.stdout, name
         (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and p.name != "registry"]
         summary = json.loads((run_dir / "summary.json").read_text())
         assert summary["status"] == "failed" and summary["failed_step"] == "import-dataset", name

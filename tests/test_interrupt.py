@@ -26,7 +26,7 @@ from kfx import processes
 from kfx.stops import GRACE_SECONDS, Interrupted, Stop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STATS_RUNNING = "[2/7] generate-statistics ..."
+STATS_RUNNING = "[2/8] generate-statistics ..."
 
 
 def _group(pgid: int) -> list[int]:
@@ -363,9 +363,9 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     assert err == f"kfx: interrupted: {stopped}; 1 completed step kept, see {summary_path}.\n"
     lines = out.splitlines()
     assert lines[:4] == [
-        "[1/7] import-dataset ...", lines[1], STATS_RUNNING, lines[3]]
-    assert lines[1].startswith("[1/7] import-dataset done in ")
-    assert lines[3].startswith("[2/7] generate-statistics interrupted after ")
+        "[1/8] import-dataset ...", lines[1], STATS_RUNNING, lines[3]]
+    assert lines[1].startswith("[1/8] import-dataset done in ")
+    assert lines[3].startswith("[2/8] generate-statistics interrupted after ")
     assert lines[4] == f"Run {run_id} interrupted during generate-statistics after {seconds:.1f} s"
     assert "Traceback" not in out + err
 
@@ -451,4 +451,4 @@ def test_ctrl_c_in_a_notebook_interrupts_run_local_and_leaves_a_clean_run(tmp_pa
     assert not os.path.exists(result.events[1].task_root) and os.path.isdir(result.events[0].task_root)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["status"] == "interrupted"
     assert groups and all(_ends(lambda: _group(pgid)) for pgid in groups)
-    assert out.getvalue().splitlines()[-1].startswith("[2/7] generate-statistics interrupted after ")
+    assert out.getvalue().splitlines()[-1].startswith("[2/8] generate-statistics interrupted after ")

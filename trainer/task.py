@@ -13,6 +13,7 @@ environment a Vertex AI custom training job with a managed dataset sets:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -178,7 +179,8 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         metrics[split] = {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"], "rows": len(frame)}
 
     buffer = io.BytesIO()
-    joblib.dump(model, buffer)
+    with plain_pickling():
+        joblib.dump(model, buffer)
     model_dir = contract["model_dir"].rstrip("/")
     choice = {
         "estimator": estimator,
@@ -213,6 +215,39 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     storage.write_bytes(f"{model_dir}/{MODEL_FILE}", buffer.getvalue())
     return metrics
 
+
+@contextlib.contextmanager
+def plain_pickling():
+    """Pickles with Python's own rules while it lasts, even where dill is imported.
+
+    Importing dill (Beam does, so TFDV does) adds its rules to pickle's, and joblib's pickler copies
+    pickle's rules when it is imported: a model saved after that names ``dill._dill`` (for ``slice``,
+    say) and does not load in Vertex AI's serving image, which has no dill. Notebooks and
+    ``run_in_process`` train in the process that computed the statistics.
+    """
+    import pickle
+
+    from joblib import numpy_pickle
+
+    # dill keeps pickle's own rules for the types it took over.
+    stock = getattr(sys.modules.get("dill._dill"), "pickle_dispatch_copy", {})
+    picklers = (pickle._Pickler, numpy_pickle.NumpyPickler)
+    saved = [p.__dict__.get("dispatch") for p in picklers]
+    for pickler in picklers:
+        if "dispatch" in pickler.__dict__:
+            plain = {}
+            for kind, save in pickler.dispatch.items():
+                if not getattr(save, "__module__", "").startswith("dill"):
+                    plain[kind] = save
+                elif kind in stock:
+                    plain[kind] = stock[kind]
+            pickler.dispatch = plain
+    try:
+        yield
+    finally:
+        for pickler, dispatch in zip(picklers, saved):
+            if dispatch is not None:
+                pickler.dispatch = dispatch
 
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> dict:
     """Trains under the Vertex AI contract.

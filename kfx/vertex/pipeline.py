@@ -38,6 +38,7 @@ def vertex_steps() -> tuple["Step", ...]:
     """The Vertex AI pipeline's steps, in run order (GCPC is imported here, not at module import)."""
     from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
 
+    from kfx import components
     from kfx.components import (
         custom_training_job, evaluate, find_vertex_model, generate_statistics_bq, infer_schema, push_vertex_model,
         validate_statistics,
@@ -52,7 +53,7 @@ def vertex_steps() -> tuple["Step", ...]:
         of(infer_schema),
         of(validate_statistics),
         of(custom_training_job).use(after=(of(validate_statistics),)),  # train only on data that passed validation
-        # The serving check of the trained model goes here, before evaluate reads its verdict.
+        of(components.prepare_serving_check), of(components.check_serving_image),  # loads in the serving image?
         of(evaluate),
         # Not gated by a condition: an unblessed model is kept as a version that is not the default.
         of(push_vertex_model),

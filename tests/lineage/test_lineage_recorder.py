@@ -17,6 +17,7 @@ ARTIFACT_TYPES = {
     "infer-schema": {"schema": "Schema"},
     "validate-statistics": {"anomalies": "ExampleAnomalies", "report": "Markdown"},
     "train": {"model": "Model"},
+    "check-serving": {"serving_check": "ServingCheck", "serving_request": "PredictionRequest"},
     "evaluate": {"metrics": "Metrics", "classification_metrics": "ClassificationMetrics", "evaluation_view": "HTML"},
     "push-model": {"pushed_model": "PushedModel"},
 }
@@ -57,6 +58,7 @@ def test_every_output_is_a_typed_artifact_with_its_uri_and_key_properties(record
     assert made[("evaluate", "metrics")].properties["accuracy"] == pytest.approx(summary["model"]["test_accuracy"])
     assert made[("evaluate", "metrics")].properties["blessed"] == summary["model"]["blessed"]
     assert made[("push-model", "pushed_model")].properties["version"] == summary["push"]["version"]
+    assert made[("check-serving", "serving_check")].properties["ok"] == summary["serving"]["ok"] == 1
     [source] = graph.of_type("DataSource")
     assert source.uri.endswith("kfx/data/dry_bean.csv.gz")
 
@@ -72,7 +74,7 @@ def test_events_link_each_step_to_what_it_read_and_wrote(recorded_run):
     assert [(k, a.type) for k, a in graph.inputs_of(graph.step("import-dataset").id)] == [("source", "DataSource")]
     # One output event per artifact made, one input event per artifact read.
     assert sum(e.kind == "output" for e in graph.events) == sum(len(v) for v in ARTIFACT_TYPES.values())
-    assert sum(e.kind == "input" for e in graph.events) == 1 + 3 + 1 + 2 + 3 + 2 + 3
+    assert sum(e.kind == "input" for e in graph.events) == 1 + 3 + 1 + 2 + 3 + 2 + 2 + 3
 
 
 def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recorded_run):
@@ -90,8 +92,8 @@ def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recor
     picture = summary["lineage_graph"]
     assert picture == os.path.join(summary["run_dir"], "lineage.svg") == run.lineage_graph
     svg = open(picture).read()
-    assert svg.startswith("<svg") and svg.count('<g class="execution"') == 7 and svg.count('<g class="artifact"') == 14
-    assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 13 + 15
+    assert svg.startswith("<svg") and svg.count('<g class="execution"') == 8 and svg.count('<g class="artifact"') == 16
+    assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 15 + 17
     from kfx.summary import format_summary
 
     assert f"  lineage     {picture}" in format_summary(summary).splitlines()

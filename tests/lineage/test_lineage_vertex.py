@@ -135,6 +135,12 @@ def written(job: str, accuracy: float, n: int) -> dict:
             "split": "test", "format": "csv", "label_column": "Class", "rows": 1362.0,
             "source": test_uri}),
         ("custom-training-job", "test_data_uri"): test_uri,
+        ("prepare-serving-check", "serving_request"): (None, {
+            "rows": 1362.0, "features": 16.0, "format": "vertex-ai-prediction-request"}),
+        ("prepare-serving-check", "expected_predictions"): (None, {"rows": 1362.0}),
+        ("prepare-serving-check", "rows"): 1362,
+        ("check-serving-image", "serving_check"): (None, {}),  # a container task writes no metadata
+        ("check-serving-image", "serving_ok"): True,
         ("evaluate", "metrics"): (None, metrics),
         ("evaluate", "classification_metrics"): (None, {}),
         ("evaluate", "evaluation_view"): (None, {}),
@@ -154,7 +160,8 @@ def written(job: str, accuracy: float, n: int) -> dict:
 
 # Tasks in the order Vertex AI starts them; sub-DAG executions start before the tasks inside them.
 ORDER = ("exit-handler-1", "tabular-dataset-create", "find-vertex-model", "generate-statistics-bq", "infer-schema",
-         "validate-statistics", "custom-training-job", "evaluate", "push-vertex-model", "vertex-pipelines-notification-email")
+         "validate-statistics", "custom-training-job", "prepare-serving-check", "check-serving-image", "evaluate",
+         "push-vertex-model", "vertex-pipelines-notification-email")
 
 
 def vertex_run(spec: dict, job: str, minute: int, svm_c: float, accuracy: float, n: int, fail: str = ""):
@@ -269,7 +276,8 @@ def test_the_fake_holds_the_compiled_pipelines_tasks_and_outputs(vertex, spec):
     assert sorted(steps) == sorted([*(step.name for step in vertex_steps()), "vertex-pipelines-notification-email"])
     assert sorted(a.display_name for a in graph.artifacts) == sorted([
         "dataset", "registered_model", "statistics", "statistics_view", "schema", "anomalies", "report", "model",
-        "test_data", "metrics", "classification_metrics", "evaluation_view", "pushed_model", "vertex_model"])
+        "test_data", "serving_request", "expected_predictions", "serving_check", "metrics", "classification_metrics",
+        "evaluation_view", "pushed_model", "vertex_model"])
     train = next(x for x in graph.executions if x.display_name == "custom-training-job")
     assert train.metadata["input:svm_c"] == 10.0 and train.metadata["input:label_column"] == "Class"
     assert train.metadata["input:model_name"] == "beans1"  # named after the source table
@@ -282,8 +290,8 @@ def test_runs_newest_first_with_status_and_accuracy(vertex):
     # The exit handler's DAG fails with the task inside it; the step that failed is the task.
     assert runs[0].failed_step == "custom-training-job"
     assert runs[1].metrics == {"source": BQ_SOURCE, "test_rows": 1362, "features": 17, "schema_features": 17,
-                               "anomalies": 0, "accuracy": 0.91, "macro_f1": pytest.approx(0.89), "blessed": True,
-                               "champion_version": "1", "pushed_version": 2}
+                               "anomalies": 0, "serving_ok": True, "accuracy": 0.91, "macro_f1": pytest.approx(0.89),
+                               "blessed": True, "champion_version": "1", "pushed_version": 2}
     assert runs[2].pipeline == "kfx-beans1" and runs[2].started == _ts(0).timestamp()
     assert runs[2].ended == _ts(9 / 2 + 0.4).timestamp()  # the last task (notify) ended
     assert lineage.open_lineage(vertex).backend.client.client_options == {

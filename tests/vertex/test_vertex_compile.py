@@ -70,7 +70,10 @@ def test_vertex_tasks_and_their_order(spec):
         "infer-schema": ["generate-statistics-bq"],
         "validate-statistics": ["generate-statistics-bq", "infer-schema"],
         "custom-training-job": ["tabular-dataset-create", "validate-statistics"],
-        "evaluate": ["custom-training-job", "find-vertex-model"],  # the champion is scored on the same rows
+        "prepare-serving-check": ["custom-training-job"],
+        "check-serving-image": ["custom-training-job", "prepare-serving-check"],
+        # The champion is scored on the same rows; the serving verdict is part of the blessing.
+        "evaluate": ["check-serving-image", "custom-training-job", "find-vertex-model"],
         "push-vertex-model": [
             "custom-training-job", "evaluate", "find-vertex-model", "generate-statistics-bq", "infer-schema"],
     }
@@ -230,7 +233,7 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
         paths[function] = str(path)
     assert sorted(paths) == sorted([
         "custom_training_job", "evaluate", "find_vertex_model", "generate_statistics_bq", "infer_schema",
-        "push_vertex_model", "validate_statistics",
+        "prepare_serving_check", "push_vertex_model", "validate_statistics",
     ])
     script = (
         "import importlib.util, sys, json\n"
