@@ -2,13 +2,18 @@
 
 Run with ``.venv/bin/python benchmarks/bench_cache.py``. Each round, in a fresh runs folder:
 
-- a cold ``kfx run`` on the packaged beans table (every step runs, the store is empty);
-- an identical re-run (every step is reused from the cold run);
+- a cold ``kfx run`` on the packaged beans table (every step runs, the store is empty); it
+  pushes v1;
+- a re-run after that push: v1 is now the champion, so validation (drift from v1),
+  evaluate (v1 scored too) and push run again, and the rest is reused (reported, not a target);
+- an identical re-run: nothing changed since, so every step but find-model (which always
+  looks at the registry) is reused;
 - a re-run with another ``--svm-c`` (import, statistics, schema and validation are reused;
-  train, evaluate and push run);
-- the baseline of that re-run: one fresh Python process that calls ``kfx.steps.train`` and
-  ``kfx.steps.evaluate`` with the same ``svm_c`` on the cold run's splits, paying its own
-  imports; it alternates with the ``--svm-c`` re-run, so neither always has the warmer disk.
+  train, the serving check, evaluate and push run);
+- the baseline of that re-run: one fresh Python process that calls ``kfx.steps.train``,
+  ``kfx.steps.check_serving`` and ``kfx.steps.evaluate`` (scoring the champion too) with the
+  same ``svm_c`` on the cold run's splits, paying its own imports; it alternates with the
+  ``--svm-c`` re-run, so neither always has the warmer disk.
 
 The targets (issue "Local runs that scale, reuse unchanged steps, and stop cleanly"): an
 identical re-run takes at most 15 % of the cold run, and the ``--svm-c`` re-run at most
@@ -41,12 +46,14 @@ import json, sys
 from kfx import contract, steps
 from kfx.config import Config
 
-splits, out, svm_c = json.loads(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+splits, out, svm_c, champion = json.loads(sys.argv[1]), sys.argv[2], float(sys.argv[3]), json.loads(sys.argv[4])
 config = Config()
 hyperparameters = {name: getattr(config, name) for name in contract.TRAINER_PARAMETERS}
 trained = steps.train(splits["train"], splits["validation"], splits["test"], out + "/model",
                       **{**hyperparameters, "svm_c": svm_c})
-result = steps.evaluate(out + "/model", splits["test"], out + "/evaluation.html", config.min_accuracy, None, config.accuracy_tolerance, True)
+serving = steps.check_serving(out + "/model", splits["test"], out + "/request.json", out + "/serving.json", "")
+result = steps.evaluate(out + "/model", splits["test"], out + "/evaluation.html", config.min_accuracy, champion,
+                        config.accuracy_tolerance, serving["ok"])
 print(json.dumps({"accuracy": result["accuracy"]}))
 """
 
@@ -65,8 +72,8 @@ def kfx_run(runs_dir: str, *options: str) -> tuple[float, dict]:
     return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
 
 
-def in_process(splits: dict[str, str], out: str, svm_c: float) -> tuple[float, dict]:
-    seconds, proc = timed([sys.executable, "-c", IN_PROCESS, json.dumps(splits), out, str(svm_c)])
+def in_process(splits: dict[str, str], out: str, svm_c: float, champion: dict) -> tuple[float, dict]:
+    seconds, proc = timed([sys.executable, "-c", IN_PROCESS, json.dumps(splits), out, str(svm_c), json.dumps(champion)])
     return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -77,25 +84,31 @@ def states(summary: dict) -> dict[str, str]:
 def one_round(index: int) -> dict:
     with tempfile.TemporaryDirectory() as runs, tempfile.TemporaryDirectory() as scratch:
         cold, first = kfx_run(runs)
+        after_push, settled = kfx_run(runs)
+        assert settled["champion"]["version"] == "1", settled["champion"]
         identical, again = kfx_run(runs)
-        assert set(states(again).values()) == {"cached"}, states(again)
+        rerun = {name for name, state in states(again).items() if state != "cached"}
+        assert rerun == {"find-model"}, states(again)  # it always looks at the registry
         splits = {s: first["artifacts"][f"import-dataset/{s}_data"] for s in ("train", "validation", "test")}
+        champion = {"found": True, "model_name": "beans", "version": "1", "uri": settled["champion"]["uri"]}
         # Alternate which goes first, so neither always gets the warmer disk cache.
         if index % 2:
-            base, base_out = in_process(splits, scratch, OTHER_SVM_C)
+            base, base_out = in_process(splits, scratch, OTHER_SVM_C, champion)
             changed, other = kfx_run(runs, "--svm-c", str(OTHER_SVM_C))
         else:
             changed, other = kfx_run(runs, "--svm-c", str(OTHER_SVM_C))
-            base, base_out = in_process(splits, scratch, OTHER_SVM_C)
-        assert [states(other)[n] for n in ("train", "evaluate")] == ["complete", "complete"], states(other)
+            base, base_out = in_process(splits, scratch, OTHER_SVM_C, champion)
+        assert [states(other)[n] for n in ("train", "check-serving", "evaluate")] == ["complete"] * 3, states(other)
         assert abs(base_out["accuracy"] - other["model"]["test_accuracy"]) < 1e-12, "both must train the same model"
     figures = {
-        "cold_s": round(cold, 2), "identical_s": round(identical, 2), "identical_pct": round(100 * identical / cold, 1),
+        "cold_s": round(cold, 2), "after_push_s": round(after_push, 2),
+        "identical_s": round(identical, 2), "identical_pct": round(100 * identical / cold, 1),
         "svm_c_s": round(changed, 2), "in_process_train_evaluate_s": round(base, 2), "svm_c_ratio": round(changed / base, 3),
         "svm_c_steps_s": {s["name"]: s["seconds"] for s in other["steps"]},
         "svm_c_run_s": other["seconds"],
     }
-    print(f"round {index + 1}: cold {cold:.1f} s, identical {identical:.1f} s ({figures['identical_pct']} %), "
+    print(f"round {index + 1}: cold {cold:.1f} s, after its push {after_push:.1f} s, "
+          f"identical {identical:.1f} s ({figures['identical_pct']} %), "
           f"--svm-c {changed:.1f} s vs in-process train+evaluate {base:.1f} s (x{figures['svm_c_ratio']})", flush=True)
     return figures
 
@@ -116,6 +129,7 @@ def main(argv=None) -> int:
         "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE", ""),
         "rounds": rounds,
         "cold_s_median": median("cold_s"),
+        "after_push_s_median": median("after_push_s"),
         "identical_s_median": median("identical_s"),
         "identical_pct_median": median("identical_pct"),
         "svm_c_s_median": median("svm_c_s"),

@@ -249,6 +249,7 @@ def plain_pickling():
             if dispatch is not None:
                 pickler.dispatch = dispatch
 
+
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> dict:
     """Trains under the Vertex AI contract.
 
