@@ -84,10 +84,12 @@ def test_plain_function_fails_on_anomalies_after_writing_them(upstream, damaged,
 def test_python_func_records_the_count_threshold_and_features(upstream, new_artifact):
     anomalies, report = _outputs(new_artifact)
     outputs = components.validate_statistics.python_func(
-        statistics=upstream.statistics_artifact(), schema=upstream.schema_artifact(), anomalies=anomalies, report=report
+        statistics=upstream.statistics_artifact(), schema=upstream.schema_artifact(), anomalies=anomalies, report=report,
+        registered_model=upstream.no_champion(),
     )
     assert outputs == (0,)
-    assert anomalies.metadata == {"anomalies": 0, "skew_threshold": 0.15, "features": []}
+    assert anomalies.metadata == {"anomalies": 0, "skew_threshold": 0.15, "drift_threshold": 0.15, "drift_from": "",
+                                  "features": [], "drifted": []}
     assert sorted(os.listdir(anomalies.path)) == SPLIT_FOLDERS
     assert "No anomalies found" in open(report.path).read()
 
@@ -96,36 +98,78 @@ def test_python_func_names_the_anomalous_features_or_fails(upstream, damaged, ne
     anomalies, report = _outputs(new_artifact)
     outputs = components.validate_statistics.python_func(
         statistics=damaged, schema=upstream.schema_artifact(), anomalies=anomalies, report=report,
-        skew_threshold=0.2, fail_on_anomalies=False,
+        registered_model=upstream.no_champion(), skew_threshold=0.2, fail_on_anomalies=False,
     )
     assert outputs == (1,)
-    assert anomalies.metadata == {"anomalies": 1, "skew_threshold": 0.2, "features": ["Class"]}
+    assert anomalies.metadata == {"anomalies": 1, "skew_threshold": 0.2, "drift_threshold": 0.15, "drift_from": "",
+                                  "features": ["Class"], "drifted": []}
     with pytest.raises(AnomaliesFound, match="'Class' in test"):
         components.validate_statistics.python_func(
-            statistics=damaged, schema=upstream.schema_artifact(), anomalies=anomalies, report=report
+            statistics=damaged, schema=upstream.schema_artifact(), anomalies=anomalies, report=report,
+            registered_model=upstream.no_champion(),
         )
+
+
+@pytest.fixture(scope="module")
+def champion(upstream, tmp_path_factory):
+    """The upstream model pushed as v1, with its training statistics, and find_model's reference to it."""
+    from kfx import registry
+
+    reg = str(tmp_path_factory.mktemp("registry"))
+    steps.push_model(upstream.model, reg, "beans", {"blessed": True}, upstream.schema, upstream.statistics)
+    found = registry.resolve(reg, "beans")
+    return Artifact(name="registered_model", uri=os.path.join(found["uri"], "reference.json"), metadata=found)
+
+
+def test_python_func_measures_drift_from_the_champions_training_statistics(upstream, champion, new_artifact, tmp_path):
+    anomalies, report = _outputs(new_artifact)
+    # The same statistics as the champion's: nothing drifted, and the report says from which version.
+    assert components.validate_statistics.python_func(
+        statistics=upstream.statistics_artifact(), schema=upstream.schema_artifact(), anomalies=anomalies,
+        report=report, registered_model=champion) == (0,)
+    assert (anomalies.metadata["drift_from"], anomalies.metadata["drifted"]) == ("beans v1", [])
+    # Perimeter ten times larger in half the training rows (and in half the validation rows, so no skew).
+    frames = {split: pd.read_csv(path) for split, path in upstream.splits.items()}
+    for split in ("train", "validation"):
+        frames[split].loc[frames[split].index[::2], "Perimeter"] *= 10
+    shifted = str(tmp_path / "shifted")
+    statistics.write_statistics(statistics.compute_statistics(frames), shifted)
+    anomalies, report = _outputs(new_artifact)
+    outputs = components.validate_statistics.python_func(
+        statistics=Artifact(name="statistics", uri=shifted, metadata={}), schema=upstream.schema_artifact(),
+        anomalies=anomalies, report=report, registered_model=champion, fail_on_anomalies=False)
+    assert outputs == (1,)
+    assert (anomalies.metadata["drift_from"], anomalies.metadata["drifted"]) == ("beans v1", ["Perimeter"])
+    with pytest.raises(AnomaliesFound, match=r"^TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data"):
+        components.validate_statistics.python_func(
+            statistics=Artifact(name="statistics", uri=shifted, metadata={}), schema=upstream.schema_artifact(),
+            anomalies=anomalies, report=report, registered_model=champion)
 
 
 def test_kfp_local_run(kfp_local, upstream, damaged):
     outputs = kfp_local.run(
-        components.validate_statistics, {"statistics": damaged, "schema": upstream.schema_artifact()},
+        components.validate_statistics,
+        {"statistics": damaged, "schema": upstream.schema_artifact(), "registered_model": upstream.no_champion()},
         fail_on_anomalies=False,
     )
     assert outputs["anomalies_count"] == 1
     assert outputs["anomalies"].path.startswith(str(kfp_local.root))
-    assert outputs["anomalies"].metadata == {"anomalies": 1, "skew_threshold": 0.15, "features": ["Class"]}
+    assert outputs["anomalies"].metadata == {"anomalies": 1, "skew_threshold": 0.15, "drift_threshold": 0.15,
+                                             "drift_from": "", "features": ["Class"], "drifted": []}
     assert "| test | Class | schema | Unexpected string values |" in open(outputs["report"].path).read()
 
 
 def test_kfp_local_run_fails_the_task_on_anomalies_with_one_kfx_error_line(kfp_local, upstream, damaged, capfd):
     with pytest.raises(RuntimeError, match="Inner task failed: .*validate-statistics"):
-        kfp_local.run(components.validate_statistics, {"statistics": damaged, "schema": upstream.schema_artifact()})
+        kfp_local.run(components.validate_statistics, {"statistics": damaged, "schema": upstream.schema_artifact(),
+                                                       "registered_model": upstream.no_champion()})
     out = capfd.readouterr().out
     assert f"kfx-error: AnomaliesFound: {ANOMALY}" in [line.strip() for line in out.splitlines()]
     assert "Traceback" not in out
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
-    loaded = round_trip(components.validate_statistics, from_config={"skew_threshold", "fail_on_anomalies"})
+    loaded = round_trip(components.validate_statistics,
+                        from_config={"skew_threshold", "drift_threshold", "fail_on_anomalies"})
     assert loaded.component_spec.outputs["report"].type == "system.Markdown@0.0.1"
     assert loaded.component_spec.outputs["anomalies_count"].type == "Integer"

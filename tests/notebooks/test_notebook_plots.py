@@ -62,13 +62,17 @@ def _local_pipeline():
 def test_pipeline_graph_of_the_local_pipeline():
     graph = plots.pipeline_graph(_local_pipeline())
     assert sorted(graph.nodes) == sorted(
-        ["import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train", "evaluate", "push-model"]
+        ["import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
+         "check-serving", "evaluate", "push-model"]
     )
     assert graph.nodes["generate-statistics"]["label"] == "generate-statistics"  # tasks show under their step name
-    assert graph.edges["evaluate", "push-model"]["artifacts"] == ["blessed", "metrics"]
+    assert graph.edges["evaluate", "push-model"]["artifacts"] == ["blessed", "metrics", "reason"]
     assert graph.edges["import-dataset", "train"]["artifacts"] == ["test_data", "train_data", "validation_data"]
     assert graph.edges["validate-statistics", "train"]["artifacts"] == []  # .after(): order only
-    assert graph.number_of_edges() == 11
+    # The champion reaches drift, the comparison and the push; the serving verdict reaches the blessing.
+    assert sorted(b for a, b in graph.edges if a == "find-model") == ["evaluate", "push-model", "validate-statistics"]
+    assert graph.edges["check-serving", "evaluate"]["artifacts"] == ["serving_ok"]
+    assert graph.number_of_edges() == 19
 
 
 def test_pipeline_graph_is_the_same_from_the_compiled_yaml(tmp_path):
@@ -110,7 +114,7 @@ def test_pipeline_graph_flattens_exit_handlers_and_conditions():
 def test_pipeline_figure_labels_every_step_and_artifact():
     fig = plots.pipeline_figure(_local_pipeline())
     texts = {t.get_text() for t in fig.axes[0].texts}
-    assert {"import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train", "evaluate",
-            "push-model"} <= texts
-    assert "blessed\nmetrics" in texts and "model" in texts
+    assert {"import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
+            "check-serving", "evaluate", "push-model"} <= texts
+    assert "blessed\nmetrics\nreason" in texts and "model" in texts and "registered_model" in texts
     assert plots.to_png(fig).startswith(b"\x89PNG")
