@@ -22,6 +22,14 @@ class ConfigError(KfxError):
     """An option or parameter with a value kfx cannot use."""
 
 
+class ModelNotFound(KfxError):
+    """A model or model version that the registry does not hold."""
+
+
+class ModelMismatch(KfxError):
+    """A table that does not fit the registry model it is compared with or scored by."""
+
+
 class AnomaliesFound(KfxError):
     """TFDV found anomalies and ``fail_on_anomalies`` is set."""
 

@@ -23,7 +23,7 @@ import tempfile
 from typing import Any, Optional
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
-from kfx.errors import ConfigError, KfxError
+from kfx.errors import ConfigError, ModelMismatch, ModelNotFound
 
 _VERSION = re.compile(r"^v(\d+)$")
 LATEST = "latest"
@@ -35,14 +35,6 @@ TRAIN_STATISTICS = f"{STATISTICS_FOLDER}/Split-{TRAIN_SPLIT}/stats.tfrecord"
 """Where a version keeps its training statistics (kfx.statistics' layout of the train split)."""
 VERSION_FILES = (MODEL_FILE, METADATA_FILE, EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS)
 """What a pushed version holds, here and in a Vertex AI version folder."""
-
-
-class ModelNotFound(KfxError):
-    """A model or model version that the registry does not hold."""
-
-
-class ModelMismatch(KfxError):
-    """A table that does not fit the registry model it is compared with or scored by."""
 
 
 def parse_reference(reference: str) -> tuple[str, str]:

@@ -59,7 +59,7 @@ def read_reference(path: str) -> dict[str, Any]:
     Raises:
         ModelNotFound: If it names none, with the reason find_model gave.
     """
-    from kfx.registry import ModelNotFound
+    from kfx.errors import ModelNotFound
 
     reference = json.loads(storage.read_text(path))
     if not reference.get("found"):
@@ -92,7 +92,7 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
         DataError: If the table has no rows, or a column named like a predictions column.
     """
     from kfx import csvtext, data
-    from kfx.registry import ModelMismatch
+    from kfx.errors import ModelMismatch
 
     files = version_files(reference["uri"])
     metadata = json.loads(storage.read_text(files["metadata"]))

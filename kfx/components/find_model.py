@@ -23,8 +23,9 @@ def find_model(
     Args:
         registry_dir: Root folder of the local registry.
         model_name: Name of the model in the registry.
-        registered_model: JSON ``found``, ``model_name``, ``version``, ``uri`` (the version folder) and
-            ``reason``; the same keys in its metadata.
+        registered_model: JSON ``found``, ``model_name``, ``version``, ``uri`` (the version folder),
+            ``reason`` and ``digest`` (of the folder's content: a step that reads the version is reused
+            only while it holds the same files); the same keys in its metadata.
         table: A CSV table of this run (the training split, or the table to score); a version found must
             read features among its columns.
         label_column: The run's label column; a version found must predict the same (empty: not checked).
@@ -37,8 +38,10 @@ def find_model(
     import json
 
     from kfx import registry, storage
+    from kfx.digests import content_digest
 
     found = registry.resolve(registry_dir, model_name, model_version)
+    found["digest"] = content_digest(found["uri"]) if found["found"] else ""
     if found["found"]:
         with storage.open_read(table.path) as f:
             columns = next(csv.reader(line.decode("utf-8") for line in f))

@@ -8,7 +8,7 @@ from kfp.dsl import Artifact, Dataset
 
 from kfx import components, registry, steps
 from kfx.errors import ConfigError
-from kfx.registry import ModelMismatch, ModelNotFound
+from kfx.errors import ModelMismatch, ModelNotFound
 
 
 @pytest.fixture
@@ -31,8 +31,12 @@ def _find(upstream, reg, new_artifact, table=None, **values):
 def test_the_newest_version_is_the_champion(upstream, two_versions, new_artifact):
     (found,), reference = _find(upstream, two_versions, new_artifact)
     uri = str(two_versions / "beans" / "v2")
-    expected = {"found": True, "model_name": "beans", "version": "2", "uri": uri, "reason": ""}
+    from kfx.digests import content_digest
+
+    expected = {"found": True, "model_name": "beans", "version": "2", "uri": uri, "reason": "",
+                "digest": content_digest(uri)}
     assert found is True and reference.metadata == expected
+    assert expected["digest"] != content_digest(str(two_versions / "beans" / "v1"))  # v1 keeps another evaluation
     assert json.load(open(reference.path)) == expected
 
 
@@ -46,7 +50,7 @@ def test_no_version_is_a_reference_that_says_why(upstream, tmp_path, new_artifac
     assert found is False
     assert reference.metadata == {
         "found": False, "model_name": "beans", "version": "", "uri": "",
-        "reason": f"the registry {tmp_path / 'empty'} holds no version of model 'beans'"}
+        "reason": f"the registry {tmp_path / 'empty'} holds no version of model 'beans'", "digest": ""}
 
 
 def test_a_champion_of_another_label_or_features_is_refused(upstream, two_versions, new_artifact, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from kfp.dsl import Artifact
 
 from kfx import components
-from kfx.registry import ModelNotFound
+from kfx.errors import ModelNotFound
 
 
 def test_python_func_records_the_newest_or_the_named_version(registered, new_artifact):
