@@ -40,9 +40,18 @@ def check_types() -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for s in _steps() if s.checks_data for t in s.types.values()))
 
 
-def check_sections() -> list[tuple[str, str]]:
-    """Each data check's summary section with its artifact type (``statistics``, ``ExampleStatistics``…)."""
-    return list(dict.fromkeys((s.section, t) for s in _steps() if s.checks_data for t in s.types.values()))
+def check_sections() -> list[tuple[str, str, str]]:
+    """Each data check's summary section with its output and artifact type (``statistics``,
+    ``statistics``, ``ExampleStatistics``…)."""
+    return list(dict.fromkeys(
+        (s.section, key, t) for s in _steps() if s.checks_data for key, t in s.types.items()))
+
+
+def check_artifact(graph: Graph, output: str, kind: str) -> Optional[ArtifactRecord]:
+    """The graph's check artifact of that output and type, if any: a training run's ``statistics``
+    and a prediction run's ``scoring_statistics`` share a type but not a section."""
+    found = [a for a in graph.of_type(kind) if a.output == output]
+    return found[-1] if found else None
 
 
 def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any]]]:
@@ -51,15 +60,15 @@ def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any
     from kfx.step import figures as step_figures
 
     found = []
-    for section, kind in check_sections():
-        artifacts = graph.of_type(kind)
-        if not artifacts:
+    for section, output, kind in check_sections():
+        artifact = check_artifact(graph, output, kind)
+        if artifact is None:
             continue
-        artifact = artifacts[-1]
-        step = next(s for s in _steps() if s.section == section and kind in s.types.values())
+        step = next(s for s in _steps() if s.section == section and s.types.get(output) == kind)
         own = [f for f in step.figures if f.key and f.ref.partition(".")[0] == artifact.output and "." in f.ref]
         values = dict(step_figures(step.use(figures=tuple(own)), {artifact.output: artifact}, {}))
-        found.append((section, artifact, {f.key: v for f, v in values.items() if v is not None and v != []}))
+        # An empty value (no champion to measure drift from) is left out, not printed blank.
+        found.append((section, artifact, {f.key: v for f, v in values.items() if v not in (None, "", [])}))
     return found
 
 class Backend(Protocol):
@@ -130,7 +139,7 @@ class Upstream:
             "run_id": self.run_id,
             "source": self.source_uri,
             "splits": [art(a) for a in self.splits],
-            **{section: art(self.first(kind)) for section, kind in check_sections()},
+            **{section: art(check_artifact(self.graph, output, kind)) for section, output, kind in check_sections()},
             "trainer_parameters": self.trainer_parameters,
             "steps": [
                 {"step": x.step, "state": x.state, "seconds": x.seconds, "parameters": x.parameters, "outputs": x.outputs}

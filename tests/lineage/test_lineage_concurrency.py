@@ -26,7 +26,9 @@ def test_two_concurrent_runs_are_both_recorded_completely(concurrent_runs):
         graph = store.run_graph(run.run_id)
         assert sorted(x.step for x in graph.executions.values()) == sorted(step.name for step in STEPS)
         assert {x.state for x in graph.executions.values()} == {"complete"}
-        assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 15
+        # Nine steps' artifacts: 3 splits, the champion reference, 2 statistics, schema, 2 validation, model,
+        # 2 serving check, 3 evaluation, push.
+        assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 16
         assert run.metrics["accuracy"] == pytest.approx(summary["model"]["test_accuracy"])
         assert all(a.properties["run_id"] == run.run_id for a in graph.artifacts.values() if a.type != "DataSource")
     # Both runs read the same table and meet at one DataSource artifact.
@@ -45,8 +47,10 @@ def test_diff_names_the_changed_parameter_and_shows_data_and_metrics(concurrent_
     assert code == 0, err
     data = json.loads(out)
     assert [(p["name"], p["a"], p["b"]) for p in data["parameters"]] == [("train.svm_c", 10.0, 2.0)]
-    # push-model's "blessed" is evaluate's result, compared under metrics, not a parameter.
-    assert data["unchanged_parameters"] == 20
+    # push-model's "blessed" and "reason" and evaluate's "serving_ok" are results handed on, compared under
+    # metrics, not parameters; registry_dir names a place. 20 before the champion, then find-model's label_column
+    # and model_name, validate-statistics' drift_threshold and evaluate's accuracy_tolerance.
+    assert data["unchanged_parameters"] == 24
     rows = {r["name"]: (r["a"], r["b"], r["changed"]) for r in data["data"]}
     assert rows["train_rows"] == (a["rows"]["train"], b["rows"]["train"], False)
     metrics = {r["name"]: (r["a"], r["b"]) for r in data["metrics"]}
@@ -54,7 +58,7 @@ def test_diff_names_the_changed_parameter_and_shows_data_and_metrics(concurrent_
     assert metrics["status"] == ("complete", "complete")
     code, out, _ = lineage_cli("lineage", "diff", a["run_id"], b["run_id"], "--runs-dir", concurrent_runs.runs_dir)
     lines = out.splitlines()
-    assert lines[2] == "parameters (1 changed, 20 the same)"
+    assert lines[2] == "parameters (1 changed, 24 the same)"
     assert lines[3].split() == ["*", "train.svm_c", "10", "->", "2"]
     assert any(line.split()[:2] == ["train_rows", str(a["rows"]["train"])] for line in lines)
 

@@ -53,7 +53,13 @@ def test_show_a_pushed_model_by_its_registry_path(recorded_run, lineage_cli):
     assert lines[0].startswith(f"PushedModel {summary['run_id']}/push-model/pushed_model")
     assert any(line.startswith("  trainer     ") and "svm_c=10" in line for line in lines)
     assert any(line.split()[:3] == ["split", "train", str(summary["rows"]["train"])] for line in lines)
-    assert sum(line.startswith("  step        ") for line in lines) == 7
+    # Each data check once, under its own section: the prediction pipeline's checks share these types.
+    assert [line.split()[0] for line in lines[1:] if not line.startswith("  step ")] == [
+        "uri", "properties", "run", "source", "split", "split", "split", "statistics", "schema", "anomalies", "trainer"]
+    # The push read the champion reference, so find-model is upstream; check-serving handed evaluate a value only.
+    assert [line.split()[1] for line in lines if line.startswith("  step        ")] == [
+        "import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
+        "evaluate", "push-model"]
 
 
 def test_show_json_and_an_unknown_name(recorded_run, lineage_cli):
@@ -62,6 +68,8 @@ def test_show_json_and_an_unknown_name(recorded_run, lineage_cli):
     data = json.loads(out)
     assert code == 0 and data["artifact"]["type"] == "Model" and data["trainer_parameters"]["svm_c"] == 10.0
     assert [s["properties"]["split"] for s in data["splits"]] == ["train", "validation", "test"]
+    assert data["statistics"]["uri"] == recorded_run.result.summary["statistics"]["uri"]
+    assert data["scoring_statistics"] is None and data["scoring_anomalies"] is None
     code, out, err = lineage_cli("lineage", "show", "no-such-run", "--runs-dir", runs_dir)
     assert code == 2 and out == ""
     assert err == ("kfx: error: No artifact or run called 'no-such-run' in the lineage store; pass a run id, an "

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.e2e
 
 ARTIFACT_TYPES = {
     "import-dataset": {"train_data": "Dataset", "validation_data": "Dataset", "test_data": "Dataset"},
+    "find-model": {"registered_model": "RegisteredModel"},
     "generate-statistics": {"statistics": "ExampleStatistics", "statistics_view": "HTML"},
     "infer-schema": {"schema": "Schema"},
     "validate-statistics": {"anomalies": "ExampleAnomalies", "report": "Markdown"},
@@ -59,6 +60,12 @@ def test_every_output_is_a_typed_artifact_with_its_uri_and_key_properties(record
     assert made[("evaluate", "metrics")].properties["blessed"] == summary["model"]["blessed"]
     assert made[("push-model", "pushed_model")].properties["version"] == summary["push"]["version"]
     assert made[("check-serving", "serving_check")].properties["ok"] == summary["serving"]["ok"] == 1
+    # The first run into an empty registry: no champion, and the reference says why.
+    champion = made[("find-model", "registered_model")].properties
+    assert (champion["found"], champion["model_name"], champion["version"]) == (False, "beans", "") == (
+        summary["champion"]["found"], summary["champion"]["model_name"], summary["champion"]["version"])
+    assert champion["reason"] == summary["champion"]["reason"] == (
+        f"the registry {recorded_run.config.resolved_registry_dir} holds no version of model 'beans'")
     [source] = graph.of_type("DataSource")
     assert source.uri.endswith("kfx/data/dry_bean.csv.gz")
 
@@ -70,11 +77,19 @@ def test_events_link_each_step_to_what_it_read_and_wrote(recorded_run):
     assert [(k, a.type) for k, a in graph.outputs_of(train.id)] == [("model", "Model")]
     push = graph.step("push-model")
     assert sorted((k, a.type) for k, a in graph.inputs_of(push.id)) == [
-        ("metrics", "Metrics"), ("model", "Model"), ("schema", "Schema")]
+        ("metrics", "Metrics"), ("model", "Model"), ("registered_model", "RegisteredModel"), ("schema", "Schema"),
+        ("statistics", "ExampleStatistics")]
     assert [(k, a.type) for k, a in graph.inputs_of(graph.step("import-dataset").id)] == [("source", "DataSource")]
+    # find-model reads the training split; the three steps that compare with the champion read its one reference.
+    [(key, table)] = graph.inputs_of(graph.step("find-model").id)
+    assert (key, table.name) == ("table", f"{recorded_run.result.run_id}/import-dataset/train_data")
+    [(_, champion)] = graph.outputs_of(graph.step("find-model").id)
+    for step in ("validate-statistics", "evaluate", "push-model"):
+        assert dict(graph.inputs_of(graph.step(step).id))["registered_model"].id == champion.id, step
     # One output event per artifact made, one input event per artifact read.
     assert sum(e.kind == "output" for e in graph.events) == sum(len(v) for v in ARTIFACT_TYPES.values())
-    assert sum(e.kind == "input" for e in graph.events) == 1 + 3 + 1 + 2 + 3 + 2 + 2 + 3
+    # import, find-model, statistics, schema, validation, train, serving check, evaluate, push.
+    assert sum(e.kind == "input" for e in graph.events) == 1 + 1 + 3 + 1 + 3 + 3 + 2 + 3 + 5
 
 
 def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recorded_run):
@@ -92,8 +107,8 @@ def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recor
     picture = summary["lineage_graph"]
     assert picture == os.path.join(summary["run_dir"], "lineage.svg") == run.lineage_graph
     svg = open(picture).read()
-    assert svg.startswith("<svg") and svg.count('<g class="execution"') == 8 and svg.count('<g class="artifact"') == 16
-    assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 15 + 17
+    assert svg.startswith("<svg") and svg.count('<g class="execution"') == 9 and svg.count('<g class="artifact"') == 17
+    assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 16 + 22
     from kfx.summary import format_summary
 
     assert f"  lineage     {picture}" in format_summary(summary).splitlines()
@@ -107,12 +122,12 @@ def test_a_failed_run_keeps_the_steps_before_the_failure(failed_run):
     assert run.error == failed_run.result.summary["error"] and "anomal" in run.error
     graph = store.run_graph(run_id)
     states = {x.step: x.state for x in graph.executions.values()}
-    assert states == {"import-dataset": "complete", "generate-statistics": "complete",
+    assert states == {"import-dataset": "complete", "find-model": "complete", "generate-statistics": "complete",
                       "infer-schema": "complete", "validate-statistics": "failed"}
     failed = graph.step("validate-statistics")
     assert failed.parameters["skew_threshold"] == 0.001 and failed.error == failed_run.result.summary["error"]
     # The failed step's outputs were removed by the runner, so none are recorded; its inputs are.
     assert graph.outputs_of(failed.id) == []
-    assert sorted(k for k, _ in graph.inputs_of(failed.id)) == ["schema", "statistics"]
+    assert sorted(k for k, _ in graph.inputs_of(failed.id)) == ["registered_model", "schema", "statistics"]
     assert sorted(a.type for a in graph.artifacts.values()) == [
-        "DataSource", "Dataset", "Dataset", "Dataset", "ExampleStatistics", "HTML", "Schema"]
+        "DataSource", "Dataset", "Dataset", "Dataset", "ExampleStatistics", "HTML", "RegisteredModel", "Schema"]

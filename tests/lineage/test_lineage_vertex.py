@@ -293,7 +293,8 @@ def test_runs_newest_first_with_status_and_accuracy(vertex):
                                "anomalies": 0, "serving_ok": True, "accuracy": 0.91, "macro_f1": pytest.approx(0.89),
                                "blessed": True, "champion_version": "1", "pushed_version": 2}
     assert runs[2].pipeline == "kfx-beans1" and runs[2].started == _ts(0).timestamp()
-    assert runs[2].ended == _ts(9 / 2 + 0.4).timestamp()  # the last task (notify) ended
+    # The last task (notify, the twelfth started) ended; the run's own execution and the exit DAG end later.
+    assert ORDER[11] == "vertex-pipelines-notification-email" and runs[2].ended == _ts(11 / 2 + 0.4).timestamp()
     assert lineage.open_lineage(vertex).backend.client.client_options == {
         "api_endpoint": "europe-west4-aiplatform.googleapis.com"}
 
