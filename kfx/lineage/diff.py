@@ -9,7 +9,7 @@ from kfx.lineage.model import Graph, RunRecord
 from kfx.lineage.figures import figures
 
 # Parameters that name where files go differ between any two runs and say nothing about the result.
-_PLACE_PARAMETERS = {"registry_dir"}
+_PLACE_PARAMETERS = {"registry_dir", "serving_env"}
 
 
 def parameters(graph: Graph) -> dict[str, Any]:

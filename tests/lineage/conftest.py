@@ -3,7 +3,7 @@
 Pipeline runs are the slow part (about 30 s each), so they are shared: one run
 in this process (``recorded_run``), one pair of ``kfx run`` processes started at
 the same moment into one store (``concurrent_runs``), and one run that fails
-after three steps (``failed_run``).
+after four steps (``failed_run``).
 """
 
 from __future__ import annotations
