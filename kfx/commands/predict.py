@@ -35,27 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import contextlib
-    import json
-
+    from kfx.commands.run import finish
     from kfx.predict import run_predict
-    from kfx.stops import Interrupted
-    from kfx.summary import format_summary
 
     config = config_from_args(args)
-    try:
-        result = run_predict(config, args.model, output=args.output, force=args.force, out=sys.stdout,
-                             verbose=args.verbose)
-    except Interrupted as stop:
-        with contextlib.suppress(OSError):
-            if stop.result is not None:
-                summary = stop.result.summary
-                print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary), flush=True)
-            print(f"kfx: interrupted: {stop}", file=sys.stderr, flush=True)
-        return stop.exit_code
-    print(json.dumps(result.summary, indent=2, default=str) if args.json else format_summary(result.summary))
-    error = result.error()
-    if error is not None:
-        print(f"kfx: error: {error}", file=sys.stderr)
-        return error.exit_code
-    return 0
+    return finish(lambda: run_predict(config, args.model, output=args.output, force=args.force, out=sys.stdout,
+                                      verbose=args.verbose), args.json)

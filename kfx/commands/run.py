@@ -25,25 +25,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kfx.local import run_local
+
+    config = config_from_args(args)
+    return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose), args.json)
+
+
+def finish(start, as_json: bool) -> int:
+    """Runs ``start`` (a local pipeline run), prints its summary (as JSON with ``as_json``) and returns the exit code;
+    shared by ``kfx run`` and ``kfx predict``."""
     import contextlib
     import json
 
-    from kfx.local import run_local
     from kfx.stops import Interrupted
     from kfx.summary import format_summary
 
-    config = config_from_args(args)
     try:
-        result = run_local(config, out=sys.stdout, verbose=args.verbose)
+        result = start()
     except Interrupted as stop:
         # Ctrl-C, SIGTERM or SIGHUP: the run is cleaned up and recorded; say so once, exit as the signal would.
         with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
             if stop.result is not None:
                 summary = stop.result.summary
-                print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary), flush=True)
+                print(json.dumps(summary, indent=2, default=str) if as_json else format_summary(summary), flush=True)
             print(f"kfx: interrupted: {stop}", file=sys.stderr, flush=True)
         return stop.exit_code
-    print(json.dumps(result.summary, indent=2, default=str) if args.json else format_summary(result.summary))
+    print(json.dumps(result.summary, indent=2, default=str) if as_json else format_summary(result.summary))
     error = result.error()
     if error is not None:
         print(f"kfx: error: {error}", file=sys.stderr)

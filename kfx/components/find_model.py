@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from kfx.step import Figure, Step, component
+from kfx import reference
+from kfx.step import Step, component
 
 
 @component
@@ -35,9 +36,9 @@ def find_model(
         Whether a version was found.
     """
     import csv
-    import json
 
     from kfx import registry, storage
+    from kfx import reference
     from kfx.digests import content_digest
 
     found = registry.resolve(registry_dir, model_name, model_version)
@@ -46,29 +47,18 @@ def find_model(
         with storage.open_read(table.path) as f:
             columns = next(csv.reader(line.decode("utf-8") for line in f))
         registry.check_compatible(found, label_column, columns)
-    with open(registered_model.path, "w") as f:
-        json.dump(found, f, indent=2)
-    registered_model.metadata.update(found)
-    return (found["found"],)
+    return reference.write(registered_model, found)
 
 
 def _describe(champion: dict) -> list[str]:
-    if champion.get("found"):
-        return [f"champion    {champion['model_name']} v{champion['version']}: {champion['uri']}"]
-    return [f"champion    none: {champion.get('reason')}"]
+    return reference.describe(f"{champion.get('model_name')} v{champion.get('version')}", champion)
 
 
 STEP = Step(
     find_model,
     types={"registered_model": "RegisteredModel"},
     section="champion",
-    figures=(
-        Figure("found", "registered_model.found", cast=bool),
-        Figure("model_name", "registered_model.model_name"),
-        Figure("version", "registered_model.version"),
-        Figure("uri", "registered_model.uri"),
-        Figure("reason", "registered_model.reason"),
-    ),
+    figures=reference.FIGURES,
     describe=_describe,
     # The registry changes between runs (a push adds a version): the lookup runs every time, and the steps
     # that read its reference are reused only while it names the same version.

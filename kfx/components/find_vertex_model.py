@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Output
 
-from kfx.step import Figure, Step, component
+from kfx import reference
+from kfx.step import Step, component
 
 
 @component
@@ -28,34 +29,21 @@ def find_vertex_model(
     Returns:
         Whether a champion was found.
     """
-    import json
-
+    from kfx import reference
     from kfx.vertex import registry
 
-    found = registry.find_champion(project, location, model_name)
-    with open(registered_model.path, "w") as f:
-        json.dump(found, f, indent=2)
-    registered_model.metadata.update(found)
-    return (found["found"],)
+    return reference.write(registered_model, registry.find_champion(project, location, model_name))
 
 
 def _describe(champion: dict) -> list[str]:
-    if champion.get("found"):
-        return [f"champion    {champion['model_name']}@default (version {champion['version']}): {champion['uri']}"]
-    return [f"champion    none: {champion.get('reason')}"]
+    return reference.describe(f"{champion.get('model_name')}@default (version {champion.get('version')})", champion)
 
 
 STEP = Step(
     find_vertex_model,
     types={"registered_model": "RegisteredModel"},
     section="champion",
-    figures=(
-        Figure("found", "registered_model.found", cast=bool),
-        Figure("model_name", "registered_model.model_name"),
-        Figure("version", "registered_model.version", name="champion_version"),
-        Figure("uri", "registered_model.uri"),
-        Figure("reason", "registered_model.reason"),
-    ),
+    figures=reference.FIGURES,
     describe=_describe,
     bind={"project": "project_id", "location": "region"},
     # Another run may move the default alias at any time: the lookup runs every time.

@@ -109,7 +109,9 @@ def written(job: str, accuracy: float, n: int) -> dict:
     model = f"projects/{NUMBER}/locations/{REGION}/models/80{n}"
     test_uri = f"bq://{PROJECT}.dataset_beans_{n}.test"
     metrics = {"accuracy": accuracy, "macro_f1": accuracy - 0.02, "rows": 1362.0, "min_accuracy": 0.9,
-               "blessed": accuracy >= 0.9, "precision_SEKER": 0.95, "recall_SEKER": 0.94}
+               "accuracy_tolerance": 0.01, "blessed": accuracy >= 0.9, "precision_SEKER": 0.95, "recall_SEKER": 0.94}
+    if n > 1:  # evaluate scores the champion too, and logs it
+        metrics.update(champion_version=n - 1, champion_accuracy=0.9)
     champion = {"found": n > 1, "model_name": "beans1", "version": str(n - 1) if n > 1 else "",
                 "uri": f"gs://kfx-test-bucket/pipeline_root/{NUMBER}/run-{n - 1}/model_version" if n > 1 else "",
                 "reason": "" if n > 1 else "no model named 'beans1'"}
@@ -291,7 +293,8 @@ def test_runs_newest_first_with_status_and_accuracy(vertex):
     assert runs[0].failed_step == "custom-training-job"
     assert runs[1].metrics == {"source": BQ_SOURCE, "test_rows": 1362, "features": 17, "schema_features": 17,
                                "anomalies": 0, "serving_ok": True, "accuracy": 0.91, "macro_f1": pytest.approx(0.89),
-                               "blessed": True, "champion_version": "1", "pushed_version": 2}
+                               "blessed": True, "champion_version": 1, "champion_accuracy": 0.9,
+                               "pushed_version": 2}
     assert runs[2].pipeline == "kfx-beans1" and runs[2].started == _ts(0).timestamp()
     # The last task (notify, the twelfth started) ended; the run's own execution and the exit DAG end later.
     assert ORDER[11] == "vertex-pipelines-notification-email" and runs[2].ended == _ts(11 / 2 + 0.4).timestamp()
@@ -327,7 +330,8 @@ def test_diff_two_vertex_runs(vertex, lineage_cli):
     assert d.parameters == [("custom-training-job.svm_c", 10.0, 3.0)]
     assert d.changed == {"custom-training-job.svm_c": (10.0, 3.0), "accuracy": (0.93, 0.91),
                          "macro_f1": (pytest.approx(0.91), pytest.approx(0.89)),
-                         "champion_version": ("", "1"), "pushed_version": (1, 2)}
+                         "champion_version": (None, 1), "champion_accuracy": (None, 0.9),
+                         "pushed_version": (1, 2)}
     assert ("source", BQ_SOURCE, BQ_SOURCE) in d.data and ("test_rows", 1362, 1362) in d.data
     code, out, err = lineage_cli("lineage", "diff", "kfx-beans-a", "kfx-beans-c", "--json", "--target", "vertex",
                                  "--project-id", PROJECT, "--region", REGION)
