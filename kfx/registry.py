@@ -175,7 +175,9 @@ def push_model(
         for name in (MODEL_FILE, METADATA_FILE):
             storage.write_bytes(os.path.join(staging, name), storage.read_bytes(f"{model_dir.rstrip('/')}/{name}"))
         with open(os.path.join(staging, EVALUATION_FILE), "w") as f:
-            json.dump(evaluation, f, indent=2)
+            # In key order: the metrics come through kfp in no set order, and a version made again from the
+            # same evaluation must be the same bytes (a cached push is reused only while its version is).
+            json.dump(evaluation, f, indent=2, sort_keys=True)
         if schema_uri:
             storage.write_bytes(os.path.join(staging, SCHEMA_FILE), storage.read_bytes(schema_uri))
         if statistics_uri:

@@ -1,9 +1,11 @@
 """Step caching on the local target (kfx.cache): keys and digests, then real kfp.local runs on a real store.
 
 The end-to-end tests share one cold run of a 600-row beans table read from a CSV file
-(``cold``), and run in file order: the early ones reuse that run as it was written;
-later ones change what it depends on (a parameter, an output file, the registry, the
-code version, the source file) and check the step that depends on it runs again.
+(``cold``, which pushes v1) and the identical re-run after it (``after_push``, which
+sees v1 as the champion where the cold run saw none), and run in file order: the early
+ones reuse those runs as they were written; later ones change what they depend on (a
+parameter, an output file, the registry, the code version, the source file) and check
+the step that depends on it runs again. find-model looks the champion up in every run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from kfx.events import TaskEvent
 from kfx.pipeline import STEPS
 
 NAMES = [step.name for step in STEPS]
+CHAMPION_READERS = ("validate-statistics", "evaluate", "push-model")
+"""The steps that read find-model's champion: they run again when it names another version."""
+REUSED = {name: "complete" if name == "find-model" else "cached" for name in NAMES}
+"""The states of a run that changed nothing since the last: the registry lookup runs every time."""
 
 
 # -- keys and digests (no pipeline) ----------------------------------------------------------------
@@ -183,45 +189,93 @@ def _store(config: Config):
     return LineageStore(config.resolved_metadata_path)
 
 
+@pytest.fixture(scope="module")
+def after_push(cold):
+    """The identical re-run after the cold run: its champion is the v1 the cold run pushed."""
+    config, first = cold
+    result, console = _run(config)
+    assert result.status == "complete", result.summary.get("error")
+    return result, console
+
+
 @pytest.mark.e2e
-def test_an_identical_run_reuses_every_step_and_records_it_as_cached(cold):
+def test_a_rerun_after_a_push_runs_the_steps_that_read_the_champion_and_pushes_no_second_version(cold, after_push):
+    from kfx.summary import format_summary
+
+    config, first = cold
+    result, console = after_push
+    assert first.summary["champion"]["found"] is False
+    assert _states(result) == {
+        name: "complete" if name == "find-model" or name in CHAMPION_READERS else "cached" for name in NAMES
+    }
+    for index, name in enumerate(NAMES, 1):
+        how = "done" if name == "find-model" or name in CHAMPION_READERS else f"cached from run {first.run_id}"
+        assert f"[{index}/9] {name} {how} in " in console
+    v1 = os.path.join(os.path.abspath(config.resolved_registry_dir), config.resolved_model_name, "v1")
+    assert first.summary["push"] == {"pushed": True, "version": 1, "uri": v1}
+    assert result.summary["champion"] == {"found": True, "model_name": "beans", "version": "1", "uri": v1, "reason": ""}
+    # The training was reused, so the model is the champion byte for byte: blessed, and not pushed twice.
+    assert result.summary["model"]["blessed"] is True
+    assert result.summary["push"] == {
+        "pushed": False, "version": 1, "uri": v1, "reason": "this model is already version 1, the champion",
+    }
+    assert "  pushed      no: this model is already version 1, the champion" in format_summary(result.summary)
+    assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.resolved_model_name))) == ["v1"]
+    train = next(e for e in result.events if e.name == "train")
+    assert train.cached_from == f"{first.run_id}/train"
+
+
+@pytest.mark.e2e
+def test_an_identical_run_reuses_every_step_but_the_registry_lookup_and_records_it_as_cached(cold, after_push):
     from kfx.lineage.queries import Lineage
     from kfx.summary import format_summary
 
     config, first = cold
+    second, _ = after_push
     result, console = _run(config)
     assert result.status == "complete", result.summary.get("error")
-    assert _states(result) == {name: "cached" for name in NAMES}
+    assert _states(result) == REUSED
+    # Each cached step names the run that made its outputs: the steps that read the champion ran again in
+    # the second run; the others were reused there too, from the first.
+    origin = {name: (second if name in CHAMPION_READERS else first).run_id for name in NAMES}
     for index, name in enumerate(NAMES, 1):
-        assert f"[{index}/8] {name} cached from run {first.run_id} in " in console
+        how = "done" if name == "find-model" else f"cached from run {origin[name]}"
+        assert f"[{index}/9] {name} {how} in " in console
     summary = json.load(open(os.path.join(result.run_dir, "summary.json")))
-    assert [(s["name"], s["state"], s["cached_from"]) for s in summary["steps"]] == [
-        (name, "cached", f"{first.run_id}/{name}") for name in NAMES
+    assert [(s["name"], s["state"], s.get("cached_from")) for s in summary["steps"]] == [
+        (name, "complete", None) if name == "find-model" else (name, "cached", f"{origin[name]}/{name}")
+        for name in NAMES
     ]
     assert "cache_error" not in summary
-    assert f"  cached      8 of 8 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
-    # The same figures, from the earlier outputs; the push is the earlier one (no second registry version).
-    for section in ("rows", "statistics", "anomalies", "model", "push"):
+    assert f"  cached      8 of 9 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
+    # The same figures, from the earlier outputs; the push is the second run's (no second registry version).
+    for section in ("rows", "champion", "statistics", "anomalies", "model", "push"):
         assert {k: v for k, v in summary[section].items() if k not in ("uri", "view", "report")} == {
-            k: v for k, v in first.summary[section].items() if k not in ("uri", "view", "report")
+            k: v for k, v in second.summary[section].items() if k not in ("uri", "view", "report")
         }, section
+    assert summary["push"] == second.summary["push"] and summary["champion"] == second.summary["champion"]
     assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.resolved_model_name))) == ["v1"]
-    # The outputs are in this run's folder where kfp.local would have put them, linked to the earlier files.
+    # The outputs are in this run's folder where kfp.local would have put them, linked to the earlier files;
+    # find-model's reference is written again, with the same content.
+    assert sorted(summary["artifacts"]) == sorted(second.summary["artifacts"])
     for key, uri in summary["artifacts"].items():
         assert uri.startswith(result.run_dir + os.sep)
-        earlier = first.summary["artifacts"][key]
+        earlier = second.summary["artifacts"][key]
         if os.path.isfile(earlier):
-            assert os.path.samefile(uri, earlier), key
+            assert os.path.samefile(uri, earlier) is (not key.startswith("find-model/")), key
         assert digests.content_digest(uri) == digests.content_digest(earlier), key
+    assert "find-model/registered_model" in summary["artifacts"]
     train = next(e for e in result.events if e.name == "train")
     assert train.outputs["validation_accuracy"] == next(e for e in first.events if e.name == "train").outputs["validation_accuracy"]
     assert isinstance(next(e for e in result.events if e.name == "import-dataset").outputs["train_rows"], int)
-    # The store: executions CACHED, naming the one they reused; the lineage questions answer as for a run.
+    # The store: executions CACHED, naming the one they reused; the lookup COMPLETE; the lineage questions
+    # answer as for a run.
     store = _store(config)
     graph = store.run_graph(result.run_id)
-    assert {x.state for x in graph.executions.values()} == {"cached"}
-    assert {x.cached_from for x in graph.executions.values()} == {f"{first.run_id}/{n}" for n in NAMES}
-    assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 15
+    assert {x.step: (x.state, x.cached_from) for x in graph.executions.values()} == {
+        name: ("complete", "") if name == "find-model" else ("cached", f"{origin[name]}/{name}") for name in NAMES
+    }
+    assert len([a for a in graph.artifacts.values() if a.type != "DataSource"]) == 16
     assert store.run(result.run_id).cached_steps == 8
     upstream = Lineage(store).show(result.run_id)
     assert upstream.artifact.uri == summary["model"]["uri"]
@@ -247,16 +301,19 @@ def test_a_stop_between_cached_steps_starts_no_further_step(cold):
     with pytest.raises(Interrupted) as raised:
         run_local(config, out=io.StringIO(), listeners=[CtrlC()])
     result = raised.value.result
-    assert [e.state for e in result.events] == ["cached", "cached", "cached"]
+    assert [(e.name, e.state) for e in result.events] == [
+        ("import-dataset", "cached"), ("find-model", "complete"), ("generate-statistics", "cached"),
+        ("infer-schema", "cached"),
+    ]
     assert (result.status, result.summary["stopped_step"]) == ("interrupted", None)
-    assert "after infer-schema" in str(raised.value) and "3 completed steps kept" in str(raised.value)
+    assert "after infer-schema" in str(raised.value) and "4 completed steps kept" in str(raised.value)
 
 
 @pytest.mark.e2e
 def test_a_run_that_records_no_lineage_still_reuses_what_the_store_holds(cold):
     config, first = cold
     result, _ = _run(config.replace(record_lineage=False))
-    assert _states(result) == {name: "cached" for name in NAMES}
+    assert _states(result) == REUSED
     assert result.run_id not in [r.run_id for r in _store(config).runs()]
 
 
@@ -266,12 +323,15 @@ def test_a_changed_parameter_runs_the_steps_that_take_it_and_those_after(cold):
     result, console = _run(config.replace(svm_c=2.0))
     assert result.status == "complete", result.summary.get("error")
     assert _states(result) == {
-        "import-dataset": "cached", "generate-statistics": "cached", "infer-schema": "cached",
-        "validate-statistics": "cached", "train": "complete", "check-serving": "complete", "evaluate": "complete", "push-model": "complete",
+        "import-dataset": "cached", "find-model": "complete", "generate-statistics": "cached", "infer-schema": "cached",
+        "validate-statistics": "cached", "train": "complete", "check-serving": "complete", "evaluate": "complete",
+        "push-model": "complete",
     }
-    assert "[5/8] train done in" in console
+    assert "[6/9] train done in" in console
+    # Another model: not blessed, below the threshold (so not compared with the champion v1), and not pushed.
+    assert (result.summary["model"]["blessed"], result.summary["model"]["champion_version"]) == (False, 1)
+    assert result.summary["push"] == {"pushed": False, "reason": "not blessed: test accuracy 0.8833 is below min_accuracy 0.9"}
     assert result.summary["model"]["uri"] != first.summary["model"]["uri"]
-    # Another model: pushed as a new version, or not blessed; either way not the earlier push.
     assert result.summary["push"] != first.summary["push"]
 
 
@@ -286,7 +346,10 @@ def test_a_failed_execution_is_never_reused(cold, tmp_path):
     runs = [_run(failing)[0] for _ in range(2)]
     for result, schema_state in zip(runs, ("complete", "cached")):
         assert result.status == "failed"
-        assert [e.state for e in result.events] == ["cached", "cached", schema_state, "failed"]
+        assert [(e.name, e.state) for e in result.events] == [
+            ("import-dataset", "cached"), ("find-model", "complete"), ("generate-statistics", "cached"),
+            ("infer-schema", schema_state), ("validate-statistics", "failed"),
+        ]
     failed = runs[0].events[-1]
     assert failed.cache_key and failed.cache_key == runs[1].events[-1].cache_key
     assert _store(config).reusable_executions(failed.cache_key) == []
@@ -308,7 +371,7 @@ def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypat
     monkeypatch.setattr(cache, "_place", place)
     result, console = _run(config)
     assert result.status == "complete"
-    assert [e.state for e in result.events] == ["cached"] * 7 + ["complete"]
+    assert _states(result) == {**REUSED, "push-model": "complete"}
     assert result.summary["cache_error"].startswith("PermissionError: [Errno 13] Permission denied")
     assert "  cache       not used after: PermissionError" in format_summary(result.summary)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["cache_error"] == result.summary["cache_error"]
@@ -317,15 +380,27 @@ def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypat
 
 
 @pytest.mark.e2e
-def test_a_push_is_reused_only_while_its_registry_version_is_there(cold):
+def test_a_push_is_reused_only_while_its_registry_version_is_there(cold, after_push):
     config, first = cold
     shutil.rmtree(os.path.join(config.resolved_registry_dir, config.resolved_model_name))
     result, _ = _run(config)
-    assert [e.state for e in result.events] == ["cached"] * 7 + ["complete"]
-    assert os.path.isfile(os.path.join(result.summary["push"]["uri"], "model.joblib"))
+    # With no champion, the steps that read it are reused from the cold run; its push is not, its version being gone.
+    assert result.summary["champion"]["found"] is False
+    assert _states(result) == {**REUSED, "push-model": "complete"}
+    assert {e.name: e.cached_from for e in result.events if e.name in CHAMPION_READERS[:2]} == {
+        name: f"{first.run_id}/{name}" for name in CHAMPION_READERS[:2]
+    }
+    v1 = os.path.join(os.path.abspath(config.resolved_registry_dir), config.resolved_model_name, "v1")
+    assert result.summary["push"] == {"pushed": True, "version": 1, "uri": v1}
+    assert os.path.isfile(os.path.join(v1, "model.joblib"))
+    # The registry holds v1 again, as it was: the next run's champion, and the push that found it the champion
+    # is reused.
     again, _ = _run(config)
-    assert _states(again)["push-model"] == "cached"
-    assert again.summary["push"] == result.summary["push"]
+    assert _states(again) == REUSED
+    assert again.events[-1].cached_from == f"{after_push[0].run_id}/push-model"
+    assert again.summary["push"] == {
+        "pushed": False, "version": 1, "uri": v1, "reason": "this model is already version 1, the champion",
+    }
 
 
 @pytest.mark.e2e
@@ -339,7 +414,7 @@ def test_an_output_changed_since_it_was_recorded_is_not_reused(cold):
     assert states["import-dataset"] == "complete"
     # The step made the split again, byte for byte as first written: what reads it is reused.
     assert digests.content_digest(result.summary["artifacts"]["import-dataset/train_data"]) != digests.content_digest(split)
-    assert [states[n] for n in NAMES[1:]] == ["cached"] * 7
+    assert {n: states[n] for n in NAMES[1:]} == {n: REUSED[n] for n in NAMES[1:]}
 
 
 @pytest.mark.e2e
@@ -347,7 +422,7 @@ def test_outputs_that_vanished_are_not_reused_but_the_links_other_runs_hold_are(
     config, first = cold
     shutil.rmtree(first.run_dir)
     result, _ = _run(config)
-    assert _states(result) == {name: "cached" for name in NAMES}
+    assert _states(result) == REUSED
     stats = next(e for e in result.events if e.name == "generate-statistics")
     # It names the run that computed the statistics, though the files now come from a later run's links.
     assert stats.cached_from == f"{first.run_id}/generate-statistics"

@@ -3,9 +3,10 @@
 The fast tests run real processes under :class:`kfx.stops.Stop` (a step that starts a
 worker of its own, as Beam does) and read real lineage stores. The end-to-end tests start
 real ``kfx run`` processes, wait until the console shows generate-statistics running
-(it imports TFDV for about ten seconds), and then send the signal: SIGINT to the whole
-process group, as a terminal's Ctrl-C does; SIGTERM and SIGKILL to kfx alone, as ``kill``
-does. The three runs go at once to keep the wall time down.
+(it imports TFDV for about ten seconds; import-dataset and find-model have completed),
+and then send the signal: SIGINT to the whole process group, as a terminal's Ctrl-C
+does; SIGTERM and SIGKILL to kfx alone, as ``kill`` does. The three runs go at once to
+keep the wall time down.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kfx import processes
 from kfx.stops import GRACE_SECONDS, Interrupted, Stop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STATS_RUNNING = "[2/8] generate-statistics ..."
+STATS_RUNNING = "[3/9] generate-statistics ..."
 
 
 def _group(pgid: int) -> list[int]:
@@ -360,13 +361,14 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     summary_path = os.path.join(run_dir, "summary.json")
     seconds = json.load(open(summary_path))["seconds"]
     stopped = f"Run {run_id} stopped by {name} during generate-statistics after {seconds:.1f} s"
-    assert err == f"kfx: interrupted: {stopped}; 1 completed step kept, see {summary_path}.\n"
+    assert err == f"kfx: interrupted: {stopped}; 2 completed steps kept, see {summary_path}.\n"
     lines = out.splitlines()
-    assert lines[:4] == [
-        "[1/8] import-dataset ...", lines[1], STATS_RUNNING, lines[3]]
-    assert lines[1].startswith("[1/8] import-dataset done in ")
-    assert lines[3].startswith("[2/8] generate-statistics interrupted after ")
-    assert lines[4] == f"Run {run_id} interrupted during generate-statistics after {seconds:.1f} s"
+    assert lines[:6] == [
+        "[1/9] import-dataset ...", lines[1], "[2/9] find-model ...", lines[3], STATS_RUNNING, lines[5]]
+    assert lines[1].startswith("[1/9] import-dataset done in ")
+    assert lines[3].startswith("[2/9] find-model done in ") and lines[3].endswith(": found=False")
+    assert lines[5].startswith("[3/9] generate-statistics interrupted after ")
+    assert lines[6] == f"Run {run_id} interrupted during generate-statistics after {seconds:.1f} s"
     assert "Traceback" not in out + err
 
     # The step, and all of its process group, is gone.
@@ -376,15 +378,16 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     assert (summary["status"], summary["stopped_step"], summary["stopped_by"]) == (
         "interrupted", "generate-statistics", name)
     assert [(s["name"], s["state"]) for s in summary["steps"]] == [
-        ("import-dataset", "complete"), ("generate-statistics", "canceled")]
+        ("import-dataset", "complete"), ("find-model", "complete"), ("generate-statistics", "canceled")]
+    assert summary["champion"]["found"] is False
     assert summary["rows"] == {"train": 479, "validation": 60, "test": 60} and summary["statistics"] is None
     # The completed step's outputs stay; the stopped step's folder is gone.
     [job] = [p for p in os.listdir(run_dir) if os.path.isdir(os.path.join(run_dir, p))]
-    assert sorted(os.listdir(os.path.join(run_dir, job))) == ["import-dataset"]
+    assert sorted(os.listdir(os.path.join(run_dir, job))) == ["find-model", "import-dataset"]
     for split in ("train_data", "validation_data", "test_data"):
         assert os.path.getsize(summary["artifacts"][f"import-dataset/{split}"]) > 1000
     assert sorted(summary["artifacts"]) == [
-        "import-dataset/test_data", "import-dataset/train_data", "import-dataset/validation_data"]
+        "find-model/registered_model", "import-dataset/test_data", "import-dataset/train_data", "import-dataset/validation_data"]
     assert f"kfx: stopped by {name}" in open(summary["log"]).read()
 
     from kfx.lineage import Lineage, format_runs
@@ -396,7 +399,7 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
         run_id, "interrupted", "generate-statistics", name)
     graph = lineage.run_graph(run_id)
     assert {x.step: x.state for x in graph.executions.values()} == {
-        "import-dataset": "complete", "generate-statistics": "canceled"}
+        "import-dataset": "complete", "find-model": "complete", "generate-statistics": "canceled"}
     assert graph.step("generate-statistics").outputs == {} and graph.outputs_of(graph.step("generate-statistics").id) == []
     assert "stopped while this step ran" in graph.step("generate-statistics").error
     assert format_runs([run]).splitlines()[1].endswith(f"stopped by {name} during generate-statistics")
@@ -447,8 +450,10 @@ def test_ctrl_c_in_a_notebook_interrupts_run_local_and_leaves_a_clean_run(tmp_pa
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     result = raised.value.result
     assert (result.status, result.summary["stopped_step"]) == ("interrupted", "generate-statistics")
-    assert [e.state for e in result.events] == ["complete", "canceled"]
-    assert not os.path.exists(result.events[1].task_root) and os.path.isdir(result.events[0].task_root)
+    assert [(e.name, e.state) for e in result.events] == [
+        ("import-dataset", "complete"), ("find-model", "complete"), ("generate-statistics", "canceled")]
+    assert not os.path.exists(result.events[2].task_root)
+    assert os.path.isdir(result.events[0].task_root) and os.path.isdir(result.events[1].task_root)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["status"] == "interrupted"
     assert groups and all(_ends(lambda: _group(pgid)) for pgid in groups)
-    assert out.getvalue().splitlines()[-1].startswith("[2/8] generate-statistics interrupted after ")
+    assert out.getvalue().splitlines()[-1].startswith("[3/9] generate-statistics interrupted after ")
