@@ -116,7 +116,7 @@ def write_version_folder(
     }
     # Read everything first: a missing input stops the push before anything is written.
     contents = {name: storage.read_bytes(uri) for name, uri in sources.items()}
-    contents[EVALUATION_FILE] = json.dumps(dict(evaluation), indent=2).encode("utf-8")
+    contents[EVALUATION_FILE] = json.dumps(dict(evaluation), indent=2, sort_keys=True).encode("utf-8")  # as kfx.registry
     for name in (METADATA_FILE, EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS, MODEL_FILE):
         storage.write_bytes(f"{folder}/{name}", contents[name])
     return list(VERSION_FILES)
