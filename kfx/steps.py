@@ -153,9 +153,9 @@ def validate_statistics(
     anomalies_dir: str,
     report_path: str,
     skew_threshold: float,
+    drift_threshold: float,
     fail_on_anomalies: bool,
     previous_statistics_dir: str = "",
-    drift_threshold: Optional[float] = None,
 ) -> dict[str, Any]:
     """Validates every split against the schema, train vs. validation for skew and, given the previous
     model's statistics, train vs. its training statistics for drift.
@@ -167,7 +167,7 @@ def validate_statistics(
     Args:
         previous_statistics_dir: Statistics folder of the previous model (the champion's), holding
             ``Split-train/stats.tfrecord``; empty checks no drift.
-        drift_threshold: Base drift threshold; needed with ``previous_statistics_dir``.
+        drift_threshold: Base drift threshold, used with ``previous_statistics_dir``.
 
     Returns:
         ``anomalies`` (count), ``findings`` (split, feature, short, description, check each) and

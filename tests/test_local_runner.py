@@ -33,6 +33,7 @@ def checks(beans_sample, tmp_path_factory):
     test = splits["test"].copy()
     test.loc[:4, "Class"] = "PINTO"
     statistics.write_statistics(statistics.compute_statistics({**splits, "test": test}), str(folder / "statistics"))
+    (folder / "no-champion.json").write_text('{"found": false}')
     return folder
 
 
@@ -45,12 +46,14 @@ def validation_only(checks, monkeypatch):
     from kfx import components
 
     def build(config):
-        @dsl.pipeline(name=config.pipeline_name)
+        @dsl.pipeline(name=config.resolved_pipeline_name)
         def pipeline(skew_threshold: float = config.skew_threshold, fail_on_anomalies: bool = config.fail_on_anomalies):
             stats = dsl.importer(artifact_uri=str(checks / "statistics"), artifact_class=dsl.Artifact)
             schema = dsl.importer(artifact_uri=str(checks / "schema.pbtxt"), artifact_class=dsl.Artifact)
+            none = dsl.importer(artifact_uri=str(checks / "no-champion.json"), artifact_class=dsl.Artifact,
+                                metadata={"found": False})  # no champion: no drift check
             components.validate_statistics(
-                statistics=stats.output, schema=schema.output, skew_threshold=skew_threshold,
+                statistics=stats.output, schema=schema.output, registered_model=none.output, skew_threshold=skew_threshold,
                 fail_on_anomalies=fail_on_anomalies,
             ).set_caching_options(False)
 

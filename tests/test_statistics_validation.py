@@ -267,8 +267,9 @@ def damaged_folder(stats, damaged_stats, tmp_path_factory):
 
 DAMAGED_ERROR = (
     "TFDV found 4 anomalies: 'Class' in test (Unexpected string values); "
-    "'Area' in train (High approximate Jensen-Shannon divergence between training and serving); "
-    "'Solidity' in train (serving data missing); 'Solidity' in validation (Column dropped); "
+    "'Area' differs between train and validation (High approximate Jensen-Shannon divergence between training and "
+    "serving); 'Solidity' differs between train and validation (serving data missing); 'Solidity' in validation "
+    "(Column dropped); "
     "fix the data or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on."
 )
 
@@ -279,7 +280,7 @@ def test_the_validate_step_fails_on_anomalies_after_writing_its_report(damaged_f
     with pytest.raises(AnomaliesFound) as caught:
         steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                   str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
-                                  fail_on_anomalies=True)
+                                  drift_threshold=0.15, fail_on_anomalies=True)
     assert str(caught.value) == DAMAGED_ERROR and caught.value.exit_code == 3
     # What was found is kept for the reader even though the step failed.
     assert "**4 anomalies found.**" in (tmp_path / "report.md").read_text()
@@ -291,7 +292,7 @@ def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder,
 
     result = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                        str(tmp_path / "anomalies"), str(tmp_path / "report.md"),
-                                       skew_threshold=0.1, fail_on_anomalies=False)
+                                       skew_threshold=0.1, drift_threshold=0.15, fail_on_anomalies=False)
     assert result["anomalies"] == 4
     assert [(f["split"], f["feature"], f["short"]) for f in result["findings"]] == [
         ("test", "Class", "Unexpected string values"),
@@ -311,13 +312,13 @@ def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
     # The default, 0.15, catches Area measured three times larger in validation.
     default = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                         str(tmp_path / "d"), str(tmp_path / "d.md"), Config().skew_threshold,
-                                        fail_on_anomalies=False)
+                                        Config().drift_threshold, fail_on_anomalies=False)
     assert ("train", "Area") in {(f["split"], f["feature"]) for f in default["findings"]}
     assert "skew threshold train vs. validation: 0.15 plus a noise term" in (tmp_path / "d.md").read_text()
 
     loose = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                       str(tmp_path / "a"), str(tmp_path / "r.md"), skew_threshold=0.99,
-                                      fail_on_anomalies=False)
+                                      drift_threshold=0.15, fail_on_anomalies=False)
     assert [(f["split"], f["feature"]) for f in loose["findings"]] == [
         ("test", "Class"), ("train", "Solidity"), ("validation", "Solidity")]
 
@@ -329,14 +330,14 @@ def test_inside_a_pipeline_task_anomalies_print_one_line_and_exit_3(damaged_fold
     with pytest.raises(SystemExit) as caught:
         steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                   str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
-                                  fail_on_anomalies=True)
+                                  drift_threshold=0.15, fail_on_anomalies=True)
     assert caught.value.code == 3
     assert capsys.readouterr().out == f"kfx-error: AnomaliesFound: {DAMAGED_ERROR}\n"
     monkeypatch.setenv("_KFP_RUNTIME", "false")
     with pytest.raises(AnomaliesFound):
         steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                   str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
-                                  fail_on_anomalies=True)
+                                  drift_threshold=0.15, fail_on_anomalies=True)
 
 
 def test_skew_comparators_by_feature_kind():

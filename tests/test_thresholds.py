@@ -114,12 +114,12 @@ def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_be
     args = (str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"), str(tmp_path / "anomalies"),
             str(tmp_path / "report.md"), config.skew_threshold)
     with pytest.raises(AnomaliesFound) as caught:
-        steps.validate_statistics(*args, True, str(tmp_path / "champion"), drift_threshold=config.drift_threshold)
+        steps.validate_statistics(*args, config.drift_threshold, True, str(tmp_path / "champion"))
     assert str(caught.value) == (
-        "TFDV found 1 anomalies: 'Perimeter' in train (High approximate Jensen-Shannon divergence between current "
-        "and previous); fix the data or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on.")
+        "TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data (High approximate "
+        "Jensen-Shannon divergence between current and previous); fix the data or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on.")
 
-    result = steps.validate_statistics(*args, False, str(tmp_path / "champion"), drift_threshold=config.drift_threshold)
+    result = steps.validate_statistics(*args, config.drift_threshold, False, str(tmp_path / "champion"))
     assert [(f["split"], f["feature"], f["check"]) for f in result["findings"]] == [("train", SHIFTED, "drift")]
     drift = {t["feature"]: t for t in result["thresholds"] if t["check"] == "drift"}
     assert len(drift) == 17 and drift[SHIFTED]["measured"] == pytest.approx(0.578, abs=0.005)
@@ -191,8 +191,7 @@ def test_drift_needs_its_threshold_and_the_previous_training_statistics(beans_st
     with pytest.raises(SourceError) as caught:
         steps.validate_statistics(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"),
                                   str(tmp_path / "out" / "anomalies"), str(tmp_path / "out" / "report.md"),
-                                  Config().skew_threshold, True, str(tmp_path / "champion"),
-                                  drift_threshold=Config().drift_threshold)
+                                  Config().skew_threshold, Config().drift_threshold, True, str(tmp_path / "champion"))
     assert str(caught.value) == (
         f"Previous statistics folder {str(tmp_path / 'champion')!r} holds no Split-train/stats.tfrecord; "
         "pass the statistics folder of a registered model version.")

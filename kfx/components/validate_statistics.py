@@ -45,8 +45,8 @@ def validate_statistics(
     champion = dict(registered_model.metadata)
     previous = f"{champion['uri'].rstrip('/')}/{STATISTICS_FOLDER}" if champion.get("found") else ""
     result = steps.validate_statistics(
-        statistics.path, schema.path, anomalies.path, report.path, skew_threshold, fail_on_anomalies,
-        previous, drift_threshold,
+        statistics.path, schema.path, anomalies.path, report.path, skew_threshold, drift_threshold, fail_on_anomalies,
+        previous,
     )
     anomalies.metadata.update(
         anomalies=result["anomalies"], skew_threshold=skew_threshold, drift_threshold=drift_threshold,
