@@ -3,15 +3,16 @@ and what ``kfx predict`` costs on beans.
 
 Run with ``.venv/bin/python benchmarks/bench_after_training.py``. Each round, in a fresh runs folder:
 
-- run A: ``kfx run --no-cache`` on the packaged beans table, with an empty registry: no champion,
-  so no champion evaluation and no drift check; it pushes v1;
-- run B: the same again: v1 is the champion, so ``validate-statistics`` also compares the training
-  statistics with v1's (drift) and ``evaluate`` also scores v1 on the test rows;
+- a warm-up ``kfx run --no-cache`` on the packaged beans table that pushes v1 (not measured);
+- run B: ``kfx run --no-cache`` again: v1 is the champion, so ``validate-statistics`` also compares
+  the training statistics with v1's (drift) and ``evaluate`` also scores v1 on the test rows;
+- run A: the same with an empty registry folder (``--registry-dir``): no champion, so no drift
+  check and no champion evaluation. A and B alternate which goes first;
 - ``kfx predict --model beans --source <beans>``: the batch-prediction pipeline on the whole table.
 
 What each addition costs is read from the steps' own times in ``summary.json``: drift is
 validate B - validate A, the champion evaluation is evaluate B - evaluate A, plus the find-model
-step; the serving check is its whole step. The serving environment is made before the rounds
+step; the serving check is its whole step (in both runs). The serving environment is made before the rounds
 (its one-off creation time is reported on its own). Figures go to ``benchmarks/out/after_training.json``.
 """
 
@@ -40,8 +41,8 @@ def run(*args: str) -> tuple[float, subprocess.CompletedProcess]:
     return seconds, proc
 
 
-def kfx_run(runs_dir: str, serving_env: str) -> tuple[float, dict]:
-    seconds, proc = run("run", "--runs-dir", runs_dir, "--serving-env", serving_env, "--no-cache", "--json")
+def kfx_run(runs_dir: str, serving_env: str, *options: str) -> tuple[float, dict]:
+    seconds, proc = run("run", "--runs-dir", runs_dir, "--serving-env", serving_env, "--no-cache", "--json", *options)
     return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
 
 
@@ -52,9 +53,14 @@ def step_seconds(summary: dict) -> dict[str, float]:
 def one_round(index: int, serving_env: str) -> dict:
     from kfx.data import beans_path
 
-    with tempfile.TemporaryDirectory() as runs:
-        total_a, a = kfx_run(runs, serving_env)
-        total_b, b = kfx_run(runs, serving_env)
+    with tempfile.TemporaryDirectory() as runs, tempfile.TemporaryDirectory() as empty:
+        kfx_run(runs, serving_env)
+        if index % 2:
+            total_a, a = kfx_run(runs, serving_env, "--registry-dir", empty)
+            total_b, b = kfx_run(runs, serving_env)
+        else:
+            total_b, b = kfx_run(runs, serving_env)
+            total_a, a = kfx_run(runs, serving_env, "--registry-dir", empty)
         assert a["champion"]["found"] is False and b["champion"]["found"] is True, (a["champion"], b["champion"])
         assert b["model"]["champion_version"] == 1
         predict_s, proc = run("predict", "--runs-dir", runs, "--model", "beans", "--source", beans_path())
@@ -80,7 +86,7 @@ def one_round(index: int, serving_env: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="Rounds (default: 3).")
+    parser.add_argument("--rounds", type=int, default=5, help="Rounds (default: 5).")
     args = parser.parse_args(argv)
     from kfx import serving
     from kfx.config import Config
