@@ -1,5 +1,6 @@
-"""What the two champion lookups (``find_model`` locally, ``find_vertex_model`` on Vertex AI) share:
-the reference to a model version they write, and the figures it gives."""
+"""What the model lookups (``find_model`` locally, ``find_vertex_model`` on Vertex AI, and
+``find_scoring_model`` for batch prediction) share: the reference to a model version they write, and
+the champion's figures."""
 
 from typing import Any
 
@@ -15,15 +16,15 @@ FIGURES = (
 """The ``champion`` section of the summary."""
 
 
-def write(artifact: Any, found: dict) -> tuple[bool]:
+def write(artifact: Any, found: dict) -> dict:
     """Writes the reference (``found``, ``model_name``, ``version``, ``uri``, ``reason``…) as the
-    artifact's JSON file and metadata; returns the component's outputs."""
+    artifact's JSON file and metadata; returns it."""
     import json
 
     with open(artifact.path, "w") as f:
         json.dump(found, f, indent=2)
     artifact.metadata.update(found)
-    return (found["found"],)
+    return found
 
 
 def describe(where: str, champion: dict) -> list[str]:

@@ -47,7 +47,7 @@ def find_model(
         with storage.open_read(table.path) as f:
             columns = next(csv.reader(line.decode("utf-8") for line in f))
         registry.check_compatible(found, label_column, columns)
-    return reference.write(registered_model, found)
+    return (reference.write(registered_model, found)["found"],)
 
 
 def _describe(champion: dict) -> list[str]:

@@ -28,15 +28,10 @@ def find_scoring_model(
     Returns:
         The version number found.
     """
-    import json
-
-    from kfx import registry
+    from kfx import reference, registry
 
     found = registry.resolve(registry_dir, model_name, model_version, required=True)
-    with open(registered_model.path, "w") as f:
-        json.dump(found, f, indent=2)
-    registered_model.metadata.update(found)
-    return (found["version"],)
+    return (reference.write(registered_model, found)["version"],)
 
 
 def _describe(model: dict) -> list[str]:

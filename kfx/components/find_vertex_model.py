@@ -32,7 +32,7 @@ def find_vertex_model(
     from kfx import reference
     from kfx.vertex import registry
 
-    return reference.write(registered_model, registry.find_champion(project, location, model_name))
+    return (reference.write(registered_model, registry.find_champion(project, location, model_name))["found"],)
 
 
 def _describe(champion: dict) -> list[str]:
