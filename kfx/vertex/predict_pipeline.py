@@ -1,15 +1,21 @@
 """The batch prediction pipeline for Vertex AI: score a BigQuery table with the model's default version.
 
-- kfx ``default_vertex_model`` finds the model by its name (``--model-name``, else the
-  source's own name) and pins the version its ``default`` alias points at when the
+- kfx ``find_vertex_model`` finds the champion (the blessed ``default`` version) and its
+  version folder, which keeps its schema and training statistics;
+- kfx ``default_vertex_model`` pins the version the ``default`` alias points at when the
   run starts, with the model's feature columns;
-- GCPC's ``ModelBatchPredictOp`` runs a Vertex AI batch prediction job on that
+- the table is checked as ``kfx predict`` checks it locally, with the same components:
+  ``import_scoring_data`` reads ``bq_source`` (refusing a missing feature or a wrong
+  type), ``generate_scoring_statistics`` and ``validate_scoring_statistics`` (the schema,
+  in TFDV's SERVING environment without the label, and drift from the training
+  statistics), which stops the run on anomalies before anything is predicted;
+- GCPC's ``ModelBatchPredictOp`` then runs a Vertex AI batch prediction job on that
   version from ``bq_source`` to ``bq_dest`` (instances and predictions in BigQuery),
   on ``machine_type``, sending only the feature columns, in training order;
 - with ``recipients``, the whole DAG runs inside ``dsl.ExitHandler(VertexNotificationEmailOp)``.
 
 Like the train pipeline it is a list of steps that :mod:`kfx.wiring` wires by name,
-so checking the scored table (statistics, validation, drift) is one line each.
+so each check of the scored table is one line.
 Nothing here is cached: the alias moves and the table changes under the same name.
 """
 
@@ -30,11 +36,18 @@ def predict_steps() -> tuple["Step", ...]:
     """The prediction pipeline's steps, in run order (GCPC is imported here, not at module import)."""
     from google_cloud_pipeline_components.v1.batch_predict_job import ModelBatchPredictOp
 
-    from kfx.components import default_vertex_model
+    from kfx.components import (
+        default_vertex_model, find_vertex_model, generate_scoring_statistics, import_scoring_data,
+        validate_scoring_statistics,
+    )
     from kfx.step import Step, of
 
     return (
+        of(find_vertex_model),
         of(default_vertex_model),
+        of(import_scoring_data).use(bind={"source": "bq_source"}, cache=False),  # the table changes under its name
+        of(generate_scoring_statistics),
+        of(validate_scoring_statistics),
         Step(
             ModelBatchPredictOp,
             bind={
@@ -45,6 +58,7 @@ def predict_steps() -> tuple["Step", ...]:
             },
             # Each run scores the table as it is now, with the version that is default now.
             cache=False,
+            after=(of(validate_scoring_statistics),),  # only a table that passed its checks is scored
         ),
     )
 
