@@ -88,3 +88,15 @@ def kfx_cli():
         return Completed(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture
+def ctrl_c_reaches_python():
+    """SIGINT as an interactive Python has it (a KeyboardInterrupt), even when the tests run as a
+    background job, which starts with SIGINT ignored (and :class:`kfx.stops.Stop` leaves an ignored
+    signal alone)."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)

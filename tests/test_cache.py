@@ -284,7 +284,7 @@ def test_an_identical_run_reuses_every_step_but_the_registry_lookup_and_records_
 
 
 @pytest.mark.e2e
-def test_a_stop_between_cached_steps_starts_no_further_step(cold):
+def test_a_stop_between_cached_steps_starts_no_further_step(cold, ctrl_c_reaches_python):
     """Ctrl-C while steps are being reused: no process to end, and no further step starts."""
     import signal
 

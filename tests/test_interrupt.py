@@ -78,15 +78,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.fixture
-def ctrl_c_reaches_python():
-    """SIGINT as an interactive Python has it (a KeyboardInterrupt), even when the tests run as a
-    background job, which starts with SIGINT ignored (and :class:`Stop` leaves an ignored signal alone)."""
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
 def _as_a_terminal_job() -> None:  # runs in the child before exec
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 

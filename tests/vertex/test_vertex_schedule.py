@@ -85,7 +85,8 @@ def test_cli_schedule_prints_the_schedule_its_next_runs_and_link(scheduled, anon
     assert (sent.cron, sent.max_concurrent_run_count, sent.max_run_count) == ("*/30 * * * *", 1, 0)
     assert sent.display_name == "kfx-beans1-predict"
     assert sorted(sent.create_pipeline_job_request.pipeline_job.pipeline_spec["root"]["dag"]["tasks"]) == [
-        "default-vertex-model", "model-batch-predict",
+        "default-vertex-model", "find-vertex-model", "generate-scoring-statistics", "import-scoring-data",
+        "model-batch-predict", "validate-scoring-statistics",
     ]
 
 

@@ -305,7 +305,9 @@ def test_cli_submit_pipeline_predict_sends_the_batch_prediction_pipeline(gcs_buc
     values = dict(sent.runtime_config.parameter_values)
     assert (values["bq_source"], values["bq_dest"]) == ("bq://kfx-test-project.beans.to_score", "bq://kfx-test-project.scored")
     assert (values["model_name"], values["machine_type"], values["prediction_format"]) == ("beans1", "n1-highmem-2", "bigquery")
-    assert sorted(sent.pipeline_spec["root"]["dag"]["tasks"]) == ["default-vertex-model", "model-batch-predict"]
+    assert sorted(sent.pipeline_spec["root"]["dag"]["tasks"]) == [
+        "default-vertex-model", "find-vertex-model", "generate-scoring-statistics", "import-scoring-data",
+        "model-batch-predict", "validate-scoring-statistics"]
 
 
 def test_an_experiment_vertex_ai_refuses_is_one_sentence_and_submits_nothing(
