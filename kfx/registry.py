@@ -160,8 +160,9 @@ def push_model(
         return {"pushed": False, "reason": f"not blessed: {reason}"}
     from kfx import storage
 
+    # Read once: compared with the champion's, then copied.
+    model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
     if champion and champion.get("found"):
-        model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
         if storage.exists(f"{champion['uri']}/{MODEL_FILE}") and storage.read_bytes(f"{champion['uri']}/{MODEL_FILE}") == model_bytes:
             return {
                 "pushed": False, "version": int(champion["version"]), "uri": champion["uri"],
@@ -172,8 +173,8 @@ def push_model(
     os.makedirs(root, exist_ok=True)
     staging = tempfile.mkdtemp(dir=root, prefix=".incoming-")
     try:
-        for name in (MODEL_FILE, METADATA_FILE):
-            storage.write_bytes(os.path.join(staging, name), storage.read_bytes(f"{model_dir.rstrip('/')}/{name}"))
+        storage.write_bytes(os.path.join(staging, MODEL_FILE), model_bytes)
+        storage.write_bytes(os.path.join(staging, METADATA_FILE), storage.read_bytes(f"{model_dir.rstrip('/')}/{METADATA_FILE}"))
         with open(os.path.join(staging, EVALUATION_FILE), "w") as f:
             # In key order: the metrics come through kfp in no set order, and a version made again from the
             # same evaluation must be the same bytes (a cached push is reused only while its version is).
