@@ -24,6 +24,7 @@ COMMANDS = {
     "build": "kfx.commands.build",
     "doctor": "kfx.commands.doctor",
     "notebooks": "kfx.commands.notebooks",
+    "docs": "kfx.commands.docs",
 }
 
 

@@ -39,10 +39,10 @@ def test_the_trainer_and_the_core_do_not_import_vertex_or_the_pipeline():
     assert reached == {name: [] for name in low}
 
 
-def test_only_the_notebooks_command_imports_the_course_helpers():
-    """kfx.course serves the notebooks; the library a team imports does not depend on it."""
+def test_only_the_course_commands_import_the_course_helpers():
+    """kfx.course serves the notebooks and their pages; the library a team imports does not depend on it."""
     structure = _structure()
     graph = structure.import_graph(structure.modules(str(ROOT)))
     importers = sorted(name for name, targets in graph.items()
                        if not name.startswith("kfx.course") and any(t.startswith("kfx.course") for t in targets))
-    assert importers == ["kfx.commands.notebooks"]
+    assert importers == ["kfx.commands.docs", "kfx.commands.notebooks"]

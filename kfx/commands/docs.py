@@ -1,0 +1,29 @@
+"""``kfx docs``: the executed course notebooks as static HTML pages with an index (it runs no notebook)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+HELP = "Render the executed course notebooks (make notebooks) as static HTML pages with an index."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--folder", default="", help="Folder of the NN_topic.ipynb notebooks (default: the repository's notebooks/).")
+    parser.add_argument("--executed-dir", default="notebooks/out",
+                        help="Folder of the executed copies that `kfx notebooks` wrote (default: notebooks/out).")
+    parser.add_argument("--output-dir", "-o", default="docs/course",
+                        help="Folder for the pages; replaced whole, only when every page is made (default: docs/course).")
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from kfx.course import docs, notebooks
+
+    started = time.time()
+    pages = docs.build_docs(args.folder or notebooks.default_folder(), args.executed_dir, args.output_dir)
+    size = docs.folder_size(args.output_dir)
+    print(f"{len(pages)} pages in {args.output_dir} ({size / 1e6:.1f} MB with the stylesheet) in {time.time() - started:.1f} s; "
+          f"open {os.path.join(args.output_dir, docs.INDEX)}")
+    return 0
