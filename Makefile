@@ -14,7 +14,7 @@ export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: setup run test test-fast mutation notebooks test-notebooks bench images lock clean
+.PHONY: setup run test test-fast mutation notebooks test-notebooks docs test-docs chromium bench images lock clean
 
 setup: $(STAMP)
 
@@ -28,11 +28,13 @@ $(STAMP): requirements.txt setup.py
 run: setup
 	$(BIN)/kfx run
 
+# The browser test of the course pages (marker docs) needs the pages, which `make notebooks docs`
+# builds, and Chromium, which `make test-docs` installs: it runs there, not here.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not docs"
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks"
+	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks and not docs"
 
 # Mutation testing: mutmut mutates the core modules (setup.cfg [mutmut]) and runs the fast tests
 # against each mutant, two at a time; MUTANTS="kfx.registry*" limits it to one module. See docs/mutation.md.
@@ -51,6 +53,23 @@ notebooks: setup
 # The notebooks as tests: every cell runs; cells marked NBVAL_CHECK_OUTPUT must reproduce their committed output.
 test-notebooks: setup
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/[0-9][0-9]_*.ipynb
+
+# The executed notebooks of notebooks/out as static pages with an index, docs/course/index.html.
+# It runs no notebook: `make notebooks` first; it refuses a missing, stale or failed executed copy.
+docs: setup
+	$(BIN)/kfx docs --executed-dir notebooks/out --output-dir docs/course
+
+# Every course page and the index in headless Chromium: pictures load, no error, no request to the
+# network; screenshots in runs/docs-screenshots. Needs `make notebooks docs` first.
+test-docs: setup chromium
+	$(BIN)/python -m pytest -m docs tests/docs
+
+# Debian's chromium for the page test, installed with apt-get when missing (as root, like CI).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  test "$$(id -u)" = 0 || { echo "make chromium: /usr/bin/chromium is missing; install Debian's chromium (apt-get install -y chromium) as root." >&2; exit 1; }; \
+	  echo "installing chromium with apt-get"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py
