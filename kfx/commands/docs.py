@@ -23,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     pages = docs.build_docs(args.folder or notebooks.default_folder(), args.executed_dir, args.output_dir)
+    for page in pages:
+        size = os.path.getsize(os.path.join(args.output_dir, page.filename))
+        print(f"  {page.filename:<34} {size / 1000:>6.0f} KB  {page.images} picture{'' if page.images == 1 else 's'}  {page.label}")
     size = docs.folder_size(args.output_dir)
     print(f"{len(pages)} pages in {args.output_dir} ({size / 1e6:.1f} MB with the stylesheet) in {time.time() - started:.1f} s; "
           f"open {os.path.join(args.output_dir, docs.INDEX)}")

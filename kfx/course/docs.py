@@ -116,14 +116,21 @@ def shown_mime(output: Any) -> Optional[str]:
 
 
 def picture_outputs(nb: Any) -> int:
-    """How many outputs of a notebook show as a picture in its page."""
-    return sum(
-        1
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        if output.output_type in ("display_data", "execute_result") and shown_mime(output) in IMAGE_TYPES
-    )
+    """How many pictures a notebook's outputs show in its page: image outputs, and ``<img>`` tags of HTML
+    or Markdown outputs (kfx's confusion-matrix view is HTML around a PNG)."""
+    count = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.output_type not in ("display_data", "execute_result"):
+                continue
+            mime = shown_mime(output)
+            if mime in IMAGE_TYPES:
+                count += 1
+            elif mime in ("text/html", "text/markdown"):
+                text = "".join(output.data[mime])
+                count += len(re.findall(r"<img\b", text, re.IGNORECASE))
+                count += len(re.findall(r"!\[[^\]]*\]\(", text)) if mime == "text/markdown" else 0
+    return count
 
 
 def read_executed(source: str, executed_dir: str) -> Any:

@@ -94,6 +94,7 @@ def test_the_index_lists_the_notebooks_in_order_with_titles_and_sections(copy):
         ("01", "First steps", "01_first.html"), ("02", "Second steps", "02_second.html")]
     assert pages[0].sections == ["Counting rows", "Looking at the data"]
     assert pages[1].sections == ["Only unnumbered"]
+    assert [p.images for p in pages] == [1, 0]  # the PNG output; the Facets output shows no picture
     index = _read(copy / "site" / "index.html")
     assert re.findall(r'<a class="kfx-page" href="([^"]+)">([^<]+)</a>', index) == [
         ("01_first.html", "First steps"), ("02_second.html", "Second steps")]
