@@ -3,7 +3,8 @@
 Debian's ``chromium`` (``make test-docs`` installs it when missing) starts with a fresh
 profile and the flags that work on these machines; the test talks to one page target
 over its DevTools websocket: it navigates, waits for the load event, records every
-request the page makes, evaluates JavaScript in it and takes screenshots.
+request the page makes (requests to any host are blocked, and still reported), evaluates
+JavaScript in it and takes screenshots.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Browser:
         self.events: list[dict] = []
         for domain in ("Page", "Network", "Runtime"):
             self.send(f"{domain}.enable")
+        # A page that tries the network is reported (requestWillBeSent, then loadingFailed), never let out.
+        self.send("Network.setBlockedURLs", urls=["http://*", "https://*", "ws://*", "wss://*"])
 
     def _port(self) -> int:
         """The DevTools port Chromium chose, from the DevToolsActivePort file of its profile."""
