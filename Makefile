@@ -46,7 +46,7 @@ mutation: setup
 
 NOTEBOOK_ARGS ?=
 
-# Run the six course notebooks with papermill, in order, into notebooks/out (e.g. NOTEBOOK_ARGS="-p sample_rows 0").
+# Run the course notebooks with papermill, in order, into notebooks/out (e.g. NOTEBOOK_ARGS="-p sample_rows 0").
 notebooks: setup
 	$(BIN)/kfx notebooks --output-dir notebooks/out $(NOTEBOOK_ARGS)
 

@@ -113,6 +113,8 @@ class Config:
             job join (projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
+        retries: Times Vertex AI runs a failed task again, after 30 s, then twice as long each time (at most
+            1 h in all); 0 runs none again. kfp.local ignores it. Defaults to 0.
         experiment: Vertex AI Experiment the submitted run is added to; empty adds it to none.
         pipeline: Which Vertex AI pipeline to compile, submit or schedule: ``train`` (the beans pipeline) or
             ``predict`` (batch prediction of bq_source into bq_dest with the model's default version).
@@ -181,6 +183,7 @@ class Config:
     peering_network: str = ""
     training_image: str = ""
     machine_type: str = "n1-standard-4"
+    retries: int = 0
     experiment: str = ""
     pipeline: str = "train"
     # a schedule of the vertex pipeline (kfx schedule)
@@ -307,6 +310,8 @@ class Config:
                 f"max_concurrent_runs is {self.max_concurrent_runs} and max_runs {self.max_runs}; pass at least 1 "
                 "concurrent run and 0 (no limit) or more runs."
             )
+        if self.retries < 0:
+            raise ConfigError(f"retries is {self.retries}; pass 0 (no retry) or how many times a failed task runs again, such as 3.")
         if self.svm_c <= 0:
             raise ConfigError(f"svm_c is {self.svm_c}; pass a positive number such as 10.")
         if self.svm_max_rows < 0:

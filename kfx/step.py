@@ -79,6 +79,9 @@ class Step:
         image: The derived value or Config field that is the task's container image when
             the pipeline is built (a container component that runs in another image than
             kfx's, such as the serving image); empty: the target sets the image.
+        resources: The task's ``cpu`` and ``memory`` limits on Vertex AI (``{"cpu": "8", "memory":
+            "32G"}``), from which Vertex AI picks the machine; empty: Vertex AI's default machine.
+            kfp.local runs every task as a process of this machine and ignores them.
     """
 
     component: Any
@@ -93,6 +96,7 @@ class Step:
     cache: bool = True
     outside: tuple[str, ...] = ()
     image: str = ""
+    resources: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Every declared step is known by name to the summary and the lineage queries.
@@ -104,7 +108,7 @@ class Step:
         return self.component.name
 
     def use(self, **changes: Any) -> "Step":
-        """The step with wiring changed for one pipeline (``bind``, ``after``, ``when``)."""
+        """The step changed for one pipeline (``bind``, ``after``, ``when``, ``resources``)."""
         return dataclasses.replace(self, **changes)
 
     def artifact_type(self, key: str, schema_title: str) -> str:

@@ -11,7 +11,7 @@ HELP = "Compile the pipeline (train, or predict: batch prediction) for Vertex AI
 # Options that shape the compiled vertex pipeline (kfx compile --target vertex takes them too).
 VERTEX_PIPELINE_OPTIONS = (
     "project_id", "region", "bucket", "bq_source", "bq_dest", "recipients", "service_account",
-    "network", "subnetwork", "peering_network", "beam_runner", "training_image", "machine_type", "enable_caching",
+    "network", "subnetwork", "peering_network", "beam_runner", "training_image", "machine_type", "retries", "enable_caching",
     "artifact_repository", "pipeline_container_version",
 )
 # Options of the submission itself.

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from kfx.config import Config
     from kfx.step import Step
 
+# A failed task waits 30 s, then twice as long before each further try, for at most an hour in all
+# (Vertex AI's own limit): long enough for a quota or a preempted machine to come back.
+RETRY_BACKOFF = {"backoff_duration": "30s", "backoff_factor": 2.0, "backoff_max_duration": "3600s"}
+# The in-memory TFDV statistics of a BigQuery table and the scoring of the test split hold the table in
+# memory: they get a larger machine than Vertex AI's default (e2-standard-4: 4 vCPUs, 16 GB).
+STATISTICS_RESOURCES = {"cpu": "8", "memory": "32G"}
+EVALUATE_RESOURCES = {"cpu": "4", "memory": "16G"}
+
 DESCRIPTION = (
     "Beans on Vertex AI: BigQuery dataset, TFDV statistics (Dataflow), custom training, "
     "evaluation against the champion, and the model pushed: the default version only when blessed."
@@ -49,15 +57,29 @@ def vertex_steps() -> tuple["Step", ...]:
         Step(TabularDatasetCreateOp, bind={"project": "project_id", "location": "region", "display_name": "model_name"}),
         # The champion (registered_model), read by the steps that compare with it.
         of(find_vertex_model),
-        of(generate_statistics_bq),
+        of(generate_statistics_bq).use(resources=STATISTICS_RESOURCES),
         of(infer_schema),
         of(validate_statistics),
         of(custom_training_job).use(after=(of(validate_statistics),)),  # train only on data that passed validation
         of(components.prepare_serving_check), of(components.check_serving_image),  # loads in the serving image?
-        of(evaluate),
+        of(evaluate).use(resources=EVALUATE_RESOURCES),
         # Not gated by a condition: an unblessed model is kept as a version that is not the default.
         of(push_vertex_model),
     )
+
+
+def task_options(task: Any, step: "Step", config: "Config") -> Any:
+    """Sets what Vertex AI reads on a task besides its inputs: caching (off for a step declared
+    ``cache=False``: the champion lookup, the push that moves the default alias), ``config.retries``
+    with exponential backoff, and the step's declared cpu and memory limits."""
+    task.set_caching_options(config.enable_caching and step.cache)
+    if config.retries:
+        task.set_retry(config.retries, **RETRY_BACKOFF)
+    if step.resources.get("cpu"):
+        task.set_cpu_limit(step.resources["cpu"])
+    if step.resources.get("memory"):
+        task.set_memory_limit(step.resources["memory"])
+    return task
 
 
 def build_vertex_pipeline(config: "Config") -> Callable:
@@ -91,8 +113,7 @@ def build_vertex_pipeline(config: "Config") -> Callable:
 
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
         # The kfx image comes from the config when the pipeline is built; GCPC's tasks keep their own.
-        # A step declared cache=False (the champion lookup, the push that moves the default alias) always runs.
-        return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching and step.cache)
+        return task_options(task.set_container_image(image) if is_kfx else task, step, config)
 
     def around() -> Any:
         if not config.recipients:

@@ -95,13 +95,14 @@ def build_predict_pipeline(config: "Config") -> Callable:
     """
     from kfx.vertex import images
     from kfx.vertex.checks import check_vertex_config
+    from kfx.vertex.pipeline import task_options
     from kfx.wiring import pipeline_function
 
     check_vertex_config(config)
     image = images.kfx_image(config)
 
     def configure(step: Any, task: Any, is_kfx: bool) -> Any:
-        return (task.set_container_image(image) if is_kfx else task).set_caching_options(config.enable_caching and step.cache)
+        return task_options(task.set_container_image(image) if is_kfx else task, step, config)
 
     def around() -> Any:
         # A scheduled run is watched by nobody: with --recipients they hear how it ended.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from kfx.errors import ConfigError
 
@@ -154,6 +154,29 @@ def schedule_console_url(schedule: "PipelineJobSchedule") -> str:
     return f"https://console.cloud.google.com/vertex-ai/locations/{parts[3]}/pipelines/schedules/{parts[5]}?project={parts[1]}"
 
 
+def schedule_arguments(config: "Config") -> dict[str, Any]:
+    """The arguments of ``PipelineJob.create_schedule`` that ``kfx schedule`` sends: what a preview
+    without a project shows.
+
+    Raises:
+        ConfigError: If a schedule option is unset or malformed (see :func:`check_schedule`).
+    """
+    from kfx.vertex.submit import display_name
+
+    config = config.replace(target="vertex")
+    cron = check_schedule(config)
+    return {
+        "cron": cron.expression,
+        "display_name": display_name(config),
+        "start_time": rfc3339(parse_time(config.start_time, "--start-time")),
+        "end_time": rfc3339(parse_time(config.end_time, "--end-time")),
+        "max_run_count": config.max_runs or None,
+        "max_concurrent_run_count": config.max_concurrent_runs,
+        "service_account": config.service_account or None,
+        "network": config.peering_network or None,
+    }
+
+
 def create_schedule(
     config: "Config", package_path: Optional[str] = None, credentials: Optional["Credentials"] = None
 ) -> "PipelineJobSchedule":
@@ -171,22 +194,13 @@ def create_schedule(
     Raises:
         ConfigError: If an option is unset or malformed (checked before anything is compiled or sent).
     """
-    from kfx.vertex.submit import compiled_job, display_name
+    from kfx.vertex.submit import compiled_job
 
     config = config.replace(target="vertex")
     if config.experiment:
         # aiplatform adds a run to an experiment from the client, after creating it; a schedule's runs are
         # created by Vertex AI, so an experiment could not be kept: say so rather than drop it.
         raise ConfigError("--experiment applies to one submitted run, not a schedule's runs; leave it out of kfx schedule.")
-    cron = check_schedule(config)
+    arguments = schedule_arguments(config)  # checks the schedule before anything is compiled
     job = compiled_job(config, package_path, credentials)
-    return job.create_schedule(
-        cron=cron.expression,
-        display_name=display_name(config),
-        start_time=rfc3339(parse_time(config.start_time, "--start-time")),
-        end_time=rfc3339(parse_time(config.end_time, "--end-time")),
-        max_run_count=config.max_runs or None,
-        max_concurrent_run_count=config.max_concurrent_runs,
-        service_account=config.service_account or None,
-        network=config.peering_network or None,
-    )
+    return job.create_schedule(**arguments)

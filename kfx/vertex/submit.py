@@ -77,6 +77,40 @@ def job_caching(config: "Config") -> Optional[bool]:
     return None if config.enable_caching else False
 
 
+def job_arguments(config: "Config", template_path: str) -> dict[str, Any]:
+    """The arguments of the ``aiplatform.PipelineJob`` that ``kfx submit`` and ``kfx schedule`` create
+    (besides the credentials): what a preview without a project shows.
+
+    Args:
+        config: The checked vertex configuration.
+        template_path: The compiled KFP IR YAML.
+    """
+    from kfx import __version__
+
+    return {
+        "display_name": display_name(config),
+        "template_path": template_path,
+        "job_id": config.job_id or None,
+        "pipeline_root": pipeline_root(config),
+        "parameter_values": parameter_values(config),
+        "enable_caching": job_caching(config),
+        "labels": {"kfx-version": __version__.replace(".", "-")},
+        "project": config.project_id,
+        "location": config.region,
+    }
+
+
+def submit_arguments(config: "Config") -> dict[str, Any]:
+    """The arguments of ``PipelineJob.submit``: the account the run acts as, the peered VPC its own
+    tasks join (the training job joins it through its parameter) and the Vertex AI Experiment
+    (aiplatform gets or creates it before the job is created and adds the run to it after)."""
+    return {
+        "service_account": config.service_account or None,
+        "network": config.peering_network or None,
+        "experiment": config.experiment or None,
+    }
+
+
 def make_pipeline_job(
     config: "Config", template_path: str, credentials: Optional["Credentials"] = None
 ) -> "PipelineJob":
@@ -89,20 +123,7 @@ def make_pipeline_job(
     """
     from google.cloud import aiplatform
 
-    from kfx import __version__
-
-    return aiplatform.PipelineJob(
-        display_name=display_name(config),
-        template_path=template_path,
-        job_id=config.job_id or None,
-        pipeline_root=pipeline_root(config),
-        parameter_values=parameter_values(config),
-        enable_caching=job_caching(config),
-        labels={"kfx-version": __version__.replace(".", "-")},
-        project=config.project_id,
-        location=config.region,
-        credentials=credentials,
-    )
+    return aiplatform.PipelineJob(**job_arguments(config, template_path), credentials=credentials)
 
 
 def console_url(job: "PipelineJob") -> str:
@@ -186,14 +207,8 @@ def submit(
         StepFailed: If ``wait`` is set and the job does not succeed.
     """
     job = compiled_job(config, package_path, credentials)
-    # The pipeline's own tasks join the peered VPC here; the training job joins it through its parameter.
-    # With an experiment, aiplatform gets or creates it before the job is created and adds the run to it after.
     try:
-        job.submit(
-            service_account=config.service_account or None,
-            network=config.peering_network or None,
-            experiment=config.experiment or None,
-        )
+        job.submit(**submit_arguments(config))
     except RuntimeError as err:
         if not config.experiment:
             raise

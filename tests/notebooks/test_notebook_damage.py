@@ -57,3 +57,17 @@ def test_tfdv_finds_each_kind_of_damage(sample_frames, sample_stats):
             feature.drift_comparator.jensen_shannon_divergence.threshold = 0.1
     drift = tfdv_core.validate_statistics(stats, schema, previous_statistics=sample_stats["train"])
     assert drift.anomaly_info["Area"].short_description.startswith("High approximate Jensen-Shannon divergence")
+
+
+def test_drift_in_rows_scales_every_other_row_only(beans_sample):
+    before = beans_sample.copy()
+    out = damage.with_drift_in_rows(beans_sample, "Perimeter", 10.0)
+    ratio = out["Perimeter"] / beans_sample["Perimeter"]
+    assert list(ratio.iloc[:4].round(6)) == [10.0, 1.0, 10.0, 1.0]
+    assert (ratio.round(6) == 10.0).sum() == 300 and (ratio == 1.0).sum() == len(beans_sample) - 300
+    assert out.drop(columns="Perimeter").equals(beans_sample.drop(columns="Perimeter"))
+    assert beans_sample.equals(before)
+    with pytest.raises(DataError, match="every is 0; pass 1"):
+        damage.with_drift_in_rows(beans_sample, "Perimeter", every=0)
+    with pytest.raises(DataError, match="'Class' is not numeric"):
+        damage.with_drift_in_rows(beans_sample, "Class")

@@ -303,3 +303,69 @@ def test_vertex_tasks_are_cached_as_the_config_says_except_the_registry_steps(ve
     assert sorted(on) == sorted(s.name for s in vertex_steps() if s.name not in ("find-vertex-model", "push-vertex-model"))
     assert set(on.values()) == {True}
     assert set(caching(dataclasses.replace(vertex_config, enable_caching=False)).values()) == {False}
+
+
+def _tasks(spec: dict) -> dict:
+    """Every task of the compiled pipeline that is not an exit handler, by name."""
+    dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
+    return {
+        name: task for dag in dags for name, task in dag["tasks"].items()
+        if "dag" not in spec["components"][task["componentRef"]["name"]]
+    }
+
+
+def test_retries_reach_every_pipeline_task_with_exponential_backoff(vertex_config, tmp_path):
+    tasks = _tasks(_compile(dataclasses.replace(vertex_config, retries=3), tmp_path))
+    steps = {s.name for s in vertex_steps()}
+    assert steps <= set(tasks)
+    for name in steps:
+        assert tasks[name]["retryPolicy"] == {
+            "maxRetryCount": 3, "backoffDuration": "30s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s"}, name
+    # The default is no retry: nothing in the spec.
+    assert not any("retryPolicy" in task for task in _tasks(_compile(vertex_config, tmp_path)).values())
+
+
+def test_the_heavy_steps_declare_their_cpu_and_memory_on_vertex(spec):
+    resources = {
+        name.removeprefix("exec-"): executor["container"]["resources"]
+        for name, executor in spec["deploymentSpec"]["executors"].items() if "resources" in executor.get("container", {})
+    }
+    assert resources == {
+        "generate-statistics-bq": {"cpuLimit": 8.0, "memoryLimit": 32.0, "resourceCpuLimit": "8", "resourceMemoryLimit": "32G"},
+        "evaluate": {"cpuLimit": 4.0, "memoryLimit": 16.0, "resourceCpuLimit": "4", "resourceMemoryLimit": "16G"},
+    }
+
+
+def test_the_local_target_compiles_no_retries_or_resources(tmp_path):
+    spec = _compile(Config(retries=3), tmp_path)
+    assert not any("retryPolicy" in task for task in spec["root"]["dag"]["tasks"].values())
+    assert not any("resources" in e.get("container", {}) for e in spec["deploymentSpec"]["executors"].values())
+
+
+def test_cli_retries_option_reaches_the_compiled_spec_and_a_negative_one_is_refused(tmp_path, capsys):
+    from kfx.cli import main
+
+    out = tmp_path / "vertex.yaml"
+    common = ["compile", "--target", "vertex", "-o", str(out), "--project-id", "kfx-test-project",
+              "--bucket", "gs://kfx-test-bucket", "--bq-source", "bq://kfx-test-project.beans.beans1"]
+    assert main([*common, "--retries", "2"]) == 0
+    tasks = _tasks(yaml.safe_load(out.read_text()))
+    assert {task["retryPolicy"]["maxRetryCount"] for task in tasks.values()} == {2}
+    out.unlink()
+    capsys.readouterr()
+    assert main([*common, "--retries", "-1"]) == 2
+    assert capsys.readouterr().err == (
+        "kfx: error: retries is -1; pass 0 (no retry) or how many times a failed task runs again, such as 3.\n")
+    assert not out.exists()
+
+
+def test_the_prediction_pipeline_gets_the_retries_too(vertex_config, tmp_path):
+    config = dataclasses.replace(vertex_config, pipeline="predict", retries=1, bq_dest=f"bq://{vertex_config.project_id}.scores")
+    from kfx.vertex.predict_pipeline import build_predict_pipeline
+    from kfp import compiler
+
+    path = tmp_path / "predict.yaml"
+    compiler.Compiler().compile(build_predict_pipeline(config), str(path))
+    tasks = _tasks(yaml.safe_load(path.read_text()))
+    assert {name: task["retryPolicy"]["maxRetryCount"] for name, task in tasks.items() if "retryPolicy" in task}.keys() >= {
+        "default-vertex-model", "import-scoring-data"}

@@ -178,3 +178,20 @@ def test_rfc3339_sends_utc():
     assert rfc3339(parse_time("", "--start-time")) is None
     with pytest.raises(ConfigError):
         parse_time("2026-12-24T04:00:00", "--start-time")
+
+
+def test_schedule_arguments_are_what_create_schedule_sends_and_need_no_project(vertex_config):
+    from kfx.vertex.schedule import parse_cron, schedule_arguments
+
+    config = dataclasses.replace(vertex_config, cron="0 6 * * 1", max_runs=10, start_time="2027-01-04T00:00:00+01:00")
+    assert schedule_arguments(config) == {
+        "cron": "0 6 * * 1", "display_name": "kfx-beans1", "start_time": "2027-01-03T23:00:00Z", "end_time": None,
+        "max_run_count": 10, "max_concurrent_run_count": 1, "service_account": vertex_config.service_account,
+        "network": "projects/123456789/global/networks/kfx-peered",
+    }
+    # Mondays at 06:00 UTC from a fixed start: the same three times on every machine.
+    start = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+    assert [t.isoformat() for t in parse_cron("0 6 * * 1").next_runs(3, after=start)] == [
+        "2027-01-04T06:00:00+00:00", "2027-01-11T06:00:00+00:00", "2027-01-18T06:00:00+00:00"]
+    with pytest.raises(ConfigError, match="kfx schedule needs --cron"):
+        schedule_arguments(vertex_config)

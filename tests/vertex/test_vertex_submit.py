@@ -335,3 +335,24 @@ def test_an_experiment_vertex_ai_refuses_is_one_sentence_and_submits_nothing(
         "Vertex AI there (roles/aiplatform.user).\n"
     )
     assert created == []
+
+
+def test_job_and_submit_arguments_are_what_a_preview_shows(vertex_config, tmp_path):
+    from kfx import __version__
+    from kfx.vertex.submit import job_arguments, submit_arguments
+
+    config = dataclasses.replace(vertex_config, experiment="beans-tuning", enable_caching=False)
+    job = job_arguments(config, str(tmp_path / "job.yaml"))
+    assert (job["display_name"], job["template_path"], job["project"], job["location"]) == (
+        "kfx-beans1", str(tmp_path / "job.yaml"), "kfx-test-project", "europe-west4")
+    assert job["enable_caching"] is False and job["job_id"] == vertex_config.job_id == "kfx-beans-test-run"
+    assert job["pipeline_root"] == "gs://kfx-test-bucket/pipeline_root"
+    assert job["labels"] == {"kfx-version": __version__.replace(".", "-")}
+    assert job["parameter_values"]["bq_source"] == vertex_config.bq_source
+    assert job_arguments(vertex_config, "x.yaml")["enable_caching"] is None  # the compiled per-task options
+    assert submit_arguments(config) == {
+        "service_account": vertex_config.service_account,
+        "network": "projects/123456789/global/networks/kfx-peered",
+        "experiment": "beans-tuning",
+    }
+    assert submit_arguments(vertex_config)["experiment"] is None
