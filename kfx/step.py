@@ -82,6 +82,9 @@ class Step:
         resources: The task's ``cpu`` and ``memory`` limits on Vertex AI (``{"cpu": "8", "memory":
             "32G"}``), from which Vertex AI picks the machine; empty: Vertex AI's default machine.
             kfp.local runs every task as a process of this machine and ignores them.
+        retry: The task may run again after a failure when ``Config.retries`` asks for it;
+            False for a step whose second attempt could repeat what the first already did
+            outside the run (the push uploads a model version before its last calls).
     """
 
     component: Any
@@ -97,6 +100,7 @@ class Step:
     outside: tuple[str, ...] = ()
     image: str = ""
     resources: Mapping[str, str] = field(default_factory=dict)
+    retry: bool = True
 
     def __post_init__(self) -> None:
         # Every declared step is known by name to the summary and the lineage queries.

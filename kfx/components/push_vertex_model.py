@@ -104,4 +104,5 @@ STEP = Step(
     # It uploads a version and may move the registry's "default" alias, which another run may have
     # moved since: a cached push would claim a version and a default that are not this run's.
     cache=False,
+    retry=False,
 )

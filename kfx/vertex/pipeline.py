@@ -71,9 +71,10 @@ def vertex_steps() -> tuple["Step", ...]:
 def task_options(task: Any, step: "Step", config: "Config") -> Any:
     """Sets what Vertex AI reads on a task besides its inputs: caching (off for a step declared
     ``cache=False``: the champion lookup, the push that moves the default alias), ``config.retries``
-    with exponential backoff, and the step's declared cpu and memory limits."""
+    with exponential backoff (not on a step declared ``retry=False``, the push, whose second attempt
+    could upload the same version again), and the step's declared cpu and memory limits."""
     task.set_caching_options(config.enable_caching and step.cache)
-    if config.retries:
+    if config.retries and step.retry:
         task.set_retry(config.retries, **RETRY_BACKOFF)
     if step.resources.get("cpu"):
         task.set_cpu_limit(step.resources["cpu"])
