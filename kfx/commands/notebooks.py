@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="Set a parameter of every notebook that declares it, e.g. -p sample_rows 0 -p target vertex.")
     parser.add_argument("--write-setup-cell", action="store_true",
-                        help="Instead of running them, make each notebook's first code cell the text of kfx/course/setup_cell.py.")
+                        help="Instead of running them, make each notebook's cell 1 (after the title) the text of kfx/course/setup_cell.py.")
     parser.add_argument("--kernel", default="", help="Jupyter kernel spec to run in (default: python3, this Python).")
 
 

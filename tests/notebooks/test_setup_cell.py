@@ -247,3 +247,35 @@ def test_kfx_notebooks_write_setup_cell_command(tmp_path, kfx_cli):
     assert done.returncode == 0, done.output
     assert done.stdout == f"The setup cell of 1 notebooks matches {SETUP}; rewrote 1: 01_a.ipynb\n"
     assert "--write-setup-cell" in kfx_cli("notebooks", "--help").stdout
+
+
+@pytest.mark.slow
+def test_in_a_jupyter_kernel_on_another_python_the_stop_shows_as_its_message_alone(tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from kfx.course import notebooks
+
+    venv = tmp_path / "py312"
+    subprocess.run([pyenv_python("12"), "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "ipykernel"],
+                         env=isolated_env(tmp_path, path=SYSTEM_PATH), capture_output=True, text=True, timeout=600)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    spec_dir = tmp_path / "specs" / "kernels" / "py312"
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3.12", "language": "python", "env": isolated_env(tmp_path)}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "specs"))
+    write_kernelspec(tmp_path, VENV_PYTHON)
+    nb = new_notebook(cells=[new_code_cell(notebooks.setup_cell_source()), new_code_cell("print('after')")])
+    client = NotebookClient(nb, kernel_name="py312", resources={"metadata": {"path": NOTEBOOKS}}, timeout=120)
+    with pytest.raises(CellExecutionError):  # Run All stops at the setup cell
+        client.execute()
+    (error,) = nb.cells[0].outputs
+    version = version_of(str(venv / "bin" / "python"))
+    assert (error.output_type, error.ename) == ("error", "KfxSetupStop")
+    assert error.traceback == [SWITCH.format(version=version, python=VENV_PYTHON)]
+    assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
