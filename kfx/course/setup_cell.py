@@ -55,9 +55,9 @@ def jupyter_data_folders():
     return [user, sys.prefix + "/share/jupyter", "/usr/local/share/jupyter", "/usr/share/jupyter"]
 
 def kfx_kernel_python():
-    """The python of a kfx kernel that runs Python 3.11 and imports kfx, or None."""
+    """The python of a kfx kernel that runs Python 3.11 and imports kfx (-P: from its own packages), or None."""
     pythons = [spec["argv"][0] for spec in kernel_specs()]
-    return next((p for p in pythons if run(p, "-c", IS_311 + "; import kfx").returncode == 0), None)
+    return next((p for p in pythons if run(p, "-P", "-c", IS_311 + "; import kfx").returncode == 0), None)
 
 def python311_candidates():  # KFX_PYTHON if set, else python3.11 on PATH, in pyenv and in conda environments
     if os.environ.get("KFX_PYTHON"):

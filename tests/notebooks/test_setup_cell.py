@@ -2,7 +2,7 @@
 
 Every run gets its own HOME, Jupyter data folder, kernel home and PATH under tmp_path, so
 nothing of the user's is read or touched. The installs of the whole lock are marked slow
-(about 2.5 minutes each here); pip may keep its cache in the repository's .cache/pip, as CI does.
+(2.5 to 5 minutes each on a 2-core machine); pip may keep its cache in the repository's .cache/pip, as CI does.
 """
 
 from __future__ import annotations
