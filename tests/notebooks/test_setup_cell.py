@@ -68,8 +68,8 @@ def stop_message(done: subprocess.CompletedProcess) -> str:
     return last[len("KfxSetupStop: "):]
 
 
-def write_kernelspec(tmp_path, python: str) -> None:
-    folder = tmp_path / "jupyter" / "kernels" / "kfx"
+def write_kernelspec(tmp_path, python: str, data_folder: str = "jupyter") -> None:
+    folder = tmp_path / data_folder / "kernels" / "kfx"
     folder.mkdir(parents=True)
     spec = {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "Python 3.11 (kfx)", "language": "python"}
@@ -104,6 +104,14 @@ def test_other_python_with_a_kfx_kernel_is_told_to_switch_and_installs_nothing(t
     assert stop_message(done) == SWITCH.format(version=version_of(python), python=VENV_PYTHON)
     assert done.stdout == ""
     assert not (tmp_path / "kernel").exists() and not (tmp_path / "home").exists()
+
+
+def test_the_kfx_kernel_is_found_through_jupyter_paths_when_jupyter_is_on_path(tmp_path):
+    python = pyenv_python("12")  # without jupyter_client: the jupyter command on PATH says where kernels are
+    write_kernelspec(tmp_path, VENV_PYTHON, data_folder="elsewhere")  # a folder only JUPYTER_PATH names
+    env = isolated_env(tmp_path, path=os.path.dirname(VENV_PYTHON), JUPYTER_PATH=str(tmp_path / "elsewhere"))
+    done = run_setup(python, env)
+    assert stop_message(done) == SWITCH.format(version=version_of(python), python=VENV_PYTHON)
 
 
 @pytest.mark.parametrize("minor", ["12", "13"])
