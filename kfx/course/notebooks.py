@@ -22,6 +22,8 @@ PATTERN = "[0-9][0-9]_*.ipynb"
 KERNEL = "python3"
 """The kernel spec to run in. Its command is ``python``, which Jupyter resolves to
 the Python running papermill (``.venv/bin/python`` under ``.venv/bin/kfx``)."""
+SETUP_CELL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "setup_cell.py")
+"""The first code cell of every course notebook, as a file (``kfx notebooks --write-setup-cell`` copies it in)."""
 
 
 class NotebookFailed(StepFailed):
@@ -69,6 +71,49 @@ def course_notebooks(folder: str, only: Sequence[str] = ()) -> list[str]:
         if not paths:
             raise ConfigError(f"No notebook in {folder!r} starts with {', '.join(only)}; pass e.g. --only 03.")
     return paths
+
+
+def setup_cell_source() -> str:
+    """The text of every course notebook's first code cell: ``kfx/course/setup_cell.py``, without its last newline."""
+    with open(SETUP_CELL, encoding="utf-8") as file:
+        return file.read().rstrip("\n")
+
+
+def write_setup_cell(paths: Sequence[str]) -> list[str]:
+    """Makes cell 1 of each notebook (after the title) the setup cell, as ``kfx/course/setup_cell.py`` reads now.
+
+    An existing setup cell is replaced (its outputs cleared); a notebook whose cell 1
+    is the ``parameters`` cell or markdown gets the setup cell inserted before it.
+    Notebooks whose setup cell already matches are not rewritten.
+
+    Args:
+        paths: The notebooks.
+
+    Returns:
+        The notebooks that were rewritten.
+
+    Raises:
+        ConfigError: If a notebook does not start with its markdown title cell; no notebook is written then.
+    """
+    import nbformat
+    from nbformat.v4 import new_code_cell
+
+    source, changed = setup_cell_source(), []
+    books = {path: nbformat.read(path, as_version=4) for path in paths}
+    for path, nb in books.items():
+        if not nb.cells or nb.cells[0].cell_type != "markdown":
+            raise ConfigError(f"{path} does not start with a markdown title cell; add one, then write the setup cell.")
+    for path, nb in books.items():
+        cell = nb.cells[1] if len(nb.cells) > 1 else None
+        if cell is None or cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            nb.cells.insert(1, new_code_cell(source))
+        elif cell.source == source:
+            continue
+        else:
+            cell.source, cell.outputs, cell.execution_count = source, [], None
+        nbformat.write(nb, path)
+        changed.append(path)
+    return changed
 
 
 def declared_parameters(path: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The course notebooks as committed: stripped outputs, the parameters cell, the install guard, the shape."""
+"""The course notebooks as committed: stripped outputs, the parameters cell, the setup cell, the shape."""
 
 from __future__ import annotations
 
@@ -85,12 +85,23 @@ def test_notebook_shape(course_paths, number):
     assert re.match(rf"^# {number} · \S", first.source), first.source.splitlines()[0]
     assert "**What you will learn**" in first.source
     code = _code(nb)
-    assert 'importlib.util.find_spec("kfx") is None' in code[0].source and "%pip install" in code[0].source
+    assert nb.cells[1] is code[0]
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0] is code[1]
     assert all(isinstance(node, ast.Assign) for node in ast.parse(tagged[0].source).body)
     assert nb.metadata.kernelspec.name == "python3"
     assert any(re.match(r"^## 1\. ", c.source) for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_every_notebooks_setup_cell_is_the_text_of_setup_cell_py(course_paths):
+    from kfx.course import notebooks
+
+    expected = notebooks.setup_cell_source()
+    stale = [os.path.basename(p) for p in course_paths if _read(p).cells[1].source != expected]
+    assert stale == [], (
+        f"Cell 1 of {', '.join(stale)} is not the text of kfx/course/setup_cell.py; "
+        "write it in with `.venv/bin/kfx notebooks --write-setup-cell`."
+    )
 
 
 def test_parameter_defaults_are_ci_safe(course_paths):
