@@ -275,6 +275,10 @@ a.anchor-link { display: none; }
 .jp-Cell.celltag_parameters::before { content: "The notebook's parameters and their defaults"; }
 .jp-Cell.celltag_injected-parameters::before {
   content: "The values these pages were run with (make notebooks gave them; they override the defaults above)"; }
+.jp-Cell.celltag_setup .jp-Cell-inputWrapper { display: none; }
+.jp-Cell.celltag_setup::before { display: block; padding: 4px 8px; font-family: var(--jp-ui-font-family, sans-serif);
+  font-size: 13px; color: #555; background: #f2f2f2;
+  content: "Setup: the same cell in every notebook (kfx/course/setup_cell.py); what it said:"; }
 .kfx-offline-note { padding: 8px 12px; border-left: 4px solid #99c1f1; background: #eef4fc; }
 .kfx-index { font-family: var(--jp-ui-font-family, sans-serif); }
 .kfx-index table { border-collapse: collapse; width: 100%; }

@@ -9,6 +9,7 @@ inside the functions, so ``kfx --help`` does not load it.
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 import sys
@@ -73,6 +74,11 @@ def course_notebooks(folder: str, only: Sequence[str] = ()) -> list[str]:
     return paths
 
 
+SETUP_METADATA = {"tags": ["setup"], "jupyter": {"source_hidden": True}}
+"""The setup cell's metadata: JupyterLab shows it collapsed (its output, the one line or the
+stop, stays visible), and the course pages (``celltag_setup``) show its output under a label."""
+
+
 def setup_cell_source() -> str:
     """The text of every course notebook's first code cell: ``kfx/course/setup_cell.py``, without its last newline."""
     with open(SETUP_CELL, encoding="utf-8") as file:
@@ -82,7 +88,7 @@ def setup_cell_source() -> str:
 def write_setup_cell(paths: Sequence[str]) -> list[str]:
     """Makes cell 1 of each notebook (after the title) the setup cell, as ``kfx/course/setup_cell.py`` reads now.
 
-    An existing setup cell is replaced (its outputs cleared); a notebook whose cell 1
+    An existing setup cell is replaced (its outputs cleared, its metadata ``SETUP_METADATA``); a notebook whose cell 1
     is the ``parameters`` cell or markdown gets the setup cell inserted before it.
     Notebooks whose setup cell already matches are not rewritten.
 
@@ -106,11 +112,12 @@ def write_setup_cell(paths: Sequence[str]) -> list[str]:
     for path, nb in books.items():
         cell = nb.cells[1] if len(nb.cells) > 1 else None
         if cell is None or cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
-            nb.cells.insert(1, new_code_cell(source))
-        elif cell.source == source:
+            nb.cells.insert(1, new_code_cell(source, metadata=copy.deepcopy(SETUP_METADATA)))
+        elif cell.source == source and cell.metadata == SETUP_METADATA:
             continue
         else:
             cell.source, cell.outputs, cell.execution_count = source, [], None
+            cell.metadata = nbformat.from_dict(copy.deepcopy(SETUP_METADATA))
         nbformat.write(nb, path)
         changed.append(path)
     return changed

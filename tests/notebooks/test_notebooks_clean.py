@@ -97,9 +97,12 @@ def test_every_notebooks_setup_cell_is_the_text_of_setup_cell_py(course_paths):
     from kfx.course import notebooks
 
     expected = notebooks.setup_cell_source()
-    stale = [os.path.basename(p) for p in course_paths if _read(p).cells[1].source != expected]
+    stale = [
+        os.path.basename(p) for p in course_paths
+        if (cell := _read(p).cells[1]).source != expected or cell.metadata != notebooks.SETUP_METADATA
+    ]
     assert stale == [], (
-        f"Cell 1 of {', '.join(stale)} is not the text of kfx/course/setup_cell.py; "
+        f"Cell 1 of {', '.join(stale)} is not the text of kfx/course/setup_cell.py, collapsed and tagged setup; "
         "write it in with `.venv/bin/kfx notebooks --write-setup-cell`."
     )
 
