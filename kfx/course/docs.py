@@ -232,6 +232,7 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{{ resources.kfx_title | e }}</title>
+<meta name="kfx-source" content="{{ resources.kfx_source }}">
 <link rel="stylesheet" href="{{ resources.kfx_stylesheet }}">
 </head>
 {%- endblock header -%}
@@ -369,6 +370,7 @@ def render_page(exporter: Any, nb: Any, page: Page, nav: str, source_folder: str
         "kfx_title": f"{page.label} · the kfx course",
         "kfx_nav": nav,
         "kfx_stylesheet": STYLESHEET,
+        "kfx_source": source_digest(page.source),
     }
     body, resources = exporter.from_notebook_node(nb, resources=resources)
     if _loads_remotely(body):
@@ -378,6 +380,32 @@ def render_page(exporter: Any, nb: Any, page: Page, nav: str, source_folder: str
             f"put the picture in the repository and link it by relative path."
         )
     return body, resources
+
+
+def source_digest(path: str) -> str:
+    """``sha256:<hex>`` of a notebook as written: the page built from it carries it (``<meta name="kfx-source">``)."""
+    import hashlib
+
+    with open(path, "rb") as file:
+        return "sha256:" + hashlib.sha256(file.read()).hexdigest()
+
+
+SOURCE_META = re.compile(r'<meta name="kfx-source" content="([^"]*)">')
+
+
+def stale_pages(folder: str, output_dir: str) -> list[str]:
+    """The course notebooks whose page in ``output_dir`` is missing or was built from another text of them.
+
+    The committed pages are what a reader sees without running anything, so a notebook
+    changed without ``make notebooks docs`` leaves its page stale.
+    """
+    stale = []
+    for source in notebooks.course_notebooks(folder):
+        page = os.path.join(output_dir, os.path.basename(source)[: -len(".ipynb")] + ".html")
+        found = SOURCE_META.search(open(page, encoding="utf-8").read(4096)) if os.path.isfile(page) else None
+        if not found or found.group(1) != source_digest(source):
+            stale.append(os.path.basename(source))
+    return stale
 
 
 def build_docs(folder: str, executed_dir: str, output_dir: str) -> list[Page]:

@@ -238,3 +238,29 @@ def test_titles_sections_and_offline_outputs_from_a_notebook_in_memory():
     assert dict(script.data) == {"text/plain": "js"}
     assert stream.text == "wrote notebooks/out/runs/a\n"
     assert "papermill" not in nb.metadata and "papermill" not in nb.cells[2].metadata
+
+
+@course_test
+def test_each_page_names_the_notebook_text_it_was_built_from_and_a_changed_notebook_makes_it_stale(copy):
+    from kfx.course import docs
+
+    _build(copy)
+    site, first = str(copy / "site"), str(copy / "nb" / "01_first.ipynb")
+    assert docs.stale_pages(str(copy / "nb"), site) == []
+    assert f'<meta name="kfx-source" content="{docs.source_digest(first)}">' in _read(copy / "site" / "01_first.html")
+    with open(first, "a", encoding="utf-8") as f:
+        f.write("\n")  # any change to the notebook as written
+    os.remove(copy / "site" / "02_second.html")
+    assert docs.stale_pages(str(copy / "nb"), site) == ["01_first.ipynb", "02_second.ipynb"]
+
+
+def test_the_committed_course_pages_are_built_from_the_notebooks_as_committed():
+    """docs/course is what a reader opens without running anything: it must show the notebooks as they are."""
+    from kfx.course import docs
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    stale = docs.stale_pages(os.path.join(repo, "notebooks"), os.path.join(repo, "docs", "course"))
+    assert stale == [], (
+        f"The course pages of {', '.join(stale)} were built from another text of the notebook: "
+        "run `make notebooks docs` and commit docs/course."
+    )
