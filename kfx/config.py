@@ -114,7 +114,7 @@ class Config:
         training_image: Container image of the trainer (vertex target).
         machine_type: Machine type of the Vertex custom training job.
         retries: Times Vertex AI runs a failed task again, after 30 s, then twice as long each time (at most
-            1 h between tries); 0 runs none again. The push is never run again (a second attempt could
+            1 h in all); 0 runs none again. The push is never run again (a second attempt could
             upload the same version twice). kfp.local ignores it. Defaults to 0.
         experiment: Vertex AI Experiment the submitted run is added to; empty adds it to none.
         pipeline: Which Vertex AI pipeline to compile, submit or schedule: ``train`` (the beans pipeline) or
