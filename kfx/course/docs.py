@@ -390,7 +390,17 @@ def source_digest(path: str) -> str:
         return "sha256:" + hashlib.sha256(file.read()).hexdigest()
 
 
-SOURCE_META = re.compile(r'<meta name="kfx-source" content="([^"]*)">')
+# nbconvert writes the page's attributes in its own order (content before name).
+SOURCE_META = re.compile(r'<meta\b(?=[^>]*\bname="kfx-source")[^>]*\bcontent="([^"]*)"')
+
+
+def built_from(page: str) -> str:
+    """The ``source_digest`` a built page names, or "" when it names none (or is missing)."""
+    if not os.path.isfile(page):
+        return ""
+    with open(page, encoding="utf-8") as file:
+        found = SOURCE_META.search(file.read(8192))
+    return found.group(1) if found else ""
 
 
 def stale_pages(folder: str, output_dir: str) -> list[str]:
@@ -402,8 +412,7 @@ def stale_pages(folder: str, output_dir: str) -> list[str]:
     stale = []
     for source in notebooks.course_notebooks(folder):
         page = os.path.join(output_dir, os.path.basename(source)[: -len(".ipynb")] + ".html")
-        found = SOURCE_META.search(open(page, encoding="utf-8").read(4096)) if os.path.isfile(page) else None
-        if not found or found.group(1) != source_digest(source):
+        if built_from(page) != source_digest(source):
             stale.append(os.path.basename(source))
     return stale
 
