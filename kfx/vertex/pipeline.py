@@ -83,6 +83,31 @@ def task_options(task: Any, step: "Step", config: "Config") -> Any:
     return task
 
 
+def task_hooks(config: "Config", image: str) -> tuple[Callable, Callable]:
+    """What both Vertex AI pipelines (train and predict) give :func:`kfx.wiring.pipeline_function`.
+
+    Returns:
+        ``configure(step, task, is_kfx)``, which sets the kfx image on kfx's tasks (GCPC's keep
+        their own) and :func:`task_options`; and ``around()``, the exit handler that e-mails
+        ``config.recipients`` however the run ends (a scheduled run is watched by nobody), or
+        no handler without recipients.
+    """
+
+    def configure(step: Any, task: Any, is_kfx: bool) -> Any:
+        return task_options(task.set_container_image(image) if is_kfx else task, step, config)
+
+    def around() -> Any:
+        if not config.recipients:
+            return contextlib.nullcontext()
+        from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
+        from kfp import dsl
+
+        # An e-mail is a side effect of this run: never a cached one.
+        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_caching_options(False))
+
+    return configure, around
+
+
 def build_vertex_pipeline(config: "Config") -> Callable:
     """Builds the ``@dsl.pipeline`` function of the vertex target.
 
@@ -98,8 +123,6 @@ def build_vertex_pipeline(config: "Config") -> Callable:
     from kfx.vertex.checks import check_vertex_config
 
     check_vertex_config(config)
-    from kfp import dsl
-
     from kfx.vertex import images
     from kfx.wiring import pipeline_function, plan
 
@@ -112,16 +135,5 @@ def build_vertex_pipeline(config: "Config") -> Callable:
         "model_name": config.resolved_model_name,
     }
 
-    def configure(step: Any, task: Any, is_kfx: bool) -> Any:
-        # The kfx image comes from the config when the pipeline is built; GCPC's tasks keep their own.
-        return task_options(task.set_container_image(image) if is_kfx else task, step, config)
-
-    def around() -> Any:
-        if not config.recipients:
-            return contextlib.nullcontext()
-        from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
-
-        # An e-mail is a side effect of this run: never a cached one.
-        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_caching_options(False))
-
+    configure, around = task_hooks(config, image)
     return pipeline_function(plan(vertex_steps(), config, derived), config.resolved_pipeline_name, DESCRIPTION, configure, around)

@@ -21,8 +21,7 @@ Nothing here is cached: the alias moves and the table changes under the same nam
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from kfx.config import Config
@@ -95,22 +94,11 @@ def build_predict_pipeline(config: "Config") -> Callable:
     """
     from kfx.vertex import images
     from kfx.vertex.checks import check_vertex_config
-    from kfx.vertex.pipeline import task_options
+    from kfx.vertex.pipeline import task_hooks
     from kfx.wiring import pipeline_function
 
     check_vertex_config(config)
     image = images.kfx_image(config)
 
-    def configure(step: Any, task: Any, is_kfx: bool) -> Any:
-        return task_options(task.set_container_image(image) if is_kfx else task, step, config)
-
-    def around() -> Any:
-        # A scheduled run is watched by nobody: with --recipients they hear how it ended.
-        if not config.recipients:
-            return contextlib.nullcontext()
-        from google_cloud_pipeline_components.v1.vertex_notification_email import VertexNotificationEmailOp
-        from kfp import dsl
-
-        return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_caching_options(False))
-
+    configure, around = task_hooks(config, image)
     return pipeline_function(predict_plan(config), pipeline_name(config), DESCRIPTION, configure, around)
