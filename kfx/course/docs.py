@@ -146,7 +146,10 @@ def read_executed(source: str, executed_dir: str) -> Any:
     if not os.path.exists(executed):
         raise DocsError(f"{executed_dir} has no executed copy of {name}; run `make notebooks` first, then `make docs`.")
     if os.path.getmtime(executed) < os.path.getmtime(source):
-        raise DocsError(f"The executed copy {executed} is older than {source}; run `make notebooks` again, then `make docs`.")
+        raise DocsError(
+            f"The executed copy {os.path.relpath(executed)} is older than {os.path.relpath(source)}; "
+            "run `make notebooks` again, then `make docs`."
+        )
     nb = nbformat.read(executed, as_version=4)
     for number, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), 1):
         for output in cell.get("outputs", []):
