@@ -188,7 +188,8 @@ def _loads_remotely(text: str) -> bool:
 def make_offline(nb: Any, root: str) -> Any:
     """Prepares an executed notebook for a static, offline page (in place; returns it).
 
-    Drops papermill's timings and paths, shows paths under ``root`` relative to it,
+    Drops papermill's timings and paths, numbers the cells by position (papermill gives
+    them random ids, which would change every page on every run), shows paths under ``root`` relative to it,
     drops JavaScript and widget outputs (a static page runs none), and replaces an
     HTML output that loads code from the internet (TFDV's Facets view) with a note.
     """
@@ -201,7 +202,9 @@ def make_offline(nb: Any, root: str) -> Any:
             text = "".join(text)
         return text.replace(prefix, "") if isinstance(text, str) else text
 
-    for cell in nb.cells:
+    for number, cell in enumerate(nb.cells, 1):
+        if "id" in cell:
+            cell.id = str(number)
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         cell.source = relative(cell.source)

@@ -7,6 +7,7 @@ Jupyter kernels (a few seconds, once per module), so ``make test-fast`` leaves t
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -148,6 +149,27 @@ def test_pages_share_one_stylesheet_and_carry_no_timings_or_machine_paths(course
     assert len(injected) == 1
     assert injected[0].get_text().split() == [
         "In", "[2]:", "#", "Parameters", "runs_dir", "=", '"nb/out/runs"', "rows", "=", "3"]
+
+
+@course_test
+def test_pages_built_from_another_run_of_the_same_notebooks_are_the_same_bytes(course, tmp_path):
+    """Papermill gives cells random ids; the pages number them, so a rebuild changes only what the outputs say."""
+    from kfx.course import notebooks
+
+    again = tmp_path / "course"
+    shutil.copytree(course, again)
+    shutil.rmtree(again / "nb" / "out")
+    sources = sorted(str(p) for p in (again / "nb").glob("*.ipynb"))
+    notebooks.run_notebooks(sources, str(again / "nb" / "out"), {"rows": 3}, out=open(os.devnull, "w"))
+    def cell_ids(root):
+        return [cell["id"] for cell in json.loads(_read(root / "nb" / "out" / "01_first.ipynb"))["cells"]]
+
+    assert cell_ids(again) != cell_ids(course)  # the two runs really gave the cells different ids
+    _build(course, tmp_path / "site-1")
+    _build(again, tmp_path / "site-2")
+    for name in ("01_first.html", "02_second.html", "index.html", "style.css"):
+        assert _read(tmp_path / "site-1" / name) == _read(tmp_path / "site-2" / name), name
+    assert 'id="cell-id=1"' in _read(tmp_path / "site-1" / "01_first.html")
 
 
 @course_test
