@@ -9,9 +9,11 @@ HELP = "Render the executed course notebooks (make notebooks) as static HTML pag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from kfx.course.notebooks import EXECUTED_DIR
+
     parser.add_argument("--folder", default="", help="Folder of the NN_topic.ipynb notebooks (default: the repository's notebooks/).")
-    parser.add_argument("--executed-dir", default="notebooks/out",
-                        help="Folder of the executed copies that `kfx notebooks` wrote (default: notebooks/out).")
+    parser.add_argument("--executed-dir", default=EXECUTED_DIR,
+                        help=f"Folder of the executed copies that `kfx notebooks` wrote (default: {EXECUTED_DIR}).")
     parser.add_argument("--output-dir", "-o", default="docs/course",
                         help="Folder for the pages; replaced whole, only when every page is made (default: docs/course).")
 

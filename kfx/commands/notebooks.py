@@ -10,8 +10,10 @@ HELP = "Run the numbered course notebooks with papermill, in order; stop at the 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from kfx.course.notebooks import EXECUTED_DIR
+
     parser.add_argument("--folder", default="", help="Folder of the NN_topic.ipynb notebooks (default: the repository's notebooks/).")
-    parser.add_argument("--output-dir", "-o", default="notebooks/out", help="Folder for the executed notebooks (default: notebooks/out).")
+    parser.add_argument("--output-dir", "-o", default=EXECUTED_DIR, help=f"Folder for the executed notebooks (default: {EXECUTED_DIR}).")
     parser.add_argument("--only", action="append", default=[], metavar="PREFIX",
                         help="Run only notebooks whose name starts with PREFIX (repeatable), e.g. --only 03.")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),

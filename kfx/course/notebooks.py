@@ -23,6 +23,8 @@ PATTERN = "[0-9][0-9]_*.ipynb"
 KERNEL = "python3"
 """The kernel spec to run in. Its command is ``python``, which Jupyter resolves to
 the Python running papermill (``.venv/bin/python`` under ``.venv/bin/kfx``)."""
+EXECUTED_DIR = os.path.join("notebooks", "out")
+"""Where ``kfx notebooks`` writes the executed copies and ``kfx docs`` reads them (relative to the working folder)."""
 SETUP_CELL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "setup_cell.py")
 """The first code cell of every course notebook, as a file (``kfx notebooks --write-setup-cell`` copies it in)."""
 
