@@ -13,6 +13,7 @@ inside the functions, so ``kfx --help`` does not load it.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -104,15 +105,17 @@ def notebook_sections(nb: Any) -> list[str]:
     return [_plain(h) for h in (numbered or headings)]
 
 
-def shown_mime(output: Any) -> Optional[str]:
-    """The MIME type nbconvert's HTML exporter shows for a display or result output (its display priority)."""
+@functools.cache
+def _display_priority() -> tuple[str, ...]:
     from nbconvert.exporters import HTMLExporter
 
+    return tuple(HTMLExporter().default_config.NbConvertBase.display_data_priority)
+
+
+def shown_mime(output: Any) -> Optional[str]:
+    """The MIME type nbconvert's HTML exporter shows for a display or result output (its display priority)."""
     data = output.get("data", {})
-    for mime in HTMLExporter().default_config.NbConvertBase.display_data_priority:
-        if mime in data:
-            return mime
-    return None
+    return next((mime for mime in _display_priority() if mime in data), None)
 
 
 def picture_outputs(nb: Any) -> int:
