@@ -11,7 +11,7 @@ no accuracy is measured; with it, in ``TRAINING``, where the label's values are 
 
 The components of :mod:`kfx.predict`'s pipeline call these functions; the tests call them
 directly. As in :mod:`kfx.steps`, their parameters have no defaults (those live in
-:class:`~kfx.config.Config`) and a user's error inside a task prints one ``kfx-error:`` line.
+:class:`~kfx.config.Config`) and a user's error inside a task prints one ``kfx-error:`` line (:mod:`kfx.executor`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from kfx import storage
 from kfx.errors import AnomaliesFound, DataError
-from kfx.steps import step
 
 if TYPE_CHECKING:
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -142,9 +141,6 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
     }
 
 
-import_scoring_data = step(import_scoring_data)
-
-
 def _load_schema(uri: str):
     from kfx import schema as schemas
 
@@ -202,9 +198,6 @@ def scoring_statistics(data_path: str, model_uri: str, statistics_dir: str, html
     training = statistics.load_statistics(files["statistics"]).get("train")
     storage.write_text(html_path, statistics.statistics_html(stats[SPLIT], training, SPLIT, "training"))
     return {"rows": len(frame), "features": len(stats[SPLIT].datasets[0].features)}
-
-
-scoring_statistics = step(scoring_statistics)
 
 
 def with_environments(schema: "schema_pb2.Schema", label_column: str) -> "schema_pb2.Schema":
@@ -313,9 +306,6 @@ def validate_scoring(
     return {"anomalies": len(found), "findings": [f.to_dict() for f in found], "drift": measured, "environment": environment}
 
 
-validate_scoring = step(validate_scoring)
-
-
 def report_markdown(found: list, measured: Mapping[str, float], threshold: float, environment: str, checked: bool) -> str:
     """A Markdown report of the scoring table's validation, for people and for the pipeline UI."""
     lines = ["# Scoring data validation", ""]
@@ -380,6 +370,3 @@ def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str)
         )
         result.update(labelled_rows=int(has.sum()), accuracy=scored["accuracy"], macro_f1=scored["macro_f1"])
     return result
-
-
-predict = step(predict)

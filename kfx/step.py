@@ -158,6 +158,9 @@ def component(func: Optional[Callable] = None, **options: Any) -> Any:
     without a default get Config's default, in the component's interface and on the
     Python function alike. kfp copies only the function's source into the task and
     fills every input from the interface, so the source needs none.
+
+    The task runs kfp's executor through :mod:`kfx.executor`: a KfxError raised anywhere in the
+    body ends it with the error's one ``kfx-error:`` sentence and exit code, not a traceback.
     """
     from kfp import dsl
 
@@ -174,9 +177,24 @@ def component(func: Optional[Callable] = None, **options: Any) -> Any:
                     break
                 filled[index] = parameter.replace(default=defaults[parameter.name])
         func.__defaults__ = tuple(p.default for p in filled if p.default is not p.empty) or None
-        return dsl.component(func, **{"base_image": DEFAULT_IMAGE, "install_kfp_package": False, **options})
+        return _through_kfx_executor(
+            dsl.component(func, **{"base_image": DEFAULT_IMAGE, "install_kfp_package": False, **options}))
 
     return wrap(func) if func is not None else wrap
+
+
+def _through_kfx_executor(declared: Any) -> Any:
+    """The component with its command running kfp's executor through :mod:`kfx.executor`, so a
+    KfxError from anywhere in its body ends the task with its one sentence and exit code."""
+    from kfx.executor import COMMAND, KFP_EXECUTOR
+
+    container = declared.component_spec.implementation.container
+    kfp_command = f"python3 -m {KFP_EXECUTOR}"
+    if not any(kfp_command in part for part in container.command):
+        # A kfp whose command no longer reads so: the guarantee would silently be lost.
+        raise RuntimeError(f"Component {declared.name}: its command does not run {kfp_command!r}; kfx cannot wrap it.")
+    container.command = [part.replace(kfp_command, COMMAND) for part in container.command]
+    return declared
 
 
 def of(component: Any) -> Step:

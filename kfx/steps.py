@@ -6,41 +6,17 @@ tests call them directly. Their parameters have no defaults: the defaults live i
 small dict of plain values (row counts, metrics, …) that the component records
 as artifact metadata and outputs.
 
-When a step runs inside a pipeline task, an error the user caused prints one
-``kfx-error:`` line instead of a traceback (the runner shows that sentence) and
-the task exits non-zero; called directly, the step raises the ``KfxError``.
-Each step is wrapped with ``name = step(name)`` after its definition rather than
-``@step``: mutation testing (``make mutation``) changes only undecorated functions.
+A step raises a ``KfxError`` for an error the user caused. Inside a pipeline task
+the component's command (:mod:`kfx.executor`, set by :func:`kfx.step.component`) turns
+it into one ``kfx-error:`` line instead of a traceback (the runner shows that sentence)
+and the task's exit code.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from typing import Any, Callable, Optional, TypeVar
-
-from kfx.errors import KfxError
-
-F = TypeVar("F", bound=Callable[..., Any])
-ERROR_PREFIX = "kfx-error: "
-
-
-def step(func: F) -> F:
-    """Marks a step function; see the module docstring for how its errors surface."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except KfxError as err:
-            # kfp's executor sets _KFP_RUNTIME=true in the task process.
-            if os.environ.get("_KFP_RUNTIME") != "true":
-                raise
-            print(f"{ERROR_PREFIX}{type(err).__name__}: {err}", flush=True)
-            raise SystemExit(err.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
+from typing import Any, Optional
 
 
 def import_dataset(
@@ -78,9 +54,6 @@ def import_dataset(
             csvtext.write_csv(table.take(positions[split]), out)
         result[f"{split}_rows"] = len(positions[split])
     return result
-
-
-import_dataset = step(import_dataset)
 
 
 def _read_splits(paths: dict[str, str]):
@@ -122,9 +95,6 @@ def generate_statistics(
     return result
 
 
-generate_statistics = step(generate_statistics)
-
-
 def infer_schema(statistics_dir: str, schema_path: str, schema_file: str = "") -> dict[str, Any]:
     """Infers the schema from the training statistics, or copies a curated schema as is.
 
@@ -142,9 +112,6 @@ def infer_schema(statistics_dir: str, schema_path: str, schema_file: str = "") -
     inferred = schemas.infer_schema(stats["train"])
     schemas.write_schema(inferred, schema_path)
     return {"features": len(inferred.feature), "curated": False}
-
-
-infer_schema = step(infer_schema)
 
 
 def validate_statistics(
@@ -203,9 +170,6 @@ def validate_statistics(
             "thresholds": [c.to_dict() for c in result.comparisons]}
 
 
-validate_statistics = step(validate_statistics)
-
-
 def train(
     train_path: str,
     validation_path: str,
@@ -239,9 +203,6 @@ def train(
     return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"]}
 
 
-train = step(train)
-
-
 def evaluate(
     model_dir: str,
     test_path: str,
@@ -264,9 +225,6 @@ def evaluate(
     return result
 
 
-evaluate = step(evaluate)
-
-
 def push_model(
     model_dir: str,
     registry_dir: str,
@@ -286,9 +244,6 @@ def push_model(
     return registry.push_model(
         model_dir, registry_dir, model_name, evaluation_result, schema_path or None, statistics_dir or None, champion
     )
-
-
-push_model = step(push_model)
 
 
 def prepare_serving_check(model_dir: str, test_path: str, request_path: str, expected_path: str) -> dict[str, Any]:
@@ -314,9 +269,6 @@ def prepare_serving_check(model_dir: str, test_path: str, request_path: str, exp
     storage.write_text(request_path, json.dumps(serving.request_body(matrix)))
     storage.write_text(expected_path, json.dumps(expected))
     return {"rows": len(matrix), "test_rows": len(frame), "features": len(metadata["features"])}
-
-
-prepare_serving_check = step(prepare_serving_check)
 
 
 def check_serving(model_dir: str, test_path: str, request_path: str, result_path: str, serving_env: str) -> dict[str, Any]:
@@ -354,9 +306,6 @@ def check_serving(model_dir: str, test_path: str, request_path: str, result_path
     result.update(test_rows=prepared["test_rows"], serving_env=folder)
     storage.write_text(result_path, json.dumps(result, indent=2))
     return result
-
-
-check_serving = step(check_serving)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,8 @@ daemon and gunicorn's preload do, a run starts one *warm* process beside it, whi
 imports those libraries while kfx starts up, then forks one child per step. The
 child runs exactly what kfp.local's command would (the component's source written
 to a file, ``python -m kfp.dsl.executor_main`` with the same arguments and
-environment), in a session of its own, its output on a pipe to kfx.
+environment, through :mod:`kfx.executor` when the command says so, as every kfx
+component's does), in a session of its own, its output on a pipe to kfx.
 
 The warm process imports one module at a time and forks a step as soon as it is
 asked, between two imports: a step starts with whatever is imported by then and
@@ -44,7 +45,8 @@ def step_arguments(full_command: list[str]) -> Optional[list[str]]:
     """The component source and executor arguments of kfp.local's Python-component command, else None.
 
     kfp.local runs ``sh -ec SCRIPT SOURCE ARGS…``, where the script writes SOURCE to a
-    file and runs ``python -m kfp.dsl.executor_main --component_module_path FILE ARGS…``.
+    file and runs ``python -m kfp.dsl.executor_main --component_module_path FILE ARGS…``
+    (a kfx component: ``python -m kfx.executor -m kfp.dsl.executor_main …``, see :func:`through_kfx`).
     """
     if len(full_command) < 4 or full_command[:2] != ["sh", "-ec"]:
         return None
@@ -52,6 +54,14 @@ def step_arguments(full_command: list[str]) -> Optional[list[str]]:
     if _EXECUTOR not in script or "--component_module_path" not in script or '"$@"' not in script:
         return None
     return full_command[3:]
+
+
+def through_kfx(full_command: list[str]) -> bool:
+    """Whether the command runs kfp's executor through :mod:`kfx.executor` (a kfx component's does)."""
+    from kfx.executor import COMMAND
+
+    # kfp.local has replaced "python3" with this Python's path by now.
+    return len(full_command) > 2 and COMMAND.replace("python3 ", "", 1) in full_command[2]
 
 
 class WarmProcess:
@@ -118,7 +128,8 @@ class WarmServer:
             return None
         read, write = os.pipe()
         try:
-            self.send({"arguments": arguments, "env": dict(os.environ), "cwd": os.getcwd()}, (write,))
+            request = {"arguments": arguments, "kfx": through_kfx(full_command), "env": dict(os.environ), "cwd": os.getcwd()}
+            self.send(request, (write,))
             pid = self.receive()["pid"]
         except (OSError, ValueError, KeyError):
             os.close(read)
@@ -207,8 +218,13 @@ def _run_step(request: dict[str, Any], output: int) -> None:
         path = os.path.join(tempfile.mkdtemp(), "ephemeral_component.py")
         with open(path, "w") as f:
             f.write(source)
-        sys.argv = ["kfp.dsl.executor_main", "--component_module_path", path, *arguments]
-        runpy.run_module("kfp.dsl.executor_main", run_name="__main__", alter_sys=True)
+        if request.get("kfx"):
+            from kfx import executor
+
+            executor.run(["-m", executor.KFP_EXECUTOR, "--component_module_path", path, *arguments])
+        else:
+            sys.argv = ["kfp.dsl.executor_main", "--component_module_path", path, *arguments]
+            runpy.run_module("kfp.dsl.executor_main", run_name="__main__", alter_sys=True)
         code = 0
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):

@@ -1,4 +1,7 @@
-"""The step functions the components call, with real files: what each passes on, and how errors surface."""
+"""The step functions the components call, with real files: what each passes on.
+
+How their errors surface in a task is the component command's work (kfx.executor):
+tests/faults/test_error_wrapping.py."""
 
 import json
 import os
@@ -7,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kfx import steps
-from kfx.errors import DataError, KfxError
+from kfx.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -49,35 +52,6 @@ def test_import_dataset_samples_then_checks(tmp_path, beans):
         steps.import_dataset(str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), (0.8, 0.1, 0.1), 42, 10)
     assert str(caught.value).startswith(f"Label column 'Class' is not in source {str(tmp_path / 'nolabel.csv')!r} (columns: Area,")
     assert not (tmp_path / "c").exists()
-
-
-def test_a_step_outside_a_task_raises_and_other_errors_pass_through(monkeypatch):
-    calls = []
-
-    def fails(kind):
-        calls.append(kind)
-        raise kind("The input is wrong; pass another.")
-
-    wrapped = steps.step(fails)
-    assert wrapped.__name__ == "fails" and wrapped.__doc__ == fails.__doc__
-    monkeypatch.delenv("_KFP_RUNTIME", raising=False)
-    with pytest.raises(DataError):
-        wrapped(DataError)
-    monkeypatch.setenv("_KFP_RUNTIME", "true")
-    with pytest.raises(ValueError):
-        wrapped(ValueError)  # not a user's error: the traceback is the useful thing
-    assert steps.step(lambda x, y=1: x + y)(2, y=3) == 5
-
-
-def test_inside_a_task_a_users_error_prints_one_line_and_exits_with_its_code(monkeypatch, capsys):
-    class Odd(KfxError):
-        exit_code = 7
-
-    monkeypatch.setenv("_KFP_RUNTIME", "true")
-    with pytest.raises(SystemExit) as caught:
-        steps.step(lambda: (_ for _ in ()).throw(Odd("The input is odd; pass an even one.")))()
-    assert caught.value.code == 7 and caught.value.__cause__ is None and caught.value.__suppress_context__
-    assert capsys.readouterr() == ("kfx-error: Odd: The input is odd; pass an even one.\n", "")
 
 
 def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits, tmp_path):

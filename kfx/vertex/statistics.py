@@ -16,8 +16,6 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
-from kfx.steps import step
-
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
@@ -188,7 +186,6 @@ def memory_statistics(
     return compute_statistics(data.stratified_split(table, label_column, fractions, seed))
 
 
-@step
 def generate_statistics_bq(
     bq_source: str,
     statistics_dir: str,

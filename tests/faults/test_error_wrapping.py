@@ -1,0 +1,126 @@
+"""A user's error surfaces as its one sentence and exit code wherever a component raises it. Real
+processes and the real kfp.local runner (warm and cold); no mocks."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from kfp import dsl
+
+from kfx.step import Step, component
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SENTENCE = "Column 'x' of 'table.csv' is odd; pass a table whose column 'x' is even."
+
+
+@component
+def refuses(kind: str, sentence: str, out: dsl.OutputPath(str)):
+    """Raises ``kind`` (a kfx.errors class, else a builtin) with ``sentence`` from its own body, not
+    through a kfx.steps function, after writing half an output."""
+    import builtins
+
+    from kfx import errors
+
+    with open(out, "w") as f:
+        f.write("half")
+    raise (getattr(errors, kind, None) or getattr(builtins, kind))(sentence)
+
+
+STEP = Step(refuses, cache=False)
+
+
+# --- any component: a KfxError from its body, through the real local runner ---------------------
+
+
+def _run(tmp_path, monkeypatch, warm: bool, kind: str):
+    """Runs ``refuses`` as a one-step pipeline with kfx's local runner; returns the result, the task's
+    exit status and whether the warm process forked it."""
+    import io
+
+    import kfx.stops
+    import kfx.warm
+    from kfx.config import Config
+    from kfx.local import run_local
+    from kfx.pipeline import local_task
+    from kfx.wiring import pipeline_function, plan
+
+    seen = {"forked": False}
+    if not warm:
+        def refuse():
+            raise OSError("no warm process in this test")
+
+        monkeypatch.setattr(kfx.warm, "WarmServer", refuse)
+    else:
+        start = kfx.warm.WarmServer.start
+
+        def started(self, full_command):
+            process = start(self, full_command)
+            seen["forked"] = process is not None
+            return process
+
+        monkeypatch.setattr(kfx.warm.WarmServer, "start", started)
+    run_process = kfx.stops.Stop.run_process
+
+    def observed(self, full_command):
+        seen["status"] = run_process(self, full_command)
+        return seen["status"]
+
+    monkeypatch.setattr(kfx.stops.Stop, "run_process", observed)
+
+    def build(config):
+        wired = plan([STEP], config, {"kind": kind, "sentence": SENTENCE})
+        return pipeline_function(wired, config.resolved_pipeline_name, "one refusing step", local_task(config))
+
+    config = Config(runs_dir=str(tmp_path), record_lineage=False, enable_caching=False, pipeline_name="refusing")
+    result = run_local(config, out=io.StringIO(), steps=[STEP], build=build)
+    return result, seen
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_kfx_error_raised_in_a_component_body_surfaces_as_its_sentence_and_exit_code(tmp_path, monkeypatch, warm):
+    result, seen = _run(tmp_path, monkeypatch, warm, "AnomaliesFound")
+    assert seen["forked"] is warm
+    assert seen["status"] == 3  # the task's own exit status: AnomaliesFound's exit code
+    assert result.status == "failed"
+    assert (result.summary["error_kind"], result.summary["error"]) == ("AnomaliesFound", SENTENCE)
+    error = result.error()
+    assert type(error).__name__ == "AnomaliesFound" and error.exit_code == 3 and str(error) == SENTENCE
+    log = open(os.path.join(result.run_dir, "pipeline.log")).read()
+    assert f"kfx-error: AnomaliesFound: {SENTENCE}" in [line.strip() for line in log.splitlines()]
+    assert "Traceback" not in log
+    # The half-written output went with the failed task.
+    assert not os.path.exists(result.events[0].task_root)
+
+
+def test_any_other_error_keeps_its_traceback_and_exit_1(tmp_path, monkeypatch):
+    result, seen = _run(tmp_path, monkeypatch, False, "ValueError")
+    assert seen["status"] == 1 and result.status == "failed"
+    assert result.summary["error_kind"] == "StepFailed"
+    log = open(os.path.join(result.run_dir, "pipeline.log")).read()
+    assert f"ValueError: {SENTENCE}" in log and "Traceback" in log and "kfx-error" not in log
+
+
+def test_every_kfx_component_runs_kfps_executor_through_kfxs_and_the_yaml_keeps_it(tmp_path):
+    from kfp import compiler, components
+
+    from kfx.executor import COMMAND
+    from kfx.step import declared
+    from kfx.warm import step_arguments
+
+    python = [s for s in declared() if getattr(s.component, "python_func", None) is not None]
+    assert len(python) >= 20
+    for step in python:
+        command = step.component.component_spec.implementation.container.command
+        assert command[:2] == ["sh", "-ec"] and COMMAND in command[2], step.name
+        assert step_arguments(command) == command[3:], step.name
+    path = str(tmp_path / "refuses.yaml")
+    compiler.Compiler().compile(refuses, package_path=path)
+    loaded = components.load_component_from_file(path)
+    assert COMMAND in loaded.component_spec.implementation.container.command[2]
+
+
+def test_the_executor_entry_point_without_a_module_says_how_to_call_it():
+    done = subprocess.run([sys.executable, "-m", "kfx.executor"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "usage: python -m kfx.executor -m MODULE [ARGS...]"
