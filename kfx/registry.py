@@ -101,12 +101,18 @@ def resolve(registry_dir: str, model_name: str, version: str = LATEST, required:
     return record
 
 
-def check_compatible(version: dict[str, Any], label_column: str, columns: list[str]) -> None:
-    """Checks that a table can be scored by (and trained against) a registry version: the same label
-    column, and every feature the version's model reads among ``columns``.
+def check_compatible(version: dict[str, Any], label_column: str, columns: list[str]) -> list[str]:
+    """Checks that a version can be the champion of a table: the same label column. The features its
+    model reads that ``columns`` lack are returned, not refused: a column gone from this run's table is
+    a data problem that validation reports with the table's other anomalies (:mod:`kfx.validation`),
+    not a reason to start a new model.
+
+    Returns:
+        The features the version's model reads that are not among ``columns``, in the model's order.
 
     Raises:
-        ModelMismatch: Naming the difference and the fix (another ``--model-name``).
+        ModelMismatch: If the version predicts another label column, naming both and the fix (another
+            ``--model-name``).
     """
     import json
 
@@ -119,12 +125,7 @@ def check_compatible(version: dict[str, Any], label_column: str, columns: list[s
             f"Model {name} predicts {metadata['label_column']!r}, but this run's label column is {label_column!r}; "
             "pass --model-name with a new name for a model of this table."
         )
-    missing = [f for f in metadata["features"] if f not in columns]
-    if missing:
-        raise ModelMismatch(
-            f"Model {name} reads feature(s) {', '.join(map(repr, missing))} that this table lacks; "
-            "pass --model-name with a new name for a model of this table, or add the columns."
-        )
+    return [f for f in metadata["features"] if f not in columns]
 
 
 def push_model(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 
 def import_dataset(
@@ -123,6 +123,8 @@ def validate_statistics(
     drift_threshold: float,
     fail_on_anomalies: bool,
     previous_statistics_dir: str = "",
+    missing_features: Sequence[str] = (),
+    champion: str = "",
 ) -> dict[str, Any]:
     """Validates every split against the schema, train vs. validation for skew and, given the previous
     model's statistics, train vs. its training statistics for drift.
@@ -135,6 +137,9 @@ def validate_statistics(
         previous_statistics_dir: Statistics folder of the previous model (the champion's), holding
             ``Split-train/stats.tfrecord``; empty checks no drift.
         drift_threshold: Base drift threshold, used with ``previous_statistics_dir``.
+        missing_features: Features the previous model reads that the table lacks (find-model's
+            ``missing_features``): each is an anomaly; drift is measured on the other features.
+        champion: The previous model (``beans v1``), named in those anomalies.
 
     Returns:
         ``anomalies`` (count), ``findings`` (split, feature, short, description, check each) and
@@ -159,13 +164,13 @@ def validate_statistics(
             )
     result = validation.validate(stats, schemas.load_schema(schema_path), skew_threshold,
                                  previous=previous, drift_threshold=drift_threshold)
-    found = validation.findings(result.anomalies)
+    found = validation.findings(result.anomalies) + validation.missing_findings(missing_features, champion)
     validation.write_anomalies(result.anomalies, anomalies_dir)
     report = validation.report_markdown(found, list(stats), skew_threshold, result.comparisons,
                                         drift_threshold if previous is not None else None)
     storage.write_text(report_path, report)
     if found and fail_on_anomalies:
-        raise validation.anomalies_error(found)
+        raise validation.anomalies_error(found, champion, result.comparisons)
     return {"anomalies": len(found), "findings": [f.to_dict() for f in found],
             "thresholds": [c.to_dict() for c in result.comparisons]}
 

@@ -42,8 +42,9 @@ if TYPE_CHECKING:
 
 ANOMALIES_FILE = "anomalies.pbtxt"
 
-SCHEMA, SKEW, DRIFT = "schema", "skew", "drift"
-"""What a finding comes from: the schema, train vs. eval skew, or drift from the previous statistics."""
+SCHEMA, SKEW, DRIFT, MISSING = "schema", "skew", "drift", "missing"
+"""What a finding comes from: the schema, train vs. eval skew, drift from the previous statistics, or a
+feature the champion reads that the table lacks."""
 
 JS, LINF = "jensen_shannon_divergence", "infinity_norm"
 """The comparator distances, named as in the schema proto's ``FeatureComparator``."""
@@ -75,8 +76,8 @@ class Finding:
         feature: The feature (column) name.
         short: TFDV's short description, e.g. "Unexpected string values".
         description: TFDV's full description.
-        check: What found it: "schema", "skew" (train vs. eval) or "drift" (vs. the previous
-            training statistics). Defaults to "schema".
+        check: What found it: "schema", "skew" (train vs. eval), "drift" (vs. the previous
+            training statistics) or "missing" (the champion reads it). Defaults to "schema".
     """
 
     split: str
@@ -503,8 +504,29 @@ def report_markdown(
     return "\n".join(lines) + "\n"
 
 
-def anomalies_error(found: list[Finding]) -> AnomaliesFound:
-    """The one-sentence error naming each anomalous feature and what is wrong."""
+def missing_findings(features: Sequence[str], champion: str, split: str = "train") -> list[Finding]:
+    """A finding for each feature the champion (``beans v1``) reads that the table lacks.
+
+    Such a table is a data problem, reported with the table's other anomalies; drift from the
+    champion's training data is measured on the features the table has.
+    """
+    return [
+        Finding(split, feature, "Missing feature the champion reads",
+                f"The champion {champion} reads {feature!r}, which this table lacks; drift from its training data "
+                "is measured on the features the table has.", MISSING)
+        for feature in features
+    ]
+
+
+def anomalies_error(found: list[Finding], champion: str = "", comparisons: Sequence[Comparison] = ()) -> AnomaliesFound:
+    """The one-sentence error naming each anomalous feature and what is wrong.
+
+    Args:
+        found: The findings.
+        champion: The champion (``beans v1``) that findings of missing features name.
+        comparisons: The features compared (:func:`validate`); with missing features, the sentence says
+            on how many the drift from the champion was measured, and which drifted.
+    """
     def part(f: Finding) -> str:
         if f.check == DRIFT:
             return f"{f.feature!r} drifted from the champion's training data ({f.short})"
@@ -512,7 +534,21 @@ def anomalies_error(found: list[Finding]) -> AnomaliesFound:
             return f"{f.feature!r} differs between train and validation ({f.short})"
         return f"{f.feature!r} in {f.split} ({f.short})"
 
-    return AnomaliesFound(
-        f"TFDV found {len(found)} anomalies: {'; '.join(map(part, found))}; fix the data or curate the schema "
-        "(--schema-file), or pass --no-fail-on-anomalies to go on."
-    )
+    missing = [f.feature for f in found if f.check == MISSING]
+    others = [f for f in found if f.check != MISSING]
+    tfdv = f"TFDV found {len(others)} anomalies: {'; '.join(map(part, others))}"
+    if not missing:
+        return AnomaliesFound(
+            f"{tfdv}; fix the data or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on."
+        )
+    # No --no-fail-on-anomalies here: the champion could not be scored on a table without its features.
+    one = len(missing) == 1
+    measured = sum(1 for c in comparisons if c.check == DRIFT and c.measured is not None)
+    drifted = "" if any(f.check == DRIFT for f in others) else ": none drifted"  # else TFDV's part names them
+    lacks = (f"This table lacks the feature{'' if one else 's'} {', '.join(map(repr, missing))} that the champion "
+             f"{champion or 'model'} reads (drift from its training data measured on the {measured} other "
+             f"features{drifted})")
+    fix = f"add {'it' if one else 'them'} to the table, or pass --model-name with a new name for a model of this table"
+    if not others:
+        return AnomaliesFound(f"{lacks}; {fix}.")
+    return AnomaliesFound(f"{lacks}, and {tfdv}; {fix}, and fix the data or curate the schema (--schema-file).")

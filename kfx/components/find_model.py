@@ -19,16 +19,19 @@ def find_model(
 ) -> NamedTuple("FindOutputs", [("found", bool)]):
     """Records the registry version ``model_name@model_version`` as a reference later steps read: the
     champion that the new model is compared with and whose training statistics drift is measured
-    against. None found is not an error; the reference says why.
+    against. None found is not an error; the reference says why. Nor is a table that lacks a feature
+    the version reads: the reference names it, and validation reports it as an anomaly. A version that
+    predicts another label column is refused (ModelMismatch).
 
     Args:
         registry_dir: Root folder of the local registry.
         model_name: Name of the model in the registry.
         registered_model: JSON ``found``, ``model_name``, ``version``, ``uri`` (the version folder),
-            ``reason`` and ``digest`` (of the folder's content: a step that reads the version is reused
-            only while it holds the same files); the same keys in its metadata.
-        table: A CSV table of this run (the training split, or the table to score); a version found must
-            read features among its columns.
+            ``reason``, ``digest`` (of the folder's content: a step that reads the version is reused
+            only while it holds the same files) and, for a version found, ``missing_features`` (those its
+            model reads that the table lacks: validate-statistics reports them as anomalies); the same
+            keys in its metadata.
+        table: A CSV table of this run (the training split, or the table to score).
         label_column: The run's label column; a version found must predict the same (empty: not checked).
         model_version: A version number, or ``latest`` (the champion).
 
@@ -46,7 +49,7 @@ def find_model(
     if found["found"]:
         with storage.open_read(table.path) as f:
             columns = next(csv.reader(line.decode("utf-8") for line in f))
-        registry.check_compatible(found, label_column, columns)
+        found["missing_features"] = registry.check_compatible(found, label_column, columns)
     return (reference.write(registered_model, found)["found"],)
 
 

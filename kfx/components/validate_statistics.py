@@ -29,7 +29,8 @@ def validate_statistics(
         statistics: Output of generate_statistics.
         schema: Output of infer_schema.
         registered_model: The champion (find_model's reference); its version folder keeps its
-            training statistics. None found: no drift check.
+            training statistics. None found: no drift check. Each of its ``missing_features`` (read
+            by the champion, lacking in the table) is an anomaly.
         anomalies: Folder of text Anomalies protos, one per split.
         report: Readable Markdown report.
         skew_threshold: Base Jensen-Shannon / L-infinity distance of train vs. validation.
@@ -46,7 +47,7 @@ def validate_statistics(
     previous = f"{champion['uri'].rstrip('/')}/{STATISTICS_FOLDER}" if champion.get("found") else ""
     result = steps.validate_statistics(
         statistics.path, schema.path, anomalies.path, report.path, skew_threshold, drift_threshold, fail_on_anomalies,
-        previous,
+        previous, champion.get("missing_features") or [], f"{champion.get('model_name')} v{champion.get('version')}",
     )
     anomalies.metadata.update(
         anomalies=result["anomalies"], skew_threshold=skew_threshold, drift_threshold=drift_threshold,

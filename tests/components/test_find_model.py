@@ -34,7 +34,7 @@ def test_the_newest_version_is_the_champion(upstream, two_versions, new_artifact
     from kfx.digests import content_digest
 
     expected = {"found": True, "model_name": "beans", "version": "2", "uri": uri, "reason": "",
-                "digest": content_digest(uri)}
+                "digest": content_digest(uri), "missing_features": []}
     assert found is True and reference.metadata == expected
     assert expected["digest"] != content_digest(str(two_versions / "beans" / "v1"))  # v1 keeps another evaluation
     assert json.load(open(reference.path)) == expected
@@ -53,15 +53,20 @@ def test_no_version_is_a_reference_that_says_why(upstream, tmp_path, new_artifac
         "reason": f"the registry {tmp_path / 'empty'} holds no version of model 'beans'", "digest": ""}
 
 
-def test_a_champion_of_another_label_or_features_is_refused(upstream, two_versions, new_artifact, tmp_path):
+def test_a_champion_of_another_label_is_refused_and_features_the_table_lacks_are_recorded(
+        upstream, two_versions, new_artifact, tmp_path):
     with pytest.raises(ModelMismatch, match=r"^Model beans v2 predicts 'Class', but this run's label column is 'Kind'; "
                                             "pass --model-name with a new name for a model of this table.$"):
         _find(upstream, two_versions, new_artifact, label_column="Kind")
+    # A table without some of the champion's features is a data problem validate-statistics reports, not a
+    # new model: the reference names them.
     narrow = tmp_path / "narrow.csv"
     narrow.write_text("Area,Class\n1,SEKER\n")
-    with pytest.raises(ModelMismatch, match=r"^Model beans v2 reads feature\(s\) 'Perimeter', 'MajorAxisLength', .* that this "
-                                            "table lacks; pass --model-name"):
-        _find(upstream, two_versions, new_artifact, table=Dataset(name="t", uri=str(narrow)))
+    (found,), reference = _find(upstream, two_versions, new_artifact, table=Dataset(name="t", uri=str(narrow)))
+    features = json.load(open(os.path.join(reference.metadata["uri"], "model_metadata.json")))["features"]
+    assert found is True and len(features) == 16
+    assert reference.metadata["missing_features"] == [f for f in features if f != "Area"]
+    assert reference.metadata["missing_features"][:2] == ["Perimeter", "MajorAxisLength"]
 
 
 def test_registry_resolve_and_references():
