@@ -128,7 +128,8 @@ class WarmServer:
             return None
         read, write = os.pipe()
         try:
-            request = {"arguments": arguments, "kfx": through_kfx(full_command), "env": dict(os.environ), "cwd": os.getcwd()}
+            request = {"arguments": arguments, "kfx": through_kfx(full_command), "env": dict(os.environ),
+                       "cwd": os.getcwd()}
             self.send(request, (write,))
             pid = self.receive()["pid"]
         except (OSError, ValueError, KeyError):
