@@ -137,7 +137,8 @@ class StepCache(Listener):
         key when a file or input it read changed while it ran."""
         read = self._read.pop(event.name, {})
         if event.state == "complete":
-            self._guard(self._check_read, event, read)
+            if not self._guard(self._unchanged, event, read):
+                event.cache_key = ""  # it read other bytes than its key names, or that could not be checked
             self._guard(self._after, event)
 
     def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
@@ -192,7 +193,7 @@ class StepCache(Listener):
             if isinstance(value, str) and value and os.path.isfile(value)
         }
         inputs = {name: [self._digest(a.uri) for a in artifacts] for name, artifacts in event.input_artifacts.items()}
-        # What the key says the step read, checked again when it ends (_check_read).
+        # What the key says the step read, checked again when it ends (_unchanged).
         read = {event.parameters[name]: (f"parameter {name}", digest) for name, digest in files.items()}
         for name, artifacts in event.input_artifacts.items():
             read.update({a.uri: (f"input {name}", digest) for a, digest in zip(artifacts, inputs[name])})
@@ -260,16 +261,16 @@ class StepCache(Listener):
         event.digests = digests
         return {**{name: _cast(values[name], p.parameter_type) for name, p in wanted.parameters.items()}, **made}
 
-    def _check_read(self, event: TaskEvent, read: dict[str, tuple[str, str]]) -> None:
-        """Drops the key of a step that read other bytes than its key names: a file or input changed
-        between the key's digest and the step's end (the step read it somewhere in between)."""
+    def _unchanged(self, event: TaskEvent, read: dict[str, tuple[str, str]]) -> bool:
+        """Whether the files and inputs the key digested still hold those bytes when the step ends;
+        if not, the step read a changed file somewhere in between, and the run will say which."""
         changed = [(path, what) for path, (what, digest) in read.items() if content_digest(path) != digest]
         if changed and event.cache_key:
-            event.cache_key = ""
             names = ", ".join(f"{path} ({what})" for path, what in changed)
             self.not_kept.append(
                 f"{names} changed while {event.name} ran, so its outputs stay in this run but no later run reuses them"
             )
+        return not changed
 
     def _after(self, event: TaskEvent) -> None:
         from kfx.step import named, resolve
