@@ -151,6 +151,39 @@ def test_a_source_replaced_as_the_import_starts_is_not_reused_by_a_later_run_on_
     assert _read(again.summary["artifacts"]["import-dataset/train_data"]) == splits[1]
 
 
+@pytest.mark.e2e
+def test_a_split_edited_as_the_statistics_start_leaves_them_unreused(tmp_path, tables, monkeypatch, capsys):
+    """An input artifact is checked like a file a parameter names: this run's split, edited as its reader starts."""
+    from kfp.local import executor_input_utils, task_dispatcher
+
+    source, _, _ = tables
+    config = Config(source=source, runs_dir=str(tmp_path / "runs"))
+    real = task_dispatcher.run_single_task_implementation
+    edited = []
+
+    def editing(**kwargs):
+        if executor_input_utils.get_local_task_resource_name(kwargs["component_name"]) == "generate-statistics":
+            split = kwargs["arguments"]["train_data"].uri
+            with open(split, "a") as f:
+                f.write(open(split).read().splitlines()[-1] + "\n")  # one more row, as the statistics start
+            edited.append(split)
+        return real(**kwargs)
+
+    monkeypatch.setattr(task_dispatcher, "run_single_task_implementation", editing)
+    first, _ = _run(config, (IMPORT, STATISTICS))
+    monkeypatch.setattr(task_dispatcher, "run_single_task_implementation", real)
+    warned = capsys.readouterr().err
+    # The import runs again (the earlier split is edited); its split is as first written, so the statistics
+    # have the key the first run's would have had without the edit: they must be made again, not reused.
+    later, console = _run(config, (IMPORT, STATISTICS))
+    assert "cached from" not in console
+    assert [e.state for e in later.events] == ["complete", "complete"]
+    sentence = (f"{edited[0]} (input train_data) changed while generate-statistics ran, so its outputs stay in "
+                "this run but no later run reuses them")
+    assert first.summary["cache_not_kept"] == [sentence]
+    assert f"kfx: warning: {sentence}\n" in warned
+
+
 # -- no file shared between runs --------------------------------------------------------------------
 
 
