@@ -7,16 +7,22 @@ execution in its lineage store (:mod:`kfx.lineage`), so the store is the cache:
 - a step's **cache key** digests its component (the spec, and the executor that holds
   the function's source), the code version (:func:`code_version`), its parameter values
   (with the content of any local file a parameter names: ``--source``, ``--schema-file``)
-  and the *content* of its input artifacts. The recorder stores it on the execution;
+  and the *content* of its input artifacts. Those files and inputs are digested again when
+  the step ends: when one changed while the step ran (a source rewritten as the import
+  started), the step read other bytes than its key names, so the execution is recorded
+  without a key, never reused, and the run says which file changed (``cache_not_kept``);
 - the content digest of each output artifact is recorded when the step writes it, and
   so is the digest of what the step wrote outside the run folder
   (:attr:`kfx.step.Step.outside`: the registry version a push made);
 - a step reuses the newest complete (or itself cached) execution with its key whose
   outputs, and places outside, still have the recorded content; failed, running and
-  interrupted executions are never candidates. The outputs are hard-linked (copied
-  across file systems) to the URIs kfp.local would have used in this run's folder, the
-  task returns the earlier output values, and the store records the new execution as
-  CACHED with ``cached_from``, linked to its inputs and its own output artifacts.
+  interrupted executions are never candidates. The outputs are copied (a reflink where
+  the file system can, so a copy costs no space until one side is written) to the URIs
+  kfp.local would have used in this run's folder, the task returns the earlier output
+  values, and the store records the new execution as CACHED with ``cached_from``, linked
+  to its inputs and its own output artifacts. Copies, not hard links: editing a file in
+  one run's folder changes no other run's file (runs as root write through any permission
+  bits), and the cache then does not reuse the edited file.
 
 ``Config.enable_caching`` (``--no-cache``) turns reuse off; keys and digests are still
 recorded, so a run made without the cache can serve later runs. A caching problem
@@ -45,23 +51,38 @@ KEY_VERSION = 1
 """The recipe of the cache key; raise it when the recipe changes, so older keys never match."""
 
 
-def _place(source: str, target: str) -> None:
-    """Puts an earlier output at ``target``: its files hard-linked where possible, else copied."""
-    def link(a: str, b: str) -> None:
-        try:
-            os.link(a, b)
-        except OSError:  # another file system, or one without hard links
-            shutil.copy2(a, b)
+FICLONE = 0x40049409
+"""Linux's ioctl that makes ``dst`` a copy-on-write clone of ``src`` (btrfs, XFS, bcachefs)."""
 
+
+def _copy(source: str, target: str) -> None:
+    """Copies one file so that no later write to either reaches the other: a reflink where the
+    file system makes one (no bytes copied until one side is written), else a plain copy."""
+    import fcntl
+
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+            return
+        except OSError:  # ext4, tmpfs, another file system: no reflinks there
+            pass
+    shutil.copyfile(source, target)
+
+
+def _place(source: str, target: str) -> None:
+    """Puts a copy of an earlier output (a file, or a folder's files) at ``target``.
+
+    Never a hard link: a link is the same file, so rewriting it in one run's folder (as root,
+    whatever its permission bits) would change every run that reused it."""
     if os.path.isdir(source):
         for root, _, files in os.walk(source):
             folder = os.path.join(target, os.path.relpath(root, source))
             os.makedirs(folder, exist_ok=True)
             for name in files:
-                link(os.path.join(root, name), os.path.join(folder, name))
+                _copy(os.path.join(root, name), os.path.join(folder, name))
     elif os.path.isfile(source):
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        link(source, target)
+        _copy(source, target)
 
 
 def _cast(value: Any, parameter_type: int) -> Any:
@@ -88,6 +109,8 @@ class StepCache(Listener):
         self.reuse = reuse and store is not None
         self.error = ""
         self._digests: dict[str, str] = {}  # this run's outputs, as the inputs of later steps
+        self._read: dict[str, dict[str, tuple[str, str]]] = {}  # per step: path -> (what it is, digest the key used)
+        self.not_kept: list[str] = []  # why a step's execution was recorded without its key
         self.code = self._guard(code_version) or ""
 
     # -- the hooks of the local runner -----------------------------------------------------------
@@ -110,8 +133,12 @@ class StepCache(Listener):
 
     def after(self, event: TaskEvent) -> None:
         """Records the content digest of each output a completed step wrote, and of what it wrote
-        outside the run folder, on the event (the recorder stores them)."""
+        outside the run folder, on the event (the recorder stores them); drops the step's cache
+        key when a file or input it read changed while it ran."""
+        read = self._read.pop(event.name, {})
         if event.state == "complete":
+            if not self._guard(self._unchanged, event, read):
+                event.cache_key = ""  # it read other bytes than its key names, or that could not be checked
             self._guard(self._after, event)
 
     def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
@@ -119,6 +146,11 @@ class StepCache(Listener):
         if self.error:
             summary["cache_error"] = self.error
             print(f"kfx: warning: step caching stopped in run {run_id}: {self.error}", file=sys.stderr)
+        if self.not_kept:
+            # Said once the run ends: while it runs, stderr goes to pipeline.log.
+            summary["cache_not_kept"] = list(self.not_kept)
+            for sentence in self.not_kept:
+                print(f"kfx: warning: {sentence}", file=sys.stderr)
 
     # -- the work --------------------------------------------------------------------------------
 
@@ -161,6 +193,11 @@ class StepCache(Listener):
             if isinstance(value, str) and value and os.path.isfile(value)
         }
         inputs = {name: [self._digest(a.uri) for a in artifacts] for name, artifacts in event.input_artifacts.items()}
+        # What the key says the step read, checked again when it ends (_unchanged).
+        read = {event.parameters[name]: (f"parameter {name}", digest) for name, digest in files.items()}
+        for name, artifacts in event.input_artifacts.items():
+            read.update({a.uri: (f"input {name}", digest) for a, digest in zip(artifacts, inputs[name])})
+        self._read[event.name] = read
         payload = {
             "recipe": KEY_VERSION, "component": component.hexdigest(), "code": self.code,
             "parameters": event.parameters, "files": files, "inputs": inputs,
@@ -223,6 +260,17 @@ class StepCache(Listener):
             made[name] = executor_output_utils.artifact_list_to_dsl_artifact(artifact_list, is_artifact_list=False)
         event.digests = digests
         return {**{name: _cast(values[name], p.parameter_type) for name, p in wanted.parameters.items()}, **made}
+
+    def _unchanged(self, event: TaskEvent, read: dict[str, tuple[str, str]]) -> bool:
+        """Whether the files and inputs the key digested still hold those bytes when the step ends;
+        if not, the step read a changed file somewhere in between, and the run will say which."""
+        changed = [(path, what) for path, (what, digest) in read.items() if content_digest(path) != digest]
+        if changed and event.cache_key:
+            names = ", ".join(f"{path} ({what})" for path, what in changed)
+            self.not_kept.append(
+                f"{names} changed while {event.name} ran, so its outputs stay in this run but no later run reuses them"
+            )
+        return not changed
 
     def _after(self, event: TaskEvent) -> None:
         from kfx.step import named, resolve

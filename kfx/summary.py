@@ -111,6 +111,7 @@ def format_summary(summary: dict[str, Any]) -> str:
                      "(--no-cache runs every step)")
     if summary.get("cache_error"):
         lines.append(f"  cache       not used after: {summary['cache_error']}")
+    lines += [f"  cache       {sentence}" for sentence in summary.get("cache_not_kept", ())]
     if summary.get("lineage_graph"):
         lines.append(f"  lineage     {summary['lineage_graph']}")
     lines.append(f"  run folder  {summary['run_dir']}")

@@ -255,14 +255,15 @@ def test_an_identical_run_reuses_every_step_but_the_registry_lookup_and_records_
         }, section
     assert summary["push"] == second.summary["push"] and summary["champion"] == second.summary["champion"]
     assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.resolved_model_name))) == ["v1"]
-    # The outputs are in this run's folder where kfp.local would have put them, linked to the earlier files;
-    # find-model's reference is written again, with the same content.
+    # The outputs are in this run's folder where kfp.local would have put them, copies of the earlier files
+    # (never the same file: an edit in one run must not reach another); find-model's reference is written again,
+    # with the same content.
     assert sorted(summary["artifacts"]) == sorted(second.summary["artifacts"])
     for key, uri in summary["artifacts"].items():
         assert uri.startswith(result.run_dir + os.sep)
         earlier = second.summary["artifacts"][key]
         if os.path.isfile(earlier):
-            assert os.path.samefile(uri, earlier) is (not key.startswith("find-model/")), key
+            assert not os.path.samefile(uri, earlier), key
         assert digests.content_digest(uri) == digests.content_digest(earlier), key
     assert "find-model/registered_model" in summary["artifacts"]
     train = next(e for e in result.events if e.name == "train")
@@ -405,26 +406,41 @@ def test_a_push_is_reused_only_while_its_registry_version_is_there(cold, after_p
 
 @pytest.mark.e2e
 def test_an_output_changed_since_it_was_recorded_is_not_reused(cold):
+    import glob
+
     config, first = cold
     split = first.summary["artifacts"]["import-dataset/train_data"]
-    with open(split, "a") as f:
-        f.write(open(split).read().splitlines()[-1] + "\n")  # one more row in the earlier run's split
+    as_written = open(split).read()
+
+    def edit(path: str) -> None:
+        with open(path, "a") as f:
+            f.write(as_written.splitlines()[-1] + "\n")  # one more row in an earlier run's split
+
+    edit(split)
+    # The later runs that reused the split hold copies of it, still as written: one of them is reused.
+    result, _ = _run(config)
+    assert _states(result) == REUSED
+    assert open(result.summary["artifacts"]["import-dataset/train_data"]).read() == as_written
+    # With every earlier run's split edited, none is reused.
+    for path in glob.glob(os.path.join(config.runs_dir, "*", "*", "import-dataset", "train_data")):
+        edit(path)
     result, _ = _run(config)
     states = _states(result)
     assert states["import-dataset"] == "complete"
     # The step made the split again, byte for byte as first written: what reads it is reused.
     assert digests.content_digest(result.summary["artifacts"]["import-dataset/train_data"]) != digests.content_digest(split)
+    assert open(result.summary["artifacts"]["import-dataset/train_data"]).read() == as_written
     assert {n: states[n] for n in NAMES[1:]} == {n: REUSED[n] for n in NAMES[1:]}
 
 
 @pytest.mark.e2e
-def test_outputs_that_vanished_are_not_reused_but_the_links_other_runs_hold_are(cold):
+def test_outputs_that_vanished_are_not_reused_but_the_copies_other_runs_hold_are(cold):
     config, first = cold
     shutil.rmtree(first.run_dir)
     result, _ = _run(config)
     assert _states(result) == REUSED
     stats = next(e for e in result.events if e.name == "generate-statistics")
-    # It names the run that computed the statistics, though the files now come from a later run's links.
+    # It names the run that computed the statistics, though the files now come from a later run's copies.
     assert stats.cached_from == f"{first.run_id}/generate-statistics"
     assert os.path.isfile(os.path.join(stats.outputs["statistics"].uri, "Split-train", "stats.tfrecord"))
 
