@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import tempfile
 from typing import Union
 
@@ -100,6 +101,19 @@ def disk_error(err: OSError, path: str, what: str = "") -> DiskError:
     why, fix = reason(err)
     folder, name = os.path.split(os.path.abspath(path))
     return DiskError(f"Could not write {name} in {folder!r}: {why}; {fix}{what}.")
+
+
+# A task's traceback line for an error of its disk, as Python prints it:
+# "OSError: [Errno 28] No space left on device" or "...: [Errno 30] Read-only file system: '/path'".
+TRACEBACK_LINE = re.compile(rf"\[Errno ({errno.ENOSPC}|{errno.EROFS}|{errno.EDQUOT})\] [^:\n]*(?:: '([^'\n]+)')?")
+
+
+def step_error(step: str, code: int, filename: str, task_root: str) -> str:
+    """The sentence of a step that failed because its disk refused a write (``code`` an errno in
+    :data:`TRACEBACK_LINE`): the file when its traceback named it, else the step's output folder."""
+    why, fix = reason(OSError(code, os.strerror(code)))
+    what = f"{os.path.basename(filename)} in {os.path.dirname(filename)!r}" if filename else f"its outputs in {task_root!r}"
+    return f"Step {step!r} could not write {what}: {why}; {fix} as --runs-dir, then run again."
 
 
 def write_whole(path: str, content: Union[str, bytes]) -> None:

@@ -52,6 +52,7 @@ class _LogStream:
         self.log = log
         self.echo = echo
         self.last_error: tuple[str, str] = ("", "")
+        self.disk_error: Optional[tuple[int, str]] = None  # a full or read-only disk in a task's traceback
 
     def write(self, text: str) -> int:
         self.log.write(text)
@@ -61,6 +62,12 @@ class _LogStream:
             match = _ERROR_LINE.search(text)
             if match:
                 self.last_error = (match[1] or "", match[2].strip())
+        if "[Errno " in text:
+            from kfx.disk import TRACEBACK_LINE
+
+            found = TRACEBACK_LINE.search(text)
+            if found:
+                self.disk_error = (int(found[1]), found[2] or "")
         return len(text)
 
     def flush(self) -> None:
@@ -98,7 +105,7 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
                 task_resource_name=name,
             ),
         )
-        stream.last_error = ("", "")
+        stream.last_error, stream.disk_error = ("", ""), None
         for listener in listeners:
             listener.task_started(event)
         reused = cache.before(event, kwargs) if cache is not None else None
@@ -111,6 +118,12 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
         event.state = "failed" if task_status != status.Status.SUCCESS else "cached" if reused is not None else "complete"
         if event.state == "failed":
             event.error_kind, event.error = stream.last_error
+            if not event.error and stream.disk_error is not None:
+                from kfx.disk import step_error
+
+                # No kfx-error sentence, but its traceback says the disk refused a write: say where.
+                event.error_kind = "DiskError"
+                event.error = step_error(name, *stream.disk_error, event.task_root)
             # Nothing a failed task half-made stays behind looking complete.
             shutil.rmtree(event.task_root, ignore_errors=True)
         elif cache is not None:

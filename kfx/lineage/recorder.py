@@ -140,6 +140,8 @@ class LineageRecorder:
             self.run_id, self.config.resolved_pipeline_name,
             {
                 "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
+                # Where its summary.json will be: read when the store cannot record the run's end (a full disk).
+                "run_dir": os.path.abspath(os.path.join(self.config.runs_dir, self.run_id)),
                 "config": json.dumps(self.config.to_dict(), default=str),
                 **processes.identity(),  # who runs it, so a run whose process is gone reads as abandoned
             },

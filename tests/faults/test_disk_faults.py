@@ -236,3 +236,30 @@ def test_predict_output_on_a_disk_that_fills_during_the_copy_fails_the_run_and_t
     assert "failed at   the end of the run: " + sentence in done.stdout
     run = LineageStore(str(store)).run(summary["run_id"])
     assert (run.status, run.failed_step, run.error) == ("failed", "", sentence)
+
+
+@pytest.mark.e2e
+def test_a_disk_that_fills_during_a_step_names_the_step_and_where_and_the_runs_table_agrees(kfx_cli, disks):
+    """Runs folder and lineage store on a 600 kB tmpfs: the probe before the run fits, the run's outputs and
+    the store do not: the store stops taking writes (here during generate-statistics), then a step fails
+    (here train). Which ones depends on sizes, so the test reads the step from the summary and checks that
+    the console, the summary and the runs table agree on it."""
+    disk = disks("runs", "600k")
+    done = kfx_cli("run", "--sample-rows", "600", "--runs-dir", str(disk), "--no-cache")
+    assert done.returncode == 2, done.output
+    assert "Traceback" not in done.output
+    [summary_path] = glob.glob(str(disk / "kfx-beans-*" / "summary.json"))
+    summary = json.load(open(summary_path))
+    step = summary["failed_step"]
+    [job] = glob.glob(os.path.join(summary["run_dir"], "kfx-beans-*"))  # kfp.local's folder of the pipeline job
+    task_root = os.path.join(job, step)
+    sentence = f"Step {step!r} could not write its outputs in {task_root!r}: {NO_SPACE} as --runs-dir, then run again."
+    assert (summary["status"], summary["error_kind"], summary["error"]) == ("failed", "DiskError", sentence)
+    assert done.stderr.strip().splitlines()[-1] == f"kfx: error: {sentence}"
+    assert summary["lineage_error"].endswith(")") and "the run's end could not be recorded in " in summary["lineage_error"]
+    assert not os.path.exists(task_root)  # the failed step's half-made outputs are gone
+    # The store missed the run's end; the runs table reads it from summary.json instead of calling the
+    # run abandoned in the last step the store heard of.
+    table = kfx_cli("lineage", "runs", "--metadata-path", str(disk / "metadata.sqlite"))
+    [line] = [line for line in table.stdout.splitlines() if line.startswith(summary["run_id"])]
+    assert line.split()[1] == "failed" and line.endswith(f"failed at {step}")
