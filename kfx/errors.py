@@ -44,3 +44,7 @@ class StepFailed(KfxError):
 
 class ServingError(KfxError):
     """The serving-only environment cannot be made, or the serving check cannot run in it."""
+
+
+class DiskError(KfxError):
+    """A folder or file kfx must write that cannot be written: a file in the way, a read-only or full disk."""

@@ -22,7 +22,6 @@ The events and the console's lines are in :mod:`kfx.events`.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import secrets
@@ -53,6 +52,7 @@ class _LogStream:
         self.log = log
         self.echo = echo
         self.last_error: tuple[str, str] = ("", "")
+        self.disk_error: Optional[tuple[int, str]] = None  # a full or read-only disk in a task's traceback
 
     def write(self, text: str) -> int:
         self.log.write(text)
@@ -62,6 +62,12 @@ class _LogStream:
             match = _ERROR_LINE.search(text)
             if match:
                 self.last_error = (match[1] or "", match[2].strip())
+        if "[Errno " in text:
+            from kfx.disk import TRACEBACK_LINE
+
+            found = TRACEBACK_LINE.search(text)
+            if found:
+                self.disk_error = (int(found[1]), found[2] or "")
         return len(text)
 
     def flush(self) -> None:
@@ -99,7 +105,7 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
                 task_resource_name=name,
             ),
         )
-        stream.last_error = ("", "")
+        stream.last_error, stream.disk_error = ("", ""), None
         for listener in listeners:
             listener.task_started(event)
         reused = cache.before(event, kwargs) if cache is not None else None
@@ -112,6 +118,12 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
         event.state = "failed" if task_status != status.Status.SUCCESS else "cached" if reused is not None else "complete"
         if event.state == "failed":
             event.error_kind, event.error = stream.last_error
+            if not event.error and stream.disk_error is not None:
+                from kfx.disk import step_error
+
+                # No kfx-error sentence, but its traceback says the disk refused a write: say where.
+                event.error_kind = "DiskError"
+                event.error = step_error(name, *stream.disk_error, event.task_root)
             # Nothing a failed task half-made stays behind looking complete.
             shutil.rmtree(event.task_root, ignore_errors=True)
         elif cache is not None:
@@ -163,19 +175,31 @@ def new_run_id(pipeline_name: str) -> str:
     return f"{pipeline_name}-{stamp}-{secrets.token_hex(2)}"
 
 
-def preflight(config: Config) -> None:
-    """Checks what can be checked before any process starts: options and the source URI.
+def preflight(config: Config, pushes: bool = True) -> None:
+    """Checks what can be checked before any process starts: options, the source URI, and that the
+    folders the run writes in can be written (:func:`kfx.disk.check_folder`).
+
+    Args:
+        config: The run's configuration.
+        pushes: The run may push a model, so the registry folder must be writable too.
 
     Raises:
-        KfxError: For a bad option, source or schema file, naming it and the fix.
+        KfxError: For a bad option, source or schema file, or a folder that cannot be written,
+            naming it and the fix.
     """
-    from kfx import data, storage
+    from kfx import data, disk, storage
     from kfx.errors import ConfigError
 
     config.validate()
     data.parse_source(config.source)
     if config.schema_file and not storage.is_gcs(config.schema_file) and not os.path.isfile(config.schema_file):
         raise ConfigError(f"Schema file {config.schema_file!r} does not exist; pass the path of a schema text proto.")
+    disk.check_folder(config.runs_dir, "--runs-dir")
+    if config.record_lineage and config.metadata_path:
+        disk.check_folder(os.path.dirname(os.path.abspath(config.metadata_path)), "the folder of --metadata-path")
+    if pushes:
+        # Not made here: a run whose model is not blessed never needs it.
+        disk.check_folder(config.resolved_registry_dir, "--registry-dir", create=False)
 
 
 def run_local(
@@ -206,7 +230,8 @@ def run_local(
             the run, once it is cleaned up and recorded; its ``result`` is the run (status
             ``interrupted``), its ``exit_code`` 130, 143 or 129.
     """
-    preflight(config)
+    # Only the training pipeline pushes; found by name, so nothing heavy is imported before the checks.
+    preflight(config, pushes=steps is None or any(step.name == "push-model" for step in steps))
     from kfx.stops import Interrupted, Stop
     from kfx.summary import stop_sentence
 
@@ -236,7 +261,7 @@ def _run(
     from kfx.cache import open_cache
     from kfx.pipeline import STEPS, build_pipeline
     from kfx.stops import signal_name
-    from kfx.summary import build_summary
+    from kfx.summary import build_summary, write_summary
 
     run_steps = tuple(steps) if steps is not None else STEPS
 
@@ -285,7 +310,7 @@ def _run(
         summary["error"] = f"Only {len(recorder.events)} of {len(run_steps)} steps ran; see {summary['log']}."
     for listener in all_listeners:
         listener.run_finished(run_id, summary)
-    _write_json(os.path.join(run_dir, "summary.json"), summary)
+    write_summary(summary, all_listeners)
     return RunResult(run_id, run_dir, summary["status"], summary, recorder.events)
 
 
@@ -304,10 +329,3 @@ def cancel_running(events: list[TaskEvent], listeners: list[Listener]) -> None:
         for listener in listeners:
             listener.task_finished(event)
 
-
-def _write_json(path: str, value: Any) -> None:
-    """Writes ``value`` as JSON into ``path`` whole or not at all (a kill while writing leaves no half a file)."""
-    partial = f"{path}.partial"
-    with open(partial, "w") as f:
-        json.dump(value, f, indent=2, default=str)
-    os.replace(partial, path)

@@ -12,6 +12,7 @@ it to a path of the user's, whole or not at all, never over a file unless asked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -22,11 +23,11 @@ from kfx.components import (
     find_scoring_model, generate_scoring_statistics, import_scoring_data, predict, validate_scoring_statistics,
 )
 from kfx.errors import ConfigError
+from kfx.events import Listener
 from kfx.step import of
 
 if TYPE_CHECKING:
     from kfx.config import Config
-    from kfx.events import Listener
     from kfx.local import RunResult
     from kfx.wiring import Plan
 
@@ -93,6 +94,10 @@ def check_output(output: str, force: bool) -> str:
         raise ConfigError(f"--output {output!r} is inside {parent!r}, which is a file; pass a path in a folder.")
     if os.path.lexists(path) and not force:
         raise ConfigError(_EXISTS.format(output=output))
+    from kfx.disk import check_folder
+
+    # Found now, not after the whole run: a read-only, full or foreign folder (nothing is made in it).
+    check_folder(parent, "the folder of --output", create=False)
     return path
 
 
@@ -102,11 +107,15 @@ def copy_output(predictions: str, output: str, force: bool) -> None:
 
     Raises:
         ConfigError: If ``output`` appeared while the run went and ``force`` is not set.
+        DiskError: If its folder cannot be written now (the disk filled or turned read-only).
     """
+    from kfx.disk import disk_error
+
     folder = os.path.dirname(output)
-    os.makedirs(folder, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(output)}.", suffix=".partial")
+    partial = ""
     try:
+        os.makedirs(folder, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(output)}.", suffix=".partial")
         with os.fdopen(handle, "wb") as out, open(predictions, "rb") as source:
             shutil.copyfileobj(source, out)
         os.chmod(partial, 0o666 & ~_umask())
@@ -117,9 +126,12 @@ def copy_output(predictions: str, output: str, force: bool) -> None:
                 os.link(partial, output)  # fails when the path exists: nothing is overwritten
             except FileExistsError:
                 raise ConfigError(_EXISTS.format(output=output)) from None
+    except OSError as err:
+        raise disk_error(err, output, ", then run kfx predict again") from None
     finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+        if partial and os.path.exists(partial):
+            with contextlib.suppress(OSError):  # a disk turned read-only keeps it; nothing more to do
+                os.unlink(partial)
 
 
 def _umask() -> int:
@@ -159,7 +171,7 @@ def run_predict(
         Interrupted: As :func:`kfx.local.run_local`.
     """
     from kfx import data, registry
-    from kfx.local import _write_json, run_local
+    from kfx.local import run_local
 
     name, version = registry.parse_reference(reference)
     if not (config.source or "").strip():
@@ -168,11 +180,29 @@ def run_predict(
     registry.resolve(config.resolved_registry_dir, name, version, required=True)
     target = check_output(output, force)
     config = predict_config(config, name)
-    result = run_local(config, out=out, verbose=verbose, listeners=listeners, steps=PREDICT_STEPS,
-                       build=lambda c: build_predict_pipeline(c, version))
-    predictions = result.summary.get("predictions") or {}
-    if result.status == "complete" and target:
-        copy_output(predictions["file"], target, force)
-        predictions["output"] = target
-        _write_json(os.path.join(result.run_dir, "summary.json"), result.summary)
-    return result
+    copier = [_OutputCopier(target, force)] if target else []
+    return run_local(config, out=out, verbose=verbose, listeners=[*copier, *(listeners or [])], steps=PREDICT_STEPS,
+                     build=lambda c: build_predict_pipeline(c, version))
+
+
+class _OutputCopier(Listener):
+    """Copies a complete run's predictions to ``--output`` as the run ends, before the lineage store
+    records its end and ``summary.json`` is written: a copy that fails makes the run fail, in both."""
+
+    def __init__(self, target: str, force: bool):
+        self.target = target
+        self.force = force
+
+    def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Copies the predictions file, or turns the run into a failed one with the copy's sentence."""
+        from kfx.errors import KfxError
+
+        predictions = summary.get("predictions") or {}
+        if summary["status"] != "complete" or not predictions.get("file"):
+            return
+        try:
+            copy_output(predictions["file"], self.target, self.force)
+        except KfxError as err:
+            summary.update(status="failed", error_kind=type(err).__name__, error=str(err))
+            return
+        predictions["output"] = self.target

@@ -77,6 +77,30 @@ def build_summary(
     return summary
 
 
+def write_summary(summary: dict[str, Any], listeners: Sequence[Any] = ()) -> None:
+    """Writes ``summary.json`` into the run folder, whole or not at all (:func:`kfx.disk.write_whole`).
+
+    When it cannot be written (a full or read-only disk), a complete run fails with that sentence (a
+    failed or interrupted run keeps its own), and the listeners that recorded the run's end (the
+    lineage store's ``run_amended``) are told, so the console, the exit code and the store agree.
+    """
+    import json
+
+    from kfx.disk import write_whole
+    from kfx.errors import DiskError
+
+    try:
+        write_whole(os.path.join(summary["run_dir"], "summary.json"), json.dumps(summary, indent=2, default=str))
+    except DiskError as err:
+        summary["summary_error"] = str(err)
+        if summary["status"] == "complete":
+            summary.update(status="failed", error_kind="DiskError", error=str(err))
+            for listener in listeners:
+                amended = getattr(listener, "run_amended", None)
+                if amended is not None:
+                    amended(summary)
+
+
 def stop_phrase(summary: dict[str, Any]) -> str:
     """Where an interrupted run stopped: ``during train``, ``after infer-schema`` or ``before its first step``."""
     if summary.get("stopped_step"):
@@ -115,7 +139,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary.get("lineage_graph"):
         lines.append(f"  lineage     {summary['lineage_graph']}")
     lines.append(f"  run folder  {summary['run_dir']}")
-    lines.append(f"  summary     {os.path.join(summary['run_dir'], 'summary.json')}")
+    if summary.get("summary_error"):
+        written = "see the error below" if summary["summary_error"] == summary.get("error") else summary["summary_error"]
+        lines.append(f"  summary     not written: {written}")
+    else:
+        lines.append(f"  summary     {os.path.join(summary['run_dir'], 'summary.json')}")
     if summary["status"] == "failed":
-        lines.append(f"  failed at   {summary.get('failed_step', '?')}: {summary['error']}")
+        # No failed step: every step ended, and writing the run's own files failed.
+        lines.append(f"  failed at   {summary.get('failed_step') or 'the end of the run'}: {summary['error']}")
     return "\n".join(lines)

@@ -217,8 +217,9 @@ def draw(graph: Graph, path: str, title: str = "") -> list[str]:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     root, ext = os.path.splitext(path)
     svg_path = path if ext.lower() == ".svg" else root + ".svg"
-    with open(svg_path, "w") as f:
-        f.write(to_svg(graph, title))
+    from kfx.disk import write_whole
+
+    write_whole(svg_path, to_svg(graph, title))  # a full disk leaves no half a picture
     if ext.lower() == ".svg":
         return [svg_path]
     _draw_png(graph, path, title)

@@ -58,6 +58,8 @@ class StoreReader:
         if record.status == "running":
             props = props_of(context)
             if processes.is_gone(props.get("pid"), props.get("host"), props.get("process_started")):
+                if _ended_in_summary(record, str(props.get("run_dir") or "")):
+                    return record
                 record.status = "abandoned"
                 executions = with_retry(self.mlmd.get_executions_by_context, context.id, path=self.path)
                 running = [x.step for x in map(execution_record, executions) if x.state == "running"]
@@ -207,3 +209,24 @@ class StoreReader:
 def _quote(text: str) -> str:
     """A string literal for an ML Metadata filter query."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _ended_in_summary(record: RunRecord, run_dir: str) -> bool:
+    """Fills ``record``'s end from the run folder's ``summary.json`` when the store could not record it
+    (its disk was full) but the run did end; without it, a run that failed at one step would read as
+    abandoned in another, the last one the store heard of."""
+    try:
+        with open(os.path.join(run_dir, "summary.json")) as f:
+            summary = json.load(f)
+    except (OSError, ValueError):
+        return False
+    if not isinstance(summary, dict) or summary.get("run_id") != record.run_id or summary.get("status") == "running":
+        return False
+    record.status = str(summary.get("status") or "")
+    record.failed_step = str(summary.get("failed_step") or "")
+    record.error = str(summary.get("error") or "")
+    record.stopped_step = str(summary.get("stopped_step") or "")
+    record.stopped_by = str(summary.get("stopped_by") or "")
+    if record.started is not None and summary.get("seconds") is not None:
+        record.ended = record.started + float(summary["seconds"])
+    return True

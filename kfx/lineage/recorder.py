@@ -107,11 +107,19 @@ class LineageRecorder:
     def run_finished(self, run_id: str, summary: dict[str, Any]) -> None:
         """Writes the run's status and key metrics, draws the graph and points the summary at it."""
         self.run_id = self.run_id or run_id
-        self._guard(self._finish_run, summary)
+        if self._record_end(summary) and self.draw and summary.get("run_dir"):
+            self._guard(self._draw, summary)
         summary["lineage_store"] = self.store.path
         if self.error:
             summary["lineage_error"] = self.error
             print(f"kfx: warning: lineage of run {self.run_id} is incomplete: {self.error}", file=sys.stderr)
+
+    def run_amended(self, summary: dict[str, Any]) -> None:
+        """Writes the run's status again after :meth:`run_finished`, when its end changed it
+        (``summary.json`` could not be written), so the store and the summary agree."""
+        self._record_end(summary)
+        if self.error:
+            summary["lineage_error"] = self.error
 
     # -- the work --------------------------------------------------------------------------------
 
@@ -132,6 +140,8 @@ class LineageRecorder:
             self.run_id, self.config.resolved_pipeline_name,
             {
                 "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
+                # Where its summary.json will be: read when the store cannot record the run's end (a full disk).
+                "run_dir": os.path.abspath(os.path.join(self.config.runs_dir, self.run_id)),
                 "config": json.dumps(self.config.to_dict(), default=str),
                 **processes.identity(),  # who runs it, so a run whose process is gone reads as abandoned
             },
@@ -210,6 +220,28 @@ class LineageRecorder:
         found = self.store.artifact_ids_by_uri(uri)
         return found[-1] if found else None
 
+    def _record_end(self, summary: dict[str, Any]) -> bool:
+        """Writes the run's status even after a step's record failed (a full disk that the failed
+        step's removed outputs freed again), so the store never shows a run that ended as still
+        in a step; returns whether it was written, and when not, the error says so."""
+        earlier, self.error = self.error, ""
+        if earlier:
+            # A failed write can leave ml-metadata's connection inside a transaction it cannot end.
+            self._guard(self._reopen)
+        if not self.error:
+            self._guard(self._finish_run, summary)
+        if self.error:
+            self.error = (f"{earlier}; " if earlier else "") + (
+                f"the run's end could not be recorded in {self.store.path} ({self.error})")
+            return False
+        self.error = earlier
+        return True
+
+    def _reopen(self) -> None:
+        from kfx.lineage.store import LineageStore
+
+        self.store = LineageStore(self.store.path, create=True)
+
     def _finish_run(self, summary: dict[str, Any]) -> None:
         from kfx.summary import run_figures
 
@@ -226,14 +258,14 @@ class LineageRecorder:
             properties.update(failed_step=summary.get("failed_step", ""), error=summary.get("error", ""))
         elif summary["status"] == "interrupted":
             properties.update(stopped_step=summary.get("stopped_step") or "", stopped_by=summary.get("stopped_by", ""))
-        if self.draw and summary.get("run_dir"):
-            from kfx.lineage import graph
-
-            # Status first, so a picture that cannot be drawn leaves the run's record complete.
-            self.store.put_run_context(self.run_id, self.config.resolved_pipeline_name, properties)
-            # SVG: written as text in milliseconds; a PNG is drawn on demand (`kfx lineage graph`).
-            path = os.path.join(summary["run_dir"], "lineage.svg")
-            graph.draw(self.store.run_graph(self.run_id), path, title=f"Lineage of {self.run_id}")
-            summary["lineage_graph"] = path
-            properties = {"lineage_graph": path}
+        # Status first, so a picture that cannot be drawn leaves the run's record complete.
         self.store.put_run_context(self.run_id, self.config.resolved_pipeline_name, properties)
+
+    def _draw(self, summary: dict[str, Any]) -> None:
+        from kfx.lineage import graph
+
+        # SVG: written as text in milliseconds; a PNG is drawn on demand (`kfx lineage graph`).
+        path = os.path.join(summary["run_dir"], "lineage.svg")
+        graph.draw(self.store.run_graph(self.run_id), path, title=f"Lineage of {self.run_id}")
+        summary["lineage_graph"] = path
+        self.store.put_run_context(self.run_id, self.config.resolved_pipeline_name, {"lineage_graph": path})

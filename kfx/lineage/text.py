@@ -36,6 +36,8 @@ def note(run: RunRecord) -> str:
     """What the runs table says beside a run: where it failed or stopped, or how many of its steps were cached."""
     if run.failed_step:
         return f"failed at {run.failed_step}"
+    if run.status == "failed":
+        return "failed at the end of the run"  # every step ended; its summary or --output could not be written
     where = f"during {run.stopped_step}" if run.stopped_step else "between steps"
     if run.status == "interrupted":
         return f"stopped by {run.stopped_by or 'a signal'} {where}"
