@@ -17,6 +17,7 @@ import io
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, Union
 
+from kfx import tablecheck
 from kfx.errors import SourceError
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def load_text(uri: str, data: Optional[bytes] = None) -> "pa.Table":
         source = uncompressed(uri, data)
         check(uri, source[:_ENDS], source[-_ENDS:], lines=lambda: source.count(b"\n") + 1)
     try:
+        tablecheck.check_names(header(source), repr(uri))
         return read_text(source)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
         # pyarrow's ArrowInvalid and pandas' EmptyDataError / ParserError are ValueErrors.
@@ -74,6 +76,7 @@ def load_frame(uri: str, data: bytes) -> "pd.DataFrame":
     data = uncompressed(uri, data)
     check(uri, data[:_ENDS], data[-_ENDS:], lines=lambda: data.count(b"\n") + 1)
     try:
+        tablecheck.check_names(header(data), repr(uri))
         return pd.read_csv(io.BytesIO(data), encoding="utf-8")
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise unreadable(uri, err) from None
@@ -187,6 +190,26 @@ def read_text(source: Union[str, bytes]) -> "pa.Table":
         # pandas pads short rows with missing cells.
         frame = pd.read_csv(stream(), dtype=str)
         return pa.table({str(n): pa.array(frame[n], type=pa.string()) for n in frame.columns})
+
+
+def header(source: Union[str, bytes]) -> list[str]:
+    """The header's cells as written, found as ``pandas.read_csv`` finds the header.
+
+    pandas renames a repeated name (``Area``, then ``Area.1``); these are the names before that.
+
+    Args:
+        source: Path of an uncompressed CSV file, or the CSV's bytes.
+
+    Raises:
+        ValueError, UnicodeDecodeError: If pandas cannot read the first row.
+    """
+    import pandas as pd
+
+    first = pd.read_csv(
+        source if isinstance(source, str) else io.BytesIO(source),
+        header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8",
+    )
+    return [str(cell) for cell in first.iloc[0]] if len(first) else []
 
 
 def frame_text(frame: "pd.DataFrame") -> "pa.Table":

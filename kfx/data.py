@@ -8,14 +8,13 @@ table shipped inside kfx.
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from kfx import csvtext, storage
+from kfx import csvtext, storage, tablecheck
 from kfx.csvtext import first_line as _first_line
 from kfx.errors import DataError, SourceError
 
@@ -138,6 +137,8 @@ def _parse_table(uri: str, data: bytes) -> "pd.DataFrame":
     import pyarrow.parquet as pq
 
     try:
+        # A repeated column name is refused before reading: pyarrow cannot select such a column.
+        tablecheck.check_names(pq.ParquetFile(io.BytesIO(data)).schema_arrow.names, repr(uri))
         return pq.read_table(io.BytesIO(data)).to_pandas()
     except (ValueError, OSError) as err:
         # pyarrow's ArrowInvalid is a ValueError.
@@ -167,26 +168,36 @@ def check_table(
     label_column: str,
     fractions: Sequence[float],
     source: str = "the table",
+    *,
+    sampled_from: Optional["pd.Series"] = None,
+    cells: Optional["pa.Table"] = None,
 ) -> "pd.DataFrame":
     """Checks that a table can be split and trained on, and returns it with numeric columns as numbers.
 
+    Messages name a row by its line in a CSV file: the index of ``df`` plus 2.
+
     Args:
-        df: The table as read.
+        df: The table as read (or a sample of it, indexed by the rows' positions in the table).
         label_column: The class column.
         fractions: Train, validation and test fractions.
         source: How to name the table in messages.
+        sampled_from: When ``df`` is a sample (``--sample-rows``), the whole table's labels: a class
+            too small in the sample is then answered with the smallest sample that suffices.
+        cells: ``df``'s rows as text, to quote a bad cell as written (see :func:`tablecheck.check_finite`).
 
     Returns:
         The table, with columns that hold numbers stored as numbers.
 
     Raises:
-        DataError: If there are no rows, the label column is missing or empty, a class
-            has too few rows for every split, or a numeric column holds a non-number.
+        DataError: If there are no rows, a column name repeats, the label column is missing or empty
+            or holds one class, a class has too few rows for every split, or a numeric column holds
+            a non-number or an infinite number.
     """
     import pandas as pd
 
     if len(df) == 0:
         raise DataError(f"{source} has no rows; pass a table with data.")
+    tablecheck.check_names(list(df.columns), source)
     if label_column not in df.columns:
         shown = ", ".join(map(str, list(df.columns)[:20]))
         raise DataError(
@@ -197,6 +208,8 @@ def check_table(
         raise DataError(f"Label column {label_column!r} of {source} is empty in line {row}; fill or drop that row.")
     if len(df.columns) < 2:
         raise DataError(f"{source} has only the label column; add feature columns.")
+    counts = df[label_column].value_counts()
+    tablecheck.check_classes(counts, label_column, source)
 
     converted = {}
     for column in df.columns:
@@ -219,16 +232,9 @@ def check_table(
         df = df.copy()  # the table passed in stays as it was
         for column, numbers in converted.items():
             df[column] = numbers
+    tablecheck.check_finite(df, label_column, source, cells)
 
-    needed = max(math.ceil(1 / f - 1e-9) for f in fractions)
-    counts = df[label_column].value_counts()
-    small = counts[counts < needed]
-    if len(small):
-        label, count = small.index[0], int(small.iloc[0])
-        raise DataError(
-            f"Class {label!r} of {label_column!r} has {count} row(s), too few to appear in every split "
-            f"(each class needs at least {needed}); add rows of that class or drop it."
-        )
+    tablecheck.check_counts(counts, label_column, fractions, sampled_from)
     return df
 
 
@@ -299,7 +305,7 @@ def sample_positions(labels: "pd.Series", rows: int, seed: int) -> Optional["np.
     share = rows / len(labels)
     frame = pd.DataFrame({"label": labels.to_numpy()})
     drawn = frame.groupby("label", group_keys=False, sort=True).apply(
-        lambda g: g.sample(n=max(1, round(len(g) * share)), random_state=seed)
+        lambda g: g.sample(n=tablecheck.drawn(len(g), share), random_state=seed)
     )
     return drawn.index.sort_values().to_numpy()
 

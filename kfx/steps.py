@@ -42,11 +42,14 @@ def import_dataset(
     parsed = data.parse_source(source)
     table = data.read_text_table(parsed.uri)
     frame = csvtext.typed_frame(table)  # the checks and the split read numbers and labels as pandas types them
+    whole = None
     if len(frame) and label_column in frame.columns:
         kept = data.sample_positions(frame[label_column], sample_rows, seed)
         if kept is not None:
-            table, frame = table.take(kept), frame.iloc[kept].reset_index(drop=True)
-    frame = data.check_table(frame, label_column, fractions, source=f"source {parsed.uri!r}")
+            # The sample keeps its rows' positions in the source, so that errors name the source's lines.
+            whole, table, frame = frame[label_column], table.take(kept), frame.iloc[kept]
+    frame = data.check_table(frame, label_column, fractions, source=f"source {parsed.uri!r}",
+                             sampled_from=whole, cells=table)
     positions = data.split_positions(frame[label_column], fractions, seed)
     result: dict[str, Any] = {"source": parsed.uri, "columns": list(table.column_names)}
     for split, path in zip(data.SPLITS, (train_path, validation_path, test_path)):

@@ -65,28 +65,46 @@ def _gamma(value: str):
         raise ConfigError(f"--svm-gamma {value!r} is not valid; pass scale, auto or a positive number.") from None
 
 
-def read_split(uri: str, data_format: str):
+def read_split(uri: str, data_format: str, label_column: Optional[str] = None):
     """Reads one split the way Vertex AI hands it over: CSV files / wildcards or a BigQuery table.
+
+    Args:
+        uri: CSV file or wildcard, or ``bq://project.dataset.table``.
+        data_format: ``csv`` or ``bigquery``.
+        label_column: For data to train on: its feature columns are checked for infinite
+            numbers, which scikit-learn refuses with a traceback.
 
     Raises:
         ConfigError: For an unknown data format.
         SourceError: If the URI matches no file.
+        DataError: If a CSV header repeats a column name, or a feature holds an infinite number.
     """
     import pandas as pd
 
-    from kfx import data, storage
+    from kfx import csvtext, data, storage, tablecheck
     from kfx.errors import SourceError
 
     if data_format == "bigquery":
         uri = uri if uri.startswith("bq://") else f"bq://{uri}"
         # Vertex AI exports the splits into the job's own project: bill that one.
-        return data.read_source(uri, billing_project=data.parse_source(uri).table_id.split(".")[0])
+        frame = data.read_source(uri, billing_project=data.parse_source(uri).table_id.split(".")[0])
+        if label_column is not None:
+            tablecheck.check_finite(frame, label_column, repr(uri), lines=False)
+        return frame
     if data_format != "csv":
         raise ConfigError(f"{DATA_FORMAT_VARIABLE} is {data_format!r}; the trainer reads csv or bigquery.")
     files = storage.expand(uri)
     if not files:
         raise SourceError(f"No data file matches {uri!r}; check the data URI handed to the trainer.")
-    return pd.concat([pd.read_csv(io.BytesIO(storage.read_bytes(f))) for f in files], ignore_index=True)
+    frames = []
+    for name in files:
+        raw = storage.read_bytes(name)
+        # pandas would read a repeated name as a column of its own (Area.1) and the model learn from it.
+        tablecheck.check_names(csvtext.header(raw), repr(name))
+        frames.append(pd.read_csv(io.BytesIO(raw)))
+        if label_column is not None:  # each file apart, so that the message names its line
+            tablecheck.check_finite(frames[-1], label_column, repr(name))
+    return pd.concat(frames, ignore_index=True)
 
 
 def read_contract(environ: Mapping[str, str]) -> dict[str, str]:
@@ -156,12 +174,13 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     share_cores()  # before this process first imports scikit-learn
     import joblib
 
-    from kfx import storage
+    from kfx import storage, tablecheck
     from kfx.metrics import classification_metrics
 
-    frames = {split: read_split(contract[split], contract["format"]) for split in SPLIT_VARIABLES}
     label = args.label_column
+    frames = {split: read_split(contract[split], contract["format"], label) for split in SPLIT_VARIABLES}
     features, categorical, left_out = select_features(frames["train"], label)
+    tablecheck.check_classes(frames["train"][label].value_counts(), label, f"the training data {contract['train']!r}")
     estimator = choose_estimator(len(frames["train"]), args.svm_max_rows)
     model = build_model(
         categorical, estimator, c=args.svm_c, gamma=_gamma(args.svm_gamma),
