@@ -11,8 +11,6 @@ within a second or two: the step acts on the watchdog's SIGTERM at once). The tw
 once to keep the wall time down.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import queue
@@ -214,6 +212,45 @@ def test_a_group_of_zombies_has_ended(tmp_path):
         leader.kill()
         leader.wait()
     assert not processes.group_alive(leader.pid)
+
+
+def test_the_warm_process_outlives_a_step_that_ends_while_it_is_still_importing(monkeypatch, tmp_path):
+    """A warm process that died after its first step left every later step to start cold, where
+    its own group was the only thing the watchdog could end. Asked at once, while the warm process
+    still imports what it preloads."""
+    from kfp import dsl, local
+    from kfp.local import subprocess_task_handler
+
+    from kfx.warm import WarmServer
+
+    @dsl.component(base_image="python:3.11", install_kfp_package=False)
+    def parent(out: dsl.OutputPath(str)):
+        import os
+
+        with open(out, "w") as f:
+            f.write(str(os.getppid()))
+
+    server = WarmServer()
+    forked = []
+
+    def run(full_command):
+        process = server.start(full_command)
+        forked.append(process is not None)
+        process = process or processes.start_in_own_group(full_command)
+        for _ in process.stdout:
+            pass
+        process.stdout.close()
+        time.sleep(0.5)  # a kfx slow to collect the step (a busy machine): the warm process imports on meanwhile
+        return process.wait()
+
+    monkeypatch.setattr(subprocess_task_handler, "run_local_subprocess", run)
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path), raise_on_error=False)
+    try:
+        first, second = parent().output, parent().output
+        assert forked == [True, True] and server.process.poll() is None
+        assert first == second == str(server.process.pid)
+    finally:
+        server.close()
 
 
 # -- real runs ----------------------------------------------------------------------------------------
