@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from typing import Any, Optional
 
 from kfx.events import Listener, TaskEvent
@@ -74,9 +75,9 @@ class Watchdog(Listener):
         self._send(bye=True)
         os.close(self._write)
         self._write = None
-        # Not waited for: it ends as soon as it reads the goodbye, and the run need not wait that long.
-        # subprocess collects it later (or kfx's exit does), as it does any Popen dropped while running.
-        self.process.poll()
+        # It ends as soon as it reads the goodbye, but the run need not wait that long: it is collected
+        # in the background (a thread that ends with it, or with kfx).
+        threading.Thread(target=self.process.wait, name="kfx-watchdog-wait", daemon=True).start()
 
     def _send(self, **message: Any) -> None:
         if self._write is None:
