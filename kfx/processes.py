@@ -193,4 +193,3 @@ def end_groups(pgids: list[int], grace: float) -> None:
         if group_alive(pgid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
-
