@@ -208,7 +208,7 @@ def run_local(
             ``interrupted``), its ``exit_code`` 130, 143 or 129.
     """
     preflight(config)
-    from kfx.stops import GRACE_SECONDS, Interrupted, Stop
+    from kfx.stops import Interrupted, Stop
     from kfx.summary import stop_sentence
 
     from kfx.warm import WarmServer
@@ -221,7 +221,7 @@ def run_local(
             stop.warm = WarmServer()
         # Ends the step's processes and removes its half-made folder if kfx is killed outright.
         with contextlib.suppress(OSError):
-            stop.watchdog = Watchdog(GRACE_SECONDS)
+            stop.watchdog = Watchdog()
         try:
             watched = [stop.watchdog] if stop.watchdog is not None else []
             result = _run(config, out, verbose, [*watched, *(listeners or [])], stop, steps, build)

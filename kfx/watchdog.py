@@ -38,7 +38,17 @@ class Watchdog(Listener):
     that has gone or stalled leaves the run unwatched rather than stopped.
     """
 
-    def __init__(self, grace: float):
+    def __init__(self, grace: Optional[float] = None):
+        """Starts the watchdog.
+
+        Args:
+            grace: Seconds the steps' processes get after SIGTERM before SIGKILL; None: a stop's
+                (:data:`kfx.stops.GRACE_SECONDS`).
+        """
+        if grace is None:
+            from kfx.stops import GRACE_SECONDS
+
+            grace = GRACE_SECONDS
         read, write = os.pipe()
         try:
             self.process = subprocess.Popen(
