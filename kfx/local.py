@@ -10,7 +10,8 @@ process of this Python. kfx adds what a user of a run needs around it:
 - the outputs of a failed task are removed, so nothing half-made looks complete;
 - Ctrl-C, SIGTERM or SIGHUP stops the run cleanly (:mod:`kfx.stops`): the running step's
   processes end, its outputs are removed, the steps before it stay complete, and
-  the run is summarized and recorded as ``interrupted``;
+  the run is summarized and recorded as ``interrupted``; if kfx is killed outright, the run's
+  watchdog (:mod:`kfx.watchdog`) ends the step's processes and removes its outputs;
 - ``summary.json`` in the run folder says what happened and where everything is
   (:mod:`kfx.summary`);
 - each task's process is forked, when it can be, from the run's warm process
@@ -236,17 +237,24 @@ def run_local(
     from kfx.summary import stop_sentence
 
     from kfx.warm import WarmServer
+    from kfx.watchdog import Watchdog
 
     with Stop() as stop:
         # Started first, so it imports what steps share while kfx itself starts up. Where it cannot
         # start (no Unix sequenced-packet sockets), every step starts as a fresh process.
         with contextlib.suppress(OSError):
             stop.warm = WarmServer()
+        # Ends the step's processes and removes its half-made folder if kfx is killed outright.
+        with contextlib.suppress(OSError):
+            stop.watchdog = Watchdog()
         try:
-            result = _run(config, out, verbose, list(listeners or []), stop, steps, build)
+            watched = [stop.watchdog] if stop.watchdog is not None else []
+            result = _run(config, out, verbose, [*watched, *(listeners or [])], stop, steps, build)
         finally:
             if stop.warm is not None:
                 stop.warm.close()
+            if stop.watchdog is not None:
+                stop.watchdog.close()
     if result.status == "interrupted":
         raise Interrupted(stop.signum, result, stop_sentence(result.summary))
     return result

@@ -9,6 +9,9 @@
   step and everything it starts (Beam workers, say) can be ended together by
   :func:`end_group`, and a Ctrl-C in a terminal reaches kfx alone, which then
   decides how the step ends.
+- :func:`end_groups` ends groups that kfx left behind when it was killed outright
+  (:mod:`kfx.watchdog`), and :func:`group_alive` tells whether one still has a
+  live process.
 
 Only the standard library is used; ``/proc`` gives start times on Linux, and
 elsewhere a pid alone decides.
@@ -16,6 +19,7 @@ elsewhere a pid alone decides.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -147,3 +151,45 @@ def end_group(process: subprocess.Popen, grace: float) -> int:
     # the group id cannot have been given to another process.
     signal_group(process, signal.SIGKILL)
     return process.wait()
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether process group ``pgid`` still has a process that has not ended (a zombie has ended).
+
+    A group whose processes lost their parent may keep zombies until an init that does not
+    collect them does; they cannot be signalled any further, so they do not count.
+    """
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        names = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return True  # no /proc here: the signal alone says the group is there
+    for name in names:
+        fields = _stat(int(name))
+        if fields is not None and int(fields[2]) == pgid and fields[0] not in _ENDED:
+            return True
+    return False
+
+
+def end_groups(pgids: list[int], grace: float) -> None:
+    """Ends process groups that no process of kfx's will collect: SIGTERM, up to ``grace`` seconds, then SIGKILL.
+
+    Used once kfx itself is gone (:mod:`kfx.watchdog`), when the groups' leaders may already
+    have been collected by init: a group is signalled only while it has a live process.
+    """
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGTERM)
+            os.killpg(pgid, signal.SIGCONT)  # a stopped process (a debugger, a job stopped by hand) acts on it now
+    deadline = time.monotonic() + grace
+    while any(map(group_alive, pgids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pgid in pgids:
+        if group_alive(pgid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)

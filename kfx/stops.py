@@ -16,7 +16,9 @@ stop instead of an exception at whatever line happens to be running:
 Each step runs in a process group of its own (:func:`kfx.processes.start_in_own_group`):
 a terminal's Ctrl-C reaches kfx alone, and ``kill`` of kfx (which reaches only
 kfx) ends the step the same way. Out of the terminal's group, a step would not
-hear the terminal close either, so SIGHUP stops the run like SIGTERM.
+hear the terminal close either, so SIGHUP stops the run like SIGTERM. SIGKILL cannot
+be caught: the run's watchdog (:mod:`kfx.watchdog`), told of each step's group here,
+ends the step then.
 
 Signal handlers can only be set in the main thread; :class:`Stop` sets none
 elsewhere, and leaves alone a signal the process was told to ignore (``nohup``,
@@ -86,6 +88,8 @@ class Stop:
         self._previous: dict[int, Any] = {}
         self.warm: Optional[Any] = None
         """The run's warm process (:mod:`kfx.warm`), which starts steps when it can."""
+        self.watchdog: Optional[Any] = None
+        """The run's watchdog (:mod:`kfx.watchdog`), which ends the step's group if kfx dies outright."""
 
     @property
     def requested(self) -> bool:
@@ -150,6 +154,8 @@ class Stop:
         self.check()
         process = (self.warm and self.warm.start(full_command)) or processes.start_in_own_group(full_command)
         self._child = process
+        if self.watchdog is not None:
+            self.watchdog.watch(process.pid)
         finished = False
         try:
             if self.requested and self._timer is None:
@@ -165,6 +171,8 @@ class Stop:
             if self.requested or not finished:
                 processes.end_group(process, GRACE_SECONDS)
             process.stdout.close()
+            if self.watchdog is not None:
+                self.watchdog.release(process.pid)  # before it is collected and its pid may be given again
             code = process.wait()
         # A step that was signalled is canceled even if it exited 0: it may have caught SIGTERM and
         # left half its outputs. One that ended on its own before the stop keeps its result.

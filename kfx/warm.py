@@ -161,7 +161,7 @@ def _serve(fd: int) -> None:
     pending = list(PRELOAD)
     step: Optional[int] = None
     while True:
-        if step is not None:
+        if step is not None and step > 0:  # a step reported already (negative) waits to be collected
             info = os.waitid(os.P_PID, step, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             if info is not None:
                 status = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
