@@ -44,3 +44,7 @@ class StepFailed(KfxError):
 
 class ServingError(KfxError):
     """The serving-only environment cannot be made, or the serving check cannot run in it."""
+
+
+class RegistryError(KfxError):
+    """A registry version whose files are missing, changed since the push, or unreadable."""

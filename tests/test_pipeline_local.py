@@ -71,7 +71,7 @@ def test_sample_run_writes_summary_and_real_artifacts(sample_run):
     assert os.path.isfile(os.path.join(on_disk["model"]["uri"], "model.joblib"))
     assert "confusion matrix" in open(on_disk["model"]["view"]).read()
     assert sorted(os.listdir(runs / "registry" / "beans" / "v1")) == [
-        "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics",
+        "evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics",
     ]
     assert "Executing task" in open(on_disk["log"]).read()
 
