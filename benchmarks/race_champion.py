@@ -35,8 +35,14 @@ def _summary(stdout: str) -> dict:
 
 def repetition(folder: str) -> dict:
     """Three runs at once into ``folder``; which run each version came from, and the weak run's push."""
+    from kfx.lineage.store import LineageStore
+
     runs, registry = os.path.join(folder, "runs"), os.path.join(folder, "registry")
     go = os.path.join(folder, "go")
+    # The lineage store is made before the race: three processes creating one empty store at once is
+    # another problem (MLMD sees a half-made schema), and this benchmark is about the registry.
+    os.makedirs(runs)
+    LineageStore(os.path.join(runs, "metadata.sqlite"), create=True)
     # The barrier: each process waits for the file, so none starts its run before all three exist.
     wait = "import os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.005)\nos.execv(sys.argv[2], sys.argv[2:])"
     procs = {
@@ -55,7 +61,7 @@ def repetition(folder: str) -> dict:
         if proc.returncode != 0:
             raise SystemExit(f"{name} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-2000:]}")
         summary = _summary(out)
-        results[name] = {"champion_seen": summary["champion"].get("version") or None,
+        results[name] = {"champion_seen": summary["champion"].get("version") or None, "seconds": summary.get("seconds"),
                          "accuracy": round(summary["model"]["test_accuracy"], 4),
                          "pushed": summary["push"].get("pushed"), "version": summary["push"].get("version"),
                          "reason": summary["push"].get("reason", "")}
@@ -76,11 +82,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="kfx-race-") as folder:
             report = repetition(folder)
         reports.append(report)
-        weak = report["runs"][WEAK]
-        said = f"pushed as v{weak['version']}" if weak["pushed"] else weak["reason"]
         print(f"repetition {n}: {report['seconds']} s; "
-              + ", ".join(f"{v} {who} ({report['runs'][who]['accuracy']:.4f})" for v, who in report["versions"].items())
-              + f"; weak run: {said}", flush=True)
+              + ", ".join(f"{v} {who} ({report['runs'][who]['accuracy']:.4f})" for v, who in report["versions"].items()),
+              flush=True)
+        for name, run in report["runs"].items():
+            said = f"pushed as v{run['version']}" if run["pushed"] else run["reason"]
+            print(f"  {name}: {said}", flush=True)
     bad = sum(r["weak_is_newest"] for r in reports)
     print(f"the worse model was the newest version in {bad} of {len(reports)} repetitions")
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)

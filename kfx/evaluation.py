@@ -105,6 +105,9 @@ def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any], evaluati
         test_uri: The test split its evaluation used.
         champion: The registry version now newest (:func:`kfx.registry.resolve`).
         evaluation: Its evaluation (``min_accuracy``, ``accuracy_tolerance``).
+
+    Returns:
+        Whether it still wins, and the sentence that says it lost (for the push's reason) when not.
     """
     from trainer.model import share_cores
     from trainer.task import read_split

@@ -158,9 +158,9 @@ def test_a_swapped_pickle_is_refused_by_predict_before_it_is_loaded(copied, samp
     version = copied / "beans" / "v1"
     (version / "model.joblib").write_bytes(pickle.dumps(_RunsCode(str(marker))))
     result = _predict(kfx_cli, copied, tmp_path / "runs", sample_splits["test"])
+    assert not marker.exists(), "the swapped pickle was loaded and ran its code"
     line = _one_sentence(result, f"Registry version {version} holds a model.joblib that is not the one pushed")
     assert line.endswith(FIX)
-    assert not marker.exists()
     assert not (tmp_path / "runs").exists()  # refused before any run folder
 
 

@@ -78,7 +78,7 @@ def test_events_link_each_step_to_what_it_read_and_wrote(recorded_run):
     push = graph.step("push-model")
     assert sorted((k, a.type) for k, a in graph.inputs_of(push.id)) == [
         ("metrics", "Metrics"), ("model", "Model"), ("registered_model", "RegisteredModel"), ("schema", "Schema"),
-        ("statistics", "ExampleStatistics")]
+        ("statistics", "ExampleStatistics"), ("test_data", "Dataset")]
     assert [(k, a.type) for k, a in graph.inputs_of(graph.step("import-dataset").id)] == [("source", "DataSource")]
     # find-model reads the training split; the three steps that compare with the champion read its one reference.
     [(key, table)] = graph.inputs_of(graph.step("find-model").id)
