@@ -48,3 +48,7 @@ class ServingError(KfxError):
 
 class DiskError(KfxError):
     """A folder or file kfx must write that cannot be written: a file in the way, a read-only or full disk."""
+
+
+class RegistryError(KfxError):
+    """A registry version whose files are missing, changed since the push, or unreadable."""

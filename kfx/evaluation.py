@@ -14,12 +14,22 @@ from kfx.errors import SourceError
 from kfx.metrics import classification_metrics
 
 
-def load_model(model_dir: str):
+def load_model(model_dir: str, registry_version: bool = False):
     """Loads ``model.joblib`` and its metadata from a model folder.
+
+    Args:
+        model_dir: A folder the trainer wrote, or a local registry version.
+        registry_version: The folder is a local registry version: its files are checked against
+            the manifest its push wrote before the pickle is loaded (:func:`kfx.manifest.load_model`).
 
     Raises:
         SourceError: If the folder holds no complete model.
+        RegistryError: If a registry version's files are missing, changed or unreadable.
     """
+    if registry_version:
+        from kfx import manifest
+
+        return manifest.load_model(model_dir)
     import joblib
 
     path = f"{model_dir.rstrip('/')}/{MODEL_FILE}"
@@ -66,7 +76,7 @@ def evaluate_model(
     result, metadata = _score(model_dir, frame)
     result.update(rows=len(frame), min_accuracy=min_accuracy, accuracy_tolerance=accuracy_tolerance, champion=None)
     if champion and champion.get("found"):
-        scored, champion_metadata = _score(champion["uri"], frame, label_column=metadata["label_column"])
+        scored, champion_metadata = _score(champion["uri"], frame, metadata["label_column"], is_local_version(champion))
         result["champion"] = {
             "model_name": champion.get("model_name", ""),
             "version": str(champion["version"]),
@@ -80,11 +90,48 @@ def evaluate_model(
     return result
 
 
-def _score(model_dir: str, frame: Any, label_column: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+def is_local_version(reference: Mapping[str, Any]) -> bool:
+    """Whether a model reference names a local registry version, whose push wrote a manifest; a Vertex AI
+    version lives in Cloud Storage (``gs://``), under that registry's own access control."""
+    return "://" not in str(reference.get("uri") or "")
+
+
+def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any], evaluation: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether a blessed model still wins against ``champion``, a version pushed after its evaluation
+    looked for one, on the same test rows and by the same rule (:func:`decide`); and why not.
+
+    Args:
+        model_dir: The model's folder.
+        test_uri: The test split its evaluation used.
+        champion: The registry version now newest (:func:`kfx.registry.resolve`).
+        evaluation: Its evaluation (``min_accuracy``, ``accuracy_tolerance``).
+
+    Returns:
+        Whether it still wins, and the sentence that says it lost (for the push's reason) when not.
+    """
+    from trainer.model import share_cores
+    from trainer.task import read_split
+
+    share_cores()
+    frame = read_split(test_uri, "csv")
+    scored, metadata = _score(model_dir, frame)
+    theirs, _ = _score(champion["uri"], frame, metadata["label_column"], is_local_version(champion))
+    version, tolerance = champion["version"], float(evaluation.get("accuracy_tolerance") or 0.0)
+    wins, _ = decide(scored["accuracy"], float(evaluation.get("min_accuracy") or 0.0),
+                     {"version": version, "accuracy": theirs["accuracy"]}, tolerance)
+    return wins, (
+        f"it lost to v{version}, which was pushed while this run ran: test accuracy {scored['accuracy']:.4f} vs "
+        f"v{version} {theirs['accuracy']:.4f} on the same rows, more than the tolerance {tolerance:g} below"
+    )
+
+
+def _score(
+    model_dir: str, frame: Any, label_column: str = "", registry_version: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model folder's :func:`classification_metrics` on ``frame``, and the model's metadata."""
     from trainer.model import to_matrix
 
-    model, metadata = load_model(model_dir)
+    model, metadata = load_model(model_dir, registry_version)
     label = metadata["label_column"]
     if label_column and label != label_column:
         raise SourceError(

@@ -167,17 +167,18 @@ def run_predict(
 
     Raises:
         KfxError: Before anything runs, for a malformed reference, an unknown model or version, a
-            source that cannot be read or an ``output`` that exists.
+            version whose files are not the ones pushed, a source that cannot be read or an ``output`` that exists.
         Interrupted: As :func:`kfx.local.run_local`.
     """
-    from kfx import data, registry
+    from kfx import data, manifest, registry
     from kfx.local import run_local
 
     name, version = registry.parse_reference(reference)
     if not (config.source or "").strip():
         raise ConfigError("No table to score; pass --source with a .csv or .parquet file, gs:// path or bq:// table.")
     data.parse_source(config.source)
-    registry.resolve(config.resolved_registry_dir, name, version, required=True)
+    found = registry.resolve(config.resolved_registry_dir, name, version, required=True)
+    manifest.check_version(found["uri"])  # a changed version is refused before any run folder is made
     target = check_output(output, force)
     config = predict_config(config, name)
     copier = [_OutputCopier(target, force)] if target else []

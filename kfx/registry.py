@@ -4,13 +4,18 @@ Layout: ``<registry>/<model_name>/v<N>/`` holding what a model version needs to 
 served, compared and watched (:data:`VERSION_FILES`): ``model.joblib``, its metadata,
 the evaluation, the schema the model was trained under and the training statistics
 (``statistics/Split-train/stats.tfrecord``: the next run's drift check compares with
+them), and ``manifest.json``, the sha256 of each (:mod:`kfx.manifest`: every load checks
 them). A version folder appears whole (copied under a hidden name, then renamed),
-and an existing version is never overwritten: two pushes at once get two versions.
+and an existing version is never overwritten.
 
 Only blessed models are pushed, so the newest version is the champion: the model a
-new one must not be worse than (:func:`resolve`). On Vertex AI the champion is the
-version with the ``default`` alias (:mod:`kfx.vertex.registry`); its folder holds the
-same files.
+new one must not be worse than (:func:`resolve`). Pushes to one model take turns (``flock``
+on the ``<registry>/<model>`` folder, from the look at the newest version to the rename), and
+a push whose run compared with an older champion than the newest first scores the
+newest on its test split: runs at once never leave a model that lost as the newest.
+
+On Vertex AI the champion is the version with the ``default`` alias (:mod:`kfx.vertex.registry`);
+its folder holds the same files.
 """
 
 from __future__ import annotations
@@ -24,17 +29,16 @@ from typing import Any, Optional
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
 from kfx.errors import ConfigError, ModelMismatch, ModelNotFound
+# Named in kfx.manifest (which checks them) and used through this module as before.
+from kfx.manifest import MANIFEST_FILE, SCHEMA_FILE, TRAIN_STATISTICS, write_manifest  # noqa: F401
 
 _VERSION = re.compile(r"^v(\d+)$")
 LATEST = "latest"
 EVALUATION_FILE = "evaluation.json"
-SCHEMA_FILE = "schema.pbtxt"
 STATISTICS_FOLDER = "statistics"
 TRAIN_SPLIT = "train"
-TRAIN_STATISTICS = f"{STATISTICS_FOLDER}/Split-{TRAIN_SPLIT}/stats.tfrecord"
-"""Where a version keeps its training statistics (kfx.statistics' layout of the train split)."""
 VERSION_FILES = (MODEL_FILE, METADATA_FILE, EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS)
-"""What a pushed version holds, here and in a Vertex AI version folder."""
+"""What a pushed version holds, here and in a Vertex AI version folder (a local one also its manifest)."""
 
 
 def parse_reference(reference: str) -> tuple[str, str]:
@@ -53,8 +57,11 @@ def parse_reference(reference: str) -> tuple[str, str]:
         )
     if version != LATEST:
         match = re.fullmatch(r"v?(\d+)", version)
-        if not match or int(match[1]) < 1:
+        if not match:
             raise ConfigError(f"Model version {version!r} in {reference!r} is not a number; pass NAME@3, NAME@v3 or NAME@latest.")
+        if int(match[1]) < 1:
+            raise ConfigError(f"Model version {version!r} in {reference!r} does not exist: versions start at 1; pass NAME@1 "
+                              "or a later version, or NAME@latest.")
         version = match[1]
     return name, version
 
@@ -101,6 +108,19 @@ def resolve(registry_dir: str, model_name: str, version: str = LATEST, required:
     return record
 
 
+def check_champion(registry_dir: str, model_name: str) -> None:
+    """Checks the champion's files, when there is one, against its manifest (:func:`kfx.manifest.check_version`).
+
+    Raises:
+        RegistryError: Naming the version folder and the fix, for a missing or changed file.
+    """
+    from kfx import manifest
+
+    champion = resolve(registry_dir, model_name)
+    if champion["found"]:
+        manifest.check_version(champion["uri"])
+
+
 def check_compatible(version: dict[str, Any], label_column: str, columns: list[str]) -> list[str]:
     """Checks that a version can be the champion of a table: the same label column. The features its
     model reads that ``columns`` lack are returned, not refused: a column gone from this run's table is
@@ -113,12 +133,12 @@ def check_compatible(version: dict[str, Any], label_column: str, columns: list[s
     Raises:
         ModelMismatch: If the version predicts another label column, naming both and the fix (another
             ``--model-name``).
+        RegistryError: If its metadata is not the one pushed (:mod:`kfx.manifest`).
     """
-    import json
+    from kfx import manifest
 
-    from kfx import storage
-
-    metadata = json.loads(storage.read_text(f"{version['uri'].rstrip('/')}/{METADATA_FILE}"))
+    # Read through the manifest: a version changed since its push is refused, not half read.
+    metadata = manifest.read_metadata(version["uri"])
     name = f"{version['model_name']} v{version['version']}"
     if label_column and metadata["label_column"] != label_column:
         raise ModelMismatch(
@@ -136,6 +156,7 @@ def push_model(
     schema_uri: Optional[str] = None,
     statistics_uri: Optional[str] = None,
     champion: Optional[dict[str, Any]] = None,
+    test_uri: str = "",
 ) -> dict[str, Any]:
     """Copies a blessed model with its evaluation, schema and training statistics into a new registry version.
 
@@ -148,6 +169,8 @@ def push_model(
         statistics_uri: The run's statistics folder; its training split is kept with the model.
         champion: The version the model was compared with (:func:`resolve`); a model that is that
             version's, byte for byte (a re-run that reused the training), is not pushed again.
+        test_uri: The run's test split: when a newer version than ``champion`` was pushed while this
+            run ran, the model must not lose to it on these rows (:func:`kfx.evaluation.recheck`).
 
     Returns:
         ``pushed``, and ``version`` and ``uri`` when pushed or ``reason`` when not.
@@ -163,12 +186,10 @@ def push_model(
 
     # Read once: compared with the champion's, then copied.
     model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
-    if champion and champion.get("found"):
-        if storage.exists(f"{champion['uri']}/{MODEL_FILE}") and storage.read_bytes(f"{champion['uri']}/{MODEL_FILE}") == model_bytes:
-            return {
-                "pushed": False, "version": int(champion["version"]), "uri": champion["uri"],
-                "reason": f"this model is already version {champion['version']}, the champion",
-            }
+    compared = int(champion["version"]) if champion and champion.get("found") else 0
+    if compared and _same_model(champion["uri"], model_bytes):
+        return {"pushed": False, "version": compared, "uri": champion["uri"],
+                "reason": f"this model is already version {champion['version']}, the champion"}
 
     root = os.path.join(registry_dir, model_name)
     os.makedirs(root, exist_ok=True)
@@ -185,17 +206,70 @@ def push_model(
         if statistics_uri:
             source = f"{statistics_uri.rstrip('/')}/{TRAIN_STATISTICS.split('/', 1)[1]}"
             storage.write_bytes(os.path.join(staging, TRAIN_STATISTICS), storage.read_bytes(source))
-        version = max(list_versions(registry_dir, model_name), default=0) + 1
-        while True:
-            target = os.path.join(root, f"v{version}")
-            try:
-                os.rename(staging, target)  # fails when another push took this number
-                break
-            except OSError:
-                if not os.path.exists(target):
-                    raise
-                version += 1
+        write_manifest(staging)  # inside the folder before it appears: a version is whole, manifest included
+        with _turn(root):
+            newest = max(list_versions(registry_dir, model_name), default=0)
+            if newest and newest != compared:
+                refused = _recheck(registry_dir, model_name, newest, model_dir, evaluation, test_uri)
+                if refused:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    return refused
+            version = newest + 1
+            while True:
+                target = os.path.join(root, f"v{version}")
+                try:
+                    os.rename(staging, target)  # fails when the number is taken (a push that took no turn)
+                    break
+                except OSError:
+                    if not os.path.exists(target):
+                        raise
+                    version += 1
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return {"pushed": True, "version": version, "uri": os.path.abspath(target)}
+
+
+def _same_model(version_uri: str, model_bytes: bytes) -> bool:
+    path = os.path.join(version_uri, MODEL_FILE)
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        return f.read() == model_bytes  # compared as bytes, never unpickled
+
+
+class _turn:
+    """An exclusive lock on a model's registry folder (``flock`` on the folder itself): one push at a time.
+
+    Locking the folder leaves no lock file among the versions, and the kernel drops the lock when the
+    process ends, however it ends, so a killed push leaves no stale lock.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def __enter__(self) -> "_turn":
+        import fcntl
+
+        self.handle = os.open(self.root, os.O_RDONLY)
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        os.close(self.handle)  # closing releases the lock
+
+
+def _recheck(
+    registry_dir: str, model_name: str, newest: int, model_dir: str, evaluation: dict[str, Any], test_uri: str,
+) -> Optional[dict[str, Any]]:
+    """Why a model must not be pushed over ``newest``, a version pushed after its run's evaluation
+    looked for the champion; None when it still wins (see :func:`kfx.evaluation.recheck`)."""
+    current = resolve(registry_dir, model_name, str(newest))
+    if not test_uri:
+        return {"pushed": False, "reason": (
+            f"not pushed: v{newest} was pushed while this run ran and there is no test split to compare this model "
+            "with it; run again to compare it with the new champion")}
+    from kfx import evaluation as evaluations
+
+    wins, reason = evaluations.recheck(model_dir, test_uri, current, evaluation)
+    return None if wins else {"pushed": False, "reason": f"not pushed: {reason}"}

@@ -1,7 +1,8 @@
 """Batch prediction's steps as plain functions over paths and values: scoring a table with a registry version.
 
 A registry version (:mod:`kfx.registry`) holds the model, its metadata (features, label
-column, classes), the schema it was trained under and its training statistics. Scoring
+column, classes), the schema it was trained under and its training statistics; each step
+checks the files it reads against the version's manifest (:mod:`kfx.manifest`). Scoring
 a table with it goes: import the table, refusing one the model cannot read (a missing
 feature, a column of the wrong type) before anything is predicted; compute its TFDV
 statistics; validate them against the version's schema and measure drift against its
@@ -93,8 +94,10 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
     from kfx import csvtext, data
     from kfx.errors import ModelMismatch
 
+    from kfx import manifest
+
     files = version_files(reference["uri"])
-    metadata = json.loads(storage.read_text(files["metadata"]))
+    metadata = manifest.check_version(reference["uri"])  # every file of the version this run reads, as pushed
     label = metadata["label_column"]
     parsed = data.parse_source(source)
     table = data.read_text_table(parsed.uri)
@@ -184,9 +187,10 @@ def scoring_statistics(data_path: str, model_uri: str, statistics_dir: str, html
     """
     import pandas as pd
 
-    from kfx import statistics
+    from kfx import manifest, statistics
 
     files = version_files(model_uri)
+    manifest.check_version(model_uri)
     with storage.open_read(data_path) as f:
         frame = pd.read_csv(f)
     schema = _load_schema(files["schema"])
@@ -276,10 +280,10 @@ def validate_scoring(
     Raises:
         AnomaliesFound: Naming each anomalous feature and what is wrong.
     """
-    from kfx import statistics, validation
+    from kfx import manifest, statistics, validation
 
     files = version_files(model_uri)
-    metadata = json.loads(storage.read_text(files["metadata"]))
+    metadata = manifest.check_version(model_uri)
     schema = _load_schema(files["schema"])
     scoring = statistics.load_statistics(statistics_dir)[SPLIT]
     training = statistics.load_statistics(files["statistics"]).get("train")
@@ -346,7 +350,7 @@ def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str)
     from trainer.model import share_cores, to_matrix
 
     share_cores()
-    model, metadata = load_model(reference["uri"])
+    model, metadata = load_model(reference["uri"], registry_version=True)  # the pickle checked before it is loaded
     text = csvtext.load_text(data_path)
     with storage.open_read(data_path) as f:
         frame = pd.read_csv(io.BytesIO(f.read()))  # typed as the trainer reads a split

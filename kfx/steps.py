@@ -241,8 +241,12 @@ def push_model(
     schema_path: str = "",
     statistics_dir: str = "",
     champion: Optional[dict[str, Any]] = None,
+    test_path: str = "",
 ) -> dict[str, Any]:
     """Pushes a blessed model, with its schema and training statistics, into the local registry, or records why not.
+
+    ``champion`` is the version the model was evaluated against and ``test_path`` the test split: a version
+    pushed since then must not beat the model on it.
 
     Returns:
         See :func:`kfx.registry.push_model`.
@@ -250,7 +254,8 @@ def push_model(
     from kfx import registry
 
     return registry.push_model(
-        model_dir, registry_dir, model_name, evaluation_result, schema_path or None, statistics_dir or None, champion
+        model_dir, registry_dir, model_name, evaluation_result, schema_path or None, statistics_dir or None, champion,
+        test_path,
     )
 
 

@@ -44,16 +44,30 @@ def test_confusion_picture_is_a_png():
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
 
 
+def _same_model_other_bytes(model_dir, folder):
+    """A copy of a model folder whose model.joblib is the same model in other bytes (compressed)."""
+    import shutil
+
+    import joblib
+
+    shutil.copytree(model_dir, folder)
+    joblib.dump(joblib.load(os.path.join(model_dir, "model.joblib")), os.path.join(folder, "model.joblib"), compress=3)
+
+
 def test_push_only_when_blessed_and_never_overwrites(model_dir, tmp_path):
     reg = str(tmp_path / "registry")
     refused = registry.push_model(model_dir, reg, "beans", {"blessed": False, "accuracy": 0.5, "min_accuracy": 0.9})
     assert refused == {"pushed": False, "reason": "not blessed: test accuracy 0.5000 is below min_accuracy 0.9"}
     assert registry.list_versions(reg, "beans") == []
     first = registry.push_model(model_dir, reg, "beans", {"blessed": True, "accuracy": 0.95})
-    second = registry.push_model(model_dir, reg, "beans", {"blessed": True, "accuracy": 0.96})
+    # The second run compared with v1 (its champion); the same model, it would not be pushed again.
+    other = os.path.join(str(tmp_path), "other-model")
+    _same_model_other_bytes(model_dir, other)
+    second = registry.push_model(other, reg, "beans", {"blessed": True, "accuracy": 0.96},
+                                 champion=registry.resolve(reg, "beans"))
     assert (first["version"], second["version"]) == (1, 2)
     assert registry.list_versions(reg, "beans") == [1, 2]
-    assert sorted(os.listdir(first["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+    assert sorted(os.listdir(first["uri"])) == ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
     assert json.loads(open(os.path.join(first["uri"], "evaluation.json")).read())["accuracy"] == 0.95
     assert not [n for n in os.listdir(os.path.join(reg, "beans")) if n.startswith(".")]
 
@@ -129,11 +143,13 @@ def test_a_pre_made_v1_is_left_untouched_and_v2_used(model_dir, tmp_path):
     reg = tmp_path / "registry"
     (reg / "beans" / "v1").mkdir(parents=True)
     (reg / "beans" / "v1" / "notes.txt").write_text("made by hand")
-    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9})
+    champion = registry.resolve(str(reg), "beans")  # the run compared with v1 (else its push compares first)
+    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9}, champion=champion)
     assert pushed == {"pushed": True, "version": 2, "uri": str(reg / "beans" / "v2")}
     assert os.listdir(reg / "beans" / "v1") == ["notes.txt"]
     assert (reg / "beans" / "v1" / "notes.txt").read_text() == "made by hand"
-    assert sorted(os.listdir(reg / "beans" / "v2")) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+    assert sorted(os.listdir(reg / "beans" / "v2")) == [
+        "evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
 
 
 def test_a_version_taken_after_the_listing_is_skipped_not_overwritten(model_dir, tmp_path, monkeypatch):
@@ -173,7 +189,7 @@ def test_a_version_is_copied_inside_the_registry_under_a_hidden_name_then_rename
     assert open(os.path.join(pushed["uri"], "evaluation.json")).read() == '{\n  "accuracy": 0.95,\n  "blessed": true\n}'  # keys sorted: the same evaluation, the same bytes
 
 
-def test_two_processes_pushing_at_once_get_two_versions(model_dir, tmp_path):
+def test_two_processes_pushing_at_once_get_two_versions(model_dir, sample_splits, tmp_path):
     import subprocess
     import sys
 
@@ -184,9 +200,12 @@ def test_two_processes_pushing_at_once_get_two_versions(model_dir, tmp_path):
         "from kfx import registry\n"
         "while not os.path.exists(sys.argv[3]):\n"
         "    time.sleep(0.001)\n"
-        "print(json.dumps(registry.push_model(sys.argv[1], sys.argv[2], 'beans', {'blessed': True, 'accuracy': 0.9})))\n"
+        "print(json.dumps(registry.push_model(sys.argv[1], sys.argv[2], 'beans', {'blessed': True, 'accuracy': 0.9},\n"
+        "                                     test_uri=sys.argv[4])))\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, model_dir, str(reg), str(go)], stdout=subprocess.PIPE, text=True)
+    # Neither saw a champion: the second to take its turn compares the model with v1 (a tie) and is pushed too.
+    procs = [subprocess.Popen([sys.executable, "-c", script, model_dir, str(reg), str(go), sample_splits["test"]],
+                              stdout=subprocess.PIPE, text=True)
              for _ in range(2)]
     go.write_text("")
     results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
@@ -204,7 +223,8 @@ def test_versions_are_numbers_and_other_folders_are_ignored(model_dir, tmp_path)
         (reg / "beans" / name).mkdir(parents=True)
     assert registry.list_versions(str(reg), "beans") == [2, 10]
     assert registry.list_versions(str(reg), "other") == []
-    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9}, schema_uri=None)
+    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9}, schema_uri=None,
+                                 champion=registry.resolve(str(reg), "beans"))
     assert pushed["version"] == 11
 
 

@@ -22,7 +22,8 @@ def test_local_target_compiles_to_its_steps_in_order(tmp_path):
     assert {"validate-statistics", "import-dataset"} <= deps["train"]
     assert deps["find-model"] == {"import-dataset"}
     assert "find-model" in deps["evaluate"]
-    assert deps["push-model"] == {"evaluate", "infer-schema", "train", "generate-statistics", "find-model"}
+    # import-dataset: its test split, to compare with a champion pushed while the run ran.
+    assert deps["push-model"] == {"evaluate", "infer-schema", "train", "generate-statistics", "find-model", "import-dataset"}
     # The gate is an input of push-model, wired from evaluate's output.
     blessed = tasks["push-model"]["inputs"]["parameters"]["blessed"]["taskOutputParameter"]
     assert blessed == {"outputParameterKey": "blessed", "producerTask": "evaluate"}
@@ -71,7 +72,7 @@ def test_sample_run_writes_summary_and_real_artifacts(sample_run):
     assert os.path.isfile(os.path.join(on_disk["model"]["uri"], "model.joblib"))
     assert "confusion matrix" in open(on_disk["model"]["view"]).read()
     assert sorted(os.listdir(runs / "registry" / "beans" / "v1")) == [
-        "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics",
+        "evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics",
     ]
     assert "Executing task" in open(on_disk["log"]).read()
 

@@ -79,7 +79,9 @@ def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_pat
     pushed = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
     assert pushed == {"pushed": True, "version": 1, "uri": str(tmp_path / "reg" / "mine" / "v1")}
     assert (tmp_path / "reg" / "mine" / "v1" / "schema.pbtxt").read_text() == schema.read_text()
-    again = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9})
+    # Evaluated with no champion, so first compared with v1 on the test split (the same model: a tie).
+    again = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, "", "",
+                             None, sample_splits["test"])
     assert again["version"] == 2 and not (tmp_path / "reg" / "mine" / "v2" / "schema.pbtxt").exists()
 
 
@@ -115,7 +117,7 @@ def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     # In one process too (which imported TFDV before training), the model loads where it is served.
     assert (out["check-serving"]["serving_ok"], out["check-serving"]["serving_check"].metadata["agreed"]) == (True, 60)
     assert sorted(os.listdir(tmp_path / "runs" / "registry" / "m" / "v1")) == [
-        "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
+        "evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
 
 
 def test_called_without_options_the_components_use_the_configurations_defaults(sample_csv, sample_splits, tmp_path):
@@ -240,7 +242,7 @@ def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
     result = evaluation.evaluate_model(folder, sample_splits["test"], 0.9)
     assert result["rows"] == 60
     pushed = registry.push_model(folder, str(tmp_path / "reg"), "beans", result)
-    assert sorted(os.listdir(pushed["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+    assert sorted(os.listdir(pushed["uri"])) == ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
 
 
 def test_a_sampled_source_may_hold_a_column_named_index(tmp_path, beans_sample):

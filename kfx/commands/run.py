@@ -25,9 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kfx import registry
     from kfx.local import run_local
 
     config = config_from_args(args)
+    registry.check_champion(config.resolved_registry_dir, config.resolved_model_name)  # before any run folder
     return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose), args.json)
 
 

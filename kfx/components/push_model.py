@@ -2,7 +2,7 @@
 
 from typing import NamedTuple
 
-from kfp.dsl import Artifact, Input, Metrics, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 
 from kfx.step import Figure, Step, component
 
@@ -14,6 +14,7 @@ def push_model(
     schema: Input[Artifact],
     statistics: Input[Artifact],
     registered_model: Input[Artifact],
+    test_data: Input[Dataset],
     blessed: bool,
     reason: str,
     registry_dir: str,
@@ -30,7 +31,10 @@ def push_model(
         schema: Output of infer_schema, kept with the model.
         statistics: Output of generate_statistics; the training split's are kept with the model, for
             the next run's drift check.
-        registered_model: The champion (find_model's reference): the same model is not pushed twice.
+        registered_model: The champion evaluate compared with (find_model's reference): the same model is
+            not pushed twice, and when a newer version was pushed while this run ran, the model is pushed
+            only if it does not lose to that one either.
+        test_data: The test split evaluate scored, for that comparison.
         blessed: The blessing from evaluate.
         reason: Evaluate's reason for its decision.
         registry_dir: Root folder of the local registry.
@@ -47,7 +51,8 @@ def push_model(
 
     evaluation = {**dict(metrics.metadata), "blessed": blessed, "reason": reason}
     result = steps.push_model(
-        model.path, registry_dir, model_name, evaluation, schema.path, statistics.path, dict(registered_model.metadata)
+        model.path, registry_dir, model_name, evaluation, schema.path, statistics.path, dict(registered_model.metadata),
+        test_data.path,
     )
     with open(pushed_model.path, "w") as f:
         json.dump(result, f, indent=2)
@@ -58,7 +63,7 @@ def push_model(
 def _describe(push: dict) -> list[str]:
     if push.get("pushed"):
         return [f"pushed      version {push['version']}: {push['uri']}"]
-    return [f"pushed      no: {push.get('reason')}"]  # an unblessed model, or the champion itself
+    return [f"pushed      no: {push.get('reason')}"]  # unblessed, the champion itself, or lost to a newer version
 
 
 STEP = Step(

@@ -181,6 +181,10 @@ def test_a_champion_of_another_label_is_refused(upstream, tmp_path):
     champion = _champion(upstream.model, tmp_path / "reg", upstream)
     metadata_path = f"{champion['uri']}/model_metadata.json"
     metadata = json.load(open(metadata_path))
-    json.dump({**metadata, "label_column": "Kind"}, open(metadata_path, "w"))
+    with open(metadata_path, "w") as f:
+        json.dump({**metadata, "label_column": "Kind"}, f)
+    from kfx import manifest
+
+    manifest.write_manifest(champion["uri"])  # a version pushed so: its files are the ones its manifest lists
     with pytest.raises(SourceError, match="predicts 'Kind', not 'Class'; pass --model-name with a new name"):
         steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, champion, 0.01, True)

@@ -9,14 +9,15 @@ from kfp.dsl import Artifact
 
 from kfx import components, steps
 
-VERSION_FILES = ["evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
+VERSION_FILES = ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
 TRAIN_STATISTICS = os.path.join("statistics", "Split-train", "stats.tfrecord")
 
 
 def _push(upstream, registry, pushed, blessed, reason=""):
     return components.push_model.python_func(
         model=upstream.model_artifact(), metrics=upstream.metrics_artifact(), schema=upstream.schema_artifact(),
-        statistics=upstream.statistics_artifact(), registered_model=upstream.no_champion(), blessed=blessed, reason=reason, registry_dir=str(registry),
+        statistics=upstream.statistics_artifact(), registered_model=upstream.no_champion(),
+        test_data=upstream.datasets()["test_data"], blessed=blessed, reason=reason, registry_dir=str(registry),
         pushed_model=pushed, model_name="beans",
     )
 
@@ -34,9 +35,10 @@ def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(
     assert json.load(open(registry / "beans" / "v1" / "evaluation.json")) == evaluation
     assert (registry / "beans" / "v1" / "model.joblib").read_bytes() == open(f"{upstream.model}/model.joblib", "rb").read()
     assert (registry / "beans" / "v1" / "schema.pbtxt").read_text() == open(upstream.schema).read()
-    second = steps.push_model(upstream.model, str(registry), "beans", evaluation, "")
+    # Pushed without seeing v1 (no champion), so compared with v1 on the test split first: the same model ties.
+    second = steps.push_model(upstream.model, str(registry), "beans", evaluation, "", "", None, upstream.splits["test"])
     assert second == {"pushed": True, "version": 2, "uri": str(registry / "beans" / "v2")}
-    assert sorted(os.listdir(second["uri"])) == ["evaluation.json", "model.joblib", "model_metadata.json"]
+    assert sorted(os.listdir(second["uri"])) == ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
 
 
 def test_the_champion_itself_is_not_pushed_again(upstream, tmp_path):
@@ -103,7 +105,8 @@ def test_kfp_local_run(kfp_local, upstream, tmp_path):
     outputs = kfp_local.run(
         components.push_model,
         {"model": upstream.model_artifact(), "metrics": upstream.metrics_artifact(), "schema": upstream.schema_artifact(),
-         "statistics": upstream.statistics_artifact(), "registered_model": upstream.no_champion()},
+         "statistics": upstream.statistics_artifact(), "registered_model": upstream.no_champion(),
+         "test_data": upstream.datasets()["test_data"]},
         blessed=True, reason="fine", registry_dir=str(registry), model_name="beans-local",
     )
     uri = str(registry / "beans-local" / "v1")

@@ -78,7 +78,7 @@ def test_events_link_each_step_to_what_it_read_and_wrote(recorded_run):
     push = graph.step("push-model")
     assert sorted((k, a.type) for k, a in graph.inputs_of(push.id)) == [
         ("metrics", "Metrics"), ("model", "Model"), ("registered_model", "RegisteredModel"), ("schema", "Schema"),
-        ("statistics", "ExampleStatistics")]
+        ("statistics", "ExampleStatistics"), ("test_data", "Dataset")]
     assert [(k, a.type) for k, a in graph.inputs_of(graph.step("import-dataset").id)] == [("source", "DataSource")]
     # find-model reads the training split; the three steps that compare with the champion read its one reference.
     [(key, table)] = graph.inputs_of(graph.step("find-model").id)
@@ -89,7 +89,7 @@ def test_events_link_each_step_to_what_it_read_and_wrote(recorded_run):
     # One output event per artifact made, one input event per artifact read.
     assert sum(e.kind == "output" for e in graph.events) == sum(len(v) for v in ARTIFACT_TYPES.values())
     # import, find-model, statistics, schema, validation, train, serving check, evaluate, push.
-    assert sum(e.kind == "input" for e in graph.events) == 1 + 1 + 3 + 1 + 3 + 3 + 2 + 3 + 5
+    assert sum(e.kind == "input" for e in graph.events) == 1 + 1 + 3 + 1 + 3 + 3 + 2 + 3 + 6
 
 
 def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recorded_run):
@@ -108,7 +108,7 @@ def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recor
     assert picture == os.path.join(summary["run_dir"], "lineage.svg") == run.lineage_graph
     svg = open(picture).read()
     assert svg.startswith("<svg") and svg.count('<g class="execution"') == 9 and svg.count('<g class="artifact"') == 17
-    assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 16 + 22
+    assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 16 + 23
     from kfx.summary import format_summary
 
     assert f"  lineage     {picture}" in format_summary(summary).splitlines()
