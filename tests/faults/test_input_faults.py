@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kfx import data, scoring, steps
+from kfx import data, manifest, scoring, steps
 from kfx.errors import DataError
 from kfx.pipeline import STEPS
 
@@ -175,6 +175,8 @@ def test_kfx_predict_reads_the_table_to_score_through_the_same_check(tmp_path, b
     # The model reads neither the column the repeat replaced nor the label: only the repeat is wrong.
     features = [c for c in beans_sample.columns if c not in ("Class", beans_sample.columns[2])]
     (version / "model_metadata.json").write_text(json.dumps({"label_column": "Class", "features": features}))
+    (version / "model.joblib").write_bytes(b"not loaded by the import")
+    manifest.write_manifest(str(version))  # a registry version is read only with the manifest of its push
     source = _with_header(beans_sample, tmp_path / "score.csv", _repeat_area(beans_sample))
     out = tmp_path / "scoring.csv"
     reference = {"uri": str(version), "model_name": "beans", "version": "1"}
