@@ -164,3 +164,48 @@ def test_a_500_class_table_runs_through_with_bounded_views(kfx_cli, tmp_path):
     with sqlite3.connect(runs / "metadata.sqlite") as store:
         longest = store.execute("SELECT MAX(LENGTH(string_value)) FROM ArtifactProperty").fetchone()[0]
     assert longest < 20_000
+
+
+def _splits(folder, classes: int, rows_per_class: int) -> dict:
+    """Train, validation and test CSVs of a generated table: ``rows_per_class`` training rows a class, one
+    validation and one test row."""
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    from bench_wide_labels import wide_table
+
+    table = wide_table(classes, rows_per_class + 2)
+    position = table.groupby("species").cumcount()
+    paths = {}
+    for split, rows in (("train", position >= 2), ("validation", position == 0), ("test", position == 1)):
+        paths[split] = str(folder / f"{split}.csv")
+        table[rows].to_csv(paths[split], index=False)
+    return paths
+
+
+def _train(paths: dict, model_dir: str, svm_max_rows: int) -> dict:
+    from kfx import steps
+
+    return steps.train(paths["train"], paths["validation"], paths["test"], model_dir, label_column="species",
+                       svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=svm_max_rows,
+                       boosting_learning_rate=0.1, boosting_max_iter=100)
+
+
+def test_more_classes_than_the_trainer_fits_are_refused_before_the_fit_in_one_sentence(tmp_path):
+    from kfx.errors import DataError
+
+    paths = _splits(tmp_path, 1001, 8)
+    with pytest.raises(DataError) as refused:
+        _train(paths, str(tmp_path / "model"), 30000)
+    assert str(refused.value) == (
+        "Label column 'species' holds 1,001 classes in the training data, more than the 1,000 the trainer fits "
+        "(its time grows with the square of the classes); merge rare classes or pass a coarser --label-column."
+    )
+    assert refused.value.exit_code == 2 and not os.path.exists(tmp_path / "model")
+
+
+def test_gradient_boosting_holds_out_a_row_of_every_class_for_early_stopping(tmp_path):
+    # 8 training rows a class (what the pipeline's split leaves a class of 10): 10 % of the rows
+    # is fewer than the classes, and scikit-learn's stratified hold-out refused it with a traceback.
+    paths = _splits(tmp_path, 40, 8)
+    metrics = _train(paths, str(tmp_path / "model"), 0)
+    assert metrics["model"]["estimator"] == "hist_gradient_boosting" and metrics["train_rows"] == 320
+    assert os.path.isfile(tmp_path / "model" / "model.joblib") and metrics["test"]["rows"] == 40
