@@ -141,7 +141,7 @@ def select_features(frame: "pd.DataFrame", label: str) -> tuple[list[str], list[
     return features, [not pd.api.types.is_numeric_dtype(frame[c]) for c in features], left_out
 
 
-def check_classes(frame: "pd.DataFrame", label: str) -> int:
+def count_classes(frame: "pd.DataFrame", label: str) -> int:
     """The number of classes in the training split.
 
     Raises:
@@ -184,12 +184,12 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     frames = {split: read_split(contract[split], contract["format"]) for split in SPLIT_VARIABLES}
     label = args.label_column
     features, categorical, left_out = select_features(frames["train"], label)
-    classes = check_classes(frames["train"], label)
     estimator = choose_estimator(len(frames["train"]), args.svm_max_rows)
     model = build_model(
         categorical, estimator, c=args.svm_c, gamma=_gamma(args.svm_gamma),
         learning_rate=args.boosting_learning_rate, max_iter=args.boosting_max_iter, seed=args.seed,
     )
+    classes = count_classes(frames["train"], label)  # refuses too many before the fit
     if estimator != SVC:
         model[-1].set_params(validation_fraction=boosting_validation_share(classes, len(frames["train"])))
     # Timed from here: building the model imports scikit-learn's modules, which is no part of the fit.
