@@ -32,3 +32,72 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence, labels: Optional[
         },
         "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
     }
+
+
+MAX_SHOWN_CLASSES = 25
+"""Classes a picture, a page or a record of per-class figures shows at most.
+
+A confusion-matrix picture grows with the square of the classes, and kfp's
+``ClassificationMetrics``, the lineage store and the console copy what they are given:
+500 classes made a 550-inch figure with 250,000 texts that took 23 GB. The full
+numbers stay in the evaluation's JSON; the views show this many classes.
+"""
+
+
+def shown_classes(labels: Sequence[str], matrix: Sequence[Sequence[int]], limit: int = MAX_SHOWN_CLASSES) -> list[str]:
+    """The classes a bounded view shows: every class when there are at most ``limit``, else the ``limit``
+    most confused ones (test rows wrongly predicted as or from the class), then the most frequent.
+
+    Args:
+        labels: Classes of the confusion matrix, in its order.
+        matrix: The confusion matrix (rows true, columns predicted).
+        limit: Most classes to show. Defaults to :data:`MAX_SHOWN_CLASSES`.
+
+    Returns:
+        The classes shown, in the matrix's order.
+    """
+    import numpy as np
+
+    if len(labels) <= limit:
+        return list(labels)
+    values = np.asarray(matrix, dtype=np.int64)
+    right = np.diag(values)
+    errors = values.sum(axis=1) - right + values.sum(axis=0) - right
+    support = values.sum(axis=1)
+    # np.lexsort sorts by its last key first: most errors, then most rows, then the matrix's order.
+    order = np.lexsort((np.arange(len(labels)), -support, -errors))
+    return [labels[i] for i in sorted(order[:limit])]
+
+
+def other_label(count: int) -> str:
+    """The name of the row and column that sum the classes a bounded matrix leaves out."""
+    return f"({count} other class{'es' if count != 1 else ''})"
+
+
+def capped_confusion(
+    labels: Sequence[str], matrix: Sequence[Sequence[int]], limit: int = MAX_SHOWN_CLASSES
+) -> tuple[list[str], list[list[int]]]:
+    """The confusion matrix over :func:`shown_classes`, with one last row and column that sum the rest.
+
+    Every test row is still counted once: the last row holds the rows of the classes left out
+    (by what was predicted), the last column the predictions of them. A matrix of at most
+    ``limit`` classes comes back as it is.
+
+    Returns:
+        ``(labels, matrix)``: at most ``limit + 1`` of each.
+    """
+    import numpy as np
+
+    shown = shown_classes(labels, matrix, limit)
+    if len(shown) == len(labels):
+        return list(labels), [list(map(int, row)) for row in matrix]
+    values = np.asarray(matrix, dtype=np.int64)
+    position = {label: i for i, label in enumerate(labels)}
+    keep = [position[label] for label in shown]
+    rest = np.setdiff1d(np.arange(len(labels)), keep)
+    # One more group, "the rest": sum rows and columns by group.
+    group = np.full(len(labels), len(keep))
+    group[keep] = np.arange(len(keep))
+    capped = np.zeros((len(keep) + 1, len(keep) + 1), dtype=np.int64)
+    np.add.at(capped, (group[:, None], group[None, :]), values)
+    return [*shown, other_label(len(rest))], capped.tolist()

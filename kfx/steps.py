@@ -219,17 +219,26 @@ def evaluate(
     champion: Optional[dict[str, Any]],
     accuracy_tolerance: float,
     serving_ok: bool,
+    numbers_path: str = "",
 ) -> dict[str, Any]:
     """Scores the model, and the champion when there is one (None: no champion), on the test split, writes the evaluation
     page and decides the blessing.
 
+    Args:
+        numbers_path: Where to write the whole result as JSON (every class's figures and the full
+            confusion matrix, which the page shows only in part for many classes); empty writes none.
+
     Returns:
         See :func:`kfx.evaluation.evaluate_model`.
     """
+    import json
+
     from kfx import evaluation, storage
 
     result = evaluation.evaluate_model(model_dir, test_path, min_accuracy, champion, accuracy_tolerance, serving_ok)
-    storage.write_text(html_path, evaluation.evaluation_html(result))
+    if numbers_path:
+        storage.write_text(numbers_path, json.dumps(result))
+    storage.write_text(html_path, evaluation.evaluation_html(result, numbers=numbers_path))
     return result
 
 

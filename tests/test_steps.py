@@ -112,7 +112,7 @@ def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
         "validate-statistics/anomalies/Split-test/anomalies.pbtxt", "validate-statistics/report",
         "train/model/model.joblib", "train/model/model_metadata.json", "train/model/metrics.json",
         "check-serving/serving_check", "check-serving/serving_request",
-        "evaluate/evaluation_view", "push-model/pushed_model",
+        "evaluate/evaluation_view", "evaluate/metrics", "push-model/pushed_model",
     ])
     # In one process too (which imported TFDV before training), the model loads where it is served.
     assert (out["check-serving"]["serving_ok"], out["check-serving"]["serving_check"].metadata["agreed"]) == (True, 60)

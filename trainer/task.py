@@ -159,6 +159,26 @@ def select_features(frame: "pd.DataFrame", label: str) -> tuple[list[str], list[
     return features, [not pd.api.types.is_numeric_dtype(frame[c]) for c in features], left_out
 
 
+def count_classes(frame: "pd.DataFrame", label: str) -> int:
+    """The number of classes in the training split.
+
+    Raises:
+        DataError: If there are more than :data:`trainer.model.MAX_CLASSES`: the fit and its
+            predictions would grow with their square (see there) and not end in useful time.
+    """
+    from kfx.errors import DataError
+    from trainer.model import MAX_CLASSES
+
+    classes = int(frame[label].nunique())
+    if classes > MAX_CLASSES:
+        raise DataError(
+            f"Label column {label!r} holds {classes:,} classes in the training data, more than the {MAX_CLASSES:,} "
+            "the trainer fits (its time grows with the square of the classes); merge rare classes or pass a "
+            "coarser --label-column."
+        )
+    return classes
+
+
 def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     """Fits the model on the training split and writes it with its metrics.
 
@@ -168,7 +188,9 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     Returns:
         The metrics written to ``metrics.json`` (validation and test accuracy and macro-F1).
     """
-    from trainer.model import ESTIMATORS, ID_SHARE, SVC, build_model, choose_estimator, share_cores, to_matrix
+    from trainer.model import (
+        ESTIMATORS, ID_SHARE, SVC, boosting_validation_share, build_model, choose_estimator, share_cores, to_matrix,
+    )
 
     _check_hyperparameters(args)
     share_cores()  # before this process first imports scikit-learn
@@ -186,6 +208,9 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         categorical, estimator, c=args.svm_c, gamma=_gamma(args.svm_gamma),
         learning_rate=args.boosting_learning_rate, max_iter=args.boosting_max_iter, seed=args.seed,
     )
+    classes = count_classes(frames["train"], label)  # refuses too many before the fit
+    if estimator != SVC:
+        model[-1].set_params(validation_fraction=boosting_validation_share(classes, len(frames["train"])))
     # Timed from here: building the model imports scikit-learn's modules, which is no part of the fit.
     started = time.perf_counter()
     model.fit(to_matrix(frames["train"], features), frames["train"][label])

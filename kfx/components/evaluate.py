@@ -27,8 +27,12 @@ def evaluate(
     Args:
         model: Output of train.
         test_data: Test split.
-        metrics: Scalar metrics (the champion's version and accuracy too, when there is one).
-        classification_metrics: The confusion matrix.
+        metrics: Scalar metrics (the champion's version and accuracy too, when there is one), and the
+            precision and recall of the classes shown (see :func:`kfx.metrics.shown_classes`); its file
+            holds the whole evaluation as JSON, every class included.
+        classification_metrics: The confusion matrix; over more than
+            :data:`kfx.metrics.MAX_SHOWN_CLASSES` classes, the most confused ones and one row and
+            column that sum the others.
         evaluation_view: HTML page with metrics and the confusion-matrix picture.
         min_accuracy: Accuracy a model needs to be blessed.
         accuracy_tolerance: How far below the champion's accuracy the model may be.
@@ -39,10 +43,13 @@ def evaluate(
         The blessing, test accuracy, macro-F1 and the decision's reason.
     """
     from kfx import steps
+    from kfx.metrics import capped_confusion, shown_classes
 
     champion = dict(registered_model.metadata)
+    # The metrics file holds every number; what kfp, the lineage store and the console copy is bounded.
     result = steps.evaluate(
-        model.path, test_data.path, evaluation_view.path, min_accuracy, champion, accuracy_tolerance, serving_ok
+        model.path, test_data.path, evaluation_view.path, min_accuracy, champion, accuracy_tolerance, serving_ok,
+        metrics.path,
     )
     metrics.log_metric("accuracy", result["accuracy"])
     metrics.log_metric("macro_f1", result["macro_f1"])
@@ -53,10 +60,14 @@ def evaluate(
     if result["champion"]:
         metrics.log_metric("champion_version", int(result["champion"]["version"]))
         metrics.log_metric("champion_accuracy", result["champion"]["accuracy"])
-    for label, scores in result["per_class"].items():
-        metrics.log_metric(f"precision_{label}", scores["precision"])
-        metrics.log_metric(f"recall_{label}", scores["recall"])
-    classification_metrics.log_confusion_matrix(result["confusion"]["labels"], result["confusion"]["matrix"])
+    labels, matrix = result["confusion"]["labels"], result["confusion"]["matrix"]
+    shown = shown_classes(labels, matrix)
+    metrics.log_metric("classes", len(labels))
+    metrics.log_metric("classes_shown", len(shown))
+    for label in shown:
+        metrics.log_metric(f"precision_{label}", result["per_class"][label]["precision"])
+        metrics.log_metric(f"recall_{label}", result["per_class"][label]["recall"])
+    classification_metrics.log_confusion_matrix(*capped_confusion(labels, matrix))
     return (result["blessed"], result["accuracy"], result["macro_f1"], result["reason"])
 
 
@@ -70,6 +81,10 @@ def _describe(model: dict) -> list[str]:
         lines.append(f"            champion v{model['champion_version']}: test accuracy {model['champion_accuracy']:.4f} on the same rows")
     if model.get("reason"):
         lines.append(f"            {verdict}: {model['reason']}")
+    classes, shown = model.get("classes"), model.get("classes_shown")
+    if classes and shown is not None and shown < classes:
+        lines.append(f"            {shown} of {classes} classes in the page and the confusion matrix; every class: "
+                     f"{model.get('numbers')}")
     return lines + [f"            {model['uri']}"]
 
 
@@ -86,6 +101,9 @@ STEP = Step(
         Figure("champion_accuracy", "metrics.champion_accuracy", name="champion_accuracy"),
         Figure("accuracy_tolerance", "metrics.accuracy_tolerance"),
         Figure("view", "evaluation_view"),
+        Figure("classes", "metrics.classes", cast=int),
+        Figure("classes_shown", "metrics.classes_shown", cast=int),
+        Figure("numbers", "metrics"),
     ),
     describe=_describe,
 )

@@ -1,5 +1,7 @@
 """evaluate: the model scored on the test split, the confusion matrix, and the blessing."""
 
+import json
+
 import pytest
 from kfp.dsl import HTML, ClassificationMetrics, Metrics, Model
 
@@ -61,8 +63,13 @@ def test_python_func_logs_the_metrics_and_the_confusion_matrix(upstream, new_art
     assert {k: metrics[k] for k in ("accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed")} == {
         "accuracy": accuracy, "macro_f1": macro_f1, "rows": 60, "min_accuracy": 0.5, "accuracy_tolerance": 0.01,
         "blessed": True}
-    assert set(metrics) == {"accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed"} | {
+    assert set(metrics) == {"accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed",
+                            "classes", "classes_shown"} | {
         f"{kind}_{label}" for kind in ("precision", "recall") for label in upstream.classes}
+    assert (metrics["classes"], metrics["classes_shown"]) == (7, 7)
+    # The metrics file holds the whole evaluation as JSON.
+    whole = json.loads(open(a["metrics"].path).read())
+    assert (whole["accuracy"], len(whole["per_class"]), whole["rows"]) == (accuracy, 7, 60)
     matrix = a["classification_metrics"].metadata["confusionMatrix"]
     assert len(matrix["rows"]) == 7
     assert [c["displayName"] for c in matrix["annotationSpecs"]] == list(upstream.classes)
