@@ -79,8 +79,10 @@ class LineageStore(StoreReader):
                         f"({_short(err).split('. ')[0]}); {FIX}."
                     ) from None
                 # Two first runs may create the tables at once: the one that loses sees them
-                # locked or half-made, and succeeds on a later try.
-                if not (is_busy(err) or "exist" in text) or time.monotonic() > deadline:
+                # locked or half-made ("a subset of tables … Please retry the connection"), and
+                # succeeds on a later try.
+                half_made = "exist" in text or "retry the connection" in text
+                if not (is_busy(err) or half_made) or time.monotonic() > deadline:
                     raise LineageError(f"Lineage store {self.path!r} cannot be opened ({_short(err)}); {FIX}.") from None
                 time.sleep(0.05 + 0.1 * random.random())
 
