@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -22,6 +21,7 @@ import threading
 import time
 
 import pytest
+from live_run import LiveRun
 
 from kfx import processes
 from kfx.stops import GRACE_SECONDS, Interrupted, Stop
@@ -269,48 +269,13 @@ def test_the_recorder_marks_the_stopped_step_canceled_and_the_run_interrupted(tm
 # -- real runs -------------------------------------------------------------------------------------
 
 
-class Started:
-    """A ``kfx run`` process in a session of its own (as a terminal's job is), its stdout read line by line."""
-
-    def __init__(self, runs_dir: str):
-        self.runs_dir = runs_dir
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kfx", "run", "--sample-rows", "600", "--runs-dir", runs_dir],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-            preexec_fn=_as_a_terminal_job,
-        )
-        self.lines: queue.Queue = queue.Queue()
-        self.out: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, text: str, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            assert line is not None, f"kfx ended before {text!r}: {''.join(self.out)}{self.proc.stderr.read()}"
-            self.out.append(line)
-            if text in line:
-                return
-
-    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
-        code = self.proc.wait(timeout=timeout)
-        while (line := self.lines.get(timeout=10)) is not None:
-            self.out.append(line)
-        return code, "".join(self.out), self.proc.stderr.read()
-
-
 @pytest.fixture(scope="module")
 def stopped_runs(tmp_path_factory):
     """Three runs stopped during generate-statistics: by SIGINT to the group, SIGTERM, SIGKILL.
 
     Returns {signal name: (exit code, stdout, stderr, runs dir, the step's process ids before the stop)}.
     """
-    started = {name: Started(str(tmp_path_factory.mktemp(name))) for name in ("SIGINT", "SIGTERM", "SIGKILL")}
+    started = {name: LiveRun(str(tmp_path_factory.mktemp(name)), preexec_fn=_as_a_terminal_job) for name in ("SIGINT", "SIGTERM", "SIGKILL")}
     done = {}
     try:
         for name, run in started.items():

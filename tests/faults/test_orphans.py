@@ -13,14 +13,13 @@ once to keep the wall time down.
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
+from live_run import LiveRun
 
 from kfx import processes
 
@@ -269,35 +268,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-class Started:
-    """A ``kfx run`` process in a session of its own, its stdout read line by line."""
-
-    def __init__(self, runs_dir: str, cold: bool):
-        self.runs_dir = runs_dir
-        program = ["-c", _COLD] if cold else ["-m", "kfx"]
-        self.proc = subprocess.Popen(
-            [sys.executable, *program, "run", "--sample-rows", "600", "--runs-dir", runs_dir],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )
-        self.lines: queue.Queue = queue.Queue()
-        self.out: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, text: str, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            assert line is not None, f"kfx ended before {text!r}: {''.join(self.out)}{self.proc.stderr.read()}"
-            self.out.append(line)
-            if text in line:
-                return
-
-
 def _run_dir(runs_dir: str) -> str:
     [run_dir] = [os.path.join(runs_dir, p) for p in os.listdir(runs_dir) if p.startswith("kfx-beans-")]
     return run_dir
@@ -317,7 +287,7 @@ def killed_runs(tmp_path_factory):
     before the kill, {pgid: seconds from the kill until the group had no live process} for the groups that
     had none within :data:`GONE_WITHIN`)}.
     """
-    started = {path: Started(str(tmp_path_factory.mktemp(path)), path == "cold") for path in ("warm", "cold")}
+    started = {path: LiveRun(str(tmp_path_factory.mktemp(path)), ["-c", _COLD] if path == "cold" else ("-m", "kfx")) for path in ("warm", "cold")}
     below: dict[str, dict[int, tuple[int, int, str]]] = {}
     try:
         for run in started.values():
