@@ -133,12 +133,13 @@ def check_compatible(version: dict[str, Any], label_column: str, columns: list[s
     Raises:
         ModelMismatch: If the version predicts another label column, naming both and the fix (another
             ``--model-name``).
-        RegistryError: If its metadata is not the one pushed (:mod:`kfx.manifest`).
+        RegistryError: If a file of the version is not the one pushed (:mod:`kfx.manifest`).
     """
     from kfx import manifest
 
-    # Read through the manifest: a version changed since its push is refused, not half read.
-    metadata = manifest.read_metadata(version["uri"])
+    # Every file later steps read from the version (its model, schema and training statistics) is
+    # checked against the manifest here, once: a version changed since its push is refused up front.
+    metadata = manifest.check_version(version["uri"])
     name = f"{version['model_name']} v{version['version']}"
     if label_column and metadata["label_column"] != label_column:
         raise ModelMismatch(

@@ -227,3 +227,17 @@ def test_version_zero_says_versions_start_at_one(pushed, sample_splits, kfx_cli,
     assert _one_sentence(result, "") == (
         "kfx: error: Model version '0' in 'beans@0' does not exist: versions start at 1; pass NAME@1 or a later version, "
         "or NAME@latest.")
+
+
+def test_find_model_checks_every_file_later_steps_read_from_the_champion(copied):
+    """find-model's check covers the schema and training statistics validation reads, not only the model:
+    a version given a schema after its push is refused there, before any step reads it."""
+    version = copied / "beans" / "v1"
+    (version / registry.SCHEMA_FILE).write_text('feature { name: "Area" type: FLOAT }\n')
+    champion = registry.resolve(str(copied), "beans")
+    with pytest.raises(KfxError) as caught:
+        registry.check_compatible(champion, "Class", ["Area"])
+    assert str(caught.value) == (
+        f"Registry version {version} holds a schema.pbtxt that its manifest.json does not list (it was not pushed "
+        f"with it); {FIX}"
+    )
