@@ -249,10 +249,15 @@ def test_an_identical_run_reuses_every_step_but_the_registry_lookup_and_records_
     assert "cache_error" not in summary
     assert f"  cached      8 of 9 steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
     # The same figures, from the earlier outputs; the push is the second run's (no second registry version).
+    paths = ("uri", "view", "report", "numbers")  # each run's own files: compared by content below
     for section in ("rows", "champion", "statistics", "anomalies", "model", "push"):
-        assert {k: v for k, v in summary[section].items() if k not in ("uri", "view", "report")} == {
-            k: v for k, v in second.summary[section].items() if k not in ("uri", "view", "report")
+        assert {k: v for k, v in summary[section].items() if k not in paths} == {
+            k: v for k, v in second.summary[section].items() if k not in paths
         }, section
+    numbers = summary["model"]["numbers"]
+    assert numbers.startswith(result.run_dir + os.sep)
+    with open(numbers) as mine, open(second.summary["model"]["numbers"]) as earlier:
+        assert json.load(mine) == json.load(earlier)
     assert summary["push"] == second.summary["push"] and summary["champion"] == second.summary["champion"]
     assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.resolved_model_name))) == ["v1"]
     # The outputs are in this run's folder where kfp.local would have put them, copies of the earlier files
