@@ -99,6 +99,25 @@ class Sampler(threading.Thread):
             time.sleep(0.1)
 
 
+def follow(proc: subprocess.Popen, sampler: "Sampler", started: float) -> tuple[int, float, list[str]]:
+    """Reads a running ``kfx run``'s output to its end, telling ``sampler`` which step is running.
+
+    Returns:
+        Its exit code, its wall time from ``started`` (a ``time.perf_counter()``), and its output lines.
+    """
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        match = _STEP_LINE.match(line.strip())
+        if match:
+            sampler.step = match[1]
+    code = proc.wait()
+    seconds = time.perf_counter() - started
+    sampler.done.set()
+    sampler.join()
+    return code, seconds, lines
+
+
 def run_table(name: str, extra: list[str]) -> dict:
     source = "" if name == "beans" else os.path.join(TABLES, f"{name}.csv")
     if source and not os.path.isfile(source):
@@ -109,16 +128,7 @@ def run_table(name: str, extra: list[str]) -> dict:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
         sampler = Sampler(proc.pid)
         sampler.start()
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            match = _STEP_LINE.match(line.strip())
-            if match:
-                sampler.step = match[1]
-        code = proc.wait()
-        seconds = time.perf_counter() - started
-        sampler.done.set()
-        sampler.join()
+        code, seconds, lines = follow(proc, sampler, started)
         if code != 0:
             raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{''.join(lines[-30:])}")
         (run,) = [d for d in os.listdir(runs) if os.path.isfile(os.path.join(runs, d, "summary.json"))]

@@ -37,10 +37,9 @@ LABEL = "species"
 MEMORY_LIMIT_MB = 2048
 NOISE = 4.0
 """Spread of each class around its centre (drawn in a 100-wide cube): wide enough that some classes are confused."""
-_STEP_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+) \.\.\.$")
 
 sys.path.insert(0, HERE)
-from bench_scale import Sampler, descendants, memory_kb  # noqa: E402
+from bench_scale import Sampler, descendants, follow, memory_kb  # noqa: E402
 
 
 def wide_table(classes: int, rows_per_class: int, seed: int = 7):
@@ -93,16 +92,7 @@ def run_classes(classes: int, rows_per_class: int, kill_above_mb: float, extra: 
         import threading
 
         threading.Thread(target=guard, daemon=True).start()
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            match = _STEP_LINE.match(line.strip())
-            if match:
-                sampler.step = match[1]
-        code = proc.wait()
-        seconds = time.perf_counter() - started
-        sampler.done.set()
-        sampler.join()
+        code, seconds, lines = follow(proc, sampler, started)
         if killed:
             return {"classes": classes, "wall_s": round(seconds, 1), "killed": f"over {killed[0]} MB in {sampler.step}",
                     "steps": sampler.peaks}
