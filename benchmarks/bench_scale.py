@@ -118,6 +118,13 @@ def follow(proc: subprocess.Popen, sampler: "Sampler", started: float) -> tuple[
     return code, seconds, lines
 
 
+def print_steps(result: dict) -> None:
+    """Prints each step's time and peak memory, one line a step, from a run's ``steps`` figures."""
+    for step, figures in result["steps"].items():
+        print(f"  {step:20} {figures['seconds']:7.1f} s  peak process {figures.get('peak_process_mb', 0):7.0f} MB"
+              f"  peak total {figures.get('peak_total_mb', 0):7.0f} MB", flush=True)
+
+
 def run_table(name: str, extra: list[str]) -> dict:
     source = "" if name == "beans" else os.path.join(TABLES, f"{name}.csv")
     if source and not os.path.isfile(source):
@@ -156,9 +163,7 @@ def main(argv=None) -> int:
         result = run_table(name, args.kfx_args)
         results[name] = result
         print(f"{name}: {result['rows']:,} rows, {result['wall_s']} s, test accuracy {result['test_accuracy']}", flush=True)
-        for step, figures in result["steps"].items():
-            print(f"  {step:20} {figures['seconds']:7.1f} s  peak process {figures.get('peak_process_mb', 0):7.0f} MB"
-                  f"  peak total {figures.get('peak_total_mb', 0):7.0f} MB", flush=True)
+        print_steps(result)
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "scale.json"), "w") as f:
         json.dump(results, f, indent=2)

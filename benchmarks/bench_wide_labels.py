@@ -39,7 +39,7 @@ NOISE = 4.0
 """Spread of each class around its centre (drawn in a 100-wide cube): wide enough that some classes are confused."""
 
 sys.path.insert(0, HERE)
-from bench_scale import Sampler, descendants, follow, memory_kb  # noqa: E402
+from bench_scale import Sampler, descendants, follow, memory_kb, print_steps  # noqa: E402
 
 
 def wide_table(classes: int, rows_per_class: int, seed: int = 7):
@@ -136,9 +136,7 @@ def main(argv=None) -> int:
         print(f"{classes} classes: {result['rows']:,} rows, {result['wall_s']} s, test accuracy "
               f"{result['test_accuracy']}, evaluation page {result['view_chars']:,} characters, "
               f"picture {width}x{height} px", flush=True)
-        for step, figures in result["steps"].items():
-            print(f"  {step:20} {figures['seconds']:7.1f} s  peak process {figures.get('peak_process_mb', 0):7.0f} MB"
-                  f"  peak total {figures.get('peak_total_mb', 0):7.0f} MB", flush=True)
+        print_steps(result)
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "wide_labels.json"), "w") as f:
         json.dump(results, f, indent=2)
