@@ -13,7 +13,7 @@ execution in its lineage store (:mod:`kfx.lineage`), so the store is the cache:
   without a key, never reused, and the run says which file changed (``cache_not_kept``);
 - the content digest of each output artifact is recorded when the step writes it, and
   so is the digest of what the step wrote outside the run folder
-  (:attr:`kfx.step.Step.outside`: the registry version a push made);
+  (:attr:`kfx.report.Report.outside`: the registry version a push made);
 - a step reuses the newest complete (or itself cached) execution with its key whose
   outputs, and places outside, still have the recorded content; failed, running and
   interrupted executions are never candidates. The outputs are copied (a reflink where
@@ -111,6 +111,7 @@ class StepCache(Listener):
         self._digests: dict[str, str] = {}  # this run's outputs, as the inputs of later steps
         self._read: dict[str, dict[str, tuple[str, str]]] = {}  # per step: path -> (what it is, digest the key used)
         self.not_kept: list[str] = []  # why a step's execution was recorded without its key
+        self.uncached: frozenset[str] = frozenset()  # tasks the pipeline runs every time
         self.code = self._guard(code_version) or ""
 
     # -- the hooks of the local runner -----------------------------------------------------------
@@ -170,11 +171,11 @@ class StepCache(Listener):
         return self._digests[uri]
 
     def _before(self, event: TaskEvent, task: dict[str, Any]) -> Optional[dict[str, Any]]:
-        from kfx.step import named
+        from kfx.report import report_for as named
 
         event.cache_key = self.key(event, task)
         step = named(event.name)
-        if not self.reuse or (step is not None and not step.cache):
+        if not self.reuse or event.name in self.uncached:
             return None
         for execution, outputs, exact in self.store.reusable_executions(event.cache_key):
             reused = self._reuse(event, task, execution, outputs, exact, step.outside if step else ())
@@ -214,7 +215,7 @@ class StepCache(Listener):
         properties (ML Metadata's SQLite store rounds doubles to 6 digits)."""
         from kfp.local import executor_input_utils, executor_output_utils
 
-        from kfx.step import resolve
+        from kfx.report import resolve
 
         spec = task["component_spec"]
         wanted = spec.output_definitions
@@ -273,7 +274,7 @@ class StepCache(Listener):
         return not changed
 
     def _after(self, event: TaskEvent) -> None:
-        from kfx.step import named, resolve
+        from kfx.report import report_for as named, resolve
 
         for name, value in event.outputs.items():
             if hasattr(value, "uri"):
@@ -285,13 +286,17 @@ class StepCache(Listener):
                 event.digests[ref] = content_digest(str(path))
 
 
-def open_cache(config: "Config", store: Optional["LineageStore"]) -> Optional[StepCache]:
+def open_cache(
+    config: "Config", store: Optional["LineageStore"], uncached: frozenset[str] = frozenset(),
+) -> Optional[StepCache]:
     """The cache of a local run.
 
     Args:
         config: The run's configuration (``enable_caching``, the store's path).
         store: The recorder's store when the run is recorded; otherwise an existing store is
             opened to read from (``--no-record-lineage`` runs can still reuse recorded steps).
+        uncached: The tasks whose caching the pipeline turned off (``set_caching_options(False)``):
+            they always run.
 
     Returns:
         The cache, or None when there is no store to read from or record in.
@@ -307,4 +312,6 @@ def open_cache(config: "Config", store: Optional["LineageStore"]) -> Optional[St
             cache = StepCache(None, reuse=False)
             cache.error = f"{type(err).__name__}: {str(err)[:300]}"
             return cache
-    return StepCache(store, reuse=config.enable_caching)
+    cache = StepCache(store, reuse=config.enable_caching)
+    cache.uncached = uncached
+    return cache

@@ -1,7 +1,7 @@
 """A pipeline task's entry point: kfp's executor inside kfx's handler of a user's errors.
 
 kfp runs a Python component as ``python3 -m kfp.dsl.executor_main ARGS…``. Every kfx
-component (:func:`kfx.step.component`) runs ``python3 -m kfx.executor -m
+component (:func:`kfx.component.component`) runs ``python3 -m kfx.executor -m
 kfp.dsl.executor_main ARGS…`` instead: the same executor, run as ``python -m`` would
 run it, so that a :class:`~kfx.errors.KfxError` raised anywhere in the component's body
 prints one ``kfx-error: Kind: sentence`` line (the local runner shows that sentence,

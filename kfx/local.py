@@ -32,7 +32,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from kfx.config import Config
 from kfx.errors import KfxError, StepFailed
@@ -40,7 +40,7 @@ from kfx.events import ConsoleListener, Listener, RecordingListener, TaskEvent
 
 if TYPE_CHECKING:
     from kfx.cache import StepCache
-    from kfx.step import Step
+    from kfx.pipeline_tasks import PipelineTasks
     from kfx.stops import Stop
 
 _ERROR_LINE = re.compile(r"kfx-error: (?:(\w+): )?(.*)")
@@ -109,6 +109,7 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
         stream.last_error, stream.disk_error = ("", ""), None
         for listener in listeners:
             listener.task_started(event)
+        kwargs = _absent_optional_inputs_dropped(kwargs)
         reused = cache.before(event, kwargs) if cache is not None else None
         if reused is not None:
             outputs, task_status = reused, status.Status.SUCCESS
@@ -138,6 +139,22 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
         yield
     finally:
         task_dispatcher.run_single_task_implementation = original
+
+
+def _absent_optional_inputs_dropped(task: dict[str, Any]) -> dict[str, Any]:
+    """The task without the optional input artifacts its pipeline did not pass (``champion=None``):
+    kfp 2.13's local runner requires every input artifact, while kfp's executor hands the component
+    None for one that is absent, as Vertex AI does."""
+    spec = task["component_spec"]
+    absent = [name for name, artifact in spec.input_definitions.artifacts.items()
+              if artifact.is_optional and name not in task["arguments"]]
+    if not absent:
+        return task
+    trimmed = type(spec)()
+    trimmed.CopyFrom(spec)
+    for name in absent:
+        del trimmed.input_definitions.artifacts[name]
+    return {**task, "component_spec": trimmed}
 
 
 @dataclass
@@ -208,19 +225,21 @@ def run_local(
     out: TextIO = sys.stdout,
     verbose: bool = False,
     listeners: Optional[list[Listener]] = None,
-    steps: Optional[Sequence["Step"]] = None,
-    build: Optional[Callable[[Config], Callable]] = None,
+    pipeline: Any = None,
+    arguments: Optional[dict[str, Any]] = None,
 ) -> RunResult:
-    """Runs a pipeline with kfp.local and writes ``summary.json`` in a new run folder.
+    """Runs a KFP pipeline with kfp.local and kfx's machinery, and writes ``summary.json`` in a new run folder.
 
     Args:
-        config: The run's configuration (``target`` must be ``local``); its pipeline name names the run.
+        config: The run's configuration (``target`` must be ``local``): the runs, registry and lineage
+            folders, caching; its pipeline name names the run.
         out: Where step lines go. Defaults to stdout.
         verbose: Also stream kfp's own log to ``out``.
         listeners: More task listeners (the lineage recorder, tests).
-        steps: The pipeline's steps; None: the training pipeline's (:data:`kfx.pipeline.STEPS`).
-        build: Makes the ``@dsl.pipeline`` function of ``steps`` from the config; None:
-            :func:`kfx.pipeline.build_pipeline`. ``kfx predict`` passes its own pair (:mod:`kfx.predict`).
+        pipeline: Any ``@dsl.pipeline`` function, or a pipeline loaded from its compiled YAML; None:
+            the beans pipeline (:func:`kfx.pipelines.local_train.beans`).
+        arguments: The pipeline's arguments by parameter name; None: for the beans pipeline, the
+            config's values (:func:`kfx.pipelines.local_values`), for another, its own defaults.
 
     Returns:
         The result; a failed run has ``status == "failed"`` and an ``error()``.
@@ -231,8 +250,17 @@ def run_local(
             the run, once it is cleaned up and recorded; its ``result`` is the run (status
             ``interrupted``), its ``exit_code`` 130, 143 or 129.
     """
-    # Only the training pipeline pushes; found by name, so nothing heavy is imported before the checks.
-    preflight(config, pushes=steps is None or any(step.name == "push-model" for step in steps))
+    from kfx.pipeline_tasks import tasks_of
+
+    if pipeline is None:
+        from kfx.pipelines import arguments as arguments_of
+        from kfx.pipelines import local_values
+        from kfx.pipelines.local_train import beans as pipeline
+
+        arguments = {**arguments_of(pipeline, local_values(config)), **(arguments or {})}
+    tasks = tasks_of(pipeline)
+    # Only a pipeline with a push writes in the registry folder.
+    preflight(config, pushes="push-model" in tasks.names)
     from kfx.stops import Interrupted, Stop
     from kfx.summary import stop_sentence
 
@@ -249,7 +277,7 @@ def run_local(
             stop.watchdog = Watchdog()
         try:
             watched = [stop.watchdog] if stop.watchdog is not None else []
-            result = _run(config, out, verbose, [*watched, *(listeners or [])], stop, steps, build)
+            result = _run(config, out, verbose, [*watched, *(listeners or [])], stop, pipeline, arguments or {}, tasks)
         finally:
             if stop.warm is not None:
                 stop.warm.close()
@@ -261,17 +289,14 @@ def run_local(
 
 
 def _run(
-    config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: "Stop",
-    steps: Optional[Sequence["Step"]] = None, build: Optional[Callable[[Config], Callable]] = None,
+    config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: "Stop", pipeline: Any,
+    arguments: dict[str, Any], tasks: "PipelineTasks",
 ) -> RunResult:
     from kfp import local
 
     from kfx.cache import open_cache
-    from kfx.pipeline import STEPS, build_pipeline
     from kfx.stops import signal_name
     from kfx.summary import build_summary, write_summary
-
-    run_steps = tuple(steps) if steps is not None else STEPS
 
     run_id = new_run_id(config.resolved_pipeline_name)
     store = None
@@ -283,14 +308,13 @@ def _run(
         listeners.append(lineage)
         store = lineage.store
     # Earlier executions are found in the lineage store (kfx.cache), so the two share it.
-    cache = open_cache(config, store)
+    cache = open_cache(config, store, tasks.uncached)
     if cache is not None:
         listeners.append(cache)
     run_dir = os.path.abspath(os.path.join(config.runs_dir, run_id))
     os.makedirs(run_dir)
     recorder = RecordingListener()
-    all_listeners: list[Listener] = [ConsoleListener(out, len(run_steps)), recorder, *listeners]
-    pipeline = (build or build_pipeline)(config)
+    all_listeners: list[Listener] = [ConsoleListener(out, len(tasks.names)), recorder, *listeners]
     started = time.time()
     with open(os.path.join(run_dir, "pipeline.log"), "w") as log:
         stream = _LogStream(log, out if verbose else None)
@@ -301,7 +325,7 @@ def _run(
                 warnings.filterwarnings("ignore", message=".*non-Python base image.*")
                 with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), \
                         observe_tasks(all_listeners, stream, cache), stop.guarding():
-                    pipeline()
+                    pipeline(**arguments)
         except KeyboardInterrupt:
             if not stop.requested:
                 stop.request()  # raised by other code than kfx's handler: a Ctrl-C all the same
@@ -309,13 +333,13 @@ def _run(
             log.write(f"kfx: stopped by {signal_name(stop.signum)}\n")
             cancel_running(recorder.events, all_listeners)
     summary = build_summary(
-        config, run_id, run_dir, recorder.events, time.time() - started, run_steps,
+        config, run_id, run_dir, recorder.events, time.time() - started, tasks,
         stopped_by=signal_name(stop.signum) if stop.requested else "",
     )
-    if summary["status"] == "complete" and len(recorder.events) != len(run_steps):
+    if summary["status"] == "complete" and len(recorder.events) != len(tasks.names):
         summary["status"] = "failed"
         summary["error_kind"] = "StepFailed"
-        summary["error"] = f"Only {len(recorder.events)} of {len(run_steps)} steps ran; see {summary['log']}."
+        summary["error"] = f"Only {len(recorder.events)} of {len(tasks.names)} steps ran; see {summary['log']}."
     for listener in all_listeners:
         listener.run_finished(run_id, summary)
     write_summary(summary, all_listeners)

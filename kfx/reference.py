@@ -4,7 +4,7 @@ the champion's figures."""
 
 from typing import Any
 
-from kfx.step import Figure
+from kfx.report import Figure
 
 FIGURES = (
     Figure("found", "registered_model.found", cast=bool),

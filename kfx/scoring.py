@@ -10,7 +10,7 @@ training statistics; predict. The label column is optional: without it the table
 validated in the schema's ``SERVING`` environment, where the label is not expected, and
 no accuracy is measured; with it, in ``TRAINING``, where the label's values are checked too.
 
-The components of :mod:`kfx.predict`'s pipeline call these functions; the tests call them
+The components of :mod:`kfx.batch_prediction`'s pipeline call these functions; the tests call them
 directly. As in :mod:`kfx.steps`, their parameters have no defaults (those live in
 :class:`~kfx.config.Config`) and a user's error inside a task prints one ``kfx-error:`` line (:mod:`kfx.executor`).
 """

@@ -7,7 +7,7 @@ small dict of plain values (row counts, metrics, …) that the component records
 as artifact metadata and outputs.
 
 A step raises a ``KfxError`` for an error the user caused. Inside a pipeline task
-the component's command (:mod:`kfx.executor`, set by :func:`kfx.step.component`) turns
+the component's command (:mod:`kfx.executor`, set by :func:`kfx.component.component`) turns
 it into one ``kfx-error:`` line instead of a traceback (the runner shows that sentence)
 and the task's exit code.
 """

@@ -1,18 +1,22 @@
 """The run summary (``summary.json``) and the lines the console prints from it.
 
-Nothing here names a step: each section is filled from the figures its step
-declares (:class:`~kfx.step.Step`), and printed by the step's ``describe``.
+Nothing here names a step. A task whose component has a :class:`~kfx.report.Report` fills
+the report's section with its figures, printed by its ``describe``; any other task fills a
+section of its own name with what every KFP component gives (:func:`~kfx.report.generic_figures`).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from kfx.config import Config
 from kfx.events import SUCCEEDED, TaskEvent
-from kfx.step import Step, figures
-from kfx.step import named as step_named
+from kfx.report import Report, describe_generic, figures, generic_figures
+from kfx.report import report_for as step_named
+
+if TYPE_CHECKING:
+    from kfx.pipeline_tasks import PipelineTasks
 
 
 def _step_entry(event: TaskEvent) -> dict[str, Any]:
@@ -22,18 +26,34 @@ def _step_entry(event: TaskEvent) -> dict[str, Any]:
     return entry
 
 
-def run_figures(events: Sequence[TaskEvent]) -> dict[str, Any]:
+def task_figures(report: Optional[Report], event: TaskEvent) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A completed task's summary section, the figures it puts there, and its named figures (those
+    ``kfx lineage runs`` shows): as its report declares them, or, without one, what it gave
+    (:func:`~kfx.report.generic_figures`), the numbers named by their own keys."""
+    if report is None:
+        found = generic_figures(event.outputs)
+        numbers = {k: v for k, v in found.items() if isinstance(v, (bool, int, float))}
+        return event.name, found, numbers
+    values = figures(report, event.outputs, event.parameters)
+    return (
+        report.section,
+        {f.key: v for f, v in values if f.key and v is not None},
+        {f.name: v for f, v in values if f.name and v is not None},
+    )
+
+
+def run_figures(events: Sequence[TaskEvent], tasks: Optional["PipelineTasks"] = None) -> dict[str, Any]:
     """The run's named figures (rows per split, features, accuracy, …) from its completed steps."""
     found: dict[str, Any] = {}
     for event in events:
-        step = step_named(event.name)
-        if step is not None and event.succeeded:
-            found.update({f.name: v for f, v in figures(step, event.outputs, event.parameters) if f.name and v is not None})
+        if event.succeeded:
+            report = tasks.report(event.name) if tasks is not None else step_named(event.name)
+            found.update(task_figures(report, event)[2])
     return found
 
 
 def build_summary(
-    config: Config, run_id: str, run_dir: str, events: Sequence[TaskEvent], seconds: float, steps: Sequence[Step],
+    config: Config, run_id: str, run_dir: str, events: Sequence[TaskEvent], seconds: float, tasks: "PipelineTasks",
     stopped_by: str = "",
 ) -> dict[str, Any]:
     """The run summary: each step's section (rows, statistics, anomalies, model, push…) and where
@@ -45,7 +65,7 @@ def build_summary(
     failed = next((e for e in events if e.state == "failed"), None)
     canceled = next((e for e in events if e.state == "canceled"), None)
     completed = sum(e.succeeded for e in events)
-    interrupted = bool(stopped_by) and not failed and (canceled is not None or completed < len(steps))
+    interrupted = bool(stopped_by) and not failed and (canceled is not None or completed < len(tasks.names))
     summary: dict[str, Any] = {
         "run_id": run_id,
         "pipeline": config.resolved_pipeline_name,
@@ -56,15 +76,16 @@ def build_summary(
         "log": os.path.join(run_dir, "pipeline.log"),
         "config": config.to_dict(),
         "steps": [_step_entry(e) for e in events],
-        **{step.section: None for step in steps if step.section},
+        **{report.section: None for report in tasks.reports.values() if report.section},
         "artifacts": {f"{e.name}/{k}": v.uri for e in events for k, v in e.outputs.items() if hasattr(v, "uri")},
     }
     for event in events:
-        step = step_named(event.name)
-        if step is None or not step.section or not event.succeeded:
+        report = tasks.report(event.name)
+        if not event.succeeded or (report is not None and not report.section):
             continue
-        section = summary[step.section] = summary.get(step.section) or {}
-        section.update({f.key: v for f, v in figures(step, event.outputs, event.parameters) if f.key and v is not None})
+        name, values, _ = task_figures(report, event)
+        section = summary[name] = summary.get(name) or {}
+        section.update(values)
     if interrupted:
         summary["stopped_step"] = canceled.name if canceled else None
         summary["stopped_by"] = stopped_by
@@ -126,9 +147,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     else:
         lines = [f"Run {summary['run_id']} {summary['status']} in {summary['seconds']:.1f} s"]
     for ran in summary["steps"]:
+        if ran["state"] not in SUCCEEDED:
+            continue
         step = step_named(ran["name"])
-        if step is not None and step.describe is not None and ran["state"] in SUCCEEDED and summary.get(step.section):
+        if step is not None and step.describe is not None and summary.get(step.section):
             lines += [f"  {line}" for line in step.describe(summary[step.section])]
+        elif isinstance(summary.get(ran["name"]), dict):
+            lines += [f"  {line}" for line in describe_generic(ran["name"], summary[ran["name"]])]
     cached = [ran["name"] for ran in summary["steps"] if ran["state"] == "cached"]
     if cached:
         lines.append(f"  cached      {len(cached)} of {len(summary['steps'])} steps reused earlier outputs "

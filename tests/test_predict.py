@@ -247,7 +247,7 @@ def test_the_full_table_scores_within_a_point_of_the_models_test_accuracy(tmp_pa
 
 def test_output_is_refused_inside_a_file_and_a_copy_never_lands_on_a_file_that_appeared(tmp_path):
     from kfx.errors import ConfigError
-    from kfx.predict import check_output, copy_output
+    from kfx.batch_prediction import check_output, copy_output
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError) as error:
@@ -275,7 +275,7 @@ def test_the_prediction_pipeline_compiles_with_its_parameters_and_order(tmp_path
     from kfp import compiler
 
     from kfx.config import Config
-    from kfx.predict import build_predict_pipeline, predict_config
+    from kfx.batch_prediction import build_predict_pipeline, predict_config
 
     config = predict_config(Config(runs_dir=str(tmp_path / "runs"), source="new.csv"), "beans")
     path = tmp_path / "predict.yaml"

@@ -24,7 +24,7 @@ def rows() -> list[str]:
 
     import kfx.components as package
     from kfx.pipeline import STEPS
-    from kfx.predict import PREDICT_STEPS
+    from kfx.batch_prediction import PREDICT_STEPS
     from kfx.vertex.pipeline import vertex_steps
     from kfx.vertex.predict_pipeline import predict_steps
 

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kfx.pipeline import compile_pipeline
+    from kfx.pipelines import compile_pipeline
 
     config = config_from_args(args)
     name = config.resolved_pipeline_name

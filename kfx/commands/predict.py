@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kfx.commands.run import finish
-    from kfx.predict import run_predict
+    from kfx.batch_prediction import run_predict
 
     config = config_from_args(args)
     return finish(lambda: run_predict(config, args.model, output=args.output, force=args.force, out=sys.stdout,

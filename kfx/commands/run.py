@@ -1,4 +1,4 @@
-"""``kfx run``: run the beans pipeline on this machine through kfp.local."""
+"""``kfx run``: run the beans pipeline, or any KFP pipeline (``--pipeline``), on this machine through kfp.local."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ RUN_OPTIONS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, RUN_OPTIONS, "pipeline options")
+    parser.add_argument(
+        "--pipeline", dest="pipeline_file", default="", metavar="FILE.py:FUNCTION",
+        help="Run this KFP pipeline instead of beans, with kfx's caching, clean stops, lineage and summary: a Python "
+             "file and its @dsl.pipeline function, or a compiled .yaml. The options above that name one of its "
+             "parameters (--source…) and each --param are its arguments.")
+    parser.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                        help="An argument of the --pipeline pipeline, typed as it declares (repeatable).")
     parser.add_argument("--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log).")
     parser.add_argument("--json", action="store_true", help="Print the summary as JSON instead of text.")
 
@@ -29,6 +36,17 @@ def run(args: argparse.Namespace) -> int:
     from kfx.local import run_local
 
     config = config_from_args(args)
+    if args.pipeline_file or args.params:
+        from kfx.errors import ConfigError
+        from kfx.pipelines.loading import load_pipeline, pipeline_arguments
+
+        if not args.pipeline_file:
+            raise ConfigError("--param sets an argument of a --pipeline pipeline; pass --pipeline FILE.py:FUNCTION too.")
+        pipeline = load_pipeline(args.pipeline_file)
+        arguments = pipeline_arguments(pipeline, vars(args), args.params)
+        config = config.replace(pipeline_name=config.pipeline_name or pipeline.name)
+        return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose, pipeline=pipeline,
+                                        arguments=arguments), args.json)
     registry.check_champion(config.resolved_registry_dir, config.resolved_model_name)  # before any run folder
     return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose), args.json)
 

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -46,7 +47,7 @@ def _describe(serving: dict) -> list[str]:
     return [f"serving     not served by {where}: {serving.get('reason')}"]
 
 
-STEP = Step(
+REPORT = Report(
     check_serving,
     types={"serving_check": "ServingCheck", "serving_request": "PredictionRequest"},
     section="serving",

@@ -11,7 +11,7 @@ import os
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Model, Output, OutputPath
 
-from kfx.step import Figure, Step
+from kfx.report import Figure, Report
 from kfx.vertex.images import serving_image
 
 SCRIPT_SOURCE = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "serving_check.py")).read()
@@ -48,10 +48,9 @@ def check_serving_image(
     )
 
 
-STEP = Step(
+REPORT = Report(
     check_serving_image,
     types={"serving_check": "ServingCheck"},
     section="serving",
     figures=(Figure("ok", "serving_ok", name="serving_ok", cast=bool), Figure("uri", "serving_check")),
-    image="serving_image",
 )

@@ -6,7 +6,8 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types import artifact_types
 from kfp.dsl import Dataset, Input, Model, Output
 
-from kfx.step import DATA, Figure, Step, component
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 # GCPC's artifact type google.VertexDataset lets this component consume TabularDatasetCreateOp's
 # output; the module loads only kfp, not the aiplatform client. kfp imports it again in the task
@@ -96,12 +97,8 @@ def custom_training_job(
     return (test_uri,)
 
 
-STEP = Step(
+REPORT = Report(
     custom_training_job,
     section="model",
     figures=(Figure("uri", "model"), Figure("", "test_data.rows", name="test_rows", kind=DATA, cast=int)),
-    bind={
-        "project": "project_id", "location": "region", "container_uri": "training_image", "staging_bucket": "bucket",
-        "bigquery_destination": "bq_dest", "network": "peering_network",
-    },
 )

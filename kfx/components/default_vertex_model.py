@@ -5,7 +5,8 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types import artifact_types
 from kfp.dsl import Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -26,7 +27,7 @@ def default_vertex_model(
     Returns:
         The version id, and the model's feature columns in training order (the instances it reads).
     """
-    from kfx.vertex import prediction
+    from kfx.vertex import batch_prediction as prediction
 
     found = prediction.default_version(project, location, model_name)
     vertex_model.uri = prediction.api_uri(location, found["resource_name"])
@@ -37,12 +38,9 @@ def default_vertex_model(
     return (found["version"], found["features"])
 
 
-STEP = Step(
+REPORT = Report(
     default_vertex_model,
     types={"vertex_model": "VertexModel"},
     section="prediction",
     figures=(Figure("model_version", "version"), Figure("model_uri", "vertex_model.artifact_uri")),
-    bind={"project": "project_id", "location": "region"},
-    # The default alias moves whenever a version is blessed: a cached lookup would predict with an old one.
-    cache=False,
 )

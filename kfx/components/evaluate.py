@@ -1,10 +1,11 @@
 """Component: evaluate the model on the test split and decide the blessing."""
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from kfp.dsl import HTML, Artifact, ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -14,10 +15,10 @@ def evaluate(
     metrics: Output[Metrics],
     classification_metrics: Output[ClassificationMetrics],
     evaluation_view: Output[HTML],
-    registered_model: Input[Artifact],
     min_accuracy: float,
     accuracy_tolerance: float,
     serving_ok: bool = True,
+    registered_model: Optional[Input[Artifact]] = None,
 ) -> NamedTuple("EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str)]):
     """Scores the new model (the challenger) and the champion on the same test rows, logs accuracy,
     macro-F1, per-class precision / recall, the confusion matrix and a page with its picture, and
@@ -45,7 +46,7 @@ def evaluate(
     from kfx import steps
     from kfx.metrics import capped_confusion, shown_classes
 
-    champion = dict(registered_model.metadata)
+    champion = dict(registered_model.metadata) if registered_model is not None else {}
     # The metrics file holds every number; what kfp, the lineage store and the console copy is bounded.
     result = steps.evaluate(
         model.path, test_data.path, evaluation_view.path, min_accuracy, champion, accuracy_tolerance, serving_ok,
@@ -88,7 +89,7 @@ def _describe(model: dict) -> list[str]:
     return lines + [f"            {model['uri']}"]
 
 
-STEP = Step(
+REPORT = Report(
     evaluate,
     section="model",
     figures=(

@@ -5,7 +5,8 @@ from typing import NamedTuple
 from kfp.dsl import Artifact, Dataset, Input, Output
 
 from kfx import reference
-from kfx.step import Step, component
+from kfx.component import component
+from kfx.report import Report
 
 
 @component
@@ -57,13 +58,10 @@ def _describe(champion: dict) -> list[str]:
     return reference.describe(f"{champion.get('model_name')} v{champion.get('version')}", champion)
 
 
-STEP = Step(
+REPORT = Report(
     find_model,
     types={"registered_model": "RegisteredModel"},
     section="champion",
     figures=reference.FIGURES,
     describe=_describe,
-    # The registry changes between runs (a push adds a version): the lookup runs every time, and the steps
-    # that read its reference are reused only while it names the same version.
-    cache=False,
 )

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -38,7 +39,7 @@ def _describe(model: dict) -> list[str]:
     return [f"model       {model['model_name']} v{model['version']}: {model['uri']}"]
 
 
-STEP = Step(
+REPORT = Report(
     find_scoring_model,
     types={"registered_model": "RegisteredModel"},
     section="scoring_model",
@@ -48,7 +49,4 @@ STEP = Step(
         Figure("uri", "registered_model.uri"),
     ),
     describe=_describe,
-    # The registry changes between runs (a push adds a version): the lookup runs every time, and the steps
-    # that read its reference are reused only while it names the same version.
-    cache=False,
 )

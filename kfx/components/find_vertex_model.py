@@ -5,7 +5,8 @@ from typing import NamedTuple
 from kfp.dsl import Artifact, Output
 
 from kfx import reference
-from kfx.step import Step, component
+from kfx.component import component
+from kfx.report import Report
 
 
 @component
@@ -39,13 +40,10 @@ def _describe(champion: dict) -> list[str]:
     return reference.describe(f"{champion.get('model_name')}@default (version {champion.get('version')})", champion)
 
 
-STEP = Step(
+REPORT = Report(
     find_vertex_model,
     types={"registered_model": "RegisteredModel"},
     section="champion",
     figures=reference.FIGURES,
     describe=_describe,
-    bind={"project": "project_id", "location": "region"},
-    # Another run may move the default alias at any time: the lookup runs every time.
-    cache=False,
 )

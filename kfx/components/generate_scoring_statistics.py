@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import HTML, Artifact, Dataset, Input, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -42,7 +43,7 @@ def _describe(statistics: dict) -> list[str]:
     ]
 
 
-STEP = Step(
+REPORT = Report(
     generate_scoring_statistics,
     types={"scoring_statistics": "ExampleStatistics"},
     section="scoring_statistics",
@@ -53,5 +54,5 @@ STEP = Step(
     ),
     describe=_describe,
     checks_data=True,
-    outside=("scoring_statistics.model_uri",),  # the schema and training statistics it read: see predict's STEP
+    outside=("scoring_statistics.model_uri",),  # the schema and training statistics it read: see predict's REPORT
 )

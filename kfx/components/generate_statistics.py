@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import HTML, Artifact, Dataset, Input, Output
 
-from kfx.step import DATA, Figure, Step, component
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 
 @component
@@ -49,7 +50,7 @@ def _describe(statistics: dict) -> list[str]:
     ]
 
 
-STEP = Step(
+REPORT = Report(
     generate_statistics,
     types={"statistics": "ExampleStatistics"},
     section="statistics",

@@ -4,8 +4,9 @@ from typing import NamedTuple
 
 from kfp.dsl import HTML, Artifact, Output
 
-from kfx.components.generate_statistics import STEP as STATISTICS
-from kfx.step import DATA, Figure, Step, component
+from kfx.components.generate_statistics import REPORT as STATISTICS
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 
 @component
@@ -64,12 +65,11 @@ def generate_statistics_bq(
     return (result["features"],)
 
 
-STEP = Step(
+REPORT = Report(
     generate_statistics_bq,
     types=STATISTICS.types,
     section=STATISTICS.section,
     figures=(Figure("", "statistics.source", name="source", kind=DATA), *STATISTICS.figures),
     describe=STATISTICS.describe,
     checks_data=True,
-    bind={"project": "project_id", "sdk_container_image": "dataflow_image"},
 )

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Dataset, Output
 
-from kfx.step import DATA, Figure, Step, component
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 
 @component
@@ -56,7 +57,7 @@ def _describe(rows: dict) -> list[str]:
     return [f"rows        train {rows['train']}, validation {rows['validation']}, test {rows['test']}"]
 
 
-STEP = Step(
+REPORT = Report(
     import_dataset,
     section="rows",
     figures=(

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from kfx.step import DATA, Figure, Step, component
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 
 @component
@@ -41,7 +42,7 @@ def _describe(scored: dict) -> list[str]:
     return [f"scoring     {scored['rows']} rows {label} the label column: {scored['source']}"]
 
 
-STEP = Step(
+REPORT = Report(
     import_scoring_data,
     section="scoring",
     figures=(

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Input, Output
 
-from kfx.step import DATA, Figure, Step, component
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 
 @component
@@ -30,7 +31,7 @@ def infer_schema(
     return (result["features"],)
 
 
-STEP = Step(
+REPORT = Report(
     infer_schema,
     types={"schema": "Schema"},
     section="schema",

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -46,7 +47,7 @@ def _describe(predicted: dict) -> list[str]:
     return lines
 
 
-STEP = Step(
+REPORT = Report(
     predict,
     section="predictions",
     figures=(

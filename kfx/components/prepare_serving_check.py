@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -35,7 +36,7 @@ def prepare_serving_check(
     return (result["rows"],)
 
 
-STEP = Step(
+REPORT = Report(
     prepare_serving_check,
     types={"serving_request": "PredictionRequest", "expected_predictions": "Predictions"},
     section="serving",

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -66,7 +67,7 @@ def _describe(push: dict) -> list[str]:
     return [f"pushed      no: {push.get('reason')}"]  # unblessed, the champion itself, or lost to a newer version
 
 
-STEP = Step(
+REPORT = Report(
     push_model,
     types={"pushed_model": "PushedModel"},
     section="push",

@@ -5,7 +5,8 @@ from typing import NamedTuple
 from google_cloud_pipeline_components.types import artifact_types
 from kfp.dsl import Artifact, ClassificationMetrics, Input, Metrics, Model, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 # GCPC's google.VertexModel output lets GCPC's model ops (batch prediction, deployment) take the
 # version; the module loads only kfp, not the aiplatform client.
@@ -87,7 +88,7 @@ def _describe(push: dict) -> list[str]:
     return [f"pushed      version {push['version']}, {default}: {push['uri']}"]
 
 
-STEP = Step(
+REPORT = Report(
     push_vertex_model,
     types={"pushed_model": "PushedModel"},
     section="push",
@@ -100,9 +101,4 @@ STEP = Step(
         Figure("reason", "pushed_model.reason"),
     ),
     describe=_describe,
-    bind={"project": "project_id", "location": "region", "serving_container_image_uri": "serving_image"},
-    # It uploads a version and may move the registry's "default" alias, which another run may have
-    # moved since: a cached push would claim a version and a default that are not this run's.
-    cache=False,
-    retry=False,
 )

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Dataset, Input, Model, Output
 
-from kfx.step import Figure, Step, component
+from kfx.component import component
+from kfx.report import Figure, Report
 
 
 @component
@@ -71,7 +72,7 @@ def _describe(model: dict) -> list[str]:
     return lines
 
 
-STEP = Step(
+REPORT = Report(
     train,
     section="model",
     figures=(

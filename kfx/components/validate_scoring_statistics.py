@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import Artifact, Input, Markdown, Output
 
-from kfx.step import DATA, Figure, Step, component
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 
 @component
@@ -62,7 +63,7 @@ def _describe(anomalies: dict) -> list[str]:
     return lines
 
 
-STEP = Step(
+REPORT = Report(
     validate_scoring_statistics,
     types={"scoring_anomalies": "ExampleAnomalies"},
     section="scoring_anomalies",
@@ -78,5 +79,5 @@ STEP = Step(
     ),
     describe=_describe,
     checks_data=True,
-    outside=("scoring_anomalies.model_uri",),  # the schema and training statistics it read: see predict's STEP
+    outside=("scoring_anomalies.model_uri",),  # the schema and training statistics it read: see predict's REPORT
 )

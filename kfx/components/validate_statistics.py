@@ -1,22 +1,23 @@
 """Component: anomalies of every split against the schema, and train vs. eval skew."""
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from kfp.dsl import Artifact, Input, Markdown, Output
 
-from kfx.step import DATA, Figure, Step, component
+from kfx.component import component
+from kfx.report import DATA, Figure, Report
 
 
 @component
 def validate_statistics(
     statistics: Input[Artifact],
     schema: Input[Artifact],
-    registered_model: Input[Artifact],
     anomalies: Output[Artifact],
     report: Output[Markdown],
     skew_threshold: float,
     drift_threshold: float,
     fail_on_anomalies: bool,
+    registered_model: Optional[Input[Artifact]] = None,
 ) -> NamedTuple("ValidationOutputs", [("anomalies_count", int)]):
     """Validates each split's statistics against the schema, train vs. validation for skew and, when
     there is a champion, train vs. the champion's training statistics for drift.
@@ -43,7 +44,7 @@ def validate_statistics(
     from kfx import steps
     from kfx.registry import STATISTICS_FOLDER
 
-    champion = dict(registered_model.metadata)
+    champion = dict(registered_model.metadata) if registered_model is not None else {}
     previous = f"{champion['uri'].rstrip('/')}/{STATISTICS_FOLDER}" if champion.get("found") else ""
     result = steps.validate_statistics(
         statistics.path, schema.path, anomalies.path, report.path, skew_threshold, drift_threshold, fail_on_anomalies,
@@ -67,7 +68,7 @@ def _describe(anomalies: dict) -> list[str]:
     return lines
 
 
-STEP = Step(
+REPORT = Report(
     validate_statistics,
     types={"anomalies": "ExampleAnomalies"},
     section="anomalies",

@@ -63,14 +63,14 @@ class RunDiff:
 
 def figure_names(kind: str) -> list[str]:
     """The names of the figures steps declare of one kind (``data`` or ``metric``), in declaration order."""
-    from kfx.step import declared
+    from kfx.report import declared
 
     return list(dict.fromkeys(f.name for s in declared() for f in s.figures if f.name and f.kind == kind))
 
 
 def diff_runs(a: RunRecord, b: RunRecord, graph_a: Graph, graph_b: Graph) -> RunDiff:
     """What changed from run ``a`` to run ``b``, given each run's graph."""
-    from kfx.step import DATA, METRIC
+    from kfx.report import DATA, METRIC
 
     params_a, params_b = parameters(graph_a), parameters(graph_b)
     names = sorted(set(params_a) | set(params_b))

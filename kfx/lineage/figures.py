@@ -8,7 +8,7 @@ from kfx.lineage.model import SOURCE_TYPE, Graph
 
 
 def figures(graph: Graph) -> dict[str, Any]:
-    """The key figures a run graph holds, as its steps declare them (:class:`~kfx.step.Figure`).
+    """The key figures a run graph holds, as its steps declare them (:class:`~kfx.report.Figure`).
 
     Args:
         graph: A run's graph (or part of one).
@@ -16,15 +16,18 @@ def figures(graph: Graph) -> dict[str, Any]:
     Returns:
         Only the figures the graph has, e.g. ``{"train_rows": 479, "accuracy": 0.95, …}``.
     """
-    from kfx.step import figures as step_figures
-    from kfx.step import named as step_named
+    from kfx.report import figures as step_figures
+    from kfx.report import generic_figures
+    from kfx.report import report_for as step_named
 
     out: dict[str, Any] = {}
     for execution in sorted(graph.executions.values(), key=lambda x: (x.started or 0, x.step)):
         step = step_named(execution.step)
-        if step is None:
-            continue
         outputs = {**execution.outputs, **{a.output: a for _, a in graph.outputs_of(execution.id)}}
+        if step is None:
+            # A component kfx knows nothing about: the numbers it gave, by their own keys.
+            out.update({k: v for k, v in generic_figures(outputs).items() if isinstance(v, (bool, int, float))})
+            continue
         for figure, value in step_figures(step, outputs, execution.parameters):
             if figure.name and value is not None:
                 out[figure.name] = value

@@ -7,7 +7,7 @@
   run (its child), with the run's status, timing and key metrics;
 - a ``kfx.Step`` execution per task (parameters as ``input:<name>``, output values
   as ``output:<name>``), an artifact per output artifact typed as its
-  step declares (:class:`kfx.step.Step`), and INPUT / OUTPUT events between them; the table a run read is a
+  step declares (:class:`kfx.report.Report`), and INPUT / OUTPUT events between them; the table a run read is a
   ``DataSource`` artifact (:data:`~kfx.lineage.model.SOURCE_TYPE`);
 - for step caching (:mod:`kfx.cache`): each execution's ``cache_key`` and exact
   outputs (``exact_outputs``), a cached execution's state CACHED and ``cached_from``

@@ -12,6 +12,8 @@ the plain records of :mod:`kfx.lineage.model`; everything here works on those.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Protocol
 
@@ -29,7 +31,7 @@ MODEL_TYPE = "Model"
 
 
 def _steps():
-    from kfx.step import declared
+    from kfx.report import declared
 
     return declared()
 
@@ -57,7 +59,7 @@ def check_artifact(graph: Graph, output: str, kind: str) -> Optional[ArtifactRec
 def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any]]]:
     """Each data check in the graph: its section, its artifact, and the figures its step declares
     for that artifact (``{"features": 17, "curated": False}``)."""
-    from kfx.step import figures as step_figures
+    from kfx.report import figures as step_figures
 
     found = []
     for section, output, kind in check_sections():
@@ -66,7 +68,7 @@ def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any
             continue
         step = next(s for s in _steps() if s.section == section and s.types.get(output) == kind)
         own = [f for f in step.figures if f.key and f.ref.partition(".")[0] == artifact.output and "." in f.ref]
-        values = dict(step_figures(step.use(figures=tuple(own)), {artifact.output: artifact}, {}))
+        values = dict(step_figures(dataclasses.replace(step, figures=tuple(own)), {artifact.output: artifact}, {}))
         # An empty value (no champion to measure drift from) is left out, not printed blank.
         found.append((section, artifact, {f.key: v for f, v in values.items() if v not in (None, "", [])}))
     return found

@@ -37,7 +37,7 @@ def exact_outputs(outputs: dict[str, Any]) -> str:
 def artifact_type(step: str, key: str, artifact: Any) -> str:
     """The lineage type of a step's output artifact: as the step declares it (``ExampleStatistics``),
     or kfp's own type (``Dataset``, ``Metrics``, ``HTML``…)."""
-    from kfx.step import named as step_named
+    from kfx.report import report_for as step_named
 
     declared = step_named(step)
     title = str(artifact.schema_title)

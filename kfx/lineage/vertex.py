@@ -50,7 +50,7 @@ def _declared_types(artifacts: dict[str, ArtifactRecord], executions: dict[str, 
     """Types each output artifact as the step that made it declares (``ExampleStatistics``…)."""
     import dataclasses
 
-    from kfx.step import named as step_named
+    from kfx.report import report_for as step_named
 
     for event in events:
         if event.kind == OUTPUT and event.artifact_id in artifacts:

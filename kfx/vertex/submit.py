@@ -23,7 +23,7 @@ _EXPERIMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 def display_name(config: "Config") -> str:
     """The name of the pipeline ``config.pipeline`` names, which its runs and schedules are shown under."""
     if config.pipeline == "predict":
-        from kfx.vertex.predict_pipeline import pipeline_name
+        from kfx.pipelines.vertex_predict import pipeline_name
 
         return pipeline_name(config)
     return config.resolved_pipeline_name
@@ -47,9 +47,10 @@ def parameter_values(config: "Config") -> dict[str, Any]:
     """The run's cloud parameters, passed explicitly so a reused YAML runs with this config's values
     (the prediction pipeline's are all its parameters: it has only cloud ones)."""
     if config.pipeline == "predict":
-        from kfx.vertex.predict_pipeline import predict_plan
+        from kfx.pipelines import defaults
+        from kfx.pipelines.vertex_predict import vertex_predict_pipeline
 
-        return dict(predict_plan(config).parameters)
+        return defaults(vertex_predict_pipeline(config))
     from kfx.vertex.images import kfx_image, trainer_image
 
     values: dict[str, Any] = {
@@ -151,7 +152,7 @@ def compiled_job(
     Raises:
         ConfigError: If a required option is unset or malformed (before anything is built).
     """
-    from kfx.pipeline import compile_pipeline
+    from kfx.pipelines import compile_pipeline
     from kfx.vertex.checks import check_vertex_config
 
     config = config.replace(target="vertex")

@@ -119,7 +119,7 @@ def _register(registry, bucket: str, blessed_version: str = "3") -> None:
 
 
 def test_default_version_pins_the_aliased_version_and_reads_its_feature_columns(model_registry, gcs_bucket):
-    from kfx.vertex.prediction import default_version
+    from kfx.vertex.batch_prediction import default_version
 
     _register(model_registry, gcs_bucket, blessed_version="2")
     found = default_version("kfx-test-project", "europe-west4", "beans1")
@@ -147,7 +147,7 @@ def test_the_component_hands_batch_prediction_a_vertex_model_and_the_columns(mod
 
 
 def test_no_model_of_that_name_is_one_sentence(model_registry):
-    from kfx.vertex.prediction import default_version
+    from kfx.vertex.batch_prediction import default_version
 
     with pytest.raises(SourceError) as caught:
         default_version("kfx-test-project", "europe-west4", "wine")
@@ -158,7 +158,7 @@ def test_no_model_of_that_name_is_one_sentence(model_registry):
 
 
 def test_a_version_without_its_feature_columns_is_one_sentence(model_registry, gcs_bucket):
-    from kfx.vertex.prediction import default_version
+    from kfx.vertex.batch_prediction import default_version
 
     model_registry["models"][MODEL] = {
         "display_name": "beans1", "aliases": {"default": "1"},

@@ -1,10 +1,7 @@
 """Batch prediction on this machine: ``kfx predict``, a second pipeline run through kfp.local like ``kfx run``.
 
-Its steps (:data:`PREDICT_STEPS`) find the registry version (the ``registered_model`` reference find_model
-makes for training), import the table to score
-(refusing one the model cannot read), describe it with TFDV, validate it against the
-version's schema and measure drift from the version's training statistics, then predict.
-:func:`run_predict` runs them with :func:`kfx.local.run_local`: the same console lines,
+:func:`run_predict` runs :func:`kfx.pipelines.local_predict.batch_predict` with
+:func:`kfx.local.run_local`: the same console lines,
 ``summary.json``, lineage records (pipeline ``kfx-predict-<model>``) and step caching as a
 training run. The predictions CSV is an artifact of the run folder; ``output`` also copies
 it to a path of the user's, whole or not at all, never over a file unless asked.
@@ -17,30 +14,14 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
-from kfx.components import (
-    find_scoring_model, generate_scoring_statistics, import_scoring_data, predict, validate_scoring_statistics,
-)
 from kfx.errors import ConfigError
 from kfx.events import Listener
-from kfx.step import of
 
 if TYPE_CHECKING:
     from kfx.config import Config
     from kfx.local import RunResult
-    from kfx.wiring import Plan
-
-DESCRIPTION = "Batch prediction: score a table with a registry model, after checking it against the model's schema."
-
-PREDICT_STEPS = (
-    of(find_scoring_model),  # the version to score with: model_version "latest" or a number
-    of(import_scoring_data),
-    of(generate_scoring_statistics),
-    of(validate_scoring_statistics),
-    of(predict).use(after=(of(validate_scoring_statistics),)),  # predict only a table that passed validation
-)
-"""The prediction pipeline's steps, in run order."""
 
 _EXISTS = "--output {output!r} exists already; pass another path, or --force to replace it."
 
@@ -53,26 +34,6 @@ def pipeline_name(model_name: str) -> str:
 def predict_config(config: "Config", model_name: str) -> "Config":
     """``config`` for scoring with ``model_name``: the model's name, and the prediction pipeline's name."""
     return config.replace(model_name=model_name, pipeline_name=pipeline_name(model_name))
-
-
-def predict_plan(config: "Config", model_version: str) -> "Plan":
-    """The wiring of :data:`PREDICT_STEPS` with ``config``'s values as the parameters' defaults."""
-    from kfx.wiring import plan
-
-    return plan(PREDICT_STEPS, config, {
-        "registry_dir": os.path.abspath(config.resolved_registry_dir),
-        "model_name": config.resolved_model_name,
-        "model_version": model_version,
-    })
-
-
-def build_predict_pipeline(config: "Config", model_version: str) -> Callable:
-    """The ``@dsl.pipeline`` function of the prediction pipeline for kfp.local."""
-    from kfx.pipeline import local_task
-    from kfx.wiring import pipeline_function
-
-    return pipeline_function(predict_plan(config, model_version), config.resolved_pipeline_name, DESCRIPTION,
-                             local_task(config))
 
 
 def check_output(output: str, force: bool) -> str:
@@ -182,8 +143,12 @@ def run_predict(
     target = check_output(output, force)
     config = predict_config(config, name)
     copier = [_OutputCopier(target, force)] if target else []
-    return run_local(config, out=out, verbose=verbose, listeners=[*copier, *(listeners or [])], steps=PREDICT_STEPS,
-                     build=lambda c: build_predict_pipeline(c, version))
+    from kfx.pipelines import arguments, local_values
+    from kfx.pipelines.local_predict import batch_predict
+
+    values = {**local_values(config), "model_version": version}
+    return run_local(config, out=out, verbose=verbose, listeners=[*copier, *(listeners or [])],
+                     pipeline=batch_predict, arguments=arguments(batch_predict, values))
 
 
 class _OutputCopier(Listener):
