@@ -8,7 +8,7 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_pipeline.py``). 
   trainer model on the whole table;
 - the wall time of ``kfx run`` (the full local pipeline through kfp.local, one
   process per step, lineage recorded) against the wall time of one Python process
-  that calls the same step functions (``kfx.pipeline.run_in_process``), each started
+  that calls the same step functions (``kfx.pipelines.in_process.beans_in_process``), each started
   fresh so both pay their own imports; the two alternate, ``--rounds`` times;
 - the wall time of ``python -c "import kfx"`` and ``kfx --help``.
 
@@ -34,8 +34,8 @@ PUBLISHED_ACCURACY = 0.9313
 IN_PROCESS = """
 import json, sys
 from kfx.config import Config
-from kfx.pipeline import run_in_process
-out = run_in_process(Config(runs_dir=sys.argv[1]), sys.argv[1] + "/run")
+from kfx.pipelines.in_process import beans_in_process
+out = beans_in_process(Config(runs_dir=sys.argv[1]), sys.argv[1] + "/run")
 print(json.dumps({"accuracy": out["evaluate"]["accuracy"]}))
 """
 
