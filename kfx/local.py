@@ -316,6 +316,7 @@ def _run(
     recorder = RecordingListener()
     all_listeners: list[Listener] = [ConsoleListener(out, len(tasks.names)), recorder, *listeners]
     started = time.time()
+    unsupported = ""
     with open(os.path.join(run_dir, "pipeline.log"), "w") as log:
         stream = _LogStream(log, out if verbose else None)
         local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=run_dir, raise_on_error=False)
@@ -326,6 +327,9 @@ def _run(
                 with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), \
                         observe_tasks(all_listeners, stream, cache), stop.guarding():
                     pipeline(**arguments)
+        except NotImplementedError as err:
+            # kfp.local stops at what it cannot run locally (a condition, a loop): the steps before it stay.
+            unsupported = str(err).rstrip(".")
         except KeyboardInterrupt:
             if not stop.requested:
                 stop.request()  # raised by other code than kfx's handler: a Ctrl-C all the same
@@ -340,6 +344,11 @@ def _run(
         summary["status"] = "failed"
         summary["error_kind"] = "StepFailed"
         summary["error"] = f"Only {len(recorder.events)} of {len(tasks.names)} steps ran; see {summary['log']}."
+        if unsupported:
+            summary["error"] = (
+                f"Only {len(recorder.events)} of {len(tasks.names)} steps ran: kfp.local cannot run the rest "
+                f"({unsupported}); run the pipeline on Vertex AI, or gate the step with an input instead."
+            )
     for listener in all_listeners:
         listener.run_finished(run_id, summary)
     write_summary(summary, all_listeners)

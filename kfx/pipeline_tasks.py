@@ -41,9 +41,11 @@ def _local_name(component_ref: str) -> str:
 def tasks_of(pipeline: Any) -> PipelineTasks:
     """The tasks of a ``@dsl.pipeline`` function (or a pipeline loaded from YAML), in run order.
 
-    Tasks inside a condition or an exit handler count too; the group itself does not.
+    Tasks inside a condition or an exit handler count too; the group itself does not, nor does an
+    importer (``dsl.importer``), which kfp.local resolves without running anything.
     """
     spec = pipeline.pipeline_spec
+    executors = spec.deployment_spec["executors"] if "executors" in spec.deployment_spec else {}
     names: list[str] = []
     reports: dict[str, Report] = {}
     uncached: set[str] = set()
@@ -56,6 +58,8 @@ def tasks_of(pipeline: Any) -> PipelineTasks:
             if component.HasField("dag"):
                 walk(component.dag)
                 continue
+            if component.executor_label in executors and "importer" in executors[component.executor_label]:
+                continue  # kfp.local imports the artifact itself: no process, no step of kfx's
             name = _local_name(task.component_ref.name)
             names.append(name)
             outputs = [*component.output_definitions.artifacts, *component.output_definitions.parameters]

@@ -21,9 +21,10 @@ from kfp import dsl
 from kfx import cache, digests
 from kfx.config import Config
 from kfx.events import TaskEvent
-from kfx.pipeline import STEPS
+from beans_tasks import NAMES as STEP_NAMES
+from beans_tasks import at
 
-NAMES = [step.name for step in STEPS]
+NAMES = list(STEP_NAMES)
 CHAMPION_READERS = ("validate-statistics", "evaluate", "push-model")
 """The steps that read find-model's champion: they run again when it names another version."""
 REUSED = {name: "complete" if name == "find-model" else "cached" for name in NAMES}
@@ -208,9 +209,9 @@ def test_a_rerun_after_a_push_runs_the_steps_that_read_the_champion_and_pushes_n
     assert _states(result) == {
         name: "complete" if name == "find-model" or name in CHAMPION_READERS else "cached" for name in NAMES
     }
-    for index, name in enumerate(NAMES, 1):
+    for name in NAMES:
         how = "done" if name == "find-model" or name in CHAMPION_READERS else f"cached from run {first.run_id}"
-        assert f"[{index}/9] {name} {how} in " in console
+        assert f"{at(name)} {how} in " in console
     v1 = os.path.join(os.path.abspath(config.resolved_registry_dir), config.resolved_model_name, "v1")
     assert first.summary["push"] == {"pushed": True, "version": 1, "uri": v1}
     assert result.summary["champion"] == {"found": True, "model_name": "beans", "version": "1", "uri": v1, "reason": ""}
@@ -238,9 +239,9 @@ def test_an_identical_run_reuses_every_step_but_the_registry_lookup_and_records_
     # Each cached step names the run that made its outputs: the steps that read the champion ran again in
     # the second run; the others were reused there too, from the first.
     origin = {name: (second if name in CHAMPION_READERS else first).run_id for name in NAMES}
-    for index, name in enumerate(NAMES, 1):
+    for name in NAMES:
         how = "done" if name == "find-model" else f"cached from run {origin[name]}"
-        assert f"[{index}/9] {name} {how} in " in console
+        assert f"{at(name)} {how} in " in console
     summary = json.load(open(os.path.join(result.run_dir, "summary.json")))
     assert [(s["name"], s["state"], s.get("cached_from")) for s in summary["steps"]] == [
         (name, "complete", None) if name == "find-model" else (name, "cached", f"{origin[name]}/{name}")
@@ -333,7 +334,7 @@ def test_a_changed_parameter_runs_the_steps_that_take_it_and_those_after(cold):
         "validate-statistics": "cached", "train": "complete", "check-serving": "complete", "evaluate": "complete",
         "push-model": "complete",
     }
-    assert "[6/9] train done in" in console
+    assert f"{at('train')} done in" in console
     # Another model: not blessed, below the threshold (so not compared with the champion v1), and not pushed.
     assert (result.summary["model"]["blessed"], result.summary["model"]["champion_version"]) == (False, 1)
     assert result.summary["push"] == {"pushed": False, "reason": "not blessed: test accuracy 0.8833 is below min_accuracy 0.9"}

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from kfx.pipeline import STEPS
+from beans_tasks import at
 
 
 def assert_one_sentence_error(result, words):
@@ -68,7 +68,7 @@ def test_bad_tables_fail_the_first_step_with_one_sentence(kfx_cli, tmp_path, bea
         result = kfx_cli("run", "--source", str(tmp_path / name), "--runs-dir", str(runs))
         assert_one_sentence_error(result, words)
         assert result.returncode == 2, name
-        assert f"[1/{len(STEPS)}] import-dataset FAILED" in result.stdout, name
+        assert f"{at('import-dataset')} FAILED" in result.stdout, name
         assert "[2/8]" not in result.stdout, name
         (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and p.name != "registry"]
         summary = json.loads((run_dir / "summary.json").read_text())

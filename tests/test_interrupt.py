@@ -21,13 +21,14 @@ import threading
 import time
 
 import pytest
+from beans_tasks import at
 from live_run import LiveRun
 
 from kfx import processes
 from kfx.stops import GRACE_SECONDS, Interrupted, Stop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STATS_RUNNING = "[3/9] generate-statistics ..."
+STATS_RUNNING = f"{at('generate-statistics')} ..."
 
 
 def _group(pgid: int) -> list[int]:
@@ -320,10 +321,10 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     assert err == f"kfx: interrupted: {stopped}; 2 completed steps kept, see {summary_path}.\n"
     lines = out.splitlines()
     assert lines[:6] == [
-        "[1/9] import-dataset ...", lines[1], "[2/9] find-model ...", lines[3], STATS_RUNNING, lines[5]]
-    assert lines[1].startswith("[1/9] import-dataset done in ")
-    assert lines[3].startswith("[2/9] find-model done in ") and lines[3].endswith(": found=False")
-    assert lines[5].startswith("[3/9] generate-statistics interrupted after ")
+        f"{at('import-dataset')} ...", lines[1], f"{at('find-model')} ...", lines[3], STATS_RUNNING, lines[5]]
+    assert lines[1].startswith(f"{at('import-dataset')} done in ")
+    assert lines[3].startswith(f"{at('find-model')} done in ") and lines[3].endswith(": found=False")
+    assert lines[5].startswith(f"{at('generate-statistics')} interrupted after ")
     assert lines[6] == f"Run {run_id} interrupted during generate-statistics after {seconds:.1f} s"
     assert "Traceback" not in out + err
 
@@ -412,4 +413,4 @@ def test_ctrl_c_in_a_notebook_interrupts_run_local_and_leaves_a_clean_run(tmp_pa
     assert os.path.isdir(result.events[0].task_root) and os.path.isdir(result.events[1].task_root)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["status"] == "interrupted"
     assert groups and all(_ends(lambda: _group(pgid)) for pgid in groups)
-    assert out.getvalue().splitlines()[-1].startswith("[3/9] generate-statistics interrupted after ")
+    assert out.getvalue().splitlines()[-1].startswith(f"{at('generate-statistics')} interrupted after ")

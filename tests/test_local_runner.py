@@ -1,9 +1,8 @@
 """The local runner around kfp.local, fast: a one-task pipeline run by the real kfp.local executor.
 
-``kfx run`` builds the whole pipeline; here ``build_pipeline`` hands the runner a
-pipeline with only the real ``validate_statistics`` component (statistics and schema
-imported with ``dsl.importer``), so what the runner does with a task that fails, a
-task that writes anomalies and a run that stops early is checked in a couple of
+``kfx run --pipeline`` runs a pipeline file of the user's; here that pipeline has only the real
+``validate_statistics`` component (statistics and schema imported with ``dsl.importer``), so what
+the runner does with a task that fails and a task that writes anomalies is checked in a couple of
 seconds, through the same CLI a user calls.
 """
 
@@ -11,8 +10,6 @@ import json
 import os
 
 import pytest
-
-from kfx.pipeline import STEPS
 
 ANOMALY = (
     "TFDV found 1 anomalies: 'Class' in test (Unexpected string values); fix the data or curate the schema "
@@ -37,29 +34,32 @@ def checks(beans_sample, tmp_path_factory):
     return folder
 
 
+VALIDATION_ONLY = """
+from kfp import dsl
+from kfx import components
+
+
+@dsl.pipeline(name="validation-only")
+def validation_only(statistics: str, schema: str, skew_threshold: float = 0.15, fail_on_anomalies: bool = True):
+    stats = dsl.importer(artifact_uri=statistics, artifact_class=dsl.Artifact)
+    schema = dsl.importer(artifact_uri=schema, artifact_class=dsl.Artifact)
+    components.validate_statistics(  # no champion: no drift check
+        statistics=stats.output, schema=schema.output, skew_threshold=skew_threshold,
+        fail_on_anomalies=fail_on_anomalies,
+    ).set_caching_options(False)
+"""
+
+
 @pytest.fixture
-def validation_only(checks, monkeypatch):
-    """Makes ``kfx run`` build a pipeline of the validate-statistics task alone."""
-    from kfp import dsl
+def validation_only(checks, tmp_path):
+    """A pipeline file of the validate-statistics task alone, and its options for ``kfx run``."""
+    path = tmp_path / "validation_only.py"
+    path.write_text(VALIDATION_ONLY)
+    return ["--pipeline", f"{path}:validation_only", *_checks(checks)]
 
-    import kfx.pipeline
-    from kfx import components
 
-    def build(config):
-        @dsl.pipeline(name=config.resolved_pipeline_name)
-        def pipeline(skew_threshold: float = config.skew_threshold, fail_on_anomalies: bool = config.fail_on_anomalies):
-            stats = dsl.importer(artifact_uri=str(checks / "statistics"), artifact_class=dsl.Artifact)
-            schema = dsl.importer(artifact_uri=str(checks / "schema.pbtxt"), artifact_class=dsl.Artifact)
-            none = dsl.importer(artifact_uri=str(checks / "no-champion.json"), artifact_class=dsl.Artifact,
-                                metadata={"found": False})  # no champion: no drift check
-            components.validate_statistics(
-                statistics=stats.output, schema=schema.output, registered_model=none.output, skew_threshold=skew_threshold,
-                fail_on_anomalies=fail_on_anomalies,
-            ).set_caching_options(False)
-
-        return pipeline
-
-    monkeypatch.setattr(kfx.pipeline, "build_pipeline", build)
+def _checks(checks):
+    return ["--param", f"statistics={checks / 'statistics'}", "--param", f"schema={checks / 'schema.pbtxt'}"]
 
 
 def _run(tmp_path, capsys, *options):
@@ -72,10 +72,10 @@ def _run(tmp_path, capsys, *options):
 
 
 def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_are_removed(validation_only, tmp_path, capsys):
-    code, out, err, run_dir, summary = _run(tmp_path, capsys)
+    code, out, err, run_dir, summary = _run(tmp_path, capsys, *validation_only)
     assert code == 3
     assert err == f"kfx: error: {ANOMALY}\n"
-    assert f"[1/{len(STEPS)}] validate-statistics FAILED after" in out
+    assert "[1/1] validate-statistics FAILED after" in out
     assert f"  failed at   validate-statistics: {ANOMALY}" in out.splitlines()
     assert (summary["status"], summary["failed_step"], summary["error_kind"], summary["error"]) == (
         "failed", "validate-statistics", "AnomaliesFound", ANOMALY)
@@ -86,15 +86,30 @@ def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_ar
     assert f"kfx-error: AnomaliesFound: {ANOMALY}" in (run_dir / "pipeline.log").read_text()
 
 
-def test_with_fail_on_anomalies_off_the_task_completes_and_a_short_run_is_named(validation_only, tmp_path, capsys):
-    code, out, err, run_dir, summary = _run(tmp_path, capsys, "--no-fail-on-anomalies")
+def test_with_fail_on_anomalies_off_the_task_completes(validation_only, tmp_path, capsys):
+    code, out, err, run_dir, summary = _run(tmp_path, capsys, *validation_only, "--no-fail-on-anomalies")
     log = str(run_dir / "pipeline.log")
     assert summary["steps"][0]["name"] == "validate-statistics" and summary["steps"][0]["state"] == "complete"
     assert summary["anomalies"]["count"] == 1 and summary["anomalies"]["features"] == ["Class"]
     anomalies = summary["artifacts"]["validate-statistics/anomalies"]
     assert "PINTO" in open(os.path.join(anomalies, "Split-test", "anomalies.pbtxt")).read()
-    # One task ran where the pipeline has more: the run does not pass for complete.
-    assert (summary["status"], summary["error_kind"]) == ("failed", "StepFailed")
-    assert summary["error"] == f"Only 1 of {len(STEPS)} steps ran; see {log}."
-    assert code == 1 and err == f"kfx: error: Only 1 of {len(STEPS)} steps ran; see {log}.\n"
+    # The importers are no steps of the run: kfp.local resolves them without a process.
+    assert (summary["status"], code, err) == ("complete", 0, "")
+    assert "[1/1] validate-statistics done in" in out and os.path.isfile(log)
     assert f"  anomalies   1 (Class); report: {summary['artifacts']['validate-statistics/report']}" in out.splitlines()
+
+
+def test_a_pipeline_kfp_local_cannot_run_to_its_end_fails_naming_why(checks, tmp_path, capsys):
+    # kfp 2.13's local runner runs no condition: the run says why it stopped, not a traceback.
+    path = tmp_path / "gated.py"
+    path.write_text(VALIDATION_ONLY.replace("    ).set_caching_options(False)", """    ).set_caching_options(False)
+    with dsl.If(fail_on_anomalies == True):  # noqa: E712
+        components.validate_statistics(statistics=stats.output, schema=schema.output, fail_on_anomalies=False)
+"""))
+    code, out, err, run_dir, summary = _run(
+        tmp_path, capsys, "--pipeline", f"{path}:validation_only", *_checks(checks), "--no-fail-on-anomalies")
+    assert (summary["status"], summary["error_kind"], code) == ("failed", "StepFailed", 1)
+    ran = len(summary["steps"])
+    assert summary["error"].startswith(
+        f"Only {ran} of 2 steps ran: kfp.local cannot run the rest ('dsl.Condition' is not supported by local")
+    assert err == f"kfx: error: {summary['error']}\n"

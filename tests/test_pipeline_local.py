@@ -8,14 +8,15 @@ import yaml
 
 from kfx.config import Config
 from kfx.local import run_local
-from kfx.pipeline import STEPS, compile_pipeline
+from beans_tasks import NAMES, at
+from kfx.pipelines import compile_pipeline
 
 
 def test_local_target_compiles_to_its_steps_in_order(tmp_path):
     path = compile_pipeline(Config(image="example.com/kfx:1.0"), str(tmp_path / "p.yaml"))
     spec = yaml.safe_load(open(path))
     tasks = spec["root"]["dag"]["tasks"]
-    assert sorted(tasks) == sorted(step.name for step in STEPS)
+    assert sorted(tasks) == sorted(NAMES)
     deps = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert deps["generate-statistics"] == {"import-dataset"}
     assert deps["validate-statistics"] == {"generate-statistics", "infer-schema", "find-model"}  # drift from the champion
@@ -47,10 +48,10 @@ def sample_run(tmp_path_factory):
 def test_sample_run_completes_every_step(sample_run):
     result, console, runs = sample_run
     assert result.status == "complete", result.summary.get("error")
-    assert [e.name for e in result.events] == [step.name for step in STEPS]
+    assert [e.name for e in result.events] == list(NAMES)
     assert all(e.state == "complete" for e in result.events)
-    for i, name in enumerate((step.name for step in STEPS), 1):
-        assert f"[{i}/{len(STEPS)}] {name} ..." in console and f"[{i}/{len(STEPS)}] {name} done in" in console
+    for name in NAMES:
+        assert f"{at(name)} ..." in console and f"{at(name)} done in" in console
     s = result.summary
     assert s["rows"] == {"train": 479, "validation": 60, "test": 60}
     assert s["statistics"]["features"] == 17 and s["schema"]["features"] == 17

@@ -10,7 +10,7 @@ from kfp import dsl, local
 from kfp.local import subprocess_task_handler
 
 from kfx import processes
-from kfx.pipeline import STEPS
+from beans_tasks import NAMES
 from kfx.warm import WarmServer, step_arguments
 
 
@@ -122,4 +122,4 @@ def test_a_run_goes_on_with_fresh_processes_where_the_warm_process_cannot_start(
     out = io.StringIO()
     result = run_local(Config(runs_dir=str(tmp_path), sample_rows=600, record_lineage=False), out=out)
     assert result.status == "complete", out.getvalue()
-    assert [e.state for e in result.events] == ["complete"] * len(STEPS)
+    assert [e.state for e in result.events] == ["complete"] * len(NAMES)

@@ -25,7 +25,7 @@ import pytest
 
 from kfx import data, manifest, scoring, steps
 from kfx.errors import DataError
-from kfx.pipeline import STEPS
+from beans_tasks import NAMES, at
 
 FRACTIONS = (0.8, 0.1, 0.1)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -91,7 +91,7 @@ def test_kfx_run_refuses_each_bad_table_at_import_with_one_sentence_and_exit_2(k
         assert result.returncode == 2, (name, result.output[-2000:])
         assert "Traceback" not in result.output, name
         assert result.stderr.strip().splitlines()[-1] == f"kfx: error: {sentence}", name
-        assert f"[1/{len(STEPS)}] import-dataset FAILED" in result.stdout and f"[2/{len(STEPS)}]" not in result.stdout
+        assert f"{at('import-dataset')} FAILED" in result.stdout and f"[2/{len(NAMES)}]" not in result.stdout
         (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
         summary = json.loads((run_dir / "summary.json").read_text())
         assert (summary["status"], summary["failed_step"], summary["error"]) == ("failed", "import-dataset", sentence)

@@ -19,12 +19,13 @@ import sys
 import time
 
 import pytest
+from beans_tasks import at
 from live_run import LiveRun
 
 from kfx import processes
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STATS_RUNNING = "[3/9] generate-statistics ..."
+STATS_RUNNING = f"{at('generate-statistics')} ..."
 GONE_WITHIN = 10.0
 """Seconds a killed kfx's step gets to be gone: the watchdog's grace period and then some."""
 
