@@ -142,7 +142,7 @@ class Stop:
     def run_process(self, full_command: list[str]) -> int:
         """Runs one step's command as kfp.local does, but in a process group of its own that a stop ends.
 
-        Takes the place of ``kfp.local.subprocess_task_handler.run_local_subprocess``.
+        Takes the place of kfp.local's own subprocess runner (:func:`kfx.kfp_local.replace_subprocess_runner`).
 
         Returns:
             The command's exit status.
@@ -188,19 +188,11 @@ class Stop:
         Enter it inside :func:`kfx.local.observe_tasks`, so a stop between steps is seen before
         any listener hears of the next step.
         """
-        from kfp.local import subprocess_task_handler, task_dispatcher
+        from kfx import kfp_local
 
-        run_task = task_dispatcher.run_single_task_implementation
-        run_process = subprocess_task_handler.run_local_subprocess
-
-        def next_task(**kwargs: Any):
+        def next_task(run_task: Any, **task: Any):
             self.check()
-            return run_task(**kwargs)
+            return run_task(**task)
 
-        task_dispatcher.run_single_task_implementation = next_task
-        subprocess_task_handler.run_local_subprocess = self.run_process
-        try:
+        with kfp_local.replace_task_runner(next_task), kfp_local.replace_subprocess_runner(self.run_process):
             yield self
-        finally:
-            task_dispatcher.run_single_task_implementation = run_task
-            subprocess_task_handler.run_local_subprocess = run_process
