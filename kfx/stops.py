@@ -97,6 +97,15 @@ class Stop:
         return bool(self.signum)
 
     def __enter__(self) -> "Stop":
+        """Opens the run's stop, the first thing a local run opens, so kfp.local is checked here
+        (:func:`kfx.kfp_local.check_for_run`): before any folder, process or signal handler exists.
+
+        Raises:
+            KfpLocalMismatch: If the installed kfp lacks an internal of kfp.local that kfx uses.
+        """
+        from kfx import kfp_local
+
+        kfp_local.check_for_run()
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 current = signal.getsignal(signum)

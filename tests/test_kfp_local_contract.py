@@ -203,3 +203,41 @@ def test_a_changed_signature_is_one_kfx_error_sentence_naming_the_parameter(monk
         f"kfx {KFX_VERSION} needs kfp 2.13's local runner internals; kfp 2.14.0 lacks "
         "executor_input_utils.construct_local_task_root's parameter pipeline_root; install kfp==2.13.0."
     )
+
+
+def test_kfx_run_on_a_kfp_without_the_internals_says_so_before_any_run_folder(monkeypatch, tmp_path, capsys):
+    from kfx.cli import main
+
+    monkeypatch.setattr(kfp, "__version__", "2.14.0")
+    monkeypatch.delattr(subprocess_task_handler, "run_local_subprocess")
+    runs = tmp_path / "runs"
+    code = main(["run", "--sample-rows", "600", "--runs-dir", str(runs), "--metadata-path", str(tmp_path / "m.db")])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err == (f"kfx: error: kfx {KFX_VERSION} needs kfp 2.13's local runner internals; kfp 2.14.0 lacks "
+                   "subprocess_task_handler.run_local_subprocess; install kfp==2.13.0.\n")
+    assert not runs.exists() or list(runs.iterdir()) == []
+    assert not (tmp_path / "m.db").exists()
+
+
+@pytest.mark.e2e
+def test_a_run_on_another_kfp_version_warns_once_and_runs(monkeypatch, tmp_path, capsys):
+    from kfx.config import Config
+    from kfx.local import run_local
+    from kfx.pipeline import DESCRIPTION, STEPS, local_task
+    from kfx.wiring import pipeline_function, plan
+
+    monkeypatch.setattr(kfp, "__version__", "2.14.0")
+    steps = (STEPS[0],)  # import-dataset alone: the check is the run's, not a step's
+
+    def build(c: Config):
+        return pipeline_function(plan(steps, c, {}), c.resolved_pipeline_name, DESCRIPTION, local_task(c))
+
+    config = Config(sample_rows=600, runs_dir=str(tmp_path / "runs"), record_lineage=False, enable_caching=False)
+    out = io.StringIO()
+    result = run_local(config, out=out, steps=steps, build=build)
+    assert result.status == "complete", result.summary.get("error")
+    assert "[1/1] import-dataset done in " in out.getvalue()
+    warning = (f"kfx: warning: kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has "
+               "kfp 2.14.0; if a local run misbehaves, install kfp==2.13.0.")
+    assert capsys.readouterr().err.splitlines().count(warning) == 1
