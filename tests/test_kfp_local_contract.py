@@ -241,3 +241,20 @@ def test_a_run_on_another_kfp_version_warns_once_and_runs(monkeypatch, tmp_path,
     warning = (f"kfx: warning: kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has "
                "kfp 2.14.0; if a local run misbehaves, install kfp==2.13.0.")
     assert capsys.readouterr().err.splitlines().count(warning) == 1
+
+
+def test_kfx_doctor_names_the_kfp_the_local_runner_was_written_for(monkeypatch, capsys):
+    from kfx.cli import main
+
+    assert main(["doctor"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "kfp 2.13.0: the version kfx's local runner was written for."
+    monkeypatch.setattr(kfp, "__version__", "2.14.0")
+    assert main(["doctor"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has kfp 2.14.0; "
+        "if a local run misbehaves, install kfp==2.13.0.")
+    monkeypatch.delattr(task_dispatcher, "run_single_task_implementation")
+    assert main(["doctor"]) == 1
+    assert capsys.readouterr().out == (
+        f"kfx {KFX_VERSION} needs kfp 2.13's local runner internals; kfp 2.14.0 lacks "
+        "task_dispatcher.run_single_task_implementation; install kfp==2.13.0.\n")
