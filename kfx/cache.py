@@ -213,8 +213,7 @@ class StepCache(Listener):
 
         Output values and artifact metadata come from the exact record, not the store's
         properties (ML Metadata's SQLite store rounds doubles to 6 digits)."""
-        from kfp.local import executor_input_utils, executor_output_utils
-
+        from kfx.kfp_local import dsl_artifact, output_artifacts
         from kfx.report import resolve
 
         spec = task["component_spec"]
@@ -234,14 +233,12 @@ class StepCache(Listener):
                 if not recorded or content_digest(str(path)) != recorded:
                     return None
                 digests[ref] = recorded
-        executor_input = executor_input_utils.construct_executor_input(
-            component_spec=spec, arguments=task["arguments"], task_root=event.task_root, block_input_artifact=False,
-        )
+        planned = output_artifacts(spec, task["arguments"], event.task_root)
         # The execution that made the outputs (a cached one names its own origin); from here on,
         # a failure cleans the task folder.
         event.cached_from = execution.cached_from or execution.name
         made: dict[str, Any] = {}
-        for name, artifact_list in executor_input.outputs.artifacts.items():
+        for name, artifact_list in planned.items():
             record, runtime = outputs[name], artifact_list.artifacts[0]
             recorded = record.properties.get("digest")
             try:
@@ -258,7 +255,7 @@ class StepCache(Listener):
                 return None
             digests[name] = self._digests[runtime.uri] = recorded
             runtime.metadata.update(metadata[name])
-            made[name] = executor_output_utils.artifact_list_to_dsl_artifact(artifact_list, is_artifact_list=False)
+            made[name] = dsl_artifact(artifact_list)
         event.digests = digests
         return {**{name: _cast(values[name], p.parameter_type) for name, p in wanted.parameters.items()}, **made}
 

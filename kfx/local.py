@@ -83,12 +83,11 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
     """Reports each task kfp.local runs to ``listeners`` while the context is open; with a ``cache``
     (:mod:`kfx.cache`), a task whose inputs did not change reuses an earlier execution instead of running."""
     from kfp import dsl
-    from kfp.local import executor_input_utils, status, task_dispatcher
 
-    original = task_dispatcher.run_single_task_implementation
+    from kfx import kfp_local
 
-    def run_task(**kwargs):
-        name = executor_input_utils.get_local_task_resource_name(kwargs["component_name"])
+    def run_task(original, **kwargs):
+        name = kfp_local.task_name(kwargs)
         arguments = kwargs["arguments"]
         event = TaskEvent(
             name=name,
@@ -100,24 +99,20 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
                 for k, v in arguments.items()
                 if isinstance(v, dsl.Artifact) or (isinstance(v, list) and v and isinstance(v[0], dsl.Artifact))
             },
-            task_root=executor_input_utils.construct_local_task_root(
-                pipeline_root=kwargs["pipeline_root"],
-                pipeline_resource_name=kwargs["pipeline_resource_name"],
-                task_resource_name=name,
-            ),
+            task_root=kfp_local.task_root(kwargs),
         )
         stream.last_error, stream.disk_error = ("", ""), None
         for listener in listeners:
             listener.task_started(event)
-        kwargs = _absent_optional_inputs_dropped(kwargs)
+        kwargs = kfp_local.without_absent_optional_inputs(kwargs)
         reused = cache.before(event, kwargs) if cache is not None else None
         if reused is not None:
-            outputs, task_status = reused, status.Status.SUCCESS
+            outputs, task_status = reused, kfp_local.SUCCESS
         else:
             outputs, task_status = original(**kwargs)
         event.ended = time.time()
         event.outputs = dict(outputs)
-        event.state = "failed" if task_status != status.Status.SUCCESS else "cached" if reused is not None else "complete"
+        event.state = "failed" if task_status != kfp_local.SUCCESS else "cached" if reused is not None else "complete"
         if event.state == "failed":
             event.error_kind, event.error = stream.last_error
             if not event.error and stream.disk_error is not None:
@@ -134,27 +129,8 @@ def observe_tasks(listeners: list[Listener], stream: _LogStream, cache: Optional
             listener.task_finished(event)
         return outputs, task_status
 
-    task_dispatcher.run_single_task_implementation = run_task
-    try:
+    with kfp_local.replace_task_runner(run_task):
         yield
-    finally:
-        task_dispatcher.run_single_task_implementation = original
-
-
-def _absent_optional_inputs_dropped(task: dict[str, Any]) -> dict[str, Any]:
-    """The task without the optional input artifacts its pipeline did not pass (``champion=None``):
-    kfp 2.13's local runner requires every input artifact, while kfp's executor hands the component
-    None for one that is absent, as Vertex AI does."""
-    spec = task["component_spec"]
-    absent = [name for name, artifact in spec.input_definitions.artifacts.items()
-              if artifact.is_optional and name not in task["arguments"]]
-    if not absent:
-        return task
-    trimmed = type(spec)()
-    trimmed.CopyFrom(spec)
-    for name in absent:
-        del trimmed.input_definitions.artifacts[name]
-    return {**task, "component_spec": trimmed}
 
 
 @dataclass

@@ -97,6 +97,15 @@ class Stop:
         return bool(self.signum)
 
     def __enter__(self) -> "Stop":
+        """Opens the run's stop, the first thing a local run opens, so kfp.local is checked here
+        (:func:`kfx.kfp_local.check_for_run`): before any folder, process or signal handler exists.
+
+        Raises:
+            KfpLocalMismatch: If the installed kfp lacks an internal of kfp.local that kfx uses.
+        """
+        from kfx import kfp_local
+
+        kfp_local.check_for_run()
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 current = signal.getsignal(signum)
@@ -142,7 +151,7 @@ class Stop:
     def run_process(self, full_command: list[str]) -> int:
         """Runs one step's command as kfp.local does, but in a process group of its own that a stop ends.
 
-        Takes the place of ``kfp.local.subprocess_task_handler.run_local_subprocess``.
+        Takes the place of kfp.local's own subprocess runner (:func:`kfx.kfp_local.replace_subprocess_runner`).
 
         Returns:
             The command's exit status.
@@ -188,19 +197,11 @@ class Stop:
         Enter it inside :func:`kfx.local.observe_tasks`, so a stop between steps is seen before
         any listener hears of the next step.
         """
-        from kfp.local import subprocess_task_handler, task_dispatcher
+        from kfx import kfp_local
 
-        run_task = task_dispatcher.run_single_task_implementation
-        run_process = subprocess_task_handler.run_local_subprocess
-
-        def next_task(**kwargs: Any):
+        def next_task(run_task: Any, **task: Any):
             self.check()
-            return run_task(**kwargs)
+            return run_task(**task)
 
-        task_dispatcher.run_single_task_implementation = next_task
-        subprocess_task_handler.run_local_subprocess = self.run_process
-        try:
+        with kfp_local.replace_task_runner(next_task), kfp_local.replace_subprocess_runner(self.run_process):
             yield self
-        finally:
-            task_dispatcher.run_single_task_implementation = run_task
-            subprocess_task_handler.run_local_subprocess = run_process

@@ -38,30 +38,33 @@ PRELOAD = (
 """What the warm process imports before it takes steps: what the train and evaluate steps load."""
 
 _MESSAGE = 1 << 20
-_EXECUTOR = "-m kfp.dsl.executor_main"
 
 
 def step_arguments(full_command: list[str]) -> Optional[list[str]]:
     """The component source and executor arguments of kfp.local's Python-component command, else None.
 
-    kfp.local runs ``sh -ec SCRIPT SOURCE ARGS…``, where the script writes SOURCE to a
-    file and runs ``python -m kfp.dsl.executor_main --component_module_path FILE ARGS…``
-    (a kfx component: ``python -m kfx.executor -m kfp.dsl.executor_main …``, see :func:`through_kfx`).
+    kfp.local runs ``sh -ec SCRIPT SOURCE ARGS…``, where the script writes SOURCE to a file and runs
+    ``python -m kfp.dsl.executor_main --component_module_path FILE ARGS…`` (a kfx component:
+    ``python -m kfx.executor -m kfp.dsl.executor_main …``, see :func:`through_kfx`); the script's
+    shape is :func:`kfx.kfp_local.python_command_parts`'s to know. Any other command (or a script
+    running some other module) starts as a fresh process.
     """
-    if len(full_command) < 4 or full_command[:2] != ["sh", "-ec"]:
+    from kfx.executor import KFP_EXECUTOR
+    from kfx.kfp_local import python_command_parts
+
+    parts = python_command_parts(full_command)
+    if parts is None or parts.modules[-1:] != (KFP_EXECUTOR,):
         return None
-    script = full_command[2]
-    if _EXECUTOR not in script or "--component_module_path" not in script or '"$@"' not in script:
-        return None
-    return full_command[3:]
+    return [parts.source, *parts.arguments]
 
 
 def through_kfx(full_command: list[str]) -> bool:
     """Whether the command runs kfp's executor through :mod:`kfx.executor` (a kfx component's does)."""
-    from kfx.executor import COMMAND
+    from kfx.executor import KFP_EXECUTOR
+    from kfx.kfp_local import python_command_parts
 
-    # kfp.local has replaced "python3" with this Python's path by now.
-    return len(full_command) > 2 and COMMAND.replace("python3 ", "", 1) in full_command[2]
+    parts = python_command_parts(full_command)
+    return parts is not None and parts.modules == ("kfx.executor", KFP_EXECUTOR)
 
 
 class WarmProcess:

@@ -26,11 +26,25 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     if config.target != "vertex":
-        print("The local target needs no set-up beyond `make setup`; pass --target vertex to check the cloud set-up.")
-        return 0
+        return _check_local()
     checks = run_checks(config)
     for check in checks:
         print(check.line())
     missing = [c.name for c in checks if not c.ok]
     print(f"{len(missing)} missing: {', '.join(missing)}." if missing else "Everything kfx can check is in place.")
     return 1 if missing else 0
+
+
+def _check_local() -> int:
+    """The local target's one check: the kfp installed has the kfp.local internals kfx uses (:mod:`kfx.kfp_local`)."""
+    from kfx import kfp_local
+
+    try:
+        kfp_local.check()
+    except kfp_local.KfpLocalMismatch as err:
+        print(err)
+        return 1
+    written_for = f"kfp {kfp_local.KFP_VERSION}: the version kfx's local runner was written for."
+    print(kfp_local.version_warning() or written_for)
+    print("The local target needs no set-up beyond `make setup`; pass --target vertex to check the cloud set-up.")
+    return 0
