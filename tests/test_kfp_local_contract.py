@@ -222,20 +222,21 @@ def test_kfx_run_on_a_kfp_without_the_internals_says_so_before_any_run_folder(mo
 
 @pytest.mark.e2e
 def test_a_run_on_another_kfp_version_warns_once_and_runs(monkeypatch, tmp_path, capsys):
+    from kfp import dsl
+
+    from kfx.components import import_dataset
     from kfx.config import Config
     from kfx.local import run_local
-    from kfx.pipeline import DESCRIPTION, STEPS, local_task
-    from kfx.wiring import pipeline_function, plan
 
     monkeypatch.setattr(kfp, "__version__", "2.14.0")
-    steps = (STEPS[0],)  # import-dataset alone: the check is the run's, not a step's
 
-    def build(c: Config):
-        return pipeline_function(plan(steps, c, {}), c.resolved_pipeline_name, DESCRIPTION, local_task(c))
+    @dsl.pipeline(name="import-only")
+    def import_only(sample_rows: int = 600):  # import-dataset alone: the check is the run's, not a step's
+        import_dataset(source="", sample_rows=sample_rows)
 
-    config = Config(sample_rows=600, runs_dir=str(tmp_path / "runs"), record_lineage=False, enable_caching=False)
+    config = Config(runs_dir=str(tmp_path / "runs"), record_lineage=False, enable_caching=False)
     out = io.StringIO()
-    result = run_local(config, out=out, steps=steps, build=build)
+    result = run_local(config, out=out, pipeline=import_only)
     assert result.status == "complete", result.summary.get("error")
     assert "[1/1] import-dataset done in " in out.getvalue()
     warning = (f"kfx: warning: kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has "
