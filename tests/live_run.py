@@ -21,12 +21,14 @@ class LiveRun:
         runs_dir: The run's ``--runs-dir``.
         program: What Python runs instead of ``-m kfx`` (``["-c", CODE]``), taking the same arguments.
         preexec_fn: Runs in the child before it starts (``subprocess.Popen``'s).
+        options: More options of ``kfx run`` (``--pipeline FILE.py:FUNCTION``).
     """
 
-    def __init__(self, runs_dir: str, program: Sequence[str] = ("-m", "kfx"), preexec_fn: Optional[Callable] = None):
+    def __init__(self, runs_dir: str, program: Sequence[str] = ("-m", "kfx"), preexec_fn: Optional[Callable] = None,
+                 options: Sequence[str] = ()):
         self.runs_dir = runs_dir
         self.proc = subprocess.Popen(
-            [sys.executable, *program, "run", "--sample-rows", "600", "--runs-dir", runs_dir],
+            [sys.executable, *program, "run", "--sample-rows", "600", "--runs-dir", runs_dir, *options],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
             preexec_fn=preexec_fn,
         )
