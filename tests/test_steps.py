@@ -87,12 +87,13 @@ def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_pat
 
 def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     """What the benchmark times against the pipeline: the same steps, one process, a 600-row sample."""
+    from beans_tasks import NAMES
     from kfx.config import Config
-    from kfx.pipeline import STEPS, run_in_process
+    from kfx.pipelines.in_process import beans_in_process as run_in_process
 
     run_dir = tmp_path / "run"
     out = run_in_process(Config(sample_rows=600, runs_dir=str(tmp_path / "runs"), model_name="m"), str(run_dir))
-    assert list(out) == [step.name for step in STEPS]
+    assert list(out) == list(NAMES)
     assert (out["import-dataset"]["train_rows"], out["generate-statistics"]["features"]) == (479, 17)
     assert out["infer-schema"]["features"] == 17 and out["infer-schema"]["schema"].metadata["curated"] is False
     assert out["validate-statistics"]["anomalies_count"] == 0
@@ -190,7 +191,7 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
     from kfx import schema as schemas
     from kfx.config import Config
     from kfx.errors import AnomaliesFound
-    from kfx.pipeline import run_in_process
+    from kfx.pipelines.in_process import beans_in_process as run_in_process
 
     first = tmp_path / "first"
     run_in_process(Config(runs_dir=str(tmp_path / "r0"), sample_rows=600), str(first))

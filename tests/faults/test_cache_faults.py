@@ -6,10 +6,8 @@
   run that reused them, in this runs folder and in another one sharing the store.
 
 The runs are short pipelines of the beans steps (import-dataset, and generate-statistics for a
-folder output) on a 600-row table, built from the step list as ``kfx run`` builds the whole one.
+folder output) on a 600-row table, written as plain KFP and run as ``kfx run`` runs the whole one.
 """
-
-from __future__ import annotations
 
 import io
 import json
@@ -21,22 +19,30 @@ from kfp import dsl
 from kfx import cache
 from kfx.config import Config
 from kfx.events import TaskEvent
-from kfx.pipeline import STEPS
-
-IMPORT, STATISTICS = STEPS[0], STEPS[2]
+from kfx.components import generate_statistics, import_dataset
 
 
-def _run(config: Config, steps=(IMPORT,)):
-    """Runs ``steps`` of the beans pipeline with kfp.local, as ``kfx run`` runs all of them."""
+@dsl.pipeline(name="import-only")
+def import_only(source: str, label_column: str, seed: int, sample_rows: int):
+    import_dataset(source=source, label_column=label_column, seed=seed, sample_rows=sample_rows)
+
+
+@dsl.pipeline(name="import-and-statistics")
+def import_and_statistics(source: str, label_column: str, seed: int, sample_rows: int, stats_engine: str):
+    data = import_dataset(source=source, label_column=label_column, seed=seed, sample_rows=sample_rows)
+    generate_statistics(
+        train_data=data.outputs["train_data"], validation_data=data.outputs["validation_data"],
+        test_data=data.outputs["test_data"], stats_engine=stats_engine,
+    )
+
+
+def _run(config: Config, pipeline=import_only):
+    """Runs a short pipeline of the beans steps with kfp.local, as ``kfx run`` runs all of them."""
     from kfx.local import run_local
-    from kfx.pipeline import DESCRIPTION, local_task
-    from kfx.wiring import pipeline_function, plan
-
-    def build(c: Config):
-        return pipeline_function(plan(steps, c, {}), c.resolved_pipeline_name, DESCRIPTION, local_task(c))
+    from kfx.pipelines import arguments, local_values
 
     out = io.StringIO()
-    result = run_local(config, out=out, steps=steps, build=build)
+    result = run_local(config, out=out, pipeline=pipeline, arguments=arguments(pipeline, local_values(config)))
     assert result.status == "complete", result.summary.get("error")
     return result, out.getvalue()
 
@@ -170,12 +176,12 @@ def test_a_split_edited_as_the_statistics_start_leaves_them_unreused(tmp_path, t
         return real(**kwargs)
 
     monkeypatch.setattr(task_dispatcher, "run_single_task_implementation", editing)
-    first, _ = _run(config, (IMPORT, STATISTICS))
+    first, _ = _run(config, import_and_statistics)
     monkeypatch.setattr(task_dispatcher, "run_single_task_implementation", real)
     warned = capsys.readouterr().err
     # The import runs again (the earlier split is edited); its split is as first written, so the statistics
     # have the key the first run's would have had without the edit: they must be made again, not reused.
-    later, console = _run(config, (IMPORT, STATISTICS))
+    later, console = _run(config, import_and_statistics)
     assert "cached from" not in console
     assert [e.state for e in later.events] == ["complete", "complete"]
     sentence = (f"{edited[0]} (input train_data) changed while generate-statistics ran, so its outputs stay in "
@@ -213,7 +219,7 @@ def _files(result) -> dict[str, str]:
 @pytest.mark.e2e
 def test_editing_one_runs_cached_outputs_changes_no_other_run_and_is_not_reused(tmp_path, tables):
     source, _, _ = tables
-    steps = (IMPORT, STATISTICS)
+    steps = import_and_statistics
     here = Config(source=source, runs_dir=str(tmp_path / "runs"))
     # Another runs folder whose store is the first one's: its runs reuse the first folder's outputs.
     there = here.replace(runs_dir=str(tmp_path / "elsewhere"), metadata_path=here.resolved_metadata_path)

@@ -9,7 +9,7 @@ import sys
 import pytest
 from kfp import dsl
 
-from kfx.step import Step, component
+from kfx.component import component
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SENTENCE = "Column 'x' of 'table.csv' is odd; pass a table whose column 'x' is even."
@@ -28,7 +28,9 @@ def refuses(kind: str, sentence: str, out: dsl.OutputPath(str)):
     raise (getattr(errors, kind, None) or getattr(builtins, kind))(sentence)
 
 
-STEP = Step(refuses, cache=False)
+@dsl.pipeline(name="refusing")
+def refusing(kind: str, sentence: str = SENTENCE):
+    refuses(kind=kind, sentence=sentence).set_caching_options(False)
 
 
 # --- any component: a KfxError from its body, through the real local runner ---------------------
@@ -43,8 +45,6 @@ def _run(tmp_path, monkeypatch, warm: bool, kind: str):
     import kfx.warm
     from kfx.config import Config
     from kfx.local import run_local
-    from kfx.pipeline import local_task
-    from kfx.wiring import pipeline_function, plan
 
     seen = {"forked": False}
     if not warm:
@@ -69,12 +69,8 @@ def _run(tmp_path, monkeypatch, warm: bool, kind: str):
 
     monkeypatch.setattr(kfx.stops.Stop, "run_process", observed)
 
-    def build(config):
-        wired = plan([STEP], config, {"kind": kind, "sentence": SENTENCE})
-        return pipeline_function(wired, config.resolved_pipeline_name, "one refusing step", local_task(config))
-
     config = Config(runs_dir=str(tmp_path), record_lineage=False, enable_caching=False, pipeline_name="refusing")
-    result = run_local(config, out=io.StringIO(), steps=[STEP], build=build)
+    result = run_local(config, out=io.StringIO(), pipeline=refusing, arguments={"kind": kind})
     return result, seen
 
 
@@ -106,7 +102,7 @@ def test_every_kfx_component_runs_kfps_executor_through_kfxs_and_the_yaml_keeps_
     from kfp import compiler, components
 
     from kfx.executor import COMMAND
-    from kfx.step import declared
+    from kfx.report import declared
     from kfx.warm import step_arguments
 
     python = [s for s in declared() if getattr(s.component, "python_func", None) is not None]
