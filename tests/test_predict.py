@@ -274,12 +274,15 @@ def test_the_prediction_pipeline_compiles_with_its_parameters_and_order(tmp_path
     import yaml
     from kfp import compiler
 
+    from kfx.batch_prediction import predict_config
     from kfx.config import Config
-    from kfx.batch_prediction import build_predict_pipeline, predict_config
+    from kfx.pipelines import arguments, local_values
+    from kfx.pipelines.local_predict import batch_predict
 
     config = predict_config(Config(runs_dir=str(tmp_path / "runs"), source="new.csv"), "beans")
     path = tmp_path / "predict.yaml"
-    compiler.Compiler().compile(build_predict_pipeline(config, "3"), package_path=str(path))
+    values = arguments(batch_predict, {**local_values(config), "model_version": "3"})  # as kfx predict passes them
+    compiler.Compiler().compile(batch_predict, package_path=str(path), pipeline_parameters=values)
     spec = yaml.safe_load(path.read_text())
     assert spec["pipelineInfo"]["name"] == "kfx-predict-beans"
     parameters = {k: v.get("defaultValue") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
