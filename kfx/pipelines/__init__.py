@@ -77,4 +77,24 @@ def compile_pipeline(config: "Config", path: str) -> str:
     values = arguments(pipeline, local_values(config)) if config.target == "local" else None
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     compiler.Compiler().compile(pipeline, package_path=path, pipeline_parameters=values)
+    if config.target == "local":
+        _set_image(path, config.image)
     return path
+
+
+def _set_image(path: str, image: str) -> None:
+    """Sets ``image`` on every task of the compiled YAML at ``path`` that runs kfx's base image (the
+    local pipeline is defined once, so its image is set where it is compiled for a cluster)."""
+    from kfx.config import DEFAULT_IMAGE
+
+    if image == DEFAULT_IMAGE:
+        return
+    import yaml
+
+    with open(path) as f:
+        spec = yaml.safe_load(f)
+    for executor in spec["deploymentSpec"]["executors"].values():
+        if executor.get("container", {}).get("image") == DEFAULT_IMAGE:
+            executor["container"]["image"] = image
+    with open(path, "w") as f:
+        yaml.safe_dump(spec, f, sort_keys=False)
