@@ -3,7 +3,7 @@
 Run ``.venv/bin/python benchmarks/make_tables.py`` first (it writes the tables this reads),
 then ``.venv/bin/python benchmarks/bench_data.py``. For the packaged beans table, beans × 10
 (136,110 rows) and beans × 100 (1,361,100 rows) it times, each in a fresh child process as a
-pipeline task runs it, the functions of kfx.steps behind:
+pipeline task runs it, the functions of kfx.data_steps behind:
 
 - ``import_dataset`` (read the table, sample / split it, write one CSV per split),
 - ``generate_statistics`` with the ``memory`` engine (TFDV on DataFrames),
@@ -39,11 +39,11 @@ STEPS = ("import_dataset", "generate_statistics", "infer_schema", "validate_stat
 SINGLE = {"direct_running_mode": "in_memory", "direct_num_workers": 1}
 MULTI = {"direct_running_mode": "multi_processing", "direct_num_workers": os.cpu_count() or 1}
 
-# Runs one kfx.steps function and reports its time and the process's peak memory as the last line.
+# Runs one kfx.data_steps function and reports its time and the process's peak memory as the last line.
 CHILD = """
 import json, resource, sys, time
 call = json.loads(sys.argv[1])
-from kfx import steps
+from kfx import data_steps as steps
 started = time.perf_counter()
 result = getattr(steps, call["step"])(*call["args"], **call["kwargs"])
 seconds = time.perf_counter() - started
@@ -54,7 +54,7 @@ print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_kb": own.ru_maxrss, "ch
 
 
 def run_step(step: str, *args, **kwargs) -> dict:
-    """Runs ``kfx.steps.<step>(*args, **kwargs)`` in a fresh Python and returns its figures."""
+    """Runs ``kfx.data_steps.<step>(*args, **kwargs)`` in a fresh Python and returns its figures."""
     load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps({"step": step, "args": args, "kwargs": kwargs})],

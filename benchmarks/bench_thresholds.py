@@ -1,7 +1,7 @@
 """Calibration of the size-aware skew and drift thresholds (kfx.validation) on clean and shifted data.
 
 ``.venv/bin/python benchmarks/bench_thresholds.py`` (about a minute) splits each table the way the
-pipeline does (``kfx.steps.import_dataset``: stratified 0.8 / 0.1 / 0.1, the seed also drawing the
+pipeline does (``kfx.data_steps.import_dataset``: stratified 0.8 / 0.1 / 0.1, the seed also drawing the
 600-row sample), for 20 seeds, computes TFDV statistics of every split, infers the schema from
 train and validates with Config's defaults (``kfx.validation.validate``). The tables:
 
@@ -86,7 +86,7 @@ def split_statistics(source: str, label: str, seed: int, sample_rows: int, folde
     from kfx.config import Config
 
     paths = {s: os.path.join(folder, f"{s}.csv") for s in ("train", "validation", "test")}
-    steps.import_dataset(source, label, paths["train"], paths["validation"], paths["test"],
+    data_steps.import_dataset(source, label, paths["train"], paths["validation"], paths["test"],
                          Config().fractions, seed, sample_rows)
     return statistics.compute_statistics({s: pd.read_csv(p) for s, p in paths.items()})
 

@@ -45,7 +45,7 @@ NYSTROEM_COMPONENTS = 300
 
 def make_splits(table: str, tables_dir: str, out: str) -> dict[str, str]:
     """The table's split CSVs (made once, as the import step makes them): {split: path}."""
-    from kfx import steps
+    from kfx import data_steps
     from kfx.config import Config
 
     folder = os.path.join(out, table)
@@ -57,7 +57,7 @@ def make_splits(table: str, tables_dir: str, out: str) -> dict[str, str]:
     if source and not os.path.exists(source):
         raise SystemExit(f"{source} does not exist; run python benchmarks/make_tables.py first.")
     config = Config()
-    steps.import_dataset(source, config.label_column, paths["train"], paths["validation"], paths["test"],
+    data_steps.import_dataset(source, config.label_column, paths["train"], paths["validation"], paths["test"],
                          config.fractions, config.seed, 0)
     return paths
 

@@ -11,7 +11,7 @@ validated in the schema's ``SERVING`` environment, where the label is not expect
 no accuracy is measured; with it, in ``TRAINING``, where the label's values are checked too.
 
 The components of :mod:`kfx.batch_prediction`'s pipeline call these functions; the tests call them
-directly. As in :mod:`kfx.steps`, their parameters have no defaults (those live in
+directly. As in :mod:`kfx.data_steps`, their parameters have no defaults (those live in
 :class:`~kfx.config.Config`) and a user's error inside a task prints one ``kfx-error:`` line (:mod:`kfx.executor`).
 """
 

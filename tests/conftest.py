@@ -33,14 +33,15 @@ def beans_sample(beans):
 @pytest.fixture(scope="session")
 def sample_splits(beans_sample, tmp_path_factory):
     """The sample split and written as the import step writes it: {split: csv path}."""
-    from kfx import steps
+    from kfx import data_steps
+    from kfx import model_steps
 
     folder = tmp_path_factory.mktemp("splits")
     paths = {s: str(folder / f"{s}.csv") for s in ("train", "validation", "test")}
     csv = folder / "beans_sample.csv"
     beans_sample.to_csv(csv, index=False)
     config = Config()
-    steps.import_dataset(
+    data_steps.import_dataset(
         str(csv), config.label_column, paths["train"], paths["validation"], paths["test"],
         config.fractions, config.seed, config.sample_rows,
     )
@@ -58,7 +59,7 @@ def train_apart():
         arguments = dict(train_path=splits["train"], validation_path=splits["validation"], test_path=splits["test"],
                          model_dir=folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
                          svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100, **changes)
-        code = f"{prelude}\nimport json, sys; from kfx import steps; steps.train(**json.loads(sys.argv[1]))"
+        code = f"{prelude}\nimport json, sys; from kfx import model_steps; model_steps.train(**json.loads(sys.argv[1]))"
         subprocess.run([sys.executable, "-c", code, json.dumps(arguments)], check=True, cwd=REPO, timeout=300,
                        capture_output=True)
         return folder

@@ -380,7 +380,7 @@ def _awkward_table(rows: int = 400):
 def test_the_import_copies_every_cell_and_keeps_floats_to_the_last_bit(tmp_path):
     import numpy as np
 
-    from kfx import steps
+    from kfx import data_steps
 
     text, doubles = _awkward_table()
     source = tmp_path / "awkward.csv"
@@ -388,7 +388,7 @@ def test_the_import_copies_every_cell_and_keeps_floats_to_the_last_bit(tmp_path)
     # The test has teeth: pandas' default parser rounds some of these doubles wrong.
     assert (pd.read_csv(source)["x"].to_numpy() != doubles).any()
     paths = [str(tmp_path / f"{s}.csv") for s in data.SPLITS]
-    steps.import_dataset(str(source), "Class", *paths, (0.8, 0.1, 0.1), 42, 0)
+    data_steps.import_dataset(str(source), "Class", *paths, (0.8, 0.1, 0.1), 42, 0)
 
     header, *rows = text.splitlines()
     # "NA" marks a missing value, as pandas reads it: it is written as an empty cell.

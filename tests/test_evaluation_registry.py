@@ -14,7 +14,7 @@ from kfx.config import Config
 @pytest.fixture(scope="module")
 def model_dir(sample_splits, tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
                 svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     return str(folder)
 
@@ -29,7 +29,7 @@ def test_classification_metrics_by_hand():
 
 def test_evaluate_blesses_by_threshold(model_dir, sample_splits, tmp_path):
     html = tmp_path / "eval.html"
-    result = steps.evaluate(model_dir, sample_splits["test"], str(html), 0.5, None, 0.0, True)
+    result = model_steps.evaluate(model_dir, sample_splits["test"], str(html), 0.5, None, 0.0, True)
     assert result["rows"] == 60 and result["blessed"] is True
     assert sum(map(sum, result["confusion"]["matrix"])) == 60
     assert len(result["per_class"]) == 7
@@ -89,10 +89,10 @@ def test_blessed_at_exactly_min_accuracy_and_not_one_part_in_a_billion_above(mod
 
 def test_the_evaluate_step_passes_min_accuracy_on(model_dir, sample_splits, tmp_path):
     html = tmp_path / "eval.html"
-    strict = steps.evaluate(model_dir, sample_splits["test"], str(html), 0.9 * (1 + 1e-9), None, 0.0, True)
+    strict = model_steps.evaluate(model_dir, sample_splits["test"], str(html), 0.9 * (1 + 1e-9), None, 0.0, True)
     assert strict["blessed"] is False and strict["min_accuracy"] == 0.9 * (1 + 1e-9)
     assert "not blessed: test accuracy 0.9000 is below min_accuracy 0.9000000009000001." in html.read_text()
-    lenient = steps.evaluate(model_dir, sample_splits["test"], str(html), 0.9, None, 0.0, True)
+    lenient = model_steps.evaluate(model_dir, sample_splits["test"], str(html), 0.9, None, 0.0, True)
     assert lenient["blessed"] is True
     assert "; blessed: test accuracy 0.9000 &gt;= min_accuracy 0.9; no champion to compare with." in html.read_text()
     assert "Test accuracy <b>0.9000</b>, macro-F1 <b>0.9265</b> on 60 rows" in html.read_text()

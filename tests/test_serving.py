@@ -66,7 +66,7 @@ def test_the_environment_holds_only_the_serving_packages_at_the_installed_versio
 
 def test_a_trained_model_loads_there_and_every_prediction_agrees(model, sample_splits, serving_python, tmp_path):
     request, result_path = tmp_path / "request.json", tmp_path / "check" / "result.json"
-    result = steps.check_serving(model, sample_splits["test"], str(request), str(result_path), SERVING_ENV)
+    result = model_steps.check_serving(model, sample_splits["test"], str(request), str(result_path), SERVING_ENV)
     assert (result["ok"], result["reason"], result["rows"], result["agreed"], result["mismatches"]) == (True, "", 60, 60, [])
     assert result["sklearn_version"] == serving.pins()["scikit-learn"]
     assert result["serving_env"] == SERVING_ENV and result["test_rows"] == 60
@@ -91,7 +91,7 @@ def test_missing_values_and_text_arrive_as_json_and_are_served_the_same(sample_s
         frame.to_csv(paths[split], index=False)
     model = train_apart(paths, str(tmp_path / "model"))
     request = tmp_path / "request.json"
-    result = steps.check_serving(model, paths["test"], str(request), str(tmp_path / "result.json"), SERVING_ENV)
+    result = model_steps.check_serving(model, paths["test"], str(request), str(tmp_path / "result.json"), SERVING_ENV)
     assert (result["ok"], result["agreed"], result["rows"]) == (True, 60, 60), result["reason"]
     instances = json.loads(request.read_text())["instances"]
     assert instances[0][0] is None and instances[0][-1] == "north"  # row 0: Area missing, Origin "north"
@@ -109,7 +109,7 @@ def test_a_model_that_needs_a_module_the_serving_image_lacks_is_refused_naming_i
     from sklearn.preprocessing import FunctionTransformer
 
     wrapped = _repickled(model, tmp_path, lambda m: make_pipeline(FunctionTransformer(**functions), m))
-    result = steps.check_serving(wrapped, sample_splits["test"], str(tmp_path / "request.json"),
+    result = model_steps.check_serving(wrapped, sample_splits["test"], str(tmp_path / "request.json"),
                                  str(tmp_path / "result.json"), SERVING_ENV)
     assert result["ok"] is False
     assert result["reason"] == (
@@ -124,14 +124,14 @@ def test_a_model_trained_where_dill_was_imported_first_still_loads(sample_splits
     A model saved with them would name dill._dill, which no serving image has (the trainer saves without)."""
     model = train_apart(sample_splits, str(tmp_path / "model"), prelude="import dill, joblib.numpy_pickle")
     assert b"dill" not in (tmp_path / "model" / "model.joblib").read_bytes()
-    result = steps.check_serving(model, sample_splits["test"], str(tmp_path / "request.json"),
+    result = model_steps.check_serving(model, sample_splits["test"], str(tmp_path / "request.json"),
                                  str(tmp_path / "result.json"), SERVING_ENV)
     assert (result["ok"], result["agreed"]) == (True, 60), result["reason"]
 
 
 def test_a_disagreement_is_refused_with_the_rows_that_differ(model, sample_splits, serving_python, tmp_path):
     request, expected = tmp_path / "request.json", tmp_path / "expected.json"
-    steps.prepare_serving_check(model, sample_splits["test"], str(request), str(expected))
+    model_steps.prepare_serving_check(model, sample_splits["test"], str(request), str(expected))
     predictions = json.loads(expected.read_text())
     changed = "BOMBAY" if predictions[3] != "BOMBAY" else "SEKER"
     expected.write_text(json.dumps(predictions[:3] + [changed] + predictions[4:]))

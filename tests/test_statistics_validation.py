@@ -275,10 +275,10 @@ DAMAGED_ERROR = (
 
 
 def test_the_validate_step_fails_on_anomalies_after_writing_its_report(damaged_folder, tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
     with pytest.raises(AnomaliesFound) as caught:
-        steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+        data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                   str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
                                   drift_threshold=0.15, fail_on_anomalies=True)
     assert str(caught.value) == DAMAGED_ERROR and caught.value.exit_code == 3
@@ -288,9 +288,9 @@ def test_the_validate_step_fails_on_anomalies_after_writing_its_report(damaged_f
 
 
 def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder, tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
-    result = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+    result = data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                        str(tmp_path / "anomalies"), str(tmp_path / "report.md"),
                                        skew_threshold=0.1, drift_threshold=0.15, fail_on_anomalies=False)
     assert result["anomalies"] == 4
@@ -307,16 +307,16 @@ def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder,
 
 
 def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
     # The default, 0.15, catches Area measured three times larger in validation.
-    default = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+    default = data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                         str(tmp_path / "d"), str(tmp_path / "d.md"), Config().skew_threshold,
                                         Config().drift_threshold, fail_on_anomalies=False)
     assert ("train", "Area") in {(f["split"], f["feature"]) for f in default["findings"]}
     assert "skew threshold train vs. validation: 0.15 plus a noise term" in (tmp_path / "d.md").read_text()
 
-    loose = steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+    loose = data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                       str(tmp_path / "a"), str(tmp_path / "r.md"), skew_threshold=0.99,
                                       drift_threshold=0.15, fail_on_anomalies=False)
     assert [(f["split"], f["feature"]) for f in loose["findings"]] == [
@@ -326,12 +326,12 @@ def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
 def test_anomalies_raise_one_sentence_inside_a_task_or_not(damaged_folder, tmp_path, monkeypatch):
     # Inside a task the component's command (kfx.executor) prints it as one kfx-error line and exits 3
     # (tests/components/test_validate_statistics.py runs it so); the step itself only raises.
-    from kfx import steps
+    from kfx import data_steps
 
     for runtime in ("true", "false"):
         monkeypatch.setenv("_KFP_RUNTIME", runtime)
         with pytest.raises(AnomaliesFound) as caught:
-            steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
+            data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
                                       str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
                                       drift_threshold=0.15, fail_on_anomalies=True)
         assert str(caught.value) == DAMAGED_ERROR and caught.value.exit_code == 3
@@ -416,7 +416,7 @@ def test_a_damaged_statistics_file_is_named(stats, tmp_path):
 
 
 def test_a_schema_with_no_features_is_refused(tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
     for text in ("", "# a comment only\n", 'string_domain { name: "x" value: "a" }\n'):
         path = tmp_path / "empty.pbtxt"
@@ -426,24 +426,24 @@ def test_a_schema_with_no_features_is_refused(tmp_path):
         assert str(caught.value) == (
             f"Schema file {str(path)!r} declares no features; pass a schema with at least one feature.")
     with pytest.raises(ConfigError, match="declares no features"):
-        steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "out" / "schema.pbtxt"), str(path))
+        data_steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "out" / "schema.pbtxt"), str(path))
     assert not (tmp_path / "out").exists()
 
 
 def test_a_curated_schema_is_copied_as_is(stats, tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
     curated = tmp_path / "curated.pbtxt"
     curated.write_text("# curated by hand\n" + schemas.schema_text(schemas.infer_schema(stats["train"])))
-    result = steps.infer_schema(str(tmp_path / "none"), str(tmp_path / "schema.pbtxt"), str(curated))
+    result = data_steps.infer_schema(str(tmp_path / "none"), str(tmp_path / "schema.pbtxt"), str(curated))
     assert result == {"features": 17, "curated": True}
     assert (tmp_path / "schema.pbtxt").read_text() == curated.read_text()
 
 
 def test_the_schema_step_infers_from_train(stats, tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
     statistics.write_statistics(stats, str(tmp_path / "statistics"))
-    result = steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"))
+    result = data_steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"))
     assert result == {"features": 17, "curated": False}
     assert schemas.load_schema(str(tmp_path / "schema.pbtxt")) == schemas.infer_schema(stats["train"])

@@ -9,7 +9,8 @@ import os
 import pandas as pd
 import pytest
 
-from kfx import steps
+from kfx import data_steps
+from kfx import model_steps
 from kfx.errors import DataError
 
 
@@ -25,7 +26,7 @@ def _paths(folder):
 
 
 def test_import_dataset_passes_the_fractions_in_order(sample_csv, tmp_path):
-    result = steps.import_dataset(sample_csv, "Class", *_paths(tmp_path), fractions=(0.7, 0.2, 0.1), seed=42, sample_rows=0)
+    result = data_steps.import_dataset(sample_csv, "Class", *_paths(tmp_path), fractions=(0.7, 0.2, 0.1), seed=42, sample_rows=0)
     assert (result["train_rows"], result["validation_rows"], result["test_rows"]) == (419, 120, 60)
     assert [len(pd.read_csv(p)) for p in _paths(tmp_path)] == [419, 120, 60]
     assert result["source"] == sample_csv and result["columns"][-1] == "Class" and len(result["columns"]) == 17
@@ -34,9 +35,9 @@ def test_import_dataset_passes_the_fractions_in_order(sample_csv, tmp_path):
 def test_import_dataset_samples_then_checks(tmp_path, beans):
     source = str(tmp_path / "beans.csv.gz")
     beans.to_csv(source, index=False)
-    a = steps.import_dataset(source, "Class", *_paths(tmp_path / "a"), (0.8, 0.1, 0.1), seed=42, sample_rows=300)
+    a = data_steps.import_dataset(source, "Class", *_paths(tmp_path / "a"), (0.8, 0.1, 0.1), seed=42, sample_rows=300)
     assert (a["train_rows"], a["validation_rows"], a["test_rows"]) == (240, 30, 30)
-    b = steps.import_dataset(source, "Class", *_paths(tmp_path / "b"), (0.8, 0.1, 0.1), seed=7, sample_rows=300)
+    b = data_steps.import_dataset(source, "Class", *_paths(tmp_path / "b"), (0.8, 0.1, 0.1), seed=7, sample_rows=300)
     assert not pd.read_csv(_paths(tmp_path / "a")[2]).equals(pd.read_csv(_paths(tmp_path / "b")[2]))
     # The seed drives both the sample and the split.
     from kfx import data
@@ -49,13 +50,13 @@ def test_import_dataset_samples_then_checks(tmp_path, beans):
     # A table without the label column is refused by the check, not by the sampling.
     beans.drop(columns=["Class"]).iloc[:50].to_csv(tmp_path / "nolabel.csv", index=False)
     with pytest.raises(DataError) as caught:
-        steps.import_dataset(str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), (0.8, 0.1, 0.1), 42, 10)
+        data_steps.import_dataset(str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), (0.8, 0.1, 0.1), 42, 10)
     assert str(caught.value).startswith(f"Label column 'Class' is not in source {str(tmp_path / 'nolabel.csv')!r} (columns: Area,")
     assert not (tmp_path / "c").exists()
 
 
 def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits, tmp_path):
-    metrics = steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+    metrics = model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
                           str(tmp_path / "model"), label_column="Class", svm_c=2.5, svm_gamma="0.1", seed=3, svm_max_rows=400,
                           boosting_learning_rate=0.3, boosting_max_iter=20)
     assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60 and metrics["validation"]["rows"] == 60
@@ -72,15 +73,15 @@ def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits
 
 def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_path):
     model = tmp_path / "model"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
                 svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     schema = tmp_path / "schema.pbtxt"
     schema.write_text('feature { name: "Area" }\n')
-    pushed = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
+    pushed = model_steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
     assert pushed == {"pushed": True, "version": 1, "uri": str(tmp_path / "reg" / "mine" / "v1")}
     assert (tmp_path / "reg" / "mine" / "v1" / "schema.pbtxt").read_text() == schema.read_text()
     # Evaluated with no champion, so first compared with v1 on the test split (the same model: a tie).
-    again = steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, "", "",
+    again = model_steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, "", "",
                              None, sample_splits["test"])
     assert again["version"] == 2 and not (tmp_path / "reg" / "mine" / "v2" / "schema.pbtxt").exists()
 
@@ -138,7 +139,7 @@ def test_called_without_options_the_components_use_the_configurations_defaults(s
     made = {s: dsl.Dataset(name=s, uri=str(tmp_path / s), metadata={}) for s in ("train_data", "validation_data", "test_data")}
     components.import_dataset.python_func(source=sample_csv, **made)
     expected = _paths(tmp_path / "b")
-    steps.import_dataset(sample_csv, "Class", *expected, config.fractions, config.seed, config.sample_rows)
+    data_steps.import_dataset(sample_csv, "Class", *expected, config.fractions, config.seed, config.sample_rows)
     assert [open(made[s].path).read() for s in made] == [open(p).read() for p in expected]
     model = dsl.Model(name="model", uri=str(tmp_path / "m"), metadata={})
     components.train.python_func(
@@ -169,7 +170,7 @@ def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_s
 
     from kfx import statistics
 
-    result = steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+    result = data_steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
                                        str(tmp_path / "statistics"), str(tmp_path / "view.html"), "memory")
     assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
     assert statistics.summarize(statistics.load_statistics(str(tmp_path / "statistics")))["validation"] == {
@@ -181,7 +182,7 @@ def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_s
 
 def test_the_beam_engine_gets_the_split_files_and_the_options(sample_splits, tmp_path):
     with pytest.raises(ValueError, match="^Unexpected pipeline runner: NoSuchRunner"):
-        steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
+        data_steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
                                   str(tmp_path / "statistics"), str(tmp_path / "view.html"), "beam",
                                   beam_options={"runner": "NoSuchRunner"})
     assert not (tmp_path / "statistics").exists()
@@ -206,7 +207,7 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
         run_in_process(config, str(tmp_path / "strict"))
     out = run_in_process(config.replace(fail_on_anomalies=False), str(tmp_path / "run"))
     expected = tmp_path / "expected"
-    steps.import_dataset(sample_csv, "Class", *_paths(expected), (0.7, 0.2, 0.1), 7, 0)
+    data_steps.import_dataset(sample_csv, "Class", *_paths(expected), (0.7, 0.2, 0.1), 7, 0)
     for split in ("train", "validation", "test"):
         made = tmp_path / "run" / "import-dataset" / f"{split}_data"
         assert made.read_text() == (expected / f"{split}.csv").read_text()
@@ -225,7 +226,7 @@ def test_the_train_step_sets_its_own_contract_over_the_environments(sample_split
     """Inside a Vertex AI job the environment already holds AIP_* variables; the step's own win."""
     monkeypatch.setenv("AIP_DATA_FORMAT", "bigquery")
     monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "elsewhere"))
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"),
+    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"),
                 label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000,
                 boosting_learning_rate=0.1, boosting_max_iter=100)
     assert json.loads((tmp_path / "m" / "model_metadata.json").read_text())["data_format"] == "csv"
@@ -237,7 +238,7 @@ def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
     from kfx import evaluation, registry
 
     folder = str(tmp_path / "modelX") + "/"
-    steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
+    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
                 svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     assert sorted(os.listdir(tmp_path / "modelX")) == ["metrics.json", "model.joblib", "model_metadata.json"]
     result = evaluation.evaluate_model(folder, sample_splits["test"], 0.9)
@@ -250,7 +251,7 @@ def test_a_sampled_source_may_hold_a_column_named_index(tmp_path, beans_sample):
     """A table pandas wrote with its index starts with a column "index": sampled, it is kept as it was."""
     source = tmp_path / "indexed.csv"
     beans_sample.rename_axis("index").reset_index().to_csv(source, index=False)
-    result = steps.import_dataset(str(source), "Class", *_paths(tmp_path), (0.8, 0.1, 0.1), 42, 300)
+    result = data_steps.import_dataset(str(source), "Class", *_paths(tmp_path), (0.8, 0.1, 0.1), 42, 300)
     assert result["columns"][0] == "index" and result["train_rows"] + result["validation_rows"] + result["test_rows"] == 301
     train = pd.read_csv(_paths(tmp_path)[0])
     assert list(train.columns) == result["columns"] and train["index"].is_monotonic_increasing

@@ -105,7 +105,7 @@ def test_the_threshold_widens_for_a_small_table_and_the_report_says_why(wine_sta
 
 
 def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_beans_stats, tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
     config = Config()
     statistics.write_statistics(shifted_beans_stats, str(tmp_path / "statistics"))
@@ -114,12 +114,12 @@ def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_be
     args = (str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"), str(tmp_path / "anomalies"),
             str(tmp_path / "report.md"), config.skew_threshold)
     with pytest.raises(AnomaliesFound) as caught:
-        steps.validate_statistics(*args, config.drift_threshold, True, str(tmp_path / "champion"))
+        data_steps.validate_statistics(*args, config.drift_threshold, True, str(tmp_path / "champion"))
     assert str(caught.value) == (
         "TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data (High approximate "
         "Jensen-Shannon divergence between current and previous); fix the data or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on.")
 
-    result = steps.validate_statistics(*args, config.drift_threshold, False, str(tmp_path / "champion"))
+    result = data_steps.validate_statistics(*args, config.drift_threshold, False, str(tmp_path / "champion"))
     assert [(f["split"], f["feature"], f["check"]) for f in result["findings"]] == [("train", SHIFTED, "drift")]
     drift = {t["feature"]: t for t in result["thresholds"] if t["check"] == "drift"}
     assert len(drift) == 17 and drift[SHIFTED]["measured"] == pytest.approx(0.578, abs=0.005)
@@ -180,7 +180,7 @@ def test_a_comparator_in_the_schema_is_kept(wine_stats):
 
 
 def test_drift_needs_its_threshold_and_the_previous_training_statistics(beans_stats, tmp_path):
-    from kfx import steps
+    from kfx import data_steps
 
     schema = schemas.infer_schema(beans_stats["train"])
     with pytest.raises(TypeError, match="drift_threshold"):
@@ -189,7 +189,7 @@ def test_drift_needs_its_threshold_and_the_previous_training_statistics(beans_st
     statistics.write_statistics({"test": beans_stats["test"]}, str(tmp_path / "champion"))
     schemas.write_schema(schema, str(tmp_path / "schema.pbtxt"))
     with pytest.raises(SourceError) as caught:
-        steps.validate_statistics(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"),
+        data_steps.validate_statistics(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"),
                                   str(tmp_path / "out" / "anomalies"), str(tmp_path / "out" / "report.md"),
                                   Config().skew_threshold, Config().drift_threshold, True, str(tmp_path / "champion"))
     assert str(caught.value) == (

@@ -1,5 +1,5 @@
 """The kfx component library: one module per component, each holding the component and its
-:class:`~kfx.report.Report`; the work is a plain function of :mod:`kfx.steps`.
+:class:`~kfx.report.Report`; the work is a plain function of :mod:`kfx.data_steps` or :mod:`kfx.model_steps`.
 
 ``from kfx.components import train`` gives the component. Importing this package
 loads only kfp (and GCPC's artifact types); each component imports what it needs

@@ -31,9 +31,9 @@ def check_serving(
     Returns:
         Whether the model loads there and every prediction agrees.
     """
-    from kfx import steps
+    from kfx import model_steps
 
-    result = steps.check_serving(model.path, test_data.path, serving_request.path, serving_check.path, serving_env)
+    result = model_steps.check_serving(model.path, test_data.path, serving_request.path, serving_check.path, serving_env)
     keys = ("ok", "reason", "rows", "agreed", "sklearn_version", "python_version", "test_rows", "serving_env")
     serving_check.metadata.update({key: result[key] for key in keys})
     serving_request.metadata.update(rows=result["rows"], format="vertex-ai-prediction-request")

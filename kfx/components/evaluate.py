@@ -43,12 +43,12 @@ def evaluate(
     Returns:
         The blessing, test accuracy, macro-F1 and the decision's reason.
     """
-    from kfx import steps
+    from kfx import model_steps
     from kfx.metrics import capped_confusion, shown_classes
 
     champion = dict(registered_model.metadata) if registered_model is not None else {}
     # The metrics file holds every number; what kfp, the lineage store and the console copy is bounded.
-    result = steps.evaluate(
+    result = model_steps.evaluate(
         model.path, test_data.path, evaluation_view.path, min_accuracy, champion, accuracy_tolerance, serving_ok,
         metrics.path,
     )

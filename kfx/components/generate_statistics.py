@@ -33,9 +33,9 @@ def generate_statistics(
     Returns:
         The number of features.
     """
-    from kfx import steps
+    from kfx import data_steps
 
-    result = steps.generate_statistics(
+    result = data_steps.generate_statistics(
         train_data.path, validation_data.path, test_data.path, statistics.path, statistics_view.path,
         stats_engine, dict(beam_options or {}),
     )

@@ -39,9 +39,9 @@ def import_dataset(
     Returns:
         Rows per split.
     """
-    from kfx import steps
+    from kfx import data_steps
 
-    result = steps.import_dataset(
+    result = data_steps.import_dataset(
         source, label_column, train_data.path, validation_data.path, test_data.path,
         (train_fraction, validation_fraction, test_fraction), seed, sample_rows,
     )

@@ -24,9 +24,9 @@ def infer_schema(
     Returns:
         The number of features in the schema.
     """
-    from kfx import steps
+    from kfx import data_steps
 
-    result = steps.infer_schema(statistics.path, schema.path, schema_file)
+    result = data_steps.infer_schema(statistics.path, schema.path, schema_file)
     schema.metadata.update(schema_file=schema_file, **result)
     return (result["features"],)
 

@@ -28,9 +28,9 @@ def prepare_serving_check(
     Returns:
         The rows in the request.
     """
-    from kfx import steps
+    from kfx import model_steps
 
-    result = steps.prepare_serving_check(model.path, test_data.path, serving_request.path, expected_predictions.path)
+    result = model_steps.prepare_serving_check(model.path, test_data.path, serving_request.path, expected_predictions.path)
     serving_request.metadata.update(rows=result["rows"], features=result["features"], format="vertex-ai-prediction-request")
     expected_predictions.metadata.update(rows=result["rows"])
     return (result["rows"],)

@@ -48,10 +48,10 @@ def push_model(
     """
     import json
 
-    from kfx import steps
+    from kfx import model_steps
 
     evaluation = {**dict(metrics.metadata), "blessed": blessed, "reason": reason}
-    result = steps.push_model(
+    result = model_steps.push_model(
         model.path, registry_dir, model_name, evaluation, schema.path, statistics.path, dict(registered_model.metadata),
         test_data.path,
     )

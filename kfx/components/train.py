@@ -41,14 +41,14 @@ def train(
     Returns:
         Validation and test accuracy as the trainer measured them.
     """
-    from kfx import steps
+    from kfx import model_steps
     from kfx.contract import MODEL_FILE
 
     hyperparameters = dict(
         label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
         boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
     )
-    result = steps.train(train_data.path, validation_data.path, test_data.path, model.path, **hyperparameters)
+    result = model_steps.train(train_data.path, validation_data.path, test_data.path, model.path, **hyperparameters)
     model.metadata.update(
         framework="scikit-learn", file=MODEL_FILE, **hyperparameters,
         estimator=result["model"]["estimator"], train_rows=result["train_rows"], fit_seconds=result["fit_seconds"],

@@ -41,12 +41,12 @@ def validate_statistics(
     Returns:
         The number of anomalies found.
     """
-    from kfx import steps
+    from kfx import data_steps
     from kfx.registry import STATISTICS_FOLDER
 
     champion = dict(registered_model.metadata) if registered_model is not None else {}
     previous = f"{champion['uri'].rstrip('/')}/{STATISTICS_FOLDER}" if champion.get("found") else ""
-    result = steps.validate_statistics(
+    result = data_steps.validate_statistics(
         statistics.path, schema.path, anomalies.path, report.path, skew_threshold, drift_threshold, fail_on_anomalies,
         previous, champion.get("missing_features") or [], f"{champion.get('model_name')} v{champion.get('version')}",
     )

@@ -2,7 +2,7 @@
 
 - ``new_artifact`` makes real kfp artifacts, as a task hands them to a component body;
 - ``upstream`` holds what the steps before a component make (the beans sample's splits,
-  statistics, schema, model and evaluation), made once with the plain :mod:`kfx.steps`
+  statistics, schema, model and evaluation), made once with the plain :mod:`kfx.data_steps` and :mod:`kfx.model_steps`
   functions, so each module runs only its own component;
 - ``kfp_local`` initialises kfp.local with the subprocess runner in this Python; its ``run``
   runs one component in a pipeline of its own whose input artifacts come from
@@ -114,21 +114,22 @@ class Upstream:
 @pytest.fixture(scope="session")
 def upstream(beans_sample, tmp_path_factory) -> Upstream:
     """The sample's splits, statistics, schema, model and evaluation (min_accuracy 0.5)."""
-    from kfx import steps
+    from kfx import data_steps
+    from kfx import model_steps
 
     folder = tmp_path_factory.mktemp("upstream")
     source = str(folder / "beans.csv")
     beans_sample.to_csv(source, index=False)
     splits = {split: str(folder / f"{split}.csv") for split in SPLITS}
-    steps.import_dataset(source, "Class", splits["train"], splits["validation"], splits["test"], (0.8, 0.1, 0.1), 42, 0)
+    data_steps.import_dataset(source, "Class", splits["train"], splits["validation"], splits["test"], (0.8, 0.1, 0.1), 42, 0)
     statistics, schema, model = str(folder / "statistics"), str(folder / "schema.pbtxt"), str(folder / "model")
-    steps.generate_statistics(splits["train"], splits["validation"], splits["test"], statistics,
+    data_steps.generate_statistics(splits["train"], splits["validation"], splits["test"], statistics,
                               str(folder / "statistics.html"), "memory", None)
-    steps.infer_schema(statistics, schema, "")
-    trained = steps.train(splits["train"], splits["validation"], splits["test"], model, label_column="Class",
+    data_steps.infer_schema(statistics, schema, "")
+    trained = model_steps.train(splits["train"], splits["validation"], splits["test"], model, label_column="Class",
                           svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000, boosting_learning_rate=0.1,
                           boosting_max_iter=100)
-    evaluation = steps.evaluate(model, splits["test"], str(folder / "evaluation.html"), 0.5, None, 0.0, True)
+    evaluation = model_steps.evaluate(model, splits["test"], str(folder / "evaluation.html"), 0.5, None, 0.0, True)
     return Upstream(folder, source, splits, statistics, schema, model, trained, evaluation)
 
 
@@ -161,7 +162,7 @@ def registered(upstream, tmp_path_factory) -> Registered:
     from kfx import registry, steps
 
     folder = tmp_path_factory.mktemp("registered")
-    pushed = steps.push_model(upstream.model, str(folder / "registry"), "beans", upstream.evaluation, upstream.schema,
+    pushed = model_steps.push_model(upstream.model, str(folder / "registry"), "beans", upstream.evaluation, upstream.schema,
                               upstream.statistics)
     reference = registry.resolve(str(folder / "registry"), "beans", "latest", required=True)
     assert reference["uri"] == pushed["uri"]

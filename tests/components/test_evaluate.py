@@ -25,7 +25,7 @@ def _outputs(new_artifact):
 
 def test_plain_function_scores_the_test_split_and_writes_the_page(upstream, tmp_path):
     page = tmp_path / "evaluation.html"
-    result = steps.evaluate(upstream.model, upstream.splits["test"], str(page), 0.5, None, 0.0, True)
+    result = model_steps.evaluate(upstream.model, upstream.splits["test"], str(page), 0.5, None, 0.0, True)
     # The trainer scored the same rows with the same model.
     assert (result["accuracy"], result["macro_f1"]) == (
         upstream.trained["test"]["accuracy"], upstream.trained["test"]["macro_f1"])
@@ -41,14 +41,14 @@ def test_plain_function_scores_the_test_split_and_writes_the_page(upstream, tmp_
 
 def test_plain_function_blesses_at_min_accuracy_not_below_it(upstream, tmp_path):
     accuracy = upstream.trained["test"]["accuracy"]
-    at = steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "a.html"), accuracy, None, 0.0, True)
-    above = steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "b.html"), accuracy + 1e-9, None, 0.0, True)
+    at = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "a.html"), accuracy, None, 0.0, True)
+    above = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "b.html"), accuracy + 1e-9, None, 0.0, True)
     assert (at["blessed"], above["blessed"]) == (True, False)
 
 
 def test_plain_function_names_a_folder_without_a_model(upstream, tmp_path):
     with pytest.raises(SourceError, match="holds no model.joblib"):
-        steps.evaluate(str(tmp_path), upstream.splits["test"], str(tmp_path / "page.html"), 0.5, None, 0.0, True)
+        model_steps.evaluate(str(tmp_path), upstream.splits["test"], str(tmp_path / "page.html"), 0.5, None, 0.0, True)
 
 
 def test_python_func_logs_the_metrics_and_the_confusion_matrix(upstream, new_artifact):
@@ -124,7 +124,7 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
 def weak_model(upstream, tmp_path_factory):
     """A model trained on the same splits with a tiny C: clearly worse than upstream's."""
     folder = str(tmp_path_factory.mktemp("weak") / "model")
-    steps.train(upstream.splits["train"], upstream.splits["validation"], upstream.splits["test"], folder,
+    model_steps.train(upstream.splits["train"], upstream.splits["validation"], upstream.splits["test"], folder,
                 label_column="Class", svm_c=0.001, svm_gamma="scale", seed=42, svm_max_rows=30000,
                 boosting_learning_rate=0.1, boosting_max_iter=100)
     return folder
@@ -133,14 +133,14 @@ def weak_model(upstream, tmp_path_factory):
 def _champion(model_dir, registry_dir, upstream):
     from kfx import registry
 
-    evaluation = steps.evaluate(model_dir, upstream.splits["test"], str(registry_dir / "page.html"), 0.0, None, 0.0, True)
+    evaluation = model_steps.evaluate(model_dir, upstream.splits["test"], str(registry_dir / "page.html"), 0.0, None, 0.0, True)
     registry.push_model(model_dir, str(registry_dir), "beans", evaluation, upstream.schema, upstream.statistics)
     return registry.resolve(str(registry_dir), "beans")
 
 
 def test_a_challenger_worse_than_the_champion_is_not_blessed(upstream, weak_model, tmp_path):
     champion = _champion(upstream.model, tmp_path / "reg", upstream)
-    result = steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "page.html"), 0.0, champion, 0.01, True)
+    result = model_steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "page.html"), 0.0, champion, 0.01, True)
     strong = upstream.trained["test"]["accuracy"]
     # The champion is scored on this run's test rows, the same rows as the challenger.
     assert result["champion"] == {"model_name": "beans", "version": "1", "uri": champion["uri"],
@@ -152,13 +152,13 @@ def test_a_challenger_worse_than_the_champion_is_not_blessed(upstream, weak_mode
     assert "Champion v1 on the same rows" in (tmp_path / "page.html").read_text()
     # A tolerance as wide as the gap blesses it; the threshold alone (no champion) does too.
     gap = strong - result["accuracy"]
-    assert steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "b.html"), 0.0, champion, gap + 1e-9, True)["blessed"]
-    assert steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "c.html"), 0.0, None, 0.01, True)["blessed"]
+    assert model_steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "b.html"), 0.0, champion, gap + 1e-9, True)["blessed"]
+    assert model_steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "c.html"), 0.0, None, 0.01, True)["blessed"]
 
 
 def test_a_better_challenger_is_blessed_and_says_why(upstream, weak_model, tmp_path):
     champion = _champion(weak_model, tmp_path / "reg", upstream)
-    result = steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "page.html"), 0.5, champion, 0.0, True)
+    result = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "page.html"), 0.5, champion, 0.0, True)
     assert result["blessed"] is True and result["champion"]["accuracy"] < result["accuracy"]
     assert result["reason"] == (
         f"test accuracy {result['accuracy']:.4f} >= min_accuracy 0.5, and vs champion v1 "
@@ -166,7 +166,7 @@ def test_a_better_challenger_is_blessed_and_says_why(upstream, weak_model, tmp_p
 
 
 def test_a_failed_serving_check_refuses_the_blessing(upstream, tmp_path):
-    result = steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, None, 0.01, False)
+    result = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, None, 0.01, False)
     assert (result["blessed"], result["reason"]) == (False, "the model failed the serving check (see the serving section)")
 
 
@@ -194,4 +194,4 @@ def test_a_champion_of_another_label_is_refused(upstream, tmp_path):
 
     manifest.write_manifest(champion["uri"])  # a version pushed so: its files are the ones its manifest lists
     with pytest.raises(SourceError, match="predicts 'Kind', not 'Class'; pass --model-name with a new name"):
-        steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, champion, 0.01, True)
+        model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, champion, 0.01, True)

@@ -16,7 +16,7 @@ def two_versions(upstream, tmp_path):
     reg = tmp_path / "registry"
     for accuracy in (0.91, 0.93):
         # Each push sees no champion, so the second is first compared with v1 on the test split (a tie).
-        steps.push_model(upstream.model, str(reg), "beans", {"blessed": True, "accuracy": accuracy}, upstream.schema,
+        model_steps.push_model(upstream.model, str(reg), "beans", {"blessed": True, "accuracy": accuracy}, upstream.schema,
                          upstream.statistics, None, upstream.splits["test"])
     return reg
 

@@ -16,7 +16,7 @@ def _examples(statistics_dir):
 
 def test_plain_function_writes_each_splits_statistics_and_the_view(upstream, tmp_path):
     out, view = str(tmp_path / "statistics"), str(tmp_path / "view.html")
-    result = steps.generate_statistics(*upstream.splits.values(), out, view, "memory", None)
+    result = data_steps.generate_statistics(*upstream.splits.values(), out, view, "memory", None)
     assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
     assert sorted(os.listdir(out)) == SPLIT_FOLDERS
     assert _examples(out) == upstream.rows
@@ -30,7 +30,7 @@ def test_plain_function_writes_each_splits_statistics_and_the_view(upstream, tmp
 @pytest.mark.slow
 def test_plain_function_beam_engine_counts_the_same_rows(upstream, tmp_path):
     out = str(tmp_path / "statistics")
-    result = steps.generate_statistics(*upstream.splits.values(), out, str(tmp_path / "view.html"), "beam",
+    result = data_steps.generate_statistics(*upstream.splits.values(), out, str(tmp_path / "view.html"), "beam",
                                        {"runner": "DirectRunner"})
     assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
     assert _examples(out) == upstream.rows

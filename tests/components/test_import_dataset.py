@@ -16,7 +16,7 @@ def _outputs(new_artifact):
 
 def test_plain_function_writes_one_csv_per_split_with_every_row_once(upstream, beans_sample, tmp_path):
     paths = {split: str(tmp_path / f"{split}.csv") for split in SPLITS}
-    result = steps.import_dataset(upstream.source, "Class", *paths.values(), (0.8, 0.1, 0.1), 42, 0)
+    result = data_steps.import_dataset(upstream.source, "Class", *paths.values(), (0.8, 0.1, 0.1), 42, 0)
     assert result == {
         "source": upstream.source, "columns": list(upstream.columns),
         "train_rows": 479, "validation_rows": 60, "test_rows": 60,
@@ -35,7 +35,7 @@ def test_plain_function_samples_before_splitting_and_the_seed_decides_the_split(
     def split(seed, sample_rows, folder):
         folder.mkdir()
         paths = [str(folder / f"{s}.csv") for s in SPLITS]
-        result = steps.import_dataset(upstream.source, "Class", *paths, (0.8, 0.1, 0.1), seed, sample_rows)
+        result = data_steps.import_dataset(upstream.source, "Class", *paths, (0.8, 0.1, 0.1), seed, sample_rows)
         return result, open(paths[0]).read()
 
     sampled, _ = split(42, 300, tmp_path / "sampled")
@@ -48,7 +48,7 @@ def test_plain_function_samples_before_splitting_and_the_seed_decides_the_split(
 
 def test_plain_function_names_a_missing_label_column(upstream, tmp_path):
     with pytest.raises(DataError, match=r"^Label column 'Kind' is not in source '.*beans.csv' \(columns: Area, "):
-        steps.import_dataset(upstream.source, "Kind", *(str(tmp_path / s) for s in SPLITS), (0.8, 0.1, 0.1), 42, 0)
+        data_steps.import_dataset(upstream.source, "Kind", *(str(tmp_path / s) for s in SPLITS), (0.8, 0.1, 0.1), 42, 0)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -20,7 +20,7 @@ def curated(upstream, tmp_path_factory):
 
 def test_plain_function_infers_every_column_with_the_label_a_string_domain(upstream, tmp_path):
     out = str(tmp_path / "schema.pbtxt")
-    assert steps.infer_schema(upstream.statistics, out, "") == {"features": 17, "curated": False}
+    assert data_steps.infer_schema(upstream.statistics, out, "") == {"features": 17, "curated": False}
     schema = schemas.load_schema(out)
     assert sorted(f.name for f in schema.feature) == sorted(upstream.columns)
     label = next(f for f in schema.feature if f.name == "Class")
@@ -29,7 +29,7 @@ def test_plain_function_infers_every_column_with_the_label_a_string_domain(upstr
 
 def test_plain_function_copies_a_curated_schema_byte_for_byte(upstream, curated, tmp_path):
     out = tmp_path / "schema.pbtxt"
-    assert steps.infer_schema(upstream.statistics, str(out), curated) == {"features": 16, "curated": True}
+    assert data_steps.infer_schema(upstream.statistics, str(out), curated) == {"features": 16, "curated": True}
     assert out.read_bytes() == open(curated, "rb").read()
 
 
@@ -37,7 +37,7 @@ def test_plain_function_refuses_a_curated_file_that_is_no_schema(upstream, tmp_p
     bad = tmp_path / "bad.pbtxt"
     bad.write_text("this is not a schema")
     with pytest.raises(ConfigError, match="is not a TFDV schema text proto"):
-        steps.infer_schema(upstream.statistics, str(tmp_path / "schema.pbtxt"), str(bad))
+        data_steps.infer_schema(upstream.statistics, str(tmp_path / "schema.pbtxt"), str(bad))
     assert not (tmp_path / "schema.pbtxt").exists()
 
 

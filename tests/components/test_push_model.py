@@ -25,7 +25,7 @@ def _push(upstream, registry, pushed, blessed, reason=""):
 def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(upstream, tmp_path):
     registry = tmp_path / "registry"
     evaluation = {"accuracy": 0.93, "blessed": True}
-    first = steps.push_model(upstream.model, str(registry), "beans", evaluation, upstream.schema, upstream.statistics)
+    first = model_steps.push_model(upstream.model, str(registry), "beans", evaluation, upstream.schema, upstream.statistics)
     assert first == {"pushed": True, "version": 1, "uri": str(registry / "beans" / "v1")}
     assert sorted(os.listdir(first["uri"])) == VERSION_FILES
     # The training statistics stay with the version: the next run's drift check reads them.
@@ -36,7 +36,7 @@ def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(
     assert (registry / "beans" / "v1" / "model.joblib").read_bytes() == open(f"{upstream.model}/model.joblib", "rb").read()
     assert (registry / "beans" / "v1" / "schema.pbtxt").read_text() == open(upstream.schema).read()
     # Pushed without seeing v1 (no champion), so compared with v1 on the test split first: the same model ties.
-    second = steps.push_model(upstream.model, str(registry), "beans", evaluation, "", "", None, upstream.splits["test"])
+    second = model_steps.push_model(upstream.model, str(registry), "beans", evaluation, "", "", None, upstream.splits["test"])
     assert second == {"pushed": True, "version": 2, "uri": str(registry / "beans" / "v2")}
     assert sorted(os.listdir(second["uri"])) == ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
 
@@ -45,10 +45,10 @@ def test_the_champion_itself_is_not_pushed_again(upstream, tmp_path):
     from kfx import registry
 
     reg = tmp_path / "registry"
-    steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics)
+    model_steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics)
     champion = registry.resolve(str(reg), "beans")
     # A re-run that reused the training step evaluates the champion's own model: blessed, and already pushed.
-    again = steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics,
+    again = model_steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics,
                              champion)
     assert again == {"pushed": False, "version": 1, "uri": champion["uri"],
                      "reason": "this model is already version 1, the champion"}
@@ -59,7 +59,7 @@ def test_plain_function_refuses_an_empty_model_name(upstream, tmp_path):
     from kfx.errors import ConfigError
 
     with pytest.raises(ConfigError, match="The model name is empty; pass --model-name"):
-        steps.push_model(upstream.model, str(tmp_path / "registry"), "", {"blessed": True}, upstream.schema)
+        model_steps.push_model(upstream.model, str(tmp_path / "registry"), "", {"blessed": True}, upstream.schema)
     assert not (tmp_path / "registry").exists()
 
 
@@ -70,7 +70,7 @@ def test_the_reason_evaluate_gave_is_the_reason_recorded(upstream, new_artifact,
 
 
 def test_plain_function_records_why_an_unblessed_model_is_not_pushed(upstream, tmp_path):
-    result = steps.push_model(upstream.model, str(tmp_path / "registry"), "beans",
+    result = model_steps.push_model(upstream.model, str(tmp_path / "registry"), "beans",
                               {"accuracy": 0.8, "min_accuracy": 0.9, "blessed": False}, upstream.schema)
     assert result == {"pushed": False, "reason": "not blessed: test accuracy 0.8000 is below min_accuracy 0.9"}
     assert not (tmp_path / "registry").exists()

@@ -16,7 +16,7 @@ HYPERPARAMETERS = {"svm_c": 10.0, "svm_gamma": "scale", "svm_max_rows": 30000, "
 
 def test_plain_function_writes_the_model_folder_and_records_the_data_it_read(upstream, tmp_path):
     model_dir = str(tmp_path / "model")
-    result = steps.train(*upstream.splits.values(), model_dir, label_column="Class", **HYPERPARAMETERS)
+    result = model_steps.train(*upstream.splits.values(), model_dir, label_column="Class", **HYPERPARAMETERS)
     assert sorted(os.listdir(model_dir)) == MODEL_FILES
     assert 0.8 < result["validation"]["accuracy"] <= 1 and 0.8 < result["test"]["accuracy"] <= 1
     assert (result["train_rows"], result["validation"]["rows"], result["test"]["rows"]) == (479, 60, 60)
@@ -35,17 +35,17 @@ def test_plain_function_writes_the_model_folder_and_records_the_data_it_read(ups
 
 def test_missing_or_unknown_hyperparameters_are_refused(upstream, tmp_path):
     with pytest.raises(TypeError, match="trainer_args takes exactly label_column, svm_c"):
-        steps.train(*upstream.splits.values(), str(tmp_path / "model"), label_column="Class", svm_c=1.0)
+        model_steps.train(*upstream.splits.values(), str(tmp_path / "model"), label_column="Class", svm_c=1.0)
     assert not os.path.exists(tmp_path / "model")
 
 
 def test_plain_function_takes_its_hyperparameters(upstream, tmp_path):
-    weak = steps.train(*upstream.splits.values(), str(tmp_path / "model"), label_column="Class",
+    weak = model_steps.train(*upstream.splits.values(), str(tmp_path / "model"), label_column="Class",
                        **{**HYPERPARAMETERS, "svm_c": 0.001})
     assert weak["validation"]["accuracy"] < upstream.trained["validation"]["accuracy"]
     metadata = json.load(open(tmp_path / "model" / "model_metadata.json"))
     assert metadata["hyperparameters"] == {**HYPERPARAMETERS, "svm_c": 0.001}
-    boosted = steps.train(*upstream.splits.values(), str(tmp_path / "boosted"), label_column="Class",
+    boosted = model_steps.train(*upstream.splits.values(), str(tmp_path / "boosted"), label_column="Class",
                           **{**HYPERPARAMETERS, "svm_max_rows": 100, "boosting_learning_rate": 0.3,
                              "boosting_max_iter": 5})
     assert boosted["model"]["estimator"] == "hist_gradient_boosting" and boosted["model"]["boosting_rounds"] <= 5

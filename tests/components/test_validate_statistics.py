@@ -36,7 +36,7 @@ def _outputs(new_artifact):
 
 def test_plain_function_finds_nothing_in_clean_splits_and_writes_the_report(upstream, tmp_path):
     anomalies, report = str(tmp_path / "anomalies"), str(tmp_path / "report.md")
-    result = steps.validate_statistics(upstream.statistics, upstream.schema, anomalies, report, 0.15, 0.15, True)
+    result = data_steps.validate_statistics(upstream.statistics, upstream.schema, anomalies, report, 0.15, 0.15, True)
     assert (result["anomalies"], result["findings"]) == (0, [])
     # Each feature's skew threshold: the base plus the noise term for 479 train vs. 60 validation rows.
     assert [(t["feature"], t["check"], t["rows"]) for t in result["thresholds"]] == [
@@ -56,11 +56,11 @@ def test_plain_function_a_low_skew_threshold_in_a_curated_schema_flags_every_fea
     from kfx import validation
 
     # A low base alone does not: 479 against 60 rows differ by chance more than that.
-    assert steps.validate_statistics(upstream.statistics, upstream.schema, str(tmp_path / "b"),
+    assert data_steps.validate_statistics(upstream.statistics, upstream.schema, str(tmp_path / "b"),
                                      str(tmp_path / "b.md"), 0.01, 0.15, False)["anomalies"] == 0
     curated = str(tmp_path / "curated.pbtxt")
     schemas.write_schema(validation.with_skew_comparators(schemas.load_schema(upstream.schema), 0.01), curated)
-    result = steps.validate_statistics(upstream.statistics, curated, str(tmp_path / "a"), str(tmp_path / "r.md"),
+    result = data_steps.validate_statistics(upstream.statistics, curated, str(tmp_path / "a"), str(tmp_path / "r.md"),
                                        0.15, 0.15, False)
     assert result["anomalies"] == 17
     assert sorted(f["feature"] for f in result["findings"]) == sorted(upstream.columns)
@@ -73,11 +73,11 @@ def test_plain_function_a_low_skew_threshold_in_a_curated_schema_flags_every_fea
 def test_plain_function_fails_on_anomalies_after_writing_them(upstream, damaged, tmp_path):
     anomalies, report = tmp_path / "anomalies", tmp_path / "report.md"
     with pytest.raises(AnomaliesFound) as error:
-        steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, 0.15, True)
+        data_steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, 0.15, True)
     assert str(error.value) == ANOMALY
     assert "PINTO" in (anomalies / "Split-test" / "anomalies.pbtxt").read_text()
     assert "| test | Class | schema | Unexpected string values |" in report.read_text()
-    result = steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, 0.15, False)
+    result = data_steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, 0.15, False)
     assert (result["anomalies"], result["findings"]) == (1, [UNEXPECTED])
 
 
@@ -116,7 +116,7 @@ def champion(upstream, tmp_path_factory):
     from kfx import registry
 
     reg = str(tmp_path_factory.mktemp("registry"))
-    steps.push_model(upstream.model, reg, "beans", {"blessed": True}, upstream.schema, upstream.statistics)
+    model_steps.push_model(upstream.model, reg, "beans", {"blessed": True}, upstream.schema, upstream.statistics)
     found = registry.resolve(reg, "beans")
     return Artifact(name="registered_model", uri=os.path.join(found["uri"], "reference.json"), metadata=found)
 

@@ -18,7 +18,7 @@ SENTENCE = "Column 'x' of 'table.csv' is odd; pass a table whose column 'x' is e
 @component
 def refuses(kind: str, sentence: str, out: dsl.OutputPath(str)):
     """Raises ``kind`` (a kfx.errors class, else a builtin) with ``sentence`` from its own body, not
-    through a kfx.steps function, after writing half an output."""
+    through a kfx.data_steps function, after writing half an output."""
     import builtins
 
     from kfx import errors

@@ -52,7 +52,7 @@ def _with_cell(frame: pd.DataFrame, column: str, row: int, text: str) -> pd.Data
 
 def _import(source: str, folder, sample_rows: int = 0) -> dict:
     paths = [str(folder / f"{s}.csv") for s in data.SPLITS]
-    return steps.import_dataset(source, "Class", *paths, FRACTIONS, 42, sample_rows)
+    return data_steps.import_dataset(source, "Class", *paths, FRACTIONS, 42, sample_rows)
 
 
 AREA_TWICE = ("Column name 'Area' is in the header of {source} twice (columns 1 and 3); rename or drop the copies, "

@@ -22,7 +22,7 @@ FIX = "restore it from a copy you trust, or remove that version folder so the ve
 
 
 def _train(splits, folder, svm_c):
-    steps.train(splits["train"], splits["validation"], splits["test"], str(folder), label_column="Class", svm_c=svm_c,
+    model_steps.train(splits["train"], splits["validation"], splits["test"], str(folder), label_column="Class", svm_c=svm_c,
                 svm_gamma="scale", seed=42, svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
     return str(folder)
 
@@ -45,7 +45,7 @@ def pushed(models, sample_splits, tmp_path_factory):
     """A registry holding the good model as beans v1, pushed as a run pushes it."""
     folders, accuracy = models
     reg = tmp_path_factory.mktemp("registry")
-    result = steps.push_model(folders["good"], str(reg), "beans", {"blessed": True, "accuracy": accuracy["good"]})
+    result = model_steps.push_model(folders["good"], str(reg), "beans", {"blessed": True, "accuracy": accuracy["good"]})
     assert result["version"] == 1
     return reg
 
@@ -69,7 +69,7 @@ while not os.path.exists(go):
     time.sleep(0.001)
 time.sleep(float(delay))
 no_champion = {"found": False, "model_name": "beans", "version": "", "uri": "", "reason": "none yet"}
-result = steps.push_model(model_dir, registry_dir, "beans", evaluation, "", "", no_champion, test_path)
+result = model_steps.push_model(model_dir, registry_dir, "beans", evaluation, "", "", no_champion, test_path)
 print(json.dumps(result))
 """
 
@@ -111,16 +111,16 @@ def test_concurrent_pushes_that_all_saw_no_champion_never_leave_the_worse_model_
 def test_a_push_that_lost_to_a_version_pushed_meanwhile_says_so_and_leaves_no_folder(models, sample_splits, tmp_path):
     folders, accuracy = models
     reg = str(tmp_path / "registry")
-    assert steps.push_model(folders["good"], reg, "beans", {"blessed": True})["version"] == 1
+    assert model_steps.push_model(folders["good"], reg, "beans", {"blessed": True})["version"] == 1
     evaluation = {"blessed": True, "accuracy": accuracy["weak"], "min_accuracy": 0.05, "accuracy_tolerance": 0.01}
-    result = steps.push_model(folders["weak"], reg, "beans", evaluation, "", "", {"found": False}, sample_splits["test"])
+    result = model_steps.push_model(folders["weak"], reg, "beans", evaluation, "", "", {"found": False}, sample_splits["test"])
     assert result == {"pushed": False, "reason": (
         f"not pushed: it lost to v1, which was pushed while this run ran: test accuracy {accuracy['weak']:.4f} vs v1 "
         f"{accuracy['good']:.4f} on the same rows, more than the tolerance 0.01 below")}
     assert sorted(os.listdir(os.path.join(reg, "beans"))) == ["v1"]
     # The run that compared with v1 already is not compared again: its evaluation decided.
     champion = registry.resolve(reg, "beans")
-    assert steps.push_model(folders["also-good"], reg, "beans", {"blessed": True}, "", "", champion, "")["version"] == 2
+    assert model_steps.push_model(folders["also-good"], reg, "beans", {"blessed": True}, "", "", champion, "")["version"] == 2
 
 
 def test_a_pushed_version_lists_the_sha256_of_each_of_its_files(pushed):
@@ -192,7 +192,7 @@ def test_a_garbage_pickle_with_a_matching_manifest_is_one_sentence(copied, model
     manifest.write_manifest(str(version))
     folders, _ = models
     with pytest.raises(KfxError) as refused:  # evaluate loading it as the champion
-        steps.evaluate(folders["good"], sample_splits["test"], str(tmp_path / "page.html"), 0.0,
+        model_steps.evaluate(folders["good"], sample_splits["test"], str(tmp_path / "page.html"), 0.0,
                        registry.resolve(str(copied), "beans"), 0.01, True)
     sentence = str(refused.value)  # the unpickler's own error type in brackets, no traceback
     assert sentence.startswith(f"Registry version {version} holds a model.joblib that does not load (") and sentence.endswith(
@@ -206,7 +206,7 @@ def test_a_lost_model_file_names_the_version_not_a_training_folder(copied, model
     # Where a run's evaluate loads the champion.
     folders, _ = models
     with pytest.raises(KfxError) as refused:
-        steps.evaluate(folders["good"], sample_splits["test"], str(tmp_path / "page.html"), 0.0,
+        model_steps.evaluate(folders["good"], sample_splits["test"], str(tmp_path / "page.html"), 0.0,
                        registry.resolve(str(copied), "beans"), 0.01, True)
     assert str(refused.value) == expected
     # And `kfx predict`, before anything runs.

@@ -182,9 +182,9 @@ def _splits(folder, classes: int, rows_per_class: int) -> dict:
 
 
 def _train(paths: dict, model_dir: str, svm_max_rows: int) -> dict:
-    from kfx import steps
+    from kfx import model_steps
 
-    return steps.train(paths["train"], paths["validation"], paths["test"], model_dir, label_column="species",
+    return model_steps.train(paths["train"], paths["validation"], paths["test"], model_dir, label_column="species",
                        svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=svm_max_rows,
                        boosting_learning_rate=0.1, boosting_max_iter=100)
 

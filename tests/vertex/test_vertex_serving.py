@@ -66,11 +66,11 @@ def test_the_check_task_runs_the_script_in_the_regions_serving_image(spec, verte
 def test_the_compiled_command_checks_a_model_as_the_serving_image_would(spec, model, sample_splits, tmp_path):
     """The YAML's command and arguments, placeholders filled, run with the serving-only environment's
     Python as the image's ``python``."""
-    from kfx import steps
+    from kfx import model_steps
 
     python = serving.ensure_env(os.path.join(REPO, ".kfx", "serving-env"))
     request, expected = tmp_path / "request.json", tmp_path / "expected.json"
-    steps.prepare_serving_check(model, sample_splits["test"], str(request), str(expected))
+    model_steps.prepare_serving_check(model, sample_splits["test"], str(request), str(expected))
     container = _executor(spec, "check-serving-image")
     paths = {"model": model, "serving_request": str(request), "expected_predictions": str(expected),
              "serving_check": str(tmp_path / "out" / "serving_check"), "serving_ok": str(tmp_path / "out" / "ok")}
