@@ -51,6 +51,10 @@ def test_local_target_compiles_with_its_seven_steps_in_order(tmp_path):
     spec = _compile(Config(), tmp_path)
     tasks = spec["root"]["dag"]["tasks"]
     assert list(tasks) == sorted(tasks_of(beans).names)
+    # The run order kfx's runner reads from the compiled spec is the pipeline's.
+    assert tasks_of(beans).names == (
+        "import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
+        "check-serving", "evaluate", "push-model")
     # Each step depends on the ones before it that feed it.
     assert tasks["generate-statistics"]["dependentTasks"] == ["import-dataset"]
     assert sorted(tasks["train"]["dependentTasks"]) == ["import-dataset", "validate-statistics"]
