@@ -120,8 +120,10 @@ def bench_size(size: str, source: str, folder: str, model_dir: str) -> dict:
         "generate_statistics": (*splits, stats, os.path.join(folder, "stats.html"), "memory", {}),
         "infer_schema": (stats, schema),
         "validate_statistics": (stats, schema, os.path.join(folder, "anomalies"), os.path.join(folder, "report.md"),
-                                config.skew_threshold, False),
-        "evaluate": (model_dir, splits[2], os.path.join(folder, "evaluation.html"), 0.0),
+                                config.skew_threshold, config.drift_threshold, False),
+        # No champion to score beside the model, and a passed serving check: the model alone is timed.
+        "evaluate": (model_dir, splits[2], os.path.join(folder, "evaluation.html"), 0.0, None,
+                     config.accuracy_tolerance, True),
     }
     result = {}
     for step in STEPS:

@@ -1,4 +1,4 @@
-"""The README's table of components, generated from the step declarations.
+"""The README's table of components, generated from their reports and the pipelines' compiled tasks.
 
     python tools/component_table.py          # print the table
     python tools/component_table.py --write  # write it into README.md between its markers
@@ -19,28 +19,34 @@ END = "<!-- /components -->"
 
 
 def rows() -> list[str]:
-    """One Markdown row per component: module, step name, what it does, its outputs with their lineage types."""
+    """One Markdown row per component: module, task name, what it does, its outputs with their lineage types."""
     import importlib
 
     import kfx.components as package
-    from kfx.pipeline import STEPS
-    from kfx.batch_prediction import PREDICT_STEPS
-    from kfx.vertex.pipeline import vertex_steps
-    from kfx.vertex.predict_pipeline import predict_steps
+    from kfx.config import Config
+    from kfx.pipeline_tasks import tasks_of
+    from kfx.pipelines.local_predict import batch_predict
+    from kfx.pipelines.local_train import beans
+    from kfx.pipelines.vertex_predict import vertex_predict_pipeline
+    from kfx.pipelines.vertex_train import vertex_train_pipeline
 
-    targets = {"local": {s.name for s in STEPS}, "vertex": {s.name for s in vertex_steps()},
-               "local predict": {s.name for s in PREDICT_STEPS}, "vertex predict": {s.name for s in predict_steps()}}
+    # The Vertex AI pipelines are built for a config; any complete one has the same tasks.
+    vertex = Config(target="vertex", project_id="your-project", bucket="gs://your-bucket",
+                    bq_source="bq://your-project.beans.beans1")
+    targets = {"local": beans, "vertex": vertex_train_pipeline(vertex), "local predict": batch_predict,
+               "vertex predict": vertex_predict_pipeline(vertex)}
+    targets = {target: set(tasks_of(pipeline).names) for target, pipeline in targets.items()}
     out = ["| component | step | target | does | outputs (lineage type) |", "|---|---|---|---|---|"]
     for name in package.__all__:
         module = importlib.import_module(f"{package.__name__}.{name}")
-        step = module.STEP
+        report = module.REPORT
         does = (module.__doc__ or "").split(":", 1)[-1].strip().split("\n\n")[0].replace("\n", " ").rstrip(".")
         outputs = []
-        for key, spec in (step.component.component_spec.outputs or {}).items():
-            kind = step.artifact_type(key, spec.type) if "." in spec.type else spec.type.lower()
+        for key, spec in (report.component.component_spec.outputs or {}).items():
+            kind = report.artifact_type(key, spec.type) if "." in spec.type else spec.type.lower()
             outputs.append(f"`{key}` ({kind})")
-        target = ", ".join(t for t, names in targets.items() if step.name in names) or "-"
-        out.append(f"| `{name}` | `{step.name}` | {target} | {does} | {', '.join(outputs)} |")
+        target = ", ".join(t for t, names in targets.items() if report.name in names) or "-"
+        out.append(f"| `{name}` | `{report.name}` | {target} | {does} | {', '.join(outputs)} |")
     return out
 
 

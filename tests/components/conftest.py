@@ -309,6 +309,8 @@ anonymous_auth = _vertex_conftest.anonymous_auth
 # Registry's RPCs answered.
 vertex_training = _vertex_components.vertex_training
 model_registry = _vertex_conftest.model_registry
+# A complete vertex config: the Vertex AI pipelines built from it say how each task is cached.
+vertex_config = _vertex_conftest.vertex_config
 
 
 @pytest.fixture(scope="session")

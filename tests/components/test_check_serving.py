@@ -9,7 +9,7 @@ import os
 from kfp.dsl import Artifact
 
 from kfx import components, serving
-from kfx.components.check_serving import STEP
+from kfx.components.check_serving import REPORT
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVING_ENV = os.path.join(REPO, ".kfx", "serving-env")
@@ -49,11 +49,11 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
         "serving_check": "system.Artifact@0.0.1", "serving_request": "system.Artifact@0.0.1", "serving_ok": "Boolean",
     }
-    assert STEP.types == {"serving_check": "ServingCheck", "serving_request": "PredictionRequest"}
+    assert REPORT.types == {"serving_check": "ServingCheck", "serving_request": "PredictionRequest"}
 
 
 def test_the_console_says_where_it_loads_and_how_many_agree():
-    assert STEP.describe({"ok": True, "sklearn_version": "1.5.2", "rows": 1362, "agreed": 1362}) == [
+    assert REPORT.describe({"ok": True, "sklearn_version": "1.5.2", "rows": 1362, "agreed": 1362}) == [
         "serving     loads in scikit-learn 1.5.2 (serving env): 1,362 of 1,362 predictions agree"]
-    assert STEP.describe({"ok": False, "sklearn_version": "1.5.2", "reason": "model.joblib does not load"}) == [
+    assert REPORT.describe({"ok": False, "sklearn_version": "1.5.2", "reason": "model.joblib does not load"}) == [
         "serving     not served by scikit-learn 1.5.2 (serving env): model.joblib does not load"]

@@ -109,15 +109,17 @@ def test_kfp_local_run(kfp_local, upstream):
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
-    loaded = round_trip(components.evaluate, from_config={"min_accuracy", "accuracy_tolerance"}, written={"serving_ok": True})
+    loaded = round_trip(components.evaluate, from_config={"min_accuracy", "accuracy_tolerance"},
+                        written={"serving_ok": True, "registered_model": None})
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
         "metrics": "system.Metrics@0.0.1", "classification_metrics": "system.ClassificationMetrics@0.0.1",
         "evaluation_view": "system.HTML@0.0.1", "blessed": "Boolean", "accuracy": "Float", "macro_f1": "Float",
         "reason": "String",
     }
     inputs = loaded.component_spec.inputs
-    # The serving verdict is optional (the component also runs where no check ran).
-    assert not inputs["registered_model"].optional and inputs["serving_ok"].default is True
+    # The serving verdict and the champion are optional (the component also runs where no check or no
+    # registry lookup ran: a pipeline without a champion compares with none).
+    assert inputs["registered_model"].optional and inputs["serving_ok"].default is True
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import json
 from kfp.dsl import Artifact
 
 from kfx import components
-from kfx.step import of
+from kfx.components.find_vertex_model import REPORT
 
 
 def test_python_func_records_the_champion_reference(model_registry, new_artifact):
@@ -32,14 +32,20 @@ def test_python_func_without_a_champion_says_why(model_registry, new_artifact):
     assert tuple(outputs) == (False,)
     assert reference.metadata["reason"] == (
         "the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'")
-    assert of(components.find_vertex_model).describe(reference.metadata) == [
+    assert REPORT.describe(reference.metadata) == [
         "champion    none: the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'"]
 
 
-def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
+def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip, vertex_config):
     loaded = round_trip(components.find_vertex_model, from_config={"model_name"})
     spec = loaded.component_spec
     assert {n: i.type for n, i in spec.inputs.items()} == {"project": "String", "location": "String", "model_name": "String"}
     assert {n: o.type for n, o in spec.outputs.items()} == {"registered_model": "system.Artifact@0.0.1", "found": "Boolean"}
-    # Another run may move the default alias: never a cached lookup.
-    assert of(components.find_vertex_model).cache is False
+    # Another run may move the default alias: never a cached lookup, in either Vertex AI pipeline.
+    from kfx.pipeline_tasks import tasks_of
+    from kfx.pipelines.vertex_predict import vertex_predict_pipeline
+    from kfx.pipelines.vertex_train import vertex_train_pipeline
+
+    assert vertex_config.enable_caching
+    assert "find-vertex-model" in tasks_of(vertex_train_pipeline(vertex_config)).uncached
+    assert "find-vertex-model" in tasks_of(vertex_predict_pipeline(vertex_config)).uncached

@@ -13,7 +13,7 @@ from google_cloud_pipeline_components.types import artifact_types
 from kfp.dsl import Artifact, ClassificationMetrics, Metrics, Model
 
 from kfx import components, storage
-from kfx.step import of
+from kfx.components.push_vertex_model import REPORT
 
 
 def _arguments(task: str, serving: str, accuracy: float, blessed: bool) -> dict:
@@ -46,7 +46,7 @@ def test_python_func_does_not_start_a_model_with_an_unblessed_one(model_registry
     assert pushed.metadata["pushed"] is False and pushed.metadata["reason"].endswith("so only a blessed model starts one")
     assert json.loads(storage.read_text(pushed.uri)) == pushed.metadata
     assert model_registry.calls("upload_model") == [] and "resourceName" not in arguments["vertex_model"].metadata
-    assert of(components.push_vertex_model).describe(pushed.metadata) == [f"pushed      no: {pushed.metadata['reason']}"]
+    assert REPORT.describe(pushed.metadata) == [f"pushed      no: {pushed.metadata['reason']}"]
 
 
 def test_python_func_uploads_a_blessed_model_as_the_default_version(model_registry, gcs_bucket, vertex_names):
@@ -64,11 +64,11 @@ def test_python_func_uploads_a_blessed_model_as_the_default_version(model_regist
     assert json.loads(storage.read_text(f"{folder}/evaluation.json")) == {
         "accuracy": 0.95, "macro_f1": 0.85, "min_accuracy": 0.9, "blessed": True}
     assert model_registry.default(model) == "1" and len(model_registry.evaluations) == 1
-    assert of(components.push_vertex_model).describe(pushed.metadata) == [
+    assert REPORT.describe(pushed.metadata) == [
         f"pushed      version 1, the default version: {folder}"]
 
 
-def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
+def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip, vertex_config):
     loaded = round_trip(components.push_vertex_model, from_config={"model_name"})
     spec = loaded.component_spec
     assert {n: i.type for n, i in spec.inputs.items()} == {
@@ -82,4 +82,8 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
         "version": "String",
     }
     # It uploads and may move the default alias: never a cached push.
-    assert of(components.push_vertex_model).cache is False
+    from kfx.pipeline_tasks import tasks_of
+    from kfx.pipelines.vertex_train import vertex_train_pipeline
+
+    assert vertex_config.enable_caching
+    assert "push-vertex-model" in tasks_of(vertex_train_pipeline(vertex_config)).uncached

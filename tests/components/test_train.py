@@ -7,7 +7,7 @@ import pytest
 from kfp.dsl import Model
 
 from kfx import components, steps
-from kfx.components.train import STEP
+from kfx.components.train import REPORT
 
 MODEL_FILES = ["metrics.json", "model.joblib", "model_metadata.json"]
 HYPERPARAMETERS = {"svm_c": 10.0, "svm_gamma": "scale", "svm_max_rows": 30000, "boosting_learning_rate": 0.1,
@@ -96,10 +96,10 @@ def test_kfp_local_run(kfp_local, upstream):
 
 def test_the_summary_says_which_model_was_chosen_and_what_was_left_out():
     section = {"estimator": "svc", "train_rows": 10887, "svm_max_rows": 30000, "fit_seconds": 3.14, "id_columns": []}
-    assert STEP.describe(section) == ["trainer     svc on 10,887 training rows (<= svm_max_rows 30,000), fit 3.1 s"]
+    assert REPORT.describe(section) == ["trainer     svc on 10,887 training rows (<= svm_max_rows 30,000), fit 3.1 s"]
     section = {"estimator": "hist_gradient_boosting", "train_rows": 1088880, "svm_max_rows": 30000,
                "fit_seconds": 61.0, "boosting_rounds": 55, "id_columns": ["BeanId", "Ticket"]}
-    assert STEP.describe(section) == [
+    assert REPORT.describe(section) == [
         "trainer     hist_gradient_boosting on 1,088,880 training rows (> svm_max_rows 30,000), fit 61.0 s, 55 rounds",
         "            left out ID-like column(s) BeanId, Ticket: nearly one value per row",
     ]

@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from kfx.lineage.store import LineageStore
-from kfx.pipeline import STEPS
+from kfx.pipeline_tasks import tasks_of
+from kfx.pipelines.local_train import beans
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +25,7 @@ def test_two_concurrent_runs_are_both_recorded_completely(concurrent_runs):
     for run in runs:
         summary = summaries[run.run_id]
         graph = store.run_graph(run.run_id)
-        assert sorted(x.step for x in graph.executions.values()) == sorted(step.name for step in STEPS)
+        assert sorted(x.step for x in graph.executions.values()) == sorted(tasks_of(beans).names)
         assert {x.state for x in graph.executions.values()} == {"complete"}
         # Nine steps' artifacts: 3 splits, the champion reference, 2 statistics, schema, 2 validation, model,
         # 2 serving check, 3 evaluation, push.

@@ -7,7 +7,8 @@ import os
 import pytest
 
 from kfx.lineage.store import LineageStore
-from kfx.pipeline import STEPS
+from kfx.pipeline_tasks import tasks_of
+from kfx.pipelines.local_train import beans
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def test_every_step_is_an_execution_with_parameters_state_and_timing(recorded_ru
     run_id = recorded_run.result.run_id
     graph = store.run_graph(run_id)
     by_step = {x.step: x for x in graph.executions.values()}
-    assert sorted(by_step) == sorted(step.name for step in STEPS)
+    assert sorted(by_step) == sorted(tasks_of(beans).names)
     assert {x.state for x in by_step.values()} == {"complete"}
     for event in recorded_run.result.events:
         stored = by_step[event.name]

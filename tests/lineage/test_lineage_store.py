@@ -92,7 +92,7 @@ def test_recorder_writes_contexts_executions_artifacts_and_events(tmp_path):
     store = LineageStore(config.resolved_metadata_path)
     [run] = store.runs()
     assert (run.run_id, run.pipeline, run.status) == (RUN, "kfx-beans", "complete")
-    # The run's figures, as the steps that ran declare them (kfx.step.Figure).
+    # The run's figures, as the steps that ran declare them (kfx.report.Figure).
     assert run.metrics == {"source": "/data/beans.csv", "train_rows": 80, "validation_rows": 10, "test_rows": 10,
                            "validation_accuracy": 0.88}
     pipeline = store.mlmd.get_contexts_by_type("kfx.Pipeline")

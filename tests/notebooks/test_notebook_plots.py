@@ -54,7 +54,7 @@ def test_feature_histograms_of_chosen_features_from_one_list(sample_stats):
 
 def _local_pipeline():
     from kfx.config import Config
-    from kfx.pipeline import build_pipeline
+    from kfx.pipelines import build_pipeline
 
     return build_pipeline(Config())
 
@@ -86,10 +86,48 @@ def test_pipeline_graph_is_the_same_from_the_compiled_yaml(tmp_path):
     assert sorted(from_yaml.edges(data=True)) == sorted(from_function.edges(data=True))
 
 
+def _gated_pipeline():
+    """The beans pipeline's tasks with the push under a condition on the blessing, as a team might wire it."""
+    from kfp import dsl
+
+    from kfx.components import (
+        check_serving, evaluate, find_model, generate_statistics, import_dataset, infer_schema, push_model, train,
+        validate_statistics,
+    )
+
+    # No parameters: this module's annotations are strings (``from __future__ import annotations``),
+    # which kfp cannot read as parameter types.
+    registry_dir, model_name, serving_env = "runs/registry", "beans", "runs/serving"
+
+    @dsl.pipeline(name="gated", description="push only when blessed")
+    def gated():
+        data = import_dataset(source="")  # empty: the table shipped with kfx
+        splits = {name: data.outputs[name] for name in ("train_data", "validation_data", "test_data")}
+        champion = find_model(registry_dir=registry_dir, model_name=model_name, table=data.outputs["train_data"])
+        stats = generate_statistics(**splits)
+        schema = infer_schema(statistics=stats.outputs["statistics"])
+        checked = validate_statistics(statistics=stats.outputs["statistics"], schema=schema.outputs["schema"],
+                                      registered_model=champion.outputs["registered_model"])
+        trained = train(**splits).after(checked)
+        serving = check_serving(model=trained.outputs["model"], test_data=data.outputs["test_data"],
+                                serving_env=serving_env)
+        evaluation = evaluate(model=trained.outputs["model"], test_data=data.outputs["test_data"],
+                              registered_model=champion.outputs["registered_model"],
+                              serving_ok=serving.outputs["serving_ok"])
+        with dsl.If(evaluation.outputs["blessed"] == True):  # noqa: E712 (a pipeline condition)
+            push_model(
+                model=trained.outputs["model"], metrics=evaluation.outputs["metrics"], schema=schema.outputs["schema"],
+                statistics=stats.outputs["statistics"], registered_model=champion.outputs["registered_model"],
+                test_data=data.outputs["test_data"], blessed=evaluation.outputs["blessed"],
+                reason=evaluation.outputs["reason"], registry_dir=registry_dir, model_name=model_name,
+            )
+
+    return gated
+
+
 def test_pipeline_graph_flattens_exit_handlers_and_conditions():
     from kfx.config import Config
-    from kfx.pipeline import STEPS, build_pipeline
-    from kfx.wiring import pipeline_function, plan
+    from kfx.pipelines import build_pipeline
 
     config = Config(target="vertex", project_id="your-project", bucket="gs://your-bucket",
                     bq_source="bq://aju-dev-demos.beans.beans1", recipients=["you@example.com"])
@@ -103,10 +141,9 @@ def test_pipeline_graph_flattens_exit_handlers_and_conditions():
     assert graph.has_edge(by_label["evaluate"], by_label[push])
     assert "blessed" in graph.edges[by_label["evaluate"], by_label[push]]["artifacts"]
     # A step under a condition is drawn as a task that follows the step whose output gates it.
-    gated = (*STEPS[:-1], STEPS[-1].use(when="blessed"))
-    function = pipeline_function(plan(gated, Config(), {"registry_dir": "runs/registry", "model_name": "beans"}),
-                                 "gated", "push only when blessed", lambda step, task, is_kfx: task)
-    graph = plots.pipeline_graph(function)
+    gated = _gated_pipeline()
+    assert "condition-1" in gated.pipeline_spec.root.dag.tasks  # the push is inside the condition's group
+    graph = plots.pipeline_graph(gated)
     by_label = {d["label"]: n for n, d in graph.nodes(data=True)}
     assert "condition-1" not in by_label and graph.has_edge(by_label["evaluate"], by_label["push-model"])
     assert "blessed" in graph.edges[by_label["evaluate"], by_label["push-model"]]["artifacts"]

@@ -11,9 +11,15 @@ import pytest
 import yaml
 
 from kfx.config import Config
-from kfx.pipeline import STEPS as LOCAL_STEPS
-from kfx.pipeline import compile_pipeline
-from kfx.vertex.pipeline import vertex_steps
+from kfx.pipeline_tasks import tasks_of
+from kfx.pipelines import compile_pipeline
+from kfx.pipelines.local_train import beans
+from kfx.pipelines.vertex_train import vertex_train_pipeline
+
+
+def _vertex_tasks(config: Config) -> tuple[str, ...]:
+    """The Vertex AI training pipeline's tasks (without the e-mail of its exit handler)."""
+    return tuple(n for n in tasks_of(vertex_train_pipeline(config)).names if n != "vertex-pipelines-notification-email")
 
 
 def _compile(config: Config, tmp_path) -> dict:
@@ -44,7 +50,11 @@ def _from_pipeline(task: dict, name: str) -> str:
 def test_local_target_compiles_with_its_seven_steps_in_order(tmp_path):
     spec = _compile(Config(), tmp_path)
     tasks = spec["root"]["dag"]["tasks"]
-    assert list(tasks) == sorted(step.name for step in LOCAL_STEPS)
+    assert list(tasks) == sorted(tasks_of(beans).names)
+    # The run order kfx's runner reads from the compiled spec is the pipeline's.
+    assert tasks_of(beans).names == (
+        "import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
+        "check-serving", "evaluate", "push-model")
     # Each step depends on the ones before it that feed it.
     assert tasks["generate-statistics"]["dependentTasks"] == ["import-dataset"]
     assert sorted(tasks["train"]["dependentTasks"]) == ["import-dataset", "validate-statistics"]
@@ -61,7 +71,7 @@ def test_vertex_dag_runs_inside_the_notification_exit_handler(spec, vertex_confi
     assert notify["inputs"]["parameters"]["pipeline_task_final_status"] == {"taskFinalStatus": {"producerTask": "exit-handler-1"}}
 
 
-def test_vertex_tasks_and_their_order(spec):
+def test_vertex_tasks_and_their_order(spec, vertex_config):
     dag = _dag(spec)
     assert {name: sorted(task.get("dependentTasks", [])) for name, task in dag.items()} == {
         "tabular-dataset-create": [],
@@ -80,7 +90,7 @@ def test_vertex_tasks_and_their_order(spec):
     assert dag["tabular-dataset-create"]["componentRef"]["name"] == "comp-tabular-dataset-create"
     # Each task shows under its step's name, which the lineage of a Vertex AI run reads back.
     names = {name: task["taskInfo"]["name"] for name, task in dag.items()}
-    assert sorted(names.values()) == sorted(step.name for step in vertex_steps())
+    assert sorted(names.values()) == sorted(_vertex_tasks(vertex_config))
 
 
 def test_the_push_always_runs_and_reads_the_blessing_the_champion_and_what_the_version_keeps(spec):
@@ -300,7 +310,7 @@ def test_vertex_tasks_are_cached_as_the_config_says_except_the_registry_steps(ve
     on = caching(vertex_config)
     assert on.pop("find-vertex-model") is False and on.pop("push-vertex-model") is False
     assert on.pop("vertex-pipelines-notification-email") is False  # an e-mail of this run, never a cached one
-    assert sorted(on) == sorted(s.name for s in vertex_steps() if s.name not in ("find-vertex-model", "push-vertex-model"))
+    assert sorted(on) == sorted(n for n in _vertex_tasks(vertex_config) if n not in ("find-vertex-model", "push-vertex-model"))
     assert set(on.values()) == {True}
     assert set(caching(dataclasses.replace(vertex_config, enable_caching=False)).values()) == {False}
 
@@ -316,7 +326,7 @@ def _tasks(spec: dict) -> dict:
 
 def test_retries_reach_every_pipeline_task_with_exponential_backoff(vertex_config, tmp_path):
     tasks = _tasks(_compile(dataclasses.replace(vertex_config, retries=3), tmp_path))
-    steps = {s.name for s in vertex_steps()}
+    steps = set(_vertex_tasks(vertex_config))
     assert steps <= set(tasks)
     # The push is never retried: a second attempt after a late failure would upload the same version again.
     assert "retryPolicy" not in tasks.pop("push-vertex-model")
@@ -365,11 +375,12 @@ def test_cli_retries_option_reaches_the_compiled_spec_and_a_negative_one_is_refu
 
 def test_the_prediction_pipeline_gets_the_retries_too(vertex_config, tmp_path):
     config = dataclasses.replace(vertex_config, pipeline="predict", retries=1, bq_dest=f"bq://{vertex_config.project_id}.scores")
-    from kfx.vertex.predict_pipeline import build_predict_pipeline
     from kfp import compiler
 
+    from kfx.pipelines.vertex_predict import vertex_predict_pipeline
+
     path = tmp_path / "predict.yaml"
-    compiler.Compiler().compile(build_predict_pipeline(config), str(path))
+    compiler.Compiler().compile(vertex_predict_pipeline(config), str(path))
     tasks = _tasks(yaml.safe_load(path.read_text()))
     assert {name: task["retryPolicy"]["maxRetryCount"] for name, task in tasks.items() if "retryPolicy" in task}.keys() >= {
         "default-vertex-model", "import-scoring-data"}

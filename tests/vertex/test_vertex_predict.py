@@ -30,7 +30,7 @@ def _tasks(spec):
 
 
 def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_out(vertex_config, tmp_path, fresh_aiplatform):
-    from kfx.pipeline import compile_pipeline
+    from kfx.pipelines import compile_pipeline
     from kfx.vertex.submit import make_pipeline_job
 
     config = dataclasses.replace(vertex_config, pipeline="predict", recipients=[])
@@ -170,7 +170,7 @@ def test_a_version_without_its_feature_columns_is_one_sentence(model_registry, g
 
 def test_the_predict_pipeline_is_vertex_only(vertex_config, tmp_path):
     from kfx.errors import ConfigError
-    from kfx.pipeline import compile_pipeline
+    from kfx.pipelines import compile_pipeline
 
     with pytest.raises(ConfigError, match=r"^--pipeline predict runs on Vertex AI only"):
         compile_pipeline(dataclasses.replace(vertex_config, target="local", pipeline="predict"), str(tmp_path / "p.yaml"))

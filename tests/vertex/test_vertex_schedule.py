@@ -115,7 +115,7 @@ BAD_CRONS = [
 def test_a_bad_cron_is_one_sentence_and_nothing_is_compiled_or_sent(cron, message, scheduled, anonymous_auth, monkeypatch, capsys):
     from kfx.cli import main
 
-    monkeypatch.setattr("kfx.pipeline.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad cron"))
+    monkeypatch.setattr("kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad cron"))
     monkeypatch.setattr("kfx.vertex.build.build_images", lambda *a, **k: pytest.fail("built with a bad cron"))
     code = main(["schedule", *BASE, f"--cron={cron}", "--build-pipeline-container"])
     err = capsys.readouterr().err
@@ -137,7 +137,7 @@ def test_a_bad_cron_is_one_sentence_and_nothing_is_compiled_or_sent(cron, messag
 def test_bad_schedule_options_are_one_sentence_and_nothing_is_sent(options, message, scheduled, anonymous_auth, monkeypatch, capsys):
     from kfx.cli import main
 
-    monkeypatch.setattr("kfx.pipeline.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad option"))
+    monkeypatch.setattr("kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad option"))
     code = main(["schedule", *BASE, "--cron", "0 3 * * *", *options])
     err = capsys.readouterr().err
     assert code == 2
@@ -151,7 +151,7 @@ def test_an_experiment_is_refused_for_a_schedule_before_anything_is_compiled(ver
     by Vertex AI, so kfx schedule has no --experiment and the function refuses one."""
     from kfx.vertex.schedule import create_schedule
 
-    monkeypatch.setattr("kfx.pipeline.compile_pipeline", lambda *a, **k: pytest.fail("compiled with an experiment"))
+    monkeypatch.setattr("kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with an experiment"))
     with pytest.raises(ConfigError, match="^--experiment applies to one submitted run, not a schedule's runs"):
         create_schedule(dataclasses.replace(vertex_config, cron="0 3 * * *", experiment="beans-tuning"))
     assert scheduled == []

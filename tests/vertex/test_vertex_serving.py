@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from kfx import serving
-from kfx.pipeline import compile_pipeline
+from kfx.pipelines import compile_pipeline
 from kfx.vertex.images import serving_image
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -39,7 +39,7 @@ def created(monkeypatch):
 
 
 def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tmp_path, fresh_aiplatform):
-    from kfx.pipeline import compile_pipeline
+    from kfx.pipelines import compile_pipeline
     from kfx.vertex.submit import make_pipeline_job
 
     path = compile_pipeline(vertex_config, str(tmp_path / "vertex.yaml"))
@@ -165,7 +165,7 @@ def test_missing_options_are_named_together_before_anything_is_built(created, mo
     def fail(*args, **kwargs):
         raise AssertionError("compiled although options were missing")
 
-    monkeypatch.setattr("kfx.pipeline.compile_pipeline", fail)
+    monkeypatch.setattr("kfx.pipelines.compile_pipeline", fail)
     with pytest.raises(ConfigError) as caught:
         submit_module.submit(Config(target="vertex", bucket="gs://kfx-test-bucket"))
     assert str(caught.value) == (
@@ -277,7 +277,7 @@ def test_experiment_reaches_pipeline_job_submit_and_holds_the_run(gcs_bucket, cr
 def test_a_bad_experiment_name_is_one_sentence_and_nothing_is_compiled(name, created, anonymous_auth, monkeypatch, capsys):
     from kfx.cli import main
 
-    monkeypatch.setattr("kfx.pipeline.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad experiment name"))
+    monkeypatch.setattr("kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad experiment name"))
     code = main([
         "submit", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-test-bucket",
         "--bq-source", "bq://kfx-test-project.beans.beans1", f"--experiment={name}",
