@@ -236,16 +236,16 @@ def check_scoring(
 
     The one place batch prediction sets thresholds and calls TFDV's validation; each feature's drift
     threshold is ``drift_threshold`` widened for the rows on each side, as a training run's is
-    (:func:`kfx.validation.compare_features`).
+    (:func:`kfx.comparators.compare_features`).
     """
-    from kfx import tfdv_core, validation
+    from kfx import comparators, tfdv_core, thresholds
 
     checked = with_environments(schema, label_column)
     if training is not None:
-        comparisons = validation.compare_features(
-            checked, scoring, training, drift_threshold, validation.DRIFT, ("scoring", "training")
+        comparisons = comparators.compare_features(
+            checked, scoring, training, drift_threshold, thresholds.DRIFT, ("scoring", "training")
         )
-        checked = validation.with_comparators(checked, comparisons)
+        checked = comparators.with_comparators(checked, comparisons)
     return tfdv_core.validate_statistics(
         scoring, checked, previous_statistics=training, environment=TRAINING if labelled else SERVING
     )
