@@ -17,9 +17,9 @@ def tfdv():
 
 @pytest.fixture(scope="module")
 def split_frames(beans):
-    from kfx import data
+    from kfx import splitting
 
-    return data.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
+    return splitting.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
 
 
 @pytest.fixture(scope="module")

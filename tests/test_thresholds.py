@@ -33,10 +33,10 @@ def sklearn_table(name: str):
 
 
 def split_stats(frame, label: str) -> dict:
-    from kfx import data
+    from kfx import splitting
 
     config = Config()
-    return statistics.compute_statistics(data.stratified_split(frame, label, config.fractions, config.seed))
+    return statistics.compute_statistics(splitting.stratified_split(frame, label, config.fractions, config.seed))
 
 
 @pytest.fixture(scope="module")
