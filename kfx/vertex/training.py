@@ -149,7 +149,7 @@ def export_test_split(test_uri: str, data_format: str, path: str) -> dict[str, A
         ``rows`` and ``source``.
     """
     from kfx import storage
-    from trainer.task import read_split
+    from trainer.inputs import read_split
 
     frame = read_split(test_uri, data_format)
     storage.write_text(path, frame.to_csv(index=False))

@@ -149,7 +149,7 @@ def gcs_bucket():
 
 def test_a_repeated_column_name_is_refused_from_gcs_by_the_import_and_the_trainer(gcs_bucket, beans_sample, tmp_path):
     from kfx import storage
-    from trainer import task
+    from trainer import inputs
 
     names = _repeat_area(beans_sample)
     storage.write_text(f"{gcs_bucket}/twice.csv", open(_with_header(beans_sample, tmp_path / "t.csv", names)).read())
@@ -165,7 +165,7 @@ def test_a_repeated_column_name_is_refused_from_gcs_by_the_import_and_the_traine
     storage.write_text(f"{gcs_bucket}/split-1.csv",
                        open(_with_header(beans_sample.iloc[300:], tmp_path / "s1.csv", names)).read())
     with pytest.raises(DataError) as caught:
-        task.read_split(f"{gcs_bucket}/split-*.csv", "csv")
+        inputs.read_split(f"{gcs_bucket}/split-*.csv", "csv")
     assert str(caught.value) == AREA_TWICE.format(source=repr(f"{gcs_bucket}/split-1.csv"))
 
 
