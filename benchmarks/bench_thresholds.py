@@ -1,4 +1,4 @@
-"""Calibration of the size-aware skew and drift thresholds (kfx.validation) on clean and shifted data.
+"""Calibration of the size-aware skew and drift thresholds (kfx.thresholds) on clean and shifted data.
 
 ``.venv/bin/python benchmarks/bench_thresholds.py`` (about a minute) splits each table the way the
 pipeline does (``kfx.steps.import_dataset``: stratified 0.8 / 0.1 / 0.1, the seed also drawing the
