@@ -47,16 +47,16 @@ OTHER_SVM_C = 5.0
 
 IN_PROCESS = """
 import json, sys
-from kfx import contract, steps
+from kfx import contract, model_steps
 from kfx.config import Config
 
 splits, out, svm_c, champion = json.loads(sys.argv[1]), sys.argv[2], float(sys.argv[3]), json.loads(sys.argv[4])
 config = Config()
 hyperparameters = {name: getattr(config, name) for name in contract.TRAINER_PARAMETERS}
-trained = steps.train(splits["train"], splits["validation"], splits["test"], out + "/model",
+trained = model_steps.train(splits["train"], splits["validation"], splits["test"], out + "/model",
                       **{**hyperparameters, "svm_c": svm_c})
-serving = steps.check_serving(out + "/model", splits["test"], out + "/request.json", out + "/serving.json", "")
-result = steps.evaluate(out + "/model", splits["test"], out + "/evaluation.html", config.min_accuracy, champion,
+serving = model_steps.check_serving(out + "/model", splits["test"], out + "/request.json", out + "/serving.json", "")
+result = model_steps.evaluate(out + "/model", splits["test"], out + "/evaluation.html", config.min_accuracy, champion,
                         config.accuracy_tolerance, serving["ok"])
 print(json.dumps({"accuracy": result["accuracy"]}))
 """

@@ -1,4 +1,4 @@
-"""Calibration of the size-aware skew and drift thresholds (kfx.validation) on clean and shifted data.
+"""Calibration of the size-aware skew and drift thresholds (kfx.thresholds) on clean and shifted data.
 
 ``.venv/bin/python benchmarks/bench_thresholds.py`` (about a minute) splits each table the way the
 pipeline does (``kfx.data_steps.import_dataset``: stratified 0.8 / 0.1 / 0.1, the seed also drawing the
@@ -82,7 +82,7 @@ def split_statistics(source: str, label: str, seed: int, sample_rows: int, folde
     """The statistics of each split of ``source``, split as the pipeline's import step splits it."""
     import pandas as pd
 
-    from kfx import statistics, steps
+    from kfx import data_steps, statistics
     from kfx.config import Config
 
     paths = {s: os.path.join(folder, f"{s}.csv") for s in ("train", "validation", "test")}
@@ -94,7 +94,7 @@ def split_statistics(source: str, label: str, seed: int, sample_rows: int, folde
 def calibrate(tables: dict[str, tuple[str, str, int]], seeds: int, folder: str) -> dict:
     """Per table: the largest distance per feature over the seeds, thresholds and anomaly counts."""
     from kfx import schema as schemas
-    from kfx import validation
+    from kfx import thresholds, validation
     from kfx.config import Config
 
     config = Config()
@@ -134,7 +134,7 @@ def calibrate(tables: dict[str, tuple[str, str, int]], seeds: int, folder: str) 
 def shifted_drift(folder: str, sample_rows: int) -> dict:
     """The drift of shifted beans' training split against clean beans' (both split with seed 42)."""
     from kfx import schema as schemas
-    from kfx import validation
+    from kfx import thresholds, validation
     from kfx.config import Config
 
     config = Config()
@@ -144,17 +144,17 @@ def shifted_drift(folder: str, sample_rows: int) -> dict:
     checked = validation.validate(shifted, schema, config.skew_threshold, previous=clean["train"],
                                   drift_threshold=config.drift_threshold)
     found = validation.findings(checked.anomalies)
-    drift = next(c for c in checked.comparisons if c.check == validation.DRIFT and c.feature == SHIFTED)
+    drift = next(c for c in checked.comparisons if c.check == thresholds.DRIFT and c.feature == SHIFTED)
     return {"feature": SHIFTED, "sample_rows": sample_rows, "measured": drift.measured, "threshold": drift.threshold,
-            "why": drift.why(), "drift_findings": [(f.split, f.feature) for f in found if f.check == validation.DRIFT],
-            "other_findings": [(f.split, f.feature, f.check) for f in found if f.check != validation.DRIFT]}
+            "why": drift.why(), "drift_findings": [(f.split, f.feature) for f in found if f.check == thresholds.DRIFT],
+            "other_findings": [(f.split, f.feature, f.check) for f in found if f.check != thresholds.DRIFT]}
 
 
 def print_table(result: dict, seeds: int) -> None:
     """The calibration as plain text."""
-    from kfx import validation
+    from kfx import thresholds
 
-    short = {validation.JS: "JS", validation.LINF: "L-inf"}
+    short = {thresholds.JS: "JS", thresholds.LINF: "L-inf"}
     print(f"\nLargest distance over {seeds} clean splits per feature vs. the threshold with the defaults")
     print(f"{'table':14}{'feature':22}{'dist':>6}{'rows n/m':>13}{'largest':>9}{'threshold':>10}"
           f"{'of thr':>8}{'of noise':>9}")
@@ -169,7 +169,7 @@ def print_table(result: dict, seeds: int) -> None:
         worst = {d: max((f["of_noise"] for f in figures["features"].values() if f["distance"] == d), default=0.0)
                  for d in short}
         of_threshold = max(f["measured"] / f["min_threshold"] for f in figures["features"].values())
-        print(f"{table:14}{of_threshold:8.2f}{worst[validation.JS]:12.2f}{worst[validation.LINF]:15.2f}"
+        print(f"{table:14}{of_threshold:8.2f}{worst[thresholds.JS]:12.2f}{worst[thresholds.LINF]:15.2f}"
               f"{figures['anomalies']:10}{figures['drift_anomalies']:7}{figures['seconds']:9.1f}")
     for shift in result["shifted"]:
         rows = f"{shift['sample_rows']} rows" if shift["sample_rows"] else "all rows"

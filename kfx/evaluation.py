@@ -68,7 +68,7 @@ def evaluate_model(
         ``blessed`` and ``reason`` (the decision, in words).
     """
     from trainer.model import share_cores
-    from trainer.task import read_split
+    from trainer.inputs import read_split
 
     # Gradient boosting predicts in parallel: the same OpenMP setting as the trainer's fit.
     share_cores()
@@ -110,7 +110,7 @@ def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any], evaluati
         Whether it still wins, and the sentence that says it lost (for the push's reason) when not.
     """
     from trainer.model import share_cores
-    from trainer.task import read_split
+    from trainer.inputs import read_split
 
     share_cores()
     frame = read_split(test_uri, "csv")

@@ -115,7 +115,7 @@ def prepare_serving_check(model_dir: str, test_path: str, request_path: str, exp
 
     from kfx import evaluation, serving, storage
     from trainer.model import share_cores, to_matrix
-    from trainer.task import read_split
+    from trainer.inputs import read_split
 
     share_cores()
     model, metadata = evaluation.load_model(model_dir)

@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from kfx import storage
 from kfx.errors import AnomaliesFound, DataError
-
-if TYPE_CHECKING:
-    from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
+from kfx.scoring_checks import (
+    SERVING, TRAINING, check_scoring, drift, first_non_number, numeric_features, report_markdown,
+)
 
 SPLIT = "scoring"
 """The name of the scoring table's statistics (``Split-scoring/stats.tfrecord``) and anomalies."""
-SERVING = "SERVING"
-TRAINING = "TRAINING"
 MODEL_COLUMN = "model_name"
 VERSION_COLUMN = "model_version"
 
@@ -119,11 +117,11 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
             f"Column {taken[0]!r} of {parsed.uri!r} has the name of a column the predictions add; rename or drop it."
         )
     schema = _load_schema(files["schema"])
-    numeric = _numeric_features(schema)
+    numeric = numeric_features(schema)
     for column in columns:
         if column not in numeric:
             continue
-        bad = _first_non_number(table.column(column))
+        bad = first_non_number(table.column(column))
         if bad is not None:
             line, value = bad
             raise ModelMismatch(
@@ -148,32 +146,6 @@ def _load_schema(uri: str):
     from kfx import schema as schemas
 
     return schemas.load_schema(uri) if storage.exists(uri) else None
-
-
-def _numeric_features(schema: "schema_pb2.Schema | None") -> dict[str, str]:
-    """The schema's numeric features and their type name (``INT``, ``FLOAT``)."""
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
-    if schema is None:
-        return {}
-    return {
-        f.name: schema_pb2.FeatureType.Name(f.type)
-        for f in schema.feature
-        if f.type in (schema_pb2.INT, schema_pb2.FLOAT) and not f.HasField("bool_domain")
-    }
-
-
-def _first_non_number(text) -> Any:
-    """The CSV line and cell of the first filled cell of a text column that is no number, or None."""
-    import pandas as pd
-
-    values = text.to_pandas()
-    present = values.notna()
-    parsed = pd.to_numeric(values, errors="coerce").notna()
-    bad = values[present & ~parsed]
-    if not len(bad):
-        return None
-    return int(bad.index[0]) + 2, str(bad.iloc[0])  # line 1 is the header
 
 
 def scoring_statistics(data_path: str, model_uri: str, statistics_dir: str, html_path: str) -> dict[str, Any]:
@@ -202,62 +174,6 @@ def scoring_statistics(data_path: str, model_uri: str, statistics_dir: str, html
     training = statistics.load_statistics(files["statistics"]).get("train")
     storage.write_text(html_path, statistics.statistics_html(stats[SPLIT], training, SPLIT, "training"))
     return {"rows": len(frame), "features": len(stats[SPLIT].datasets[0].features)}
-
-
-def with_environments(schema: "schema_pb2.Schema", label_column: str) -> "schema_pb2.Schema":
-    """A copy of ``schema`` with TFDV's environments ``TRAINING`` and ``SERVING``, the label in ``TRAINING`` only.
-
-    Validated in ``SERVING``, a table without the label is complete; in ``TRAINING`` the label is
-    required and its values are checked against the schema's classes.
-    """
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
-    result = schema_pb2.Schema()
-    result.CopyFrom(schema)
-    for environment in (TRAINING, SERVING):
-        if environment not in result.default_environment:
-            result.default_environment.append(environment)
-    for feature in result.feature:
-        if feature.name == label_column and SERVING not in feature.not_in_environment:
-            feature.not_in_environment.append(SERVING)
-    return result
-
-
-def check_scoring(
-    scoring: "statistics_pb2.DatasetFeatureStatisticsList",
-    schema: "schema_pb2.Schema",
-    training: "statistics_pb2.DatasetFeatureStatisticsList | None",
-    label_column: str,
-    labelled: bool,
-    drift_threshold: float,
-) -> "anomalies_pb2.Anomalies":
-    """The anomalies of the scoring table's statistics: against the schema (in ``SERVING`` without the
-    label, ``TRAINING`` with it) and, with ``training``, drift from the version's training statistics.
-
-    The one place batch prediction sets thresholds and calls TFDV's validation; each feature's drift
-    threshold is ``drift_threshold`` widened for the rows on each side, as a training run's is
-    (:func:`kfx.validation.compare_features`).
-    """
-    from kfx import tfdv_core, validation
-
-    checked = with_environments(schema, label_column)
-    if training is not None:
-        comparisons = validation.compare_features(
-            checked, scoring, training, drift_threshold, validation.DRIFT, ("scoring", "training")
-        )
-        checked = validation.with_comparators(checked, comparisons)
-    return tfdv_core.validate_statistics(
-        scoring, checked, previous_statistics=training, environment=TRAINING if labelled else SERVING
-    )
-
-
-def drift(anomalies: "anomalies_pb2.Anomalies") -> dict[str, float]:
-    """Each feature's measured drift (the largest of its measurements), rounded to 4 places."""
-    found = {}
-    for info in anomalies.drift_skew_info:
-        if info.drift_measurements:
-            found[".".join(info.path.step)] = round(max(m.value for m in info.drift_measurements), 4)
-    return found
 
 
 def validate_scoring(
@@ -308,24 +224,6 @@ def validate_scoring(
         )
     os.makedirs(anomalies_dir, exist_ok=True)
     return {"anomalies": len(found), "findings": [f.to_dict() for f in found], "drift": measured, "environment": environment}
-
-
-def report_markdown(found: list, measured: Mapping[str, float], threshold: float, environment: str, checked: bool) -> str:
-    """A Markdown report of the scoring table's validation, for people and for the pipeline UI."""
-    lines = ["# Scoring data validation", ""]
-    if not checked:
-        return "\n".join(lines + ["The model version keeps no schema nor training statistics: nothing was checked."]) + "\n"
-    lines.append(f"Checked against the model's schema in environment {environment}; drift threshold: {threshold}.")
-    lines.append("")
-    if found:
-        lines += [f"**{len(found)} anomalies found.**", "", "| feature | anomaly | details |", "|---|---|---|"]
-        lines += [f"| {f.feature} | {f.short} | {f.description.replace('|', '/').replace(chr(10), ' ')} |" for f in found]
-    else:
-        lines.append("No anomalies found: the table matches the schema and no feature drifted.")
-    if measured:
-        lines += ["", "| feature | drift from the training statistics |", "|---|---|"]
-        lines += [f"| {k} | {v:.4f} |" for k, v in sorted(measured.items(), key=lambda kv: -kv[1])]
-    return "\n".join(lines) + "\n"
 
 
 def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str) -> dict[str, Any]:

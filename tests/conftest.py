@@ -25,9 +25,9 @@ def beans():
 @pytest.fixture(scope="session")
 def beans_sample(beans):
     """A 600-row stratified sample of beans, checked like the pipeline checks it."""
-    from kfx import data
+    from kfx import data, splitting
 
-    return data.check_table(data.stratified_sample(beans, "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1))
+    return data.check_table(splitting.stratified_sample(beans, "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1))
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,7 @@ def test_the_model_and_run_are_named_after_the_source(tmp_path, beans_sample):
 def test_a_shifted_table_stops_the_run_naming_the_drifted_feature(tmp_path, beans):
     """Perimeter x10 in half the rows (every other row: both splits see it, so train vs. validation
     skew cannot), run after a clean run of the same model with the clean run's schema."""
-    from kfx.data import stratified_sample
+    from kfx.splitting import stratified_sample
 
     clean = stratified_sample(beans, "Class", 2000, seed=42)
     shifted = clean.copy()

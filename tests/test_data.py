@@ -6,7 +6,7 @@ import io
 import pandas as pd
 import pytest
 
-from kfx import data
+from kfx import data, splitting
 from kfx.errors import DataError, SourceError
 
 
@@ -104,7 +104,7 @@ def test_check_table_keeps_real_categorical_columns(beans_sample):
 
 
 def test_split_is_stratified_deterministic_and_complete(beans):
-    splits = data.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
+    splits = splitting.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
     sizes = {k: len(v) for k, v in splits.items()}
     assert sizes == {"train": 10887, "validation": 1362, "test": 1362}
     assert sum(sizes.values()) == len(beans)
@@ -113,20 +113,20 @@ def test_split_is_stratified_deterministic_and_complete(beans):
         share = splits[name]["Class"].value_counts()
         for label, n in counts.items():
             assert abs(share[label] - n * frac) <= 1.0
-    again = data.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
+    again = splitting.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
     assert all(splits[k].equals(again[k]) for k in splits)
-    other = data.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=7)
+    other = splitting.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=7)
     assert not splits["test"].equals(other["test"])
     # Every row lands in exactly one split (the table has duplicate rows, so track ids).
-    ids = data.stratified_split(beans.assign(row=range(len(beans))), "Class", (0.8, 0.1, 0.1), seed=42)
+    ids = splitting.stratified_split(beans.assign(row=range(len(beans))), "Class", (0.8, 0.1, 0.1), seed=42)
     assert sorted(pd.concat([ids[k]["row"] for k in ids])) == list(range(len(beans)))
 
 
 def test_sample_keeps_class_shares(beans):
-    sample = data.stratified_sample(beans, "Class", 600, seed=42)
+    sample = splitting.stratified_sample(beans, "Class", 600, seed=42)
     assert 595 <= len(sample) <= 605
     assert sample["Class"].value_counts()["BOMBAY"] == round(522 * 600 / 13611)
-    assert data.stratified_sample(beans, "Class", 0, 42).shape == beans.shape
+    assert splitting.stratified_sample(beans, "Class", 0, 42).shape == beans.shape
 
 
 def test_bigquery_source_reads_the_table_by_reference(monkeypatch, beans_sample):
@@ -165,7 +165,7 @@ def test_bigquery_without_credentials_is_one_sentence(monkeypatch, tmp_path):
 def test_split_sizes_follow_each_fraction_by_name(beans):
     """0.7/0.2/0.1: validation and test differ in size, so swapping them cannot pass unnoticed.
     Per class, test = round(n * 0.1) and validation = round(n * 0.2); train takes the rest."""
-    splits = data.stratified_split(beans, "Class", (0.7, 0.2, 0.1), seed=42)
+    splits = splitting.stratified_split(beans, "Class", (0.7, 0.2, 0.1), seed=42)
     assert {k: len(v) for k, v in splits.items()} == {"train": 9528, "validation": 2721, "test": 1362}
     # BARBUNYA has 1322 rows: test round(132.2) = 132, validation round(264.4) = 264, train 926.
     assert {k: int((v["Class"] == "BARBUNYA").sum()) for k, v in splits.items()} == {
@@ -175,7 +175,7 @@ def test_split_sizes_follow_each_fraction_by_name(beans):
 
 def test_split_of_a_small_hand_made_table():
     table = pd.DataFrame({"x": range(30), "label": ["a"] * 10 + ["b"] * 20})
-    splits = data.stratified_split(table, "label", (0.7, 0.2, 0.1), seed=3)
+    splits = splitting.stratified_split(table, "label", (0.7, 0.2, 0.1), seed=3)
     counts = {k: v["label"].value_counts().to_dict() for k, v in splits.items()}
     assert counts == {"train": {"a": 7, "b": 14}, "validation": {"a": 2, "b": 4}, "test": {"a": 1, "b": 2}}
     # Rows keep the table's order within each split, and the index starts again at 0.
@@ -183,7 +183,7 @@ def test_split_of_a_small_hand_made_table():
         assert list(frame["x"]) == sorted(frame["x"]) and list(frame.index) == list(range(len(frame)))
     # A class too small for its share still gets one row in test and one in validation.
     tiny = pd.DataFrame({"x": range(3), "label": ["c"] * 3})
-    assert {k: len(v) for k, v in data.stratified_split(tiny, "label", (0.8, 0.1, 0.1), 42).items()} == {
+    assert {k: len(v) for k, v in splitting.stratified_split(tiny, "label", (0.8, 0.1, 0.1), 42).items()} == {
         "train": 1, "validation": 1, "test": 1,
     }
 
@@ -258,15 +258,15 @@ def test_a_column_is_numeric_when_nine_in_ten_values_are_numbers():
 
 def test_stratified_sample_keeps_all_rows_when_asked_for_as_many_or_more(beans_sample):
     n = len(beans_sample)
-    assert data.stratified_sample(beans_sample, "Class", n, 42) is beans_sample
-    assert data.stratified_sample(beans_sample, "Class", n + 1, 42) is beans_sample
-    assert data.stratified_sample(beans_sample, "Class", -5, 42) is beans_sample
-    half = data.stratified_sample(beans_sample, "Class", 300, seed=1)
+    assert splitting.stratified_sample(beans_sample, "Class", n, 42) is beans_sample
+    assert splitting.stratified_sample(beans_sample, "Class", n + 1, 42) is beans_sample
+    assert splitting.stratified_sample(beans_sample, "Class", -5, 42) is beans_sample
+    half = splitting.stratified_sample(beans_sample, "Class", 300, seed=1)
     # Each class keeps round(its rows * 300 / 599) rows: SEKER 89 -> 44.57 -> 45, BOMBAY 23 -> 11.52 -> 12.
     expected = {"DERMASON": 78, "SIRA": 58, "SEKER": 45, "HOROZ": 43, "CALI": 36, "BARBUNYA": 29, "BOMBAY": 12}
     assert half["Class"].value_counts().to_dict() == expected
     assert list(half.index) == list(range(len(half)))
-    one = data.stratified_sample(beans_sample, "Class", 1, 42)
+    one = splitting.stratified_sample(beans_sample, "Class", 1, 42)
     assert one["Class"].value_counts().to_dict() == dict.fromkeys(expected, 1)
 
 
@@ -346,15 +346,15 @@ def test_numbers_as_text_in_any_column_become_numbers_but_the_label_stays(beans_
 
 def test_a_sample_is_the_same_for_a_seed_and_keeps_the_tables_row_order(beans):
     table = beans.assign(row=range(len(beans)))
-    first = data.stratified_sample(table, "Class", 300, seed=5)
-    assert first.equals(data.stratified_sample(table, "Class", 300, seed=5))
+    first = splitting.stratified_sample(table, "Class", 300, seed=5)
+    assert first.equals(splitting.stratified_sample(table, "Class", 300, seed=5))
     assert list(first["row"]) == sorted(first["row"])
-    assert not first.equals(data.stratified_sample(table, "Class", 300, seed=6))
+    assert not first.equals(splitting.stratified_sample(table, "Class", 300, seed=6))
 
 
 def test_labels_of_mixed_kinds_are_split_too():
     table = pd.DataFrame({"x": range(20), "label": [1] * 10 + ["a"] * 10})
-    splits = data.stratified_split(table, "label", (0.8, 0.1, 0.1), 42)
+    splits = splitting.stratified_split(table, "label", (0.8, 0.1, 0.1), 42)
     assert {k: len(v) for k, v in splits.items()} == {"train": 16, "validation": 2, "test": 2}
 
 
@@ -387,7 +387,7 @@ def test_the_import_copies_every_cell_and_keeps_floats_to_the_last_bit(tmp_path)
     source.write_text(text)
     # The test has teeth: pandas' default parser rounds some of these doubles wrong.
     assert (pd.read_csv(source)["x"].to_numpy() != doubles).any()
-    paths = [str(tmp_path / f"{s}.csv") for s in data.SPLITS]
+    paths = [str(tmp_path / f"{s}.csv") for s in splitting.SPLITS]
     data_steps.import_dataset(str(source), "Class", *paths, (0.8, 0.1, 0.1), 42, 0)
 
     header, *rows = text.splitlines()
@@ -415,9 +415,9 @@ def test_the_beans_splits_are_the_packaged_tables_lines_in_its_order(beans):
     lines = gzip.decompress(open(data.beans_path(), "rb").read()).decode().splitlines()
     table = data.read_text_table("")
     assert table.column_names == list(beans.columns) and table.num_rows == len(beans) == len(lines) - 1
-    positions = data.split_positions(csvtext.typed_frame(table)["Class"], (0.8, 0.1, 0.1), 42)
+    positions = splitting.split_positions(csvtext.typed_frame(table)["Class"], (0.8, 0.1, 0.1), 42)
     # The same rows as the split of the table pandas reads, in the same order.
-    frames = data.stratified_split(beans, "Class", (0.8, 0.1, 0.1), 42)
+    frames = splitting.stratified_split(beans, "Class", (0.8, 0.1, 0.1), 42)
     for split, rows in positions.items():
         assert frames[split].equals(beans.iloc[rows].reset_index(drop=True))
         out = io.BytesIO()

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from kfx import evaluation, registry, steps
+from kfx import evaluation, model_steps, registry
 from kfx.errors import SourceError
 from kfx.metrics import classification_metrics
 from kfx.config import Config

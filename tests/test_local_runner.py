@@ -20,11 +20,11 @@ ANOMALY = (
 @pytest.fixture(scope="module")
 def checks(beans_sample, tmp_path_factory):
     """Statistics of a sample whose test split has a class the schema does not know, and that schema."""
-    from kfx import data, statistics
+    from kfx import splitting, statistics
     from kfx import schema as schemas
 
     folder = tmp_path_factory.mktemp("checks")
-    splits = data.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42)
+    splits = splitting.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42)
     stats = statistics.compute_statistics(splits)
     schemas.write_schema(schemas.infer_schema(stats["train"]), str(folder / "schema.pbtxt"))
     test = splits["test"].copy()

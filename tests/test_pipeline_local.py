@@ -90,9 +90,9 @@ def test_anomalies_fail_the_run_and_leave_nothing_half_made(tmp_path, beans_samp
     # A curated schema from clean data knows no PINTO.
     clean = tmp_path / "clean.csv"
     beans_sample.to_csv(clean, index=False)
-    from kfx import schema as schemas, statistics, data
+    from kfx import schema as schemas, splitting, statistics
 
-    stats = statistics.compute_statistics(data.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42))
+    stats = statistics.compute_statistics(splitting.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42))
     schema_dir.mkdir()
     schemas.write_schema(schemas.infer_schema(stats["train"]), str(schema_dir / "schema.pbtxt"))
     src = tmp_path / "damaged.csv"

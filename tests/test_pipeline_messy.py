@@ -41,10 +41,10 @@ def _check_the_model_predicts_empty_cells(summary):
 
 @pytest.mark.e2e
 def test_a_sample_of_the_messy_table_trains_gradient_boosting_above_a_small_switch_point(messy_table, tmp_path):
-    from kfx import data
+    from kfx import splitting
 
     source = tmp_path / "messy.csv"
-    data.stratified_sample(messy_table, "Class", 600, seed=42).to_csv(source, index=False)
+    splitting.stratified_sample(messy_table, "Class", 600, seed=42).to_csv(source, index=False)
     out = io.StringIO()
     config = Config(source=str(source), runs_dir=str(tmp_path / "runs"), record_lineage=False, svm_max_rows=100,
                     min_accuracy=0.8)

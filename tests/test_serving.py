@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from kfx import serving, steps
+from kfx import model_steps, serving
 from kfx.errors import ServingError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

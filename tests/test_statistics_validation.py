@@ -5,7 +5,7 @@ import os
 import pytest
 
 from kfx import schema as schemas
-from kfx import statistics, validation
+from kfx import comparators, statistics, validation
 from kfx.config import Config
 from kfx.errors import AnomaliesFound, ConfigError
 
@@ -17,9 +17,9 @@ def tfdv():
 
 @pytest.fixture(scope="module")
 def split_frames(beans):
-    from kfx import data
+    from kfx import splitting
 
-    return data.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
+    return splitting.stratified_split(beans, "Class", (0.8, 0.1, 0.1), seed=42)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_damaged_data_is_caught_as_tfdv_would(tfdv, stats, damaged_stats):
     assert anomalies["test"] == tfdv.validate_statistics(damaged_stats["test"], schema)
     compared = validation.validate(damaged_stats, schema, skew_threshold=0.1).comparisons
     assert anomalies["train"] == tfdv.validate_statistics(
-        damaged_stats["train"], validation.with_comparators(schema, compared),
+        damaged_stats["train"], comparators.with_comparators(schema, compared),
         serving_statistics=damaged_stats["validation"]
     )
 
@@ -348,7 +348,7 @@ def test_skew_comparators_by_feature_kind():
         'feature { name: "b" type: INT bool_domain {} } feature { name: "s" type: BYTES }',
         schema_pb2.Schema(),
     )
-    result = {f.name: f.skew_comparator for f in validation.with_skew_comparators(schema, 0.2).feature}
+    result = {f.name: f.skew_comparator for f in comparators.with_skew_comparators(schema, 0.2).feature}
     assert result["f"].jensen_shannon_divergence.threshold == pytest.approx(0.2)
     assert result["i"].jensen_shannon_divergence.threshold == pytest.approx(0.2)
     assert result["b"].infinity_norm.threshold == pytest.approx(0.2) and not result["b"].HasField("jensen_shannon_divergence")

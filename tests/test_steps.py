@@ -40,10 +40,10 @@ def test_import_dataset_samples_then_checks(tmp_path, beans):
     b = data_steps.import_dataset(source, "Class", *_paths(tmp_path / "b"), (0.8, 0.1, 0.1), seed=7, sample_rows=300)
     assert not pd.read_csv(_paths(tmp_path / "a")[2]).equals(pd.read_csv(_paths(tmp_path / "b")[2]))
     # The seed drives both the sample and the split.
-    from kfx import data
+    from kfx import data, splitting
 
-    sample = data.check_table(data.stratified_sample(beans, "Class", 300, seed=7), "Class", (0.8, 0.1, 0.1))
-    expected = data.stratified_split(sample, "Class", (0.8, 0.1, 0.1), seed=7)
+    sample = data.check_table(splitting.stratified_sample(beans, "Class", 300, seed=7), "Class", (0.8, 0.1, 0.1))
+    expected = splitting.stratified_split(sample, "Class", (0.8, 0.1, 0.1), seed=7)
     for split, path in zip(("train", "validation", "test"), _paths(tmp_path / "b")):
         assert open(path).read() == expected[split].to_csv(index=False)
     assert b["test_rows"] == 30

@@ -1,4 +1,4 @@
-"""Size-aware skew and drift thresholds (kfx.validation) on real TFDV statistics of real tables.
+"""Size-aware skew and drift thresholds (kfx.thresholds, kfx.validation) on real TFDV statistics of real tables.
 
 Small tables come from scikit-learn's bundled ones (no download), split as the pipeline splits
 (stratified 0.8 / 0.1 / 0.1 with Config's seed); ``benchmarks/bench_thresholds.py`` measures the
@@ -10,7 +10,7 @@ import math
 import pytest
 
 from kfx import schema as schemas
-from kfx import statistics, validation
+from kfx import comparators, statistics, thresholds, validation
 from kfx.config import Config
 from kfx.errors import AnomaliesFound, ConfigError, SourceError
 
@@ -33,10 +33,10 @@ def sklearn_table(name: str):
 
 
 def split_stats(frame, label: str) -> dict:
-    from kfx import data
+    from kfx import splitting
 
     config = Config()
-    return statistics.compute_statistics(data.stratified_split(frame, label, config.fractions, config.seed))
+    return statistics.compute_statistics(splitting.stratified_split(frame, label, config.fractions, config.seed))
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_clean_splits_of_small_tables_pass_with_the_defaults(tfdv, table):
 def test_one_fixed_threshold_flags_most_of_wine(wine_stats):
     """What the size-aware thresholds replace: 0.15 for every feature flags a clean split of wine."""
     schema = schemas.infer_schema(wine_stats["train"])
-    fixed = validation.with_skew_comparators(schema, Config().skew_threshold)
+    fixed = comparators.with_skew_comparators(schema, Config().skew_threshold)
     from kfx import tfdv_core
 
     anomalies = tfdv_core.validate_statistics(wine_stats["train"], fixed, serving_statistics=wine_stats["validation"])
@@ -155,17 +155,17 @@ def test_skew_and_drift_of_one_feature_are_two_findings(beans_stats, shifted_bea
 
 
 def test_noise_terms():
-    assert validation.js_noise(100, 100, buckets=10) == pytest.approx(2 * 18 / (8 * math.log(2)) * 0.02)
-    assert validation.js_noise(100, 100, buckets=20) == pytest.approx(2 * 38 / (8 * math.log(2)) * 0.02)
-    assert validation.linf_noise(100, 100, share=0.5) == pytest.approx(3.5 * math.sqrt(0.25 * 0.02))
-    assert validation.linf_noise(100, 100, share=0.9) < validation.linf_noise(100, 100, share=0.5)
+    assert thresholds.js_noise(100, 100, buckets=10) == pytest.approx(2 * 18 / (8 * math.log(2)) * 0.02)
+    assert thresholds.js_noise(100, 100, buckets=20) == pytest.approx(2 * 38 / (8 * math.log(2)) * 0.02)
+    assert thresholds.linf_noise(100, 100, share=0.5) == pytest.approx(3.5 * math.sqrt(0.25 * 0.02))
+    assert thresholds.linf_noise(100, 100, share=0.9) < thresholds.linf_noise(100, 100, share=0.5)
     # More rows, less noise.
-    assert validation.js_noise(10_000, 1_000) < validation.js_noise(1_000, 100) < validation.js_noise(100, 10)
-    assert validation.js_noise(0, 10) == math.inf and validation.linf_noise(10, 0, 0.5) == math.inf
-    nothing = validation.Comparison("x", "skew", validation.JS, 0.15, math.inf, (0, 10), ("train", "validation"))
+    assert thresholds.js_noise(10_000, 1_000) < thresholds.js_noise(1_000, 100) < thresholds.js_noise(100, 10)
+    assert thresholds.js_noise(0, 10) == math.inf and thresholds.linf_noise(10, 0, 0.5) == math.inf
+    nothing = thresholds.Comparison("x", "skew", thresholds.JS, 0.15, math.inf, (0, 10), ("train", "validation"))
     assert nothing.threshold == 1.0 and nothing.to_dict()["noise"] is None
     assert nothing.why() == "0.15 base; no values on one side (0 train vs. 10 validation rows)"
-    big = validation.Comparison("x", "skew", validation.JS, 0.9, 0.2, (5, 5), ("train", "validation"))
+    big = thresholds.Comparison("x", "skew", thresholds.JS, 0.9, 0.2, (5, 5), ("train", "validation"))
     assert big.threshold == 1.0 and big.why().endswith(", capped at 1")
 
 

@@ -9,7 +9,7 @@ import joblib
 import pytest
 
 from kfx.errors import ConfigError
-from trainer import task
+from trainer import inputs, task
 from trainer.model import to_matrix
 
 
@@ -56,7 +56,7 @@ def test_wildcard_uris_are_read_like_vertex_exports(sample_splits, tmp_path):
     shards.mkdir()
     train.iloc[:200].to_csv(shards / "training-00000-of-00002.csv", index=False)
     train.iloc[200:].to_csv(shards / "training-00001-of-00002.csv", index=False)
-    frame = task.read_split(str(shards / "training-*.csv"), "csv")
+    frame = inputs.read_split(str(shards / "training-*.csv"), "csv")
     assert len(frame) == len(train)
     assert frame["Area"].sum() == train["Area"].sum()
 
@@ -255,10 +255,10 @@ def test_split_files_are_read_as_one_table_or_named_when_none_match(sample_split
     train = pd.read_csv(sample_splits["train"])
     train.iloc[:100].to_csv(tmp_path / "part-0.csv", index=False)
     train.iloc[100:].to_csv(tmp_path / "part-1.csv", index=False)
-    frame = task.read_split(str(tmp_path / "part-*.csv"), "csv")
+    frame = inputs.read_split(str(tmp_path / "part-*.csv"), "csv")
     assert list(frame.index) == list(range(479)) and frame["Area"].tolist() == train["Area"].tolist()
     with pytest.raises(SourceError) as caught:
-        task.read_split(str(tmp_path / "none-*.csv"), "csv")
+        inputs.read_split(str(tmp_path / "none-*.csv"), "csv")
     assert str(caught.value) == (
         f"No data file matches {str(tmp_path / 'none-*.csv')!r}; check the data URI handed to the trainer.")
 

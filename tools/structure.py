@@ -3,7 +3,8 @@
     python tools/structure.py [ROOT]
 
 Reads the source only (nothing is imported). An import circle is a group of
-modules that reach each other through imports, at module top or inside functions.
+modules that reach each other through imports, at module top or inside functions
+(imports under ``if TYPE_CHECKING:`` run nothing and are left out).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ PACKAGES = ("kfx", "trainer")
 # A default written as a literal: what it looks like in a signature, a dataclass or argparse.
 DEFAULTS = {
     'label "Class"': r'"Class"',
-    "seed 42": r"\bseed(: int)? ?= ?42\b|--seed.*default=42",
-    "svm_c 10": r"\b(svm_c|c)(: float)? ?= ?10(\.0)?\b|--svm-c.*default=10",
-    "min_accuracy 0.9": r"min_accuracy(: float)? ?= ?0\.9\b",
-    "skew_threshold 0.15": r"skew_threshold(: float)? ?= ?0\.15\b",
+    "seed 42": r"\bseed(: int)? ?= ?(_option\()?42\b|--seed.*default=42",
+    "svm_c 10": r"\b(svm_c|c)(: float)? ?= ?(_option\()?10(\.0)?\b|--svm-c.*default=10",
+    "min_accuracy 0.9": r"min_accuracy(: float)? ?= ?(_option\()?0\.9\b",
+    "skew_threshold 0.15": r"skew_threshold(: float)? ?= ?(_option\()?0\.15\b",
 }
 
 
@@ -38,11 +39,29 @@ def modules(root: str) -> dict[str, str]:
     return found
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` except those under ``if TYPE_CHECKING:``, which only a type checker reads."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if _is_type_checking(node):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def import_graph(mods: dict[str, str]) -> dict[str, set[str]]:
     """Module to the package modules it imports."""
     graph: dict[str, set[str]] = collections.defaultdict(set)
     for name, path in mods.items():
-        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+        for node in _runtime_nodes(ast.parse(open(path, encoding="utf-8").read())):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 # `from pkg import sub` imports the submodule; `from pkg import name`, the package.
                 targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else node.module

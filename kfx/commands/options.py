@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 from typing import Iterable, Mapping, Optional
 
 from kfx.config import Config
 
 
 def _field_help() -> dict[str, str]:
-    """Each field's help text, taken from the Config docstring's ``Attributes:`` section."""
-    text = (Config.__doc__ or "").split("Attributes:", 1)[-1]
-    helps: dict[str, str] = {}
-    current = None
-    for line in text.splitlines():
-        match = re.match(r"^\s{8}(\w+): (.*)$", line)
-        if match:
-            current = match[1]
-            helps[current] = match[2].strip().replace("``", "")
-        elif current and line.strip():
-            helps[current] += " " + line.strip().replace("``", "")
-    return helps
+    """Each field's help text, written beside the field in :class:`~kfx.config.Config`."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(Config)}
 
 
 def add_config_arguments(

@@ -109,7 +109,7 @@ class Upstream:
     @property
     def splits(self) -> list[ArtifactRecord]:
         """The Dataset artifacts (one per split)."""
-        from kfx.data import SPLITS
+        from kfx.splitting import SPLITS
 
         order = {split: index for index, split in enumerate(SPLITS)}
         return sorted(self.graph.of_type(DATASET_TYPE), key=lambda a: order.get(str(a.properties.get("split")), 9))

@@ -72,7 +72,7 @@ def check_vertex_config(config: "Config", required: Sequence[str] = VERTEX_REQUI
         ConfigError: One sentence naming all unset required options, or the first malformed one.
     """
     from kfx import data
-    from kfx.config import BEAM_RUNNERS
+    from kfx.config_checks import BEAM_RUNNERS
     from kfx.errors import SourceError
 
     missing = [flag(name) for name in required if not getattr(config, name)]

@@ -179,11 +179,11 @@ def memory_statistics(
     table_id: str, label_column: str, fractions: Sequence[float], seed: int, billing_project: str = ""
 ) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
     """Reads the table into memory, checks and splits it as the local import does, and computes statistics."""
-    from kfx import data
+    from kfx import data, splitting
     from kfx.statistics import compute_statistics
 
     table = data.check_table(read_table(table_id, billing_project), label_column, fractions, source=f"bq://{table_id}")
-    return compute_statistics(data.stratified_split(table, label_column, fractions, seed))
+    return compute_statistics(splitting.stratified_split(table, label_column, fractions, seed))
 
 
 def generate_statistics_bq(

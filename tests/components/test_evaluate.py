@@ -5,7 +5,7 @@ import json
 import pytest
 from kfp.dsl import HTML, ClassificationMetrics, Metrics, Model
 
-from kfx import components, steps
+from kfx import components, model_steps
 from kfx.errors import SourceError
 
 

@@ -6,7 +6,7 @@ import os
 import pytest
 from kfp.dsl import Artifact, Dataset
 
-from kfx import components, registry, steps
+from kfx import components, model_steps, registry
 from kfx.errors import ConfigError
 from kfx.errors import ModelMismatch, ModelNotFound
 

@@ -5,7 +5,7 @@ import os
 import pytest
 from kfp.dsl import HTML, Artifact
 
-from kfx import components, statistics, steps
+from kfx import components, data_steps, statistics
 
 SPLIT_FOLDERS = ["Split-test", "Split-train", "Split-validation"]
 

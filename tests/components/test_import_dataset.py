@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from kfp.dsl import Dataset
 
-from kfx import components, steps
+from kfx import components, data_steps
 from kfx.errors import DataError
 
 SPLITS = ("train", "validation", "test")

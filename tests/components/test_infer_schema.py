@@ -3,7 +3,7 @@
 import pytest
 from kfp.dsl import Artifact
 
-from kfx import components, steps
+from kfx import components, data_steps
 from kfx import schema as schemas
 from kfx.errors import ConfigError
 

@@ -7,7 +7,7 @@ import pytest
 
 from kfp.dsl import Artifact
 
-from kfx import components, steps
+from kfx import components, model_steps
 
 VERSION_FILES = ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
 TRAIN_STATISTICS = os.path.join("statistics", "Split-train", "stats.tfrecord")

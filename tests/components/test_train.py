@@ -6,7 +6,7 @@ import os
 import pytest
 from kfp.dsl import Model
 
-from kfx import components, steps
+from kfx import components, model_steps
 from kfx.components.train import REPORT
 
 MODEL_FILES = ["metrics.json", "model.joblib", "model_metadata.json"]

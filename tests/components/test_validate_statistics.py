@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from kfp.dsl import Artifact, Markdown
 
-from kfx import components, statistics, steps
+from kfx import components, data_steps, model_steps, statistics
 from kfx.errors import AnomaliesFound
 
 UNEXPECTED = {
@@ -53,13 +53,13 @@ def test_plain_function_finds_nothing_in_clean_splits_and_writes_the_report(upst
 
 def test_plain_function_a_low_skew_threshold_in_a_curated_schema_flags_every_feature_of_train(upstream, tmp_path):
     from kfx import schema as schemas
-    from kfx import validation
+    from kfx import comparators
 
     # A low base alone does not: 479 against 60 rows differ by chance more than that.
     assert data_steps.validate_statistics(upstream.statistics, upstream.schema, str(tmp_path / "b"),
                                      str(tmp_path / "b.md"), 0.01, 0.15, False)["anomalies"] == 0
     curated = str(tmp_path / "curated.pbtxt")
-    schemas.write_schema(validation.with_skew_comparators(schemas.load_schema(upstream.schema), 0.01), curated)
+    schemas.write_schema(comparators.with_skew_comparators(schemas.load_schema(upstream.schema), 0.01), curated)
     result = data_steps.validate_statistics(upstream.statistics, curated, str(tmp_path / "a"), str(tmp_path / "r.md"),
                                        0.15, 0.15, False)
     assert result["anomalies"] == 17

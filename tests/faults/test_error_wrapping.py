@@ -177,7 +177,8 @@ def test_a_table_without_a_feature_the_champion_reads_is_an_anomaly_with_drift_m
 
 
 def test_the_sentence_names_the_missing_features_and_the_drift_measured_on_the_rest():
-    from kfx.validation import DRIFT, JS, Comparison, Finding, anomalies_error, missing_findings
+    from kfx.thresholds import DRIFT, JS, Comparison
+    from kfx.validation import Finding, anomalies_error, missing_findings
 
     compared = [Comparison(name, DRIFT, JS, 0.15, 0.01, (479, 479), ("train", "previous train"), measured=0.02)
                 for name in ("Area", "Class")]

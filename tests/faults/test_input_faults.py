@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kfx import data, manifest, scoring, steps
+from kfx import data, data_steps, manifest, scoring, splitting
 from kfx.errors import DataError
 from beans_tasks import NAMES, at
 
@@ -51,7 +51,7 @@ def _with_cell(frame: pd.DataFrame, column: str, row: int, text: str) -> pd.Data
 
 
 def _import(source: str, folder, sample_rows: int = 0) -> dict:
-    paths = [str(folder / f"{s}.csv") for s in data.SPLITS]
+    paths = [str(folder / f"{s}.csv") for s in splitting.SPLITS]
     return data_steps.import_dataset(source, "Class", *paths, FRACTIONS, 42, sample_rows)
 
 
@@ -149,7 +149,7 @@ def gcs_bucket():
 
 def test_a_repeated_column_name_is_refused_from_gcs_by_the_import_and_the_trainer(gcs_bucket, beans_sample, tmp_path):
     from kfx import storage
-    from trainer import task
+    from trainer import inputs
 
     names = _repeat_area(beans_sample)
     storage.write_text(f"{gcs_bucket}/twice.csv", open(_with_header(beans_sample, tmp_path / "t.csv", names)).read())
@@ -165,7 +165,7 @@ def test_a_repeated_column_name_is_refused_from_gcs_by_the_import_and_the_traine
     storage.write_text(f"{gcs_bucket}/split-1.csv",
                        open(_with_header(beans_sample.iloc[300:], tmp_path / "s1.csv", names)).read())
     with pytest.raises(DataError) as caught:
-        task.read_split(f"{gcs_bucket}/split-*.csv", "csv")
+        inputs.read_split(f"{gcs_bucket}/split-*.csv", "csv")
     assert str(caught.value) == AREA_TWICE.format(source=repr(f"{gcs_bucket}/split-1.csv"))
 
 
@@ -203,7 +203,7 @@ def test_an_infinite_number_is_refused_in_parquet_and_in_a_sample_by_its_source_
         _import(str(parquet), tmp_path)
     assert str(caught.value) == INFINITE.format(source=f"source {str(parquet)!r}", text="inf", line=5)
     # A 600-row sample of the whole table: the line is the source's, not the sample's.
-    kept = data.sample_positions(beans["Class"], 600, 42)
+    kept = splitting.sample_positions(beans["Class"], 600, 42)
     row = int(kept[300])
     source = tmp_path / "beans.csv"
     _with_cell(beans, "Area", row, "-inf").to_csv(source, index=False)
@@ -293,7 +293,7 @@ def test_the_advised_sample_rows_is_the_smallest_the_sample_draws_enough_of_ever
     fractions = FRACTIONS if needed == 10 else (7 / 9, 1 / 9, 1 / 9)
 
     def passes(rows):
-        kept = data.sample_positions(labels, rows, 0)
+        kept = splitting.sample_positions(labels, rows, 0)
         try:
             data.check_table(table if kept is None else table.iloc[kept], "y", fractions, sampled_from=labels)
             return True

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from kfx import registry, steps
+from kfx import model_steps, registry
 from kfx.errors import KfxError
 
 FIX = "restore it from a copy you trust, or remove that version folder so the version before it is the newest."
@@ -59,7 +59,7 @@ def copied(pushed, tmp_path):
 
 PUSH = """
 import json, os, sys, time
-from kfx import evaluation as _, steps
+from kfx import evaluation as _, model_steps
 import joblib, trainer.task  # loaded before the barrier: after it, only the push runs
 model_dir, registry_dir, test_path, go, delay = sys.argv[1:6]
 evaluation = {"blessed": True, "accuracy": float(sys.argv[6]), "min_accuracy": 0.05, "accuracy_tolerance": 0.01,

@@ -22,9 +22,9 @@ def course_paths() -> list[str]:
 @pytest.fixture(scope="session")
 def sample_frames(beans_sample):
     """The 600-row beans sample split as the pipeline splits it: {split: DataFrame}."""
-    from kfx import data
+    from kfx import splitting
 
-    return data.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42)
+    return splitting.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42)
 
 
 @pytest.fixture(scope="session")

@@ -116,7 +116,7 @@ def test_pages_link_previous_index_and_next(copy):
 
 @course_test
 def test_pictures_are_embedded_and_nothing_loads_from_the_network(copy):
-    from kfx.course import docs
+    from kfx.course import offline
 
     _build(copy)
     page = _read(copy / "site" / "01_first.html")
@@ -125,7 +125,7 @@ def test_pictures_are_embedded_and_nothing_loads_from_the_network(copy):
     assert 'src="dot.png"' not in page
     for name in ("01_first.html", "02_second.html", "index.html", "style.css"):
         text = _read(copy / "site" / name)
-        assert not docs.REMOTE_LOAD.search(text) and not docs.REMOTE_CSS.search(text), name
+        assert not offline.REMOTE_LOAD.search(text) and not offline.REMOTE_CSS.search(text), name
         assert "require.js" not in text and "mathjax" not in text.lower()
     # the Facets output is a note (its code cell still shows the HTML it was given, escaped)
     assert "TFDV's Facets view" in page and "<facets-overview" not in page and "kfx-offline-note" in page
@@ -240,7 +240,7 @@ def test_kfx_docs_command_refuses_without_executed_copies(make_notebook, tmp_pat
 def test_titles_sections_and_offline_outputs_from_a_notebook_in_memory():
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-    from kfx.course import docs
+    from kfx.course import offline, pages
 
     cell = new_code_cell("view()", outputs=[
         new_output("display_data", data={"text/html": FACETS, "text/plain": "<view>"}),
@@ -252,9 +252,9 @@ def test_titles_sections_and_offline_outputs_from_a_notebook_in_memory():
         new_markdown_cell("# 07 · Operating **kfx**\n\nText."),
         new_markdown_cell("## 1. Schedules\n## 2. `Alerts`\n## What next"), cell])
     nb.metadata["papermill"] = {"input_path": "/repo/notebooks/07_operating.ipynb"}
-    assert docs.notebook_title(nb, "07") == "Operating kfx"
-    assert docs.notebook_sections(nb) == ["Schedules", "Alerts"]
-    docs.make_offline(nb, "/repo")
+    assert pages.notebook_title(nb, "07") == "Operating kfx"
+    assert pages.notebook_sections(nb) == ["Schedules", "Alerts"]
+    offline.make_offline(nb, "/repo")
     view, script, stream = nb.cells[2].outputs
     assert "kfx-offline-note" in view.data["text/html"] and set(view.data) == {"text/html"}
     assert dict(script.data) == {"text/plain": "js"}

@@ -73,10 +73,10 @@ def vertex_config():
 @pytest.fixture(scope="session")
 def beans_frames():
     """A 600-row stratified sample of the packaged beans table, split 0.8/0.1/0.1: {split: DataFrame}."""
-    from kfx import data
+    from kfx import data, splitting
 
-    table = data.check_table(data.stratified_sample(data.read_source(""), "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1))
-    return data.stratified_split(table, "Class", (0.8, 0.1, 0.1), seed=42)
+    table = data.check_table(splitting.stratified_sample(data.read_source(""), "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1))
+    return splitting.stratified_split(table, "Class", (0.8, 0.1, 0.1), seed=42)
 
 
 class FakeBigQuery:
