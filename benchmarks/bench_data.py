@@ -39,13 +39,14 @@ STEPS = ("import_dataset", "generate_statistics", "infer_schema", "validate_stat
 SINGLE = {"direct_running_mode": "in_memory", "direct_num_workers": 1}
 MULTI = {"direct_running_mode": "multi_processing", "direct_num_workers": os.cpu_count() or 1}
 
-# Runs one kfx.data_steps function and reports its time and the process's peak memory as the last line.
+# Runs one kfx.data_steps or kfx.model_steps function and reports its time and the process's peak memory as the last line.
 CHILD = """
 import json, resource, sys, time
 call = json.loads(sys.argv[1])
-from kfx import data_steps as steps
+from kfx import data_steps, model_steps
+step = getattr(data_steps, call["step"], None) or getattr(model_steps, call["step"])
 started = time.perf_counter()
-result = getattr(steps, call["step"])(*call["args"], **call["kwargs"])
+result = step(*call["args"], **call["kwargs"])
 seconds = time.perf_counter() - started
 own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -54,7 +55,7 @@ print(json.dumps({"seconds": seconds, "cpu_s": cpu, "rss_kb": own.ru_maxrss, "ch
 
 
 def run_step(step: str, *args, **kwargs) -> dict:
-    """Runs ``kfx.data_steps.<step>(*args, **kwargs)`` in a fresh Python and returns its figures."""
+    """Runs the step function ``<step>(*args, **kwargs)`` in a fresh Python and returns its figures."""
     load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps({"step": step, "args": args, "kwargs": kwargs})],

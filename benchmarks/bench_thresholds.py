@@ -94,7 +94,7 @@ def split_statistics(source: str, label: str, seed: int, sample_rows: int, folde
 def calibrate(tables: dict[str, tuple[str, str, int]], seeds: int, folder: str) -> dict:
     """Per table: the largest distance per feature over the seeds, thresholds and anomaly counts."""
     from kfx import schema as schemas
-    from kfx import thresholds, validation
+    from kfx import validation
     from kfx.config import Config
 
     config = Config()

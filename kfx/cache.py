@@ -39,6 +39,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any, Optional
 
+from kfx import disk
 from kfx.digests import code_version, content_digest
 from kfx.events import Listener, TaskEvent
 
@@ -49,40 +50,6 @@ if TYPE_CHECKING:
 
 KEY_VERSION = 1
 """The recipe of the cache key; raise it when the recipe changes, so older keys never match."""
-
-
-FICLONE = 0x40049409
-"""Linux's ioctl that makes ``dst`` a copy-on-write clone of ``src`` (btrfs, XFS, bcachefs)."""
-
-
-def _copy(source: str, target: str) -> None:
-    """Copies one file so that no later write to either reaches the other: a reflink where the
-    file system makes one (no bytes copied until one side is written), else a plain copy."""
-    import fcntl
-
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        try:
-            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
-            return
-        except OSError:  # ext4, tmpfs, another file system: no reflinks there
-            pass
-    shutil.copyfile(source, target)
-
-
-def _place(source: str, target: str) -> None:
-    """Puts a copy of an earlier output (a file, or a folder's files) at ``target``.
-
-    Never a hard link: a link is the same file, so rewriting it in one run's folder (as root,
-    whatever its permission bits) would change every run that reused it."""
-    if os.path.isdir(source):
-        for root, _, files in os.walk(source):
-            folder = os.path.join(target, os.path.relpath(root, source))
-            os.makedirs(folder, exist_ok=True)
-            for name in files:
-                _copy(os.path.join(root, name), os.path.join(folder, name))
-    elif os.path.isfile(source):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        _copy(source, target)
 
 
 def _cast(value: Any, parameter_type: int) -> Any:
@@ -243,7 +210,7 @@ class StepCache(Listener):
             recorded = record.properties.get("digest")
             try:
                 if recorded:
-                    _place(record.uri, runtime.uri)
+                    disk.place_copy(record.uri, runtime.uri)
                 # Checked where it now is: a copy is checked as copied, a link as the earlier file is now.
                 placed = bool(recorded) and content_digest(runtime.uri) == recorded
             except FileNotFoundError:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from kfx import csvtext, storage, tablecheck
 from kfx.csvtext import first_line as _first_line
 from kfx.errors import DataError, SourceError
-from kfx.splitting import SPLITS, sample_positions, split_positions  # noqa: F401 - kfx.steps reads them from here
 
 if TYPE_CHECKING:
     import pandas as pd

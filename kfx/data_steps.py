@@ -16,8 +16,6 @@ and the task's exit code.
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any, Optional, Sequence
 
 
@@ -39,22 +37,22 @@ def import_dataset(
     Returns:
         ``source``, ``columns`` and ``<split>_rows`` for each split.
     """
-    from kfx import csvtext, data, storage
+    from kfx import csvtext, data, splitting, storage
 
     parsed = data.parse_source(source)
     table = data.read_text_table(parsed.uri)
     frame = csvtext.typed_frame(table)  # the checks and the split read numbers and labels as pandas types them
     whole = None
     if len(frame) and label_column in frame.columns:
-        kept = data.sample_positions(frame[label_column], sample_rows, seed)
+        kept = splitting.sample_positions(frame[label_column], sample_rows, seed)
         if kept is not None:
             # The sample keeps its rows' positions in the source, so that errors name the source's lines.
             whole, table, frame = frame[label_column], table.take(kept), frame.iloc[kept]
     frame = data.check_table(frame, label_column, fractions, source=f"source {parsed.uri!r}",
                              sampled_from=whole, cells=table)
-    positions = data.split_positions(frame[label_column], fractions, seed)
+    positions = splitting.split_positions(frame[label_column], fractions, seed)
     result: dict[str, Any] = {"source": parsed.uri, "columns": list(table.column_names)}
-    for split, path in zip(data.SPLITS, (train_path, validation_path, test_path)):
+    for split, path in zip(splitting.SPLITS, (train_path, validation_path, test_path)):
         with storage.open_write(path) as out:
             csvtext.write_csv(table.take(positions[split]), out)
         result[f"{split}_rows"] = len(positions[split])

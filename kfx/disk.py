@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import tempfile
 from typing import Union
 
@@ -140,3 +141,37 @@ def write_whole(path: str, content: Union[str, bytes]) -> None:
                 os.unlink(partial)
     except OSError as err:
         raise disk_error(err, path) from None
+
+
+FICLONE = 0x40049409
+"""Linux's ioctl that makes ``dst`` a copy-on-write clone of ``src`` (btrfs, XFS, bcachefs)."""
+
+
+def copy_file(source: str, target: str) -> None:
+    """Copies one file so that no later write to either reaches the other: a reflink where the
+    file system makes one (no bytes copied until one side is written), else a plain copy."""
+    import fcntl
+
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+            return
+        except OSError:  # ext4, tmpfs, another file system: no reflinks there
+            pass
+    shutil.copyfile(source, target)
+
+
+def place_copy(source: str, target: str) -> None:
+    """Puts a copy of an earlier output (a file, or a folder's files) at ``target``.
+
+    Never a hard link: a link is the same file, so rewriting it in one run's folder (as root,
+    whatever its permission bits) would change every run that reused it."""
+    if os.path.isdir(source):
+        for root, _, files in os.walk(source):
+            folder = os.path.join(target, os.path.relpath(root, source))
+            os.makedirs(folder, exist_ok=True)
+            for name in files:
+                copy_file(os.path.join(root, name), os.path.join(folder, name))
+    elif os.path.isfile(source):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        copy_file(source, target)

@@ -194,7 +194,7 @@ class Stop:
         """Makes kfp.local's tasks stoppable while open: no task starts once a stop is asked for, and
         each task's process runs through :meth:`run_process`.
 
-        Enter it inside :func:`kfx.local.observe_tasks`, so a stop between steps is seen before
+        Enter it inside :func:`kfx.task_watch.observe_tasks`, so a stop between steps is seen before
         any listener hears of the next step.
         """
         from kfx import kfp_local

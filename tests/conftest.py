@@ -34,7 +34,6 @@ def beans_sample(beans):
 def sample_splits(beans_sample, tmp_path_factory):
     """The sample split and written as the import step writes it: {split: csv path}."""
     from kfx import data_steps
-    from kfx import model_steps
 
     folder = tmp_path_factory.mktemp("splits")
     paths = {s: str(folder / f"{s}.csv") for s in ("train", "validation", "test")}

@@ -159,7 +159,7 @@ def registered(upstream, tmp_path_factory) -> Registered:
     """The upstream model pushed as ``beans`` v1 with its schema and training statistics."""
     import pandas as pd
 
-    from kfx import data_steps, model_steps, registry
+    from kfx import model_steps, registry
 
     folder = tmp_path_factory.mktemp("registered")
     pushed = model_steps.push_model(upstream.model, str(folder / "registry"), "beans", upstream.evaluation, upstream.schema,

@@ -16,7 +16,7 @@ import os
 import pytest
 from kfp import dsl
 
-from kfx import cache
+from kfx import cache, disk
 from kfx.config import Config
 from kfx.events import TaskEvent
 from kfx.components import generate_statistics, import_dataset
@@ -198,7 +198,7 @@ def test_a_placed_output_shares_no_file_with_the_one_it_was_placed_from(tmp_path
     (earlier / "Split-train").mkdir(parents=True)
     (earlier / "Split-train" / "stats.tfrecord").write_bytes(b"statistics")
     (earlier / "train_data").write_bytes(b"a,b\n1,2\n")
-    cache._place(str(earlier), str(placed))
+    disk.place_copy(str(earlier), str(placed))
     for name in ("Split-train/stats.tfrecord", "train_data"):
         assert not os.path.samefile(placed / name, earlier / name), name
         with open(placed / name, "r+b") as f:  # rewritten in place, as root may whatever the mode bits

@@ -259,7 +259,6 @@ def test_kfx_notebooks_write_setup_cell_command(tmp_path, kfx_cli):
 
 @pytest.mark.slow
 def test_in_a_jupyter_kernel_on_another_python_the_stop_shows_as_its_message_alone(tmp_path, monkeypatch):
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbformat.v4 import new_code_cell, new_notebook
