@@ -10,6 +10,7 @@ import pytest
 from kfp import dsl
 
 from kfx.component import component
+from beans_tasks import at
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SENTENCE = "Column 'x' of 'table.csv' is odd; pass a table whose column 'x' is even."
@@ -166,7 +167,7 @@ def test_a_table_without_a_feature_the_champion_reads_is_an_anomaly_with_drift_m
     assert done.returncode == 3, done.output
     assert done.stderr == f"kfx: error: {sentence}\n"
     assert "Traceback" not in done.output
-    assert "[2/9] find-model done" in done.stdout and "[5/9] validate-statistics FAILED" in done.stdout
+    assert f"{at('find-model')} done" in done.stdout and f"{at('validate-statistics')} FAILED" in done.stdout
     assert f"failed at   validate-statistics: {sentence}" in done.stdout
 
     # Scoring the same table with the champion is still refused, with one sentence.
@@ -205,4 +206,4 @@ def test_a_table_with_another_label_column_stays_a_model_mismatch(champion, bean
     assert done.returncode == 2, done.output
     assert done.stderr == ("kfx: error: Model beans v1 predicts 'Class', but this run's label column is 'Kind'; "
                            "pass --model-name with a new name for a model of this table.\n")
-    assert "[2/9] find-model FAILED" in done.stdout and "Traceback" not in done.output
+    assert f"{at('find-model')} FAILED" in done.stdout and "Traceback" not in done.output
