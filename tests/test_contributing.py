@@ -61,11 +61,15 @@ def test_adding_a_component_to_kfx_touches_the_five_files_contributing_names(tmp
     pipeline = (copy / "kfx" / "pipelines" / "local_train.py").read_text()
     anchor = '    splits = {name: data.outputs[name] for name in ("train_data", "validation_data", "test_data")}\n'
     assert anchor in pipeline
-    call = "".join(f"    {line}\n" for line in call.splitlines() if not line.startswith(("data =", "...")))
+    imports = "".join(f"{line}\n" for line in call.splitlines() if line.startswith("from "))
+    call = "".join(f"    {line}\n" for line in call.splitlines()
+                   if line.strip() and not line.startswith(("from ", "data =", "...")))
+    pipeline = pipeline.replace("from kfx.config import Config\n", f"from kfx.config import Config\n{imports}")
     (copy / "kfx" / "pipelines" / "local_train.py").write_text(pipeline.replace(anchor, anchor + call))
     # 4. its test module; 5. the README's table, regenerated.
     (copy / "tests" / "components" / "test_describe_table.py").write_text(TEST_MODULE)
-    subprocess.run([sys.executable, "tools/component_table.py", "--write"], cwd=copy, check=True)
+    env = {**os.environ, "PYTHONPATH": str(copy)}  # the copy's kfx, not the one installed
+    subprocess.run([sys.executable, "tools/component_table.py", "--write"], cwd=copy, env=env, check=True)
 
     changed = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
     assert sorted(line[3:] for line in changed.splitlines()) == [
@@ -78,7 +82,6 @@ def test_adding_a_component_to_kfx_touches_the_five_files_contributing_names(tmp
         tasks = tasks_of(beans)
         print(tasks.names.index("describe-table"), tasks.reports["describe-table"].section, len(tasks.names))
     ''')
-    env = {**os.environ, "PYTHONPATH": str(copy)}
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=copy, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "description", "10"]
