@@ -113,7 +113,11 @@ def step_error(step: str, code: int, filename: str, task_root: str) -> str:
     """The sentence of a step that failed because its disk refused a write (``code`` an errno in
     :data:`TRACEBACK_LINE`): the file when its traceback named it, else the step's output folder."""
     why, fix = reason(OSError(code, os.strerror(code)))
-    what = f"{os.path.basename(filename)} in {os.path.dirname(filename)!r}" if filename else f"its outputs in {task_root!r}"
+    what = (
+        f"{os.path.basename(filename)} in {os.path.dirname(filename)!r}"
+        if filename
+        else f"its outputs in {task_root!r}"
+    )
     return f"Step {step!r} could not write {what}: {why}; {fix} as --runs-dir, then run again."
 
 

@@ -96,7 +96,7 @@ class Stop:
         """Whether a signal asked the run to stop."""
         return bool(self.signum)
 
-    def __enter__(self) -> "Stop":
+    def __enter__(self) -> Stop:
         """Opens the run's stop, the first thing a local run opens, so kfp.local is checked here
         (:func:`kfx.kfp_local.check_for_run`): before any folder, process or signal handler exists.
 

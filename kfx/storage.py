@@ -13,7 +13,8 @@ import io
 import os
 import re
 import tempfile
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from kfx.errors import SourceError
 

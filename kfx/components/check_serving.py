@@ -33,7 +33,9 @@ def check_serving(
     """
     from kfx import model_steps
 
-    result = model_steps.check_serving(model.path, test_data.path, serving_request.path, serving_check.path, serving_env)
+    result = model_steps.check_serving(
+        model.path, test_data.path, serving_request.path, serving_check.path, serving_env
+    )
     keys = ("ok", "reason", "rows", "agreed", "sklearn_version", "python_version", "test_rows", "serving_env")
     serving_check.metadata.update({key: result[key] for key in keys})
     serving_request.metadata.update(rows=result["rows"], format="vertex-ai-prediction-request")

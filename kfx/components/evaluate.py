@@ -79,7 +79,10 @@ def _describe(model: dict) -> list[str]:
         f"(min {model['min_accuracy']:g}): {verdict}",
     ]
     if model.get("champion_version") is not None:
-        lines.append(f"            champion v{model['champion_version']}: test accuracy {model['champion_accuracy']:.4f} on the same rows")
+        lines.append(
+            f"            champion v{model['champion_version']}: test accuracy {model['champion_accuracy']:.4f} on the "
+            "same rows"
+        )
     if model.get("reason"):
         lines.append(f"            {verdict}: {model['reason']}")
     classes, shown = model.get("classes"), model.get("classes_shown")

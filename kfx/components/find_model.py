@@ -41,8 +41,7 @@ def find_model(
     """
     import csv
 
-    from kfx import registry, storage
-    from kfx import reference
+    from kfx import reference, registry, storage
     from kfx.digests import content_digest
 
     found = registry.resolve(registry_dir, model_name, model_version)

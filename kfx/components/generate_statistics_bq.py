@@ -4,8 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import HTML, Artifact, Output
 
-from kfx.components.generate_statistics import REPORT as STATISTICS
 from kfx.component import component
+from kfx.components.generate_statistics import REPORT as STATISTICS
 from kfx.report import DATA, Figure, Report
 
 

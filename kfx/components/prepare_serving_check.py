@@ -1,4 +1,5 @@
-"""Component: the serving check's prediction request and the predictions the model makes in the kfx image (vertex target)."""
+"""Component: the serving check's prediction request and the predictions the model makes in the kfx
+image (vertex target)."""
 
 from typing import NamedTuple
 
@@ -30,8 +31,12 @@ def prepare_serving_check(
     """
     from kfx import model_steps
 
-    result = model_steps.prepare_serving_check(model.path, test_data.path, serving_request.path, expected_predictions.path)
-    serving_request.metadata.update(rows=result["rows"], features=result["features"], format="vertex-ai-prediction-request")
+    result = model_steps.prepare_serving_check(
+        model.path, test_data.path, serving_request.path, expected_predictions.path
+    )
+    serving_request.metadata.update(
+        rows=result["rows"], features=result["features"], format="vertex-ai-prediction-request"
+    )
     expected_predictions.metadata.update(rows=result["rows"])
     return (result["rows"],)
 

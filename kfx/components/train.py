@@ -68,7 +68,9 @@ def _describe(model: dict) -> list[str]:
         f"{limit:,}), fit {model['fit_seconds']:.1f} s{rounds}"
     ]
     if model.get("id_columns"):
-        lines.append(f"            left out ID-like column(s) {', '.join(model['id_columns'])}: nearly one value per row")
+        lines.append(
+            f"            left out ID-like column(s) {', '.join(model['id_columns'])}: nearly one value per row"
+        )
     return lines
 
 

@@ -173,7 +173,9 @@ class LineageRecorder:
         outputs, values = [], {}
         for key, value in event.outputs.items():
             if hasattr(value, "uri"):
-                outputs.append((key, artifact_record(self.run_id, event.name, key, value, getattr(event, "digests", None))))
+                outputs.append(
+                    (key, artifact_record(self.run_id, event.name, key, value, getattr(event, "digests", None)))
+                )
             elif isinstance(value, _SCALARS) or isinstance(value, (list, dict)):
                 values[f"output:{key}"] = value
         properties = {**self._step_properties(event), **values, "ended": event.ended, "seconds": event.seconds}

@@ -7,7 +7,8 @@ import importlib.util
 import json
 import os
 import sys
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from kfx.errors import ConfigError
 
@@ -113,4 +114,6 @@ def _typed(name: str, text: str, kind: type) -> Any:
             return value
         return kind(text)
     except ValueError:
-        raise ConfigError(f"--param {name}={text!r} is not a {kind.__name__}, the type of {name!r}; pass one.") from None
+        raise ConfigError(
+            f"--param {name}={text!r} is not a {kind.__name__}, the type of {name!r}; pass one."
+        ) from None

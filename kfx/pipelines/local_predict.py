@@ -8,7 +8,11 @@ the version's training statistics, then predicts.
 from kfp import dsl
 
 from kfx.components import (
-    find_scoring_model, generate_scoring_statistics, import_scoring_data, predict, validate_scoring_statistics,
+    find_scoring_model,
+    generate_scoring_statistics,
+    import_scoring_data,
+    predict,
+    validate_scoring_statistics,
 )
 from kfx.config import Config
 

@@ -6,7 +6,8 @@ schema, with drift from its training statistics; only a table that passed is sco
 ``ModelBatchPredictOp``, into BigQuery.
 """
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kfx.config import Config
@@ -29,13 +30,16 @@ def vertex_predict_pipeline(config: "Config") -> Callable:
     from kfp import dsl
 
     from kfx.components import (
-        default_vertex_model, find_vertex_model, generate_scoring_statistics, import_scoring_data,
+        default_vertex_model,
+        find_vertex_model,
+        generate_scoring_statistics,
+        import_scoring_data,
         validate_scoring_statistics,
     )
     from kfx.pipelines.vertex_train import exit_handler, task_options
     from kfx.vertex import images
-    from kfx.vertex.checks import check_vertex_config
     from kfx.vertex.batch_prediction import BIGQUERY_FORMAT
+    from kfx.vertex.checks import check_vertex_config
 
     check_vertex_config(config)
     c = config
