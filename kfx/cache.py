@@ -144,7 +144,7 @@ class StepCache(Listener):
 
         event.cache_key = self.key(event, task)
         step = named(event.name)
-        if not self.reuse or event.name in self.uncached:
+        if not self.reuse or self.store is None or event.name in self.uncached:
             return None
         for execution, outputs, exact in self.store.reusable_executions(event.cache_key):
             reused = self._reuse(event, task, execution, outputs, exact, step.outside if step else ())
@@ -217,7 +217,7 @@ class StepCache(Listener):
                 placed = bool(recorded) and content_digest(runtime.uri) == recorded
             except FileNotFoundError:
                 placed = False  # the earlier run's folder went away while it was read: not a usable candidate
-            if not placed:
+            if not placed or not recorded:
                 # Nothing a candidate placed stays: the next candidate, or the step, starts clean.
                 event.cached_from = ""
                 shutil.rmtree(event.task_root, ignore_errors=True)

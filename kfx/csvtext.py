@@ -215,7 +215,6 @@ def header(source: Union[str, bytes]) -> list[str]:
 
 def frame_text(frame: pd.DataFrame) -> pa.Table:
     """A typed table (Parquet, BigQuery) as text columns, each cell as ``DataFrame.to_csv`` prints it."""
-    import numpy as np
     import pyarrow as pa
 
     columns = {}
@@ -223,7 +222,8 @@ def frame_text(frame: pd.DataFrame) -> pa.Table:
         values = frame[name]
         missing = values.isna().to_numpy()
         # astype(str) prints a float by its shortest exact repr, as to_csv does.
-        text = np.where(missing, None, values.astype(str).to_numpy(dtype=object))
+        text = values.astype(str).to_numpy(dtype=object)
+        text[missing] = None
         columns[str(name)] = pa.array(text, type=pa.string())
     return pa.table(columns)
 

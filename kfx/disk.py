@@ -36,7 +36,8 @@ _REASONS = {
 
 def reason(err: OSError) -> tuple[str, str]:
     """Why ``err`` stopped a write, and the fix, as two phrases for a sentence."""
-    return _REASONS.get(err.errno, (err.strerror or str(err), "pass a path on a disk kfx can write"))
+    known = _REASONS.get(err.errno) if err.errno is not None else None
+    return known or (err.strerror or str(err), "pass a path on a disk kfx can write")
 
 
 def _existing_ancestor(path: str) -> str:

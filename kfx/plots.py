@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, TypeAlias, Union
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
-    StatsList = statistics_pb2.DatasetFeatureStatisticsList
+    StatsList: TypeAlias = statistics_pb2.DatasetFeatureStatisticsList
 
 # One colour per compared dataset, in order (matplotlib's default cycle).
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")

@@ -90,7 +90,7 @@ def resolve(registry_dir: str, model_name: str, version: str = LATEST, required:
         ModelNotFound: When ``required`` and the model or version is not in the registry.
     """
     versions = list_versions(registry_dir, model_name)
-    record = {"found": False, "model_name": model_name, "version": "", "uri": "", "reason": ""}
+    record: dict[str, Any] = {"found": False, "model_name": model_name, "version": "", "uri": "", "reason": ""}
     if not versions:
         record["reason"] = f"the registry {os.path.abspath(registry_dir)} holds no version of model {model_name!r}"
     elif version == LATEST:
@@ -198,7 +198,7 @@ def push_model(
     # Read once: compared with the champion's, then copied.
     model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
     compared = int(champion["version"]) if champion and champion.get("found") else 0
-    if compared and _same_model(champion["uri"], model_bytes):
+    if compared and champion and _same_model(champion["uri"], model_bytes):
         return {"pushed": False, "version": compared, "uri": champion["uri"],
                 "reason": f"this model is already version {champion['version']}, the champion"}
 

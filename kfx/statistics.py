@@ -49,6 +49,8 @@ def compute_statistics(
     if engine == "beam":
         from kfx import beamstats
 
+        if data_uris is None:
+            raise TypeError("compute_statistics() needs data_uris for the beam engine.")
         result = beamstats.csv_statistics({name: data_uris[name] for name in frames}, beam_options)
     else:
         tfdv = import_tfdv()

@@ -163,13 +163,15 @@ class Stop:
         self.check()
         process = (self.warm and self.warm.start(full_command)) or processes.start_in_own_group(full_command)
         self._child = process
+        output = process.stdout
+        assert output is not None, "a step's process is started with its output piped to kfx"
         if self.watchdog is not None:
             self.watchdog.watch(process.pid)
         finished = False
         try:
             if self.requested and self._timer is None:
                 self._end(process)  # the signal came while the process was being started
-            for line in iter(process.stdout.readline, ""):
+            for line in iter(output.readline, ""):
                 print(line, end="")  # kfp.local indents a step's lines by replacing print
             print("\n")
             finished = True
@@ -179,7 +181,7 @@ class Stop:
                 self._timer.cancel()
             if self.requested or not finished:
                 processes.end_group(process, GRACE_SECONDS)
-            process.stdout.close()
+            output.close()
             if self.watchdog is not None:
                 self.watchdog.release(process.pid)  # before it is collected and its pid may be given again
             code = process.wait()

@@ -41,6 +41,8 @@ def _core():
             if name.startswith(_EXTENSION) and name.endswith(".so"):
                 path = os.path.join(folder, "pywrap", name)
                 ext_spec = importlib.util.spec_from_file_location(_EXTENSION, path)
+                if ext_spec is None or ext_spec.loader is None:
+                    return None
                 module = importlib.util.module_from_spec(ext_spec)
                 try:
                     ext_spec.loader.exec_module(module)

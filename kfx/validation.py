@@ -103,7 +103,7 @@ def validate(
     if serving is not None:
         checks += compare_features(schema, statistics[reference], serving, skew_threshold, SKEW,
                                    (reference, compare_to))
-    if previous is not None and reference in statistics:
+    if previous is not None and drift_threshold is not None and reference in statistics:
         checks += compare_features(schema, statistics[reference], previous, drift_threshold, DRIFT,
                                    (reference, f"previous {reference}"))
     anomalies = {}

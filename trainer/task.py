@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Any, Optional
 
 from kfx.config import Config
 from kfx.contract import (
@@ -150,7 +150,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     model.fit(to_matrix(frames["train"], features), frames["train"][label])
     fit_seconds = time.perf_counter() - started
 
-    metrics = {"fit_seconds": round(fit_seconds, 3), "train_rows": len(frames["train"])}
+    metrics: dict[str, Any] = {"fit_seconds": round(fit_seconds, 3), "train_rows": len(frames["train"])}
     for split in ("validation", "test"):
         frame = frames[split]
         scores = classification_metrics(frame[label], model.predict(to_matrix(frame, features)))

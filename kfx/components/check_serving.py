@@ -15,7 +15,9 @@ def check_serving(
     serving_check: Output[Artifact],
     serving_request: Output[Artifact],
     serving_env: str,
-) -> NamedTuple("ServingOutputs", [("serving_ok", bool)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ServingOutputs", [("serving_ok", bool)]
+):
     """Sends the test rows, as a Vertex AI prediction request, to the model loaded in the
     serving-only environment (scikit-learn of the serving image's series, joblib, NumPy, SciPy;
     no kfx, no pandas) and compares its answer with the predictions made here.

@@ -29,7 +29,7 @@ def check_serving_image(
     serving_request: Input[Artifact],
     expected_predictions: Input[Artifact],
     serving_check: Output[Artifact],
-    serving_ok: OutputPath(bool),
+    serving_ok: OutputPath(bool),  # type: ignore[valid-type]  # kfp reads this call as an output path
 ):
     """Loads model.joblib in the serving image, predicts the request as its server does
     (``np.asarray(instances)``, ``model.predict``) and compares with the expected predictions.

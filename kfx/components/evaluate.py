@@ -19,7 +19,9 @@ def evaluate(
     accuracy_tolerance: float,
     serving_ok: bool = True,
     registered_model: Optional[Input[Artifact]] = None,
-) -> NamedTuple("EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str)]
+):
     """Scores the new model (the challenger) and the champion on the same test rows, logs accuracy,
     macro-F1, per-class precision / recall, the confusion matrix and a page with its picture, and
     decides the blessing: the serving check passed, accuracy >= ``min_accuracy``, and not more than

@@ -15,7 +15,9 @@ def prepare_serving_check(
     test_data: Input[Dataset],
     serving_request: Output[Artifact],
     expected_predictions: Output[Artifact],
-) -> NamedTuple("ServingRequestOutputs", [("rows", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ServingRequestOutputs", [("rows", int)]
+):
     """Writes the test rows as a Vertex AI prediction request (the model's features in order, a
     missing value as null) and the predictions the model makes on them here, for
     ``check_serving_image`` to compare with the serving image's.

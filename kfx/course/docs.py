@@ -42,7 +42,8 @@ def render_page(exporter: Any, nb: Any, page: Page, nav: str, source_folder: str
     }
     body, resources = exporter.from_notebook_node(nb, resources=resources)
     if loads_remotely(body):
-        found = (REMOTE_LOAD.search(body) or REMOTE_CSS.search(body)).group(0)
+        match = REMOTE_LOAD.search(body) or REMOTE_CSS.search(body)
+        found = match.group(0) if match else body
         raise DocsError(
             f"{page.name}.ipynb loads something from the network ({found[:80]}...); the pages must work offline: "
             f"put the picture in the repository and link it by relative path."

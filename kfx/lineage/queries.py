@@ -196,9 +196,9 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
     if not any(a.type in checking for a in artifacts.values()):
         # On Vertex AI the checks read the source table itself, not a dataset the model was made
         # from, so no event leads to them; they are the run's checks on that data all the same.
-        checks = {k for k, a in run.artifacts.items() if a.type in checking}
-        makers = {e.execution_id for e in run.events if e.artifact_id in checks and e.kind == OUTPUT}
-        artifacts.update({k: run.artifacts[k] for k in checks})
+        checked = {k for k, a in run.artifacts.items() if a.type in checking}
+        makers = {e.execution_id for e in run.events if e.artifact_id in checked and e.kind == OUTPUT}
+        artifacts.update({k: run.artifacts[k] for k in checked})
         executions.update({k: run.executions[k] for k in makers if k in run.executions})
         linked = [e for e in run.events if e.execution_id in executions and e.artifact_id in artifacts]
         events += [e for e in linked if e not in events]

@@ -63,6 +63,8 @@ def _import_file(path: str, spec: str) -> Any:
         sys.path.insert(0, folder)  # the team's own modules beside the file import as they do there
     name = f"kfx_pipeline_{os.path.splitext(os.path.basename(path))[0]}"
     loader_spec = importlib.util.spec_from_file_location(name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise ConfigError(f"--pipeline {spec!r}: {path} cannot be imported as a Python module; {_HOW}.")
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[name] = module
     try:

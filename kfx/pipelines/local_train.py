@@ -6,17 +6,15 @@ that option's value as the argument of the parameter of the same name.
 
 from kfp import dsl
 
-from kfx.components import (
-    check_serving,
-    evaluate,
-    find_model,
-    generate_statistics,
-    import_dataset,
-    infer_schema,
-    push_model,
-    train,
-    validate_statistics,
-)
+from kfx.components.check_serving import check_serving
+from kfx.components.evaluate import evaluate
+from kfx.components.find_model import find_model
+from kfx.components.generate_statistics import generate_statistics
+from kfx.components.import_dataset import import_dataset
+from kfx.components.infer_schema import infer_schema
+from kfx.components.push_model import push_model
+from kfx.components.train import train
+from kfx.components.validate_statistics import validate_statistics
 from kfx.config import Config
 
 DEFAULTS = Config()

@@ -78,17 +78,15 @@ def vertex_train_pipeline(config: "Config") -> Callable:
     from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
     from kfp import dsl
 
-    from kfx.components import (
-        check_serving_image,
-        custom_training_job,
-        evaluate,
-        find_vertex_model,
-        generate_statistics_bq,
-        infer_schema,
-        prepare_serving_check,
-        push_vertex_model,
-        validate_statistics,
-    )
+    from kfx.components.check_serving_image import check_serving_image
+    from kfx.components.custom_training_job import custom_training_job
+    from kfx.components.evaluate import evaluate
+    from kfx.components.find_vertex_model import find_vertex_model
+    from kfx.components.generate_statistics_bq import generate_statistics_bq
+    from kfx.components.infer_schema import infer_schema
+    from kfx.components.prepare_serving_check import prepare_serving_check
+    from kfx.components.push_vertex_model import push_vertex_model
+    from kfx.components.validate_statistics import validate_statistics
     from kfx.vertex import images
     from kfx.vertex.checks import check_vertex_config
 

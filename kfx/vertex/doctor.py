@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from kfx.config import Config
@@ -120,7 +120,7 @@ def image_manifest_url(uri: str) -> str:
     return f"https://{host}/v2/{path}/manifests/{reference}"
 
 
-def check_image(name: str, uri: str, session_factory: Callable[[], object]) -> Check:
+def check_image(name: str, uri: str, session_factory: Callable[[], Any]) -> Check:
     """That an image exists in its registry (a HEAD request for its manifest)."""
     response = session_factory().head(image_manifest_url(uri), headers={"Accept": _MANIFEST_TYPES}, timeout=30)
     status = response.status_code
@@ -131,7 +131,7 @@ def check_image(name: str, uri: str, session_factory: Callable[[], object]) -> C
     return Check(name, False, f"{uri} could not be checked (HTTP {status}); grant roles/artifactregistry.reader.")
 
 
-def check_apis(project: str, session_factory: Callable[[], object]) -> Check:
+def check_apis(project: str, session_factory: Callable[[], Any]) -> Check:
     """That every API the pipeline uses is enabled (Service Usage API, read only)."""
     session = session_factory()
     enabled: set[str] = set()
@@ -167,7 +167,7 @@ def pipeline_identity(project: str, service_account: str, session) -> Optional[s
     return f"{response.json()['projectNumber']}-compute@developer.gserviceaccount.com"
 
 
-def check_read_sessions(config: Config, session_factory: Callable[[], object]) -> Check:
+def check_read_sessions(config: Config, session_factory: Callable[[], Any]) -> Check:
     """That the pipeline's account may create BigQuery read sessions in the pipeline's project.
 
     Reads the project's IAM policy and the permissions of each role granted to the

@@ -170,7 +170,10 @@ def import_evaluation(model: Any, request: Mapping[str, Any]) -> str:
     Returns:
         The evaluation's resource name.
     """
-    from google.cloud.aiplatform.compat.types import model_evaluation as gca_model_evaluation
+    # aiplatform.compat binds model_evaluation at import time, to the module of its default API version.
+    from google.cloud.aiplatform.compat.types import (  # type: ignore[attr-defined]
+        model_evaluation as gca_model_evaluation,
+    )
     from google.protobuf import json_format, struct_pb2
 
     def value(data: Any) -> struct_pb2.Value:

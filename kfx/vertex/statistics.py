@@ -142,11 +142,9 @@ def beam_statistics(
     fractions = tuple(fractions)
     # flags=[]: otherwise Beam parses this process's own command line as pipeline options.
     with beam.Pipeline(options=PipelineOptions(flags=[], **options)) as pipeline:
-        parts = (
-            pipeline
-            | "ReadRows" >> read
-            | "Split" >> beam.Partition(lambda row, n: split_of(row, fractions, seed), len(SPLITS))
-        )
+        # Beam annotates Partition's function as its own WithTypeHints class; a plain function is what it takes.
+        by_split = beam.Partition(lambda row, n: split_of(row, fractions, seed), len(SPLITS))  # type: ignore[arg-type]
+        parts = pipeline | "ReadRows" >> read | "Split" >> by_split
         for name, part in zip(SPLITS, parts, strict=True):
             _ = (
                 part

@@ -222,8 +222,9 @@ def submit(
             job.wait()
         except RuntimeError:
             # aiplatform raises with the whole error proto; one sentence and the link say more.
+            state = job.state.name if job.state is not None else "in an unknown state"
             raise StepFailed(
-                f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} ended {job.state.name}; "
+                f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} ended {state}; "
                 f"see {console_url(job)}."
             ) from None
     return job
