@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"lineage off median {figures['median_off']:.2f} s  {figures['seconds_off']}\n"
         f"overhead    {figures['overhead_percent']:+.2f} % of the medians, "
         f"{figures['median_pair_overhead_percent']:+.2f} % median per pair\n"
-        f"CPU         {figures['cpu_overhead_percent']:+.2f} % of the medians (on {figures['cpu_on']}, off "
-        f"{figures['cpu_off']})\n"
+        f"CPU         {figures['cpu_overhead_percent']:+.2f} % of the medians (on "
+        f"{figures['cpu_on']}, off {figures['cpu_off']})\n"
         f"recorder    {figures['recorder_seconds_median']:.3f} s in its own calls "
         f"= {figures['recorder_percent_of_off']:.2f} % of a run without it"
     )

@@ -55,8 +55,8 @@ def check_config(config: Config) -> None:
         )
     if not (0 <= config.accuracy_tolerance < 1):
         raise ConfigError(
-            f"accuracy_tolerance is {config.accuracy_tolerance}; pass a share of accuracy from 0 up to (not including) "
-            "1, "
+            f"accuracy_tolerance is {config.accuracy_tolerance}; pass a share "
+            "of accuracy from 0 up to (not including) 1, "
             "such as 0.01."
         )
     for name in ("model_name", "pipeline_name"):

@@ -199,8 +199,8 @@ def check_table(
     if label_column not in df.columns:
         shown = ", ".join(map(str, list(df.columns)[:20]))
         raise DataError(
-            f"Label column {label_column!r} is not in {source} (columns: {shown}); pass --label-column with one of "
-            "them."
+            f"Label column {label_column!r} is not in {source} (columns: "
+            f"{shown}); pass --label-column with one of them."
         )
     if df[label_column].isna().any():
         row = int(df.index[df[label_column].isna()][0]) + 2

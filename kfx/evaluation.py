@@ -41,14 +41,8 @@ def load_model(model_dir: str, registry_version: bool = False):
     return model, metadata
 
 
-def evaluate_model(
-    model_dir: str,
-    test_uri: str,
-    min_accuracy: float,
-    champion: Optional[Mapping[str, Any]] = None,
-    accuracy_tolerance: float = 0.0,
-    serving_ok: bool = True,
-) -> dict[str, Any]:
+def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float, champion: Optional[Mapping[str, Any]] = None,
+                   accuracy_tolerance: float = 0.0, serving_ok: bool = True) -> dict[str, Any]:
     """Scores a model folder (the challenger) and the champion on the same test CSV, and decides the blessing.
 
     Blessed means: the serving check passed, test accuracy >= ``min_accuracy``, and (when there
@@ -97,9 +91,8 @@ def is_local_version(reference: Mapping[str, Any]) -> bool:
     return "://" not in str(reference.get("uri") or "")
 
 
-def recheck(
-    model_dir: str, test_uri: str, champion: Mapping[str, Any], evaluation: Mapping[str, Any]
-) -> tuple[bool, str]:
+def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any],
+            evaluation: Mapping[str, Any]) -> tuple[bool, str]:
     """Whether a blessed model still wins against ``champion``, a version pushed after its evaluation
     looked for one, on the same test rows and by the same rule (:func:`decide`); and why not.
 
@@ -138,16 +131,14 @@ def _score(
     label = metadata["label_column"]
     if label_column and label != label_column:
         raise SourceError(
-            f"The champion in {model_dir!r} predicts {label!r}, not {label_column!r}; pass --model-name with a new "
-            "name "
-            "for a model of this table."
+            f"The champion in {model_dir!r} predicts {label!r}, not {label_column!r}; "
+            "pass --model-name with a new name for a model of this table."
         )
     missing = [f for f in metadata["features"] if f not in frame.columns]
     if missing:
         raise SourceError(
             f"The test split lacks the feature(s) {', '.join(map(repr, missing))} that the model in {model_dir!r} "
-            "reads; "
-            "pass --model-name with a new name for a model of this table."
+            "reads; pass --model-name with a new name for a model of this table."
         )
     predicted = model.predict(to_matrix(frame, metadata["features"]))
     return classification_metrics(frame[label], predicted, labels=metadata["classes"]), metadata
@@ -298,12 +289,9 @@ def evaluation_html(result: dict[str, Any], numbers: str = "", limit: int = MAX_
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
         f"<h1>Model evaluation</h1><p>Test accuracy <b>{result['accuracy']:.4f}</b>, macro-F1 "
-        f"<b>{result['macro_f1']:.4f}</b> "
-        f"on {result['rows']} rows; {verdict}: "
-        f"{html.escape(result.get('reason') or _threshold(result))}.</p>{versus}{note}"
-        "<table border='1' "
+        f"<b>{result['macro_f1']:.4f}</b> on {result['rows']} rows; {verdict}: "
+        f"{html.escape(result.get('reason') or _threshold(result))}.</p>{versus}{note}<table border='1' "
         "cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-        f"{rows}</table><p><img alt='confusion matrix' "
-        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'></p>"
-        "</body></html>\n"
+        f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        "</p></body></html>\n"
     )

@@ -66,13 +66,9 @@ def feature_table(stats: Union[StatsList, Mapping[str, StatsList]]) -> pd.DataFr
             common = _common(feature)
             present = int(common.num_non_missing) if common is not None else 0
             missing = int(common.num_missing) if common is not None else 0
-            row = {
-                "dataset": name,
-                "feature": feature_id,
-                "type": "numeric" if feature.HasField("num_stats") else "categorical",
-                "count": present,
-                "missing": missing,
-            }
+            row = {"dataset": name, "feature": feature_id,
+                   "type": "numeric" if feature.HasField("num_stats") else "categorical",
+                   "count": present, "missing": missing}
             if feature.HasField("num_stats"):
                 n = feature.num_stats
                 row.update(mean=n.mean, std=n.std_dev, min=n.min, median=n.median, max=n.max, zeros=int(n.num_zeros))
@@ -80,21 +76,8 @@ def feature_table(stats: Union[StatsList, Mapping[str, StatsList]]) -> pd.DataFr
                 s = feature.string_stats
                 row.update(unique=int(s.unique), top=s.top_values[0].value if s.top_values else "")
             rows.append(row)
-    columns = [
-        "dataset",
-        "feature",
-        "type",
-        "count",
-        "missing",
-        "mean",
-        "std",
-        "min",
-        "median",
-        "max",
-        "zeros",
-        "unique",
-        "top",
-    ]
+    columns = ["dataset", "feature", "type", "count", "missing", "mean", "std", "min", "median", "max",
+               "zeros", "unique", "top"]
     return pd.DataFrame(rows).reindex(columns=columns).set_index(["dataset", "feature"])
 
 

@@ -112,8 +112,8 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
         raise ModelMismatch(
             f"{'Column' if len(missing) == 1 else 'Columns'} {named} that model {name} reads "
             f"{'is' if len(missing) == 1 else 'are'} not in {parsed.uri!r}; add "
-            f"{'it' if len(missing) == 1 else 'them'} to the table, or score the table with a model trained on its "
-            "columns."
+            f"{'it' if len(missing) == 1 else 'them'} to the table, or score the "
+            "table with a model trained on its columns."
         )
     if table.num_rows == 0:
         raise DataError(f"{parsed.uri!r} has no rows; pass a table with rows to score.")

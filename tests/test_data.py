@@ -285,8 +285,8 @@ def test_source_uri_forms(tmp_path):
     with pytest.raises(SourceError) as caught:
         data.parse_source(str(tmp_path / "none.parquet"))
     assert str(caught.value) == (
-        f"Source file {str(tmp_path / 'none.parquet')!r} does not exist; pass the path of an existing .csv or .parquet "
-        "file."
+        f"Source file {str(tmp_path / 'none.parquet')!r} does not exist; pass "
+        "the path of an existing .csv or .parquet file."
     )
 
 

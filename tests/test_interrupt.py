@@ -91,8 +91,8 @@ def _step_with_a_worker(tmp_path, ignore_term: bool) -> tuple[list[str], str]:
     pid_file = str(tmp_path / "worker.pid")
     script = (
         f"{ignore}import subprocess, sys, time; w = subprocess.Popen([sys.executable, '-c', {worker!r}]); "
-        f"open({pid_file!r} + '.tmp', 'w').write(str(w.pid)); __import__('os').rename({pid_file!r} + '.tmp', "
-        f"{pid_file!r}); "
+        f"open({pid_file!r} + '.tmp', 'w').write(str(w.pid)); "
+        f"__import__('os').rename({pid_file!r} + '.tmp', {pid_file!r}); "
         "print('working', flush=True); time.sleep(120)"
     )
     return [sys.executable, "-c", script], pid_file

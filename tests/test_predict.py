@@ -256,8 +256,8 @@ def test_output_is_refused_inside_a_file_and_a_copy_never_lands_on_a_file_that_a
     with pytest.raises(ConfigError) as error:
         check_output(str(tmp_path / "file" / "p.csv"), force=False)
     assert str(error.value) == (
-        f"--output '{tmp_path / 'file' / 'p.csv'}' is inside '{tmp_path / 'file'}', which is a file; pass a path in a "
-        "folder."
+        f"--output '{tmp_path / 'file' / 'p.csv'}' is inside '{tmp_path / 'file'}', "
+        "which is a file; pass a path in a folder."
     )
     with pytest.raises(ConfigError, match="is a folder; pass the path of a file to write"):
         check_output(str(tmp_path), force=True)

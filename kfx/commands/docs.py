@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     for page in pages:
         size = os.path.getsize(os.path.join(args.output_dir, page.filename))
         print(
-            f"  {page.filename:<34} {size / 1000:>6.0f} KB  {page.images} picture{'' if page.images == 1 else 's'}  "
-            f"{page.label}"
+            f"  {page.filename:<34} {size / 1000:>6.0f} KB  {page.images} "
+            f"picture{'' if page.images == 1 else 's'}  {page.label}"
         )
     size = docs.folder_size(args.output_dir)
     print(

@@ -82,8 +82,8 @@ def _describe(model: dict) -> list[str]:
     ]
     if model.get("champion_version") is not None:
         lines.append(
-            f"            champion v{model['champion_version']}: test accuracy {model['champion_accuracy']:.4f} on the "
-            "same rows"
+            f"            champion v{model['champion_version']}: test accuracy "
+            f"{model['champion_accuracy']:.4f} on the same rows"
         )
     if model.get("reason"):
         lines.append(f"            {verdict}: {model['reason']}")

@@ -3,14 +3,7 @@
 # - Python 3.11 without kfx: installs it (from this repository, else from KFX_REPOSITORY at KFX_TAG; the
 #   lock's versions as constraints), then asks you to restart the kernel.
 # - Another Python: finds or makes a "Python 3.11 (kfx)" kernel, then asks you to switch to it.
-import glob
-import importlib.util
-import json
-import os
-import platform
-import shutil
-import subprocess
-import sys
+import glob, importlib.util, json, os, platform, shutil, subprocess, sys
 
 KFX_REPOSITORY = "https://github.com/kfx-course/kfx"
 KFX_TAG = "v0.1.0"
@@ -81,8 +74,7 @@ def find_python311():
         where = "none on PATH, in pyenv or in conda"
         where = f"KFX_PYTHON={os.environ['KFX_PYTHON']} is not one" if os.environ.get("KFX_PYTHON") else where
         raise KfxSetupStop(f"No Python 3.11 here ({where}): make one, e.g. `conda create -n py311 python=3.11` "
-                           "in a Vertex AI Workbench terminal (KFX_PYTHON, if set, must name it), and run this cell "
-                           "again.")
+                           "in a Vertex AI Workbench terminal (KFX_PYTHON, if set, must name it), and run this cell again.")
     return found
 
 def make_kernel():  # a Python 3.11 virtual environment with kfx, registered as the kfx kernel

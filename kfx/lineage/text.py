@@ -80,8 +80,8 @@ def format_upstream(up: Upstream) -> str:
     lines.append(f"  source      {up.source_uri or '-'}")
     for split in up.splits:
         lines.append(
-            f"  split       {split.properties.get('split', '?'):<10} {fmt(split.properties.get('rows')):>6} rows  "
-            f"{split.uri}"
+            f"  split       {split.properties.get('split', '?'):<10} "
+            f"{fmt(split.properties.get('rows')):>6} rows  {split.uri}"
         )
     for section, artifact, values in check_figures(up.graph):
         shown = ", ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else fmt(v)}" for k, v in values.items())

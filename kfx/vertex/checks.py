@@ -119,8 +119,8 @@ def check_vertex_config(config: Config, required: Sequence[str] = VERTEX_REQUIRE
         )
     if config.job_id and not _JOB_ID.match(config.job_id):
         raise ConfigError(
-            f"--job-id {config.job_id!r} is not a valid job id; use lower-case letters, digits and hyphens (at most "
-            "128)."
+            f"--job-id {config.job_id!r} is not a valid job id; use lower-case "
+            "letters, digits and hyphens (at most 128)."
         )
     if not _REPOSITORY.match(config.artifact_repository):
         raise ConfigError(
@@ -135,8 +135,8 @@ def check_vertex_config(config: Config, required: Sequence[str] = VERTEX_REQUIRE
     if config.subnetwork and "/subnetworks/" not in config.subnetwork:
         # Dataflow takes a subnetwork only with its region (or as a full URL).
         raise ConfigError(
-            f"--subnetwork {config.subnetwork!r} lacks its region; pass regions/REGION/subnetworks/NAME or the full "
-            "URL."
+            f"--subnetwork {config.subnetwork!r} lacks its region; pass "
+            "regions/REGION/subnetworks/NAME or the full URL."
         )
     if config.peering_network and not _PEERING_NETWORK.match(config.peering_network):
         raise ConfigError(

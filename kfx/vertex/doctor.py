@@ -104,8 +104,8 @@ def check_bucket(config: Config) -> Check:
         return Check(
             "bucket",
             False,
-            f"gs://{name} does not exist; create it: gcloud storage buckets create gs://{name} --location "
-            f"{config.region}.",
+            f"gs://{name} does not exist; create it: gcloud storage buckets "
+            f"create gs://{name} --location {config.region}.",
         )
     return Check("bucket", True, f"gs://{name} ({found.location or 'location unknown'})")
 

@@ -90,14 +90,14 @@ def parse_cron(expression: str) -> Cron:
         match = _TZ.match(parts[0])
         if not match:
             raise ConfigError(
-                f"--cron {expression!r} starts with {parts[0]!r}; write TZ=Area/City before the fields, such as "
-                f"{EXAMPLE}."
+                f"--cron {expression!r} starts with {parts[0]!r}; write TZ=Area/City "
+                f"before the fields, such as {EXAMPLE}."
             )
         timezone = match[1]
         if timezone not in available_timezones():
             raise ConfigError(
-                f"--cron {expression!r} names the time zone {timezone!r}, which is no IANA time zone; use one such as "
-                "Europe/Berlin or UTC."
+                f"--cron {expression!r} names the time zone {timezone!r}, which is no IANA "
+                "time zone; use one such as Europe/Berlin or UTC."
             )
         parts = parts[1:]
     if len(parts) != len(FIELDS):
@@ -138,8 +138,8 @@ def parse_time(value: str, option: str) -> Optional[dt.datetime]:
         when = None
     if when is None or when.tzinfo is None:
         raise ConfigError(
-            f"{option} {value!r} is not a time with its UTC offset; write it like 2026-12-24T03:00:00Z or "
-            "2026-12-24T04:00:00+01:00."
+            f"{option} {value!r} is not a time with its UTC offset; write it like "
+            "2026-12-24T03:00:00Z or 2026-12-24T04:00:00+01:00."
         )
     return when
 

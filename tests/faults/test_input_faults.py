@@ -82,8 +82,8 @@ def test_kfx_run_refuses_each_bad_table_at_import_with_one_sentence_and_exit_2(k
         "single.csv": (
             [str(single)],
             (
-                f"Label column 'Class' of source {str(single)!r} holds one class, 'SEKER', in all its "
-                f"{len(beans_sample)} "
+                f"Label column 'Class' of source {str(single)!r} holds one class, "
+                f"'SEKER', in all its {len(beans_sample)} "
                 "rows, and a classifier needs at least two; add rows of another class, or pass --label-column with the "
                 "column that holds the classes."
             ),

@@ -133,8 +133,8 @@ def test_a_push_that_lost_to_a_version_pushed_meanwhile_says_so_and_leaves_no_fo
         folders["weak"], reg, "beans", evaluation, "", "", {"found": False}, sample_splits["test"]
     )
     assert result == {"pushed": False, "reason": (
-        f"not pushed: it lost to v1, which was pushed while this run ran: test accuracy {accuracy['weak']:.4f} vs v1 "
-        f"{accuracy['good']:.4f} on the same rows, more than the tolerance 0.01 below")}
+        f"not pushed: it lost to v1, which was pushed while this run ran: test accuracy {accuracy['weak']:.4f} "
+        f"vs v1 {accuracy['good']:.4f} on the same rows, more than the tolerance 0.01 below")}
     assert sorted(os.listdir(os.path.join(reg, "beans"))) == ["v1"]
     # The run that compared with v1 already is not compared again: its evaluation decided.
     champion = registry.resolve(reg, "beans")
@@ -258,8 +258,8 @@ def test_kfx_run_refuses_a_changed_champion_before_it_starts(copied, kfx_cli, tm
 def test_version_zero_says_versions_start_at_one(pushed, sample_splits, kfx_cli, tmp_path):
     result = _predict(kfx_cli, pushed, tmp_path / "runs", sample_splits["test"], model="beans@0")
     assert _one_sentence(result, "") == (
-        "kfx: error: Model version '0' in 'beans@0' does not exist: versions start at 1; pass NAME@1 or a later "
-        "version, "
+        "kfx: error: Model version '0' in 'beans@0' does not exist: versions "
+        "start at 1; pass NAME@1 or a later version, "
         "or NAME@latest."
     )
 

@@ -33,8 +33,8 @@ BAD = [
     ({"region": "europe"}, "--region 'europe' is not a Google Cloud region; pass one such as us-central1."),
     (
         {"bucket": "gs://Bad_Bucket"},
-        "--bucket: 'gs://Bad_Bucket' does not name a valid bucket; write gs://BUCKET/PATH with a lower-case bucket "
-        "name.",
+        "--bucket: 'gs://Bad_Bucket' does not name a valid bucket; write "
+        "gs://BUCKET/PATH with a lower-case bucket name.",
     ),
     (
         {"pipeline_root": "/tmp/root"},

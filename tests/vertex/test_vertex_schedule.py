@@ -118,8 +118,8 @@ BAD_CRONS = [
     ("UTC 0 3 * * *", "--cron 'UTC 0 3 * * *' has 6 fields, not 5"),
     (
         "",
-        "kfx schedule needs --cron; pass five cron fields, such as 'TZ=Europe/Berlin 0 3 * * MON' (03:00 every "
-        "Monday).",
+        "kfx schedule needs --cron; pass five cron fields, such as "
+        "'TZ=Europe/Berlin 0 3 * * MON' (03:00 every Monday).",
     ),
 ]
 

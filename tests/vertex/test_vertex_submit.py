@@ -152,8 +152,8 @@ BAD_OPTIONS = [
     (["--recipients", "ml-team"], "--recipients 'ml-team' is not an e-mail address"),
     (
         ["--recipients", "a@example.com,b@example.com,c@example.com,d@example.com"],
-        "--recipients names 4 addresses and Vertex AI e-mails at most 3; pass three or fewer (a mailing list counts as "
-        "one).",
+        "--recipients names 4 addresses and Vertex AI e-mails at most 3; pass "
+        "three or fewer (a mailing list counts as one).",
     ),
     (
         ["--peering-network", "kfx-vpc"],
@@ -196,8 +196,8 @@ def test_missing_options_are_named_together_before_anything_is_built(created, mo
     with pytest.raises(ConfigError) as caught:
         submit_module.submit(Config(target="vertex", bucket="gs://kfx-test-bucket"))
     assert str(caught.value) == (
-        "The vertex target needs --project-id and --bq-source; pass them (see docs/vertex.md for the one-time cloud "
-        "set-up)."
+        "The vertex target needs --project-id and --bq-source; pass them (see "
+        "docs/vertex.md for the one-time cloud set-up)."
     )
     assert created == []
 
