@@ -38,10 +38,11 @@ test-fast: setup
 
 # Lint, format check and type check, as configured in pyproject.toml (ruff over the repository,
 # mypy over kfx and trainer). All three run even when one fails, and make fails if any did.
+# The format check names each file it would change (`ruff format --diff` shows how).
 lint: setup
 	status=0; \
 	$(BIN)/ruff check . || status=1; \
-	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
 	$(BIN)/mypy || status=1; \
 	exit $$status
 
