@@ -14,7 +14,7 @@ export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: setup run test test-fast mutation notebooks test-notebooks docs test-docs chromium bench images lock clean
+.PHONY: setup run test test-fast lint mutation notebooks test-notebooks docs test-docs chromium bench images lock clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,16 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks and not docs"
+
+# Lint, format check and type check, as configured in pyproject.toml (ruff over the repository,
+# mypy over kfx and trainer). All three run even when one fails, and make fails if any did.
+# The format check names each file it would change (`ruff format --diff` shows how).
+lint: setup
+	status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 # Mutation testing: mutmut mutates the core modules (setup.cfg [mutmut]) and runs the fast tests
 # against each mutant, two at a time; MUTANTS="kfx.registry*" limits it to one module. See docs/mutation.md.

@@ -77,10 +77,13 @@ def one_round(index: int, serving_env: str) -> dict:
         figures["find_model_s"] + figures["drift_s"] + figures["champion_evaluation_s"] + figures["serving_check_s"], 2
     )
     figures["added_pct_of_run_b"] = round(100 * figures["added_s"] / total_b, 1)
-    print(f"round {index + 1}: run A {total_a:.1f} s, run B {total_b:.1f} s; find-model {figures['find_model_s']:.2f} s, "
-          f"drift {figures['drift_s']:+.2f} s, champion evaluation {figures['champion_evaluation_s']:+.2f} s, "
-          f"serving check {figures['serving_check_s']:.2f} s: {figures['added_s']:.2f} s "
-          f"({figures['added_pct_of_run_b']} % of run B); kfx predict {predict_s:.1f} s", flush=True)
+    print(
+        f"round {index + 1}: run A {total_a:.1f} s, run B {total_b:.1f} s; find-model {figures['find_model_s']:.2f} s, "
+        f"drift {figures['drift_s']:+.2f} s, champion evaluation {figures['champion_evaluation_s']:+.2f} s, "
+        f"serving check {figures['serving_check_s']:.2f} s: {figures['added_s']:.2f} s "
+        f"({figures['added_pct_of_run_b']} % of run B); kfx predict {predict_s:.1f} s",
+        flush=True,
+    )
     return figures
 
 

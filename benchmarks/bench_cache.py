@@ -105,9 +105,13 @@ def one_round(index: int) -> dict:
         assert [states(other)[n] for n in ("train", "check-serving", "evaluate")] == ["complete"] * 3, states(other)
         assert abs(base_out["accuracy"] - other["model"]["test_accuracy"]) < 1e-12, "both must train the same model"
     figures = {
-        "cold_s": round(cold, 2), "after_push_s": round(after_push, 2),
-        "identical_s": round(identical, 2), "identical_pct": round(100 * identical / cold, 1),
-        "svm_c_s": round(changed, 2), "in_process_train_evaluate_s": round(base, 2), "svm_c_ratio": round(changed / base, 3),
+        "cold_s": round(cold, 2),
+        "after_push_s": round(after_push, 2),
+        "identical_s": round(identical, 2),
+        "identical_pct": round(100 * identical / cold, 1),
+        "svm_c_s": round(changed, 2),
+        "in_process_train_evaluate_s": round(base, 2),
+        "svm_c_ratio": round(changed / base, 3),
         "svm_c_steps_s": {s["name"]: s["seconds"] for s in other["steps"]},
         "svm_c_run_s": other["seconds"],
     }
@@ -170,12 +174,17 @@ def large_import(rows: int) -> dict:
                 content_digest(os.path.join(folder, f"placed-{index}", name))
             digest.append(time.perf_counter() - started)
         figures = {
-            "rows": rows, "source_mb": round(os.path.getsize(source) / 1e6, 1), "outputs_mb": round(sum(outputs) / 1e6, 1),
-            "cold_s": round(cold[0], 2), "cold_step_s": round(cold[1].events[0].seconds, 2),
-            "reused_s": [round(s, 2) for s, _ in reused], "reused_step_s": [round(r.events[0].seconds, 2) for _, r in reused],
+            "rows": rows,
+            "source_mb": round(os.path.getsize(source) / 1e6, 1),
+            "outputs_mb": round(sum(outputs) / 1e6, 1),
+            "cold_s": round(cold[0], 2),
+            "cold_step_s": round(cold[1].events[0].seconds, 2),
+            "reused_s": [round(s, 2) for s, _ in reused],
+            "reused_step_s": [round(r.events[0].seconds, 2) for _, r in reused],
             "reused_s_median": round(statistics.median(s for s, _ in reused), 2),
             "reused_step_s_median": round(statistics.median(r.events[0].seconds for _, r in reused), 2),
-            "place_s_median": round(statistics.median(place), 3), "digest_s_median": round(statistics.median(digest), 3),
+            "place_s_median": round(statistics.median(place), 3),
+            "digest_s_median": round(statistics.median(digest), 3),
         }
     print(f"large import, {rows:,} rows ({figures['outputs_mb']} MB of splits): cold {figures['cold_s']} s "
           f"(step {figures['cold_step_s']} s), reused {figures['reused_s_median']} s "

@@ -39,7 +39,8 @@ STEPS = ("import_dataset", "generate_statistics", "infer_schema", "validate_stat
 SINGLE = {"direct_running_mode": "in_memory", "direct_num_workers": 1}
 MULTI = {"direct_running_mode": "multi_processing", "direct_num_workers": os.cpu_count() or 1}
 
-# Runs one kfx.data_steps or kfx.model_steps function and reports its time and the process's peak memory as the last line.
+# Runs one kfx.data_steps or kfx.model_steps function and reports its time and the process's peak
+# memory as the last line.
 CHILD = """
 import json, resource, sys, time
 call = json.loads(sys.argv[1])
@@ -170,7 +171,9 @@ def main(argv=None) -> int:
     parser.add_argument("--tables", default=TABLES, help="Folder of the made tables (default: %(default)s).")
     parser.add_argument("--sizes", default=",".join(SIZES), help="Table sizes to run (default: %(default)s).")
     parser.add_argument("--skip-beam", action="store_true", help="Skip the beam engine at the largest size.")
-    parser.add_argument("--out", default=os.path.join(HERE, "out", "data.json"), help="Result file (default: %(default)s).")
+    parser.add_argument(
+        "--out", default=os.path.join(HERE, "out", "data.json"), help="Result file (default: %(default)s)."
+    )
     args = parser.parse_args(argv)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]

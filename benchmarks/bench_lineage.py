@@ -56,7 +56,8 @@ started = time.perf_counter()
 result = run_local(config, out=io.StringIO())
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "recorder_seconds": sum(spent), "status": result.status,
-                  "lineage_graph": result.summary.get("lineage_graph"), "lineage_error": result.summary.get("lineage_error")}))
+                  "lineage_graph": result.summary.get("lineage_graph"),
+                  "lineage_error": result.summary.get("lineage_error")}))
 """
 
 
@@ -115,7 +116,9 @@ def main(argv: list[str] | None = None) -> dict:
         "median_off": round(median_off, 2),
         "overhead_percent": round(100 * (median_on - median_off) / median_off, 2),
         "median_pair_overhead_percent": round(
-            100 * statistics.median((a["seconds"] - b["seconds"]) / b["seconds"] for a, b in zip(on, off)), 2),
+            100 * statistics.median((a["seconds"] - b["seconds"]) / b["seconds"] for a, b in zip(on, off, strict=True)),
+            2,
+        ),
         "cpu_on": [round(r["cpu_seconds"], 2) for r in on],
         "cpu_off": [round(r["cpu_seconds"], 2) for r in off],
         "cpu_overhead_percent": round(100 * (cpu_on - cpu_off) / cpu_off, 2),
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"lineage off median {figures['median_off']:.2f} s  {figures['seconds_off']}\n"
         f"overhead    {figures['overhead_percent']:+.2f} % of the medians, "
         f"{figures['median_pair_overhead_percent']:+.2f} % median per pair\n"
-        f"CPU         {figures['cpu_overhead_percent']:+.2f} % of the medians (on {figures['cpu_on']}, off {figures['cpu_off']})\n"
+        f"CPU         {figures['cpu_overhead_percent']:+.2f} % of the medians (on "
+        f"{figures['cpu_on']}, off {figures['cpu_off']})\n"
         f"recorder    {figures['recorder_seconds_median']:.3f} s in its own calls "
         f"= {figures['recorder_percent_of_off']:.2f} % of a run without it"
     )

@@ -74,8 +74,15 @@ def cross_validation(folds: int = 10) -> float:
     features = [c for c in table.columns if c != config.label_column]
     # Each fold trains on nine tenths of the table: the estimator the trainer chooses for that many rows.
     estimator = choose_estimator(len(table) * (folds - 1) // folds, config.svm_max_rows)
-    model = build_model([False] * len(features), estimator, c=config.svm_c, gamma=config.svm_gamma,
-                        learning_rate=config.boosting_learning_rate, max_iter=config.boosting_max_iter, seed=config.seed)
+    model = build_model(
+        [False] * len(features),
+        estimator,
+        c=config.svm_c,
+        gamma=config.svm_gamma,
+        learning_rate=config.boosting_learning_rate,
+        max_iter=config.boosting_max_iter,
+        seed=config.seed,
+    )
     cv = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
     scores = cross_val_score(model, to_matrix(table, features), table[config.label_column], cv=cv)
     return float(scores.mean())

@@ -99,7 +99,7 @@ class Sampler(threading.Thread):
             time.sleep(0.1)
 
 
-def follow(proc: subprocess.Popen, sampler: "Sampler", started: float) -> tuple[int, float, list[str]]:
+def follow(proc: subprocess.Popen, sampler: Sampler, started: float) -> tuple[int, float, list[str]]:
     """Reads a running ``kfx run``'s output to its end, telling ``sampler`` which step is running.
 
     Returns:
@@ -162,7 +162,10 @@ def main(argv=None) -> int:
     for name in args.tables:
         result = run_table(name, args.kfx_args)
         results[name] = result
-        print(f"{name}: {result['rows']:,} rows, {result['wall_s']} s, test accuracy {result['test_accuracy']}", flush=True)
+        print(
+            f"{name}: {result['rows']:,} rows, {result['wall_s']} s, test accuracy {result['test_accuracy']}",
+            flush=True,
+        )
         print_steps(result)
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "scale.json"), "w") as f:

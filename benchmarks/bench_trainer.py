@@ -174,12 +174,31 @@ def plan(splits: dict[str, dict[str, str]], skip_slow: bool) -> list[dict]:
         point = {"kind": "fit", "table": "beans_x10", "rows": 0, "model": model, "splits": splits["beans_x10"]}
         points.append({**point, "skipped": "--skip-slow"} if skip_slow and model == "svc" else point)
     points += [
-        {"kind": "fit", "table": "beans_x100", "rows": 0, "model": "svc", "splits": splits["beans_x100"],
-         "skipped": "fit grows about quadratically: 10x the rows of beans_x10, about 100x its fit time"},
-        {"kind": "fit", "table": "beans_x100", "rows": 0, "model": "hist_gradient_boosting",
-         "splits": splits["beans_x100"]},
-        {"kind": "fit", "table": "beans_x100", "rows": 0, "model": "nystroem_logistic", "splits": splits["beans_x100"],
-         "skipped": f"{NYSTROEM_COMPONENTS} kernel features of 1,088,880 rows take 2.6 GB before the solver copies them"},
+        {
+            "kind": "fit",
+            "table": "beans_x100",
+            "rows": 0,
+            "model": "svc",
+            "splits": splits["beans_x100"],
+            "skipped": "fit grows about quadratically: 10x the rows of beans_x10, about 100x its fit time",
+        },
+        {
+            "kind": "fit",
+            "table": "beans_x100",
+            "rows": 0,
+            "model": "hist_gradient_boosting",
+            "splits": splits["beans_x100"],
+        },
+        {
+            "kind": "fit",
+            "table": "beans_x100",
+            "rows": 0,
+            "model": "nystroem_logistic",
+            "splits": splits["beans_x100"],
+            "skipped": (
+                f"{NYSTROEM_COMPONENTS} kernel features of 1,088,880 rows take 2.6 GB before the solver copies them"
+            ),
+        },
     ]
     points += [{"kind": "trainer", "table": t, "splits": splits[t]} for t in ("beans", "beans_messy", "beans_x10",
                                                                             "beans_x100")]

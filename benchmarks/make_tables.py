@@ -67,7 +67,9 @@ def messy(table, seed: int = SEED):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "out", "tables"), help="Folder to write (default: %(default)s).")
+    parser.add_argument(
+        "--out", default=os.path.join(HERE, "out", "tables"), help="Folder to write (default: %(default)s)."
+    )
     parser.add_argument("--only", choices=[*REPEATS, MESSY], help="Make only this table.")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)

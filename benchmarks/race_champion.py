@@ -24,7 +24,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 KFX = os.path.join(os.path.dirname(sys.executable), "kfx")
-RUNS = {"seed 3": ["--seed", "3"], "seed 4": ["--seed", "4"], "weak (seed 5, --svm-c 0.01)": ["--seed", "5", "--svm-c", "0.01"]}
+RUNS = {
+    "seed 3": ["--seed", "3"],
+    "seed 4": ["--seed", "4"],
+    "weak (seed 5, --svm-c 0.01)": ["--seed", "5", "--svm-c", "0.01"],
+}
 WEAK = "weak (seed 5, --svm-c 0.01)"
 
 
@@ -44,7 +48,11 @@ def repetition(folder: str) -> dict:
     os.makedirs(runs)
     LineageStore(os.path.join(runs, "metadata.sqlite"), create=True)
     # The barrier: each process waits for the file, so none starts its run before all three exist.
-    wait = "import os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.005)\nos.execv(sys.argv[2], sys.argv[2:])"
+    wait = (
+        "import os, sys, time\n"
+        "while not os.path.exists(sys.argv[1]): time.sleep(0.005)\n"
+        "os.execv(sys.argv[2], sys.argv[2:])"
+    )
     procs = {
         name: subprocess.Popen(
             [sys.executable, "-c", wait, go, KFX, "run", "--sample-rows", "600", "--min-accuracy", "0.05",
@@ -82,9 +90,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="kfx-race-") as folder:
             report = repetition(folder)
         reports.append(report)
-        print(f"repetition {n}: {report['seconds']} s; "
-              + ", ".join(f"{v} {who} ({report['runs'][who]['accuracy']:.4f})" for v, who in report["versions"].items()),
-              flush=True)
+        print(
+            f"repetition {n}: {report['seconds']} s; "
+            + ", ".join(f"{v} {who} ({report['runs'][who]['accuracy']:.4f})" for v, who in report["versions"].items()),
+            flush=True,
+        )
         for name, run in report["runs"].items():
             said = f"pushed as v{run['version']}" if run["pushed"] else run["reason"]
             print(f"  {name}: {said}", flush=True)

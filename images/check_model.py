@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     matrix = np.array([[float(row[f]) for f in metadata["features"]] for row in rows])
     labels = [row[metadata["label_column"]] for row in rows]
     predictions = [str(p) for p in model.predict(matrix)]
-    accuracy = sum(p == y for p, y in zip(predictions, labels)) / len(labels)
+    accuracy = sum(p == y for p, y in zip(predictions, labels, strict=True)) / len(labels)
     result = {"sklearn": sklearn.__version__, "numpy": np.__version__, "rows": len(rows),
               "accuracy": accuracy, "predictions": predictions}
     json.dump(result, open(out_json, "w"))
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
             return 1
     if rest[:1] == ["--expect"]:
         reference = json.load(open(rest[1]))
-        differ = sum(a != b for a, b in zip(predictions, reference["predictions"]))
+        differ = sum(a != b for a, b in zip(predictions, reference["predictions"], strict=False))
         if differ or len(predictions) != len(reference["predictions"]):
             print(f"check_model: {differ} of {len(predictions)} predictions differ from scikit-learn "
                   f"{reference['sklearn']}'s", file=sys.stderr)

@@ -110,7 +110,8 @@ def check_statistics(work: str) -> None:
 
 def serving_series() -> None:
     """``1.5``: the scikit-learn series of the serving image kfx uploads models with."""
-    from kfx.vertex.images import serving_image, serving_series as series_of
+    from kfx.vertex.images import serving_image
+    from kfx.vertex.images import serving_series as series_of
 
     print(series_of(serving_image()))
 

@@ -31,7 +31,7 @@ def pipeline_name(model_name: str) -> str:
     return f"kfx-predict-{model_name}"
 
 
-def predict_config(config: "Config", model_name: str) -> "Config":
+def predict_config(config: Config, model_name: str) -> Config:
     """``config`` for scoring with ``model_name``: the model's name, and the prediction pipeline's name."""
     return config.replace(model_name=model_name, pipeline_name=pipeline_name(model_name))
 
@@ -102,14 +102,14 @@ def _umask() -> int:
 
 
 def run_predict(
-    config: "Config",
+    config: Config,
     reference: str,
     output: str = "",
     force: bool = False,
     out: TextIO = sys.stdout,
     verbose: bool = False,
-    listeners: Optional[list["Listener"]] = None,
-) -> "RunResult":
+    listeners: Optional[list[Listener]] = None,
+) -> RunResult:
     """Scores ``config.source`` with the registry model ``reference`` through kfp.local.
 
     Args:

@@ -21,7 +21,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from kfx import storage
 
@@ -67,7 +68,7 @@ def runner_options(beam_options: Optional[Mapping[str, Any]], input_bytes: int) 
 def csv_statistics(
     data_uris: Mapping[str, str],
     beam_options: Optional[Mapping[str, Any]] = None,
-) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
+) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
     """Computes TFDV statistics of CSV files (one per split) in one Beam pipeline.
 
     Args:
@@ -115,8 +116,8 @@ def csv_statistics(
 
 
 def _in_column_order(
-    proto: "statistics_pb2.DatasetFeatureStatisticsList", columns: list[str]
-) -> "statistics_pb2.DatasetFeatureStatisticsList":
+    proto: statistics_pb2.DatasetFeatureStatisticsList, columns: list[str]
+) -> statistics_pb2.DatasetFeatureStatisticsList:
     """The statistics with features in the file's column order.
 
     TFDV lists features in the order its partial results happen to merge, which with

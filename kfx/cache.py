@@ -57,7 +57,9 @@ def _cast(value: Any, parameter_type: int) -> Any:
     from kfp.pipeline_spec import pipeline_spec_pb2
 
     kinds = pipeline_spec_pb2.ParameterType.ParameterTypeEnum
-    cast = {kinds.NUMBER_INTEGER: int, kinds.NUMBER_DOUBLE: float, kinds.BOOLEAN: bool, kinds.STRING: str}.get(parameter_type)
+    cast = {kinds.NUMBER_INTEGER: int, kinds.NUMBER_DOUBLE: float, kinds.BOOLEAN: bool, kinds.STRING: str}.get(
+        parameter_type
+    )
     return cast(value) if cast is not None else value
 
 
@@ -71,7 +73,7 @@ class StepCache(Listener):
             digests are still worked out, so this run's executions can serve later runs.
     """
 
-    def __init__(self, store: Optional["LineageStore"], reuse: bool):
+    def __init__(self, store: Optional[LineageStore], reuse: bool):
         self.store = store
         self.reuse = reuse and store is not None
         self.error = ""
@@ -142,7 +144,7 @@ class StepCache(Listener):
 
         event.cache_key = self.key(event, task)
         step = named(event.name)
-        if not self.reuse or event.name in self.uncached:
+        if not self.reuse or self.store is None or event.name in self.uncached:
             return None
         for execution, outputs, exact in self.store.reusable_executions(event.cache_key):
             reused = self._reuse(event, task, execution, outputs, exact, step.outside if step else ())
@@ -164,7 +166,7 @@ class StepCache(Listener):
         # What the key says the step read, checked again when it ends (_unchanged).
         read = {event.parameters[name]: (f"parameter {name}", digest) for name, digest in files.items()}
         for name, artifacts in event.input_artifacts.items():
-            read.update({a.uri: (f"input {name}", digest) for a, digest in zip(artifacts, inputs[name])})
+            read.update({a.uri: (f"input {name}", digest) for a, digest in zip(artifacts, inputs[name], strict=True)})
         self._read[event.name] = read
         payload = {
             "recipe": KEY_VERSION, "component": component.hexdigest(), "code": self.code,
@@ -173,8 +175,8 @@ class StepCache(Listener):
         return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     def _reuse(
-        self, event: TaskEvent, task: dict[str, Any], execution: "ExecutionRecord",
-        outputs: dict[str, "ArtifactRecord"], exact: dict[str, Any], outside: tuple[str, ...],
+        self, event: TaskEvent, task: dict[str, Any], execution: ExecutionRecord,
+        outputs: dict[str, ArtifactRecord], exact: dict[str, Any], outside: tuple[str, ...],
     ) -> Optional[dict[str, Any]]:
         """The task's outputs from ``execution`` placed in this run's folder, or None when it cannot stand in.
 
@@ -215,7 +217,7 @@ class StepCache(Listener):
                 placed = bool(recorded) and content_digest(runtime.uri) == recorded
             except FileNotFoundError:
                 placed = False  # the earlier run's folder went away while it was read: not a usable candidate
-            if not placed:
+            if not placed or not recorded:
                 # Nothing a candidate placed stays: the next candidate, or the step, starts clean.
                 event.cached_from = ""
                 shutil.rmtree(event.task_root, ignore_errors=True)
@@ -238,7 +240,8 @@ class StepCache(Listener):
         return not changed
 
     def _after(self, event: TaskEvent) -> None:
-        from kfx.report import report_for as named, resolve
+        from kfx.report import report_for as named
+        from kfx.report import resolve
 
         for name, value in event.outputs.items():
             if hasattr(value, "uri"):
@@ -251,7 +254,7 @@ class StepCache(Listener):
 
 
 def open_cache(
-    config: "Config", store: Optional["LineageStore"], uncached: frozenset[str] = frozenset(),
+    config: Config, store: Optional[LineageStore], uncached: frozenset[str] = frozenset(),
 ) -> Optional[StepCache]:
     """The cache of a local run.
 

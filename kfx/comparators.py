@@ -4,7 +4,8 @@ the schema, and the distances TFDV measured read back from its anomalies. Nothin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Optional
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Optional
 
 from kfx.thresholds import DRIFT, JS, LINF, SKEW, STANDARD_BUCKETS, Comparison, js_noise, linf_noise
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
 
-def distance_of(feature: "schema_pb2.Feature") -> str:
+def distance_of(feature: schema_pb2.Feature) -> str:
     """The distance kfx compares a feature with: JS for numbers, L-infinity for categories (and booleans)."""
     from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -21,7 +22,7 @@ def distance_of(feature: "schema_pb2.Feature") -> str:
     return LINF
 
 
-def _by_name(statistics: "statistics_pb2.DatasetFeatureStatisticsList") -> dict:
+def _by_name(statistics: statistics_pb2.DatasetFeatureStatisticsList) -> dict:
     features = statistics.datasets[0].features if statistics.datasets else []
     return {".".join(f.path.step) if f.path.step else f.name: f for f in features}
 
@@ -55,14 +56,14 @@ def _top_share(feature) -> float:
     return top / rows if top else 0.5
 
 
-def _comparator(feature: "schema_pb2.Feature", check: str):
+def _comparator(feature: schema_pb2.Feature, check: str):
     return feature.skew_comparator if check == SKEW else feature.drift_comparator
 
 
 def compare_features(
-    schema: "schema_pb2.Schema",
-    statistics: "statistics_pb2.DatasetFeatureStatisticsList",
-    control: "statistics_pb2.DatasetFeatureStatisticsList",
+    schema: schema_pb2.Schema,
+    statistics: statistics_pb2.DatasetFeatureStatisticsList,
+    control: statistics_pb2.DatasetFeatureStatisticsList,
     base: float,
     check: str,
     sides: tuple[str, str],
@@ -104,7 +105,7 @@ def compare_features(
     return result
 
 
-def with_comparators(schema: "schema_pb2.Schema", comparisons: Iterable[Comparison]) -> "schema_pb2.Schema":
+def with_comparators(schema: schema_pb2.Schema, comparisons: Iterable[Comparison]) -> schema_pb2.Schema:
     """A copy of ``schema`` with the skew / drift comparator of each comparison that is not ``curated``."""
     from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -117,7 +118,7 @@ def with_comparators(schema: "schema_pb2.Schema", comparisons: Iterable[Comparis
     return result
 
 
-def with_skew_comparators(schema: "schema_pb2.Schema", threshold: float) -> "schema_pb2.Schema":
+def with_skew_comparators(schema: schema_pb2.Schema, threshold: float) -> schema_pb2.Schema:
     """A copy of ``schema`` with a skew comparator of one fixed ``threshold`` on every feature that has none.
 
     Numeric features get a Jensen-Shannon divergence threshold, categorical ones an
@@ -133,7 +134,7 @@ def with_skew_comparators(schema: "schema_pb2.Schema", threshold: float) -> "sch
     return result
 
 
-def measurements(anomalies: Optional["anomalies_pb2.Anomalies"]) -> dict[tuple[str, str], float]:
+def measurements(anomalies: Optional[anomalies_pb2.Anomalies]) -> dict[tuple[str, str], float]:
     """(feature, "skew" | "drift") to the distance TFDV measured, from the anomalies' drift/skew info."""
     result: dict[tuple[str, str], float] = {}
     for info in anomalies.drift_skew_info if anomalies is not None else ():

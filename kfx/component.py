@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 
 def component(func: Optional[Callable] = None, **options: Any) -> Any:
@@ -34,7 +35,9 @@ def component(func: Optional[Callable] = None, **options: Any) -> Any:
     from kfx.config import DEFAULT_IMAGE, Config
 
     def wrap(func: Callable) -> Any:
-        defaults = {f.name: getattr(Config, f.name) for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
+        defaults = {
+            f.name: getattr(Config, f.name) for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING
+        }
         filled = list(inspect.signature(func).parameters.values())
         # Only the trailing run of parameters can take defaults; earlier ones stay required.
         for index in range(len(filled) - 1, -1, -1):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from kfx.config_checks import check_config
 from kfx.errors import ConfigError
@@ -159,7 +160,7 @@ class Config:
         "Artifact Registry (Docker) repository holding the images. Defaults to kfx.")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
+    def from_mapping(cls, values: Mapping[str, Any]) -> Config:
         """Builds a config from a mapping, such as a notebook's parameters or CLI options.
 
         Args:
@@ -181,7 +182,7 @@ class Config:
         config.validate()
         return config
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         """Returns a validated copy with ``changes`` applied."""
         config = dataclasses.replace(self, **changes)
         config.validate()
@@ -199,7 +200,9 @@ class Config:
     @property
     def resolved_model_name(self) -> str:
         """The model's name: ``model_name``, else the source's own name (see :func:`source_name`)."""
-        return self.model_name or source_name(self.bq_source if self.target == "vertex" and self.bq_source else self.source)
+        return self.model_name or source_name(
+            self.bq_source if self.target == "vertex" and self.bq_source else self.source
+        )
 
     @property
     def resolved_pipeline_name(self) -> str:

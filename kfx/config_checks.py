@@ -19,7 +19,7 @@ TARGETS = ("local", "vertex")
 PIPELINES = ("train", "predict")
 
 
-def check_config(config: "Config") -> None:
+def check_config(config: Config) -> None:
     """Checks the values that can be checked without touching data or the cloud.
 
     Raises:
@@ -46,12 +46,17 @@ def check_config(config: "Config") -> None:
     if not (0 <= config.min_accuracy <= 1):
         raise ConfigError(f"min_accuracy is {config.min_accuracy}; pass a value between 0 and 1.")
     if not (0 < config.skew_threshold <= 1):
-        raise ConfigError(f"skew_threshold is {config.skew_threshold}; pass a number above 0 and at most 1, such as 0.15.")
+        raise ConfigError(
+            f"skew_threshold is {config.skew_threshold}; pass a number above 0 and at most 1, such as 0.15."
+        )
     if not (0 < config.drift_threshold <= 1):
-        raise ConfigError(f"drift_threshold is {config.drift_threshold}; pass a number above 0 and at most 1, such as 0.15.")
+        raise ConfigError(
+            f"drift_threshold is {config.drift_threshold}; pass a number above 0 and at most 1, such as 0.15."
+        )
     if not (0 <= config.accuracy_tolerance < 1):
         raise ConfigError(
-            f"accuracy_tolerance is {config.accuracy_tolerance}; pass a share of accuracy from 0 up to (not including) 1, "
+            f"accuracy_tolerance is {config.accuracy_tolerance}; pass a share "
+            "of accuracy from 0 up to (not including) 1, "
             "such as 0.01."
         )
     for name in ("model_name", "pipeline_name"):
@@ -69,7 +74,9 @@ def check_config(config: "Config") -> None:
             "concurrent run and 0 (no limit) or more runs."
         )
     if config.retries < 0:
-        raise ConfigError(f"retries is {config.retries}; pass 0 (no retry) or how many times a failed task runs again, such as 3.")
+        raise ConfigError(
+            f"retries is {config.retries}; pass 0 (no retry) or how many times a failed task runs again, such as 3."
+        )
     if config.svm_c <= 0:
         raise ConfigError(f"svm_c is {config.svm_c}; pass a positive number such as 10.")
     if config.svm_max_rows < 0:
@@ -79,4 +86,6 @@ def check_config(config: "Config") -> None:
             f"boosting_learning_rate is {config.boosting_learning_rate}; pass a positive number such as 0.1."
         )
     if config.boosting_max_iter < 1:
-        raise ConfigError(f"boosting_max_iter is {config.boosting_max_iter}; pass a positive number of rounds such as 100.")
+        raise ConfigError(
+            f"boosting_max_iter is {config.boosting_max_iter}; pass a positive number of rounds such as 100."
+        )

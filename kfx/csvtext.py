@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import io
 import os
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional, Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, Optional, Union
 
 from kfx import tablecheck
 from kfx.errors import SourceError
@@ -35,7 +36,7 @@ BATCH_ROWS = 65536
 _ENDS = 1 << 20
 
 
-def load_text(uri: str, data: Optional[bytes] = None) -> "pa.Table":
+def load_text(uri: str, data: Optional[bytes] = None) -> pa.Table:
     """Checks and reads a CSV source into a table of text columns (see :func:`read_text`).
 
     Args:
@@ -65,7 +66,7 @@ def load_text(uri: str, data: Optional[bytes] = None) -> "pa.Table":
         raise unreadable(uri, err) from None
 
 
-def load_frame(uri: str, data: bytes) -> "pd.DataFrame":
+def load_frame(uri: str, data: bytes) -> pd.DataFrame:
     """Checks and reads a CSV source (its bytes, gzip-compressed when named so) with pandas' types.
 
     Raises:
@@ -151,7 +152,7 @@ def _count_lines(path: str) -> int:
     return count + 1
 
 
-def read_text(source: Union[str, bytes]) -> "pa.Table":
+def read_text(source: Union[str, bytes]) -> pa.Table:
     """Reads a CSV file (a local path, or the file's bytes) into a table of text columns.
 
     Args:
@@ -212,9 +213,8 @@ def header(source: Union[str, bytes]) -> list[str]:
     return [str(cell) for cell in first.iloc[0]] if len(first) else []
 
 
-def frame_text(frame: "pd.DataFrame") -> "pa.Table":
+def frame_text(frame: pd.DataFrame) -> pa.Table:
     """A typed table (Parquet, BigQuery) as text columns, each cell as ``DataFrame.to_csv`` prints it."""
-    import numpy as np
     import pyarrow as pa
 
     columns = {}
@@ -222,12 +222,13 @@ def frame_text(frame: "pd.DataFrame") -> "pa.Table":
         values = frame[name]
         missing = values.isna().to_numpy()
         # astype(str) prints a float by its shortest exact repr, as to_csv does.
-        text = np.where(missing, None, values.astype(str).to_numpy(dtype=object))
+        text = values.astype(str).to_numpy(dtype=object)
+        text[missing] = None
         columns[str(name)] = pa.array(text, type=pa.string())
     return pa.table(columns)
 
 
-def typed_frame(table: "pa.Table") -> "pd.DataFrame":
+def typed_frame(table: pa.Table) -> pd.DataFrame:
     """The text table with each column typed as ``pandas.read_csv`` would: int64, float64, else text.
 
     A column of whole numbers with gaps is float64, as in pandas; text stays ``object``.
@@ -243,10 +244,10 @@ def typed_frame(table: "pa.Table") -> "pd.DataFrame":
                 continue
         return column.to_pandas()
 
-    return pd.DataFrame({name: typed(column) for name, column in zip(table.column_names, table.columns)})
+    return pd.DataFrame({name: typed(column) for name, column in zip(table.column_names, table.columns, strict=True)})
 
 
-def write_csv(table: "pa.Table", out: BinaryIO) -> None:
+def write_csv(table: pa.Table, out: BinaryIO) -> None:
     """Writes a table of ``string`` columns as CSV: the header, then one line per row, cells as they are.
 
     Quoting is the ``csv`` module's (and ``DataFrame.to_csv``'s) minimal quoting: only a
@@ -263,7 +264,7 @@ def _header(names: list[str]) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def _lines(batch: "pa.RecordBatch") -> Any:
+def _lines(batch: pa.RecordBatch) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 

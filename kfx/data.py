@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
 
 from kfx import csvtext, storage, tablecheck
 from kfx.csvtext import first_line as _first_line
@@ -88,7 +89,7 @@ def parse_source(uri: str) -> Source:
     return Source(uri, "local")
 
 
-def read_source(uri: str, billing_project: Optional[str] = None) -> "pd.DataFrame":
+def read_source(uri: str, billing_project: Optional[str] = None) -> pd.DataFrame:
     """Reads a source table whole into a DataFrame.
 
     Args:
@@ -107,7 +108,7 @@ def read_source(uri: str, billing_project: Optional[str] = None) -> "pd.DataFram
     return _parse_table(source.uri, data)
 
 
-def read_text_table(uri: str, billing_project: Optional[str] = None) -> "pa.Table":
+def read_text_table(uri: str, billing_project: Optional[str] = None) -> pa.Table:
     """Reads a source table as text: every cell as the CSV holds it, for writing it out unchanged.
 
     A CSV's cells are kept as written (see :mod:`kfx.csvtext`); a Parquet or BigQuery
@@ -129,7 +130,7 @@ def read_text_table(uri: str, billing_project: Optional[str] = None) -> "pa.Tabl
     return csvtext.load_text(source.uri, storage.read_bytes(source.uri))
 
 
-def _parse_table(uri: str, data: bytes) -> "pd.DataFrame":
+def _parse_table(uri: str, data: bytes) -> pd.DataFrame:
     if not uri.lower().endswith(".parquet"):
         return csvtext.load_frame(uri, data)
     import pyarrow.parquet as pq
@@ -143,12 +144,11 @@ def _parse_table(uri: str, data: bytes) -> "pd.DataFrame":
         raise csvtext.unreadable(uri, err) from None
 
 
-def _read_bigquery(table_id: str, billing_project: Optional[str]) -> "pd.DataFrame":
+def _read_bigquery(table_id: str, billing_project: Optional[str]) -> pd.DataFrame:
     # The table id was validated by parse_source and is passed as a table
     # reference, never pasted into SQL.
-    from google.cloud import bigquery
-
     from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import bigquery
 
     try:
         client = bigquery.Client(project=billing_project)
@@ -162,14 +162,14 @@ def _read_bigquery(table_id: str, billing_project: Optional[str]) -> "pd.DataFra
 
 
 def check_table(
-    df: "pd.DataFrame",
+    df: pd.DataFrame,
     label_column: str,
     fractions: Sequence[float],
     source: str = "the table",
     *,
-    sampled_from: Optional["pd.Series"] = None,
-    cells: Optional["pa.Table"] = None,
-) -> "pd.DataFrame":
+    sampled_from: Optional[pd.Series] = None,
+    cells: Optional[pa.Table] = None,
+) -> pd.DataFrame:
     """Checks that a table can be split and trained on, and returns it with numeric columns as numbers.
 
     Messages name a row by its line in a CSV file: the index of ``df`` plus 2.
@@ -199,7 +199,8 @@ def check_table(
     if label_column not in df.columns:
         shown = ", ".join(map(str, list(df.columns)[:20]))
         raise DataError(
-            f"Label column {label_column!r} is not in {source} (columns: {shown}); pass --label-column with one of them."
+            f"Label column {label_column!r} is not in {source} (columns: "
+            f"{shown}); pass --label-column with one of them."
         )
     if df[label_column].isna().any():
         row = int(df.index[df[label_column].isna()][0]) + 2

@@ -16,7 +16,8 @@ and the task's exit code.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 
 def import_dataset(
@@ -52,7 +53,7 @@ def import_dataset(
                              sampled_from=whole, cells=table)
     positions = splitting.split_positions(frame[label_column], fractions, seed)
     result: dict[str, Any] = {"source": parsed.uri, "columns": list(table.column_names)}
-    for split, path in zip(splitting.SPLITS, (train_path, validation_path, test_path)):
+    for split, path in zip(splitting.SPLITS, (train_path, validation_path, test_path), strict=True):
         with storage.open_write(path) as out:
             csvtext.write_csv(table.take(positions[split]), out)
         result[f"{split}_rows"] = len(positions[split])

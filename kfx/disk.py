@@ -36,7 +36,8 @@ _REASONS = {
 
 def reason(err: OSError) -> tuple[str, str]:
     """Why ``err`` stopped a write, and the fix, as two phrases for a sentence."""
-    return _REASONS.get(err.errno, (err.strerror or str(err), "pass a path on a disk kfx can write"))
+    known = _REASONS.get(err.errno) if err.errno is not None else None
+    return known or (err.strerror or str(err), "pass a path on a disk kfx can write")
 
 
 def _existing_ancestor(path: str) -> str:
@@ -113,7 +114,11 @@ def step_error(step: str, code: int, filename: str, task_root: str) -> str:
     """The sentence of a step that failed because its disk refused a write (``code`` an errno in
     :data:`TRACEBACK_LINE`): the file when its traceback named it, else the step's output folder."""
     why, fix = reason(OSError(code, os.strerror(code)))
-    what = f"{os.path.basename(filename)} in {os.path.dirname(filename)!r}" if filename else f"its outputs in {task_root!r}"
+    what = (
+        f"{os.path.basename(filename)} in {os.path.dirname(filename)!r}"
+        if filename
+        else f"its outputs in {task_root!r}"
+    )
     return f"Step {step!r} could not write {what}: {why}; {fix} as --runs-dir, then run again."
 
 

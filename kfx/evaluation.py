@@ -6,7 +6,8 @@ import base64
 import html
 import io
 import json
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from kfx import storage
 from kfx.contract import METADATA_FILE, MODEL_FILE
@@ -40,14 +41,8 @@ def load_model(model_dir: str, registry_version: bool = False):
     return model, metadata
 
 
-def evaluate_model(
-    model_dir: str,
-    test_uri: str,
-    min_accuracy: float,
-    champion: Optional[Mapping[str, Any]] = None,
-    accuracy_tolerance: float = 0.0,
-    serving_ok: bool = True,
-) -> dict[str, Any]:
+def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float, champion: Optional[Mapping[str, Any]] = None,
+                   accuracy_tolerance: float = 0.0, serving_ok: bool = True) -> dict[str, Any]:
     """Scores a model folder (the challenger) and the champion on the same test CSV, and decides the blessing.
 
     Blessed means: the serving check passed, test accuracy >= ``min_accuracy``, and (when there
@@ -67,8 +62,8 @@ def evaluate_model(
         ``champion`` (``version``, ``uri``, ``accuracy``, ``macro_f1``; None without one),
         ``blessed`` and ``reason`` (the decision, in words).
     """
-    from trainer.model import share_cores
     from trainer.inputs import read_split
+    from trainer.model import share_cores
 
     # Gradient boosting predicts in parallel: the same OpenMP setting as the trainer's fit.
     share_cores()
@@ -96,7 +91,8 @@ def is_local_version(reference: Mapping[str, Any]) -> bool:
     return "://" not in str(reference.get("uri") or "")
 
 
-def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any], evaluation: Mapping[str, Any]) -> tuple[bool, str]:
+def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any],
+            evaluation: Mapping[str, Any]) -> tuple[bool, str]:
     """Whether a blessed model still wins against ``champion``, a version pushed after its evaluation
     looked for one, on the same test rows and by the same rule (:func:`decide`); and why not.
 
@@ -109,8 +105,8 @@ def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any], evaluati
     Returns:
         Whether it still wins, and the sentence that says it lost (for the push's reason) when not.
     """
-    from trainer.model import share_cores
     from trainer.inputs import read_split
+    from trainer.model import share_cores
 
     share_cores()
     frame = read_split(test_uri, "csv")
@@ -135,14 +131,14 @@ def _score(
     label = metadata["label_column"]
     if label_column and label != label_column:
         raise SourceError(
-            f"The champion in {model_dir!r} predicts {label!r}, not {label_column!r}; pass --model-name with a new name "
-            "for a model of this table."
+            f"The champion in {model_dir!r} predicts {label!r}, not {label_column!r}; "
+            "pass --model-name with a new name for a model of this table."
         )
     missing = [f for f in metadata["features"] if f not in frame.columns]
     if missing:
         raise SourceError(
-            f"The test split lacks the feature(s) {', '.join(map(repr, missing))} that the model in {model_dir!r} reads; "
-            "pass --model-name with a new name for a model of this table."
+            f"The test split lacks the feature(s) {', '.join(map(repr, missing))} that the model in {model_dir!r} "
+            "reads; pass --model-name with a new name for a model of this table."
         )
     predicted = model.predict(to_matrix(frame, metadata["features"]))
     return classification_metrics(frame[label], predicted, labels=metadata["classes"]), metadata
@@ -292,9 +288,10 @@ def evaluation_html(result: dict[str, Any], numbers: str = "", limit: int = MAX_
     )
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
-        f"<h1>Model evaluation</h1><p>Test accuracy <b>{result['accuracy']:.4f}</b>, macro-F1 <b>{result['macro_f1']:.4f}</b> "
-        f"on {result['rows']} rows; {verdict}: {html.escape(result.get('reason') or _threshold(result))}.</p>{versus}{note}"
-        "<table border='1' cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-        f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'></p>"
-        "</body></html>\n"
+        f"<h1>Model evaluation</h1><p>Test accuracy <b>{result['accuracy']:.4f}</b>, macro-F1 "
+        f"<b>{result['macro_f1']:.4f}</b> on {result['rows']} rows; {verdict}: "
+        f"{html.escape(result.get('reason') or _threshold(result))}.</p>{versus}{note}<table border='1' "
+        "cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+        f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        "</p></body></html>\n"
     )

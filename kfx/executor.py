@@ -16,7 +16,7 @@ Vertex AI. Only :mod:`kfx.errors` is imported before the executor runs.
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 ERROR_PREFIX = "kfx-error: "
 """Starts the line a task prints for a user's error; :mod:`kfx.local` watches for it."""

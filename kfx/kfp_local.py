@@ -22,7 +22,8 @@ import functools
 import inspect
 import re
 import sys
-from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, TextIO
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, Optional, TextIO
 
 from kfx.errors import KfxError
 

@@ -29,7 +29,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from kfx.config import Config
@@ -73,7 +73,7 @@ class RunResult:
 
 def new_run_id(pipeline_name: str) -> str:
     """A sortable, unique run id: ``<pipeline>-<UTC time>-<random>``."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return f"{pipeline_name}-{stamp}-{secrets.token_hex(2)}"
 
 
@@ -147,7 +147,6 @@ def run_local(
     preflight(config, pushes="push-model" in tasks.names)
     from kfx.stops import Interrupted, Stop
     from kfx.summary import stop_sentence
-
     from kfx.warm import WarmServer
     from kfx.watchdog import Watchdog
 
@@ -173,8 +172,8 @@ def run_local(
 
 
 def _run(
-    config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: "Stop", pipeline: Any,
-    arguments: dict[str, Any], tasks: "PipelineTasks",
+    config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: Stop, pipeline: Any,
+    arguments: dict[str, Any], tasks: PipelineTasks,
 ) -> RunResult:
     from kfp import local
 

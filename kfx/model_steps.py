@@ -38,7 +38,7 @@ def train(
         **os.environ,
         contract.MODEL_DIR_VARIABLE: model_dir,
         contract.DATA_FORMAT_VARIABLE: "csv",
-        **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path))),
+        **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path), strict=True)),
     }
     metrics = task.main(contract.trainer_args(**hyperparameters), environ=environ)
     metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{contract.METADATA_FILE}"))
@@ -55,8 +55,8 @@ def evaluate(
     serving_ok: bool,
     numbers_path: str = "",
 ) -> dict[str, Any]:
-    """Scores the model, and the champion when there is one (None: no champion), on the test split, writes the evaluation
-    page and decides the blessing.
+    """Scores the model, and the champion when there is one (None: no champion), on the test split,
+    writes the evaluation page and decides the blessing.
 
     Args:
         numbers_path: Where to write the whole result as JSON (every class's figures and the full
@@ -114,8 +114,8 @@ def prepare_serving_check(model_dir: str, test_path: str, request_path: str, exp
     import json
 
     from kfx import evaluation, serving, storage
-    from trainer.model import share_cores, to_matrix
     from trainer.inputs import read_split
+    from trainer.model import share_cores, to_matrix
 
     share_cores()
     model, metadata = evaluation.load_model(model_dir)
@@ -127,7 +127,9 @@ def prepare_serving_check(model_dir: str, test_path: str, request_path: str, exp
     return {"rows": len(matrix), "test_rows": len(frame), "features": len(metadata["features"])}
 
 
-def check_serving(model_dir: str, test_path: str, request_path: str, result_path: str, serving_env: str) -> dict[str, Any]:
+def check_serving(
+    model_dir: str, test_path: str, request_path: str, result_path: str, serving_env: str
+) -> dict[str, Any]:
     """Checks that the model loads and predicts the same where only the serving image's packages are.
 
     Writes the request (see :func:`prepare_serving_check`), runs :mod:`kfx.serving_check` in the
@@ -152,7 +154,10 @@ def check_serving(model_dir: str, test_path: str, request_path: str, result_path
 
     folder = os.path.abspath(Config(serving_env=serving_env).resolved_serving_env)
     if not serving.is_ready(folder):
-        print(f"Making the serving environment {folder} (once; pip installs {len(serving.pins())} packages) ...", flush=True)
+        print(
+            f"Making the serving environment {folder} (once; pip installs {len(serving.pins())} packages) ...",
+            flush=True,
+        )
     python = serving.ensure_env(folder)
     os.makedirs(os.path.dirname(os.path.abspath(result_path)), exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Optional, TypeAlias, Union
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -21,13 +22,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
-    StatsList = statistics_pb2.DatasetFeatureStatisticsList
+    StatsList: TypeAlias = statistics_pb2.DatasetFeatureStatisticsList
 
 # One colour per compared dataset, in order (matplotlib's default cycle).
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 
 
-def _datasets(stats: Union["StatsList", Mapping[str, "StatsList"]]) -> dict[str, Any]:
+def _datasets(stats: Union[StatsList, Mapping[str, StatsList]]) -> dict[str, Any]:
     """Name to ``DatasetFeatureStatistics``, from one statistics list or a mapping of them."""
     if hasattr(stats, "datasets"):
         return {d.name or f"dataset {i}": d for i, d in enumerate(stats.datasets)}
@@ -48,7 +49,7 @@ def _common(feature: Any) -> Any:
     return getattr(feature, kind).common_stats if kind in ("num_stats", "string_stats", "bytes_stats") else None
 
 
-def feature_table(stats: Union["StatsList", Mapping[str, "StatsList"]]) -> "pd.DataFrame":
+def feature_table(stats: Union[StatsList, Mapping[str, StatsList]]) -> pd.DataFrame:
     """One row per dataset and feature: type, count, missing, mean, std, min, median, max, unique.
 
     Args:
@@ -65,7 +66,8 @@ def feature_table(stats: Union["StatsList", Mapping[str, "StatsList"]]) -> "pd.D
             common = _common(feature)
             present = int(common.num_non_missing) if common is not None else 0
             missing = int(common.num_missing) if common is not None else 0
-            row = {"dataset": name, "feature": feature_id, "type": "numeric" if feature.HasField("num_stats") else "categorical",
+            row = {"dataset": name, "feature": feature_id,
+                   "type": "numeric" if feature.HasField("num_stats") else "categorical",
                    "count": present, "missing": missing}
             if feature.HasField("num_stats"):
                 n = feature.num_stats
@@ -74,7 +76,8 @@ def feature_table(stats: Union["StatsList", Mapping[str, "StatsList"]]) -> "pd.D
                 s = feature.string_stats
                 row.update(unique=int(s.unique), top=s.top_values[0].value if s.top_values else "")
             rows.append(row)
-    columns = ["dataset", "feature", "type", "count", "missing", "mean", "std", "min", "median", "max", "zeros", "unique", "top"]
+    columns = ["dataset", "feature", "type", "count", "missing", "mean", "std", "min", "median", "max",
+               "zeros", "unique", "top"]
     return pd.DataFrame(rows).reindex(columns=columns).set_index(["dataset", "feature"])
 
 
@@ -109,10 +112,10 @@ def histogram_data(feature: Any) -> dict[str, list]:
 
 
 def feature_histograms(
-    stats: Union["StatsList", Mapping[str, "StatsList"]],
+    stats: Union[StatsList, Mapping[str, StatsList]],
     features: Optional[Iterable[str]] = None,
     columns: int = 4,
-) -> "Figure":
+) -> Figure:
     """One small histogram per feature, every dataset overlaid (e.g. train vs. eval).
 
     Args:
@@ -132,8 +135,8 @@ def feature_histograms(
     rows = max(1, math.ceil(len(names) / columns))
     fig = Figure(figsize=(3.2 * columns, 2.3 * rows + 0.6), dpi=90, layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    for ax, name in zip(axes, names):
-        for colour, (label, by_name) in zip(_COLOURS, datasets.items()):
+    for ax, name in zip(axes, names, strict=False):
+        for colour, (label, by_name) in zip(_COLOURS, datasets.items(), strict=False):
             if name not in by_name:
                 continue
             bars = histogram_data(by_name[name])
@@ -154,7 +157,7 @@ def feature_histograms(
     return fig
 
 
-def pipeline_graph(pipeline: Any) -> "nx.DiGraph":
+def pipeline_graph(pipeline: Any) -> nx.DiGraph:
     """The task graph of a pipeline: one node per task, one edge per dependency.
 
     Args:
@@ -189,7 +192,7 @@ def _pipeline_spec(pipeline: Any) -> dict[str, Any]:
     return json_format.MessageToDict(pipeline.pipeline_spec)
 
 
-def _add_dag(graph: "nx.DiGraph", spec: dict[str, Any], dag: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _add_dag(graph: nx.DiGraph, spec: dict[str, Any], dag: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Adds a DAG's tasks; returns its entry and exit leaf tasks (for the enclosing DAG's edges)."""
     entries: dict[str, list[str]] = {}
     exits: dict[str, list[str]] = {}
@@ -199,7 +202,9 @@ def _add_dag(graph: "nx.DiGraph", spec: dict[str, Any], dag: dict[str, Any]) -> 
         if "dag" in component:
             entries[name], exits[name] = _add_dag(graph, spec, component["dag"])
         else:
-            graph.add_node(name, label=task.get("taskInfo", {}).get("name", name), component=task["componentRef"]["name"])
+            graph.add_node(
+                name, label=task.get("taskInfo", {}).get("name", name), component=task["componentRef"]["name"]
+            )
             entries[name] = exits[name] = [name]
     for name, task in tasks.items():
         passed: dict[str, set[str]] = {}
@@ -221,7 +226,7 @@ def _add_dag(graph: "nx.DiGraph", spec: dict[str, Any], dag: dict[str, Any]) -> 
     )
 
 
-def pipeline_figure(pipeline: Any, show_artifacts: bool = True) -> "Figure":
+def pipeline_figure(pipeline: Any, show_artifacts: bool = True) -> Figure:
     """A picture of the pipeline's DAG, left to right in run order.
 
     Edges between neighbouring steps are straight; an edge that skips steps (an
@@ -273,7 +278,7 @@ def _bend(hops: int) -> float:
     return min(0.45, 0.12 * hops)
 
 
-def _edges_by_span(graph: "nx.DiGraph", position: dict[str, tuple[float, float]]) -> dict[int, list]:
+def _edges_by_span(graph: nx.DiGraph, position: dict[str, tuple[float, float]]) -> dict[int, list]:
     """Edges grouped by how many layers they span (1 for neighbours)."""
     groups: dict[int, list] = {}
     for source, target in graph.edges:
@@ -282,7 +287,7 @@ def _edges_by_span(graph: "nx.DiGraph", position: dict[str, tuple[float, float]]
     return dict(sorted(groups.items()))
 
 
-def to_png(fig: "Figure") -> bytes:
+def to_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (for files, HTML pages and tests)."""
     out = io.BytesIO()
     fig.savefig(out, format="png")

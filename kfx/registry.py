@@ -29,6 +29,7 @@ from typing import Any, Optional
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
 from kfx.errors import ConfigError, ModelMismatch, ModelNotFound
+
 # Named in kfx.manifest (which checks them) and used through this module as before.
 from kfx.manifest import MANIFEST_FILE, SCHEMA_FILE, TRAIN_STATISTICS, write_manifest  # noqa: F401
 
@@ -58,10 +59,14 @@ def parse_reference(reference: str) -> tuple[str, str]:
     if version != LATEST:
         match = re.fullmatch(r"v?(\d+)", version)
         if not match:
-            raise ConfigError(f"Model version {version!r} in {reference!r} is not a number; pass NAME@3, NAME@v3 or NAME@latest.")
+            raise ConfigError(
+                f"Model version {version!r} in {reference!r} is not a number; pass NAME@3, NAME@v3 or NAME@latest."
+            )
         if int(match[1]) < 1:
-            raise ConfigError(f"Model version {version!r} in {reference!r} does not exist: versions start at 1; pass NAME@1 "
-                              "or a later version, or NAME@latest.")
+            raise ConfigError(
+                f"Model version {version!r} in {reference!r} does not exist: versions start at 1; pass NAME@1 "
+                "or a later version, or NAME@latest."
+            )
         version = match[1]
     return name, version
 
@@ -85,7 +90,7 @@ def resolve(registry_dir: str, model_name: str, version: str = LATEST, required:
         ModelNotFound: When ``required`` and the model or version is not in the registry.
     """
     versions = list_versions(registry_dir, model_name)
-    record = {"found": False, "model_name": model_name, "version": "", "uri": "", "reason": ""}
+    record: dict[str, Any] = {"found": False, "model_name": model_name, "version": "", "uri": "", "reason": ""}
     if not versions:
         record["reason"] = f"the registry {os.path.abspath(registry_dir)} holds no version of model {model_name!r}"
     elif version == LATEST:
@@ -100,7 +105,11 @@ def resolve(registry_dir: str, model_name: str, version: str = LATEST, required:
     if record["found"]:
         record["uri"] = os.path.abspath(os.path.join(registry_dir, model_name, f"v{record['version']}"))
     elif required:
-        known = sorted(n for n in os.listdir(registry_dir) if list_versions(registry_dir, n)) if os.path.isdir(registry_dir) else []
+        known = (
+            sorted(n for n in os.listdir(registry_dir) if list_versions(registry_dir, n))
+            if os.path.isdir(registry_dir)
+            else []
+        )
         raise ModelNotFound(
             f"{record['reason'][0].upper()}{record['reason'][1:]}; pass one of: "
             f"{', '.join(known) if known else 'none yet (run kfx run to push a model first)'}."
@@ -180,7 +189,8 @@ def push_model(
         raise ConfigError("The model name is empty; pass --model-name (or a source, whose name it defaults to).")
     if not evaluation.get("blessed"):
         reason = evaluation.get("reason") or (
-            f"test accuracy {evaluation.get('accuracy', float('nan')):.4f} is below min_accuracy {evaluation.get('min_accuracy')}"
+            f"test accuracy {evaluation.get('accuracy', float('nan')):.4f} is below min_accuracy "
+            f"{evaluation.get('min_accuracy')}"
         )
         return {"pushed": False, "reason": f"not blessed: {reason}"}
     from kfx import storage
@@ -188,7 +198,7 @@ def push_model(
     # Read once: compared with the champion's, then copied.
     model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
     compared = int(champion["version"]) if champion and champion.get("found") else 0
-    if compared and _same_model(champion["uri"], model_bytes):
+    if compared and champion and _same_model(champion["uri"], model_bytes):
         return {"pushed": False, "version": compared, "uri": champion["uri"],
                 "reason": f"this model is already version {champion['version']}, the champion"}
 
@@ -197,7 +207,9 @@ def push_model(
     staging = tempfile.mkdtemp(dir=root, prefix=".incoming-")
     try:
         storage.write_bytes(os.path.join(staging, MODEL_FILE), model_bytes)
-        storage.write_bytes(os.path.join(staging, METADATA_FILE), storage.read_bytes(f"{model_dir.rstrip('/')}/{METADATA_FILE}"))
+        storage.write_bytes(
+            os.path.join(staging, METADATA_FILE), storage.read_bytes(f"{model_dir.rstrip('/')}/{METADATA_FILE}")
+        )
         with open(os.path.join(staging, EVALUATION_FILE), "w") as f:
             # In key order: the metrics come through kfp in no set order, and a version made again from the
             # same evaluation must be the same bytes (a cached push is reused only while its version is).
@@ -249,7 +261,7 @@ class _turn:
     def __init__(self, root: str) -> None:
         self.root = root
 
-    def __enter__(self) -> "_turn":
+    def __enter__(self) -> _turn:
         import fcntl
 
         self.handle = os.open(self.root, os.O_RDONLY)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 DATA = "data"
 METRIC = "metric"

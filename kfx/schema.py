@@ -17,14 +17,14 @@ if TYPE_CHECKING:
 SCHEMA_FILE = "schema.pbtxt"
 
 
-def infer_schema(train_statistics: "statistics_pb2.DatasetFeatureStatisticsList") -> "schema_pb2.Schema":
+def infer_schema(train_statistics: statistics_pb2.DatasetFeatureStatisticsList) -> schema_pb2.Schema:
     """Infers a schema from the training split's statistics, as ``tfdv.infer_schema`` does."""
     from kfx import tfdv_core
 
     return tfdv_core.infer_schema(train_statistics)
 
 
-def load_schema(uri: str) -> "schema_pb2.Schema":
+def load_schema(uri: str) -> schema_pb2.Schema:
     """Reads a text-proto schema from a local path or ``gs://`` URI.
 
     Raises:
@@ -46,13 +46,13 @@ def load_schema(uri: str) -> "schema_pb2.Schema":
     return schema
 
 
-def schema_text(schema: "schema_pb2.Schema") -> str:
+def schema_text(schema: schema_pb2.Schema) -> str:
     """The schema as a text proto."""
     from google.protobuf import text_format
 
     return text_format.MessageToString(schema)
 
 
-def write_schema(schema: "schema_pb2.Schema", uri: str) -> None:
+def write_schema(schema: schema_pb2.Schema, uri: str) -> None:
     """Writes the schema as a text proto."""
     storage.write_text(uri, schema_text(schema))

@@ -19,12 +19,19 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from kfx import storage
 from kfx.errors import AnomaliesFound, DataError
 from kfx.scoring_checks import (
-    SERVING, TRAINING, check_scoring, drift, first_non_number, numeric_features, report_markdown,
+    SERVING,
+    TRAINING,
+    check_scoring,
+    drift,
+    first_non_number,
+    numeric_features,
+    report_markdown,
 )
 
 SPLIT = "scoring"
@@ -89,10 +96,8 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
         ModelMismatch: Naming the missing feature or the wrongly typed column, and the fix.
         DataError: If the table has no rows, or a column named like a predictions column.
     """
-    from kfx import csvtext, data
+    from kfx import csvtext, data, manifest
     from kfx.errors import ModelMismatch
-
-    from kfx import manifest
 
     files = version_files(reference["uri"])
     metadata = manifest.check_version(reference["uri"])  # every file of the version this run reads, as pushed
@@ -107,7 +112,8 @@ def import_scoring_data(source: str, reference: Mapping[str, Any], data_path: st
         raise ModelMismatch(
             f"{'Column' if len(missing) == 1 else 'Columns'} {named} that model {name} reads "
             f"{'is' if len(missing) == 1 else 'are'} not in {parsed.uri!r}; add "
-            f"{'it' if len(missing) == 1 else 'them'} to the table, or score the table with a model trained on its columns."
+            f"{'it' if len(missing) == 1 else 'them'} to the table, or score the "
+            "table with a model trained on its columns."
         )
     if table.num_rows == 0:
         raise DataError(f"{parsed.uri!r} has no rows; pass a table with rows to score.")
@@ -223,7 +229,12 @@ def validate_scoring(
             "--no-fail-on-anomalies to predict anyway."
         )
     os.makedirs(anomalies_dir, exist_ok=True)
-    return {"anomalies": len(found), "findings": [f.to_dict() for f in found], "drift": measured, "environment": environment}
+    return {
+        "anomalies": len(found),
+        "findings": [f.to_dict() for f in found],
+        "drift": measured,
+        "environment": environment,
+    }
 
 
 def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str) -> dict[str, Any]:
@@ -268,7 +279,7 @@ def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str)
     if result["labelled"]:
         has = frame[label].notna().to_numpy()
         scored = classification_metrics(
-            frame[label][has], [p for p, h in zip(predicted, has) if h], labels=metadata["classes"]
+            frame[label][has], [p for p, h in zip(predicted, has, strict=True) if h], labels=metadata["classes"]
         )
         result.update(labelled_rows=int(has.sum()), accuracy=scored["accuracy"], macro_f1=scored["macro_f1"])
     return result

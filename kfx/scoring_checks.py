@@ -5,7 +5,8 @@ and have not drifted from the version's training statistics. :mod:`kfx.scoring`'
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -15,7 +16,7 @@ TRAINING = "TRAINING"
 """TFDV's environments of the schema: a table to score (no label), and a table with the label."""
 
 
-def numeric_features(schema: "schema_pb2.Schema | None") -> dict[str, str]:
+def numeric_features(schema: schema_pb2.Schema | None) -> dict[str, str]:
     """The schema's numeric features and their type name (``INT``, ``FLOAT``)."""
     from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -41,7 +42,7 @@ def first_non_number(text) -> Any:
     return int(bad.index[0]) + 2, str(bad.iloc[0])  # line 1 is the header
 
 
-def with_environments(schema: "schema_pb2.Schema", label_column: str) -> "schema_pb2.Schema":
+def with_environments(schema: schema_pb2.Schema, label_column: str) -> schema_pb2.Schema:
     """A copy of ``schema`` with TFDV's environments ``TRAINING`` and ``SERVING``, the label in ``TRAINING`` only.
 
     Validated in ``SERVING``, a table without the label is complete; in ``TRAINING`` the label is
@@ -61,13 +62,13 @@ def with_environments(schema: "schema_pb2.Schema", label_column: str) -> "schema
 
 
 def check_scoring(
-    scoring: "statistics_pb2.DatasetFeatureStatisticsList",
-    schema: "schema_pb2.Schema",
-    training: "statistics_pb2.DatasetFeatureStatisticsList | None",
+    scoring: statistics_pb2.DatasetFeatureStatisticsList,
+    schema: schema_pb2.Schema,
+    training: statistics_pb2.DatasetFeatureStatisticsList | None,
     label_column: str,
     labelled: bool,
     drift_threshold: float,
-) -> "anomalies_pb2.Anomalies":
+) -> anomalies_pb2.Anomalies:
     """The anomalies of the scoring table's statistics: against the schema (in ``SERVING`` without the
     label, ``TRAINING`` with it) and, with ``training``, drift from the version's training statistics.
 
@@ -88,7 +89,7 @@ def check_scoring(
     )
 
 
-def drift(anomalies: "anomalies_pb2.Anomalies") -> dict[str, float]:
+def drift(anomalies: anomalies_pb2.Anomalies) -> dict[str, float]:
     """Each feature's measured drift (the largest of its measurements), rounded to 4 places."""
     found = {}
     for info in anomalies.drift_skew_info:
@@ -97,16 +98,23 @@ def drift(anomalies: "anomalies_pb2.Anomalies") -> dict[str, float]:
     return found
 
 
-def report_markdown(found: list, measured: Mapping[str, float], threshold: float, environment: str, checked: bool) -> str:
+def report_markdown(
+    found: list, measured: Mapping[str, float], threshold: float, environment: str, checked: bool
+) -> str:
     """A Markdown report of the scoring table's validation, for people and for the pipeline UI."""
     lines = ["# Scoring data validation", ""]
     if not checked:
-        return "\n".join(lines + ["The model version keeps no schema nor training statistics: nothing was checked."]) + "\n"
+        return (
+            "\n".join(lines + ["The model version keeps no schema nor training statistics: nothing was checked."])
+            + "\n"
+        )
     lines.append(f"Checked against the model's schema in environment {environment}; drift threshold: {threshold}.")
     lines.append("")
     if found:
         lines += [f"**{len(found)} anomalies found.**", "", "| feature | anomaly | details |", "|---|---|---|"]
-        lines += [f"| {f.feature} | {f.short} | {f.description.replace('|', '/').replace(chr(10), ' ')} |" for f in found]
+        lines += [
+            f"| {f.feature} | {f.short} | {f.description.replace('|', '/').replace(chr(10), ' ')} |" for f in found
+        ]
     else:
         lines.append("No anomalies found: the table matches the schema and no feature drifted.")
     if measured:

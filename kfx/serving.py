@@ -22,7 +22,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from kfx.errors import ServingError
 
@@ -106,10 +107,13 @@ def _run(command: Sequence[str], folder: str, what: str, fix: str) -> None:
             f"The serving environment {folder!r} could not be made: {what} took more than {MAKE_TIMEOUT} s; {fix}."
         ) from None
     except OSError as err:
-        raise ServingError(f"The serving environment {folder!r} could not be made: {what} did not start ({err}); {fix}.") from None
+        raise ServingError(
+            f"The serving environment {folder!r} could not be made: {what} did not start ({err}); {fix}."
+        ) from None
     if proc.returncode != 0:
         raise ServingError(
-            f"The serving environment {folder!r} could not be made: {what} failed ({_last_line(proc.stderr or proc.stdout)}); "
+            f"The serving environment {folder!r} could not be made: {what} failed "
+            f"({_last_line(proc.stderr or proc.stdout)}); "
             f"{fix}."
         )
 
@@ -120,12 +124,28 @@ def _make(work: str, folder: str, wanted: dict[str, Any]) -> None:
     requirements = [f"{name}=={v}" for name, v in wanted["pins"].items()]
     # pip compiles the packages' bytecode as it installs them: without it every check would compile
     # scikit-learn again where PYTHONDONTWRITEBYTECODE is set (as `make setup` explains).
-    _run([env_python(work), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", *requirements],
-         folder, f"pip install {' '.join(requirements)}",
-         "check that this machine reaches the package index pip is configured with, or pass --serving-env with a "
-         "folder that holds such an environment, and run again")
-    _run([env_python(work), "-I", "-c", "import joblib, numpy, scipy, sklearn.svm, sklearn.ensemble, threadpoolctl"],
-         folder, "importing the installed packages", "install those pins into a fresh virtual environment by hand to see why")
+    _run(
+        [
+            env_python(work),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            *requirements,
+        ],
+        folder,
+        f"pip install {' '.join(requirements)}",
+        "check that this machine reaches the package index pip is configured with, or pass --serving-env with a "
+        "folder that holds such an environment, and run again",
+    )
+    _run(
+        [env_python(work), "-I", "-c", "import joblib, numpy, scipy, sklearn.svm, sklearn.ensemble, threadpoolctl"],
+        folder,
+        "importing the installed packages",
+        "install those pins into a fresh virtual environment by hand to see why",
+    )
     with open(os.path.join(work, MARKER), "w") as f:
         json.dump(wanted, f, indent=2)
 

@@ -78,7 +78,9 @@ def check(model_dir, request_path, expected_path):
             warnings.simplefilter("always")
             model = joblib.load(os.path.join(model_dir, MODEL_FILE))
     except Exception as err:
-        result["reason"] = f"{MODEL_FILE} does not load in scikit-learn {result['sklearn_version']} ({_first_line(err)})"
+        result["reason"] = (
+            f"{MODEL_FILE} does not load in scikit-learn {result['sklearn_version']} ({_first_line(err)})"
+        )
         return result
     result["load_seconds"] = round(time.perf_counter() - started, 3)
     result["warnings"] = sorted({_first_line(w.message) for w in caught})
@@ -88,7 +90,9 @@ def check(model_dir, request_path, expected_path):
         # What the prebuilt server does with a request body, and with the answer.
         predicted = np.asarray(model.predict(np.asarray(instances))).tolist()
     except Exception as err:
-        result["reason"] = f"the model cannot answer the request in scikit-learn {result['sklearn_version']} ({_first_line(err)})"
+        result["reason"] = (
+            f"the model cannot answer the request in scikit-learn {result['sklearn_version']} ({_first_line(err)})"
+        )
         return result
     result["predict_seconds"] = round(time.perf_counter() - started, 3)
     if len(predicted) != len(expected):
@@ -97,7 +101,9 @@ def check(model_dir, request_path, expected_path):
     # The answer as the server's JSON response carries it.
     predicted = json.loads(json.dumps(predicted))
     mismatches = [
-        {"row": i, "expected": e, "predicted": p} for i, (e, p) in enumerate(zip(expected, predicted)) if e != p
+        {"row": i, "expected": e, "predicted": p}
+        for i, (e, p) in enumerate(zip(expected, predicted, strict=True))
+        if e != p
     ]
     result["agreed"] = len(expected) - len(mismatches)
     result["mismatches"] = mismatches[:MISMATCHES_KEPT]

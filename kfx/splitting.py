@@ -5,7 +5,8 @@ Both depend only on the labels, the fractions or row count, and the seed, so a r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
 
 from kfx import tablecheck
 
@@ -17,10 +18,10 @@ SPLITS = ("train", "validation", "test")
 
 
 def split_positions(
-    labels: "pd.Series",
+    labels: pd.Series,
     fractions: Sequence[float],
     seed: int,
-) -> dict[str, "np.ndarray"]:
+) -> dict[str, np.ndarray]:
     """Splits row positions into train / validation / test, keeping each class's share in every split.
 
     The split depends only on the labels, the fractions and ``seed``.
@@ -50,11 +51,11 @@ def split_positions(
 
 
 def stratified_split(
-    df: "pd.DataFrame",
+    df: pd.DataFrame,
     label_column: str,
     fractions: Sequence[float],
     seed: int,
-) -> dict[str, "pd.DataFrame"]:
+) -> dict[str, pd.DataFrame]:
     """Splits rows into train / validation / test, keeping each class's share in every split.
 
     Args:
@@ -71,7 +72,7 @@ def stratified_split(
     return {name: df.iloc[rows].reset_index(drop=True) for name, rows in positions.items()}
 
 
-def sample_positions(labels: "pd.Series", rows: int, seed: int) -> Optional["np.ndarray"]:
+def sample_positions(labels: pd.Series, rows: int, seed: int) -> Optional[np.ndarray]:
     """Positions of about ``rows`` rows keeping class shares, sorted; None keeps all.
 
     ``rows <= 0`` or ``>= len(labels)`` keeps all. Rows without a label are never drawn.
@@ -88,7 +89,7 @@ def sample_positions(labels: "pd.Series", rows: int, seed: int) -> Optional["np.
     return drawn.index.sort_values().to_numpy()
 
 
-def stratified_sample(df: "pd.DataFrame", label_column: str, rows: int, seed: int) -> "pd.DataFrame":
+def stratified_sample(df: pd.DataFrame, label_column: str, rows: int, seed: int) -> pd.DataFrame:
     """Draws about ``rows`` rows keeping class shares (see :func:`sample_positions`); all rows return ``df``."""
     positions = sample_positions(df[label_column], rows, seed)
     return df if positions is None else df.iloc[positions].reset_index(drop=True)

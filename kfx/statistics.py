@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TYPE_CHECKING, Mapping, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Optional
 
 from kfx import storage
 from kfx.errors import SourceError
@@ -25,11 +26,11 @@ STATS_FILE = "stats.tfrecord"
 
 
 def compute_statistics(
-    frames: Mapping[str, "pd.DataFrame"],
+    frames: Mapping[str, pd.DataFrame],
     engine: str = "memory",
     data_uris: Optional[Mapping[str, str]] = None,
     beam_options: Optional[Mapping[str, object]] = None,
-) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
+) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
     """Computes TFDV statistics of every split.
 
     Args:
@@ -48,6 +49,8 @@ def compute_statistics(
     if engine == "beam":
         from kfx import beamstats
 
+        if data_uris is None:
+            raise TypeError("compute_statistics() needs data_uris for the beam engine.")
         result = beamstats.csv_statistics({name: data_uris[name] for name in frames}, beam_options)
     else:
         tfdv = import_tfdv()
@@ -87,13 +90,13 @@ def from_tfrecord(blob: bytes, uri: str = "") -> bytes:
     raise SourceError(f"Statistics file {uri!r} is damaged (bad TFRecord framing); compute the statistics again.")
 
 
-def write_statistics(stats: Mapping[str, "statistics_pb2.DatasetFeatureStatisticsList"], folder: str) -> None:
+def write_statistics(stats: Mapping[str, statistics_pb2.DatasetFeatureStatisticsList], folder: str) -> None:
     """Writes each split's statistics to ``folder/Split-<name>/stats.tfrecord``."""
     for name, proto in stats.items():
         storage.write_bytes(os.path.join(folder, f"Split-{name}", STATS_FILE), to_tfrecord(proto.SerializeToString()))
 
 
-def load_statistics(folder: str) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
+def load_statistics(folder: str) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
     """Reads back what :func:`write_statistics` wrote, without importing TFDV."""
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
@@ -107,8 +110,8 @@ def load_statistics(folder: str) -> dict[str, "statistics_pb2.DatasetFeatureStat
 
 
 def statistics_html(
-    lhs: "statistics_pb2.DatasetFeatureStatisticsList",
-    rhs: Optional["statistics_pb2.DatasetFeatureStatisticsList"] = None,
+    lhs: statistics_pb2.DatasetFeatureStatisticsList,
+    rhs: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     lhs_name: str = "train",
     rhs_name: str = "eval",
 ) -> str:
@@ -117,10 +120,13 @@ def statistics_html(
     from tensorflow_data_validation.utils import display_util
 
     body = display_util.get_statistics_html(lhs, rhs, lhs_name=lhs_name, rhs_name=rhs_name)
-    return f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>TFDV statistics</title></head><body>{body}</body></html>\n"
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>TFDV statistics</title></head>"
+        f"<body>{body}</body></html>\n"
+    )
 
 
-def summarize(stats: Mapping[str, "statistics_pb2.DatasetFeatureStatisticsList"]) -> dict[str, dict[str, int]]:
+def summarize(stats: Mapping[str, statistics_pb2.DatasetFeatureStatisticsList]) -> dict[str, dict[str, int]]:
     """Rows and features per split, for run summaries."""
     return {
         name: {"rows": int(proto.datasets[0].num_examples), "features": len(proto.datasets[0].features)}

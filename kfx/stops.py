@@ -96,7 +96,7 @@ class Stop:
         """Whether a signal asked the run to stop."""
         return bool(self.signum)
 
-    def __enter__(self) -> "Stop":
+    def __enter__(self) -> Stop:
         """Opens the run's stop, the first thing a local run opens, so kfp.local is checked here
         (:func:`kfx.kfp_local.check_for_run`): before any folder, process or signal handler exists.
 
@@ -163,13 +163,15 @@ class Stop:
         self.check()
         process = (self.warm and self.warm.start(full_command)) or processes.start_in_own_group(full_command)
         self._child = process
+        output = process.stdout
+        assert output is not None, "a step's process is started with its output piped to kfx"
         if self.watchdog is not None:
             self.watchdog.watch(process.pid)
         finished = False
         try:
             if self.requested and self._timer is None:
                 self._end(process)  # the signal came while the process was being started
-            for line in iter(process.stdout.readline, ""):
+            for line in iter(output.readline, ""):
                 print(line, end="")  # kfp.local indents a step's lines by replacing print
             print("\n")
             finished = True
@@ -179,7 +181,7 @@ class Stop:
                 self._timer.cancel()
             if self.requested or not finished:
                 processes.end_group(process, GRACE_SECONDS)
-            process.stdout.close()
+            output.close()
             if self.watchdog is not None:
                 self.watchdog.release(process.pid)  # before it is collected and its pid may be given again
             code = process.wait()

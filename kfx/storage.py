@@ -13,7 +13,8 @@ import io
 import os
 import re
 import tempfile
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from kfx.errors import SourceError
 
@@ -41,7 +42,8 @@ def split_gcs(uri: str) -> tuple[str, str]:
 
 
 def _client():
-    from google.cloud import storage
+    # Imported by its full name: mypy sees google.cloud as a namespace package without it.
+    import google.cloud.storage as storage
 
     # With STORAGE_EMULATOR_HOST set, the client itself talks to the emulator without credentials.
     return storage.Client()

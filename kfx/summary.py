@@ -8,7 +8,8 @@ section of its own name with what every KFP component gives (:func:`~kfx.report.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 from kfx.config import Config
 from kfx.events import SUCCEEDED, TaskEvent
@@ -42,7 +43,7 @@ def task_figures(report: Optional[Report], event: TaskEvent) -> tuple[str, dict[
     )
 
 
-def run_figures(events: Sequence[TaskEvent], tasks: Optional["PipelineTasks"] = None) -> dict[str, Any]:
+def run_figures(events: Sequence[TaskEvent], tasks: Optional[PipelineTasks] = None) -> dict[str, Any]:
     """The run's named figures (rows per split, features, accuracy, …) from its completed steps."""
     found: dict[str, Any] = {}
     for event in events:
@@ -53,7 +54,7 @@ def run_figures(events: Sequence[TaskEvent], tasks: Optional["PipelineTasks"] = 
 
 
 def build_summary(
-    config: Config, run_id: str, run_dir: str, events: Sequence[TaskEvent], seconds: float, tasks: "PipelineTasks",
+    config: Config, run_id: str, run_dir: str, events: Sequence[TaskEvent], seconds: float, tasks: PipelineTasks,
     stopped_by: str = "",
 ) -> dict[str, Any]:
     """The run summary: each step's section (rows, statistics, anomalies, model, push…) and where
@@ -165,7 +166,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  lineage     {summary['lineage_graph']}")
     lines.append(f"  run folder  {summary['run_dir']}")
     if summary.get("summary_error"):
-        written = "see the error below" if summary["summary_error"] == summary.get("error") else summary["summary_error"]
+        written = (
+            "see the error below" if summary["summary_error"] == summary.get("error") else summary["summary_error"]
+        )
         lines.append(f"  summary     not written: {written}")
     else:
         lines.append(f"  summary     {os.path.join(summary['run_dir'], 'summary.json')}")

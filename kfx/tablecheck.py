@@ -10,7 +10,8 @@ too small for every class to reach every split. Each check is vectorized over ro
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
 
 from kfx.errors import DataError
 
@@ -45,10 +46,10 @@ def check_names(names: Sequence[str], source: str) -> None:
 
 
 def check_finite(
-    frame: "pd.DataFrame",
+    frame: pd.DataFrame,
     label_column: str,
     source: str,
-    cells: Optional["pa.Table"] = None,
+    cells: Optional[pa.Table] = None,
     lines: bool = True,
 ) -> None:
     """Refuses an infinite number in a feature column.
@@ -87,7 +88,7 @@ def check_finite(
         )
 
 
-def check_classes(counts: "pd.Series", label_column: str, source: str) -> None:
+def check_classes(counts: pd.Series, label_column: str, source: str) -> None:
     """Refuses a label with one class: a classifier needs at least two.
 
     Args:
@@ -107,7 +108,7 @@ def check_classes(counts: "pd.Series", label_column: str, source: str) -> None:
 
 
 def check_counts(
-    counts: "pd.Series", label_column: str, fractions: Sequence[float], sampled_from: Optional["pd.Series"] = None
+    counts: pd.Series, label_column: str, fractions: Sequence[float], sampled_from: Optional[pd.Series] = None
 ) -> None:
     """Refuses a class with too few rows to appear in every split, with the fix that works.
 
@@ -150,7 +151,7 @@ def drawn(count: int, share: float) -> int:
     return max(1, round(count * share))
 
 
-def smallest_sample(counts: "pd.Series", needed: int) -> int:
+def smallest_sample(counts: pd.Series, needed: int) -> int:
     """The smallest ``--sample-rows`` that gives every class ``needed`` rows, or 0 when only all rows do.
 
     The sample takes :func:`drawn` rows of each class, so the smallest class decides; its

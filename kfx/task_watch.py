@@ -53,7 +53,7 @@ class LogStream:
 
 
 @contextlib.contextmanager
-def observe_tasks(listeners: list[Listener], stream: LogStream, cache: Optional["StepCache"] = None):
+def observe_tasks(listeners: list[Listener], stream: LogStream, cache: Optional[StepCache] = None):
     """Reports each task kfp.local runs to ``listeners`` while the context is open; with a ``cache``
     (:mod:`kfx.cache`), a task whose inputs did not change reuses an earlier execution instead of running."""
     from kfp import dsl

@@ -41,6 +41,8 @@ def _core():
             if name.startswith(_EXTENSION) and name.endswith(".so"):
                 path = os.path.join(folder, "pywrap", name)
                 ext_spec = importlib.util.spec_from_file_location(_EXTENSION, path)
+                if ext_spec is None or ext_spec.loader is None:
+                    return None
                 module = importlib.util.module_from_spec(ext_spec)
                 try:
                     ext_spec.loader.exec_module(module)
@@ -72,17 +74,17 @@ def import_tfdv():
     return tfdv
 
 
-def _default_dataset(statistics: "statistics_pb2.DatasetFeatureStatisticsList"):
+def _default_dataset(statistics: statistics_pb2.DatasetFeatureStatisticsList):
     if len(statistics.datasets) != 1:
         raise ValueError("kfx validates statistics lists with exactly one dataset (one split).")
     return statistics.datasets[0]
 
 
 def infer_schema(
-    statistics: "statistics_pb2.DatasetFeatureStatisticsList",
+    statistics: statistics_pb2.DatasetFeatureStatisticsList,
     infer_feature_shape: bool = True,
     max_string_domain_size: int = 100,
-) -> "schema_pb2.Schema":
+) -> schema_pb2.Schema:
     """Infers a schema from statistics, as ``tfdv.infer_schema`` does.
 
     Args:
@@ -104,7 +106,11 @@ def infer_schema(
     dataset = statistics_pb2.DatasetFeatureStatistics()
     dataset.CopyFrom(_default_dataset(statistics))
     # As TFDV does: composite features (sparse, weighted) carry no common stats.
-    kept = [f for f in dataset.features if f.WhichOneof("stats") in ("num_stats", "string_stats", "bytes_stats", "struct_stats")]
+    kept = [
+        f
+        for f in dataset.features
+        if f.WhichOneof("stats") in ("num_stats", "string_stats", "bytes_stats", "struct_stats")
+    ]
     del dataset.features[:]
     dataset.features.extend(kept)
     schema = schema_pb2.Schema()
@@ -115,12 +121,12 @@ def infer_schema(
 
 
 def validate_statistics(
-    statistics: "statistics_pb2.DatasetFeatureStatisticsList",
-    schema: "schema_pb2.Schema",
-    previous_statistics: Optional["statistics_pb2.DatasetFeatureStatisticsList"] = None,
-    serving_statistics: Optional["statistics_pb2.DatasetFeatureStatisticsList"] = None,
+    statistics: statistics_pb2.DatasetFeatureStatisticsList,
+    schema: schema_pb2.Schema,
+    previous_statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
+    serving_statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     environment: str = "",
-) -> "anomalies_pb2.Anomalies":
+) -> anomalies_pb2.Anomalies:
     """Validates statistics against a schema, as ``tfdv.validate_statistics`` does.
 
     Args:

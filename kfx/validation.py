@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
 
 from kfx import storage
 from kfx.comparators import compare_features, measurements, with_comparators
@@ -64,17 +65,17 @@ class Validation:
         comparisons: Every feature compared for skew and for drift, with its threshold and measure.
     """
 
-    anomalies: dict[str, "anomalies_pb2.Anomalies"]
+    anomalies: dict[str, anomalies_pb2.Anomalies]
     comparisons: list[Comparison]
 
 
 def validate(
-    statistics: Mapping[str, "statistics_pb2.DatasetFeatureStatisticsList"],
-    schema: "schema_pb2.Schema",
+    statistics: Mapping[str, statistics_pb2.DatasetFeatureStatisticsList],
+    schema: schema_pb2.Schema,
     skew_threshold: float,
     reference: str = "train",
     compare_to: str = "validation",
-    previous: Optional["statistics_pb2.DatasetFeatureStatisticsList"] = None,
+    previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     drift_threshold: Optional[float] = None,
 ) -> Validation:
     """Validates every split against the schema, ``reference`` vs. ``compare_to`` for skew and
@@ -102,7 +103,7 @@ def validate(
     if serving is not None:
         checks += compare_features(schema, statistics[reference], serving, skew_threshold, SKEW,
                                    (reference, compare_to))
-    if previous is not None and reference in statistics:
+    if previous is not None and drift_threshold is not None and reference in statistics:
         checks += compare_features(schema, statistics[reference], previous, drift_threshold, DRIFT,
                                    (reference, f"previous {reference}"))
     anomalies = {}
@@ -118,19 +119,19 @@ def validate(
 
 
 def validate_splits(
-    statistics: Mapping[str, "statistics_pb2.DatasetFeatureStatisticsList"],
-    schema: "schema_pb2.Schema",
+    statistics: Mapping[str, statistics_pb2.DatasetFeatureStatisticsList],
+    schema: schema_pb2.Schema,
     skew_threshold: float,
     reference: str = "train",
     compare_to: str = "validation",
-    previous: Optional["statistics_pb2.DatasetFeatureStatisticsList"] = None,
+    previous: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None,
     drift_threshold: Optional[float] = None,
-) -> dict[str, "anomalies_pb2.Anomalies"]:
+) -> dict[str, anomalies_pb2.Anomalies]:
     """The anomalies of :func:`validate` (same arguments): split name to anomalies."""
     return validate(statistics, schema, skew_threshold, reference, compare_to, previous, drift_threshold).anomalies
 
 
-def check_of(reason: "anomalies_pb2.AnomalyInfo.Reason") -> str:
+def check_of(reason: anomalies_pb2.AnomalyInfo.Reason) -> str:
     """Which check a TFDV anomaly reason comes from: "schema", "skew" or "drift".
 
     TFDV gives skew and drift the same comparator reason types; their texts name the sides
@@ -148,7 +149,7 @@ def check_of(reason: "anomalies_pb2.AnomalyInfo.Reason") -> str:
     return DRIFT if "previous" in text or "current" in text else SKEW
 
 
-def findings(anomalies: Mapping[str, "anomalies_pb2.Anomalies"]) -> list[Finding]:
+def findings(anomalies: Mapping[str, anomalies_pb2.Anomalies]) -> list[Finding]:
     """Flattens anomalies into findings, in a stable order: one per split, feature and check.
 
     A feature with reasons from more than one check (say skew and drift) gives one finding per
@@ -175,7 +176,7 @@ def findings(anomalies: Mapping[str, "anomalies_pb2.Anomalies"]) -> list[Finding
     return result
 
 
-def write_anomalies(anomalies: Mapping[str, "anomalies_pb2.Anomalies"], folder: str) -> None:
+def write_anomalies(anomalies: Mapping[str, anomalies_pb2.Anomalies], folder: str) -> None:
     """Writes each split's anomalies as ``folder/Split-<name>/anomalies.pbtxt``."""
     from google.protobuf import text_format
 

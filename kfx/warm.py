@@ -74,7 +74,7 @@ class WarmProcess:
     its exit only when :meth:`wait` says so, so until then the pid cannot be reused.
     """
 
-    def __init__(self, server: "WarmServer", pid: int, stdout: Any):
+    def __init__(self, server: WarmServer, pid: int, stdout: Any):
         self.server = server
         self.pid = pid
         self.stdout = stdout

@@ -9,10 +9,10 @@ import io
 import os
 
 import pytest
+from beans_tasks import at
 
 from kfx.config import Config
 from kfx.local import run_local
-from beans_tasks import at
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,9 @@ def test_a_worse_second_run_is_not_pushed_and_says_it_lost_to_the_champion(runs)
     # The champion (v1) was scored on the second run's own test rows: the same split, so the same accuracy.
     assert (model["champion_version"], model["champion_accuracy"]) == (1, champion_accuracy)
     assert model["test_accuracy"] < champion_accuracy - 0.01 and model["blessed"] is False
-    assert model["reason"].startswith(f"lost to the champion: test accuracy {model['test_accuracy']:.4f} vs champion v1")
+    assert model["reason"].startswith(
+        f"lost to the champion: test accuracy {model['test_accuracy']:.4f} vs champion v1"
+    )
     assert worse.summary["push"]["pushed"] is False
     assert worse.summary["push"]["reason"] == f"not blessed: {model['reason']}"
     from kfx.summary import format_summary
@@ -90,7 +92,8 @@ def test_a_shifted_table_stops_the_run_naming_the_drifted_feature(tmp_path, bean
     assert (second.status, second.summary["failed_step"], second.summary["error_kind"]) == (
         "failed", "validate-statistics", "AnomaliesFound")
     assert second.summary["error"].startswith(
-        "TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data (High approximate Jensen-Shannon")
+        "TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data (High approximate Jensen-Shannon"
+    )
     assert os.listdir(runs / "registry" / "beans") == ["v1"]
 
 
@@ -101,8 +104,10 @@ def test_iris_with_default_settings_completes_with_no_anomalies(tmp_path):
     iris = load_iris(as_frame=True)
     frame = iris.frame.drop(columns="target").assign(species=iris.target_names[iris.target])
     frame.to_csv(tmp_path / "iris.csv", index=False)
-    result = run_local(Config(source=str(tmp_path / "iris.csv"), label_column="species", runs_dir=str(tmp_path / "runs")),
-                       out=io.StringIO())
+    result = run_local(
+        Config(source=str(tmp_path / "iris.csv"), label_column="species", runs_dir=str(tmp_path / "runs")),
+        out=io.StringIO(),
+    )
     assert result.status == "complete", result.summary.get("error")
     assert result.summary["rows"] == {"train": 120, "validation": 15, "test": 15}
     assert result.summary["anomalies"]["count"] == 0

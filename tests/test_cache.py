@@ -16,13 +16,13 @@ import os
 import shutil
 
 import pytest
+from beans_tasks import NAMES as STEP_NAMES
+from beans_tasks import at
 from kfp import dsl
 
 from kfx import cache, digests
 from kfx.config import Config
 from kfx.events import TaskEvent
-from beans_tasks import NAMES as STEP_NAMES
-from beans_tasks import at
 
 NAMES = list(STEP_NAMES)
 CHAMPION_READERS = ("validate-statistics", "evaluate", "push-model")
@@ -273,7 +273,10 @@ def test_an_identical_run_reuses_every_step_but_the_registry_lookup_and_records_
         assert digests.content_digest(uri) == digests.content_digest(earlier), key
     assert "find-model/registered_model" in summary["artifacts"]
     train = next(e for e in result.events if e.name == "train")
-    assert train.outputs["validation_accuracy"] == next(e for e in first.events if e.name == "train").outputs["validation_accuracy"]
+    assert (
+        train.outputs["validation_accuracy"]
+        == next(e for e in first.events if e.name == "train").outputs["validation_accuracy"]
+    )
     assert isinstance(next(e for e in result.events if e.name == "import-dataset").outputs["train_rows"], int)
     # The store: executions CACHED, naming the one they reused; the lookup COMPLETE; the lineage questions
     # answer as for a run.
@@ -337,7 +340,10 @@ def test_a_changed_parameter_runs_the_steps_that_take_it_and_those_after(cold):
     assert f"{at('train')} done in" in console
     # Another model: not blessed, below the threshold (so not compared with the champion v1), and not pushed.
     assert (result.summary["model"]["blessed"], result.summary["model"]["champion_version"]) == (False, 1)
-    assert result.summary["push"] == {"pushed": False, "reason": "not blessed: test accuracy 0.8833 is below min_accuracy 0.9"}
+    assert result.summary["push"] == {
+        "pushed": False,
+        "reason": "not blessed: test accuracy 0.8833 is below min_accuracy 0.9",
+    }
     assert result.summary["model"]["uri"] != first.summary["model"]["uri"]
     assert result.summary["push"] != first.summary["push"]
 
@@ -351,7 +357,7 @@ def test_a_failed_execution_is_never_reused(cold, tmp_path):
     schema.write_text('feature { name: "Colour" type: BYTES presence { min_fraction: 1.0 } }\n')
     failing = config.replace(schema_file=str(schema))
     runs = [_run(failing)[0] for _ in range(2)]
-    for result, schema_state in zip(runs, ("complete", "cached")):
+    for result, schema_state in zip(runs, ("complete", "cached"), strict=True):
         assert result.status == "failed"
         assert [(e.name, e.state) for e in result.events] == [
             ("import-dataset", "cached"), ("find-model", "complete"), ("generate-statistics", "cached"),
@@ -434,7 +440,9 @@ def test_an_output_changed_since_it_was_recorded_is_not_reused(cold):
     states = _states(result)
     assert states["import-dataset"] == "complete"
     # The step made the split again, byte for byte as first written: what reads it is reused.
-    assert digests.content_digest(result.summary["artifacts"]["import-dataset/train_data"]) != digests.content_digest(split)
+    assert digests.content_digest(result.summary["artifacts"]["import-dataset/train_data"]) != digests.content_digest(
+        split
+    )
     assert open(result.summary["artifacts"]["import-dataset/train_data"]).read() == as_written
     assert {n: states[n] for n in NAMES[1:]} == {n: REUSED[n] for n in NAMES[1:]}
 

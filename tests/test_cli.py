@@ -6,7 +6,6 @@ import json
 import os
 
 import pytest
-
 from beans_tasks import at
 
 
@@ -98,4 +97,6 @@ def test_help_lists_the_commands(kfx_cli):
         assert f"    {command} " in result.stdout
     run_help = kfx_cli("run", "--help").stdout
     assert "--sample-rows N" in run_help
-    assert "--label-column LABEL_COLUMN Column holding the class to predict. Defaults to Class." in " ".join(run_help.split())
+    assert "--label-column LABEL_COLUMN Column holding the class to predict. Defaults to Class." in " ".join(
+        run_help.split()
+    )

@@ -120,5 +120,7 @@ def test_replace_and_from_mapping_return_new_validated_configs():
     assert Config(recipients=["a@example.com"]).to_dict()["recipients"] == ["a@example.com"]
     with pytest.raises(ConfigError) as caught:
         Config.from_mapping({"colour": "red", "beans": 1})
-    assert str(caught.value).startswith("Unknown option(s) beans, colour; the options are: accuracy_tolerance, artifact_repository, beam_runner, "
-                                      "boosting_learning_rate, boosting_max_iter, bq_dest,")
+    assert str(caught.value).startswith(
+        "Unknown option(s) beans, colour; the options are: accuracy_tolerance, artifact_repository, beam_runner, "
+        "boosting_learning_rate, boosting_max_iter, bq_dest,"
+    )

@@ -285,7 +285,8 @@ def test_source_uri_forms(tmp_path):
     with pytest.raises(SourceError) as caught:
         data.parse_source(str(tmp_path / "none.parquet"))
     assert str(caught.value) == (
-        f"Source file {str(tmp_path / 'none.parquet')!r} does not exist; pass the path of an existing .csv or .parquet file."
+        f"Source file {str(tmp_path / 'none.parquet')!r} does not exist; pass "
+        "the path of an existing .csv or .parquet file."
     )
 
 
@@ -297,7 +298,10 @@ def test_a_csv_cut_after_a_whole_row_is_read_and_one_cut_mid_row_is_refused(tmp_
     cut.write_text("a,b,c\n1,2,3\n4,5")
     with pytest.raises(SourceError) as caught:
         data.read_source(str(cut))
-    assert str(caught.value) == f"{str(cut)!r} ends in the middle of a row (line 3), so the file is truncated; copy or export it again."
+    assert (
+        str(caught.value)
+        == f"{str(cut)!r} ends in the middle of a row (line 3), so the file is truncated; copy or export it again."
+    )
     one_line = tmp_path / "header.csv"
     one_line.write_text("a,b,c")
     assert data.read_source(str(one_line)).shape == (0, 3)

@@ -6,16 +6,27 @@ import os
 import pytest
 
 from kfx import evaluation, model_steps, registry
+from kfx.config import Config
 from kfx.errors import SourceError
 from kfx.metrics import classification_metrics
-from kfx.config import Config
 
 
 @pytest.fixture(scope="module")
 def model_dir(sample_splits, tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
-    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(folder), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
-                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
+    model_steps.train(
+        sample_splits["train"],
+        sample_splits["validation"],
+        sample_splits["test"],
+        str(folder),
+        label_column="Class",
+        svm_c=10.0,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=30000,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
     return str(folder)
 
 
@@ -67,7 +78,12 @@ def test_push_only_when_blessed_and_never_overwrites(model_dir, tmp_path):
                                  champion=registry.resolve(reg, "beans"))
     assert (first["version"], second["version"]) == (1, 2)
     assert registry.list_versions(reg, "beans") == [1, 2]
-    assert sorted(os.listdir(first["uri"])) == ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
+    assert sorted(os.listdir(first["uri"])) == [
+        "evaluation.json",
+        "manifest.json",
+        "model.joblib",
+        "model_metadata.json",
+    ]
     assert json.loads(open(os.path.join(first["uri"], "evaluation.json")).read())["accuracy"] == 0.95
     assert not [n for n in os.listdir(os.path.join(reg, "beans")) if n.startswith(".")]
 
@@ -110,9 +126,12 @@ def test_the_evaluate_component_logs_min_accuracy_and_the_blessing(model_dir, sa
     none = art(Artifact, "registered_model")
     none.metadata.update(found=False, model_name="beans", version="", uri="", reason="none yet")
     blessed, accuracy, macro_f1, _ = components.evaluate.python_func(
-        model=Model(name="model", uri=model_dir, metadata={}), test_data=Dataset(name="t", uri=sample_splits["test"], metadata={}),
+        model=Model(name="model", uri=model_dir, metadata={}),
+        test_data=Dataset(name="t", uri=sample_splits["test"], metadata={}),
         registered_model=none,
-        metrics=metrics, classification_metrics=art(ClassificationMetrics, "cm"), evaluation_view=art(HTML, "view"),
+        metrics=metrics,
+        classification_metrics=art(ClassificationMetrics, "cm"),
+        evaluation_view=art(HTML, "view"),
         min_accuracy=0.9 * (1 + 1e-9),
     )
     assert (blessed, accuracy) == (False, 0.9) and round(macro_f1, 4) == 0.9265
@@ -186,7 +205,9 @@ def test_a_version_is_copied_inside_the_registry_under_a_hidden_name_then_rename
     pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.95})
     assert len(seen[0]) == 1 and seen[0][0].startswith(".incoming-")
     assert sorted(os.listdir(reg / "beans")) == ["v1"] and pushed["version"] == 1
-    assert open(os.path.join(pushed["uri"], "evaluation.json")).read() == '{\n  "accuracy": 0.95,\n  "blessed": true\n}'  # keys sorted: the same evaluation, the same bytes
+    assert (
+        open(os.path.join(pushed["uri"], "evaluation.json")).read() == '{\n  "accuracy": 0.95,\n  "blessed": true\n}'
+    )  # keys sorted: the same evaluation, the same bytes
 
 
 def test_two_processes_pushing_at_once_get_two_versions(model_dir, sample_splits, tmp_path):
@@ -242,7 +263,9 @@ def test_the_schema_is_kept_with_the_model_and_a_failed_copy_leaves_nothing(mode
 
 
 def test_an_unblessed_model_is_refused_with_its_numbers(model_dir, tmp_path):
-    refused = registry.push_model(model_dir, str(tmp_path), "beans", {"blessed": False, "accuracy": 0.89994, "min_accuracy": 0.9})
+    refused = registry.push_model(
+        model_dir, str(tmp_path), "beans", {"blessed": False, "accuracy": 0.89994, "min_accuracy": 0.9}
+    )
     assert refused == {"pushed": False, "reason": "not blessed: test accuracy 0.8999 is below min_accuracy 0.9"}
     assert registry.push_model(model_dir, str(tmp_path), "beans", {}) == {
         "pushed": False, "reason": "not blessed: test accuracy nan is below min_accuracy None"}
@@ -258,12 +281,18 @@ def test_the_confusion_matrix_picture():
         ax = fig.axes[0]
         assert (tuple(fig.get_size_inches()), fig.dpi) == ((1.1 * 3 + 2.5, 5.0), 100)
         assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("Test split", "predicted", "true")
-        assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"] == [t.get_text() for t in ax.get_yticklabels()]
+        assert (
+            [t.get_text() for t in ax.get_xticklabels()]
+            == ["a", "b", "c"]
+            == [t.get_text() for t in ax.get_yticklabels()]
+        )
         assert {(t.get_rotation(), t.get_horizontalalignment()) for t in ax.get_xticklabels()} == {(45.0, "right")}
         [image] = ax.get_images()
         assert image.get_cmap().name == "Blues" and image.get_array().tolist() == [[5, 1, 0], [2, 3, 0], [0, 0, 10]]
-        cells = [(t.get_position(), t.get_text(), colors.to_hex(t.get_color()), t.get_fontsize(), t.get_ha(), t.get_va())
-                 for t in ax.texts]
+        cells = [
+            (t.get_position(), t.get_text(), colors.to_hex(t.get_color()), t.get_fontsize(), t.get_ha(), t.get_va())
+            for t in ax.texts
+        ]
         # Counts above half the largest (5 is not above 5) are white on the dark cells.
         assert [(pos, text, color) for pos, text, color, *_ in cells] == [
             ((0, 0), "5", "#000000"), ((1, 0), "1", "#000000"), ((2, 0), "0", "#000000"),
@@ -298,7 +327,8 @@ def test_the_evaluation_page():
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
         "<h1>Model evaluation</h1><p>Test accuracy <b>0.5000</b>, macro-F1 <b>0.2500</b> on 4 rows; not blessed: "
         "needs accuracy &gt;= 0.9.</p><p>No champion: the threshold alone decides.</p>"
-        "<table border='1' cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+        "<table border='1' "
+        "cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
         "<tr><td>a</td><td>1.000</td><td>0.500</td><td>0.667</td><td>2</td></tr>"
         "<tr><td>b</td><td>0.000</td><td>0.000</td><td>0.000</td><td>2</td></tr>"
         "</table><p><img alt='confusion matrix' src='data:image/png;base64,PNG'></p></body></html>\n"

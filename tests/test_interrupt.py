@@ -91,7 +91,8 @@ def _step_with_a_worker(tmp_path, ignore_term: bool) -> tuple[list[str], str]:
     pid_file = str(tmp_path / "worker.pid")
     script = (
         f"{ignore}import subprocess, sys, time; w = subprocess.Popen([sys.executable, '-c', {worker!r}]); "
-        f"open({pid_file!r} + '.tmp', 'w').write(str(w.pid)); __import__('os').rename({pid_file!r} + '.tmp', {pid_file!r}); "
+        f"open({pid_file!r} + '.tmp', 'w').write(str(w.pid)); "
+        f"__import__('os').rename({pid_file!r} + '.tmp', {pid_file!r}); "
         "print('working', flush=True); time.sleep(120)"
     )
     return [sys.executable, "-c", script], pid_file
@@ -220,7 +221,9 @@ def test_a_running_run_whose_process_is_gone_reads_as_abandoned(tmp_path):
     assert found["killed"].stopped_step == "generate-statistics"
     assert lineage.backend.run("killed").status == "abandoned"
     line = next(x for x in format_runs(list(found.values())).splitlines() if x.startswith("killed"))
-    assert "abandoned" in line and line.endswith("process gone during generate-statistics, killed or the machine stopped")
+    assert "abandoned" in line and line.endswith(
+        "process gone during generate-statistics, killed or the machine stopped"
+    )
 
 
 def test_the_recorder_marks_the_stopped_step_canceled_and_the_run_interrupted(tmp_path):
@@ -248,7 +251,9 @@ def test_the_recorder_marks_the_stopped_step_canceled_and_the_run_interrupted(tm
     train.state, train.ended = "canceled", start + 2
     train.error_kind, train.error = "Interrupted", "The run was stopped while this step ran; its outputs were removed."
     recorder.task_finished(train)
-    recorder.run_finished(run_id, {"status": "interrupted", "run_dir": "", "stopped_step": "train", "stopped_by": "SIGTERM"})
+    recorder.run_finished(
+        run_id, {"status": "interrupted", "run_dir": "", "stopped_step": "train", "stopped_by": "SIGTERM"}
+    )
     assert recorder.error == ""
 
     store = LineageStore(config.resolved_metadata_path)
@@ -276,7 +281,10 @@ def stopped_runs(tmp_path_factory):
 
     Returns {signal name: (exit code, stdout, stderr, runs dir, the step's process ids before the stop)}.
     """
-    started = {name: LiveRun(str(tmp_path_factory.mktemp(name)), preexec_fn=_as_a_terminal_job) for name in ("SIGINT", "SIGTERM", "SIGKILL")}
+    started = {
+        name: LiveRun(str(tmp_path_factory.mktemp(name)), preexec_fn=_as_a_terminal_job)
+        for name in ("SIGINT", "SIGTERM", "SIGKILL")
+    }
     done = {}
     try:
         for name, run in started.items():
@@ -329,7 +337,7 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     assert "Traceback" not in out + err
 
     # The step, and all of its process group, is gone.
-    assert step and all(_ends(lambda: _group(pgid)) for _, pgid in step)
+    assert step and all(_ends(lambda pgid=pgid: _group(pgid)) for _, pgid in step)
 
     summary = json.load(open(summary_path))
     assert (summary["status"], summary["stopped_step"], summary["stopped_by"]) == (
@@ -344,7 +352,11 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     for split in ("train_data", "validation_data", "test_data"):
         assert os.path.getsize(summary["artifacts"][f"import-dataset/{split}"]) > 1000
     assert sorted(summary["artifacts"]) == [
-        "find-model/registered_model", "import-dataset/test_data", "import-dataset/train_data", "import-dataset/validation_data"]
+        "find-model/registered_model",
+        "import-dataset/test_data",
+        "import-dataset/train_data",
+        "import-dataset/validation_data",
+    ]
     assert f"kfx: stopped by {name}" in open(summary["log"]).read()
 
     from kfx.lineage import Lineage, format_runs
@@ -357,7 +369,9 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     graph = lineage.run_graph(run_id)
     assert {x.step: x.state for x in graph.executions.values()} == {
         "import-dataset": "complete", "find-model": "complete", "generate-statistics": "canceled"}
-    assert graph.step("generate-statistics").outputs == {} and graph.outputs_of(graph.step("generate-statistics").id) == []
+    assert (
+        graph.step("generate-statistics").outputs == {} and graph.outputs_of(graph.step("generate-statistics").id) == []
+    )
     assert "stopped while this step ran" in graph.step("generate-statistics").error
     assert format_runs([run]).splitlines()[1].endswith(f"stopped by {name} during generate-statistics")
 
@@ -412,5 +426,5 @@ def test_ctrl_c_in_a_notebook_interrupts_run_local_and_leaves_a_clean_run(tmp_pa
     assert not os.path.exists(result.events[2].task_root)
     assert os.path.isdir(result.events[0].task_root) and os.path.isdir(result.events[1].task_root)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["status"] == "interrupted"
-    assert groups and all(_ends(lambda: _group(pgid)) for pgid in groups)
+    assert groups and all(_ends(lambda pgid=pgid: _group(pgid)) for pgid in groups)
     assert out.getvalue().splitlines()[-1].startswith(f"{at('generate-statistics')} interrupted after ")

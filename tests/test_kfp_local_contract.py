@@ -19,7 +19,7 @@ import sys
 import kfp
 import pytest
 from kfp import dsl, local
-from kfp.local import executor_input_utils, executor_output_utils, subprocess_task_handler, status, task_dispatcher
+from kfp.local import executor_input_utils, executor_output_utils, status, subprocess_task_handler, task_dispatcher
 
 from kfx import __version__ as KFX_VERSION
 from kfx import kfp_local

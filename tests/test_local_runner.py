@@ -20,8 +20,8 @@ ANOMALY = (
 @pytest.fixture(scope="module")
 def checks(beans_sample, tmp_path_factory):
     """Statistics of a sample whose test split has a class the schema does not know, and that schema."""
-    from kfx import splitting, statistics
     from kfx import schema as schemas
+    from kfx import splitting, statistics
 
     folder = tmp_path_factory.mktemp("checks")
     splits = splitting.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42)
@@ -65,13 +65,17 @@ def _checks(checks):
 def _run(tmp_path, capsys, *options):
     from kfx.cli import main
 
-    code = main(["run", "--runs-dir", str(tmp_path / "runs"), "--no-record-lineage", "--skew-threshold", "0.9", *options])
+    code = main(
+        ["run", "--runs-dir", str(tmp_path / "runs"), "--no-record-lineage", "--skew-threshold", "0.9", *options]
+    )
     out, err = capsys.readouterr()
     (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     return code, out, err, run_dir, json.loads((run_dir / "summary.json").read_text())
 
 
-def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_are_removed(validation_only, tmp_path, capsys):
+def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_are_removed(
+    validation_only, tmp_path, capsys
+):
     code, out, err, run_dir, summary = _run(tmp_path, capsys, *validation_only)
     assert code == 3
     assert err == f"kfx: error: {ANOMALY}\n"
@@ -81,7 +85,9 @@ def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_ar
         "failed", "validate-statistics", "AnomaliesFound", ANOMALY)
     assert summary["anomalies"] is None and summary["artifacts"] == {}
     # The task wrote its anomalies and report before failing; the runner removed them.
-    files = sorted(os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names)
+    files = sorted(
+        os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names
+    )
     assert files == ["pipeline.log", "summary.json"]
     assert f"kfx-error: AnomaliesFound: {ANOMALY}" in (run_dir / "pipeline.log").read_text()
 

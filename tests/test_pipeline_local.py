@@ -5,10 +5,10 @@ import os
 
 import pytest
 import yaml
+from beans_tasks import NAMES, at
 
 from kfx.config import Config
 from kfx.local import run_local
-from beans_tasks import NAMES, at
 from kfx.pipelines import compile_pipeline
 
 
@@ -19,12 +19,23 @@ def test_local_target_compiles_to_its_steps_in_order(tmp_path):
     assert sorted(tasks) == sorted(NAMES)
     deps = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert deps["generate-statistics"] == {"import-dataset"}
-    assert deps["validate-statistics"] == {"generate-statistics", "infer-schema", "find-model"}  # drift from the champion
+    assert deps["validate-statistics"] == {
+        "generate-statistics",
+        "infer-schema",
+        "find-model",
+    }  # drift from the champion
     assert {"validate-statistics", "import-dataset"} <= deps["train"]
     assert deps["find-model"] == {"import-dataset"}
     assert "find-model" in deps["evaluate"]
     # import-dataset: its test split, to compare with a champion pushed while the run ran.
-    assert deps["push-model"] == {"evaluate", "infer-schema", "train", "generate-statistics", "find-model", "import-dataset"}
+    assert deps["push-model"] == {
+        "evaluate",
+        "infer-schema",
+        "train",
+        "generate-statistics",
+        "find-model",
+        "import-dataset",
+    }
     # The gate is an input of push-model, wired from evaluate's output.
     blessed = tasks["push-model"]["inputs"]["parameters"]["blessed"]["taskOutputParameter"]
     assert blessed == {"outputParameterKey": "blessed", "producerTask": "evaluate"}
@@ -69,7 +80,11 @@ def test_sample_run_writes_summary_and_real_artifacts(sample_run):
     from kfx import statistics
 
     stats = statistics.load_statistics(on_disk["statistics"]["uri"])
-    assert {k: int(v.datasets[0].num_examples) for k, v in stats.items()} == {"train": 479, "validation": 60, "test": 60}
+    assert {k: int(v.datasets[0].num_examples) for k, v in stats.items()} == {
+        "train": 479,
+        "validation": 60,
+        "test": 60,
+    }
     assert os.path.isfile(os.path.join(on_disk["model"]["uri"], "model.joblib"))
     assert "confusion matrix" in open(on_disk["model"]["view"]).read()
     assert sorted(os.listdir(runs / "registry" / "beans" / "v1")) == [
@@ -90,7 +105,8 @@ def test_anomalies_fail_the_run_and_leave_nothing_half_made(tmp_path, beans_samp
     # A curated schema from clean data knows no PINTO.
     clean = tmp_path / "clean.csv"
     beans_sample.to_csv(clean, index=False)
-    from kfx import schema as schemas, splitting, statistics
+    from kfx import schema as schemas
+    from kfx import splitting, statistics
 
     stats = statistics.compute_statistics(splitting.stratified_split(beans_sample, "Class", (0.8, 0.1, 0.1), 42))
     schema_dir.mkdir()

@@ -63,7 +63,9 @@ def test_a_sample_of_the_messy_table_trains_gradient_boosting_above_a_small_swit
 def test_the_whole_messy_table_is_blessed_with_the_svc(messy_table, tmp_path):
     source = tmp_path / "beans_messy.csv"
     messy_table.to_csv(source, index=False)
-    result = run_local(Config(source=str(source), runs_dir=str(tmp_path / "runs"), record_lineage=False), out=io.StringIO())
+    result = run_local(
+        Config(source=str(source), runs_dir=str(tmp_path / "runs"), record_lineage=False), out=io.StringIO()
+    )
     assert result.status == "complete", result.summary.get("error")
     model = result.summary["model"]
     assert (model["estimator"], model["train_rows"], model["id_columns"]) == ("svc", 10887, ["BeanId"])

@@ -14,6 +14,7 @@ import pytest
 
 from kfx.cli import main
 
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A training run of 2,000 beans rows, its model pushed as beans v1: (runs folder, its summary)."""
@@ -237,7 +238,9 @@ def test_the_full_table_scores_within_a_point_of_the_models_test_accuracy(tmp_pa
     runs = tmp_path / "runs"
     assert main(["run", "--runs-dir", str(runs), "--no-record-lineage"]) == 0
     capsys.readouterr()
-    code, out, err = _predict(runs, capsys, "--model", "beans@latest", "--source", data.beans_path(), "--no-record-lineage")
+    code, out, err = _predict(
+        runs, capsys, "--model", "beans@latest", "--source", data.beans_path(), "--no-record-lineage"
+    )
     assert code == 0, err
     predicted = _summary(out)["predictions"]
     evaluation = json.load(open(runs / "registry" / "beans" / "v1" / "evaluation.json"))
@@ -246,14 +249,16 @@ def test_the_full_table_scores_within_a_point_of_the_models_test_accuracy(tmp_pa
 
 
 def test_output_is_refused_inside_a_file_and_a_copy_never_lands_on_a_file_that_appeared(tmp_path):
-    from kfx.errors import ConfigError
     from kfx.batch_prediction import check_output, copy_output
+    from kfx.errors import ConfigError
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError) as error:
         check_output(str(tmp_path / "file" / "p.csv"), force=False)
     assert str(error.value) == (
-        f"--output '{tmp_path / 'file' / 'p.csv'}' is inside '{tmp_path / 'file'}', which is a file; pass a path in a folder.")
+        f"--output '{tmp_path / 'file' / 'p.csv'}' is inside '{tmp_path / 'file'}', "
+        "which is a file; pass a path in a folder."
+    )
     with pytest.raises(ConfigError, match="is a folder; pass the path of a file to write"):
         check_output(str(tmp_path), force=True)
     assert check_output("", force=False) == ""

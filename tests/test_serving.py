@@ -67,7 +67,13 @@ def test_the_environment_holds_only_the_serving_packages_at_the_installed_versio
 def test_a_trained_model_loads_there_and_every_prediction_agrees(model, sample_splits, serving_python, tmp_path):
     request, result_path = tmp_path / "request.json", tmp_path / "check" / "result.json"
     result = model_steps.check_serving(model, sample_splits["test"], str(request), str(result_path), SERVING_ENV)
-    assert (result["ok"], result["reason"], result["rows"], result["agreed"], result["mismatches"]) == (True, "", 60, 60, [])
+    assert (result["ok"], result["reason"], result["rows"], result["agreed"], result["mismatches"]) == (
+        True,
+        "",
+        60,
+        60,
+        [],
+    )
     assert result["sklearn_version"] == serving.pins()["scikit-learn"]
     assert result["serving_env"] == SERVING_ENV and result["test_rows"] == 60
     assert json.loads(result_path.read_text()) == result
@@ -119,7 +125,9 @@ def test_a_model_that_needs_a_module_the_serving_image_lacks_is_refused_naming_i
     assert (result["rows"], result["agreed"]) == (60, 0)
 
 
-def test_a_model_trained_where_dill_was_imported_first_still_loads(sample_splits, train_apart, serving_python, tmp_path):
+def test_a_model_trained_where_dill_was_imported_first_still_loads(
+    sample_splits, train_apart, serving_python, tmp_path
+):
     """TFDV imports Beam, which imports dill; joblib's pickler, imported after it, copied dill's rules.
     A model saved with them would name dill._dill, which no serving image has (the trainer saves without)."""
     model = train_apart(sample_splits, str(tmp_path / "model"), prelude="import dill, joblib.numpy_pickle")

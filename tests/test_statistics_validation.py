@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from kfx import schema as schemas
 from kfx import comparators, statistics, validation
+from kfx import schema as schemas
 from kfx.config import Config
 from kfx.errors import AnomaliesFound, ConfigError
 
@@ -175,7 +175,10 @@ def test_beam_runs_here_on_the_portable_runner_and_dataflow_options_pass_unchang
     assert beamstats.runner_options({"runner": "DirectRunner"}, big) == {
         "runner": beamstats.PORTABLE, "direct_running_mode": "multi_processing", "direct_num_workers": 4}
     # What the caller says about the workers wins.
-    assert beamstats.runner_options({"direct_num_workers": 1}, big) == {"runner": beamstats.PORTABLE, "direct_num_workers": 1}
+    assert beamstats.runner_options({"direct_num_workers": 1}, big) == {
+        "runner": beamstats.PORTABLE,
+        "direct_num_workers": 1,
+    }
     dataflow = beam_pipeline_options("DataflowRunner", "my-project", "europe-west4", "gs://my-bucket",
                                      subnetwork="regions/europe-west4/subnetworks/s", sdk_container_image="img")
     given = dict(dataflow)
@@ -253,7 +256,9 @@ def test_beam_worker_processes_give_one_processs_statistics_and_leave_no_process
         # Spread over both workers, sums differ in the last digits at most (the order of additions).
         assert load(f"ranges-{split}").datasets[0].num_examples == proto.datasets[0].num_examples
         words, numbers = _words_and_numbers(load(f"ranges-{split}"))
-        assert words == _words_and_numbers(proto)[0] and numbers == pytest.approx(_words_and_numbers(proto)[1], rel=1e-12)
+        assert words == _words_and_numbers(proto)[0] and numbers == pytest.approx(
+            _words_and_numbers(proto)[1], rel=1e-12
+        )
 
 
 @pytest.fixture(scope="module")
@@ -351,7 +356,9 @@ def test_skew_comparators_by_feature_kind():
     result = {f.name: f.skew_comparator for f in comparators.with_skew_comparators(schema, 0.2).feature}
     assert result["f"].jensen_shannon_divergence.threshold == pytest.approx(0.2)
     assert result["i"].jensen_shannon_divergence.threshold == pytest.approx(0.2)
-    assert result["b"].infinity_norm.threshold == pytest.approx(0.2) and not result["b"].HasField("jensen_shannon_divergence")
+    assert result["b"].infinity_norm.threshold == pytest.approx(0.2) and not result["b"].HasField(
+        "jensen_shannon_divergence"
+    )
     assert result["s"].infinity_norm.threshold == pytest.approx(0.2)
     assert result["kept"].infinity_norm.threshold == 0.5 and not result["kept"].HasField("jensen_shannon_divergence")
     # The schema passed in is not changed.

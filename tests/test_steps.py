@@ -9,8 +9,7 @@ import os
 import pandas as pd
 import pytest
 
-from kfx import data_steps
-from kfx import model_steps
+from kfx import data_steps, model_steps
 from kfx.errors import DataError
 
 
@@ -26,7 +25,9 @@ def _paths(folder):
 
 
 def test_import_dataset_passes_the_fractions_in_order(sample_csv, tmp_path):
-    result = data_steps.import_dataset(sample_csv, "Class", *_paths(tmp_path), fractions=(0.7, 0.2, 0.1), seed=42, sample_rows=0)
+    result = data_steps.import_dataset(
+        sample_csv, "Class", *_paths(tmp_path), fractions=(0.7, 0.2, 0.1), seed=42, sample_rows=0
+    )
     assert (result["train_rows"], result["validation_rows"], result["test_rows"]) == (419, 120, 60)
     assert [len(pd.read_csv(p)) for p in _paths(tmp_path)] == [419, 120, 60]
     assert result["source"] == sample_csv and result["columns"][-1] == "Class" and len(result["columns"]) == 17
@@ -44,21 +45,35 @@ def test_import_dataset_samples_then_checks(tmp_path, beans):
 
     sample = data.check_table(splitting.stratified_sample(beans, "Class", 300, seed=7), "Class", (0.8, 0.1, 0.1))
     expected = splitting.stratified_split(sample, "Class", (0.8, 0.1, 0.1), seed=7)
-    for split, path in zip(("train", "validation", "test"), _paths(tmp_path / "b")):
+    for split, path in zip(("train", "validation", "test"), _paths(tmp_path / "b"), strict=True):
         assert open(path).read() == expected[split].to_csv(index=False)
     assert b["test_rows"] == 30
     # A table without the label column is refused by the check, not by the sampling.
     beans.drop(columns=["Class"]).iloc[:50].to_csv(tmp_path / "nolabel.csv", index=False)
     with pytest.raises(DataError) as caught:
-        data_steps.import_dataset(str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), (0.8, 0.1, 0.1), 42, 10)
-    assert str(caught.value).startswith(f"Label column 'Class' is not in source {str(tmp_path / 'nolabel.csv')!r} (columns: Area,")
+        data_steps.import_dataset(
+            str(tmp_path / "nolabel.csv"), "Class", *_paths(tmp_path / "c"), (0.8, 0.1, 0.1), 42, 10
+        )
+    assert str(caught.value).startswith(
+        f"Label column 'Class' is not in source {str(tmp_path / 'nolabel.csv')!r} (columns: Area,"
+    )
     assert not (tmp_path / "c").exists()
 
 
 def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits, tmp_path):
-    metrics = model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
-                          str(tmp_path / "model"), label_column="Class", svm_c=2.5, svm_gamma="0.1", seed=3, svm_max_rows=400,
-                          boosting_learning_rate=0.3, boosting_max_iter=20)
+    metrics = model_steps.train(
+        sample_splits["train"],
+        sample_splits["validation"],
+        sample_splits["test"],
+        str(tmp_path / "model"),
+        label_column="Class",
+        svm_c=2.5,
+        svm_gamma="0.1",
+        seed=3,
+        svm_max_rows=400,
+        boosting_learning_rate=0.3,
+        boosting_max_iter=20,
+    )
     assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60 and metrics["validation"]["rows"] == 60
     meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
     assert meta["hyperparameters"] == {"svm_c": 2.5, "svm_gamma": "0.1", "svm_max_rows": 400,
@@ -73,22 +88,44 @@ def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits
 
 def test_the_push_step_passes_the_schema_and_the_registry(sample_splits, tmp_path):
     model = tmp_path / "model"
-    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(model), label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
-                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
+    model_steps.train(
+        sample_splits["train"],
+        sample_splits["validation"],
+        sample_splits["test"],
+        str(model),
+        label_column="Class",
+        svm_c=10.0,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=30000,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
     schema = tmp_path / "schema.pbtxt"
     schema.write_text('feature { name: "Area" }\n')
-    pushed = model_steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema))
+    pushed = model_steps.push_model(
+        str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, str(schema)
+    )
     assert pushed == {"pushed": True, "version": 1, "uri": str(tmp_path / "reg" / "mine" / "v1")}
     assert (tmp_path / "reg" / "mine" / "v1" / "schema.pbtxt").read_text() == schema.read_text()
     # Evaluated with no champion, so first compared with v1 on the test split (the same model: a tie).
-    again = model_steps.push_model(str(model), str(tmp_path / "reg"), "mine", {"blessed": True, "accuracy": 0.9}, "", "",
-                             None, sample_splits["test"])
+    again = model_steps.push_model(
+        str(model),
+        str(tmp_path / "reg"),
+        "mine",
+        {"blessed": True, "accuracy": 0.9},
+        "",
+        "",
+        None,
+        sample_splits["test"],
+    )
     assert again["version"] == 2 and not (tmp_path / "reg" / "mine" / "v2" / "schema.pbtxt").exists()
 
 
 def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     """What the benchmark times against the pipeline: the same steps, one process, a 600-row sample."""
     from beans_tasks import NAMES
+
     from kfx.config import Config
     from kfx.pipelines.in_process import beans_in_process as run_in_process
 
@@ -101,7 +138,9 @@ def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     assert out["evaluate"]["accuracy"] == out["train"]["test_accuracy"] == 0.9 and out["evaluate"]["blessed"]
     assert (out["push-model"]["pushed"], out["push-model"]["version"]) == (True, 1)
     assert out["push-model"]["pushed_model"].metadata["uri"] == str(tmp_path / "runs" / "registry" / "m" / "v1")
-    files = sorted(os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names)
+    files = sorted(
+        os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names
+    )
     assert files == sorted([
         "import-dataset/train_data", "import-dataset/validation_data", "import-dataset/test_data",
         "find-model/registered_model",
@@ -134,16 +173,23 @@ def test_called_without_options_the_components_use_the_configurations_defaults(s
 
     config = Config()
     for name in ("import_dataset", "generate_statistics", "train", "evaluate", "validate_statistics"):
-        plain = inspect.signature(getattr(data_steps, name, None) or getattr(model_steps, name)).parameters.values()
+        steps = data_steps if hasattr(data_steps, name) else model_steps
+        plain = inspect.signature(getattr(steps, name)).parameters.values()
         assert [p.name for p in plain if p.name in vars(config) and p.default is not p.empty] == [], name
-    made = {s: dsl.Dataset(name=s, uri=str(tmp_path / s), metadata={}) for s in ("train_data", "validation_data", "test_data")}
+    made = {
+        s: dsl.Dataset(name=s, uri=str(tmp_path / s), metadata={})
+        for s in ("train_data", "validation_data", "test_data")
+    }
     components.import_dataset.python_func(source=sample_csv, **made)
     expected = _paths(tmp_path / "b")
     data_steps.import_dataset(sample_csv, "Class", *expected, config.fractions, config.seed, config.sample_rows)
     assert [open(made[s].path).read() for s in made] == [open(p).read() for p in expected]
     model = dsl.Model(name="model", uri=str(tmp_path / "m"), metadata={})
     components.train.python_func(
-        train_data=made["train_data"], validation_data=made["validation_data"], test_data=made["test_data"], model=model,
+        train_data=made["train_data"],
+        validation_data=made["validation_data"],
+        test_data=made["test_data"],
+        model=model,
     )
     meta = json.loads((tmp_path / "m" / "model_metadata.json").read_text())
     assert meta["label_column"] == config.label_column
@@ -200,9 +246,23 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
     colour = curated.feature.add(name="Colour", type=1)  # a column the table does not have, required
     colour.presence.min_fraction = 1.0
     schemas.write_schema(curated, str(tmp_path / "curated.pbtxt"))
-    config = Config(source=sample_csv, seed=7, train_fraction=0.7, validation_fraction=0.2, test_fraction=0.1,
-                    schema_file=str(tmp_path / "curated.pbtxt"), skew_threshold=0.9, svm_c=3.0, svm_gamma="auto",
-                    svm_max_rows=50, boosting_learning_rate=0.3, boosting_max_iter=20, min_accuracy=0.99, runs_dir=str(tmp_path / "runs"), model_name="other")
+    config = Config(
+        source=sample_csv,
+        seed=7,
+        train_fraction=0.7,
+        validation_fraction=0.2,
+        test_fraction=0.1,
+        schema_file=str(tmp_path / "curated.pbtxt"),
+        skew_threshold=0.9,
+        svm_c=3.0,
+        svm_gamma="auto",
+        svm_max_rows=50,
+        boosting_learning_rate=0.3,
+        boosting_max_iter=20,
+        min_accuracy=0.99,
+        runs_dir=str(tmp_path / "runs"),
+        model_name="other",
+    )
     with pytest.raises(AnomaliesFound, match="^TFDV found 3 anomalies: 'Colour' in test \\(Column dropped\\)"):
         run_in_process(config, str(tmp_path / "strict"))
     out = run_in_process(config.replace(fail_on_anomalies=False), str(tmp_path / "run"))
@@ -213,7 +273,10 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
         assert made.read_text() == (expected / f"{split}.csv").read_text()
     assert out["infer-schema"]["features"] == 18 and out["infer-schema"]["schema"].metadata["curated"] is True
     assert out["validate-statistics"]["anomalies_count"] == 3
-    assert "skew threshold train vs. validation: 0.9 plus a noise term" in (tmp_path / "run" / "validate-statistics" / "report").read_text()
+    assert (
+        "skew threshold train vs. validation: 0.9 plus a noise term"
+        in (tmp_path / "run" / "validate-statistics" / "report").read_text()
+    )
     meta = json.loads((tmp_path / "run" / "train" / "model" / "model_metadata.json").read_text())
     assert meta["hyperparameters"] == {"svm_c": 3.0, "svm_gamma": "auto", "svm_max_rows": 50,
                                        "boosting_learning_rate": 0.3, "boosting_max_iter": 20, "seed": 7}
@@ -238,13 +301,29 @@ def test_a_model_folder_named_with_a_trailing_slash(sample_splits, tmp_path):
     from kfx import evaluation, registry
 
     folder = str(tmp_path / "modelX") + "/"
-    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
-                svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
+    model_steps.train(
+        sample_splits["train"],
+        sample_splits["validation"],
+        sample_splits["test"],
+        folder,
+        label_column="Class",
+        svm_c=10.0,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=30000,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
     assert sorted(os.listdir(tmp_path / "modelX")) == ["metrics.json", "model.joblib", "model_metadata.json"]
     result = evaluation.evaluate_model(folder, sample_splits["test"], 0.9)
     assert result["rows"] == 60
     pushed = registry.push_model(folder, str(tmp_path / "reg"), "beans", result)
-    assert sorted(os.listdir(pushed["uri"])) == ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
+    assert sorted(os.listdir(pushed["uri"])) == [
+        "evaluation.json",
+        "manifest.json",
+        "model.joblib",
+        "model_metadata.json",
+    ]
 
 
 def test_a_sampled_source_may_hold_a_column_named_index(tmp_path, beans_sample):
@@ -252,6 +331,9 @@ def test_a_sampled_source_may_hold_a_column_named_index(tmp_path, beans_sample):
     source = tmp_path / "indexed.csv"
     beans_sample.rename_axis("index").reset_index().to_csv(source, index=False)
     result = data_steps.import_dataset(str(source), "Class", *_paths(tmp_path), (0.8, 0.1, 0.1), 42, 300)
-    assert result["columns"][0] == "index" and result["train_rows"] + result["validation_rows"] + result["test_rows"] == 301
+    assert (
+        result["columns"][0] == "index"
+        and result["train_rows"] + result["validation_rows"] + result["test_rows"] == 301
+    )
     train = pd.read_csv(_paths(tmp_path)[0])
     assert list(train.columns) == result["columns"] and train["index"].is_monotonic_increasing

@@ -20,7 +20,7 @@ def test_a_file_appears_whole_from_a_hidden_file_beside_it(tmp_path, monkeypatch
     storage.write_text(str(tmp_path / "a" / "b.txt"), "héllo")
     [(folder, name, data, target)] = moves
     assert folder == str(tmp_path / "a") and name.startswith(".tmp-") and target == str(tmp_path / "a" / "b.txt")
-    assert data == "héllo".encode("utf-8") and storage.read_text(target) == "héllo"
+    assert data == "héllo".encode() and storage.read_text(target) == "héllo"
     assert os.listdir(tmp_path / "a") == ["b.txt"]
 
 
@@ -56,7 +56,10 @@ def test_bucket_names():
     for bad in ("gs://ab/x", "gs://Upper/x", "gs://-dash/x", "gs:///x"):
         with pytest.raises(SourceError) as caught:
             storage.split_gcs(bad)
-        assert str(caught.value) == f"{bad!r} does not name a valid bucket; write gs://BUCKET/PATH with a lower-case bucket name."
+        assert (
+            str(caught.value)
+            == f"{bad!r} does not name a valid bucket; write gs://BUCKET/PATH with a lower-case bucket name."
+        )
     assert storage.is_gcs("gs://b/x") and not storage.is_gcs("/gs://b") and not storage.is_gcs("gcs://b")
 
 

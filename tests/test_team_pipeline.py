@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from live_run import REPO, LiveRun
 
 EXAMPLE = os.path.join(REPO, "examples", "team_pipeline.py")
@@ -37,7 +36,9 @@ def test_the_example_is_a_short_plain_kfp_file_of_four_kfx_components_and_one_of
                 for a in n.names]
     assert len(imported) == 4
     # Nothing else of kfx: the team's own component is plain kfp.
-    assert [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and "kfx" in n.module] == ["kfx.components"]
+    assert [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and "kfx" in n.module] == [
+        "kfx.components"
+    ]
 
 
 @pytest.mark.e2e

@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from kfx import schema as schemas
 from kfx import comparators, statistics, thresholds, validation
+from kfx import schema as schemas
 from kfx.config import Config
 from kfx.errors import AnomaliesFound, ConfigError, SourceError
 
@@ -117,7 +117,9 @@ def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_be
         data_steps.validate_statistics(*args, config.drift_threshold, True, str(tmp_path / "champion"))
     assert str(caught.value) == (
         "TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data (High approximate "
-        "Jensen-Shannon divergence between current and previous); fix the data or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on.")
+        "Jensen-Shannon divergence between current and previous); fix the data or curate the schema (--schema-file), "
+        "or pass --no-fail-on-anomalies to go on."
+    )
 
     result = data_steps.validate_statistics(*args, config.drift_threshold, False, str(tmp_path / "champion"))
     assert [(f["split"], f["feature"], f["check"]) for f in result["findings"]] == [("train", SHIFTED, "drift")]

@@ -85,8 +85,15 @@ def test_module_entry_point_runs_as_in_the_container(sample_splits, tmp_path):
 
 def test_options_defaults_and_help(monkeypatch, capsys):
     # The defaults are the Config's: the trainer reads them from kfx.config, not from literals of its own.
-    assert vars(task.parse_args([])) == {"label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "svm_max_rows": 30000,
-                                         "boosting_learning_rate": 0.1, "boosting_max_iter": 100, "seed": 42}
+    assert vars(task.parse_args([])) == {
+        "label_column": "Class",
+        "svm_c": 10.0,
+        "svm_gamma": "scale",
+        "svm_max_rows": 30000,
+        "boosting_learning_rate": 0.1,
+        "boosting_max_iter": 100,
+        "seed": 42,
+    }
     monkeypatch.setenv("COLUMNS", "80")
     with pytest.raises(SystemExit):
         task.parse_args(["--help"])
@@ -235,22 +242,31 @@ def test_cli_prints_the_metrics_or_one_sentence(sample_splits, tmp_path, monkeyp
     assert json.loads(out) == json.loads((tmp_path / "m" / "metrics.json").read_text()) and err == ""
     monkeypatch.setenv("AIP_DATA_FORMAT", "tfrecord")
     assert task.cli() == 2
-    assert capsys.readouterr() == ("", "trainer: error: AIP_DATA_FORMAT is 'tfrecord'; the trainer reads csv or bigquery.\n")
+    assert capsys.readouterr() == (
+        "",
+        "trainer: error: AIP_DATA_FORMAT is 'tfrecord'; the trainer reads csv or bigquery.\n",
+    )
 
 
 def test_features_go_to_the_model_as_floats_when_all_are_numbers():
     import pandas as pd
 
     ints = pd.DataFrame({"a": [1, 2], "b": [3, 4], "label": ["x", "y"]})
-    assert to_matrix(ints, ["a", "b"]).dtype == float and to_matrix(ints, ["a", "b"]).tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    assert to_matrix(ints, ["a", "b"]).dtype == float and to_matrix(ints, ["a", "b"]).tolist() == [
+        [1.0, 3.0],
+        [2.0, 4.0],
+    ]
     mixed = ints.assign(c=["u", "v"])
-    assert to_matrix(mixed, ["a", "c"]).dtype == object and to_matrix(mixed, ["a", "c"]).tolist() == [[1, "u"], [2, "v"]]
+    assert to_matrix(mixed, ["a", "c"]).dtype == object and to_matrix(mixed, ["a", "c"]).tolist() == [
+        [1, "u"],
+        [2, "v"],
+    ]
 
 
 def test_split_files_are_read_as_one_table_or_named_when_none_match(sample_splits, tmp_path):
-    from kfx.errors import SourceError
-
     import pandas as pd
+
+    from kfx.errors import SourceError
 
     train = pd.read_csv(sample_splits["train"])
     train.iloc[:100].to_csv(tmp_path / "part-0.csv", index=False)

@@ -116,7 +116,10 @@ def test_an_empty_text_cell_is_a_category_of_its_own_and_an_unseen_one_no_error(
     for value in (None, float("nan"), "farm-z"):
         matrix = to_matrix(row.assign(Origin=value), meta["features"])
         assert model.predict(matrix)[0] in meta["classes"]
-    onehot = lambda value: model[0].transform(to_matrix(row.assign(Origin=value), meta["features"]))[0][-4:].tolist()
+
+    def onehot(value):
+        return model[0].transform(to_matrix(row.assign(Origin=value), meta["features"]))[0][-4:].tolist()
+
     assert onehot(None) == onehot(float("nan")) == [1.0, 0.0, 0.0, 0.0]
     assert onehot("farm-z") == [0.0, 0.0, 0.0, 0.0]
 
@@ -142,7 +145,9 @@ def test_a_numeric_model_takes_a_null_in_a_request(sample_splits, tmp_path):
 
 
 def test_boosting_above_the_switch_point_and_the_svc_up_to_it(sample_splits, tmp_path):
-    above = task.main(["--svm-max-rows", "478", "--boosting-max-iter", "15"], environ=contract(sample_splits, tmp_path / "a"))
+    above = task.main(
+        ["--svm-max-rows", "478", "--boosting-max-iter", "15"], environ=contract(sample_splits, tmp_path / "a")
+    )
     meta = json.loads((tmp_path / "a" / "model_metadata.json").read_text())
     assert meta["model"]["estimator"] == "hist_gradient_boosting"
     assert meta["model"]["class"] == "sklearn.ensemble.HistGradientBoostingClassifier"

@@ -6,11 +6,11 @@ import signal
 import time
 
 import pytest
+from beans_tasks import NAMES
 from kfp import dsl, local
 from kfp.local import subprocess_task_handler
 
 from kfx import processes
-from beans_tasks import NAMES
 from kfx.warm import WarmServer, step_arguments
 
 

@@ -56,7 +56,7 @@ def read_split(uri: str, data_format: str, label_column: Optional[str] = None):
     return pd.concat(frames, ignore_index=True)
 
 
-def select_features(frame: "pd.DataFrame", label: str) -> tuple[list[str], list[bool], list[str]]:
+def select_features(frame: pd.DataFrame, label: str) -> tuple[list[str], list[bool], list[str]]:
     """The feature columns of the training split, which of them are text, and the ID-like columns left out.
 
     Raises:
@@ -81,7 +81,7 @@ def select_features(frame: "pd.DataFrame", label: str) -> tuple[list[str], list[
     return features, [not pd.api.types.is_numeric_dtype(frame[c]) for c in features], left_out
 
 
-def count_classes(frame: "pd.DataFrame", label: str) -> int:
+def count_classes(frame: pd.DataFrame, label: str) -> int:
     """The number of classes in the training split.
 
     Raises:

@@ -18,7 +18,8 @@ training did; the pipeline holds only scikit-learn's own classes.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Sequence, Union
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,7 +66,7 @@ def boosting_validation_share(classes: int, rows: int) -> float:
     return max(0.1, min(0.5, classes / max(rows, 1)))
 
 
-def id_like_columns(frame: "pd.DataFrame", columns: Sequence[str]) -> list[str]:
+def id_like_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     """The text columns of ``columns`` whose filled cells are at least :data:`ID_SHARE` distinct.
 
     Numeric columns are never ID-like here: a measurement can be distinct in every row too.
@@ -104,7 +105,7 @@ def build_model(
     learning_rate: float,
     max_iter: int,
     seed: int,
-) -> "Pipeline":
+) -> Pipeline:
     """The unfitted pipeline: column handling, then the estimator.
 
     Columns are chosen by position, not name, so the fitted model predicts on the
@@ -157,7 +158,7 @@ def build_model(
     return make_pipeline(ColumnTransformer(transformers), final)
 
 
-def to_matrix(frame: "pd.DataFrame", features: Sequence[str]) -> "np.ndarray":
+def to_matrix(frame: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
     """The feature columns as the 2-D array the model takes (what a prediction request carries)."""
     import numpy as np
 

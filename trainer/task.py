@@ -19,12 +19,18 @@ import json
 import os
 import sys
 import time
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
-from kfx.contract import (
-    DATA_FORMAT_VARIABLE, METADATA_FILE, METRICS_FILE, MODEL_DIR_VARIABLE, MODEL_FILE, SPLIT_VARIABLES,
-)
 from kfx.config import Config
+from kfx.contract import (
+    DATA_FORMAT_VARIABLE,
+    METADATA_FILE,
+    METRICS_FILE,
+    MODEL_DIR_VARIABLE,
+    MODEL_FILE,
+    SPLIT_VARIABLES,
+)
 from kfx.errors import ConfigError, KfxError
 from trainer.inputs import count_classes, read_split, select_features
 
@@ -32,8 +38,12 @@ from trainer.inputs import count_classes, read_split, select_features
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parses the trainer's hyper-parameters and options."""
     parser = argparse.ArgumentParser(prog="python -m trainer.task", description=__doc__.splitlines()[0])
-    parser.add_argument("--label-column", default=Config.label_column, help="Column holding the class (default: %(default)s).")
-    parser.add_argument("--svm-c", type=float, default=Config.svm_c, help="SVM regularisation C (default: %(default)s).")
+    parser.add_argument(
+        "--label-column", default=Config.label_column, help="Column holding the class (default: %(default)s)."
+    )
+    parser.add_argument(
+        "--svm-c", type=float, default=Config.svm_c, help="SVM regularisation C (default: %(default)s)."
+    )
     parser.add_argument(
         "--svm-gamma", default=Config.svm_gamma, help='RBF gamma: "scale", "auto" or a number (default: %(default)s).'
     )
@@ -50,7 +60,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--boosting-max-iter", type=int, default=Config.boosting_max_iter,
         help="Gradient boosting's most rounds; early stopping ends sooner (default: %(default)s).",
     )
-    parser.add_argument("--seed", type=int, default=Config.seed, help="Random state of the model (default: %(default)s).")
+    parser.add_argument(
+        "--seed", type=int, default=Config.seed, help="Random state of the model (default: %(default)s)."
+    )
     return parser.parse_args(argv)
 
 
@@ -85,9 +97,13 @@ def _check_hyperparameters(args: argparse.Namespace) -> None:
     if args.svm_max_rows < 0:
         raise ConfigError(f"--svm-max-rows is {args.svm_max_rows}; pass 0 (always gradient boosting) or a row count.")
     if args.boosting_learning_rate <= 0:
-        raise ConfigError(f"--boosting-learning-rate is {args.boosting_learning_rate}; pass a positive number such as 0.1.")
+        raise ConfigError(
+            f"--boosting-learning-rate is {args.boosting_learning_rate}; pass a positive number such as 0.1."
+        )
     if args.boosting_max_iter < 1:
-        raise ConfigError(f"--boosting-max-iter is {args.boosting_max_iter}; pass a positive number of rounds such as 100.")
+        raise ConfigError(
+            f"--boosting-max-iter is {args.boosting_max_iter}; pass a positive number of rounds such as 100."
+        )
 
 
 def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
@@ -100,7 +116,14 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         The metrics written to ``metrics.json`` (validation and test accuracy and macro-F1).
     """
     from trainer.model import (
-        ESTIMATORS, ID_SHARE, SVC, boosting_validation_share, build_model, choose_estimator, share_cores, to_matrix,
+        ESTIMATORS,
+        ID_SHARE,
+        SVC,
+        boosting_validation_share,
+        build_model,
+        choose_estimator,
+        share_cores,
+        to_matrix,
     )
 
     _check_hyperparameters(args)
@@ -127,7 +150,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     model.fit(to_matrix(frames["train"], features), frames["train"][label])
     fit_seconds = time.perf_counter() - started
 
-    metrics = {"fit_seconds": round(fit_seconds, 3), "train_rows": len(frames["train"])}
+    metrics: dict[str, Any] = {"fit_seconds": round(fit_seconds, 3), "train_rows": len(frames["train"])}
     for split in ("validation", "test"):
         frame = frames[split]
         scores = classification_metrics(frame[label], model.predict(to_matrix(frame, features)))
@@ -149,7 +172,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     metadata = {
         "label_column": label,
         "features": features,
-        "categorical": [f for f, cat in zip(features, categorical) if cat],
+        "categorical": [f for f, cat in zip(features, categorical, strict=True) if cat],
         "id_columns": left_out,
         "id_rule": f"text columns with distinct values in at least {ID_SHARE:.0%} of their filled cells are left out",
         "classes": [str(c) for c in model.classes_],
@@ -200,7 +223,7 @@ def plain_pickling():
     try:
         yield
     finally:
-        for pickler, dispatch in zip(picklers, saved):
+        for pickler, dispatch in zip(picklers, saved, strict=True):
             if dispatch is not None:
                 pickler.dispatch = dispatch
 

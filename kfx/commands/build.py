@@ -12,7 +12,15 @@ HELP = "Build and push the kfx and trainer images to Artifact Registry (Cloud Bu
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(
         parser,
-        ("project_id", "region", "bucket", "artifact_repository", "pipeline_container_version", "image", "training_image"),
+        (
+            "project_id",
+            "region",
+            "bucket",
+            "artifact_repository",
+            "pipeline_container_version",
+            "image",
+            "training_image",
+        ),
         "image options",
     )
     parser.add_argument(

@@ -12,7 +12,9 @@ HELP = "Compile the pipeline to KFP IR YAML for the local or the vertex target."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", "-o", default="", help="YAML file to write (default: <pipeline-name>-<target>.yaml).")
+    parser.add_argument(
+        "--output", "-o", default="", help="YAML file to write (default: <pipeline-name>-<target>.yaml)."
+    )
     add_config_arguments(parser, ("target", "image", *RUN_OPTIONS), "pipeline options")
     # enable_caching means the same on both targets: it is a pipeline option here.
     vertex_only = tuple(name for name in VERTEX_PIPELINE_OPTIONS if name not in RUN_OPTIONS)

@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="lineage_command", metavar="QUESTION", required=True)
     runs = sub.add_parser("runs", help="The runs, newest first, with status and key metric.",
                           description="The runs, newest first, with status, time and test accuracy.")
-    runs.add_argument("--limit", type=int, default=20, metavar="N", help="Show at most N runs (0 for all). Defaults to 20.")
+    runs.add_argument(
+        "--limit", type=int, default=20, metavar="N", help="Show at most N runs (0 for all). Defaults to 20."
+    )
     _store_options(runs)
     show = sub.add_parser(
         "show", help="Everything upstream of a model or artifact.",

@@ -12,14 +12,31 @@ HELP = "Run the numbered course notebooks with papermill, in order; stop at the 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from kfx.course.notebooks import EXECUTED_DIR
 
-    parser.add_argument("--folder", default="", help="Folder of the NN_topic.ipynb notebooks (default: the repository's notebooks/).")
-    parser.add_argument("--output-dir", "-o", default=EXECUTED_DIR, help=f"Folder for the executed notebooks (default: {EXECUTED_DIR}).")
+    parser.add_argument(
+        "--folder", default="", help="Folder of the NN_topic.ipynb notebooks (default: the repository's notebooks/)."
+    )
+    parser.add_argument(
+        "--output-dir", "-o", default=EXECUTED_DIR, help=f"Folder for the executed notebooks (default: {EXECUTED_DIR})."
+    )
     parser.add_argument("--only", action="append", default=[], metavar="PREFIX",
                         help="Run only notebooks whose name starts with PREFIX (repeatable), e.g. --only 03.")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="Set a parameter of every notebook that declares it, e.g. -p sample_rows 0 -p target vertex.")
-    parser.add_argument("--write-setup-cell", action="store_true",
-                        help="Instead of running them, make each notebook's cell 1 (after the title) the text of kfx/course/setup_cell.py.")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="Set a parameter of every notebook that declares it, e.g. -p sample_rows 0 -p target vertex.",
+    )
+    parser.add_argument(
+        "--write-setup-cell",
+        action="store_true",
+        help=(
+            "Instead of running them, make each notebook's cell 1 (after the title) "
+            "the text of kfx/course/setup_cell.py."
+        ),
+    )
     parser.add_argument("--kernel", default="", help="Jupyter kernel spec to run in (default: python3, this Python).")
 
 

@@ -30,13 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            f"Defaults to {Config.drift_threshold}.",
         "fail_on_anomalies": "Stop before predicting when TFDV reports anomalies or drift. Defaults to True.",
     })
-    parser.add_argument("--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log).")
+    parser.add_argument(
+        "--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log)."
+    )
     parser.add_argument("--json", action="store_true", help="Print the summary as JSON instead of text.")
 
 
 def run(args: argparse.Namespace) -> int:
-    from kfx.commands.run import finish
     from kfx.batch_prediction import run_predict
+    from kfx.commands.run import finish
 
     config = config_from_args(args)
     return finish(lambda: run_predict(config, args.model, output=args.output, force=args.force, out=sys.stdout,

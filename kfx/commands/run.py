@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "parameters (--source…) and each --param are its arguments.")
     parser.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
                         help="An argument of the --pipeline pipeline, typed as it declares (repeatable).")
-    parser.add_argument("--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log).")
+    parser.add_argument(
+        "--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log)."
+    )
     parser.add_argument("--json", action="store_true", help="Print the summary as JSON instead of text.")
 
 
@@ -41,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
         from kfx.pipelines.loading import load_pipeline, pipeline_arguments
 
         if not args.pipeline_file:
-            raise ConfigError("--param sets an argument of a --pipeline pipeline; pass --pipeline FILE.py:FUNCTION too.")
+            raise ConfigError(
+                "--param sets an argument of a --pipeline pipeline; pass --pipeline FILE.py:FUNCTION too."
+            )
         pipeline = load_pipeline(args.pipeline_file)
         arguments = pipeline_arguments(pipeline, vars(args), args.params)
         config = config.replace(pipeline_name=config.pipeline_name or pipeline.name)

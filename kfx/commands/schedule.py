@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     vertex = tuple(name for name in (*VERTEX_PIPELINE_OPTIONS, *SUBMIT_OPTIONS) if name not in _NOT_FOR_SCHEDULES)
     add_config_arguments(parser, (*vertex, "image"), "vertex options")
     add_config_arguments(parser, PIPELINE_OPTIONS, "pipeline options")
-    parser.add_argument("--output", "-o", default="", help="Also keep the compiled YAML here (default: a temporary file).")
+    parser.add_argument(
+        "--output", "-o", default="", help="Also keep the compiled YAML here (default: a temporary file)."
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,9 @@ def check_serving(
     serving_check: Output[Artifact],
     serving_request: Output[Artifact],
     serving_env: str,
-) -> NamedTuple("ServingOutputs", [("serving_ok", bool)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ServingOutputs", [("serving_ok", bool)]
+):
     """Sends the test rows, as a Vertex AI prediction request, to the model loaded in the
     serving-only environment (scikit-learn of the serving image's series, joblib, NumPy, SciPy;
     no kfx, no pandas) and compares its answer with the predictions made here.
@@ -33,7 +35,9 @@ def check_serving(
     """
     from kfx import model_steps
 
-    result = model_steps.check_serving(model.path, test_data.path, serving_request.path, serving_check.path, serving_env)
+    result = model_steps.check_serving(
+        model.path, test_data.path, serving_request.path, serving_check.path, serving_env
+    )
     keys = ("ok", "reason", "rows", "agreed", "sklearn_version", "python_version", "test_rows", "serving_env")
     serving_check.metadata.update({key: result[key] for key in keys})
     serving_request.metadata.update(rows=result["rows"], format="vertex-ai-prediction-request")

@@ -1,4 +1,5 @@
-"""Component: load the model in Vertex AI's prebuilt scikit-learn serving image and answer the request there (vertex target).
+"""Component: load the model in Vertex AI's prebuilt scikit-learn serving image and answer the request
+there (vertex target).
 
 A container component: its task runs in the serving image itself (the pipeline sets the image of
 the model's scikit-learn series when it is built, :func:`kfx.vertex.images.serving_image`), where
@@ -14,7 +15,9 @@ from kfp.dsl import Artifact, Input, Model, Output, OutputPath
 from kfx.report import Figure, Report
 from kfx.vertex.images import serving_image
 
-SCRIPT_SOURCE = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "serving_check.py")).read()
+SCRIPT_SOURCE = open(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "serving_check.py")
+).read()
 # The image's `python` when it has one (its serving environment), else `python3`.
 _RUN = 'exec "$(command -v python || command -v python3)" -c "$0" "$@"'
 _IMAGE = serving_image()  # us-central1's; the pipeline sets its region's when it is built
@@ -26,7 +29,7 @@ def check_serving_image(
     serving_request: Input[Artifact],
     expected_predictions: Input[Artifact],
     serving_check: Output[Artifact],
-    serving_ok: OutputPath(bool),
+    serving_ok: OutputPath(bool),  # type: ignore[valid-type]  # kfp reads this call as an output path
 ):
     """Loads model.joblib in the serving image, predicts the request as its server does
     (``np.asarray(instances)``, ``model.predict``) and compares with the expected predictions.

@@ -40,7 +40,9 @@ def custom_training_job(
     display_name: str = "",
     network: str = "",
     environment_variables: dict = {},
-) -> NamedTuple("TrainingJobOutputs", [("test_data_uri", str)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "TrainingJobOutputs", [("test_data_uri", str)]
+):
     """Runs ``aiplatform.CustomContainerTrainingJob`` on the Vertex dataset with BigQuery export
     and waits; the trainer writes model.joblib into the ``model`` artifact's folder. Nothing is
     uploaded to the Model Registry here: ``push_vertex_model`` does, after evaluate.

@@ -15,7 +15,9 @@ def default_vertex_model(
     location: str,
     vertex_model: Output[artifact_types.VertexModel],
     model_name: str,
-) -> NamedTuple("DefaultModelOutputs", [("version", str), ("feature_columns", list)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "DefaultModelOutputs", [("version", str), ("feature_columns", list)]
+):
     """Finds the newest model called ``model_name`` and the version its ``default`` alias points at now.
 
     Args:

@@ -19,7 +19,9 @@ def evaluate(
     accuracy_tolerance: float,
     serving_ok: bool = True,
     registered_model: Optional[Input[Artifact]] = None,
-) -> NamedTuple("EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str)]
+):
     """Scores the new model (the challenger) and the champion on the same test rows, logs accuracy,
     macro-F1, per-class precision / recall, the confusion matrix and a page with its picture, and
     decides the blessing: the serving check passed, accuracy >= ``min_accuracy``, and not more than
@@ -79,7 +81,10 @@ def _describe(model: dict) -> list[str]:
         f"(min {model['min_accuracy']:g}): {verdict}",
     ]
     if model.get("champion_version") is not None:
-        lines.append(f"            champion v{model['champion_version']}: test accuracy {model['champion_accuracy']:.4f} on the same rows")
+        lines.append(
+            f"            champion v{model['champion_version']}: test accuracy "
+            f"{model['champion_accuracy']:.4f} on the same rows"
+        )
     if model.get("reason"):
         lines.append(f"            {verdict}: {model['reason']}")
     classes, shown = model.get("classes"), model.get("classes_shown")

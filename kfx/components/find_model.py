@@ -17,7 +17,7 @@ def find_model(
     registered_model: Output[Artifact],
     label_column: str,
     model_version: str = "latest",
-) -> NamedTuple("FindOutputs", [("found", bool)]):
+) -> NamedTuple("FindOutputs", [("found", bool)]):  # type: ignore[valid-type]  # kfp reads this call as the outputs
     """Records the registry version ``model_name@model_version`` as a reference later steps read: the
     champion that the new model is compared with and whose training statistics drift is measured
     against. None found is not an error; the reference says why. Nor is a table that lacks a feature
@@ -41,8 +41,7 @@ def find_model(
     """
     import csv
 
-    from kfx import registry, storage
-    from kfx import reference
+    from kfx import reference, registry, storage
     from kfx.digests import content_digest
 
     found = registry.resolve(registry_dir, model_name, model_version)

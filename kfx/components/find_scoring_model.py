@@ -14,7 +14,9 @@ def find_scoring_model(
     model_name: str,
     registered_model: Output[Artifact],
     model_version: str = "latest",
-) -> NamedTuple("ScoringModelOutputs", [("version", str)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ScoringModelOutputs", [("version", str)]
+):
     """Records the registry version ``model_name@model_version`` as the reference the scoring steps read
     (the same ``registered_model`` as find_model's). find_model's optional training-data input
     is one kfp.local cannot leave unset, and a missing model is no error there; here it fails.

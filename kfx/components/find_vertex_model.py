@@ -15,7 +15,7 @@ def find_vertex_model(
     location: str,
     registered_model: Output[Artifact],
     model_name: str,
-) -> NamedTuple("FindOutputs", [("found", bool)]):
+) -> NamedTuple("FindOutputs", [("found", bool)]):  # type: ignore[valid-type]  # kfp reads this call as the outputs
     """Records the champion, ``model_name@default`` when that version is labelled ``kfx_blessed=true``,
     as a reference later steps read: the model a new one is compared with, and whose training
     statistics drift is measured against. None found is not an error; the reference says why.

@@ -14,7 +14,9 @@ def generate_scoring_statistics(
     registered_model: Input[Artifact],
     scoring_statistics: Output[Artifact],
     scoring_statistics_view: Output[HTML],
-) -> NamedTuple("ScoringStatisticsOutputs", [("scoring_features", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ScoringStatisticsOutputs", [("scoring_features", int)]
+):
     """Computes TFDV statistics of the columns the model's schema knows (``Split-scoring/stats.tfrecord``,
     readable by ``tfdv.load_statistics``) and an HTML Facets Overview of them vs. the training statistics.
 

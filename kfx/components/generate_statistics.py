@@ -17,7 +17,9 @@ def generate_statistics(
     statistics_view: Output[HTML],
     stats_engine: str,
     beam_options: dict = {},
-) -> NamedTuple("StatisticsOutputs", [("features", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "StatisticsOutputs", [("features", int)]
+):
     """Computes TFDV statistics (``Split-<name>/stats.tfrecord``, readable by
     ``tfdv.load_statistics``) and an HTML Facets Overview of train vs. eval.
 

@@ -4,8 +4,8 @@ from typing import NamedTuple
 
 from kfp.dsl import HTML, Artifact, Output
 
-from kfx.components.generate_statistics import REPORT as STATISTICS
 from kfx.component import component
+from kfx.components.generate_statistics import REPORT as STATISTICS
 from kfx.report import DATA, Figure, Report
 
 
@@ -27,7 +27,9 @@ def generate_statistics_bq(
     service_account: str,
     project: str = "",
     sdk_container_image: str = "",
-) -> NamedTuple("StatisticsOutputs", [("features", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "StatisticsOutputs", [("features", int)]
+):
     """Reads ``bq_source`` directly and writes the same statistics artifact as generate_statistics
     (one ``Split-<name>`` folder per split) and the Facets view of train vs. eval.
 

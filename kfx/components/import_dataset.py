@@ -20,7 +20,9 @@ def import_dataset(
     test_fraction: float,
     seed: int,
     sample_rows: int,
-) -> NamedTuple("ImportOutputs", [("train_rows", int), ("validation_rows", int), ("test_rows", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ImportOutputs", [("train_rows", int), ("validation_rows", int), ("test_rows", int)]
+):
     """Reads ``source`` (local / gs:// CSV or Parquet, bq://project.dataset.table; empty for the
     packaged beans table), checks it and writes one CSV Dataset per split.
 

@@ -13,7 +13,9 @@ def import_scoring_data(
     source: str,
     registered_model: Input[Artifact],
     scoring_data: Output[Dataset],
-) -> NamedTuple("ScoringImportOutputs", [("scoring_rows", int), ("labelled", bool)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ScoringImportOutputs", [("scoring_rows", int), ("labelled", bool)]
+):
     """Reads ``source`` (local / gs:// CSV or Parquet, bq://project.dataset.table) and writes it as one
     CSV Dataset, cells as they are, once it holds every feature the model reads and only numbers
     where the model's schema has numbers. The label column is optional.

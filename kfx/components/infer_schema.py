@@ -13,7 +13,7 @@ def infer_schema(
     statistics: Input[Artifact],
     schema: Output[Artifact],
     schema_file: str,
-) -> NamedTuple("SchemaOutputs", [("features", int)]):
+) -> NamedTuple("SchemaOutputs", [("features", int)]):  # type: ignore[valid-type]  # kfp reads this call as the outputs
     """Writes a Schema text proto: inferred from the train split's statistics, or ``schema_file``.
 
     Args:

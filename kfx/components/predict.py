@@ -13,7 +13,9 @@ def predict(
     scoring_data: Input[Dataset],
     registered_model: Input[Artifact],
     predictions: Output[Dataset],
-) -> NamedTuple("PredictOutputs", [("predicted_rows", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "PredictOutputs", [("predicted_rows", int)]
+):
     """Loads the registry version's ``model.joblib`` and predicts each row of the table.
 
     The predictions CSV holds the table's columns, cells as they were, then ``predicted_<label>``,

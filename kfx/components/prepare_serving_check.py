@@ -1,4 +1,5 @@
-"""Component: the serving check's prediction request and the predictions the model makes in the kfx image (vertex target)."""
+"""Component: the serving check's prediction request and the predictions the model makes in the kfx
+image (vertex target)."""
 
 from typing import NamedTuple
 
@@ -14,7 +15,9 @@ def prepare_serving_check(
     test_data: Input[Dataset],
     serving_request: Output[Artifact],
     expected_predictions: Output[Artifact],
-) -> NamedTuple("ServingRequestOutputs", [("rows", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ServingRequestOutputs", [("rows", int)]
+):
     """Writes the test rows as a Vertex AI prediction request (the model's features in order, a
     missing value as null) and the predictions the model makes on them here, for
     ``check_serving_image`` to compare with the serving image's.
@@ -30,8 +33,12 @@ def prepare_serving_check(
     """
     from kfx import model_steps
 
-    result = model_steps.prepare_serving_check(model.path, test_data.path, serving_request.path, expected_predictions.path)
-    serving_request.metadata.update(rows=result["rows"], features=result["features"], format="vertex-ai-prediction-request")
+    result = model_steps.prepare_serving_check(
+        model.path, test_data.path, serving_request.path, expected_predictions.path
+    )
+    serving_request.metadata.update(
+        rows=result["rows"], features=result["features"], format="vertex-ai-prediction-request"
+    )
     expected_predictions.metadata.update(rows=result["rows"])
     return (result["rows"],)
 

@@ -21,7 +21,9 @@ def push_model(
     registry_dir: str,
     pushed_model: Output[Artifact],
     model_name: str,
-) -> NamedTuple("PushOutputs", [("pushed", bool), ("version", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "PushOutputs", [("pushed", bool), ("version", int)]
+):
     """Copies the model with its evaluation, schema and training statistics into
     ``registry_dir/model_name/v<N>`` when ``blessed`` (the gate is this input, not a condition);
     otherwise records why not.

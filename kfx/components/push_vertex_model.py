@@ -27,7 +27,9 @@ def push_vertex_model(
     pushed_model: Output[Artifact],
     vertex_model: Output[artifact_types.VertexModel],
     model_name: str,
-) -> NamedTuple("PushOutputs", [("pushed", bool), ("version", str)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "PushOutputs", [("pushed", bool), ("version", str)]
+):
     """Copies the model, its evaluation, the schema and the training statistics into a version folder
     and uploads it as a new version of ``model_name``: labelled ``kfx_blessed`` and made the default
     (the champion) only when ``blessed``. An unblessed model that would start a new model is not

@@ -21,7 +21,9 @@ def train(
     svm_max_rows: int,
     boosting_learning_rate: float,
     boosting_max_iter: int,
-) -> NamedTuple("TrainOutputs", [("validation_accuracy", float), ("test_accuracy", float)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "TrainOutputs", [("validation_accuracy", float), ("test_accuracy", float)]
+):
     """Sets AIP_MODEL_DIR, AIP_DATA_FORMAT=csv and AIP_*_DATA_URI and runs ``trainer.task.main``,
     which writes ``model.joblib`` (what Vertex AI's prebuilt scikit-learn image serves).
 
@@ -68,7 +70,9 @@ def _describe(model: dict) -> list[str]:
         f"{limit:,}), fit {model['fit_seconds']:.1f} s{rounds}"
     ]
     if model.get("id_columns"):
-        lines.append(f"            left out ID-like column(s) {', '.join(model['id_columns'])}: nearly one value per row")
+        lines.append(
+            f"            left out ID-like column(s) {', '.join(model['id_columns'])}: nearly one value per row"
+        )
     return lines
 
 

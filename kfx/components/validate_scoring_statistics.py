@@ -17,7 +17,9 @@ def validate_scoring_statistics(
     scoring_report: Output[Markdown],
     drift_threshold: float,
     fail_on_anomalies: bool,
-) -> NamedTuple("ScoringValidationOutputs", [("scoring_anomalies_count", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ScoringValidationOutputs", [("scoring_anomalies_count", int)]
+):
     """Validates the table's statistics against the registry version's schema (environment SERVING
     without the label, TRAINING with it) and measures drift against the version's training statistics.
 

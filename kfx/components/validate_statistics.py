@@ -18,7 +18,9 @@ def validate_statistics(
     drift_threshold: float,
     fail_on_anomalies: bool,
     registered_model: Optional[Input[Artifact]] = None,
-) -> NamedTuple("ValidationOutputs", [("anomalies_count", int)]):
+) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
+    "ValidationOutputs", [("anomalies_count", int)]
+):
     """Validates each split's statistics against the schema, train vs. validation for skew and, when
     there is a champion, train vs. the champion's training statistics for drift.
 

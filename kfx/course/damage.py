@@ -18,14 +18,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _require(df: "pd.DataFrame", column: str) -> None:
+def _require(df: pd.DataFrame, column: str) -> None:
     if column not in df.columns:
         raise DataError(f"Column {column!r} is not in the table; pass one of: {', '.join(map(str, df.columns))}.")
 
 
 def with_new_category(
-    df: "pd.DataFrame", column: str, value: str, share: float = 0.05, seed: int = 0
-) -> "pd.DataFrame":
+    df: pd.DataFrame, column: str, value: str, share: float = 0.05, seed: int = 0
+) -> pd.DataFrame:
     """Sets ``column`` to an unseen ``value`` in a random ``share`` of the rows (at least one).
 
     Raises:
@@ -41,7 +41,7 @@ def with_new_category(
     return out
 
 
-def without_column(df: "pd.DataFrame", column: str) -> "pd.DataFrame":
+def without_column(df: pd.DataFrame, column: str) -> pd.DataFrame:
     """Drops ``column``, as an export that stopped writing it would.
 
     Raises:
@@ -51,7 +51,7 @@ def without_column(df: "pd.DataFrame", column: str) -> "pd.DataFrame":
     return df.drop(columns=[column])
 
 
-def with_drift(df: "pd.DataFrame", column: str, factor: float = 1.5) -> "pd.DataFrame":
+def with_drift(df: pd.DataFrame, column: str, factor: float = 1.5) -> pd.DataFrame:
     """Multiplies the numeric ``column`` by ``factor``: same shape, shifted scale (a recalibrated sensor).
 
     An integer column stays integer (rounded), so the damage is drift alone, not also a type change.
@@ -70,7 +70,7 @@ def with_drift(df: "pd.DataFrame", column: str, factor: float = 1.5) -> "pd.Data
     return out
 
 
-def with_drift_in_rows(df: "pd.DataFrame", column: str, factor: float = 10.0, every: int = 2) -> "pd.DataFrame":
+def with_drift_in_rows(df: pd.DataFrame, column: str, factor: float = 10.0, every: int = 2) -> pd.DataFrame:
     """Multiplies the numeric ``column`` by ``factor`` in every ``every``-th row (the first, then every
     other by default): half the table comes from a recalibrated sensor. The shifted rows are spread
     through the table, so every split of it sees them alike: train and validation do not skew from
@@ -88,12 +88,12 @@ def with_drift_in_rows(df: "pd.DataFrame", column: str, factor: float = 10.0, ev
 
 
 def damaged_copy(
-    df: "pd.DataFrame",
+    df: pd.DataFrame,
     new_category: tuple[str, str] = (Config.label_column, "PINTO"),
     missing_column: str = "Solidity",
     drift: tuple[str, float] = ("Area", 1.5),
     seed: int = 0,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """All three kinds of damage at once; the defaults fit the beans table.
 
     Args:

@@ -5,11 +5,12 @@ executed copies (it never runs a notebook) into ``docs/course``: one page per
 notebook, linked previous / index / next, an ``index.html`` in course order, and
 one shared ``style.css`` (:mod:`kfx.course.layout`), from the checked executed
 copies (:mod:`kfx.course.pages`) made offline (:mod:`kfx.course.offline`). The
-pages work from disk with no server and no network: pictures are data URIs, no page loads a script, a stylesheet or a picture from
-elsewhere, and an output that needs the internet (TFDV's Facets view) is replaced
-by a short note. The pages are built in a temporary folder and swapped in whole,
-so a refused build leaves the previous pages as they were. nbconvert is imported
-inside the functions, so ``kfx --help`` does not load it.
+pages work from disk with no server and no network: pictures are data URIs, no
+page loads a script, a stylesheet or a picture from elsewhere, and an output that
+needs the internet (TFDV's Facets view) is replaced by a short note. The pages are
+built in a temporary folder and swapped in whole, so a refused build leaves the
+previous pages as they were. nbconvert is imported inside the functions, so
+``kfx --help`` does not load it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def render_page(exporter: Any, nb: Any, page: Page, nav: str, source_folder: str
     }
     body, resources = exporter.from_notebook_node(nb, resources=resources)
     if loads_remotely(body):
-        found = (REMOTE_LOAD.search(body) or REMOTE_CSS.search(body)).group(0)
+        match = REMOTE_LOAD.search(body) or REMOTE_CSS.search(body)
+        found = match.group(0) if match else body
         raise DocsError(
             f"{page.name}.ipynb loads something from the network ({found[:80]}...); the pages must work offline: "
             f"put the picture in the repository and link it by relative path."

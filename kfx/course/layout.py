@@ -5,7 +5,8 @@ previous / index / next links, and the index page.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from kfx.course.pages import Page
@@ -72,7 +73,9 @@ a.anchor-link { display: none; }
 .kfx-offline-note { padding: 8px 12px; border-left: 4px solid #99c1f1; background: #eef4fc; }
 .kfx-index { font-family: var(--jp-ui-font-family, sans-serif); }
 .kfx-index table { border-collapse: collapse; width: 100%; }
-.kfx-index td, .kfx-index th { padding: 8px 10px; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
+.kfx-index td, .kfx-index th {
+  padding: 8px 10px; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top;
+}
 .kfx-index .kfx-sections { color: #555; font-size: 13px; }
 """
 

@@ -14,8 +14,9 @@ import glob
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, TextIO
+from typing import Any, Optional, TextIO
 
 from kfx.errors import ConfigError, StepFailed
 

@@ -72,7 +72,8 @@ def notebook_title(nb: Any, number: str) -> str:
 
 
 def notebook_sections(nb: Any) -> list[str]:
-    """The notebook's numbered ``## `` headings (``## 2. Statistics``) without their numbers; all ``## `` if none is numbered."""
+    """The notebook's numbered ``## `` headings (``## 2. Statistics``) without their numbers;
+    all ``## `` if none is numbered."""
     headings = [line[3:].strip() for line in _markdown_lines(nb) if line.startswith("## ")]
     numbered = [re.sub(r"^\d+[.)]\s*", "", h) for h in headings if re.match(r"^\d+[.)]\s", h)]
     return [_plain(h) for h in (numbered or headings)]

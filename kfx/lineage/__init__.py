@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Optional
 
-from kfx.lineage.errors import LineageError
 from kfx.lineage.diff import RunDiff
+from kfx.lineage.errors import LineageError
 from kfx.lineage.queries import Lineage, Upstream
 from kfx.lineage.text import format_diff, format_runs, format_upstream
 
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def open_lineage(config: Optional["Config"] = None, metadata_path: str = "", target: str = "") -> Lineage:
+def open_lineage(config: Optional[Config] = None, metadata_path: str = "", target: str = "") -> Lineage:
     """The lineage of ``config``'s target: the local store, or Vertex ML Metadata.
 
     Args:
@@ -62,22 +62,22 @@ def open_lineage(config: Optional["Config"] = None, metadata_path: str = "", tar
     return Lineage(LineageStore(metadata_path or config.resolved_metadata_path))
 
 
-def runs(config: Optional["Config"] = None, limit: Optional[int] = None) -> list["RunRecord"]:
+def runs(config: Optional[Config] = None, limit: Optional[int] = None) -> list[RunRecord]:
     """The runs, newest first, with status and key metrics (see :func:`open_lineage`)."""
     return open_lineage(config).runs(limit)
 
 
-def show(ref: str, config: Optional["Config"] = None) -> Upstream:
+def show(ref: str, config: Optional[Config] = None) -> Upstream:
     """Everything a model or artifact was made from; ``ref`` is a run id, artifact id, name, URI or ``latest``."""
     return open_lineage(config).show(ref)
 
 
-def diff(run_a: str, run_b: str, config: Optional["Config"] = None) -> RunDiff:
+def diff(run_a: str, run_b: str, config: Optional[Config] = None) -> RunDiff:
     """What changed from ``run_a`` to ``run_b``: parameters, data counts and metrics."""
     return open_lineage(config).diff(run_a, run_b)
 
 
-def draw(run_id: str, path: str = "", config: Optional["Config"] = None) -> list[str]:
+def draw(run_id: str, path: str = "", config: Optional[Config] = None) -> list[str]:
     """Draws a run's lineage graph; ``path`` defaults to ``lineage.png`` in the working folder.
 
     Returns:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kfx.lineage.model import Graph, RunRecord
 from kfx.lineage.figures import figures
+from kfx.lineage.model import Graph, RunRecord
 
 # Parameters that name where files go differ between any two runs and say nothing about the result.
 _PLACE_PARAMETERS = {"registry_dir", "serving_env"}

@@ -129,7 +129,10 @@ def to_svg(graph: Graph, title: str = "") -> str:
     nodes, edges = nodes_and_edges(graph)
     layout(nodes, edges)
     if not nodes:
-        return '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><text x="10" y="24">empty graph</text></svg>\n'
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40">'
+            '<text x="10" y="24">empty graph</text></svg>\n'
+        )
     top = min(n.row for n in nodes.values())
     columns = max(n.column for n in nodes.values()) + 1
     width = columns * _COLUMN + 2 * _MARGIN
@@ -147,7 +150,10 @@ def to_svg(graph: Graph, title: str = "") -> str:
         '<rect width="100%" height="100%" fill="white"/>',
     ]
     if title:
-        out.append(f'<text x="{width / 2:.0f}" y="{_MARGIN + 4}" text-anchor="middle" font-size="13">{html.escape(title)}</text>')
+        out.append(
+            f'<text x="{width / 2:.0f}" y="{_MARGIN + 4}" text-anchor="middle" '
+            f'font-size="13">{html.escape(title)}</text>'
+        )
     for a, b in edges:
         (xa, ya), (xb, yb) = centre(nodes[a]), centre(nodes[b])
         out.append(

@@ -171,7 +171,7 @@ class Graph:
         """The artifacts of one type, in id order."""
         return [a for a in self.artifacts.values() if a.type == type_name]
 
-    def upstream_of(self, artifact_id: str) -> "Graph":
+    def upstream_of(self, artifact_id: str) -> Graph:
         """The part of this graph that ``artifact_id`` was made from, the artifact included."""
         keep_artifacts = {artifact_id}
         keep_executions: set[str] = set()

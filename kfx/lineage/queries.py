@@ -13,7 +13,6 @@ the plain records of :mod:`kfx.lineage.model`; everything here works on those.
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Protocol
 
@@ -134,7 +133,11 @@ class Upstream:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values."""
         def art(a: Optional[ArtifactRecord]):
-            return None if a is None else {"id": a.id, "name": a.name, "type": a.type, "uri": a.uri, "properties": a.properties}
+            return (
+                None
+                if a is None
+                else {"id": a.id, "name": a.name, "type": a.type, "uri": a.uri, "properties": a.properties}
+            )
 
         return {
             "artifact": art(self.artifact),
@@ -144,7 +147,13 @@ class Upstream:
             **{section: art(check_artifact(self.graph, output, kind)) for section, output, kind in check_sections()},
             "trainer_parameters": self.trainer_parameters,
             "steps": [
-                {"step": x.step, "state": x.state, "seconds": x.seconds, "parameters": x.parameters, "outputs": x.outputs}
+                {
+                    "step": x.step,
+                    "state": x.state,
+                    "seconds": x.seconds,
+                    "parameters": x.parameters,
+                    "outputs": x.outputs,
+                }
                 for x in self.steps
             ],
         }
@@ -167,7 +176,9 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
         current = frontier.pop()
         for read in [e for e in run.events if e.artifact_id == current and e.kind == INPUT]:
             made = [e for e in run.events if e.execution_id == read.execution_id and e.kind == OUTPUT]
-            checks = [e for e in made if e.artifact_id in run.artifacts and run.artifacts[e.artifact_id].type in checking]
+            checks = [
+                e for e in made if e.artifact_id in run.artifacts and run.artifacts[e.artifact_id].type in checking
+            ]
             if not checks or read.execution_id not in run.executions:
                 continue
             executions[read.execution_id] = run.executions[read.execution_id]
@@ -185,9 +196,9 @@ def with_checks(run: Graph, upstream: Graph) -> Graph:
     if not any(a.type in checking for a in artifacts.values()):
         # On Vertex AI the checks read the source table itself, not a dataset the model was made
         # from, so no event leads to them; they are the run's checks on that data all the same.
-        checks = {k for k, a in run.artifacts.items() if a.type in checking}
-        makers = {e.execution_id for e in run.events if e.artifact_id in checks and e.kind == OUTPUT}
-        artifacts.update({k: run.artifacts[k] for k in checks})
+        checked = {k for k, a in run.artifacts.items() if a.type in checking}
+        makers = {e.execution_id for e in run.events if e.artifact_id in checked and e.kind == OUTPUT}
+        artifacts.update({k: run.artifacts[k] for k in checked})
         executions.update({k: run.executions[k] for k in makers if k in run.executions})
         linked = [e for e in run.events if e.execution_id in executions and e.artifact_id in artifacts]
         events += [e for e in linked if e not in events]
@@ -267,7 +278,7 @@ class Lineage:
             upstream = with_checks(self.backend.run_graph(run_id), upstream)
         return Upstream(artifact, run_id, upstream)
 
-    def diff(self, run_a: str, run_b: str) -> "RunDiff":
+    def diff(self, run_a: str, run_b: str) -> RunDiff:
         """What changed from ``run_a`` to ``run_b``: parameters, data counts and metrics."""
         from kfx.lineage.diff import diff_runs
 

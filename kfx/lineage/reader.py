@@ -116,7 +116,9 @@ class StoreReader:
         """One artifact by id."""
         found = with_retry(self.mlmd.get_artifacts_by_id, [int(artifact_id)], path=self.path)
         if not found:
-            raise LineageError(f"No artifact with id {artifact_id} in lineage store {self.path!r}; `kfx lineage runs` lists the runs.")
+            raise LineageError(
+                f"No artifact with id {artifact_id} in lineage store {self.path!r}; `kfx lineage runs` lists the runs."
+            )
         return self._artifact_records(found)[0]
 
     def find_artifacts(self, ref: str) -> list[ArtifactRecord]:
@@ -162,7 +164,9 @@ class StoreReader:
         events = with_retry(self.mlmd.get_events_by_execution_ids, [x.id for x in done], path=self.path)
         made = [e for e in events if event_kind(e) == OUTPUT]
         ids = sorted({e.artifact_id for e in made})
-        artifacts = {a.id: a for a in self._artifact_records(with_retry(self.mlmd.get_artifacts_by_id, ids, path=self.path))}
+        artifacts = {
+            a.id: a for a in self._artifact_records(with_retry(self.mlmd.get_artifacts_by_id, ids, path=self.path))
+        }
         return [
             (
                 execution_record(x),
@@ -188,7 +192,11 @@ class StoreReader:
 
     def _artifact_records(self, artifacts: list[Any]) -> list[ArtifactRecord]:
         type_ids = sorted({a.type_id for a in artifacts})
-        names = {t.id: t.name for t in with_retry(self.mlmd.get_artifact_types_by_id, type_ids, path=self.path)} if type_ids else {}
+        names = (
+            {t.id: t.name for t in with_retry(self.mlmd.get_artifact_types_by_id, type_ids, path=self.path)}
+            if type_ids
+            else {}
+        )
         return [ArtifactRecord(str(a.id), a.name, names.get(a.type_id, ""), a.uri, props_of(a)) for a in artifacts]
 
     def _graph(self, artifacts: list[Any], executions: list[Any], events: list[Any]) -> Graph:

@@ -18,7 +18,7 @@ import time
 from typing import Any, Optional
 
 from kfx.config import Config
-from kfx.events import SUCCEEDED
+from kfx.events import SUCCEEDED, Listener
 from kfx.lineage.layout import CACHE_KEY, EXACT_OUTPUTS
 from kfx.lineage.model import ArtifactRecord
 
@@ -62,7 +62,7 @@ def artifact_record(
     )
 
 
-class LineageRecorder:
+class LineageRecorder(Listener):
     """Records a local run in the lineage store (``config.resolved_metadata_path``).
 
     The store is opened when the recorder is made, so a store kfx cannot use stops
@@ -137,15 +137,27 @@ class LineageRecorder:
         from kfx import __version__, processes
 
         self._contexts = self.store.put_run_context(
-            self.run_id, self.config.resolved_pipeline_name,
+            self._run, self.config.resolved_pipeline_name,
             {
                 "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
                 # Where its summary.json will be: read when the store cannot record the run's end (a full disk).
-                "run_dir": os.path.abspath(os.path.join(self.config.runs_dir, self.run_id)),
+                "run_dir": os.path.abspath(os.path.join(self.config.runs_dir, self._run)),
                 "config": json.dumps(self.config.to_dict(), default=str),
                 **processes.identity(),  # who runs it, so a run whose process is gone reads as abandoned
             },
         )
+
+    @property
+    def _run(self) -> str:
+        """The run id: given to the constructor, or taken from the first task before anything is recorded."""
+        assert self.run_id is not None, "no run id before the first task"
+        return self.run_id
+
+    @property
+    def _run_contexts(self) -> tuple[Any, Any]:
+        """The run's contexts, opened with the run id before any step is recorded."""
+        assert self._contexts is not None, "no run contexts before the run is opened"
+        return self._contexts
 
     def _name(self, step: str) -> str:
         return f"{self.run_id}/{step}"
@@ -163,7 +175,7 @@ class LineageRecorder:
                 if artifact_id is not None:
                     inputs.append((key if len(artifacts) == 1 else f"{key}[{index}]", artifact_id))
         eid, _ = self.store.put_step(
-            self._contexts, self._name(event.name), "running", self._step_properties(event), inputs, [],
+            self._run_contexts, self._name(event.name), "running", self._step_properties(event), inputs, [],
         )
         self._executions[event.name] = eid
 
@@ -173,7 +185,9 @@ class LineageRecorder:
         outputs, values = [], {}
         for key, value in event.outputs.items():
             if hasattr(value, "uri"):
-                outputs.append((key, artifact_record(self.run_id, event.name, key, value, getattr(event, "digests", None))))
+                outputs.append(
+                    (key, artifact_record(self._run, event.name, key, value, getattr(event, "digests", None)))
+                )
             elif isinstance(value, _SCALARS) or isinstance(value, (list, dict)):
                 values[f"output:{key}"] = value
         properties = {**self._step_properties(event), **values, "ended": event.ended, "seconds": event.seconds}
@@ -185,7 +199,7 @@ class LineageRecorder:
         elif event.state == "canceled":
             properties.update(error=event.error, error_kind=event.error_kind)
         _, ids = self.store.put_step(
-            self._contexts, self._name(event.name), event.state, properties, [], outputs,
+            self._run_contexts, self._name(event.name), event.state, properties, [], outputs,
             source=self._source(event, outputs), execution_id=self._executions.get(event.name),
         )
         for key, record in outputs:
@@ -259,13 +273,13 @@ class LineageRecorder:
         elif summary["status"] == "interrupted":
             properties.update(stopped_step=summary.get("stopped_step") or "", stopped_by=summary.get("stopped_by", ""))
         # Status first, so a picture that cannot be drawn leaves the run's record complete.
-        self.store.put_run_context(self.run_id, self.config.resolved_pipeline_name, properties)
+        self.store.put_run_context(self._run, self.config.resolved_pipeline_name, properties)
 
     def _draw(self, summary: dict[str, Any]) -> None:
         from kfx.lineage import graph
 
         # SVG: written as text in milliseconds; a PNG is drawn on demand (`kfx lineage graph`).
         path = os.path.join(summary["run_dir"], "lineage.svg")
-        graph.draw(self.store.run_graph(self.run_id), path, title=f"Lineage of {self.run_id}")
+        graph.draw(self.store.run_graph(self._run), path, title=f"Lineage of {self.run_id}")
         summary["lineage_graph"] = path
-        self.store.put_run_context(self.run_id, self.config.resolved_pipeline_name, {"lineage_graph": path})
+        self.store.put_run_context(self._run, self.config.resolved_pipeline_name, {"lineage_graph": path})

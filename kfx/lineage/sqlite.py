@@ -14,7 +14,8 @@ import os
 import random
 import sqlite3
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kfx.lineage.errors import LineageError, StoreBusy
 
@@ -43,7 +44,9 @@ def check_store_file(path: str, create: bool) -> bool:
             database, or an SQLite database that is not an ML Metadata store.
     """
     if os.path.isdir(path):
-        raise LineageError(f"Lineage store {path!r} is a folder; pass --metadata-path with a file name such as metadata.sqlite.")
+        raise LineageError(
+            f"Lineage store {path!r} is a folder; pass --metadata-path with a file name such as metadata.sqlite."
+        )
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         if create:
             return False

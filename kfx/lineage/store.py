@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import random
 import time
-from typing import Any, Callable, Iterable, Optional, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Optional, TypeVar
 
 from kfx.lineage.convert import new_event, props_of, set_props
 from kfx.lineage.errors import LineageError
@@ -83,7 +84,9 @@ class LineageStore(StoreReader):
                 # succeeds on a later try.
                 half_made = "exist" in text or "retry the connection" in text
                 if not (is_busy(err) or half_made) or time.monotonic() > deadline:
-                    raise LineageError(f"Lineage store {self.path!r} cannot be opened ({_short(err)}); {FIX}.") from None
+                    raise LineageError(
+                        f"Lineage store {self.path!r} cannot be opened ({_short(err)}); {FIX}."
+                    ) from None
                 time.sleep(0.05 + 0.1 * random.random())
 
     def _check_marker(self, create: bool, has_data: bool) -> int:
@@ -114,8 +117,9 @@ class LineageStore(StoreReader):
             raise LineageError(f"Lineage store {self.path!r} is an ML Metadata store that kfx did not write; {FIX}.")
         if not create:
             return STORE_SCHEMA_VERSION  # an empty store: it holds no runs yet
-        from kfx import __version__
         from ml_metadata.proto import metadata_store_pb2 as pb
+
+        from kfx import __version__
 
         context = pb.Context(type_id=self._type("context", MARKER_TYPE), name=MARKER_NAME)
         set_props(context, {"schema_version": STORE_SCHEMA_VERSION, "kfx_version": __version__})
@@ -140,7 +144,9 @@ class LineageStore(StoreReader):
         if key not in self._types:
             from ml_metadata.proto import metadata_store_pb2 as pb
 
-            message = {"artifact": pb.ArtifactType, "execution": pb.ExecutionType, "context": pb.ContextType}[kind](name=name)
+            message = {"artifact": pb.ArtifactType, "execution": pb.ExecutionType, "context": pb.ContextType}[kind](
+                name=name
+            )
             put = getattr(self.mlmd, f"put_{kind}_type")
             # Types carry no declared properties (everything is a custom property), so any kfx
             # writing this layout agrees on them and concurrent creation returns the same id.
@@ -247,7 +253,9 @@ class LineageStore(StoreReader):
                 pairs.append((artifact, new_event(pb.Event.OUTPUT, key)))
             if source:
                 key, uri = source
-                artifact = pb.Artifact(type_id=types[SOURCE_TYPE], uri=uri, external_id=f"source:{uri}", name=f"source:{uri}")
+                artifact = pb.Artifact(
+                    type_id=types[SOURCE_TYPE], uri=uri, external_id=f"source:{uri}", name=f"source:{uri}"
+                )
                 artifact.state = pb.Artifact.LIVE
                 pairs.append((artifact, new_event(pb.Event.INPUT, key)))
             eid, artifact_ids, _ = self.mlmd.put_execution(

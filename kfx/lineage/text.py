@@ -7,11 +7,11 @@ reading the answers do not depend on how they are printed.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Optional
 
-from kfx.lineage.model import RunRecord
 from kfx.lineage.diff import RunDiff
+from kfx.lineage.model import RunRecord
 from kfx.lineage.queries import Upstream, check_figures
 
 
@@ -29,7 +29,7 @@ def fmt(value: Any) -> str:
 def _when(seconds: Optional[float]) -> str:
     if seconds is None:
         return "-"
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def note(run: RunRecord) -> str:
@@ -59,7 +59,7 @@ def format_runs(runs: list[RunRecord]) -> str:
         for r in runs
     ]
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
@@ -79,7 +79,10 @@ def format_upstream(up: Upstream) -> str:
     lines.append(f"  run         {up.run_id or '-'}")
     lines.append(f"  source      {up.source_uri or '-'}")
     for split in up.splits:
-        lines.append(f"  split       {split.properties.get('split', '?'):<10} {fmt(split.properties.get('rows')):>6} rows  {split.uri}")
+        lines.append(
+            f"  split       {split.properties.get('split', '?'):<10} "
+            f"{fmt(split.properties.get('rows')):>6} rows  {split.uri}"
+        )
     for section, artifact, values in check_figures(up.graph):
         shown = ", ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else fmt(v)}" for k, v in values.items())
         lines.append(f"  {section:<11} {shown}  {artifact.uri}")

@@ -108,7 +108,8 @@ class VertexMetadata:
             context = None
         if context is None or context.schema_title != RUN_SCHEMA:
             raise LineageError(
-                f"No pipeline run {run_id!r} in Vertex ML Metadata ({self.parent}); `kfx lineage runs --target vertex` lists them."
+                f"No pipeline run {run_id!r} in Vertex ML Metadata ({self.parent}); "
+                "`kfx lineage runs --target vertex` lists them."
             )
         return context
 

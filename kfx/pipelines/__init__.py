@@ -12,13 +12,14 @@ A team's own pipeline is run the same way: ``kfx run --pipeline FILE.py:FUNCTION
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kfx.config import Config
 
 
-def local_values(config: "Config") -> dict[str, Any]:
+def local_values(config: Config) -> dict[str, Any]:
     """The arguments of kfx's local pipelines for ``config``: each Config field by name, and the folders
     and names a run derives from it (absolute, so every task reads the same place)."""
     import dataclasses
@@ -41,7 +42,7 @@ def defaults(pipeline: Any) -> dict[str, Any]:
     return {name: spec.default for name, spec in (pipeline.component_spec.inputs or {}).items()}
 
 
-def build_pipeline(config: "Config") -> Callable:
+def build_pipeline(config: Config) -> Callable:
     """The ``@dsl.pipeline`` function for ``config.target`` and ``config.pipeline`` (train or predict).
 
     Raises:
@@ -58,13 +59,15 @@ def build_pipeline(config: "Config") -> Callable:
     if config.pipeline == "predict":
         from kfx.errors import ConfigError
 
-        raise ConfigError("--pipeline predict runs on Vertex AI only; pass --target vertex (or kfx submit --pipeline predict).")
+        raise ConfigError(
+            "--pipeline predict runs on Vertex AI only; pass --target vertex (or kfx submit --pipeline predict)."
+        )
     from kfx.pipelines.local_train import beans
 
     return beans
 
 
-def compile_pipeline(config: "Config", path: str) -> str:
+def compile_pipeline(config: Config, path: str) -> str:
     """Compiles the pipeline for ``config`` to KFP IR YAML at ``path``; locally, the config's values are
     the parameters' defaults, as on Vertex AI.
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def run_in_process(pipeline: Any, arguments: Mapping[str, Any], run_dir: str) -> dict[str, dict[str, Any]]:
@@ -41,13 +42,17 @@ def run_in_process(pipeline: Any, arguments: Mapping[str, Any], run_dir: str) ->
             if value.HasField("component_input_parameter"):
                 kwargs[key] = given[value.component_input_parameter]
             elif value.HasField("task_output_parameter"):
-                kwargs[key] = outputs[value.task_output_parameter.producer_task][value.task_output_parameter.output_parameter_key]
+                kwargs[key] = outputs[value.task_output_parameter.producer_task][
+                    value.task_output_parameter.output_parameter_key
+                ]
             else:
                 from google.protobuf import json_format
 
                 kwargs[key] = json_format.MessageToDict(value.runtime_value.constant)
         for key, value in task.inputs.artifacts.items():
-            kwargs[key] = outputs[value.task_output_artifact.producer_task][value.task_output_artifact.output_artifact_key]
+            kwargs[key] = outputs[value.task_output_artifact.producer_task][
+                value.task_output_artifact.output_artifact_key
+            ]
         signature = inspect.signature(func)
         made: dict[str, Any] = {}
         for key, parameter in signature.parameters.items():
@@ -57,7 +62,7 @@ def run_in_process(pipeline: Any, arguments: Mapping[str, Any], run_dir: str) ->
                 made[key] = type_annotations.get_io_artifact_class(parameter.annotation)(name=key, uri=uri, metadata={})
         result = func(**kwargs, **made)
         # A component returns a plain tuple in the NamedTuple's field order.
-        values = dict(zip(getattr(signature.return_annotation, "_fields", ()), result or ()))
+        values = dict(zip(getattr(signature.return_annotation, "_fields", ()), result or (), strict=False))
         outputs[name] = {**made, **values}
     return outputs
 

@@ -7,7 +7,8 @@ import importlib.util
 import json
 import os
 import sys
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from kfx.errors import ConfigError
 
@@ -62,6 +63,8 @@ def _import_file(path: str, spec: str) -> Any:
         sys.path.insert(0, folder)  # the team's own modules beside the file import as they do there
     name = f"kfx_pipeline_{os.path.splitext(os.path.basename(path))[0]}"
     loader_spec = importlib.util.spec_from_file_location(name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise ConfigError(f"--pipeline {spec!r}: {path} cannot be imported as a Python module; {_HOW}.")
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[name] = module
     try:
@@ -113,4 +116,6 @@ def _typed(name: str, text: str, kind: type) -> Any:
             return value
         return kind(text)
     except ValueError:
-        raise ConfigError(f"--param {name}={text!r} is not a {kind.__name__}, the type of {name!r}; pass one.") from None
+        raise ConfigError(
+            f"--param {name}={text!r} is not a {kind.__name__}, the type of {name!r}; pass one."
+        ) from None

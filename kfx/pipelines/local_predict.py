@@ -7,9 +7,11 @@ the version's training statistics, then predicts.
 
 from kfp import dsl
 
-from kfx.components import (
-    find_scoring_model, generate_scoring_statistics, import_scoring_data, predict, validate_scoring_statistics,
-)
+from kfx.components.find_scoring_model import find_scoring_model
+from kfx.components.generate_scoring_statistics import generate_scoring_statistics
+from kfx.components.import_scoring_data import import_scoring_data
+from kfx.components.predict import predict
+from kfx.components.validate_scoring_statistics import validate_scoring_statistics
 from kfx.config import Config
 
 DEFAULTS = Config()

@@ -6,10 +6,15 @@ that option's value as the argument of the parameter of the same name.
 
 from kfp import dsl
 
-from kfx.components import (
-    check_serving, evaluate, find_model, generate_statistics, import_dataset, infer_schema, push_model, train,
-    validate_statistics,
-)
+from kfx.components.check_serving import check_serving
+from kfx.components.evaluate import evaluate
+from kfx.components.find_model import find_model
+from kfx.components.generate_statistics import generate_statistics
+from kfx.components.import_dataset import import_dataset
+from kfx.components.infer_schema import infer_schema
+from kfx.components.push_model import push_model
+from kfx.components.train import train
+from kfx.components.validate_statistics import validate_statistics
 from kfx.config import Config
 
 DEFAULTS = Config()
@@ -62,7 +67,9 @@ def beans(
         **splits, label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
         boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
     ).after(checked)  # train only on data that passed validation
-    serving = check_serving(model=trained.outputs["model"], test_data=data.outputs["test_data"], serving_env=serving_env)
+    serving = check_serving(
+        model=trained.outputs["model"], test_data=data.outputs["test_data"], serving_env=serving_env
+    )
     evaluation = evaluate(
         model=trained.outputs["model"], test_data=data.outputs["test_data"],
         registered_model=champion.outputs["registered_model"], min_accuracy=min_accuracy,

@@ -6,7 +6,8 @@ schema, with drift from its training statistics; only a table that passed is sco
 ``ModelBatchPredictOp``, into BigQuery.
 """
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kfx.config import Config
@@ -28,14 +29,15 @@ def vertex_predict_pipeline(config: "Config") -> Callable:
     from google_cloud_pipeline_components.v1.batch_predict_job import ModelBatchPredictOp
     from kfp import dsl
 
-    from kfx.components import (
-        default_vertex_model, find_vertex_model, generate_scoring_statistics, import_scoring_data,
-        validate_scoring_statistics,
-    )
+    from kfx.components.default_vertex_model import default_vertex_model
+    from kfx.components.find_vertex_model import find_vertex_model
+    from kfx.components.generate_scoring_statistics import generate_scoring_statistics
+    from kfx.components.import_scoring_data import import_scoring_data
+    from kfx.components.validate_scoring_statistics import validate_scoring_statistics
     from kfx.pipelines.vertex_train import exit_handler, task_options
     from kfx.vertex import images
-    from kfx.vertex.checks import check_vertex_config
     from kfx.vertex.batch_prediction import BIGQUERY_FORMAT
+    from kfx.vertex.checks import check_vertex_config
 
     check_vertex_config(config)
     c = config

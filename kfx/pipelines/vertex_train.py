@@ -18,7 +18,8 @@ The images, the e-mail recipients and the task options come from the run's
 """
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kfx.config import Config
@@ -77,10 +78,15 @@ def vertex_train_pipeline(config: "Config") -> Callable:
     from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
     from kfp import dsl
 
-    from kfx.components import (
-        check_serving_image, custom_training_job, evaluate, find_vertex_model, generate_statistics_bq, infer_schema,
-        prepare_serving_check, push_vertex_model, validate_statistics,
-    )
+    from kfx.components.check_serving_image import check_serving_image
+    from kfx.components.custom_training_job import custom_training_job
+    from kfx.components.evaluate import evaluate
+    from kfx.components.find_vertex_model import find_vertex_model
+    from kfx.components.generate_statistics_bq import generate_statistics_bq
+    from kfx.components.infer_schema import infer_schema
+    from kfx.components.prepare_serving_check import prepare_serving_check
+    from kfx.components.push_vertex_model import push_vertex_model
+    from kfx.components.validate_statistics import validate_statistics
     from kfx.vertex import images
     from kfx.vertex.checks import check_vertex_config
 
@@ -141,11 +147,22 @@ def vertex_train_pipeline(config: "Config") -> Callable:
             # Not gated by a condition: an unblessed model is kept as a version that is not the default.
             # It moves the default alias, which another run may have moved since: never cached, and never
             # retried, since a second attempt could upload the same version again.
-            options(push_vertex_model(
-                project=project_id, location=region, model_name=model_name, model=model,
-                metrics=evaluation.outputs["metrics"], classification_metrics=evaluation.outputs["classification_metrics"],
-                schema=schema.outputs["schema"], statistics=stats.outputs["statistics"], registered_model=champion,
-                blessed=evaluation.outputs["blessed"], serving_container_image_uri=serving_image,
-            ), cache=False, retry=False)
+            options(
+                push_vertex_model(
+                    project=project_id,
+                    location=region,
+                    model_name=model_name,
+                    model=model,
+                    metrics=evaluation.outputs["metrics"],
+                    classification_metrics=evaluation.outputs["classification_metrics"],
+                    schema=schema.outputs["schema"],
+                    statistics=stats.outputs["statistics"],
+                    registered_model=champion,
+                    blessed=evaluation.outputs["blessed"],
+                    serving_container_image_uri=serving_image,
+                ),
+                cache=False,
+                retry=False,
+            )
 
     return vertex_train

@@ -20,8 +20,9 @@ import os
 import subprocess
 import tarfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
 
 from kfx.errors import ConfigError, KfxError
 
@@ -53,7 +54,7 @@ class ImageSpec:
     dockerfile: str
 
 
-def image_specs(config: "Config") -> list[ImageSpec]:
+def image_specs(config: Config) -> list[ImageSpec]:
     """The kfx base image and the trainer image, as the config names them."""
     from kfx.vertex.images import kfx_image, trainer_image
 
@@ -82,9 +83,13 @@ def build_with_docker(
         try:
             run(command, cwd=root, check=True)
         except FileNotFoundError:
-            raise BuildFailed("The docker CLI is not installed; install Docker or drop --local-docker to use Cloud Build.") from None
+            raise BuildFailed(
+                "The docker CLI is not installed; install Docker or drop --local-docker to use Cloud Build."
+            ) from None
         except subprocess.CalledProcessError as err:
-            raise BuildFailed(f"`{' '.join(command)}` failed with exit code {err.returncode}; see its output above.") from None
+            raise BuildFailed(
+                f"`{' '.join(command)}` failed with exit code {err.returncode}; see its output above."
+            ) from None
 
 
 def context_tarball(root: str = REPO_ROOT) -> bytes:
@@ -101,7 +106,9 @@ def context_tarball(root: str = REPO_ROOT) -> bytes:
         for path in CONTEXT_PATHS:
             full = os.path.join(root, path)
             if not os.path.exists(full):
-                raise ConfigError(f"The build context lacks {path}; run kfx build from a checkout of the kfx repository.")
+                raise ConfigError(
+                    f"The build context lacks {path}; run kfx build from a checkout of the kfx repository."
+                )
             tar.add(full, arcname=path, filter=keep)
     return out.getvalue()
 
@@ -121,7 +128,7 @@ def cloud_build_request(specs: Sequence[ImageSpec], source_uri: str) -> dict:
     }
 
 
-def build_with_cloud_build(config: "Config", specs: Sequence[ImageSpec], root: str = REPO_ROOT) -> str:
+def build_with_cloud_build(config: Config, specs: Sequence[ImageSpec], root: str = REPO_ROOT) -> str:
     """Uploads the context to the bucket and runs a Cloud Build job that builds and pushes the images.
 
     Returns:
@@ -136,18 +143,22 @@ def build_with_cloud_build(config: "Config", specs: Sequence[ImageSpec], root: s
     from kfx import storage
 
     if not config.project_id or not config.bucket:
-        raise ConfigError("Cloud Build needs --project-id and --bucket (the context is uploaded there); pass both, or --local-docker.")
+        raise ConfigError(
+            "Cloud Build needs --project-id and --bucket (the context is uploaded there); pass both, or --local-docker."
+        )
     source_uri = f"{config.bucket.rstrip('/')}/kfx-build/context-{time.strftime('%Y%m%d-%H%M%S')}.tgz"
     storage.write_bytes(source_uri, context_tarball(root))
     client = cloudbuild_v1.CloudBuildClient()
-    operation = client.create_build(project_id=config.project_id, build=cloudbuild_v1.Build(cloud_build_request(specs, source_uri)))
+    operation = client.create_build(
+        project_id=config.project_id, build=cloudbuild_v1.Build(cloud_build_request(specs, source_uri))
+    )
     build = operation.result()
     if build.status != cloudbuild_v1.Build.Status.SUCCESS:
         raise BuildFailed(f"Cloud Build {build.id} ended {build.status.name}; see its log at {build.log_url}.")
     return build.id
 
 
-def build_images(config: "Config", local_docker: bool = False, root: str = REPO_ROOT) -> list[str]:
+def build_images(config: Config, local_docker: bool = False, root: str = REPO_ROOT) -> list[str]:
     """Builds and pushes the kfx and trainer images that the config names.
 
     Args:

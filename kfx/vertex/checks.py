@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kfx.errors import ConfigError
 
@@ -61,7 +62,7 @@ def check_bucket(uri: str, option: str) -> None:
         raise ConfigError(f"{option}: {err}") from None
 
 
-def check_vertex_config(config: "Config", required: Sequence[str] = VERTEX_REQUIRED) -> None:
+def check_vertex_config(config: Config, required: Sequence[str] = VERTEX_REQUIRED) -> None:
     """Checks every vertex option that can be checked offline, before anything is built or submitted.
 
     Args:
@@ -83,7 +84,9 @@ def check_vertex_config(config: "Config", required: Sequence[str] = VERTEX_REQUI
             f"{'it' if len(missing) == 1 else 'them'} (see docs/vertex.md for the one-time cloud set-up)."
         )
     if config.project_id and not _PROJECT.match(config.project_id):
-        raise ConfigError(f"--project-id {config.project_id!r} is not a Google Cloud project id; pass the id, not the name.")
+        raise ConfigError(
+            f"--project-id {config.project_id!r} is not a Google Cloud project id; pass the id, not the name."
+        )
     if not _REGION.match(config.region):
         raise ConfigError(f"--region {config.region!r} is not a Google Cloud region; pass one such as us-central1.")
     if config.bucket:
@@ -116,7 +119,8 @@ def check_vertex_config(config: "Config", required: Sequence[str] = VERTEX_REQUI
         )
     if config.job_id and not _JOB_ID.match(config.job_id):
         raise ConfigError(
-            f"--job-id {config.job_id!r} is not a valid job id; use lower-case letters, digits and hyphens (at most 128)."
+            f"--job-id {config.job_id!r} is not a valid job id; use lower-case "
+            "letters, digits and hyphens (at most 128)."
         )
     if not _REPOSITORY.match(config.artifact_repository):
         raise ConfigError(
@@ -131,7 +135,8 @@ def check_vertex_config(config: "Config", required: Sequence[str] = VERTEX_REQUI
     if config.subnetwork and "/subnetworks/" not in config.subnetwork:
         # Dataflow takes a subnetwork only with its region (or as a full URL).
         raise ConfigError(
-            f"--subnetwork {config.subnetwork!r} lacks its region; pass regions/REGION/subnetworks/NAME or the full URL."
+            f"--subnetwork {config.subnetwork!r} lacks its region; pass "
+            "regions/REGION/subnetworks/NAME or the full URL."
         )
     if config.peering_network and not _PEERING_NETWORK.match(config.peering_network):
         raise ConfigError(

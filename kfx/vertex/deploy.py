@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 SERVING_MACHINE = "n1-standard-2"
 
 
-def deployment_calls(config: "Config", endpoint_name: str = "", machine_type: str = SERVING_MACHINE) -> list[tuple[str, dict[str, Any]]]:
+def deployment_calls(
+    config: Config, endpoint_name: str = "", machine_type: str = SERVING_MACHINE
+) -> list[tuple[str, dict[str, Any]]]:
     """The ``aiplatform`` calls that deploy the model's blessed ``default`` version to an endpoint, in order.
 
     Args:

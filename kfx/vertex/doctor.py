@@ -10,8 +10,9 @@ lists them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from kfx.config import Config
@@ -77,14 +78,14 @@ def check_credentials() -> tuple[Check, Optional[object]]:
     return Check("credentials", True, f"{who} (default project {project or 'unset'})"), credentials
 
 
-def check_project(config: "Config") -> Check:
+def check_project(config: Config) -> Check:
     """That a project is configured."""
     if config.project_id:
         return Check("project", True, config.project_id)
     return Check("project", False, "unset; pass --project-id PROJECT.")
 
 
-def check_bucket(config: "Config") -> Check:
+def check_bucket(config: Config) -> Check:
     """That the bucket exists and this identity can see it."""
     from google.api_core import exceptions
 
@@ -96,9 +97,16 @@ def check_bucket(config: "Config") -> Check:
     try:
         found = storage._client().lookup_bucket(name)
     except exceptions.Forbidden:
-        return Check("bucket", False, f"gs://{name} exists but this identity may not read it; grant roles/storage.admin on it.")
+        return Check(
+            "bucket", False, f"gs://{name} exists but this identity may not read it; grant roles/storage.admin on it."
+        )
     if found is None:
-        return Check("bucket", False, f"gs://{name} does not exist; create it: gcloud storage buckets create gs://{name} --location {config.region}.")
+        return Check(
+            "bucket",
+            False,
+            f"gs://{name} does not exist; create it: gcloud storage buckets "
+            f"create gs://{name} --location {config.region}.",
+        )
     return Check("bucket", True, f"gs://{name} ({found.location or 'location unknown'})")
 
 
@@ -112,7 +120,7 @@ def image_manifest_url(uri: str) -> str:
     return f"https://{host}/v2/{path}/manifests/{reference}"
 
 
-def check_image(name: str, uri: str, session_factory: Callable[[], object]) -> Check:
+def check_image(name: str, uri: str, session_factory: Callable[[], Any]) -> Check:
     """That an image exists in its registry (a HEAD request for its manifest)."""
     response = session_factory().head(image_manifest_url(uri), headers={"Accept": _MANIFEST_TYPES}, timeout=30)
     status = response.status_code
@@ -123,7 +131,7 @@ def check_image(name: str, uri: str, session_factory: Callable[[], object]) -> C
     return Check(name, False, f"{uri} could not be checked (HTTP {status}); grant roles/artifactregistry.reader.")
 
 
-def check_apis(project: str, session_factory: Callable[[], object]) -> Check:
+def check_apis(project: str, session_factory: Callable[[], Any]) -> Check:
     """That every API the pipeline uses is enabled (Service Usage API, read only)."""
     session = session_factory()
     enabled: set[str] = set()
@@ -143,7 +151,9 @@ def check_apis(project: str, session_factory: Callable[[], object]) -> Check:
         params = {**params, "pageToken": body["nextPageToken"]}
     missing = [api for api in REQUIRED_APIS if api not in enabled]
     if missing:
-        return Check("APIs", False, f"not enabled: {', '.join(missing)}; run gcloud services enable {' '.join(missing)}.")
+        return Check(
+            "APIs", False, f"not enabled: {', '.join(missing)}; run gcloud services enable {' '.join(missing)}."
+        )
     return Check("APIs", True, f"all {len(REQUIRED_APIS)} enabled")
 
 
@@ -157,7 +167,7 @@ def pipeline_identity(project: str, service_account: str, session) -> Optional[s
     return f"{response.json()['projectNumber']}-compute@developer.gserviceaccount.com"
 
 
-def check_read_sessions(config: "Config", session_factory: Callable[[], object]) -> Check:
+def check_read_sessions(config: Config, session_factory: Callable[[], Any]) -> Check:
     """That the pipeline's account may create BigQuery read sessions in the pipeline's project.
 
     Reads the project's IAM policy and the permissions of each role granted to the
@@ -168,16 +178,24 @@ def check_read_sessions(config: "Config", session_factory: Callable[[], object])
     project = config.project_id
     account = pipeline_identity(project, config.service_account, session)
     if account is None:
-        return Check(name, False, f"could not look up project {project}; pass --service-account to name the pipeline's account.")
+        return Check(
+            name, False, f"could not look up project {project}; pass --service-account to name the pipeline's account."
+        )
     grant = (
         f"gcloud projects add-iam-policy-binding {project} --member serviceAccount:{account} "
         "--role roles/bigquery.readSessionUser"
     )
     response = session.post(
-        f"{RESOURCE_MANAGER}/projects/{project}:getIamPolicy", json={"options": {"requestedPolicyVersion": 3}}, timeout=30
+        f"{RESOURCE_MANAGER}/projects/{project}:getIamPolicy",
+        json={"options": {"requestedPolicyVersion": 3}},
+        timeout=30,
     )
     if response.status_code != 200:
-        return Check(name, False, f"could not read the IAM policy of {project} (HTTP {response.status_code}); make sure: {grant}.")
+        return Check(
+            name,
+            False,
+            f"could not read the IAM policy of {project} (HTTP {response.status_code}); make sure: {grant}.",
+        )
     member = f"serviceAccount:{account}"
     roles = [b["role"] for b in response.json().get("bindings", []) if member in b.get("members", [])]
     for role in roles:
@@ -187,7 +205,7 @@ def check_read_sessions(config: "Config", session_factory: Callable[[], object])
     return Check(name, False, f"{account} lacks {READ_SESSIONS} in {project}; run {grant}.")
 
 
-def run_checks(config: "Config") -> list[Check]:
+def run_checks(config: Config) -> list[Check]:
     """Runs every check, in set-up order; later checks that need credentials are skipped without them."""
     from kfx.vertex.images import kfx_image, trainer_image
 

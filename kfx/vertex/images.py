@@ -67,7 +67,7 @@ def serving_series(image: str) -> str:
     return f"{match[1]}.{match[2]}"
 
 
-def registry_image(config: "Config", name: str) -> str:
+def registry_image(config: Config, name: str) -> str:
     """``REGION-docker.pkg.dev/PROJECT/REPOSITORY/NAME:VERSION`` for an image kfx builds."""
     return (
         f"{config.region}-docker.pkg.dev/{config.project_id}/{config.artifact_repository}/"
@@ -75,7 +75,7 @@ def registry_image(config: "Config", name: str) -> str:
     )
 
 
-def kfx_image(config: "Config") -> str:
+def kfx_image(config: Config) -> str:
     """The kfx base image the components run in: ``--image``, else the one ``kfx build`` pushes."""
     from kfx.config import DEFAULT_IMAGE
 
@@ -84,6 +84,6 @@ def kfx_image(config: "Config") -> str:
     return registry_image(config, KFX_IMAGE_NAME)
 
 
-def trainer_image(config: "Config") -> str:
+def trainer_image(config: Config) -> str:
     """The trainer image the custom training job runs: ``--training-image``, else the built one."""
     return config.training_image or registry_image(config, TRAINER_IMAGE_NAME)

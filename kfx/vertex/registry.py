@@ -19,7 +19,8 @@ and measure drift against the data it was trained on.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
 from kfx.registry import EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS, VERSION_FILES  # a local version's files
@@ -84,7 +85,9 @@ def find_champion(project: str, location: str, model_name: str) -> dict[str, Any
     return record
 
 
-def evaluation_record(metrics: Mapping[str, Any], blessed: bool, champion: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+def evaluation_record(
+    metrics: Mapping[str, Any], blessed: bool, champion: Optional[Mapping[str, Any]]
+) -> dict[str, Any]:
     """What the version keeps as ``evaluation.json`` and the registry's evaluation metadata: evaluate's
     figures, the blessing and, when there was one, the champion it was compared with."""
     record = {**dict(metrics), "blessed": bool(blessed)}
@@ -116,7 +119,9 @@ def write_version_folder(
     }
     # Read everything first: a missing input stops the push before anything is written.
     contents = {name: storage.read_bytes(uri) for name, uri in sources.items()}
-    contents[EVALUATION_FILE] = json.dumps(dict(evaluation), indent=2, sort_keys=True).encode("utf-8")  # as kfx.registry
+    contents[EVALUATION_FILE] = json.dumps(dict(evaluation), indent=2, sort_keys=True).encode(
+        "utf-8"
+    )  # as kfx.registry
     for name in (METADATA_FILE, EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS, MODEL_FILE):
         storage.write_bytes(f"{folder}/{name}", contents[name])
     return list(VERSION_FILES)
@@ -165,7 +170,10 @@ def import_evaluation(model: Any, request: Mapping[str, Any]) -> str:
     Returns:
         The evaluation's resource name.
     """
-    from google.cloud.aiplatform.compat.types import model_evaluation as gca_model_evaluation
+    # aiplatform.compat binds model_evaluation at import time, to the module of its default API version.
+    from google.cloud.aiplatform.compat.types import (  # type: ignore[attr-defined]
+        model_evaluation as gca_model_evaluation,
+    )
     from google.protobuf import json_format, struct_pb2
 
     def value(data: Any) -> struct_pb2.Value:
@@ -175,7 +183,9 @@ def import_evaluation(model: Any, request: Mapping[str, Any]) -> str:
         display_name=request["display_name"], metrics_schema_uri=request["metrics_schema_uri"],
         metrics=value(request["metrics"]), metadata=value(request["metadata"]),
     )
-    created = model.api_client.import_model_evaluation(parent=model.versioned_resource_name, model_evaluation=evaluation)
+    created = model.api_client.import_model_evaluation(
+        parent=model.versioned_resource_name, model_evaluation=evaluation
+    )
     return created.name
 
 

@@ -22,7 +22,13 @@ if TYPE_CHECKING:
     from kfx.config import Config
 
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
-RANGES = {"minute": "0-59", "hour": "0-23", "day-of-month": "1-31", "month": "1-12 or JAN-DEC", "day-of-week": "0-7 or SUN-SAT"}
+RANGES = {
+    "minute": "0-59",
+    "hour": "0-23",
+    "day-of-month": "1-31",
+    "month": "1-12 or JAN-DEC",
+    "day-of-week": "0-7 or SUN-SAT",
+}
 # Numbers, ranges, lists and steps in every field; names (JAN, MON) only where cron has them.
 # Quartz's L, W, # and ? and croniter's seconds field are not cron as Vertex AI reads it.
 _NUMERIC = re.compile(r"^[0-9*,/-]+$")
@@ -56,7 +62,7 @@ class Cron:
         from croniter import croniter
 
         zone = ZoneInfo(self.timezone)
-        start = (after or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
+        start = (after or dt.datetime.now(dt.UTC)).astimezone(zone)
         it = croniter(" ".join(self.fields), start)
         return [it.get_next(dt.datetime) for _ in range(count)]
 
@@ -83,17 +89,23 @@ def parse_cron(expression: str) -> Cron:
     if parts and "=" in parts[0]:
         match = _TZ.match(parts[0])
         if not match:
-            raise ConfigError(f"--cron {expression!r} starts with {parts[0]!r}; write TZ=Area/City before the fields, such as {EXAMPLE}.")
+            raise ConfigError(
+                f"--cron {expression!r} starts with {parts[0]!r}; write TZ=Area/City "
+                f"before the fields, such as {EXAMPLE}."
+            )
         timezone = match[1]
         if timezone not in available_timezones():
-            raise ConfigError(f"--cron {expression!r} names the time zone {timezone!r}, which is no IANA time zone; use one such as Europe/Berlin or UTC.")
+            raise ConfigError(
+                f"--cron {expression!r} names the time zone {timezone!r}, which is no IANA "
+                "time zone; use one such as Europe/Berlin or UTC."
+            )
         parts = parts[1:]
     if len(parts) != len(FIELDS):
         raise ConfigError(
             f"--cron {expression!r} has {len(parts)} field{'s' if len(parts) != 1 else ''}, not 5; "
             f"write minute hour day-of-month month day-of-week, such as {EXAMPLE}."
         )
-    for name, part in zip(FIELDS, parts):
+    for name, part in zip(FIELDS, parts, strict=True):
         pattern = _NAMED if name in _NAMES else _NUMERIC
         names = {word.upper() for word in re.findall(r"[A-Za-z]+", part)}
         alone = " ".join(p if i == FIELDS.index(name) else "*" for i, p in enumerate(parts))
@@ -106,7 +118,9 @@ def parse_cron(expression: str) -> Cron:
     try:
         cron.next_runs(1)
     except CroniterBadDateError:
-        raise ConfigError(f"--cron {expression!r} never fires (no such date comes); check its day-of-month and month.") from None
+        raise ConfigError(
+            f"--cron {expression!r} never fires (no such date comes); check its day-of-month and month."
+        ) from None
     return cron
 
 
@@ -123,11 +137,14 @@ def parse_time(value: str, option: str) -> Optional[dt.datetime]:
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        raise ConfigError(f"{option} {value!r} is not a time with its UTC offset; write it like 2026-12-24T03:00:00Z or 2026-12-24T04:00:00+01:00.")
+        raise ConfigError(
+            f"{option} {value!r} is not a time with its UTC offset; write it like "
+            "2026-12-24T03:00:00Z or 2026-12-24T04:00:00+01:00."
+        )
     return when
 
 
-def check_schedule(config: "Config") -> Cron:
+def check_schedule(config: Config) -> Cron:
     """Checks the schedule options (cron, start and end), before anything is compiled or sent.
 
     Raises:
@@ -138,23 +155,25 @@ def check_schedule(config: "Config") -> Cron:
     cron = parse_cron(config.cron)
     start = parse_time(config.start_time, "--start-time")
     end = parse_time(config.end_time, "--end-time")
-    if end is not None and end <= (start or dt.datetime.now(dt.timezone.utc)):
-        raise ConfigError(f"--end-time {config.end_time!r} is not after the schedule's start; pass a later time or none.")
+    if end is not None and end <= (start or dt.datetime.now(dt.UTC)):
+        raise ConfigError(
+            f"--end-time {config.end_time!r} is not after the schedule's start; pass a later time or none."
+        )
     return cron
 
 
 def rfc3339(when: Optional[dt.datetime]) -> Optional[str]:
     """The time as Vertex AI's API writes timestamps (UTC, ``Z``), or None."""
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
-def schedule_console_url(schedule: "PipelineJobSchedule") -> str:
+def schedule_console_url(schedule: PipelineJobSchedule) -> str:
     """The Cloud console page of a pipeline schedule."""
     parts = schedule.resource_name.split("/")  # projects/P/locations/L/schedules/ID
     return f"https://console.cloud.google.com/vertex-ai/locations/{parts[3]}/pipelines/schedules/{parts[5]}?project={parts[1]}"
 
 
-def schedule_arguments(config: "Config") -> dict[str, Any]:
+def schedule_arguments(config: Config) -> dict[str, Any]:
     """The arguments of ``PipelineJob.create_schedule`` that ``kfx schedule`` sends: what a preview
     without a project shows.
 
@@ -178,8 +197,8 @@ def schedule_arguments(config: "Config") -> dict[str, Any]:
 
 
 def create_schedule(
-    config: "Config", package_path: Optional[str] = None, credentials: Optional["Credentials"] = None
-) -> "PipelineJobSchedule":
+    config: Config, package_path: Optional[str] = None, credentials: Optional[Credentials] = None
+) -> PipelineJobSchedule:
     """Checks the options, compiles ``config.pipeline`` like ``kfx submit`` and creates its schedule.
 
     Args:
@@ -200,7 +219,9 @@ def create_schedule(
     if config.experiment:
         # aiplatform adds a run to an experiment from the client, after creating it; a schedule's runs are
         # created by Vertex AI, so an experiment could not be kept: say so rather than drop it.
-        raise ConfigError("--experiment applies to one submitted run, not a schedule's runs; leave it out of kfx schedule.")
+        raise ConfigError(
+            "--experiment applies to one submitted run, not a schedule's runs; leave it out of kfx schedule."
+        )
     arguments = schedule_arguments(config)  # checks the schedule before anything is compiled
     job = compiled_job(config, package_path, credentials)
     return job.create_schedule(**arguments)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +92,7 @@ def split_of(row: Mapping[str, Any], fractions: Sequence[float], seed: int) -> i
     return 2
 
 
-def rows_to_record_batch(rows: Sequence[Mapping[str, Any]]) -> "pa.RecordBatch":
+def rows_to_record_batch(rows: Sequence[Mapping[str, Any]]) -> pa.RecordBatch:
     """Rows (dicts, as ReadFromBigQuery yields them) as the Arrow batch TFDV takes: one list column per field."""
     import decimal
 
@@ -117,7 +118,7 @@ def beam_statistics(
     seed: int,
     options: Mapping[str, Any],
     output_dir: str,
-) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
+) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
     """Runs the Beam statistics pipeline and returns each split's statistics.
 
     Args:
@@ -141,12 +142,10 @@ def beam_statistics(
     fractions = tuple(fractions)
     # flags=[]: otherwise Beam parses this process's own command line as pipeline options.
     with beam.Pipeline(options=PipelineOptions(flags=[], **options)) as pipeline:
-        parts = (
-            pipeline
-            | "ReadRows" >> read
-            | "Split" >> beam.Partition(lambda row, n: split_of(row, fractions, seed), len(SPLITS))
-        )
-        for name, part in zip(SPLITS, parts):
+        # Beam annotates Partition's function as its own WithTypeHints class; a plain function is what it takes.
+        by_split = beam.Partition(lambda row, n: split_of(row, fractions, seed), len(SPLITS))  # type: ignore[arg-type]
+        parts = pipeline | "ReadRows" >> read | "Split" >> by_split
+        for name, part in zip(SPLITS, parts, strict=True):
             _ = (
                 part
                 | f"Batch-{name}" >> beam.BatchElements(min_batch_size=100, max_batch_size=1000)
@@ -163,7 +162,7 @@ def beam_statistics(
     return result
 
 
-def read_table(table_id: str, billing_project: str = "") -> "pd.DataFrame":
+def read_table(table_id: str, billing_project: str = "") -> pd.DataFrame:
     """Reads a whole BigQuery table through the Storage Read API.
 
     The read session is billed to ``billing_project`` (the pipeline's project), not to
@@ -177,7 +176,7 @@ def read_table(table_id: str, billing_project: str = "") -> "pd.DataFrame":
 
 def memory_statistics(
     table_id: str, label_column: str, fractions: Sequence[float], seed: int, billing_project: str = ""
-) -> dict[str, "statistics_pb2.DatasetFeatureStatisticsList"]:
+) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
     """Reads the table into memory, checks and splits it as the local import does, and computes statistics."""
     from kfx import data, splitting
     from kfx.statistics import compute_statistics

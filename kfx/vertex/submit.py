@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _EXPERIMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 
 
-def display_name(config: "Config") -> str:
+def display_name(config: Config) -> str:
     """The name of the pipeline ``config.pipeline`` names, which its runs and schedules are shown under."""
     if config.pipeline == "predict":
         from kfx.pipelines.vertex_predict import pipeline_name
@@ -38,12 +38,12 @@ def check_experiment(name: str) -> None:
         )
 
 
-def pipeline_root(config: "Config") -> str:
+def pipeline_root(config: Config) -> str:
     """Where Vertex AI keeps the run's artifacts: ``--pipeline-root``, else ``<bucket>/pipeline_root``."""
     return config.pipeline_root or f"{config.bucket.rstrip('/')}/pipeline_root"
 
 
-def parameter_values(config: "Config") -> dict[str, Any]:
+def parameter_values(config: Config) -> dict[str, Any]:
     """The run's cloud parameters, passed explicitly so a reused YAML runs with this config's values
     (the prediction pipeline's are all its parameters: it has only cloud ones)."""
     if config.pipeline == "predict":
@@ -71,14 +71,14 @@ def parameter_values(config: "Config") -> dict[str, Any]:
     return values
 
 
-def job_caching(config: "Config") -> Optional[bool]:
+def job_caching(config: Config) -> Optional[bool]:
     """The ``enable_caching`` of the PipelineJob: None keeps the compiled per-task options (on, but
     off for the steps declared ``cache=False``), False turns every task's off. True would turn every
     task's on, the blessing's too, so it is never sent."""
     return None if config.enable_caching else False
 
 
-def job_arguments(config: "Config", template_path: str) -> dict[str, Any]:
+def job_arguments(config: Config, template_path: str) -> dict[str, Any]:
     """The arguments of the ``aiplatform.PipelineJob`` that ``kfx submit`` and ``kfx schedule`` create
     (besides the credentials): what a preview without a project shows.
 
@@ -101,7 +101,7 @@ def job_arguments(config: "Config", template_path: str) -> dict[str, Any]:
     }
 
 
-def submit_arguments(config: "Config") -> dict[str, Any]:
+def submit_arguments(config: Config) -> dict[str, Any]:
     """The arguments of ``PipelineJob.submit``: the account the run acts as, the peered VPC its own
     tasks join (the training job joins it through its parameter) and the Vertex AI Experiment
     (aiplatform gets or creates it before the job is created and adds the run to it after)."""
@@ -113,8 +113,8 @@ def submit_arguments(config: "Config") -> dict[str, Any]:
 
 
 def make_pipeline_job(
-    config: "Config", template_path: str, credentials: Optional["Credentials"] = None
-) -> "PipelineJob":
+    config: Config, template_path: str, credentials: Optional[Credentials] = None
+) -> PipelineJob:
     """The ``aiplatform.PipelineJob`` of a compiled template (nothing is sent until ``submit``).
 
     Args:
@@ -127,7 +127,7 @@ def make_pipeline_job(
     return aiplatform.PipelineJob(**job_arguments(config, template_path), credentials=credentials)
 
 
-def console_url(job: "PipelineJob") -> str:
+def console_url(job: PipelineJob) -> str:
     """The Cloud console page of a submitted pipeline job."""
     parts = job.resource_name.split("/")  # projects/P/locations/L/pipelineJobs/ID
     return (
@@ -137,8 +137,8 @@ def console_url(job: "PipelineJob") -> str:
 
 
 def compiled_job(
-    config: "Config", package_path: Optional[str] = None, credentials: Optional["Credentials"] = None
-) -> "PipelineJob":
+    config: Config, package_path: Optional[str] = None, credentials: Optional[Credentials] = None
+) -> PipelineJob:
     """Checks the config, builds the images when asked and compiles ``config.pipeline`` into a PipelineJob.
 
     Args:
@@ -168,7 +168,7 @@ def compiled_job(
         return make_pipeline_job(config, path, credentials)
 
 
-def experiment_error(config: "Config", job: "PipelineJob", err: Exception) -> Exception:
+def experiment_error(config: Config, job: PipelineJob, err: Exception) -> Exception:
     """One sentence for an experiment aiplatform could not use: before the job was created (nothing ran),
     or after (the run goes on outside the experiment)."""
     from kfx.errors import StepFailed
@@ -176,7 +176,8 @@ def experiment_error(config: "Config", job: "PipelineJob", err: Exception) -> Ex
     cause = str(err.__cause__ or err).splitlines()[0].rstrip(".")
     if not job._gca_resource.name:
         return StepFailed(
-            f"Vertex AI Experiment {config.experiment!r} could not be found or created in {config.project_id}/{config.region} "
+            f"Vertex AI Experiment {config.experiment!r} could not be found or created in "
+            f"{config.project_id}/{config.region} "
             f"({cause}), so nothing was submitted; check that you may use Vertex AI there (roles/aiplatform.user)."
         )
     return StepFailed(
@@ -186,11 +187,11 @@ def experiment_error(config: "Config", job: "PipelineJob", err: Exception) -> Ex
 
 
 def submit(
-    config: "Config",
+    config: Config,
     package_path: Optional[str] = None,
     wait: bool = False,
-    credentials: Optional["Credentials"] = None,
-) -> "PipelineJob":
+    credentials: Optional[Credentials] = None,
+) -> PipelineJob:
     """Checks the config, builds the images when asked, compiles the pipeline and submits it.
 
     Args:
@@ -221,8 +222,9 @@ def submit(
             job.wait()
         except RuntimeError:
             # aiplatform raises with the whole error proto; one sentence and the link say more.
+            state = job.state.name if job.state is not None else "in an unknown state"
             raise StepFailed(
-                f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} ended {job.state.name}; "
+                f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} ended {state}; "
                 f"see {console_url(job)}."
             ) from None
     return job

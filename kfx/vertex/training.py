@@ -12,8 +12,9 @@ default one, is decided after its evaluation (see :mod:`kfx.vertex.registry`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 MODEL_FOLDER = "model"
 """The folder under ``base_output_dir`` that Vertex AI hands the trainer as ``AIP_MODEL_DIR``."""

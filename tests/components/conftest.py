@@ -114,14 +114,15 @@ class Upstream:
 @pytest.fixture(scope="session")
 def upstream(beans_sample, tmp_path_factory) -> Upstream:
     """The sample's splits, statistics, schema, model and evaluation (min_accuracy 0.5)."""
-    from kfx import data_steps
-    from kfx import model_steps
+    from kfx import data_steps, model_steps
 
     folder = tmp_path_factory.mktemp("upstream")
     source = str(folder / "beans.csv")
     beans_sample.to_csv(source, index=False)
     splits = {split: str(folder / f"{split}.csv") for split in SPLITS}
-    data_steps.import_dataset(source, "Class", splits["train"], splits["validation"], splits["test"], (0.8, 0.1, 0.1), 42, 0)
+    data_steps.import_dataset(
+        source, "Class", splits["train"], splits["validation"], splits["test"], (0.8, 0.1, 0.1), 42, 0
+    )
     statistics, schema, model = str(folder / "statistics"), str(folder / "schema.pbtxt"), str(folder / "model")
     data_steps.generate_statistics(splits["train"], splits["validation"], splits["test"], statistics,
                               str(folder / "statistics.html"), "memory", None)
@@ -162,8 +163,9 @@ def registered(upstream, tmp_path_factory) -> Registered:
     from kfx import model_steps, registry
 
     folder = tmp_path_factory.mktemp("registered")
-    pushed = model_steps.push_model(upstream.model, str(folder / "registry"), "beans", upstream.evaluation, upstream.schema,
-                              upstream.statistics)
+    pushed = model_steps.push_model(
+        upstream.model, str(folder / "registry"), "beans", upstream.evaluation, upstream.schema, upstream.statistics
+    )
     reference = registry.resolve(str(folder / "registry"), "beans", "latest", required=True)
     assert reference["uri"] == pushed["uri"]
     unlabelled = folder / "unlabelled.csv"

@@ -5,8 +5,9 @@ aiplatform's ``CustomContainerTrainingJob``, ``TabularDataset``, ``Model`` and `
 the real SDK (a keyword the SDK does not take fails), and its job ``run`` does what Vertex AI
 does: exports the splits to BigQuery (``fake_bigquery``, a recorder serving DataFrames), runs
 the real trainer under the AIP_* contract into ``<base_output_dir>/model/`` on a loopback GCS
-server, and returns no model (the job is given no serving image, so it uploads none). A kfp.local run would reach Vertex AI from a task process the
-patches do not cover: the component is checked through ``.python_func`` and its compiled
+server, and returns no model (the job is given no serving image, so it uploads none). A
+kfp.local run would reach Vertex AI from a task process the patches do not cover: the
+component is checked through ``.python_func`` and its compiled
 interface instead.
 """
 
@@ -74,7 +75,13 @@ def test_python_func_sets_the_two_outputs_and_their_metadata(vertex_training, ve
     # The trainer wrote the model where the artifact already pointed (the job's AIP_MODEL_DIR).
     assert model.uri == f"{vertex_training.task}/model" and storage.exists(f"{model.uri}/model.joblib")
     assert model.metadata == {"framework": "scikit-learn", "file": "model.joblib", "label_column": "Class"}
-    assert test_data.metadata == {"split": "test", "format": "csv", "label_column": "Class", "rows": 60, "source": test_uri}
+    assert test_data.metadata == {
+        "split": "test",
+        "format": "csv",
+        "label_column": "Class",
+        "rows": 60,
+        "source": test_uri,
+    }
     assert len(pd.read_csv(test_data.path)) == 60
     # Left out, the job's name is the model's with -train, and the rest is Config's.
     job = vertex_training.job.call_args.kwargs

@@ -41,8 +41,12 @@ def test_plain_function_scores_the_test_split_and_writes_the_page(upstream, tmp_
 
 def test_plain_function_blesses_at_min_accuracy_not_below_it(upstream, tmp_path):
     accuracy = upstream.trained["test"]["accuracy"]
-    at = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "a.html"), accuracy, None, 0.0, True)
-    above = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "b.html"), accuracy + 1e-9, None, 0.0, True)
+    at = model_steps.evaluate(
+        upstream.model, upstream.splits["test"], str(tmp_path / "a.html"), accuracy, None, 0.0, True
+    )
+    above = model_steps.evaluate(
+        upstream.model, upstream.splits["test"], str(tmp_path / "b.html"), accuracy + 1e-9, None, 0.0, True
+    )
     assert (at["blessed"], above["blessed"]) == (True, False)
 
 
@@ -60,9 +64,16 @@ def test_python_func_logs_the_metrics_and_the_confusion_matrix(upstream, new_art
     assert reason == f"test accuracy {accuracy:.4f} >= min_accuracy 0.5; no champion to compare with"
     metrics = a["metrics"].metadata
     assert metrics["accuracy"] == accuracy
-    assert {k: metrics[k] for k in ("accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed")} == {
-        "accuracy": accuracy, "macro_f1": macro_f1, "rows": 60, "min_accuracy": 0.5, "accuracy_tolerance": 0.01,
-        "blessed": True}
+    assert {
+        k: metrics[k] for k in ("accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed")
+    } == {
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        "rows": 60,
+        "min_accuracy": 0.5,
+        "accuracy_tolerance": 0.01,
+        "blessed": True,
+    }
     assert set(metrics) == {"accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed",
                             "classes", "classes_shown"} | {
         f"{kind}_{label}" for kind in ("precision", "recall") for label in upstream.classes}
@@ -80,7 +91,9 @@ def test_python_func_logs_the_metrics_and_the_confusion_matrix(upstream, new_art
 def test_python_func_takes_min_accuracy_from_config_and_does_not_bless_below_it(upstream, new_artifact):
     accuracy, macro_f1 = upstream.trained["test"]["accuracy"], upstream.trained["test"]["macro_f1"]
     a = _outputs(new_artifact)
-    outputs = components.evaluate.python_func(model=upstream.model_artifact(), test_data=upstream.datasets()["test_data"], **a)
+    outputs = components.evaluate.python_func(
+        model=upstream.model_artifact(), test_data=upstream.datasets()["test_data"], **a
+    )
     # Config's min_accuracy (0.9) is the default; the sample's model scores exactly that (54 of 60).
     assert a["metrics"].metadata["min_accuracy"] == 0.9 and accuracy == 0.9
     assert outputs[:3] == (True, accuracy, macro_f1)
@@ -135,14 +148,18 @@ def weak_model(upstream, tmp_path_factory):
 def _champion(model_dir, registry_dir, upstream):
     from kfx import registry
 
-    evaluation = model_steps.evaluate(model_dir, upstream.splits["test"], str(registry_dir / "page.html"), 0.0, None, 0.0, True)
+    evaluation = model_steps.evaluate(
+        model_dir, upstream.splits["test"], str(registry_dir / "page.html"), 0.0, None, 0.0, True
+    )
     registry.push_model(model_dir, str(registry_dir), "beans", evaluation, upstream.schema, upstream.statistics)
     return registry.resolve(str(registry_dir), "beans")
 
 
 def test_a_challenger_worse_than_the_champion_is_not_blessed(upstream, weak_model, tmp_path):
     champion = _champion(upstream.model, tmp_path / "reg", upstream)
-    result = model_steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "page.html"), 0.0, champion, 0.01, True)
+    result = model_steps.evaluate(
+        weak_model, upstream.splits["test"], str(tmp_path / "page.html"), 0.0, champion, 0.01, True
+    )
     strong = upstream.trained["test"]["accuracy"]
     # The champion is scored on this run's test rows, the same rows as the challenger.
     assert result["champion"] == {"model_name": "beans", "version": "1", "uri": champion["uri"],
@@ -154,13 +171,19 @@ def test_a_challenger_worse_than_the_champion_is_not_blessed(upstream, weak_mode
     assert "Champion v1 on the same rows" in (tmp_path / "page.html").read_text()
     # A tolerance as wide as the gap blesses it; the threshold alone (no champion) does too.
     gap = strong - result["accuracy"]
-    assert model_steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "b.html"), 0.0, champion, gap + 1e-9, True)["blessed"]
-    assert model_steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "c.html"), 0.0, None, 0.01, True)["blessed"]
+    assert model_steps.evaluate(
+        weak_model, upstream.splits["test"], str(tmp_path / "b.html"), 0.0, champion, gap + 1e-9, True
+    )["blessed"]
+    assert model_steps.evaluate(weak_model, upstream.splits["test"], str(tmp_path / "c.html"), 0.0, None, 0.01, True)[
+        "blessed"
+    ]
 
 
 def test_a_better_challenger_is_blessed_and_says_why(upstream, weak_model, tmp_path):
     champion = _champion(weak_model, tmp_path / "reg", upstream)
-    result = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "page.html"), 0.5, champion, 0.0, True)
+    result = model_steps.evaluate(
+        upstream.model, upstream.splits["test"], str(tmp_path / "page.html"), 0.5, champion, 0.0, True
+    )
     assert result["blessed"] is True and result["champion"]["accuracy"] < result["accuracy"]
     assert result["reason"] == (
         f"test accuracy {result['accuracy']:.4f} >= min_accuracy 0.5, and vs champion v1 "
@@ -168,8 +191,13 @@ def test_a_better_challenger_is_blessed_and_says_why(upstream, weak_model, tmp_p
 
 
 def test_a_failed_serving_check_refuses_the_blessing(upstream, tmp_path):
-    result = model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, None, 0.01, False)
-    assert (result["blessed"], result["reason"]) == (False, "the model failed the serving check (see the serving section)")
+    result = model_steps.evaluate(
+        upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, None, 0.01, False
+    )
+    assert (result["blessed"], result["reason"]) == (
+        False,
+        "the model failed the serving check (see the serving section)",
+    )
 
 
 def test_python_func_logs_the_champion_and_its_accuracy(upstream, weak_model, new_artifact, tmp_path):
@@ -196,4 +224,6 @@ def test_a_champion_of_another_label_is_refused(upstream, tmp_path):
 
     manifest.write_manifest(champion["uri"])  # a version pushed so: its files are the ones its manifest lists
     with pytest.raises(SourceError, match="predicts 'Kind', not 'Class'; pass --model-name with a new name"):
-        model_steps.evaluate(upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, champion, 0.01, True)
+        model_steps.evaluate(
+            upstream.model, upstream.splits["test"], str(tmp_path / "p.html"), 0.0, champion, 0.01, True
+        )

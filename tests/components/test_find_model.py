@@ -7,8 +7,7 @@ import pytest
 from kfp.dsl import Artifact, Dataset
 
 from kfx import components, model_steps, registry
-from kfx.errors import ConfigError
-from kfx.errors import ModelMismatch, ModelNotFound
+from kfx.errors import ConfigError, ModelMismatch, ModelNotFound
 
 
 @pytest.fixture
@@ -16,8 +15,16 @@ def two_versions(upstream, tmp_path):
     reg = tmp_path / "registry"
     for accuracy in (0.91, 0.93):
         # Each push sees no champion, so the second is first compared with v1 on the test split (a tie).
-        model_steps.push_model(upstream.model, str(reg), "beans", {"blessed": True, "accuracy": accuracy}, upstream.schema,
-                         upstream.statistics, None, upstream.splits["test"])
+        model_steps.push_model(
+            upstream.model,
+            str(reg),
+            "beans",
+            {"blessed": True, "accuracy": accuracy},
+            upstream.schema,
+            upstream.statistics,
+            None,
+            upstream.splits["test"],
+        )
     return reg
 
 
@@ -83,8 +90,12 @@ def test_registry_resolve_and_references():
 def test_an_unknown_model_or_version_is_one_sentence(two_versions):
     with pytest.raises(ModelNotFound) as caught:
         registry.resolve(str(two_versions), "beans", "7", required=True)
-    assert str(caught.value) == (f"Model 'beans' has no version 7 in {two_versions} (it has v1, v2); pass one of: beans.")
-    with pytest.raises(ModelNotFound, match=r"^The registry .* holds no version of model 'wine'; pass one of: beans\.$"):
+    assert str(caught.value) == (
+        f"Model 'beans' has no version 7 in {two_versions} (it has v1, v2); pass one of: beans."
+    )
+    with pytest.raises(
+        ModelNotFound, match=r"^The registry .* holds no version of model 'wine'; pass one of: beans\.$"
+    ):
         registry.resolve(str(two_versions), "wine", "latest", required=True)
 
 

@@ -39,8 +39,15 @@ def test_python_func_without_a_champion_says_why(model_registry, new_artifact):
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip, vertex_config):
     loaded = round_trip(components.find_vertex_model, from_config={"model_name"})
     spec = loaded.component_spec
-    assert {n: i.type for n, i in spec.inputs.items()} == {"project": "String", "location": "String", "model_name": "String"}
-    assert {n: o.type for n, o in spec.outputs.items()} == {"registered_model": "system.Artifact@0.0.1", "found": "Boolean"}
+    assert {n: i.type for n, i in spec.inputs.items()} == {
+        "project": "String",
+        "location": "String",
+        "model_name": "String",
+    }
+    assert {n: o.type for n, o in spec.outputs.items()} == {
+        "registered_model": "system.Artifact@0.0.1",
+        "found": "Boolean",
+    }
     # Another run may move the default alias: never a cached lookup, in either Vertex AI pipeline.
     from kfx.pipeline_tasks import tasks_of
     from kfx.pipelines.vertex_predict import vertex_predict_pipeline

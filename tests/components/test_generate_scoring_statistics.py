@@ -11,7 +11,9 @@ from kfx import components, scoring, statistics
 def test_plain_function_describes_the_columns_the_schema_knows(registered, tmp_path):
     frame_path = tmp_path / "ids.csv"
     pd.read_csv(registered.labelled).assign(row_id=range(60)).to_csv(frame_path, index=False)
-    result = scoring.scoring_statistics(str(frame_path), registered.uri, str(tmp_path / "stats"), str(tmp_path / "v.html"))
+    result = scoring.scoring_statistics(
+        str(frame_path), registered.uri, str(tmp_path / "stats"), str(tmp_path / "v.html")
+    )
     assert result == {"rows": 60, "features": 17}
     loaded = statistics.load_statistics(str(tmp_path / "stats"))
     assert list(loaded) == ["scoring"]

@@ -11,7 +11,9 @@ SPLIT_FOLDERS = ["Split-test", "Split-train", "Split-validation"]
 
 
 def _examples(statistics_dir):
-    return {name: int(proto.datasets[0].num_examples) for name, proto in statistics.load_statistics(statistics_dir).items()}
+    return {
+        name: int(proto.datasets[0].num_examples) for name, proto in statistics.load_statistics(statistics_dir).items()
+    }
 
 
 def test_plain_function_writes_each_splits_statistics_and_the_view(upstream, tmp_path):
@@ -40,7 +42,13 @@ def test_python_func_records_the_engine_and_rows_on_the_statistics(upstream, new
     stats, view = new_artifact(Artifact, "statistics"), new_artifact(HTML, "statistics_view")
     outputs = components.generate_statistics.python_func(**upstream.datasets(), statistics=stats, statistics_view=view)
     assert outputs == (17,)
-    assert stats.metadata == {"engine": "memory", "train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
+    assert stats.metadata == {
+        "engine": "memory",
+        "train_rows": 479,
+        "validation_rows": 60,
+        "test_rows": 60,
+        "features": 17,
+    }
     assert sorted(os.listdir(stats.path)) == SPLIT_FOLDERS
     assert _examples(stats.path) == upstream.rows
     assert "facets-overview" in open(view.path).read()
@@ -51,7 +59,13 @@ def test_kfp_local_run(kfp_local, upstream):
     assert outputs["features"] == 17
     stats = outputs["statistics"]
     assert stats.path.startswith(str(kfp_local.root))
-    assert stats.metadata == {"engine": "memory", "train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
+    assert stats.metadata == {
+        "engine": "memory",
+        "train_rows": 479,
+        "validation_rows": 60,
+        "test_rows": 60,
+        "features": 17,
+    }
     assert _examples(stats.path) == upstream.rows
     assert "facets-overview" in open(outputs["statistics_view"].path).read()
 

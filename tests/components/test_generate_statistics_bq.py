@@ -30,7 +30,9 @@ def table(fake_bigquery, beans_frames):
 
 
 def _examples(statistics_dir):
-    return {name: int(proto.datasets[0].num_examples) for name, proto in statistics.load_statistics(statistics_dir).items()}
+    return {
+        name: int(proto.datasets[0].num_examples) for name, proto in statistics.load_statistics(statistics_dir).items()
+    }
 
 
 def test_plain_function_reads_the_table_billed_to_the_pipelines_project(table, fake_bigquery, tmp_path):

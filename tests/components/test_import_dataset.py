@@ -69,11 +69,16 @@ def test_python_func_writes_three_csv_datasets_and_their_metadata(upstream, new_
 def test_kfp_local_run(kfp_local, upstream):
     task = components.import_dataset(source=upstream.source, sample_rows=300)
     assert (task.outputs["train_rows"], task.outputs["validation_rows"], task.outputs["test_rows"]) == (241, 30, 30)
-    for split, rows in zip(SPLITS, (241, 30, 30)):
+    for split, rows in zip(SPLITS, (241, 30, 30), strict=True):
         dataset = task.outputs[f"{split}_data"]
         assert dataset.path.startswith(str(kfp_local.root))
         assert dataset.metadata == {
-            "split": split, "rows": rows, "source": upstream.source, "label_column": "Class", "format": "csv", "seed": 42,
+            "split": split,
+            "rows": rows,
+            "source": upstream.source,
+            "label_column": "Class",
+            "format": "csv",
+            "seed": 42,
         }
         assert len(pd.read_csv(dataset.path)) == rows
 

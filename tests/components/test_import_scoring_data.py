@@ -5,8 +5,7 @@ import pytest
 from kfp.dsl import Dataset
 
 from kfx import components, scoring
-from kfx.errors import DataError
-from kfx.errors import ModelMismatch
+from kfx.errors import DataError, ModelMismatch
 
 
 def test_plain_function_keeps_the_cells_and_says_whether_the_label_is_there(registered, tmp_path):

@@ -8,7 +8,10 @@ def test_components_install_nothing_and_take_their_image_from_the_pipeline():
                  "push_model"):
         container = getattr(components, name).component_spec.implementation.container
         assert "pip install" not in " ".join(container.command), name
-        assert "from kfx import data_steps" in container.command[-1] or "from kfx import model_steps" in container.command[-1], name
+        assert (
+            "from kfx import data_steps" in container.command[-1]
+            or "from kfx import model_steps" in container.command[-1]
+        ), name
 
 
 def test_import_kfx_components_cli_and_lineage_loads_no_heavy_library():

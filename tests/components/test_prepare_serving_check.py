@@ -23,7 +23,7 @@ def test_python_func_writes_the_request_and_the_expected_predictions(upstream, n
     import pandas as pd
 
     labels = pd.read_csv(upstream.splits["test"])["Class"].tolist()
-    accuracy = sum(p == y for p, y in zip(predictions, labels)) / 60
+    accuracy = sum(p == y for p, y in zip(predictions, labels, strict=True)) / 60
     assert accuracy == upstream.trained["test"]["accuracy"]
 
 

@@ -4,12 +4,18 @@ import json
 import os
 
 import pytest
-
 from kfp.dsl import Artifact
 
 from kfx import components, model_steps
 
-VERSION_FILES = ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
+VERSION_FILES = [
+    "evaluation.json",
+    "manifest.json",
+    "model.joblib",
+    "model_metadata.json",
+    "schema.pbtxt",
+    "statistics",
+]
 TRAIN_STATISTICS = os.path.join("statistics", "Split-train", "stats.tfrecord")
 
 
@@ -25,7 +31,9 @@ def _push(upstream, registry, pushed, blessed, reason=""):
 def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(upstream, tmp_path):
     registry = tmp_path / "registry"
     evaluation = {"accuracy": 0.93, "blessed": True}
-    first = model_steps.push_model(upstream.model, str(registry), "beans", evaluation, upstream.schema, upstream.statistics)
+    first = model_steps.push_model(
+        upstream.model, str(registry), "beans", evaluation, upstream.schema, upstream.statistics
+    )
     assert first == {"pushed": True, "version": 1, "uri": str(registry / "beans" / "v1")}
     assert sorted(os.listdir(first["uri"])) == VERSION_FILES
     # The training statistics stay with the version: the next run's drift check reads them.
@@ -33,12 +41,21 @@ def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(
         os.path.join(upstream.statistics, "Split-train", "stats.tfrecord"), "rb").read()
     assert os.listdir(registry / "beans" / "v1" / "statistics") == ["Split-train"]
     assert json.load(open(registry / "beans" / "v1" / "evaluation.json")) == evaluation
-    assert (registry / "beans" / "v1" / "model.joblib").read_bytes() == open(f"{upstream.model}/model.joblib", "rb").read()
+    assert (registry / "beans" / "v1" / "model.joblib").read_bytes() == open(
+        f"{upstream.model}/model.joblib", "rb"
+    ).read()
     assert (registry / "beans" / "v1" / "schema.pbtxt").read_text() == open(upstream.schema).read()
     # Pushed without seeing v1 (no champion), so compared with v1 on the test split first: the same model ties.
-    second = model_steps.push_model(upstream.model, str(registry), "beans", evaluation, "", "", None, upstream.splits["test"])
+    second = model_steps.push_model(
+        upstream.model, str(registry), "beans", evaluation, "", "", None, upstream.splits["test"]
+    )
     assert second == {"pushed": True, "version": 2, "uri": str(registry / "beans" / "v2")}
-    assert sorted(os.listdir(second["uri"])) == ["evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
+    assert sorted(os.listdir(second["uri"])) == [
+        "evaluation.json",
+        "manifest.json",
+        "model.joblib",
+        "model_metadata.json",
+    ]
 
 
 def test_the_champion_itself_is_not_pushed_again(upstream, tmp_path):
@@ -48,8 +65,9 @@ def test_the_champion_itself_is_not_pushed_again(upstream, tmp_path):
     model_steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics)
     champion = registry.resolve(str(reg), "beans")
     # A re-run that reused the training step evaluates the champion's own model: blessed, and already pushed.
-    again = model_steps.push_model(upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics,
-                             champion)
+    again = model_steps.push_model(
+        upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics, champion
+    )
     assert again == {"pushed": False, "version": 1, "uri": champion["uri"],
                      "reason": "this model is already version 1, the champion"}
     assert registry.list_versions(str(reg), "beans") == [1]
@@ -65,7 +83,10 @@ def test_plain_function_refuses_an_empty_model_name(upstream, tmp_path):
 
 def test_the_reason_evaluate_gave_is_the_reason_recorded(upstream, new_artifact, tmp_path):
     pushed = new_artifact(Artifact, "pushed_model")
-    assert _push(upstream, tmp_path / "registry", pushed, blessed=False, reason="lost to the champion: 0.6 vs 0.9") == (False, 0)
+    assert _push(upstream, tmp_path / "registry", pushed, blessed=False, reason="lost to the champion: 0.6 vs 0.9") == (
+        False,
+        0,
+    )
     assert pushed.metadata["reason"] == "not blessed: lost to the champion: 0.6 vs 0.9"
 
 
@@ -104,10 +125,18 @@ def test_kfp_local_run(kfp_local, upstream, tmp_path):
     registry = tmp_path / "registry"
     outputs = kfp_local.run(
         components.push_model,
-        {"model": upstream.model_artifact(), "metrics": upstream.metrics_artifact(), "schema": upstream.schema_artifact(),
-         "statistics": upstream.statistics_artifact(), "registered_model": upstream.no_champion(),
-         "test_data": upstream.datasets()["test_data"]},
-        blessed=True, reason="fine", registry_dir=str(registry), model_name="beans-local",
+        {
+            "model": upstream.model_artifact(),
+            "metrics": upstream.metrics_artifact(),
+            "schema": upstream.schema_artifact(),
+            "statistics": upstream.statistics_artifact(),
+            "registered_model": upstream.no_champion(),
+            "test_data": upstream.datasets()["test_data"],
+        },
+        blessed=True,
+        reason="fine",
+        registry_dir=str(registry),
+        model_name="beans-local",
     )
     uri = str(registry / "beans-local" / "v1")
     assert (outputs["pushed"], outputs["version"]) == (True, 1)

@@ -23,7 +23,12 @@ def _arguments(task: str, serving: str, accuracy: float, blessed: bool) -> dict:
     storage.write_text(f"{task}/infer-schema_2/schema", "feature {}\n")
     storage.write_bytes(f"{task}/generate-statistics-bq_3/statistics/Split-train/stats.tfrecord", b"stats")
     metrics = Metrics(uri=f"{task}/evaluate_4/metrics")
-    for key, value in (("accuracy", accuracy), ("macro_f1", accuracy - 0.1), ("min_accuracy", 0.9), ("blessed", blessed)):
+    for key, value in (
+        ("accuracy", accuracy),
+        ("macro_f1", accuracy - 0.1),
+        ("min_accuracy", 0.9),
+        ("blessed", blessed),
+    ):
         metrics.log_metric(key, value)
     confusion = ClassificationMetrics(uri=f"{task}/evaluate_4/classification_metrics")
     confusion.log_confusion_matrix(["a", "b"], [[1, 1], [0, 2]])
@@ -43,7 +48,9 @@ def test_python_func_does_not_start_a_model_with_an_unblessed_one(model_registry
     arguments = _arguments(f"{gcs_bucket}/root/run-1", vertex_names.serving, 0.5, blessed=False)
     assert tuple(components.push_vertex_model.python_func(**arguments)) == (False, "")
     pushed = arguments["pushed_model"]
-    assert pushed.metadata["pushed"] is False and pushed.metadata["reason"].endswith("so only a blessed model starts one")
+    assert pushed.metadata["pushed"] is False and pushed.metadata["reason"].endswith(
+        "so only a blessed model starts one"
+    )
     assert json.loads(storage.read_text(pushed.uri)) == pushed.metadata
     assert model_registry.calls("upload_model") == [] and "resourceName" not in arguments["vertex_model"].metadata
     assert REPORT.describe(pushed.metadata) == [f"pushed      no: {pushed.metadata['reason']}"]

@@ -25,7 +25,9 @@ def described(registered, tmp_path_factory):
     for name, frame in tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
         found[name] = str(folder / f"{name}-statistics")
-        scoring.scoring_statistics(str(folder / f"{name}.csv"), registered.uri, found[name], str(folder / f"{name}.html"))
+        scoring.scoring_statistics(
+            str(folder / f"{name}.csv"), registered.uri, found[name], str(folder / f"{name}.html")
+        )
     return found
 
 
@@ -34,15 +36,19 @@ def _validate(registered, statistics, labelled, tmp_path, fail=True, threshold=0
                                     str(tmp_path / "report.md"), threshold, fail)
 
 
-def test_plain_function_a_clean_table_validates_in_its_environment_and_drift_is_measured(registered, described, tmp_path):
+def test_plain_function_a_clean_table_validates_in_its_environment_and_drift_is_measured(
+    registered, described, tmp_path
+):
     result = _validate(registered, described["labelled"], True, tmp_path)
     assert (result["anomalies"], result["findings"], result["environment"]) == (0, [], "TRAINING")
     assert sorted(result["drift"]) == sorted(pd.read_csv(registered.labelled).columns)
     assert all(0 <= v < 0.15 for v in result["drift"].values())
     assert os.listdir(tmp_path / "anomalies") == ["Split-scoring"]
     report = (tmp_path / "report.md").read_text()
-    assert report.startswith("# Scoring data validation\n\nChecked against the model's schema in environment TRAINING; "
-                             "drift threshold: 0.15.\n\nNo anomalies found: the table matches the schema and no feature drifted.\n")
+    assert report.startswith(
+        "# Scoring data validation\n\nChecked against the model's schema in environment TRAINING; "
+        "drift threshold: 0.15.\n\nNo anomalies found: the table matches the schema and no feature drifted.\n"
+    )
     unlabelled = _validate(registered, described["unlabelled"], False, tmp_path)
     assert (unlabelled["anomalies"], unlabelled["environment"]) == (0, "SERVING")
     assert "Class" not in unlabelled["drift"]

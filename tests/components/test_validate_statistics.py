@@ -52,8 +52,8 @@ def test_plain_function_finds_nothing_in_clean_splits_and_writes_the_report(upst
 
 
 def test_plain_function_a_low_skew_threshold_in_a_curated_schema_flags_every_feature_of_train(upstream, tmp_path):
-    from kfx import schema as schemas
     from kfx import comparators
+    from kfx import schema as schemas
 
     # A low base alone does not: 479 against 60 rows differ by chance more than that.
     assert data_steps.validate_statistics(upstream.statistics, upstream.schema, str(tmp_path / "b"),
@@ -77,14 +77,19 @@ def test_plain_function_fails_on_anomalies_after_writing_them(upstream, damaged,
     assert str(error.value) == ANOMALY
     assert "PINTO" in (anomalies / "Split-test" / "anomalies.pbtxt").read_text()
     assert "| test | Class | schema | Unexpected string values |" in report.read_text()
-    result = data_steps.validate_statistics(damaged.path, upstream.schema, str(anomalies), str(report), 0.15, 0.15, False)
+    result = data_steps.validate_statistics(
+        damaged.path, upstream.schema, str(anomalies), str(report), 0.15, 0.15, False
+    )
     assert (result["anomalies"], result["findings"]) == (1, [UNEXPECTED])
 
 
 def test_python_func_records_the_count_threshold_and_features(upstream, new_artifact):
     anomalies, report = _outputs(new_artifact)
     outputs = components.validate_statistics.python_func(
-        statistics=upstream.statistics_artifact(), schema=upstream.schema_artifact(), anomalies=anomalies, report=report,
+        statistics=upstream.statistics_artifact(),
+        schema=upstream.schema_artifact(),
+        anomalies=anomalies,
+        report=report,
         registered_model=upstream.no_champion(),
     )
     assert outputs == (0,)
@@ -140,7 +145,9 @@ def test_python_func_measures_drift_from_the_champions_training_statistics(upstr
         anomalies=anomalies, report=report, registered_model=champion, fail_on_anomalies=False)
     assert outputs == (1,)
     assert (anomalies.metadata["drift_from"], anomalies.metadata["drifted"]) == ("beans v1", ["Perimeter"])
-    with pytest.raises(AnomaliesFound, match=r"^TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data"):
+    with pytest.raises(
+        AnomaliesFound, match=r"^TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data"
+    ):
         components.validate_statistics.python_func(
             statistics=Artifact(name="statistics", uri=shifted, metadata={}), schema=upstream.schema_artifact(),
             anomalies=anomalies, report=report, registered_model=champion)

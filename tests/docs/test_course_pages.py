@@ -21,15 +21,18 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 PAGES = REPO / "docs" / "course"
 EXECUTED = REPO / "notebooks" / "out"
 SCREENSHOTS = REPO / "runs" / "docs-screenshots"
-NAMES = [os.path.basename(p)[: -len(".ipynb")] for p in sorted(glob.glob(str(REPO / "notebooks" / "[0-9][0-9]_*.ipynb")))]
+NAMES = [
+    os.path.basename(p)[: -len(".ipynb")] for p in sorted(glob.glob(str(REPO / "notebooks" / "[0-9][0-9]_*.ipynb")))
+]
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/svg+xml", "image/gif"}
 
 PAGE_STATE = """(() => {
   const imgs = [...document.querySelectorAll('img')].map(i => ({
     loaded: i.complete && i.naturalWidth > 0, output: !!i.closest('.jp-OutputArea-output'),
     src: i.getAttribute('src').slice(0, 40)}));
-  const stderr = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
-    .map(e => e.innerText);
+  const stderr = [
+    ...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+  ].map(e => e.innerText);
   return {
     imgs, stderr,
     errorClasses: document.querySelectorAll('.output_error, .jp-OutputArea-output.jp-mod-error').length,
@@ -81,7 +84,9 @@ def _no_network(browser) -> None:
 
 def test_the_index_links_every_page_in_course_order(browser, built):
     browser.open((built / "index.html").as_uri())
-    links = browser.evaluate("[...document.querySelectorAll('a.kfx-page')].map(a => [a.getAttribute('href'), a.innerText])")
+    links = browser.evaluate(
+        "[...document.querySelectorAll('a.kfx-page')].map(a => [a.getAttribute('href'), a.innerText])"
+    )
     assert [href for href, _ in links] == [f"{name}.html" for name in NAMES]
     assert all(text.strip() for _, text in links)
     assert browser.evaluate("getComputedStyle(document.body).getPropertyValue('--jp-ui-font-family').trim().length") > 0

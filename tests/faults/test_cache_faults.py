@@ -17,9 +17,9 @@ import pytest
 from kfp import dsl
 
 from kfx import cache, disk
+from kfx.components import generate_statistics, import_dataset
 from kfx.config import Config
 from kfx.events import TaskEvent
-from kfx.components import generate_statistics, import_dataset
 
 
 @dsl.pipeline(name="import-only")
@@ -102,8 +102,10 @@ def test_an_input_changed_while_its_step_ran_leaves_the_step_without_a_key(tmp_p
         runs.append((steps, event))
     assert [bool(event.cache_key) for _, event in runs] == [True, False, False]
     assert [sentence for steps, _ in runs for sentence in steps.not_kept] == [
-        f"{split} (input train_data) changed while train ran, so its outputs stay in this run but no later run reuses them",
-        f"{table} (parameter source) changed while train ran, so its outputs stay in this run but no later run reuses them",
+        f"{split} (input train_data) changed while train ran, so its outputs "
+        "stay in this run but no later run reuses them",
+        f"{table} (parameter source) changed while train ran, so its outputs "
+        "stay in this run but no later run reuses them",
     ]
 
 

@@ -81,11 +81,15 @@ def _refused(done, sentence: str) -> None:
 def test_a_runs_folder_that_cannot_be_written_is_refused_before_anything_runs(kfx_cli, disks, tmp_path):
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder")
-    _refused(kfx_cli("run", "--runs-dir", str(a_file)),
-             f"--runs-dir {str(a_file)!r} is a file, not a folder; pass the path of a folder (kfx makes it when missing).")
+    _refused(
+        kfx_cli("run", "--runs-dir", str(a_file)),
+        f"--runs-dir {str(a_file)!r} is a file, not a folder; pass the path of a folder (kfx makes it when missing).",
+    )
     under = a_file / "runs"
-    _refused(kfx_cli("run", "--runs-dir", str(under)),
-             f"--runs-dir {str(under)!r} is inside {str(a_file)!r}, which is a file; pass a path whose parents are folders.")
+    _refused(
+        kfx_cli("run", "--runs-dir", str(under)),
+        f"--runs-dir {str(under)!r} is inside {str(a_file)!r}, which is a file; pass a path whose parents are folders.",
+    )
 
     locked = disks("read-only")
     read_only(locked)
@@ -257,7 +261,9 @@ def test_a_disk_that_fills_during_a_step_names_the_step_and_where_and_the_runs_t
     sentence = f"Step {step!r} could not write its outputs in {task_root!r}: {NO_SPACE} as --runs-dir, then run again."
     assert (summary["status"], summary["error_kind"], summary["error"]) == ("failed", "DiskError", sentence)
     assert done.stderr.strip().splitlines()[-1] == f"kfx: error: {sentence}"
-    assert summary["lineage_error"].endswith(")") and "the run's end could not be recorded in " in summary["lineage_error"]
+    assert (
+        summary["lineage_error"].endswith(")") and "the run's end could not be recorded in " in summary["lineage_error"]
+    )
     assert not os.path.exists(task_root)  # the failed step's half-made outputs are gone
     # The store missed the run's end; the runs table reads it from summary.json instead of calling the
     # run abandoned in the last step the store heard of.

@@ -22,10 +22,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from beans_tasks import NAMES, at
 
 from kfx import data, data_steps, manifest, scoring, splitting
 from kfx.errors import DataError
-from beans_tasks import NAMES, at
 
 FRACTIONS = (0.8, 0.1, 0.1)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -75,14 +75,26 @@ def test_kfx_run_refuses_each_bad_table_at_import_with_one_sentence_and_exit_2(k
     cases = {
         "twice.csv": ([csv], AREA_TWICE.format(source=repr(csv))),
         "twice.parquet": ([str(parquet)], AREA_TWICE.format(source=repr(str(parquet)))),
-        "infinite.csv": ([str(infinite)], INFINITE.format(source=f"source {str(infinite)!r}", text="-Infinity", line=7)),
-        "single.csv": ([str(single)], (
-            f"Label column 'Class' of source {str(single)!r} holds one class, 'SEKER', in all its {len(beans_sample)} "
-            "rows, and a classifier needs at least two; add rows of another class, or pass --label-column with the "
-            "column that holds the classes.")),
-        "sample-rows 5": (["", "--sample-rows", "5"], (
-            "Class 'SEKER' of 'Class' has 1 row(s) in the sample of 7 rows, too few to appear in every split "
-            "(each class needs at least 10); pass --sample-rows 248 or more (0 for all 13611 rows).")),
+        "infinite.csv": (
+            [str(infinite)],
+            INFINITE.format(source=f"source {str(infinite)!r}", text="-Infinity", line=7),
+        ),
+        "single.csv": (
+            [str(single)],
+            (
+                f"Label column 'Class' of source {str(single)!r} holds one class, "
+                f"'SEKER', in all its {len(beans_sample)} "
+                "rows, and a classifier needs at least two; add rows of another class, or pass --label-column with the "
+                "column that holds the classes."
+            ),
+        ),
+        "sample-rows 5": (
+            ["", "--sample-rows", "5"],
+            (
+                "Class 'SEKER' of 'Class' has 1 row(s) in the sample of 7 rows, too few to appear in every split "
+                "(each class needs at least 10); pass --sample-rows 248 or more (0 for all 13611 rows)."
+            ),
+        ),
     }
     for name, ((source, *options), sentence) in cases.items():
         runs = tmp_path / f"runs-{name}"

@@ -288,17 +288,22 @@ def killed_runs(tmp_path_factory):
     before the kill, {pgid: seconds from the kill until the group had no live process} for the groups that
     had none within :data:`GONE_WITHIN`)}.
     """
-    started = {path: LiveRun(str(tmp_path_factory.mktemp(path)), ["-c", _COLD] if path == "cold" else ("-m", "kfx")) for path in ("warm", "cold")}
+    started = {
+        path: LiveRun(str(tmp_path_factory.mktemp(path)), ["-c", _COLD] if path == "cold" else ("-m", "kfx"))
+        for path in ("warm", "cold")
+    }
     below: dict[str, dict[int, tuple[int, int, str]]] = {}
     try:
         for run in started.values():
             run.wait_for(STATS_RUNNING)
         for run in started.values():
             # The step's executor has started making its folder; it imports TFDV for several seconds more.
-            _until(lambda: os.path.isdir(_task_folder(run.runs_dir, "generate-statistics")), 30)
+            _until(lambda run=run: os.path.isdir(_task_folder(run.runs_dir, "generate-statistics")), 30)
         for path, run in started.items():
             below[path] = {
-                pid: (int(fields[2]), int(fields[1]), _cmdline(pid)) for pid, fields in _descendants(run.proc.pid).items()}
+                pid: (int(fields[2]), int(fields[1]), _cmdline(pid))
+                for pid, fields in _descendants(run.proc.pid).items()
+            }
         killed = time.monotonic()
         for run in started.values():
             os.kill(run.proc.pid, signal.SIGKILL)  # kfx alone, as kill -9 does
@@ -357,4 +362,6 @@ def test_a_sigkilled_run_leaves_no_step_running_and_no_half_made_folder(killed_r
     # The lineage store still reads the run as abandoned, during the step that was running.
     listed = kfx_cli("lineage", "runs", "--runs-dir", runs_dir, "--json")
     assert listed.returncode == 0, listed.stderr
-    assert [(r["status"], r["stopped_step"]) for r in json.loads(listed.stdout)] == [("abandoned", "generate-statistics")]
+    assert [(r["status"], r["stopped_step"]) for r in json.loads(listed.stdout)] == [
+        ("abandoned", "generate-statistics")
+    ]

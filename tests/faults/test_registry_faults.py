@@ -22,8 +22,19 @@ FIX = "restore it from a copy you trust, or remove that version folder so the ve
 
 
 def _train(splits, folder, svm_c):
-    model_steps.train(splits["train"], splits["validation"], splits["test"], str(folder), label_column="Class", svm_c=svm_c,
-                svm_gamma="scale", seed=42, svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100)
+    model_steps.train(
+        splits["train"],
+        splits["validation"],
+        splits["test"],
+        str(folder),
+        label_column="Class",
+        svm_c=svm_c,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=30000,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
     return str(folder)
 
 
@@ -33,9 +44,14 @@ def models(sample_splits, tmp_path_factory):
     from kfx import evaluation
 
     root = tmp_path_factory.mktemp("models")
-    folders = {"good": _train(sample_splits, root / "good", 10.0), "also-good": _train(sample_splits, root / "also", 3.0),
-               "weak": _train(sample_splits, root / "weak", 0.01)}
-    accuracy = {name: evaluation.evaluate_model(f, sample_splits["test"], 0.0)["accuracy"] for name, f in folders.items()}
+    folders = {
+        "good": _train(sample_splits, root / "good", 10.0),
+        "also-good": _train(sample_splits, root / "also", 3.0),
+        "weak": _train(sample_splits, root / "weak", 0.01),
+    }
+    accuracy = {
+        name: evaluation.evaluate_model(f, sample_splits["test"], 0.0)["accuracy"] for name, f in folders.items()
+    }
     assert accuracy["weak"] < min(accuracy["good"], accuracy["also-good"]) - 0.05  # clearly worse
     return folders, accuracy
 
@@ -113,14 +129,19 @@ def test_a_push_that_lost_to_a_version_pushed_meanwhile_says_so_and_leaves_no_fo
     reg = str(tmp_path / "registry")
     assert model_steps.push_model(folders["good"], reg, "beans", {"blessed": True})["version"] == 1
     evaluation = {"blessed": True, "accuracy": accuracy["weak"], "min_accuracy": 0.05, "accuracy_tolerance": 0.01}
-    result = model_steps.push_model(folders["weak"], reg, "beans", evaluation, "", "", {"found": False}, sample_splits["test"])
+    result = model_steps.push_model(
+        folders["weak"], reg, "beans", evaluation, "", "", {"found": False}, sample_splits["test"]
+    )
     assert result == {"pushed": False, "reason": (
-        f"not pushed: it lost to v1, which was pushed while this run ran: test accuracy {accuracy['weak']:.4f} vs v1 "
-        f"{accuracy['good']:.4f} on the same rows, more than the tolerance 0.01 below")}
+        f"not pushed: it lost to v1, which was pushed while this run ran: test accuracy {accuracy['weak']:.4f} "
+        f"vs v1 {accuracy['good']:.4f} on the same rows, more than the tolerance 0.01 below")}
     assert sorted(os.listdir(os.path.join(reg, "beans"))) == ["v1"]
     # The run that compared with v1 already is not compared again: its evaluation decided.
     champion = registry.resolve(reg, "beans")
-    assert model_steps.push_model(folders["also-good"], reg, "beans", {"blessed": True}, "", "", champion, "")["version"] == 2
+    assert (
+        model_steps.push_model(folders["also-good"], reg, "beans", {"blessed": True}, "", "", champion, "")["version"]
+        == 2
+    )
 
 
 def test_a_pushed_version_lists_the_sha256_of_each_of_its_files(pushed):
@@ -168,7 +189,9 @@ def test_a_version_without_a_manifest_is_refused(copied, sample_splits, kfx_cli,
     version = copied / "beans" / "v1"
     (version / "manifest.json").unlink(missing_ok=True)  # as a version pushed by an earlier kfx, or by hand
     result = _predict(kfx_cli, copied, tmp_path / "runs", sample_splits["test"])
-    _one_sentence(result, f"Registry version {version} has no manifest.json, so nothing says its files are the ones pushed; ")
+    _one_sentence(
+        result, f"Registry version {version} has no manifest.json, so nothing says its files are the ones pushed; "
+    )
 
 
 def test_garbage_metadata_names_the_version_even_with_a_matching_manifest(copied, sample_splits, kfx_cli, tmp_path):
@@ -180,8 +203,9 @@ def test_garbage_metadata_names_the_version_even_with_a_matching_manifest(copied
     _one_sentence(changed, f"Registry version {version} holds a model_metadata.json that is not the one pushed")
     manifest.write_manifest(str(version))  # a hand-made manifest that matches the garbage
     garbage = _predict(kfx_cli, copied, tmp_path / "runs", sample_splits["test"])
-    assert _one_sentence(garbage, f"Registry version {version} holds a model_metadata.json that is not a model's metadata; "
-                         ).endswith(FIX)
+    assert _one_sentence(
+        garbage, f"Registry version {version} holds a model_metadata.json that is not a model's metadata; "
+    ).endswith(FIX)
 
 
 def test_a_garbage_pickle_with_a_matching_manifest_is_one_sentence(copied, models, sample_splits, tmp_path):
@@ -195,8 +219,11 @@ def test_a_garbage_pickle_with_a_matching_manifest_is_one_sentence(copied, model
         model_steps.evaluate(folders["good"], sample_splits["test"], str(tmp_path / "page.html"), 0.0,
                        registry.resolve(str(copied), "beans"), 0.01, True)
     sentence = str(refused.value)  # the unpickler's own error type in brackets, no traceback
-    assert sentence.startswith(f"Registry version {version} holds a model.joblib that does not load (") and sentence.endswith(
-        f"Error); {FIX}") and sentence.count("; ") == 1
+    assert (
+        sentence.startswith(f"Registry version {version} holds a model.joblib that does not load (")
+        and sentence.endswith(f"Error); {FIX}")
+        and sentence.count("; ") == 1
+    )
 
 
 def test_a_lost_model_file_names_the_version_not_a_training_folder(copied, models, sample_splits, kfx_cli, tmp_path):
@@ -210,7 +237,10 @@ def test_a_lost_model_file_names_the_version_not_a_training_folder(copied, model
                        registry.resolve(str(copied), "beans"), 0.01, True)
     assert str(refused.value) == expected
     # And `kfx predict`, before anything runs.
-    assert _one_sentence(_predict(kfx_cli, copied, tmp_path / "runs", sample_splits["test"]), "") == f"kfx: error: {expected}"
+    assert (
+        _one_sentence(_predict(kfx_cli, copied, tmp_path / "runs", sample_splits["test"]), "")
+        == f"kfx: error: {expected}"
+    )
 
 
 def test_kfx_run_refuses_a_changed_champion_before_it_starts(copied, kfx_cli, tmp_path):
@@ -218,15 +248,20 @@ def test_kfx_run_refuses_a_changed_champion_before_it_starts(copied, kfx_cli, tm
     os.remove(version / "model.joblib")
     result = kfx_cli("run", "--sample-rows", "600", "--registry-dir", str(copied), "--runs-dir", str(tmp_path / "runs"),
                      "--no-record-lineage", timeout=300)
-    assert _one_sentence(result, "") == f"kfx: error: Registry version {version} has lost its model.joblib, which was pushed with it; {FIX}"
+    assert (
+        _one_sentence(result, "")
+        == f"kfx: error: Registry version {version} has lost its model.joblib, which was pushed with it; {FIX}"
+    )
     assert not (tmp_path / "runs").exists()
 
 
 def test_version_zero_says_versions_start_at_one(pushed, sample_splits, kfx_cli, tmp_path):
     result = _predict(kfx_cli, pushed, tmp_path / "runs", sample_splits["test"], model="beans@0")
     assert _one_sentence(result, "") == (
-        "kfx: error: Model version '0' in 'beans@0' does not exist: versions start at 1; pass NAME@1 or a later version, "
-        "or NAME@latest.")
+        "kfx: error: Model version '0' in 'beans@0' does not exist: versions "
+        "start at 1; pass NAME@1 or a later version, "
+        "or NAME@latest."
+    )
 
 
 def test_find_model_checks_every_file_later_steps_read_from_the_champion(copied):

@@ -27,14 +27,14 @@ SHOWN = 25  # kfx.metrics.MAX_SHOWN_CLASSES
 def _in_two_gigabytes(code: str, timeout: float = 120) -> dict:
     """Runs ``code`` in a fresh Python whose address space is limited to 2 GB; returns what it prints as JSON."""
     prelude = (
-        "import resource; resource.setrlimit(resource.RLIMIT_AS, ({0}, {0}))\n"
+        f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({LIMIT_BYTES}, {LIMIT_BYTES}))\n"
         "import json, numpy as np\n"
-        "n = {1}\n"
-        "labels = [f'species_{{i:04d}}' for i in range(n)]\n"
+        f"n = {CLASSES}\n"
+        "labels = [f'species_{i:04d}' for i in range(n)]\n"
         "rng = np.random.default_rng(0)\n"
         "matrix = np.diag(rng.integers(1, 3, n))\n"
         "np.add.at(matrix, (rng.integers(0, n, 150), rng.integers(0, n, 150)), 1)\n"
-    ).format(LIMIT_BYTES, CLASSES)
+    )
     # One BLAS thread: each thread reserves address space, which the limit counts.
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=timeout,
@@ -78,7 +78,8 @@ def test_the_500_class_evaluation_page_is_bounded_and_names_the_full_numbers():
         "true = [l for i, l in enumerate(labels) for _ in range(2)]\n"
         "pred = [labels[(i + 1) % n] if i % 7 == 0 and k == 0 else l for i, l in enumerate(labels) for k in range(2)]\n"
         "result = classification_metrics(true, pred, labels=labels)\n"
-        "result.update(rows=len(true), min_accuracy=0.0, accuracy_tolerance=0.0, champion=None, blessed=True, reason='ok')\n"
+        "result.update(rows=len(true), min_accuracy=0.0, accuracy_tolerance=0.0, "
+        "champion=None, blessed=True, reason='ok')\n"
         "page = evaluation.evaluation_html(result)\n"
         "named = evaluation.evaluation_html(result, numbers='runs/x/evaluate/metrics')\n"
         "print(json.dumps({'page': page, 'named': named, 'per_class': len(result['per_class'])}))\n"
@@ -149,7 +150,9 @@ def test_a_500_class_table_runs_through_with_bounded_views(kfx_cli, tmp_path):
 
     page = open(model["view"]).read()
     assert len(page) < 600_000 and page.count("<tr><td>") == SHOWN
-    assert f"Every class's precision, recall, F1 and the whole confusion matrix are in {model['numbers']} (JSON)." in page
+    assert (
+        f"Every class's precision, recall, F1 and the whole confusion matrix are in {model['numbers']} (JSON)." in page
+    )
     png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)'", page)[1])
     assert _png_size(png) == (3110, 2800)
 

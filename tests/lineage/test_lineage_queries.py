@@ -72,8 +72,10 @@ def test_show_json_and_an_unknown_name(recorded_run, lineage_cli):
     assert data["scoring_statistics"] is None and data["scoring_anomalies"] is None
     code, out, err = lineage_cli("lineage", "show", "no-such-run", "--runs-dir", runs_dir)
     assert code == 2 and out == ""
-    assert err == ("kfx: error: No artifact or run called 'no-such-run' in the lineage store; pass a run id, an "
-                   "artifact id, a name such as RUN/STEP/OUTPUT, or an artifact URI (`kfx lineage runs` lists the runs).\n")
+    assert err == (
+        "kfx: error: No artifact or run called 'no-such-run' in the lineage store; pass a run id, an "
+        "artifact id, a name such as RUN/STEP/OUTPUT, or an artifact URI (`kfx lineage runs` lists the runs).\n"
+    )
 
 
 def test_graph_command_draws_png_and_svg(recorded_run, lineage_cli, tmp_path):

@@ -15,13 +15,13 @@ import pytest
 from kfp import dsl
 
 from kfx.config import Config
+from kfx.events import TaskEvent
 from kfx.lineage.convert import from_value, to_value
 from kfx.lineage.errors import LineageError
 from kfx.lineage.layout import STORE_SCHEMA_VERSION
 from kfx.lineage.queries import Lineage
 from kfx.lineage.recorder import LineageRecorder
 from kfx.lineage.store import LineageStore
-from kfx.events import TaskEvent
 
 RUN = "kfx-beans-20260101-000000-abcd"
 
@@ -46,7 +46,11 @@ def _record_small_run(tmp_path, fail_train: bool = False) -> tuple[Config, Linea
     imp = TaskEvent("import-dataset", "running", start, parameters={"source": "/data/beans.csv", "seed": 42.0})
     recorder.task_started(imp)
     imp.state, imp.ended = "complete", start + 1
-    imp.outputs = {f"{s}_data": a for s, a in splits.items()} | {"train_rows": 80, "validation_rows": 10, "test_rows": 10}
+    imp.outputs = {f"{s}_data": a for s, a in splits.items()} | {
+        "train_rows": 80,
+        "validation_rows": 10,
+        "test_rows": 10,
+    }
     recorder.task_finished(imp)
     train = TaskEvent("train", "running", start + 1, parameters={"svm_c": 10.0, "svm_gamma": "scale"},
                       input_artifacts={f"{s}_data": [a] for s, a in splits.items()})
@@ -59,9 +63,14 @@ def _record_small_run(tmp_path, fail_train: bool = False) -> tuple[Config, Linea
         model.metadata.update(test_accuracy=0.9, svm_c=10.0, validation_accuracy=0.88)
         train.state, train.outputs = "complete", {"model": model, "validation_accuracy": 0.88}
     recorder.task_finished(train)
-    summary = {"status": "failed" if fail_train else "complete", "run_dir": "", "failed_step": "train" if fail_train else None,
-               "error": train.error, "rows": {"train": 80, "validation": 10, "test": 10},
-               "model": None if fail_train else {"test_accuracy": 0.9, "blessed": True, "macro_f1": 0.85}}
+    summary = {
+        "status": "failed" if fail_train else "complete",
+        "run_dir": "",
+        "failed_step": "train" if fail_train else None,
+        "error": train.error,
+        "rows": {"train": 80, "validation": 10, "test": 10},
+        "model": None if fail_train else {"test_accuracy": 0.9, "blessed": True, "macro_f1": 0.85},
+    }
     recorder.run_finished(RUN, summary)
     assert recorder.error == ""
     return config, recorder
@@ -125,7 +134,13 @@ def test_a_failed_step_is_failed_and_the_steps_before_it_stay(tmp_path):
     assert len(graph.of_type("Dataset")) == 3 and graph.of_type("Model") == []
     run = store.run(RUN)
     assert (run.status, run.failed_step) == ("failed", "train")
-    with pytest.raises(LineageError, match=rf"made no model \(it failed at train\); pass an artifact of it instead, e\.g\. {RUN}/import-dataset/\w+_data, or another run\.$"):
+    with pytest.raises(
+        LineageError,
+        match=(
+            r"made no model \(it failed at train\); pass an artifact of it instead, "
+            rf"e\.g\. {RUN}/import-dataset/\w+_data, or another run\.$"
+        ),
+    ):
         Lineage(store).show(RUN)
 
 
@@ -170,7 +185,9 @@ def test_a_store_from_an_older_kfx_is_refused_untouched(tmp_path):
     path = config.resolved_metadata_path
     before = _digest(path)
     for create in (False, True):
-        with pytest.raises(LineageError, match=r"was written by an older kfx version \(store layout 0, this kfx uses 1\)"):
+        with pytest.raises(
+            LineageError, match=r"was written by an older kfx version \(store layout 0, this kfx uses 1\)"
+        ):
             LineageStore(path, create=create)
     with pytest.raises(LineageError, match="older kfx version"):
         LineageRecorder(config, run_id="another-run")
@@ -234,7 +251,9 @@ def test_a_store_from_another_ml_metadata_version_is_refused_not_migrated(tmp_pa
         db.execute("UPDATE MLMDEnv SET schema_version = schema_version - 1")
     before = _digest(path)
     for create in (False, True):
-        with pytest.raises(LineageError, match=r"was written by another ml-metadata version \(MLMD database version \d+ is older"):
+        with pytest.raises(
+            LineageError, match=r"was written by another ml-metadata version \(MLMD database version \d+ is older"
+        ):
             LineageStore(str(path), create=create)
     assert _digest(path) == before
 
@@ -297,7 +316,9 @@ def test_retry_waits_out_aborted_writes_and_names_a_store_locked_too_long(monkey
     def always_busy():
         raise aborted
 
-    with pytest.raises(StoreBusy, match=r"^Lineage store 'm.sqlite' stayed locked by another process for 0 s; try again"):
+    with pytest.raises(
+        StoreBusy, match=r"^Lineage store 'm.sqlite' stayed locked by another process for 0 s; try again"
+    ):
         sqlite.with_retry(always_busy, path="m.sqlite")
     with pytest.raises(errors.InvalidArgumentError):
         sqlite.with_retry(lambda: (_ for _ in ()).throw(errors.InvalidArgumentError("bad")), path="m")

@@ -50,7 +50,7 @@ def spec(tmp_path_factory):
 
 
 def _ts(minute: float) -> dt.datetime:
-    return dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=minute)
+    return dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
 
 
 def ir_tasks(spec: dict, arguments: dict) -> tuple[dict, dict]:
@@ -124,25 +124,37 @@ def written(job: str, accuracy: float, n: int) -> dict:
         ("tabular-dataset-create", "dataset"): (f"{API}/{dataset}", {"resourceName": dataset}),
         ("find-vertex-model", "registered_model"): (None, champion),
         ("find-vertex-model", "found"): champion["found"],
-        ("generate-statistics-bq", "statistics"): (None, {
-            "source": BQ_SOURCE, "train_rows": 10889.0, "validation_rows": 1360.0,
-            "test_rows": 1362.0, "features": 17.0, "engine": "dataflow"}),
+        ("generate-statistics-bq", "statistics"): (
+            None,
+            {
+                "source": BQ_SOURCE,
+                "train_rows": 10889.0,
+                "validation_rows": 1360.0,
+                "test_rows": 1362.0,
+                "features": 17.0,
+                "engine": "dataflow",
+            },
+        ),
         ("generate-statistics-bq", "statistics_view"): (None, {}),
         ("generate-statistics-bq", "features"): 17,
         ("infer-schema", "schema"): (None, {"schema_file": "", "features": 17.0, "curated": False}),
         ("infer-schema", "features"): 17,
-        ("validate-statistics", "anomalies"): (None, {
-            "anomalies": 0.0, "skew_threshold": 0.15, "features": []}),
+        ("validate-statistics", "anomalies"): (None, {"anomalies": 0.0, "skew_threshold": 0.15, "features": []}),
         ("validate-statistics", "report"): (None, {}),
         ("validate-statistics", "anomalies_count"): 0,
-        ("custom-training-job", "model"): (f"gs://kfx-test-bucket/aiplatform-custom-training-{job}/model", {
-            "framework": "scikit-learn", "file": "model.joblib", "label_column": "Class"}),
-        ("custom-training-job", "test_data"): (None, {
-            "split": "test", "format": "csv", "label_column": "Class", "rows": 1362.0,
-            "source": test_uri}),
+        ("custom-training-job", "model"): (
+            f"gs://kfx-test-bucket/aiplatform-custom-training-{job}/model",
+            {"framework": "scikit-learn", "file": "model.joblib", "label_column": "Class"},
+        ),
+        ("custom-training-job", "test_data"): (
+            None,
+            {"split": "test", "format": "csv", "label_column": "Class", "rows": 1362.0, "source": test_uri},
+        ),
         ("custom-training-job", "test_data_uri"): test_uri,
-        ("prepare-serving-check", "serving_request"): (None, {
-            "rows": 1362.0, "features": 16.0, "format": "vertex-ai-prediction-request"}),
+        ("prepare-serving-check", "serving_request"): (
+            None,
+            {"rows": 1362.0, "features": 16.0, "format": "vertex-ai-prediction-request"},
+        ),
         ("prepare-serving-check", "expected_predictions"): (None, {"rows": 1362.0}),
         ("prepare-serving-check", "rows"): 1362,
         ("check-serving-image", "serving_check"): (None, {}),  # a container task writes no metadata
@@ -153,11 +165,24 @@ def written(job: str, accuracy: float, n: int) -> dict:
         ("evaluate", "blessed"): accuracy >= 0.9,
         ("evaluate", "accuracy"): accuracy,
         ("evaluate", "macro_f1"): accuracy - 0.02,
-        ("evaluate", "reason"): f"test accuracy {accuracy:.4f} {'>=' if accuracy >= 0.9 else 'is below'} min_accuracy 0.9",
-        ("push-vertex-model", "pushed_model"): (None, {
-            "pushed": True, "blessed": accuracy >= 0.9, "default": accuracy >= 0.9, "model_name": "beans1",
-            "version": str(n), "uri": folder, "resource_name": f"{model}@{n}", "evaluation": f"{model}/evaluations/{n}",
-            "reason": ""}),
+        (
+            "evaluate",
+            "reason",
+        ): f"test accuracy {accuracy:.4f} {'>=' if accuracy >= 0.9 else 'is below'} min_accuracy 0.9",
+        ("push-vertex-model", "pushed_model"): (
+            None,
+            {
+                "pushed": True,
+                "blessed": accuracy >= 0.9,
+                "default": accuracy >= 0.9,
+                "model_name": "beans1",
+                "version": str(n),
+                "uri": folder,
+                "resource_name": f"{model}@{n}",
+                "evaluation": f"{model}/evaluations/{n}",
+                "reason": "",
+            },
+        ),
         ("push-vertex-model", "vertex_model"): (f"{API}/{model}@{n}", {"resourceName": f"{model}@{n}"}),
         ("push-vertex-model", "pushed"): True,
         ("push-vertex-model", "version"): str(n),
@@ -204,7 +229,7 @@ def vertex_run(spec: dict, job: str, minute: int, svm_c: float, accuracy: float,
         executions.append(v1.Execution(
             name=name, display_name=task["name"], schema_title="system.ContainerExecution", state=state[failed],
             metadata=metadata, create_time=_ts(minute + i / 2), update_time=_ts(minute + i / 2 + 0.4)))
-        for input_key, producer in task["artifacts"].items():
+        for producer in task["artifacts"].values():
             events.append(v1.Event(artifact=artifacts[producer].name, execution=name, type_=v1.Event.Type.INPUT))
         if failed:
             continue  # a failed task records no outputs
@@ -296,7 +321,10 @@ def test_the_fake_holds_the_compiled_pipelines_tasks_and_outputs(vertex, spec):
 def test_runs_newest_first_with_status_and_accuracy(vertex):
     runs = lineage.runs(vertex)
     assert [(r.run_id, r.status, r.target) for r in runs] == [
-        ("kfx-beans-c", "failed", "vertex"), ("kfx-beans-b", "complete", "vertex"), ("kfx-beans-a", "complete", "vertex")]
+        ("kfx-beans-c", "failed", "vertex"),
+        ("kfx-beans-b", "complete", "vertex"),
+        ("kfx-beans-a", "complete", "vertex"),
+    ]
     # The exit handler's DAG fails with the task inside it; the step that failed is the task.
     assert runs[0].failed_step == "custom-training-job"
     assert runs[1].metrics == {"source": BQ_SOURCE, "test_rows": 1362, "features": 17, "schema_features": 17,
@@ -322,12 +350,20 @@ def test_show_a_vertex_model(vertex, lineage_cli):
     assert up.trainer_parameters["svm_c"] == 10.0 and up.trainer_parameters["svm_gamma"] == "scale"
     assert up.trainer_parameters["seed"] == 42
     assert [x.step for x in up.steps] == [
-        "tabular-dataset-create", "generate-statistics-bq", "infer-schema", "validate-statistics", "custom-training-job"]
+        "tabular-dataset-create",
+        "generate-statistics-bq",
+        "infer-schema",
+        "validate-statistics",
+        "custom-training-job",
+    ]
     code, out, err = lineage_cli("lineage", "show", "kfx-beans-a", "--target", "vertex", "--project-id", PROJECT,
                                  "--region", REGION)
     assert code == 0, err
     lines = out.splitlines()
-    assert f"  source      {BQ_SOURCE}" in lines and "  schema      features 17, curated no  " + up.first("Schema").uri in lines
+    assert (
+        f"  source      {BQ_SOURCE}" in lines
+        and "  schema      features 17, curated no  " + up.first("Schema").uri in lines
+    )
     assert "  step        custom-training-job (complete, 24.0 s)" in lines
     by_uri = lineage.show("gs://kfx-test-bucket/aiplatform-custom-training-kfx-beans-b/model", vertex)
     assert by_uri.artifact.type == "Model" and by_uri.trainer_parameters["svm_c"] == 3.0

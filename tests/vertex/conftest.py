@@ -75,7 +75,9 @@ def beans_frames():
     """A 600-row stratified sample of the packaged beans table, split 0.8/0.1/0.1: {split: DataFrame}."""
     from kfx import data, splitting
 
-    table = data.check_table(splitting.stratified_sample(data.read_source(""), "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1))
+    table = data.check_table(
+        splitting.stratified_sample(data.read_source(""), "Class", 600, seed=42), "Class", (0.8, 0.1, 0.1)
+    )
     return splitting.stratified_split(table, "Class", (0.8, 0.1, 0.1), seed=42)
 
 
@@ -182,8 +184,14 @@ class FakeModelRegistry:
 
         name = f"{self.parent}/models/{700 + len(self.models)}"
         self.models[name] = [
-            gca_model.Model(name=name, display_name=display_name, version_id=str(i), labels=v.get("labels", {}),
-                            artifact_uri=v.get("artifact_uri", ""), version_aliases=["default"] if str(i) == default else [])
+            gca_model.Model(
+                name=name,
+                display_name=display_name,
+                version_id=str(i),
+                labels=v.get("labels", {}),
+                artifact_uri=v.get("artifact_uri", ""),
+                version_aliases=["default"] if str(i) == default else [],
+            )
             for i, v in enumerate(versions, start=1)
         ]
         return name

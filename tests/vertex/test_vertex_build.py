@@ -145,7 +145,14 @@ def test_cloud_build_uploads_the_context_and_builds_both_images(vertex_config, g
     blob = storage.read_bytes(f"{gcs_bucket}/{source.object_}")
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         names = tar.getnames()
-    assert {n.split("/")[0] for n in names} == {"Dockerfile", "trainer", "requirements.txt", "setup.py", "README.md", "kfx"}
+    assert {n.split("/")[0] for n in names} == {
+        "Dockerfile",
+        "trainer",
+        "requirements.txt",
+        "setup.py",
+        "README.md",
+        "kfx",
+    }
     assert "trainer/Dockerfile" in names and "kfx/vertex/build.py" in names and "trainer/task.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith(".venv")]
 
@@ -175,7 +182,9 @@ def test_cloud_build_needs_a_bucket(capsys, cloud_build):
 def test_an_image_without_a_tag_is_refused_before_building(docker, capsys):
     from kfx.cli import main
 
-    code = main(["build", "--local-docker", "--project-id", "kfx-test-project", "--image", "europe-docker.pkg.dev/p/r/kfx"])
+    code = main(
+        ["build", "--local-docker", "--project-id", "kfx-test-project", "--image", "europe-docker.pkg.dev/p/r/kfx"]
+    )
     assert code == 2
     assert "--image 'europe-docker.pkg.dev/p/r/kfx' is not an image URI with a tag" in capsys.readouterr().err
     assert docker.calls == []
@@ -286,7 +295,9 @@ def test_trainer_runs_without_the_packages_its_image_leaves_out(beans_frames, tm
         "AIP_TRAINING_DATA_URI": paths["train"], "AIP_VALIDATION_DATA_URI": paths["validation"],
         "AIP_TEST_DATA_URI": paths["test"],
     }
-    done = subprocess.run([sys.executable, "-c", script, "--seed", "3"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--seed", "3"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "model" / "model.joblib").exists()
     # The 600-row sample splits into 479 / 60 / 60 rows.

@@ -26,16 +26,46 @@ def test_has_tag(image, tagged):
 
 
 BAD = [
-    ({"project_id": "My Project"}, "--project-id 'My Project' is not a Google Cloud project id; pass the id, not the name."),
+    (
+        {"project_id": "My Project"},
+        "--project-id 'My Project' is not a Google Cloud project id; pass the id, not the name.",
+    ),
     ({"region": "europe"}, "--region 'europe' is not a Google Cloud region; pass one such as us-central1."),
-    ({"bucket": "gs://Bad_Bucket"}, "--bucket: 'gs://Bad_Bucket' does not name a valid bucket; write gs://BUCKET/PATH with a lower-case bucket name."),
-    ({"pipeline_root": "/tmp/root"}, "--pipeline-root '/tmp/root' does not start with gs://; pass gs://BUCKET (e.g. gs://my-project-kfx)."),
-    ({"bq_source": "bq://kfx-test-project.beans"}, "--bq-source: 'bq://kfx-test-project.beans' is not a valid BigQuery table id; write bq://PROJECT.DATASET.TABLE (letters, digits and underscores; the project id in lower case)."),
-    ({"service_account": "kfx-pipelines"}, "--service-account 'kfx-pipelines' is not a service account e-mail; pass NAME@PROJECT.iam.gserviceaccount.com."),
-    ({"job_id": "Beans_Run"}, "--job-id 'Beans_Run' is not a valid job id; use lower-case letters, digits and hyphens (at most 128)."),
-    ({"subnetwork": "kfx-subnet"}, "--subnetwork 'kfx-subnet' lacks its region; pass regions/REGION/subnetworks/NAME or the full URL."),
-    ({"pipeline_container_version": "v1 beta"}, "--pipeline-container-version 'v1 beta' is not a valid image tag; use letters, digits, '.', '_' and '-'."),
-    ({"training_image": "kfx-trainer"}, "--training-image 'kfx-trainer' is not an image URI with a tag; pass REGION-docker.pkg.dev/PROJECT/REPO/NAME:TAG (or NAME@sha256:DIGEST)."),
+    (
+        {"bucket": "gs://Bad_Bucket"},
+        "--bucket: 'gs://Bad_Bucket' does not name a valid bucket; write "
+        "gs://BUCKET/PATH with a lower-case bucket name.",
+    ),
+    (
+        {"pipeline_root": "/tmp/root"},
+        "--pipeline-root '/tmp/root' does not start with gs://; pass gs://BUCKET (e.g. gs://my-project-kfx).",
+    ),
+    (
+        {"bq_source": "bq://kfx-test-project.beans"},
+        "--bq-source: 'bq://kfx-test-project.beans' is not a valid BigQuery table id; write bq://PROJECT.DATASET.TABLE "
+        "(letters, digits and underscores; the project id in lower case).",
+    ),
+    (
+        {"service_account": "kfx-pipelines"},
+        "--service-account 'kfx-pipelines' is not a service account e-mail; pass NAME@PROJECT.iam.gserviceaccount.com.",
+    ),
+    (
+        {"job_id": "Beans_Run"},
+        "--job-id 'Beans_Run' is not a valid job id; use lower-case letters, digits and hyphens (at most 128).",
+    ),
+    (
+        {"subnetwork": "kfx-subnet"},
+        "--subnetwork 'kfx-subnet' lacks its region; pass regions/REGION/subnetworks/NAME or the full URL.",
+    ),
+    (
+        {"pipeline_container_version": "v1 beta"},
+        "--pipeline-container-version 'v1 beta' is not a valid image tag; use letters, digits, '.', '_' and '-'.",
+    ),
+    (
+        {"training_image": "kfx-trainer"},
+        "--training-image 'kfx-trainer' is not an image URI with a tag; pass "
+        "REGION-docker.pkg.dev/PROJECT/REPO/NAME:TAG (or NAME@sha256:DIGEST).",
+    ),
 ]
 
 

@@ -68,7 +68,9 @@ def test_vertex_dag_runs_inside_the_notification_exit_handler(spec, vertex_confi
     assert notify["dependentTasks"] == ["exit-handler-1"]
     assert notify["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
     assert _constant(notify, "recipients") == vertex_config.recipients
-    assert notify["inputs"]["parameters"]["pipeline_task_final_status"] == {"taskFinalStatus": {"producerTask": "exit-handler-1"}}
+    assert notify["inputs"]["parameters"]["pipeline_task_final_status"] == {
+        "taskFinalStatus": {"producerTask": "exit-handler-1"}
+    }
 
 
 def test_vertex_tasks_and_their_order(spec, vertex_config):
@@ -78,14 +80,23 @@ def test_vertex_tasks_and_their_order(spec, vertex_config):
         "find-vertex-model": [],
         "generate-statistics-bq": [],
         "infer-schema": ["generate-statistics-bq"],
-        "validate-statistics": ["find-vertex-model", "generate-statistics-bq", "infer-schema"],  # drift from the champion
+        "validate-statistics": [
+            "find-vertex-model",
+            "generate-statistics-bq",
+            "infer-schema",
+        ],  # drift from the champion
         "custom-training-job": ["tabular-dataset-create", "validate-statistics"],
         "prepare-serving-check": ["custom-training-job"],
         "check-serving-image": ["custom-training-job", "prepare-serving-check"],
         # The champion is scored on the same rows; the serving verdict is part of the blessing.
         "evaluate": ["check-serving-image", "custom-training-job", "find-vertex-model"],
         "push-vertex-model": [
-            "custom-training-job", "evaluate", "find-vertex-model", "generate-statistics-bq", "infer-schema"],
+            "custom-training-job",
+            "evaluate",
+            "find-vertex-model",
+            "generate-statistics-bq",
+            "infer-schema",
+        ],
     }
     assert dag["tabular-dataset-create"]["componentRef"]["name"] == "comp-tabular-dataset-create"
     # Each task shows under its step's name, which the lineage of a Vertex AI run reads back.
@@ -159,10 +170,21 @@ def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, verte
 
 def test_kfx_tasks_run_the_configured_image_and_gcpc_tasks_keep_theirs(spec, vertex_config):
     executors = spec["deploymentSpec"]["executors"]
-    kfx_tasks = ("find-vertex-model", "generate-statistics-bq", "infer-schema", "validate-statistics", "custom-training-job",
-                 "evaluate", "push-vertex-model")
-    assert {name: executors[f"exec-{name}"]["container"]["image"] for name in kfx_tasks} == dict.fromkeys(kfx_tasks, vertex_config.image)
-    assert executors["exec-tabular-dataset-create"]["container"]["image"].startswith("gcr.io/ml-pipeline/google-cloud-pipeline-components:2.22.0")
+    kfx_tasks = (
+        "find-vertex-model",
+        "generate-statistics-bq",
+        "infer-schema",
+        "validate-statistics",
+        "custom-training-job",
+        "evaluate",
+        "push-vertex-model",
+    )
+    assert {name: executors[f"exec-{name}"]["container"]["image"] for name in kfx_tasks} == dict.fromkeys(
+        kfx_tasks, vertex_config.image
+    )
+    assert executors["exec-tabular-dataset-create"]["container"]["image"].startswith(
+        "gcr.io/ml-pipeline/google-cloud-pipeline-components:2.22.0"
+    )
     # The components need no pip install: the kfx image has kfp.
     assert "pip install" not in " ".join(executors["exec-evaluate"]["container"]["command"])
 
@@ -191,7 +213,9 @@ def test_images_default_to_artifact_registry_names(vertex_config, tmp_path):
         "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:v7"
     )
     defaults = spec["root"]["inputDefinitions"]["parameters"]
-    assert defaults["training_image"]["defaultValue"] == "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:v7"
+    assert (
+        defaults["training_image"]["defaultValue"] == "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:v7"
+    )
 
 
 def test_cli_compiles_the_vertex_target(tmp_path, capsys):
@@ -254,7 +278,9 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
         "    assert callable(getattr(module, function)), function\n"
         "print('loaded', len(json.loads(sys.argv[1])))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, json.dumps(paths)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(paths)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == f"loaded {len(paths)}"
 
@@ -274,7 +300,10 @@ def test_the_serving_image_is_vertex_ais_prebuilt_image_of_the_trained_scikit_le
     assert defaults["serving_image"] == helpers.get_prebuilt_prediction_container_uri("sklearn", series, "europe-west4")
     for region in ("us-central1", "asia-east1", "europe-west1"):
         assert serving_image(region) == helpers.get_prebuilt_prediction_container_uri("sklearn", series, region)
-    assert serving_image("australia-southeast1", "1.6.1") == "asia-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest"
+    assert (
+        serving_image("australia-southeast1", "1.6.1")
+        == "asia-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest"
+    )
     assert serving_series(defaults["serving_image"]) == series
 
 
@@ -310,7 +339,9 @@ def test_vertex_tasks_are_cached_as_the_config_says_except_the_registry_steps(ve
     on = caching(vertex_config)
     assert on.pop("find-vertex-model") is False and on.pop("push-vertex-model") is False
     assert on.pop("vertex-pipelines-notification-email") is False  # an e-mail of this run, never a cached one
-    assert sorted(on) == sorted(n for n in _vertex_tasks(vertex_config) if n not in ("find-vertex-model", "push-vertex-model"))
+    assert sorted(on) == sorted(
+        n for n in _vertex_tasks(vertex_config) if n not in ("find-vertex-model", "push-vertex-model")
+    )
     assert set(on.values()) == {True}
     assert set(caching(dataclasses.replace(vertex_config, enable_caching=False)).values()) == {False}
 
@@ -341,10 +372,16 @@ def test_retries_reach_every_pipeline_task_with_exponential_backoff(vertex_confi
 def test_the_heavy_steps_declare_their_cpu_and_memory_on_vertex(spec):
     resources = {
         name.removeprefix("exec-"): executor["container"]["resources"]
-        for name, executor in spec["deploymentSpec"]["executors"].items() if "resources" in executor.get("container", {})
+        for name, executor in spec["deploymentSpec"]["executors"].items()
+        if "resources" in executor.get("container", {})
     }
     assert resources == {
-        "generate-statistics-bq": {"cpuLimit": 8.0, "memoryLimit": 32.0, "resourceCpuLimit": "8", "resourceMemoryLimit": "32G"},
+        "generate-statistics-bq": {
+            "cpuLimit": 8.0,
+            "memoryLimit": 32.0,
+            "resourceCpuLimit": "8",
+            "resourceMemoryLimit": "32G",
+        },
         "evaluate": {"cpuLimit": 4.0, "memoryLimit": 16.0, "resourceCpuLimit": "4", "resourceMemoryLimit": "16G"},
     }
 
@@ -363,8 +400,9 @@ def test_cli_retries_option_reaches_the_compiled_spec_and_a_negative_one_is_refu
               "--bucket", "gs://kfx-test-bucket", "--bq-source", "bq://kfx-test-project.beans.beans1"]
     assert main([*common, "--retries", "2"]) == 0
     tasks = _tasks(yaml.safe_load(out.read_text()))
-    assert {name: task["retryPolicy"]["maxRetryCount"] for name, task in tasks.items() if name != "push-vertex-model"} == {
-        name: 2 for name in tasks if name != "push-vertex-model"}
+    assert {
+        name: task["retryPolicy"]["maxRetryCount"] for name, task in tasks.items() if name != "push-vertex-model"
+    } == {name: 2 for name in tasks if name != "push-vertex-model"}
     out.unlink()
     capsys.readouterr()
     assert main([*common, "--retries", "-1"]) == 2
@@ -382,5 +420,6 @@ def test_the_prediction_pipeline_gets_the_retries_too(vertex_config, tmp_path):
     path = tmp_path / "predict.yaml"
     compiler.Compiler().compile(vertex_predict_pipeline(config), str(path))
     tasks = _tasks(yaml.safe_load(path.read_text()))
-    assert {name: task["retryPolicy"]["maxRetryCount"] for name, task in tasks.items() if "retryPolicy" in task}.keys() >= {
-        "default-vertex-model", "import-scoring-data"}
+    assert {
+        name: task["retryPolicy"]["maxRetryCount"] for name, task in tasks.items() if "retryPolicy" in task
+    }.keys() >= {"default-vertex-model", "import-scoring-data"}

@@ -83,7 +83,9 @@ def _train_job(tmp_path, vertex_training, **options):
     return SimpleNamespace(outputs=outputs, model=model, test_data=test_data)
 
 
-def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex_training, fake_bigquery, beans_frames, tmp_path):
+def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(
+    vertex_training, fake_bigquery, beans_frames, tmp_path
+):
     from kfx import storage
 
     done = _train_job(
@@ -124,7 +126,9 @@ def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(vertex
     # The test split is the one this training held out, read billed to the export's project.
     exported = pd.read_csv(done.test_data.path)
     assert exported.equals(beans_frames["test"].reset_index(drop=True))
-    assert done.test_data.metadata["rows"] == len(beans_frames["test"]) and done.test_data.metadata["source"] == test_uri
+    assert (
+        done.test_data.metadata["rows"] == len(beans_frames["test"]) and done.test_data.metadata["source"] == test_uri
+    )
     reads = fake_bigquery.calls[fake_bigquery.calls.index(("get_table", f"kfx-export-project.{EXPORT}.test")) - 1:]
     assert reads[:2] == [("Client", "kfx-export-project"), ("get_table", f"kfx-export-project.{EXPORT}.test")]
     assert not [call for call in fake_bigquery.calls if OTHER_EXPORT in str(call)]
@@ -160,7 +164,11 @@ def test_a_model_folder_without_a_data_record_names_the_file_and_the_fix(vertex_
 
 def test_dataflow_options_are_understood_by_beam():
     from apache_beam.options.pipeline_options import (
-        GoogleCloudOptions, PipelineOptions, SetupOptions, StandardOptions, WorkerOptions,
+        GoogleCloudOptions,
+        PipelineOptions,
+        SetupOptions,
+        StandardOptions,
+        WorkerOptions,
     )
 
     from kfx.vertex.statistics import beam_pipeline_options
@@ -243,7 +251,7 @@ def test_beam_statistics_pipeline_on_the_direct_runner(beans_frames, tmp_path):
     train = stats["train"].datasets[0]
     assert train.name == "train" and len(train.features) == 17
     area = next(f for f in train.features if list(f.path.step) == ["Area"])
-    assert area.num_stats.min == min(r["Area"] for r, s in zip(rows, expected) if s == 0)
+    assert area.num_stats.min == min(r["Area"] for r, s in zip(rows, expected, strict=True) if s == 0)
     label = next(f for f in train.features if list(f.path.step) == ["Class"])
     assert label.string_stats.unique == 7
 

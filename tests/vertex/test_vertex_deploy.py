@@ -8,7 +8,11 @@ def test_the_calls_deploy_the_blessed_default_version_of_the_tables_model():
     config = Config(target="vertex", project_id="p1", region="europe-west4", bq_source="bq://p1.beans.Dry_Bean")
     calls = deployment_calls(config)
     assert [call for call, _ in calls] == [
-        "aiplatform.init", "models = aiplatform.Model.list", "endpoint = aiplatform.Endpoint.create", "models[0].deploy"]
+        "aiplatform.init",
+        "models = aiplatform.Model.list",
+        "endpoint = aiplatform.Endpoint.create",
+        "models[0].deploy",
+    ]
     assert calls[0][1] == {"project": "p1", "location": "europe-west4"}
     assert calls[1][1]["filter"] == 'display_name="dry-bean" AND labels.kfx_blessed="true"'
     assert calls[2][1] == {"display_name": "dry-bean-endpoint"}

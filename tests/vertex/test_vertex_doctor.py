@@ -38,10 +38,18 @@ def registry(monkeypatch):
 
         # The project's IAM policy and the roles' permissions, as the IAM APIs answer them.
         bindings = [
-            {"role": "roles/bigquery.readSessionUser", "members": ["serviceAccount:123456789-compute@developer.gserviceaccount.com"]},
-            {"role": "roles/bigquery.jobUser", "members": ["serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"]},
-            {"role": "projects/kfx-test-project/roles/kfxReader",
-             "members": ["serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"]},
+            {
+                "role": "roles/bigquery.readSessionUser",
+                "members": ["serviceAccount:123456789-compute@developer.gserviceaccount.com"],
+            },
+            {
+                "role": "roles/bigquery.jobUser",
+                "members": ["serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"],
+            },
+            {
+                "role": "projects/kfx-test-project/roles/kfxReader",
+                "members": ["serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"],
+            },
         ]
         roles = {
             "roles/bigquery.readSessionUser": ["bigquery.readsessions.create", "bigquery.readsessions.getData"],
@@ -72,7 +80,10 @@ def registry(monkeypatch):
 
                 def json(self):
                     more = len(Session.enabled) > (page + 1) * 6
-                    return {"services": [{"config": {"name": n}} for n in names], **({"nextPageToken": str(page + 1)} if more else {})}
+                    return {
+                        "services": [{"config": {"name": n}} for n in names],
+                        **({"nextPageToken": str(page + 1)} if more else {}),
+                    }
 
             return Response()
 
@@ -134,7 +145,9 @@ def test_missing_bucket_and_images_are_named_with_the_fix(gcs_server, monkeypatc
     from kfx.cli import main
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server)
-    registry.enabled = [api for api in registry.enabled if api not in ("dataflow.googleapis.com", "compute.googleapis.com")]
+    registry.enabled = [
+        api for api in registry.enabled if api not in ("dataflow.googleapis.com", "compute.googleapis.com")
+    ]
     code = main(["doctor", "--target", "vertex", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-no-such-bucket"])
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
@@ -165,7 +178,8 @@ def test_a_service_account_without_read_sessions_is_named_with_the_grant(gcs_buc
     assert lines[6] == (
         "MISSING  BigQuery read sessions: kfx-pipelines@kfx-test-project.iam.gserviceaccount.com lacks "
         "bigquery.readsessions.create in kfx-test-project; run gcloud projects add-iam-policy-binding kfx-test-project "
-        "--member serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com --role roles/bigquery.readSessionUser."
+        "--member serviceAccount:kfx-pipelines@kfx-test-project.iam.gserviceaccount.com --role "
+        "roles/bigquery.readSessionUser."
     )
     assert registry.iam == [
         ("POST", "https://cloudresourcemanager.googleapis.com/v1/projects/kfx-test-project:getIamPolicy"),

@@ -10,7 +10,8 @@ def test_vertex_modules_import_nothing_heavy():
     script = (
         "import sys\n"
         "import kfx.cli, kfx.components, kfx.commands.submit, kfx.commands.build, kfx.commands.doctor\n"
-        "import kfx.pipelines.vertex_train, kfx.pipelines.vertex_predict, kfx.vertex.submit, kfx.vertex.build, kfx.vertex.doctor\n"
+        "import kfx.pipelines.vertex_train, kfx.pipelines.vertex_predict, "
+        "kfx.vertex.submit, kfx.vertex.build, kfx.vertex.doctor\n"
         "import kfx.vertex.statistics, kfx.vertex.training, kfx.vertex.registry, kfx.vertex.checks\n"
         "heavy = ('google.cloud.aiplatform', 'google.cloud.bigquery', 'google.cloud.storage',\n"
         "         'google.cloud.devtools', 'tensorflow', 'tensorflow_data_validation', 'apache_beam', 'sklearn')\n"

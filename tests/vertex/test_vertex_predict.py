@@ -29,7 +29,9 @@ def _tasks(spec):
     return found
 
 
-def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_out(vertex_config, tmp_path, fresh_aiplatform):
+def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_out(
+    vertex_config, tmp_path, fresh_aiplatform
+):
     from kfx.pipelines import compile_pipeline
     from kfx.vertex.submit import make_pipeline_job
 
@@ -53,7 +55,11 @@ def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_
         "model-batch-predict", "validate-scoring-statistics"]
     deps = {name: sorted(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert deps["import-scoring-data"] == ["find-vertex-model"]
-    assert deps["validate-scoring-statistics"] == ["find-vertex-model", "generate-scoring-statistics", "import-scoring-data"]
+    assert deps["validate-scoring-statistics"] == [
+        "find-vertex-model",
+        "generate-scoring-statistics",
+        "import-scoring-data",
+    ]
     assert deps["model-batch-predict"] == ["default-vertex-model", "validate-scoring-statistics"]
     scored = tasks["import-scoring-data"]["inputs"]
     assert scored["parameters"]["source"] == {"componentInputParameter": "bq_source"}
@@ -63,19 +69,33 @@ def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_
     parameters = {name: spec.get("componentInputParameter") or spec["taskOutputParameter"]["outputParameterKey"]
                   for name, spec in predict["parameters"].items()}
     assert parameters == {
-        "bigquery_source_input_uri": "bq_source", "bigquery_destination_output_uri": "bq_dest",
-        "instances_format": "prediction_format", "predictions_format": "prediction_format",
-        "included_fields": "feature_columns", "instance_type": "instance_type", "machine_type": "machine_type", "job_display_name": "prediction_job_name",
-        "project": "project_id", "location": "region", "service_account": "service_account",
+        "bigquery_source_input_uri": "bq_source",
+        "bigquery_destination_output_uri": "bq_dest",
+        "instances_format": "prediction_format",
+        "predictions_format": "prediction_format",
+        "included_fields": "feature_columns",
+        "instance_type": "instance_type",
+        "machine_type": "machine_type",
+        "job_display_name": "prediction_job_name",
+        "project": "project_id",
+        "location": "region",
+        "service_account": "service_account",
     }
-    assert predict["artifacts"]["model"]["taskOutputArtifact"] == {"outputArtifactKey": "vertex_model", "producerTask": "default-vertex-model"}
+    assert predict["artifacts"]["model"]["taskOutputArtifact"] == {
+        "outputArtifactKey": "vertex_model",
+        "producerTask": "default-vertex-model",
+    }
     # Nothing is cached: the default alias moves, and the table changes under the same name.
     cached = {name: task.get("cachingOptions", {}).get("enableCache", False) for name, task in tasks.items()}
     # The default alias moves and the table changes under its name: those steps always run.
-    assert not any(cached[n] for n in ("find-vertex-model", "default-vertex-model", "import-scoring-data", "model-batch-predict"))
+    assert not any(
+        cached[n] for n in ("find-vertex-model", "default-vertex-model", "import-scoring-data", "model-batch-predict")
+    )
     executors = resource.pipeline_spec["deploymentSpec"]["executors"]
     assert executors["exec-default-vertex-model"]["container"]["image"] == vertex_config.image
-    assert executors["exec-model-batch-predict"]["container"]["image"].startswith("gcr.io/ml-pipeline/google-cloud-pipeline-components:")
+    assert executors["exec-model-batch-predict"]["container"]["image"].startswith(
+        "gcr.io/ml-pipeline/google-cloud-pipeline-components:"
+    )
 
 
 @pytest.fixture
@@ -115,7 +135,11 @@ def _register(registry, bucket: str, blessed_version: str = "3") -> None:
         storage.write_text(f"{folder}/model_metadata.json", json.dumps({"features": FEATURES, "label_column": "Class"}))
         labels = {"kfx_blessed": "true" if version == blessed_version else "false"}
         versions[version] = {"artifact_uri": folder, "labels": labels}
-    registry["models"][MODEL] = {"display_name": "beans1", "versions": versions, "aliases": {"default": blessed_version}}
+    registry["models"][MODEL] = {
+        "display_name": "beans1",
+        "versions": versions,
+        "aliases": {"default": blessed_version},
+    }
 
 
 def test_default_version_pins_the_aliased_version_and_reads_its_feature_columns(model_registry, gcs_bucket):
@@ -143,7 +167,9 @@ def test_the_component_hands_batch_prediction_a_vertex_model_and_the_columns(mod
     assert (version, columns) == ("3", FEATURES)
     assert artifact.metadata["resourceName"] == f"{MODEL}@3"
     assert artifact.uri == f"https://europe-west4-aiplatform.googleapis.com/v1/{MODEL}@3"
-    assert artifact.metadata["blessed"] is True and artifact.metadata["artifact_uri"] == f"{gcs_bucket}/models/beans1/v3"
+    assert (
+        artifact.metadata["blessed"] is True and artifact.metadata["artifact_uri"] == f"{gcs_bucket}/models/beans1/v3"
+    )
 
 
 def test_no_model_of_that_name_is_one_sentence(model_registry):
@@ -164,7 +190,9 @@ def test_a_version_without_its_feature_columns_is_one_sentence(model_registry, g
         "display_name": "beans1", "aliases": {"default": "1"},
         "versions": {"1": {"artifact_uri": f"{gcs_bucket}/models/old", "labels": {}}},
     }
-    with pytest.raises(SourceError, match=r"models/old/model_metadata.json does not list the model's feature columns; "):
+    with pytest.raises(
+        SourceError, match=r"models/old/model_metadata.json does not list the model's feature columns; "
+    ):
         default_version("kfx-test-project", "europe-west4", "beans1")
 
 
@@ -173,5 +201,7 @@ def test_the_predict_pipeline_is_vertex_only(vertex_config, tmp_path):
     from kfx.pipelines import compile_pipeline
 
     with pytest.raises(ConfigError, match=r"^--pipeline predict runs on Vertex AI only"):
-        compile_pipeline(dataclasses.replace(vertex_config, target="local", pipeline="predict"), str(tmp_path / "p.yaml"))
+        compile_pipeline(
+            dataclasses.replace(vertex_config, target="local", pipeline="predict"), str(tmp_path / "p.yaml")
+        )
     assert not (tmp_path / "p.yaml").exists()

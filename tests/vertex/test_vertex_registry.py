@@ -64,9 +64,13 @@ def test_no_model_of_that_name_means_no_champion_and_says_why(model_registry):
         "found": False, "model_name": "beans1", "version": "", "uri": "",
         "reason": "the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'",
     }
-    assert model_registry.calls("list_models") == [{
-        "parent": f"projects/{PROJECT}/locations/{REGION}", "filter": 'display_name="beans1"', "order_by": "create_time desc",
-    }]
+    assert model_registry.calls("list_models") == [
+        {
+            "parent": f"projects/{PROJECT}/locations/{REGION}",
+            "filter": 'display_name="beans1"',
+            "order_by": "create_time desc",
+        }
+    ]
 
 
 def test_the_champion_is_the_blessed_default_version_of_the_newest_model_of_that_name(model_registry):
@@ -91,7 +95,9 @@ def test_a_default_version_not_labelled_blessed_is_no_champion(model_registry):
     assert found["reason"] == f"the default version 1 of model 'beans1' ({name}) is not labelled kfx_blessed=true"
 
 
-def test_a_first_blessed_model_starts_the_model_as_its_default_with_its_files_and_evaluation(model_registry, run_outputs):
+def test_a_first_blessed_model_starts_the_model_as_its_default_with_its_files_and_evaluation(
+    model_registry, run_outputs
+):
     pushed = _push(run_outputs, "beans1", 0.93, blessed=True)
     (model_name,) = model_registry.models
     folder = f"{run_outputs['root']}/push-1/model_version"
@@ -112,8 +118,16 @@ def test_a_first_blessed_model_starts_the_model_as_its_default_with_its_files_an
     assert storage.read_bytes(f"{folder}/model_metadata.json") == files[f"{run_outputs['model']}/model_metadata.json"]
     assert storage.read_bytes(f"{folder}/schema.pbtxt") == files[run_outputs["schema"]]
     assert storage.read_bytes(f"{folder}/statistics/Split-train/stats.tfrecord") == b"train statistics"
-    assert storage.expand(f"{folder}/*") == [f"{folder}/{n}" for n in (
-        "evaluation.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics/Split-train/stats.tfrecord")]
+    assert storage.expand(f"{folder}/*") == [
+        f"{folder}/{n}"
+        for n in (
+            "evaluation.json",
+            "model.joblib",
+            "model_metadata.json",
+            "schema.pbtxt",
+            "statistics/Split-train/stats.tfrecord",
+        )
+    ]
     assert json.loads(storage.read_text(f"{folder}/evaluation.json")) == {
         "accuracy": 0.93, "macro_f1": pytest.approx(0.92), "rows": 25.0, "min_accuracy": 0.9, "blessed": True}
     # The champion lookup of the next run finds this version and its folder.
@@ -147,7 +161,9 @@ def test_a_first_model_that_is_not_blessed_is_not_uploaded_and_writes_nothing(mo
     assert pushed["reason"] == (
         "not blessed: test accuracy 0.5000 is below min_accuracy 0.9; the Model Registry holds no model named 'beans1' "
         "yet, and Vertex AI makes a new model's first version its default, so only a blessed model starts one")
-    assert model_registry.calls("upload_model") == [] and model_registry.evaluations == [] and model_registry.models == {}
+    assert (
+        model_registry.calls("upload_model") == [] and model_registry.evaluations == [] and model_registry.models == {}
+    )
     assert storage.expand(f"{run_outputs['root']}/push-1/*") == []
 
 
@@ -155,7 +171,10 @@ def test_an_unblessed_model_becomes_a_version_without_the_default_alias(model_re
     model = model_registry.add_model("beans1", [{"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/v1"}])
     pushed = _push(run_outputs, "beans1", 0.85, blessed=False)
     assert (pushed["pushed"], pushed["default"], pushed["version"]) == (True, False, "2")
-    assert pushed["reason"] == "not blessed: test accuracy 0.8500 is below min_accuracy 0.9; kept as a version without the default alias"
+    assert (
+        pushed["reason"]
+        == "not blessed: test accuracy 0.8500 is below min_accuracy 0.9; kept as a version without the default alias"
+    )
     (upload,) = model_registry.calls("upload_model")
     assert upload.parent_model == model and list(upload.model.version_aliases) == []
     assert dict(upload.model.labels) == {"kfx_blessed": "false", "kfx_accuracy": "0_8500"}
@@ -180,7 +199,9 @@ def test_runs_in_turn_move_the_default_only_to_blessed_versions(model_registry, 
 def test_a_missing_input_stops_the_push_before_anything_is_written_or_uploaded(model_registry, run_outputs):
     storage_uri = f"{run_outputs['root']}/generate-statistics-bq_3/none"
     run_outputs["statistics"] = storage_uri
-    with pytest.raises(SourceError, match=r"Split-train/stats.tfrecord' does not exist; check the bucket and object path\.$"):
+    with pytest.raises(
+        SourceError, match=r"Split-train/stats.tfrecord' does not exist; check the bucket and object path\.$"
+    ):
         _push(run_outputs, "beans1", 0.93, blessed=True)
     assert storage.expand(f"{run_outputs['root']}/push-1/*") == []
     assert model_registry.calls("upload_model") == []
@@ -192,5 +213,6 @@ def test_evaluation_request_is_plain_data():
     assert request["metrics"]["confusionMatrix"] == {"annotationSpecs": [{"displayName": "a"}, {"displayName": "b"}],
                                                      "rows": [[1, 0], [2, 3]]}
     assert request["metadata"] == {"kfx": {"accuracy": 0.9, "macro_f1": 0.8, "blessed": True}}
-    assert registry.confusion_matrix({"confusionMatrix": {"annotationSpecs": [{"displayName": "a"}], "rows": [{"row": [4]}]}}) == (
-        ["a"], [[4]])
+    assert registry.confusion_matrix(
+        {"confusionMatrix": {"annotationSpecs": [{"displayName": "a"}], "rows": [{"row": [4]}]}}
+    ) == (["a"], [[4]])

@@ -79,7 +79,7 @@ def test_cli_schedule_prints_the_schedule_its_next_runs_and_link(scheduled, anon
     )
     runs = [dt.datetime.strptime(t, "%Y-%m-%d %H:%M %Z") for t in out[1].removeprefix("next runs ").split(", ")]
     assert len(runs) == 3 and all(t.minute in (0, 30) for t in runs)
-    assert [(b - a).total_seconds() for a, b in zip(runs, runs[1:])] == [1800, 1800]
+    assert [(b - a).total_seconds() for a, b in zip(runs, runs[1:], strict=False)] == [1800, 1800]
     assert out[2] == "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/schedules/4243?project=kfx-test-project"
     sent = scheduled[0]["schedule"]
     assert (sent.cron, sent.max_concurrent_run_count, sent.max_run_count) == ("*/30 * * * *", 1, 0)
@@ -91,12 +91,18 @@ def test_cli_schedule_prints_the_schedule_its_next_runs_and_link(scheduled, anon
 
 
 BAD_CRONS = [
-    ("0 3 * *", "--cron '0 3 * *' has 4 fields, not 5; write minute hour day-of-month month day-of-week, such as "
-     "'TZ=Europe/Berlin 0 3 * * MON' (03:00 every Monday)."),
+    (
+        "0 3 * *",
+        "--cron '0 3 * *' has 4 fields, not 5; write minute hour day-of-month month day-of-week, such as "
+        "'TZ=Europe/Berlin 0 3 * * MON' (03:00 every Monday).",
+    ),
     ("0 3 * * * 2027", "--cron '0 3 * * * 2027' has 6 fields, not 5"),
     ("@daily", "--cron '@daily' has 1 field, not 5"),
-    ("60 3 * * *", "--cron '60 3 * * *': the minute field '60' is not valid; use 0-59, '*', ranges (1-5), lists (1,15) "
-     "and steps (*/15), such as 'TZ=Europe/Berlin 0 3 * * MON' (03:00 every Monday)."),
+    (
+        "60 3 * * *",
+        "--cron '60 3 * * *': the minute field '60' is not valid; use 0-59, '*', ranges (1-5), lists (1,15) "
+        "and steps (*/15), such as 'TZ=Europe/Berlin 0 3 * * MON' (03:00 every Monday).",
+    ),
     ("0 24 * * *", "--cron '0 24 * * *': the hour field '24' is not valid; use 0-23"),
     ("0 3 L * *", "--cron '0 3 L * *': the day-of-month field 'L' is not valid; use 1-31"),
     ("0 3 * 13 *", "--cron '0 3 * 13 *': the month field '13' is not valid; use 1-12 or JAN-DEC"),
@@ -104,15 +110,24 @@ BAD_CRONS = [
     ("0 3 * * 5#2", "--cron '0 3 * * 5#2': the day-of-week field '5#2' is not valid"),
     ("*/0 * * * *", "--cron '*/0 * * * *': the minute field '*/0' is not valid"),
     ("0 0 30 2 *", "--cron '0 0 30 2 *' never fires (no such date comes); check its day-of-month and month."),
-    ("TZ=Mars/Olympus 0 3 * * *", "--cron 'TZ=Mars/Olympus 0 3 * * *' names the time zone 'Mars/Olympus', which is no "
-     "IANA time zone; use one such as Europe/Berlin or UTC."),
+    (
+        "TZ=Mars/Olympus 0 3 * * *",
+        "--cron 'TZ=Mars/Olympus 0 3 * * *' names the time zone 'Mars/Olympus', which is no "
+        "IANA time zone; use one such as Europe/Berlin or UTC.",
+    ),
     ("UTC 0 3 * * *", "--cron 'UTC 0 3 * * *' has 6 fields, not 5"),
-    ("", "kfx schedule needs --cron; pass five cron fields, such as 'TZ=Europe/Berlin 0 3 * * MON' (03:00 every Monday)."),
+    (
+        "",
+        "kfx schedule needs --cron; pass five cron fields, such as "
+        "'TZ=Europe/Berlin 0 3 * * MON' (03:00 every Monday).",
+    ),
 ]
 
 
 @pytest.mark.parametrize("cron, message", BAD_CRONS, ids=[c or "empty" for c, _ in BAD_CRONS])
-def test_a_bad_cron_is_one_sentence_and_nothing_is_compiled_or_sent(cron, message, scheduled, anonymous_auth, monkeypatch, capsys):
+def test_a_bad_cron_is_one_sentence_and_nothing_is_compiled_or_sent(
+    cron, message, scheduled, anonymous_auth, monkeypatch, capsys
+):
     from kfx.cli import main
 
     monkeypatch.setattr("kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad cron"))
@@ -134,7 +149,9 @@ def test_a_bad_cron_is_one_sentence_and_nothing_is_compiled_or_sent(cron, messag
     (["--max-concurrent-runs", "0"], "max_concurrent_runs is 0 and max_runs 0; pass at least 1 concurrent run"),
     (["--pipeline", "serve"], "Unknown pipeline 'serve'; use one of: train, predict."),
 ])
-def test_bad_schedule_options_are_one_sentence_and_nothing_is_sent(options, message, scheduled, anonymous_auth, monkeypatch, capsys):
+def test_bad_schedule_options_are_one_sentence_and_nothing_is_sent(
+    options, message, scheduled, anonymous_auth, monkeypatch, capsys
+):
     from kfx.cli import main
 
     monkeypatch.setattr("kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad option"))
@@ -160,12 +177,18 @@ def test_an_experiment_is_refused_for_a_schedule_before_anything_is_compiled(ver
 def test_parse_cron_keeps_the_expression_and_runs_in_its_time_zone():
     from kfx.vertex.schedule import parse_cron
 
-    after = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.timezone.utc)  # a Friday
+    after = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC)  # a Friday
     berlin = parse_cron("TZ=Europe/Berlin 0 3 * * MON")
     assert (berlin.timezone, berlin.fields) == ("Europe/Berlin", ("0", "3", "*", "*", "MON"))
-    assert [t.isoformat() for t in berlin.next_runs(2, after)] == ["2026-12-07T03:00:00+01:00", "2026-12-14T03:00:00+01:00"]
+    assert [t.isoformat() for t in berlin.next_runs(2, after)] == [
+        "2026-12-07T03:00:00+01:00",
+        "2026-12-14T03:00:00+01:00",
+    ]
     new_york = parse_cron("CRON_TZ=America/New_York 15 9-17/4 * jan,JUL 1-5")
-    assert [t.isoformat() for t in new_york.next_runs(2, after)] == ["2027-01-01T09:15:00-05:00", "2027-01-01T13:15:00-05:00"]
+    assert [t.isoformat() for t in new_york.next_runs(2, after)] == [
+        "2027-01-01T09:15:00-05:00",
+        "2027-01-01T13:15:00-05:00",
+    ]
     utc = parse_cron("  0 0 29 2 *  ")
     assert (utc.expression, utc.timezone) == ("0 0 29 2 *", "UTC")
     assert [t.isoformat() for t in utc.next_runs(1, after)] == ["2028-02-29T00:00:00+00:00"]
@@ -190,7 +213,7 @@ def test_schedule_arguments_are_what_create_schedule_sends_and_need_no_project(v
         "network": "projects/123456789/global/networks/kfx-peered",
     }
     # Mondays at 06:00 UTC from a fixed start: the same three times on every machine.
-    start = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     assert [t.isoformat() for t in parse_cron("0 6 * * 1").next_runs(3, after=start)] == [
         "2027-01-04T06:00:00+00:00", "2027-01-11T06:00:00+00:00", "2027-01-18T06:00:00+00:00"]
     with pytest.raises(ConfigError, match="kfx schedule needs --cron"):

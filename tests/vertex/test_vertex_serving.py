@@ -59,7 +59,10 @@ def test_the_check_task_runs_the_script_in_the_regions_serving_image(spec, verte
         "exec-evaluate"]["container"]["image"]
     dag = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
     inputs = dag["check-serving-image"]["inputs"]["artifacts"]
-    assert inputs["model"]["taskOutputArtifact"] == {"outputArtifactKey": "model", "producerTask": "custom-training-job"}
+    assert inputs["model"]["taskOutputArtifact"] == {
+        "outputArtifactKey": "model",
+        "producerTask": "custom-training-job",
+    }
     assert inputs["serving_request"]["taskOutputArtifact"]["producerTask"] == "prepare-serving-check"
 
 

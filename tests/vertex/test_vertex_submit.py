@@ -57,11 +57,16 @@ def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tm
     assert dict(resource.labels) == {"kfx-version": "0-1-0"}
     assert job.job_id == "kfx-beans-test-run"
     assert job.project == "kfx-test-project" and job.location == "europe-west4"
-    assert sorted(resource.pipeline_spec["root"]["dag"]["tasks"]) == ["exit-handler-1", "vertex-pipelines-notification-email"]
+    assert sorted(resource.pipeline_spec["root"]["dag"]["tasks"]) == [
+        "exit-handler-1",
+        "vertex-pipelines-notification-email",
+    ]
     # The job keeps the compiled per-task caching: on, but never for the registry steps or the e-mail.
     assert _caching(resource.pipeline_spec) == {
         "find-vertex-model": False, "push-vertex-model": False, "vertex-pipelines-notification-email": False}
-    off = make_pipeline_job(dataclasses.replace(vertex_config, enable_caching=False), path, credentials=AnonymousCredentials())
+    off = make_pipeline_job(
+        dataclasses.replace(vertex_config, enable_caching=False), path, credentials=AnonymousCredentials()
+    )
     assert set(_caching(off._gca_resource.pipeline_spec, uncached_only=False).values()) == {False}
 
 
@@ -117,26 +122,48 @@ def test_cli_submit_prints_the_console_link(gcs_bucket, created, anonymous_auth,
         "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/beans-cli-1?project=kfx-test-project"
     )
     sent = created[0]["pipeline_job"]
-    assert sent.runtime_config.parameter_values["training_image"] == "us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:v3"
+    assert (
+        sent.runtime_config.parameter_values["training_image"]
+        == "us-central1-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:v3"
+    )
     assert sent.service_account == "" and sent.network == ""
 
 
 BAD_OPTIONS = [
-    (["--bq-source", "bq://kfx-test-project.beans"], "--bq-source: 'bq://kfx-test-project.beans' is not a valid BigQuery table id"),
-    (["--bq-source", "kfx-test-project.beans.beans1"], "--bq-source 'kfx-test-project.beans.beans1' is not a BigQuery table"),
+    (
+        ["--bq-source", "bq://kfx-test-project.beans"],
+        "--bq-source: 'bq://kfx-test-project.beans' is not a valid BigQuery table id",
+    ),
+    (
+        ["--bq-source", "kfx-test-project.beans.beans1"],
+        "--bq-source 'kfx-test-project.beans.beans1' is not a BigQuery table",
+    ),
     (["--bucket", "kfx-test-bucket"], "--bucket 'kfx-test-bucket' does not start with gs://"),
-    (["--image", "europe-docker.pkg.dev/p/r/kfx"], "--image 'europe-docker.pkg.dev/p/r/kfx' is not an image URI with a tag"),
-    (["--training-image", "localhost:5000/trainer"], "--training-image 'localhost:5000/trainer' is not an image URI with a tag"),
+    (
+        ["--image", "europe-docker.pkg.dev/p/r/kfx"],
+        "--image 'europe-docker.pkg.dev/p/r/kfx' is not an image URI with a tag",
+    ),
+    (
+        ["--training-image", "localhost:5000/trainer"],
+        "--training-image 'localhost:5000/trainer' is not an image URI with a tag",
+    ),
     (["--beam-runner", "SparkRunner"], "Unknown Beam runner 'SparkRunner'"),
     (["--bq-dest", "bq://kfx-test-project.a.b"], "--bq-dest 'bq://kfx-test-project.a.b' is not valid"),
     (["--recipients", "ml-team"], "--recipients 'ml-team' is not an e-mail address"),
-    (["--recipients", "a@example.com,b@example.com,c@example.com,d@example.com"],
-     "--recipients names 4 addresses and Vertex AI e-mails at most 3; pass three or fewer (a mailing list counts as one)."),
-    (["--peering-network", "kfx-vpc"],
-     "--peering-network 'kfx-vpc' is not a network Vertex AI can peer with; "
-     "pass projects/PROJECT_NUMBER/global/networks/NAME (the project number, not its id)."),
-    (["--peering-network", "projects/kfx-test-project/global/networks/kfx-vpc"],
-     "--peering-network 'projects/kfx-test-project/global/networks/kfx-vpc' is not a network"),
+    (
+        ["--recipients", "a@example.com,b@example.com,c@example.com,d@example.com"],
+        "--recipients names 4 addresses and Vertex AI e-mails at most 3; pass "
+        "three or fewer (a mailing list counts as one).",
+    ),
+    (
+        ["--peering-network", "kfx-vpc"],
+        "--peering-network 'kfx-vpc' is not a network Vertex AI can peer with; "
+        "pass projects/PROJECT_NUMBER/global/networks/NAME (the project number, not its id).",
+    ),
+    (
+        ["--peering-network", "projects/kfx-test-project/global/networks/kfx-vpc"],
+        "--peering-network 'projects/kfx-test-project/global/networks/kfx-vpc' is not a network",
+    ),
 ]
 
 
@@ -148,7 +175,7 @@ def test_bad_input_fails_with_one_sentence_and_submits_nothing(options, message,
         "--project-id": "kfx-test-project", "--bucket": "gs://kfx-test-bucket",
         "--bq-source": "bq://kfx-test-project.beans.beans1",
     }
-    base.update(dict(zip(options[::2], options[1::2])))
+    base.update(dict(zip(options[::2], options[1::2], strict=True)))
     code = main(["submit", *[x for pair in base.items() for x in pair]])
     err = capsys.readouterr().err
     assert code == 2
@@ -169,7 +196,8 @@ def test_missing_options_are_named_together_before_anything_is_built(created, mo
     with pytest.raises(ConfigError) as caught:
         submit_module.submit(Config(target="vertex", bucket="gs://kfx-test-bucket"))
     assert str(caught.value) == (
-        "The vertex target needs --project-id and --bq-source; pass them (see docs/vertex.md for the one-time cloud set-up)."
+        "The vertex target needs --project-id and --bq-source; pass them (see "
+        "docs/vertex.md for the one-time cloud set-up)."
     )
     assert created == []
 
@@ -239,7 +267,9 @@ def metadata_service(monkeypatch):
 
     def get_pipeline_job(self, *, name, retry=None, **kwargs):
         job = gca_pipeline_job.PipelineJob(name=name, state=pipeline_state.PipelineState.PIPELINE_STATE_RUNNING)
-        job.job_detail.pipeline_run_context = gca_context.Context(name=_run_context(name), schema_title="system.PipelineRun")
+        job.job_detail.pipeline_run_context = gca_context.Context(
+            name=_run_context(name), schema_title="system.PipelineRun"
+        )
         return job
 
     for method in (get_metadata_store, get_context, create_context, add_context_children):
@@ -253,7 +283,9 @@ def _run_context(job_name: str) -> str:
     return f"{project_location}/metadataStores/default/contexts/{job_name.rsplit('/', 1)[-1]}"
 
 
-def test_experiment_reaches_pipeline_job_submit_and_holds_the_run(gcs_bucket, created, metadata_service, anonymous_auth, capsys):
+def test_experiment_reaches_pipeline_job_submit_and_holds_the_run(
+    gcs_bucket, created, metadata_service, anonymous_auth, capsys
+):
     """``--experiment`` goes to ``PipelineJob.submit(experiment=…)`` for real: aiplatform gets or creates the
     experiment before the job is created and adds the run's context to it after. Patched at the network
     edge only: the Metadata and Pipeline services (see the fixtures)."""
@@ -274,10 +306,14 @@ def test_experiment_reaches_pipeline_job_submit_and_holds_the_run(gcs_bucket, cr
 
 
 @pytest.mark.parametrize("name", ["Beans", "beans_tuning", "-beans", "x" * 129])
-def test_a_bad_experiment_name_is_one_sentence_and_nothing_is_compiled(name, created, anonymous_auth, monkeypatch, capsys):
+def test_a_bad_experiment_name_is_one_sentence_and_nothing_is_compiled(
+    name, created, anonymous_auth, monkeypatch, capsys
+):
     from kfx.cli import main
 
-    monkeypatch.setattr("kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad experiment name"))
+    monkeypatch.setattr(
+        "kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad experiment name")
+    )
     code = main([
         "submit", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-test-bucket",
         "--bq-source", "bq://kfx-test-project.beans.beans1", f"--experiment={name}",
@@ -304,7 +340,11 @@ def test_cli_submit_pipeline_predict_sends_the_batch_prediction_pipeline(gcs_buc
     assert sent.display_name == "kfx-beans1-predict"
     values = dict(sent.runtime_config.parameter_values)
     assert (values["bq_source"], values["bq_dest"]) == ("bq://kfx-test-project.beans.to_score", "bq://kfx-test-project.scored")
-    assert (values["model_name"], values["machine_type"], values["prediction_format"]) == ("beans1", "n1-highmem-2", "bigquery")
+    assert (values["model_name"], values["machine_type"], values["prediction_format"]) == (
+        "beans1",
+        "n1-highmem-2",
+        "bigquery",
+    )
     assert sorted(sent.pipeline_spec["root"]["dag"]["tasks"]) == [
         "default-vertex-model", "find-vertex-model", "generate-scoring-statistics", "import-scoring-data",
         "model-batch-predict", "validate-scoring-statistics"]
