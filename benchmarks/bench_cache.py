@@ -10,8 +10,8 @@ Run with ``.venv/bin/python benchmarks/bench_cache.py``. Each round, in a fresh 
   looks at the registry) is reused;
 - a re-run with another ``--svm-c`` (import, statistics, schema and validation are reused;
   train, the serving check, evaluate and push run);
-- the baseline of that re-run: one fresh Python process that calls ``kfx.steps.train``,
-  ``kfx.steps.check_serving`` and ``kfx.steps.evaluate`` (scoring the champion too) with the
+- the baseline of that re-run: one fresh Python process that calls ``kfx.model_steps.train``,
+  ``kfx.model_steps.check_serving`` and ``kfx.model_steps.evaluate`` (scoring the champion too) with the
   same ``svm_c`` on the cold run's splits, paying its own imports; it alternates with the
   ``--svm-c`` re-run, so neither always has the warmer disk.
 

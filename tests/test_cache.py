@@ -20,7 +20,7 @@ from beans_tasks import NAMES as STEP_NAMES
 from beans_tasks import at
 from kfp import dsl
 
-from kfx import cache, digests
+from kfx import cache, digests, disk
 from kfx.config import Config
 from kfx.events import TaskEvent
 
@@ -374,14 +374,14 @@ def test_a_caching_problem_runs_the_step_and_the_summary_says_so(cold, monkeypat
     from kfx.summary import format_summary
 
     config, first = cold
-    real = cache._place
+    real = disk.place_copy
 
     def place(source, target):
         if target.endswith("pushed_model"):
             raise PermissionError(f"[Errno 13] Permission denied: {target!r}")
         real(source, target)
 
-    monkeypatch.setattr(cache, "_place", place)
+    monkeypatch.setattr(disk, "place_copy", place)
     result, console = _run(config)
     assert result.status == "complete"
     assert _states(result) == {**REUSED, "push-model": "complete"}
