@@ -43,7 +43,7 @@ def run(*args: str) -> tuple[float, subprocess.CompletedProcess]:
 
 def kfx_run(runs_dir: str, serving_env: str, *options: str) -> tuple[float, dict]:
     seconds, proc = run("run", "--runs-dir", runs_dir, "--serving-env", serving_env, "--no-cache", "--json", *options)
-    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
+    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])
 
 
 def step_seconds(summary: dict) -> dict[str, float]:
@@ -66,7 +66,9 @@ def one_round(index: int, serving_env: str) -> dict:
         predict_s, proc = run("predict", "--runs-dir", runs, "--model", "beans", "--source", beans_path())
     sa, sb = step_seconds(a), step_seconds(b)
     figures = {
-        "run_a_s": round(total_a, 2), "run_b_s": round(total_b, 2), "run_b_steps_s": sb,
+        "run_a_s": round(total_a, 2),
+        "run_b_s": round(total_b, 2),
+        "run_b_steps_s": sb,
         "find_model_s": sb["find-model"],
         "drift_s": round(sb["validate-statistics"] - sa["validate-statistics"], 2),
         "champion_evaluation_s": round(sb["evaluate"] - sa["evaluate"], 2),
@@ -105,10 +107,23 @@ def main(argv=None) -> int:
         return round(statistics.median(r[key] for r in rounds), 2)
 
     result = {
-        "serving_env_s": round(env_s, 1), "serving_env_made_now": made, "rounds": rounds,
-        **{f"{k}_median": median(k) for k in (
-            "run_a_s", "run_b_s", "find_model_s", "drift_s", "champion_evaluation_s", "serving_check_s", "added_s",
-            "added_pct_of_run_b", "predict_s")},
+        "serving_env_s": round(env_s, 1),
+        "serving_env_made_now": made,
+        "rounds": rounds,
+        **{
+            f"{k}_median": median(k)
+            for k in (
+                "run_a_s",
+                "run_b_s",
+                "find_model_s",
+                "drift_s",
+                "champion_evaluation_s",
+                "serving_check_s",
+                "added_s",
+                "added_pct_of_run_b",
+                "predict_s",
+            )
+        },
     }
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "after_training.json"), "w") as f:

@@ -73,7 +73,7 @@ def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
 
 def kfx_run(runs_dir: str, *options: str) -> tuple[float, dict]:
     seconds, proc = timed([KFX, "run", "--runs-dir", runs_dir, "--json", *options])
-    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
+    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])
 
 
 def in_process(splits: dict[str, str], out: str, svm_c: float, champion: dict) -> tuple[float, dict]:
@@ -115,9 +115,12 @@ def one_round(index: int) -> dict:
         "svm_c_steps_s": {s["name"]: s["seconds"] for s in other["steps"]},
         "svm_c_run_s": other["seconds"],
     }
-    print(f"round {index + 1}: cold {cold:.1f} s, after its push {after_push:.1f} s, "
-          f"identical {identical:.1f} s ({figures['identical_pct']} %), "
-          f"--svm-c {changed:.1f} s vs in-process train+evaluate {base:.1f} s (x{figures['svm_c_ratio']})", flush=True)
+    print(
+        f"round {index + 1}: cold {cold:.1f} s, after its push {after_push:.1f} s, "
+        f"identical {identical:.1f} s ({figures['identical_pct']} %), "
+        f"--svm-c {changed:.1f} s vs in-process train+evaluate {base:.1f} s (x{figures['svm_c_ratio']})",
+        flush=True,
+    )
     return figures
 
 
@@ -139,11 +142,24 @@ def large_import(rows: int) -> dict:
     # The beans pipeline's first task alone. kfp reads the parameters' types from the annotations,
     # which is why this module does not turn them into strings (no `from __future__ import annotations`).
     @dsl.pipeline(name="kfx-large-import", description="The beans pipeline's import alone, on a large table.")
-    def import_only(source: str, label_column: str, train_fraction: float, validation_fraction: float,
-                    test_fraction: float, seed: int, sample_rows: int):
-        import_dataset(source=source, label_column=label_column, train_fraction=train_fraction,
-                       validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed,
-                       sample_rows=sample_rows)
+    def import_only(
+        source: str,
+        label_column: str,
+        train_fraction: float,
+        validation_fraction: float,
+        test_fraction: float,
+        seed: int,
+        sample_rows: int,
+    ):
+        import_dataset(
+            source=source,
+            label_column=label_column,
+            train_fraction=train_fraction,
+            validation_fraction=validation_fraction,
+            test_fraction=test_fraction,
+            seed=seed,
+            sample_rows=sample_rows,
+        )
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as folder:
         with gzip.open(beans_path(), "rt") as f:
@@ -152,13 +168,14 @@ def large_import(rows: int) -> dict:
         with open(source, "w") as f:
             f.write(header)
             for start in range(0, rows, len(body)):
-                f.writelines(body[:rows - start])
+                f.writelines(body[: rows - start])
         config = Config(source=source, runs_dir=os.path.join(folder, "runs"), label_column="Class")
         runs = []
         for _ in range(4):
             started = time.perf_counter()
-            result = run_local(config, out=io.StringIO(), pipeline=import_only,
-                               arguments=arguments(import_only, local_values(config)))
+            result = run_local(
+                config, out=io.StringIO(), pipeline=import_only, arguments=arguments(import_only, local_values(config))
+            )
             runs.append((time.perf_counter() - started, result))
         cold, reused = runs[0], runs[1:]
         assert [r.events[0].state for _, r in runs] == ["complete", "cached", "cached", "cached"]
@@ -186,18 +203,25 @@ def large_import(rows: int) -> dict:
             "place_s_median": round(statistics.median(place), 3),
             "digest_s_median": round(statistics.median(digest), 3),
         }
-    print(f"large import, {rows:,} rows ({figures['outputs_mb']} MB of splits): cold {figures['cold_s']} s "
-          f"(step {figures['cold_step_s']} s), reused {figures['reused_s_median']} s "
-          f"(step {figures['reused_step_s_median']} s, median of 3); placing the splits {figures['place_s_median']} s, "
-          f"their digest {figures['digest_s_median']} s", flush=True)
+    print(
+        f"large import, {rows:,} rows ({figures['outputs_mb']} MB of splits): cold {figures['cold_s']} s "
+        f"(step {figures['cold_step_s']} s), reused {figures['reused_s_median']} s "
+        f"(step {figures['reused_step_s_median']} s, median of 3); placing the splits {figures['place_s_median']} s, "
+        f"their digest {figures['digest_s_median']} s",
+        flush=True,
+    )
     return figures
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="Rounds of the four measurements (default: 3).")
-    parser.add_argument("--large-rows", type=int, default=0,
-                        help="Also time a cached import of a table of this many rows (default: 0, none).")
+    parser.add_argument(
+        "--large-rows",
+        type=int,
+        default=0,
+        help="Also time a cached import of a table of this many rows (default: 0, none).",
+    )
     args = parser.parse_args(argv)
     large = large_import(args.large_rows) if args.large_rows else None
     rounds = [one_round(i) for i in range(args.rounds)]

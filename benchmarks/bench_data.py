@@ -59,8 +59,11 @@ def run_step(step: str, *args, **kwargs) -> dict:
     """Runs the step function ``<step>(*args, **kwargs)`` in a fresh Python and returns its figures."""
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps({"step": step, "args": args, "kwargs": kwargs})],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps({"step": step, "args": args, "kwargs": kwargs})],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{step} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -121,17 +124,34 @@ def bench_size(size: str, source: str, folder: str, model_dir: str) -> dict:
         "import_dataset": (source, config.label_column, *splits, list(config.fractions), config.seed, 0),
         "generate_statistics": (*splits, stats, os.path.join(folder, "stats.html"), "memory", {}),
         "infer_schema": (stats, schema),
-        "validate_statistics": (stats, schema, os.path.join(folder, "anomalies"), os.path.join(folder, "report.md"),
-                                config.skew_threshold, config.drift_threshold, False),
+        "validate_statistics": (
+            stats,
+            schema,
+            os.path.join(folder, "anomalies"),
+            os.path.join(folder, "report.md"),
+            config.skew_threshold,
+            config.drift_threshold,
+            False,
+        ),
         # No champion to score beside the model, and a passed serving check: the model alone is timed.
-        "evaluate": (model_dir, splits[2], os.path.join(folder, "evaluation.html"), 0.0, None,
-                     config.accuracy_tolerance, True),
+        "evaluate": (
+            model_dir,
+            splits[2],
+            os.path.join(folder, "evaluation.html"),
+            0.0,
+            None,
+            config.accuracy_tolerance,
+            True,
+        ),
     }
     result = {}
     for step in STEPS:
         result[step] = run_step(step, *calls[step])
-        print(f"{size:6} {step:22} {result[step]['seconds']:7.1f} s  {result[step]['cpu_s']:7.1f} s cpu  "
-              f"{result[step]['rss_mb']:6} MB  (load {result[step]['load_before']})", flush=True)
+        print(
+            f"{size:6} {step:22} {result[step]['seconds']:7.1f} s  {result[step]['cpu_s']:7.1f} s cpu  "
+            f"{result[step]['rss_mb']:6} MB  (load {result[step]['load_before']})",
+            flush=True,
+        )
     rows = [sum(1 for _ in open(p)) - 1 for p in splits]
     return {"source": source or "packaged beans", "rows": sum(rows), "steps": result}
 
@@ -142,12 +162,23 @@ def bench_beam(folder: str) -> dict:
     result = {}
     for mode, options in (("single", SINGLE), ("multi", MULTI)):
         out = os.path.join(folder, f"beam-{mode}")
-        result[mode] = {"options": options, **run_step(
-            "generate_statistics", *splits, os.path.join(out, "statistics"), os.path.join(out, "stats.html"),
-            "beam", options)}
-        print(f"beam   {mode:22} {result[mode]['seconds']:7.1f} s  {result[mode]['cpu_s']:7.1f} s cpu  "
-              f"{result[mode]['rss_mb']:6} MB  (workers {result[mode]['workers_rss_mb']} MB, "
-              f"load {result[mode]['load_before']})", flush=True)
+        result[mode] = {
+            "options": options,
+            **run_step(
+                "generate_statistics",
+                *splits,
+                os.path.join(out, "statistics"),
+                os.path.join(out, "stats.html"),
+                "beam",
+                options,
+            ),
+        }
+        print(
+            f"beam   {mode:22} {result[mode]['seconds']:7.1f} s  {result[mode]['cpu_s']:7.1f} s cpu  "
+            f"{result[mode]['rss_mb']:6} MB  (workers {result[mode]['workers_rss_mb']} MB, "
+            f"load {result[mode]['load_before']})",
+            flush=True,
+        )
     return result
 
 
@@ -156,14 +187,18 @@ def print_table(result: dict) -> None:
     print()
     print(f"{'step':22}" + "".join(f"{s + ' s':>10}{s + ' MB':>10}" for s in sizes))
     for step in STEPS:
-        cells = "".join(f"{result['tables'][s]['steps'][step]['seconds']:10.1f}"
-                        f"{result['tables'][s]['steps'][step]['rss_mb']:10}" for s in sizes)
+        cells = "".join(
+            f"{result['tables'][s]['steps'][step]['seconds']:10.1f}{result['tables'][s]['steps'][step]['rss_mb']:10}"
+            for s in sizes
+        )
         print(f"{step:22}{cells}")
     total = "".join(f"{sum(v['seconds'] for v in result['tables'][s]['steps'].values()):10.1f}{'':10}" for s in sizes)
     print(f"{'total':22}{total}")
     for mode, figures in result.get("beam", {}).get("runs", {}).items():
-        print(f"beam {mode:17}{figures['seconds']:10.1f}{figures['rss_mb']:10}  "
-              f"cpu {figures['cpu_s']} s, workers {figures['workers_rss_mb']} MB")
+        print(
+            f"beam {mode:17}{figures['seconds']:10.1f}{figures['rss_mb']:10}  "
+            f"cpu {figures['cpu_s']} s, workers {figures['workers_rss_mb']} MB"
+        )
 
 
 def main(argv=None) -> int:

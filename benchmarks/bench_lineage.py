@@ -67,7 +67,9 @@ def run_arm(record: bool, sample_rows: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [sys.executable, "-c", ARM, runs_dir, str(sample_rows), "on" if record else "off"],
-        capture_output=True, text=True, cwd=REPO,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     if proc.returncode != 0:
         raise SystemExit(f"benchmark run failed:\n{proc.stdout}\n{proc.stderr}")
@@ -85,10 +87,15 @@ def run_arm(record: bool, sample_rows: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=3, help="Pairs of runs (on, off). Defaults to 3.")
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="Runs made and thrown away first (cold file caches slow the first run). Defaults to 1.")
-    parser.add_argument("--sample-rows", type=int, default=600,
-                        help="Rows of beans per run (0 for all 13,611). Defaults to 600.")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="Runs made and thrown away first (cold file caches slow the first run). Defaults to 1.",
+    )
+    parser.add_argument(
+        "--sample-rows", type=int, default=600, help="Rows of beans per run (0 for all 13,611). Defaults to 600."
+    )
     args = parser.parse_args(argv)
     for i in range(args.warmup):
         print(f"warm-up {i + 1}: {run_arm(False, args.sample_rows)['seconds']:.2f} s wall (not counted)", flush=True)
@@ -98,9 +105,12 @@ def main(argv: list[str] | None = None) -> dict:
         for record in order:
             result = run_arm(record, args.sample_rows)
             (on if record else off).append(result)
-            print(f"pair {pair + 1}: lineage {'on ' if record else 'off'} {result['seconds']:.2f} s wall, "
-                  f"{result['cpu_seconds']:.2f} s CPU"
-                  + (f" (recorder {result['recorder_seconds']:.3f} s)" if record else ""), flush=True)
+            print(
+                f"pair {pair + 1}: lineage {'on ' if record else 'off'} {result['seconds']:.2f} s wall, "
+                f"{result['cpu_seconds']:.2f} s CPU"
+                + (f" (recorder {result['recorder_seconds']:.3f} s)" if record else ""),
+                flush=True,
+            )
     median_on = statistics.median(r["seconds"] for r in on)
     median_off = statistics.median(r["seconds"] for r in off)
     recorder = statistics.median(r["recorder_seconds"] for r in on)

@@ -33,7 +33,7 @@ def kfx(*args: str) -> tuple[float, dict]:
     if proc.returncode != 0:
         raise SystemExit(f"kfx {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     # The step lines come first; the summary is the JSON that follows them.
-    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
+    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])
 
 
 def main() -> None:
@@ -52,26 +52,35 @@ def main() -> None:
         unlabelled = os.path.join(tmp, "beans_unlabelled.csv")
         pd.read_csv(data.beans_path()).drop(columns=["Class"]).to_csv(unlabelled, index=False)
         tables = {"labelled": data.beans_path(), "unlabelled": unlabelled}
-        result: dict = {"rows": 13611, "train_seconds": round(trained_seconds, 2),
-                        "test_accuracy": evaluation["test_accuracy"], "tables": {}}
+        result: dict = {
+            "rows": 13611,
+            "train_seconds": round(trained_seconds, 2),
+            "test_accuracy": evaluation["test_accuracy"],
+            "tables": {},
+        }
         for _ in range(args.rounds):
             for name, source in tables.items():
-                seconds, summary = kfx("predict", "--model", "beans@latest", "--source", source, "--runs-dir", runs,
-                                       "--no-cache")
+                seconds, summary = kfx(
+                    "predict", "--model", "beans@latest", "--source", source, "--runs-dir", runs, "--no-cache"
+                )
                 entry = result["tables"].setdefault(name, {"seconds": [], "steps": {}})
                 entry["seconds"].append(round(seconds, 2))
                 for step in summary["steps"]:
                     entry["steps"].setdefault(step["name"], []).append(step["seconds"])
                 entry["accuracy"] = summary["predictions"].get("accuracy")
                 entry["max_drift"] = summary["scoring_anomalies"]["max_drift"]
-    print(f"kfx predict on beans ({result['rows']} rows, model trained on the full table in "
-          f"{result['train_seconds']:.1f} s, test accuracy {result['test_accuracy']:.4f}), --no-cache, "
-          f"{args.rounds} round(s):")
+    print(
+        f"kfx predict on beans ({result['rows']} rows, model trained on the full table in "
+        f"{result['train_seconds']:.1f} s, test accuracy {result['test_accuracy']:.4f}), --no-cache, "
+        f"{args.rounds} round(s):"
+    )
     for name, entry in result["tables"].items():
         entry["median_seconds"] = statistics.median(entry["seconds"])
         accuracy = f", accuracy {entry['accuracy']:.4f}" if entry["accuracy"] is not None else ""
-        print(f"  {name:<10}  {entry['median_seconds']:5.1f} s median of {entry['seconds']}{accuracy}, "
-              f"largest drift {entry['max_drift']:.4f}")
+        print(
+            f"  {name:<10}  {entry['median_seconds']:5.1f} s median of {entry['seconds']}{accuracy}, "
+            f"largest drift {entry['max_drift']:.4f}"
+        )
         for step, seconds in entry["steps"].items():
             print(f"              {step:<28} {statistics.median(seconds):5.2f} s")
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)

@@ -121,8 +121,11 @@ def follow(proc: subprocess.Popen, sampler: Sampler, started: float) -> tuple[in
 def print_steps(result: dict) -> None:
     """Prints each step's time and peak memory, one line a step, from a run's ``steps`` figures."""
     for step, figures in result["steps"].items():
-        print(f"  {step:20} {figures['seconds']:7.1f} s  peak process {figures.get('peak_process_mb', 0):7.0f} MB"
-              f"  peak total {figures.get('peak_total_mb', 0):7.0f} MB", flush=True)
+        print(
+            f"  {step:20} {figures['seconds']:7.1f} s  peak process {figures.get('peak_process_mb', 0):7.0f} MB"
+            f"  peak total {figures.get('peak_total_mb', 0):7.0f} MB",
+            flush=True,
+        )
 
 
 def run_table(name: str, extra: list[str]) -> dict:
@@ -154,8 +157,12 @@ def run_table(name: str, extra: list[str]) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", nargs="+", default=["beans_x10", "beans_x100"],
-                        help="Tables to run: beans (packaged), beans_x10, beans_x100 (default: %(default)s).")
+    parser.add_argument(
+        "--tables",
+        nargs="+",
+        default=["beans_x10", "beans_x100"],
+        help="Tables to run: beans (packaged), beans_x10, beans_x100 (default: %(default)s).",
+    )
     parser.add_argument("kfx_args", nargs="*", help="More `kfx run` options, after `--`.")
     args = parser.parse_args(argv)
     results = {}

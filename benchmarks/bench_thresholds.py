@@ -86,8 +86,9 @@ def split_statistics(source: str, label: str, seed: int, sample_rows: int, folde
     from kfx.config import Config
 
     paths = {s: os.path.join(folder, f"{s}.csv") for s in ("train", "validation", "test")}
-    data_steps.import_dataset(source, label, paths["train"], paths["validation"], paths["test"],
-                         Config().fractions, seed, sample_rows)
+    data_steps.import_dataset(
+        source, label, paths["train"], paths["validation"], paths["test"], Config().fractions, seed, sample_rows
+    )
     return statistics.compute_statistics({s: pd.read_csv(p) for s, p in paths.items()})
 
 
@@ -110,9 +111,18 @@ def calibrate(tables: dict[str, tuple[str, str, int]], seeds: int, folder: str) 
             anomalies += len(validation.findings(checked.anomalies))
             for c in checked.comparisons:
                 noise_share = c.measured / c.noise if c.measured is not None and c.noise else 0.0
-                f = features.setdefault(c.feature, {
-                    "distance": c.distance, "rows": c.rows, "measured": 0.0, "threshold": c.threshold,
-                    "min_threshold": c.threshold, "of_noise": 0.0, "above": 0})
+                f = features.setdefault(
+                    c.feature,
+                    {
+                        "distance": c.distance,
+                        "rows": c.rows,
+                        "measured": 0.0,
+                        "threshold": c.threshold,
+                        "min_threshold": c.threshold,
+                        "of_noise": 0.0,
+                        "above": 0,
+                    },
+                )
                 f["measured"] = max(f["measured"], c.measured or 0.0)
                 f["min_threshold"] = min(f["min_threshold"], c.threshold)
                 f["of_noise"] = max(f["of_noise"], noise_share)
@@ -122,11 +132,16 @@ def calibrate(tables: dict[str, tuple[str, str, int]], seeds: int, folder: str) 
         for seed in range(1, seeds):
             stats = {"train": trains[seed]}
             schema = schemas.infer_schema(trains[seed])
-            checked = validation.validate(stats, schema, config.skew_threshold, previous=trains[0],
-                                          drift_threshold=config.drift_threshold)
+            checked = validation.validate(
+                stats, schema, config.skew_threshold, previous=trains[0], drift_threshold=config.drift_threshold
+            )
             drift_anomalies += len(validation.findings(checked.anomalies))
-        result[table] = {"features": features, "anomalies": anomalies, "drift_anomalies": drift_anomalies,
-                         "seconds": round(time.perf_counter() - started, 1)}
+        result[table] = {
+            "features": features,
+            "anomalies": anomalies,
+            "drift_anomalies": drift_anomalies,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         print(f"{table}: {seeds} seeds in {result[table]['seconds']} s", file=sys.stderr)
     return result
 
@@ -141,13 +156,20 @@ def shifted_drift(folder: str, sample_rows: int) -> dict:
     clean = split_statistics("", "Class", DRIFT_SEED, sample_rows, folder)
     shifted = split_statistics(shifted_beans(folder), "Class", DRIFT_SEED, sample_rows, folder)
     schema = schemas.infer_schema(shifted["train"])
-    checked = validation.validate(shifted, schema, config.skew_threshold, previous=clean["train"],
-                                  drift_threshold=config.drift_threshold)
+    checked = validation.validate(
+        shifted, schema, config.skew_threshold, previous=clean["train"], drift_threshold=config.drift_threshold
+    )
     found = validation.findings(checked.anomalies)
     drift = next(c for c in checked.comparisons if c.check == thresholds.DRIFT and c.feature == SHIFTED)
-    return {"feature": SHIFTED, "sample_rows": sample_rows, "measured": drift.measured, "threshold": drift.threshold,
-            "why": drift.why(), "drift_findings": [(f.split, f.feature) for f in found if f.check == thresholds.DRIFT],
-            "other_findings": [(f.split, f.feature, f.check) for f in found if f.check != thresholds.DRIFT]}
+    return {
+        "feature": SHIFTED,
+        "sample_rows": sample_rows,
+        "measured": drift.measured,
+        "threshold": drift.threshold,
+        "why": drift.why(),
+        "drift_findings": [(f.split, f.feature) for f in found if f.check == thresholds.DRIFT],
+        "other_findings": [(f.split, f.feature, f.check) for f in found if f.check != thresholds.DRIFT],
+    }
 
 
 def print_table(result: dict, seeds: int) -> None:
@@ -156,26 +178,38 @@ def print_table(result: dict, seeds: int) -> None:
 
     short = {thresholds.JS: "JS", thresholds.LINF: "L-inf"}
     print(f"\nLargest distance over {seeds} clean splits per feature vs. the threshold with the defaults")
-    print(f"{'table':14}{'feature':22}{'dist':>6}{'rows n/m':>13}{'largest':>9}{'threshold':>10}"
-          f"{'of thr':>8}{'of noise':>9}")
+    print(
+        f"{'table':14}{'feature':22}{'dist':>6}{'rows n/m':>13}{'largest':>9}{'threshold':>10}"
+        f"{'of thr':>8}{'of noise':>9}"
+    )
     for table, figures in result["tables"].items():
         for name, f in sorted(figures["features"].items(), key=lambda kv: -kv[1]["measured"] / kv[1]["min_threshold"]):
             rows = f"{f['rows'][0]}/{f['rows'][1]}"
-            print(f"{table:14}{name[:21]:22}{short[f['distance']]:>6}{rows:>13}{f['measured']:9.4f}"
-                  f"{f['min_threshold']:10.4f}{f['measured'] / f['min_threshold']:8.2f}{f['of_noise']:9.2f}")
-    print(f"\n{'table':14}{'of thr':>8}{'JS of noise':>12}{'L-inf of noise':>15}{'anomalies':>10}{'drift':>7}"
-          f"{'seconds':>9}")
+            print(
+                f"{table:14}{name[:21]:22}{short[f['distance']]:>6}{rows:>13}{f['measured']:9.4f}"
+                f"{f['min_threshold']:10.4f}{f['measured'] / f['min_threshold']:8.2f}{f['of_noise']:9.2f}"
+            )
+    print(
+        f"\n{'table':14}{'of thr':>8}{'JS of noise':>12}{'L-inf of noise':>15}{'anomalies':>10}{'drift':>7}"
+        f"{'seconds':>9}"
+    )
     for table, figures in result["tables"].items():
-        worst = {d: max((f["of_noise"] for f in figures["features"].values() if f["distance"] == d), default=0.0)
-                 for d in short}
+        worst = {
+            d: max((f["of_noise"] for f in figures["features"].values() if f["distance"] == d), default=0.0)
+            for d in short
+        }
         of_threshold = max(f["measured"] / f["min_threshold"] for f in figures["features"].values())
-        print(f"{table:14}{of_threshold:8.2f}{worst[thresholds.JS]:12.2f}{worst[thresholds.LINF]:15.2f}"
-              f"{figures['anomalies']:10}{figures['drift_anomalies']:7}{figures['seconds']:9.1f}")
+        print(
+            f"{table:14}{of_threshold:8.2f}{worst[thresholds.JS]:12.2f}{worst[thresholds.LINF]:15.2f}"
+            f"{figures['anomalies']:10}{figures['drift_anomalies']:7}{figures['seconds']:9.1f}"
+        )
     for shift in result["shifted"]:
         rows = f"{shift['sample_rows']} rows" if shift["sample_rows"] else "all rows"
-        print(f"\nshifted beans ({shift['feature']} x10 in half the rows; {rows}) vs. clean beans' training "
-              f"statistics: drift {shift['measured']:.4f}, threshold {shift['threshold']:.4f} ({shift['why']}); "
-              f"drift findings {shift['drift_findings']}, other findings {shift['other_findings']}")
+        print(
+            f"\nshifted beans ({shift['feature']} x10 in half the rows; {rows}) vs. clean beans' training "
+            f"statistics: drift {shift['measured']:.4f}, threshold {shift['threshold']:.4f} ({shift['why']}); "
+            f"drift findings {shift['drift_findings']}, other findings {shift['other_findings']}"
+        )
 
 
 def main(argv=None) -> int:
@@ -188,12 +222,17 @@ def main(argv=None) -> int:
 
     statistics.import_tfdv()
     with tempfile.TemporaryDirectory() as folder:
-        sources = {name: (with_bin5(sklearn_csv(name, folder), "target", folder), "target", 0)
-                   for name in ("iris", "wine", "breast_cancer")}
+        sources = {
+            name: (with_bin5(sklearn_csv(name, folder), "target", folder), "target", 0)
+            for name in ("iris", "wine", "breast_cancer")
+        }
         beans = with_bin5("", "Class", folder)
         sources.update(beans_600=(beans, "Class", 600), beans=(beans, "Class", 0))
-        result = {"seeds": args.seeds, "tables": calibrate(sources, args.seeds, folder),
-                  "shifted": [shifted_drift(folder, rows) for rows in (0, 600)]}
+        result = {
+            "seeds": args.seeds,
+            "tables": calibrate(sources, args.seeds, folder),
+            "shifted": [shifted_drift(folder, rows) for rows in (0, 600)],
+        }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)

@@ -57,8 +57,16 @@ def make_splits(table: str, tables_dir: str, out: str) -> dict[str, str]:
     if source and not os.path.exists(source):
         raise SystemExit(f"{source} does not exist; run python benchmarks/make_tables.py first.")
     config = Config()
-    data_steps.import_dataset(source, config.label_column, paths["train"], paths["validation"], paths["test"],
-                         config.fractions, config.seed, 0)
+    data_steps.import_dataset(
+        source,
+        config.label_column,
+        paths["train"],
+        paths["validation"],
+        paths["test"],
+        config.fractions,
+        config.seed,
+        0,
+    )
     return paths
 
 
@@ -74,14 +82,29 @@ def build_candidate(name: str, categorical: list[bool]):
         from sklearn.pipeline import make_pipeline
 
         # The SVC's column handling (imputers, Yeo-Johnson, one-hot): the kernel needs the same scaling.
-        columns = build_model(categorical, "svc", c=config.svm_c, gamma=config.svm_gamma,
-                              learning_rate=config.boosting_learning_rate, max_iter=config.boosting_max_iter,
-                              seed=config.seed)[0]
-        return make_pipeline(columns, Nystroem(n_components=NYSTROEM_COMPONENTS, gamma=1 / len(categorical),
-                                               random_state=config.seed),
-                             LogisticRegression(C=config.svm_c, max_iter=1000))
-    return build_model(categorical, name, c=config.svm_c, gamma=config.svm_gamma,
-                       learning_rate=config.boosting_learning_rate, max_iter=config.boosting_max_iter, seed=config.seed)
+        columns = build_model(
+            categorical,
+            "svc",
+            c=config.svm_c,
+            gamma=config.svm_gamma,
+            learning_rate=config.boosting_learning_rate,
+            max_iter=config.boosting_max_iter,
+            seed=config.seed,
+        )[0]
+        return make_pipeline(
+            columns,
+            Nystroem(n_components=NYSTROEM_COMPONENTS, gamma=1 / len(categorical), random_state=config.seed),
+            LogisticRegression(C=config.svm_c, max_iter=1000),
+        )
+    return build_model(
+        categorical,
+        name,
+        c=config.svm_c,
+        gamma=config.svm_gamma,
+        learning_rate=config.boosting_learning_rate,
+        max_iter=config.boosting_max_iter,
+        seed=config.seed,
+    )
 
 
 def measure_fit(point: dict) -> dict:
@@ -108,8 +131,13 @@ def measure_fit(point: dict) -> dict:
     started = time.perf_counter()
     accuracy = float((model.predict(to_matrix(test, features)) == test[label].to_numpy()).mean())
     predict = time.perf_counter() - started
-    result = {"train_rows": len(train), "fit_s": round(fit, 2), "predict_s": round(predict, 2),
-              "test_rows": len(test), "test_accuracy": round(accuracy, 4)}
+    result = {
+        "train_rows": len(train),
+        "fit_s": round(fit, 2),
+        "predict_s": round(predict, 2),
+        "test_rows": len(test),
+        "test_accuracy": round(accuracy, 4),
+    }
     if point["model"] == "hist_gradient_boosting":
         result["rounds"] = int(model[-1].n_iter_)
     return result
@@ -122,8 +150,11 @@ def measure_trainer(point: dict) -> dict:
     from kfx import contract
 
     with tempfile.TemporaryDirectory() as model_dir:
-        environ = {contract.MODEL_DIR_VARIABLE: model_dir, contract.DATA_FORMAT_VARIABLE: "csv",
-                   **{var: point["splits"][split] for split, var in contract.SPLIT_VARIABLES.items()}}
+        environ = {
+            contract.MODEL_DIR_VARIABLE: model_dir,
+            contract.DATA_FORMAT_VARIABLE: "csv",
+            **{var: point["splits"][split] for split, var in contract.SPLIT_VARIABLES.items()},
+        }
         from trainer import task
 
         started = time.perf_counter()
@@ -132,10 +163,15 @@ def measure_trainer(point: dict) -> dict:
         with open(os.path.join(model_dir, contract.METADATA_FILE)) as f:
             metadata = json.load(f)
         size = os.path.getsize(os.path.join(model_dir, contract.MODEL_FILE))
-    return {"train_rows": metrics["train_rows"], "estimator": metadata["model"]["estimator"],
-            "seconds": round(seconds, 2), "fit_s": metrics["fit_seconds"],
-            "test_accuracy": round(metrics["test"]["accuracy"], 4), "id_columns": metadata["id_columns"],
-            "model_mb": round(size / 2**20, 1)}
+    return {
+        "train_rows": metrics["train_rows"],
+        "estimator": metadata["model"]["estimator"],
+        "seconds": round(seconds, 2),
+        "fit_s": metrics["fit_seconds"],
+        "test_accuracy": round(metrics["test"]["accuracy"], 4),
+        "id_columns": metadata["id_columns"],
+        "model_mb": round(size / 2**20, 1),
+    }
 
 
 def peak_rss_mb() -> int:
@@ -151,12 +187,15 @@ def peak_rss_mb() -> int:
 
 def child(point: dict) -> dict:
     """Runs one point in a fresh Python and adds its wall time and peak resident memory."""
-    code = ("import json, sys; sys.path.insert(0, sys.argv[2]); import bench_trainer as b; "
-            "p = json.loads(sys.argv[1]); r = getattr(b, 'measure_' + p['kind'])(p); "
-            "r['peak_rss_mb'] = b.peak_rss_mb(); print(json.dumps(r))")
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[2]); import bench_trainer as b; "
+        "p = json.loads(sys.argv[1]); r = getattr(b, 'measure_' + p['kind'])(p); "
+        "r['peak_rss_mb'] = b.peak_rss_mb(); print(json.dumps(r))"
+    )
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(point), HERE], capture_output=True, text=True,
-                          cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(point), HERE], capture_output=True, text=True, cwd=REPO
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{point} failed:\n{proc.stderr}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -168,8 +207,10 @@ def plan(splits: dict[str, dict[str, str]], skip_slow: bool) -> list[dict]:
     """The points to measure, in order."""
     points = [{"kind": "fit", "table": "beans", "rows": 0, "model": m, "splits": splits["beans"]} for m in MODELS]
     for rows in SAMPLES:
-        points += [{"kind": "fit", "table": "beans_x10", "rows": rows, "model": m, "splits": splits["beans_x10"]}
-                   for m in MODELS[:2]]
+        points += [
+            {"kind": "fit", "table": "beans_x10", "rows": rows, "model": m, "splits": splits["beans_x10"]}
+            for m in MODELS[:2]
+        ]
     for model in MODELS:
         point = {"kind": "fit", "table": "beans_x10", "rows": 0, "model": model, "splits": splits["beans_x10"]}
         points.append({**point, "skipped": "--skip-slow"} if skip_slow and model == "svc" else point)
@@ -200,8 +241,10 @@ def plan(splits: dict[str, dict[str, str]], skip_slow: bool) -> list[dict]:
             ),
         },
     ]
-    points += [{"kind": "trainer", "table": t, "splits": splits[t]} for t in ("beans", "beans_messy", "beans_x10",
-                                                                            "beans_x100")]
+    points += [
+        {"kind": "trainer", "table": t, "splits": splits[t]}
+        for t in ("beans", "beans_messy", "beans_x10", "beans_x100")
+    ]
     return points
 
 

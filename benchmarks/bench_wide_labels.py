@@ -70,12 +70,24 @@ def run_classes(classes: int, rows_per_class: int, kill_above_mb: float, extra: 
         source = os.path.join(scratch, f"wide{classes}.csv")
         wide_table(classes, rows_per_class).to_csv(source, index=False)
         runs = os.path.join(scratch, "runs")
-        cmd = [os.path.join(BIN, "kfx"), "run", "--runs-dir", runs, "--source", source, "--label-column", LABEL,
-               "--min-accuracy", "0", *extra]
+        cmd = [
+            os.path.join(BIN, "kfx"),
+            "run",
+            "--runs-dir",
+            runs,
+            "--source",
+            source,
+            "--label-column",
+            LABEL,
+            "--min-accuracy",
+            "0",
+            *extra,
+        ]
         started = time.perf_counter()
         # A session of its own, so a run over the memory bound is stopped with all it started.
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True
+        )
         sampler = Sampler(proc.pid)
         sampler.start()
         killed = []
@@ -94,8 +106,12 @@ def run_classes(classes: int, rows_per_class: int, kill_above_mb: float, extra: 
         threading.Thread(target=guard, daemon=True).start()
         code, seconds, lines = follow(proc, sampler, started)
         if killed:
-            return {"classes": classes, "wall_s": round(seconds, 1), "killed": f"over {killed[0]} MB in {sampler.step}",
-                    "steps": sampler.peaks}
+            return {
+                "classes": classes,
+                "wall_s": round(seconds, 1),
+                "killed": f"over {killed[0]} MB in {sampler.step}",
+                "steps": sampler.peaks,
+            }
         if code != 0:
             raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{''.join(lines[-30:])}")
         (run,) = [d for d in os.listdir(runs) if os.path.isfile(os.path.join(runs, d, "summary.json"))]
@@ -118,11 +134,16 @@ def run_classes(classes: int, rows_per_class: int, kill_above_mb: float, extra: 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--classes", nargs="+", type=int, default=[7, 100, 500],
-                        help="Class counts to run (default: %(default)s).")
+    parser.add_argument(
+        "--classes", nargs="+", type=int, default=[7, 100, 500], help="Class counts to run (default: %(default)s)."
+    )
     parser.add_argument("--rows-per-class", type=int, default=12, help="Rows of each class (default: %(default)s).")
-    parser.add_argument("--kill-above-mb", type=float, default=6000,
-                        help="Stop a run whose processes together hold more (default: %(default)s).")
+    parser.add_argument(
+        "--kill-above-mb",
+        type=float,
+        default=6000,
+        help="Stop a run whose processes together hold more (default: %(default)s).",
+    )
     parser.add_argument("kfx_args", nargs="*", help="More `kfx run` options, after `--`.")
     args = parser.parse_args(argv)
     results = {}
@@ -133,9 +154,12 @@ def main(argv=None) -> int:
             print(f"{classes} classes: stopped after {result['wall_s']} s: {result['killed']}", flush=True)
             continue
         width, height = result["view_png"]
-        print(f"{classes} classes: {result['rows']:,} rows, {result['wall_s']} s, test accuracy "
-              f"{result['test_accuracy']}, evaluation page {result['view_chars']:,} characters, "
-              f"picture {width}x{height} px", flush=True)
+        print(
+            f"{classes} classes: {result['rows']:,} rows, {result['wall_s']} s, test accuracy "
+            f"{result['test_accuracy']}, evaluation page {result['view_chars']:,} characters, "
+            f"picture {width}x{height} px",
+            flush=True,
+        )
         print_steps(result)
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "wide_labels.json"), "w") as f:

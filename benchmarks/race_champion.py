@@ -34,7 +34,7 @@ WEAK = "weak (seed 5, --svm-c 0.01)"
 
 def _summary(stdout: str) -> dict:
     # The step lines come first; the summary is the JSON that follows them.
-    return json.loads(stdout[stdout.index("\n{") + 1:])
+    return json.loads(stdout[stdout.index("\n{") + 1 :])
 
 
 def repetition(folder: str) -> dict:
@@ -55,9 +55,29 @@ def repetition(folder: str) -> dict:
     )
     procs = {
         name: subprocess.Popen(
-            [sys.executable, "-c", wait, go, KFX, "run", "--sample-rows", "600", "--min-accuracy", "0.05",
-             "--runs-dir", runs, "--registry-dir", registry, "--json", *options],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+            [
+                sys.executable,
+                "-c",
+                wait,
+                go,
+                KFX,
+                "run",
+                "--sample-rows",
+                "600",
+                "--min-accuracy",
+                "0.05",
+                "--runs-dir",
+                runs,
+                "--registry-dir",
+                registry,
+                "--json",
+                *options,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
         for name, options in RUNS.items()
     }
     time.sleep(0.5)
@@ -69,16 +89,25 @@ def repetition(folder: str) -> dict:
         if proc.returncode != 0:
             raise SystemExit(f"{name} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-2000:]}")
         summary = _summary(out)
-        results[name] = {"champion_seen": summary["champion"].get("version") or None, "seconds": summary.get("seconds"),
-                         "accuracy": round(summary["model"]["test_accuracy"], 4),
-                         "pushed": summary["push"].get("pushed"), "version": summary["push"].get("version"),
-                         "reason": summary["push"].get("reason", "")}
+        results[name] = {
+            "champion_seen": summary["champion"].get("version") or None,
+            "seconds": summary.get("seconds"),
+            "accuracy": round(summary["model"]["test_accuracy"], 4),
+            "pushed": summary["push"].get("pushed"),
+            "version": summary["push"].get("version"),
+            "reason": summary["push"].get("reason", ""),
+        }
     seconds = time.perf_counter() - started
     versions = sorted(int(n[1:]) for n in os.listdir(os.path.join(registry, "beans")) if n[1:].isdigit())
     holder = {r["version"]: name for name, r in results.items() if r["pushed"]}
     newest = holder.get(versions[-1]) if versions else None
-    return {"seconds": round(seconds, 1), "versions": {f"v{v}": holder.get(v) for v in versions}, "newest": newest,
-            "weak_is_newest": newest == WEAK, "runs": results}
+    return {
+        "seconds": round(seconds, 1),
+        "versions": {f"v{v}": holder.get(v) for v in versions},
+        "newest": newest,
+        "weak_is_newest": newest == WEAK,
+        "runs": results,
+    }
 
 
 def main() -> None:

@@ -13,8 +13,12 @@ from kfx.components import generate_statistics, import_dataset, infer_schema, va
 
 @dsl.component(base_image="python:3.11-slim", packages_to_install=["pandas", "scikit-learn"])
 def train_forest(
-    train_data: Input[Dataset], test_data: Input[Dataset], label_column: str, trees: int,
-    model: Output[Model], metrics: Output[Metrics],
+    train_data: Input[Dataset],
+    test_data: Input[Dataset],
+    label_column: str,
+    trees: int,
+    model: Output[Model],
+    metrics: Output[Metrics],
 ) -> float:
     """Fits a random forest on the training split and logs its test accuracy."""
     import os
@@ -38,12 +42,15 @@ def train_forest(
 def forest(source: str = "", label_column: str = "Class", sample_rows: int = 0, trees: int = 50):
     data = import_dataset(source=source, label_column=label_column, sample_rows=sample_rows)
     stats = generate_statistics(
-        train_data=data.outputs["train_data"], validation_data=data.outputs["validation_data"],
+        train_data=data.outputs["train_data"],
+        validation_data=data.outputs["validation_data"],
         test_data=data.outputs["test_data"],
     )
     schema = infer_schema(statistics=stats.outputs["statistics"])
     checked = validate_statistics(statistics=stats.outputs["statistics"], schema=schema.outputs["schema"])
     train_forest(
-        train_data=data.outputs["train_data"], test_data=data.outputs["test_data"], label_column=label_column,
+        train_data=data.outputs["train_data"],
+        test_data=data.outputs["test_data"],
+        label_column=label_column,
         trees=trees,
     ).after(checked)  # only data that passed validation is trained on

@@ -35,31 +35,45 @@ def main(argv: list[str]) -> int:
     labels = [row[metadata["label_column"]] for row in rows]
     predictions = [str(p) for p in model.predict(matrix)]
     accuracy = sum(p == y for p, y in zip(predictions, labels, strict=True)) / len(labels)
-    result = {"sklearn": sklearn.__version__, "numpy": np.__version__, "rows": len(rows),
-              "accuracy": accuracy, "predictions": predictions}
+    result = {
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "rows": len(rows),
+        "accuracy": accuracy,
+        "predictions": predictions,
+    }
     json.dump(result, open(out_json, "w"))
 
     # Unpickling with another scikit-learn release warns once per estimator: one line for all.
     pickled = {getattr(w.message, "original_sklearn_version", None) for w in caught} - {None}
     others = [str(w.message).splitlines()[0] for w in caught if not hasattr(w.message, "original_sklearn_version")]
-    notes = "; ".join(([f"InconsistentVersionWarning: pickled with scikit-learn {', '.join(sorted(pickled))}"]
-                       if pickled else []) + others)
-    print(f"scikit-learn {sklearn.__version__} (NumPy {np.__version__}) loaded model.joblib: "
-          f"test accuracy {accuracy:.4f} on {len(rows)} rows" + (f" [{notes}]" if notes else ""))
+    notes = "; ".join(
+        ([f"InconsistentVersionWarning: pickled with scikit-learn {', '.join(sorted(pickled))}"] if pickled else [])
+        + others
+    )
+    print(
+        f"scikit-learn {sklearn.__version__} (NumPy {np.__version__}) loaded model.joblib: "
+        f"test accuracy {accuracy:.4f} on {len(rows)} rows" + (f" [{notes}]" if notes else "")
+    )
     # The same test split the trainer scored: its accuracy must be the one metrics.json reports.
     metrics_path = os.path.join(model_dir, "metrics.json")
     if os.path.exists(metrics_path):
         reported = json.load(open(metrics_path))["test"]["accuracy"]
         if abs(reported - accuracy) > 1e-9:
-            print(f"check_model: test accuracy {accuracy} differs from the trainer's metrics.json ({reported})",
-                  file=sys.stderr)
+            print(
+                f"check_model: test accuracy {accuracy} differs from the trainer's metrics.json ({reported})",
+                file=sys.stderr,
+            )
             return 1
     if rest[:1] == ["--expect"]:
         reference = json.load(open(rest[1]))
         differ = sum(a != b for a, b in zip(predictions, reference["predictions"], strict=False))
         if differ or len(predictions) != len(reference["predictions"]):
-            print(f"check_model: {differ} of {len(predictions)} predictions differ from scikit-learn "
-                  f"{reference['sklearn']}'s", file=sys.stderr)
+            print(
+                f"check_model: {differ} of {len(predictions)} predictions differ from scikit-learn "
+                f"{reference['sklearn']}'s",
+                file=sys.stderr,
+            )
             return 1
         print(f"predictions equal scikit-learn {reference['sklearn']}'s on all {len(predictions)} test rows")
     return 0

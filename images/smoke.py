@@ -59,7 +59,7 @@ def component_command(work: str, mount: str) -> None:
     from kfx.components.generate_statistics import generate_statistics
 
     spec = generate_statistics.pipeline_spec
-    (component_name, component_spec), = spec.components.items()
+    ((component_name, component_spec),) = spec.components.items()
     executor = spec.deployment_spec["executors"][component_spec.executor_label]
     container = utils.struct_to_executor_spec(executor).container
     arguments = {

@@ -147,8 +147,14 @@ def run_predict(
     from kfx.pipelines.local_predict import batch_predict
 
     values = {**local_values(config), "model_version": version}
-    return run_local(config, out=out, verbose=verbose, listeners=[*copier, *(listeners or [])],
-                     pipeline=batch_predict, arguments=arguments(batch_predict, values))
+    return run_local(
+        config,
+        out=out,
+        verbose=verbose,
+        listeners=[*copier, *(listeners or [])],
+        pipeline=batch_predict,
+        arguments=arguments(batch_predict, values),
+    )
 
 
 class _OutputCopier(Listener):

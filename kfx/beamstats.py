@@ -91,8 +91,11 @@ def csv_statistics(
     columns = {name: get_csv_header(uri, ",") for name, uri in data_uris.items()}
     # Workers write the statistics where this process reads them back: on Dataflow, under temp_location.
     remote = options["runner"] != PORTABLE and options.get("temp_location")
-    folder = (f"{remote.rstrip('/')}/kfx-statistics-{uuid.uuid4().hex[:12]}" if remote
-              else tempfile.mkdtemp(prefix="kfx-statistics-"))
+    folder = (
+        f"{remote.rstrip('/')}/kfx-statistics-{uuid.uuid4().hex[:12]}"
+        if remote
+        else tempfile.mkdtemp(prefix="kfx-statistics-")
+    )
     try:
         # flags=[]: Beam would otherwise parse this process's own command line.
         with _workers_skip_keras(), beam.Pipeline(options=PipelineOptions(flags=[], **options)) as pipeline:
@@ -175,8 +178,10 @@ def _DecodeCSV(uri: str, columns: list[str]):
         )
         return (
             parsed(pipeline, "Rows")
-            | "Batch" >> batch_util.BatchRecords(
-                constants.DEFAULT_DESIRED_INPUT_BATCH_SIZE, ["kfx"], record_size_fn=lambda kv: len(kv[1]) << 1)
+            | "Batch"
+            >> batch_util.BatchRecords(
+                constants.DEFAULT_DESIRED_INPUT_BATCH_SIZE, ["kfx"], record_size_fn=lambda kv: len(kv[1]) << 1
+            )
             | "ToArrow" >> beam.ParDo(csv_decoder.BatchedCSVRowsToRecordBatch(skip_blank_lines=True), types)
         )
 

@@ -159,7 +159,8 @@ class StepCache(Listener):
         for message in (task["component_spec"], task["executor_spec"]):
             component.update(message.SerializeToString(deterministic=True))
         files = {
-            name: content_digest(value) for name, value in event.parameters.items()
+            name: content_digest(value)
+            for name, value in event.parameters.items()
             if isinstance(value, str) and value and os.path.isfile(value)
         }
         inputs = {name: [self._digest(a.uri) for a in artifacts] for name, artifacts in event.input_artifacts.items()}
@@ -169,14 +170,23 @@ class StepCache(Listener):
             read.update({a.uri: (f"input {name}", digest) for a, digest in zip(artifacts, inputs[name], strict=True)})
         self._read[event.name] = read
         payload = {
-            "recipe": KEY_VERSION, "component": component.hexdigest(), "code": self.code,
-            "parameters": event.parameters, "files": files, "inputs": inputs,
+            "recipe": KEY_VERSION,
+            "component": component.hexdigest(),
+            "code": self.code,
+            "parameters": event.parameters,
+            "files": files,
+            "inputs": inputs,
         }
         return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     def _reuse(
-        self, event: TaskEvent, task: dict[str, Any], execution: ExecutionRecord,
-        outputs: dict[str, ArtifactRecord], exact: dict[str, Any], outside: tuple[str, ...],
+        self,
+        event: TaskEvent,
+        task: dict[str, Any],
+        execution: ExecutionRecord,
+        outputs: dict[str, ArtifactRecord],
+        exact: dict[str, Any],
+        outside: tuple[str, ...],
     ) -> Optional[dict[str, Any]]:
         """The task's outputs from ``execution`` placed in this run's folder, or None when it cannot stand in.
 
@@ -254,7 +264,9 @@ class StepCache(Listener):
 
 
 def open_cache(
-    config: Config, store: Optional[LineageStore], uncached: frozenset[str] = frozenset(),
+    config: Config,
+    store: Optional[LineageStore],
+    uncached: frozenset[str] = frozenset(),
 ) -> Optional[StepCache]:
     """The cache of a local run.
 

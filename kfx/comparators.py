@@ -51,8 +51,11 @@ def _top_share(feature) -> float:
     if feature is None or not feature.HasField("string_stats") or not rows:
         return 0.5
     stats = feature.string_stats
-    top = stats.top_values[0].frequency if stats.top_values else (
-        stats.rank_histogram.buckets[0].sample_count if stats.rank_histogram.buckets else 0)
+    top = (
+        stats.top_values[0].frequency
+        if stats.top_values
+        else (stats.rank_histogram.buckets[0].sample_count if stats.rank_histogram.buckets else 0)
+    )
     return top / rows if top else 0.5
 
 
@@ -143,4 +146,3 @@ def measurements(anomalies: Optional[anomalies_pb2.Anomalies]) -> dict[tuple[str
             if measured:
                 result[(name, check)] = max(x.value for x in measured)
     return result
-

@@ -48,7 +48,8 @@ def component(func: Optional[Callable] = None, **options: Any) -> Any:
                 filled[index] = parameter.replace(default=defaults[parameter.name])
         func.__defaults__ = tuple(p.default for p in filled if p.default is not p.empty) or None
         return _through_kfx_executor(
-            dsl.component(func, **{"base_image": DEFAULT_IMAGE, "install_kfp_package": False, **options}))
+            dsl.component(func, **{"base_image": DEFAULT_IMAGE, "install_kfp_package": False, **options})
+        )
 
     return wrap(func) if func is not None else wrap
 
@@ -65,5 +66,3 @@ def _through_kfx_executor(declared: Any) -> Any:
         raise RuntimeError(f"Component {declared.name}: its command does not run {kfp_command!r}; kfx cannot wrap it.")
     container.command = [part.replace(kfp_command, COMMAND) for part in container.command]
     return declared
-
-

@@ -47,8 +47,9 @@ def source_name(source: str) -> str:
     return name or PACKAGED_NAME
 
 
-def _option(default: Any = dataclasses.MISSING, text: str = "", *, factory: Any = dataclasses.MISSING,
-            flag: str = "") -> Any:
+def _option(
+    default: Any = dataclasses.MISSING, text: str = "", *, factory: Any = dataclasses.MISSING, flag: str = ""
+) -> Any:
     """A Config field with its help text, which ``--help`` shows (:mod:`kfx.commands.options`); ``flag`` is a
     shorter command-line name (``enable_caching`` is also ``--cache`` / ``--no-cache``)."""
     return field(default=default, default_factory=factory, metadata={"help": text, **({"flag": flag} if flag else {})})
@@ -63,9 +64,11 @@ class Config:
 
     target: str = _option("local", "local (kfp.local on this machine) or vertex (Vertex AI Pipelines).")
     # data
-    source: str = _option("",
+    source: str = _option(
+        "",
         "Table to read: a local .csv/.parquet path, gs://… or bq://project.dataset.table. Empty means the beans "
-        "table shipped with kfx.")
+        "table shipped with kfx.",
+    )
     label_column: str = _option("Class", "Column holding the class to predict. Defaults to Class.")
     train_fraction: float = _option(0.8, "Share of rows for training. Defaults to 0.8.")
     validation_fraction: float = _option(0.1, "Share of rows for validation. Defaults to 0.1.")
@@ -74,41 +77,55 @@ class Config:
     sample_rows: int = _option(0, "Stratified sample of this many rows before splitting; 0 uses all rows.")
     # statistics, schema, validation
     stats_engine: str = _option("memory", "memory (TFDV on a DataFrame) or beam (a Beam pipeline).")
-    beam_runner: str = _option("DirectRunner",
+    beam_runner: str = _option(
+        "DirectRunner",
         'Beam runner: DirectRunner or DataflowRunner. Locally it runs stats_engine="beam"; on Vertex AI DataflowRunner '
-        "computes statistics on Dataflow, DirectRunner in the task's memory.")
+        "computes statistics on Dataflow, DirectRunner in the task's memory.",
+    )
     schema_file: str = _option("", "Curated schema (text proto) to use instead of inferring one.")
-    skew_threshold: float = _option(0.15,
+    skew_threshold: float = _option(
+        0.15,
         "Base Jensen-Shannon divergence (numeric) / L-infinity distance (categorical) above which train vs. validation "
         "counts as skew; each feature's threshold adds a noise term for the rows compared (see kfx.thresholds). "
-        "Defaults to 0.15: clean splits of full beans measure up to 0.08.")
+        "Defaults to 0.15: clean splits of full beans measure up to 0.08.",
+    )
     fail_on_anomalies: bool = _option(True, "Fail the run when TFDV reports anomalies. Defaults to True.")
     # training and evaluation
     svm_c: float = _option(10.0, "SVM regularisation C of the trainer. Defaults to 10.")
     svm_gamma: str = _option("scale", 'SVM kernel gamma ("scale", "auto" or a number). Defaults to "scale".')
-    svm_max_rows: int = _option(30000,
+    svm_max_rows: int = _option(
+        30000,
         "Training rows up to which the model is the exact RBF SVC; above them it is histogram gradient boosting, whose "
         "fit grows linearly with rows. 0 always boosts. Defaults to 30000 (see the README's trainer section for the "
-        "measurements).")
+        "measurements).",
+    )
     boosting_learning_rate: float = _option(0.1, "Learning rate of the gradient boosting. Defaults to 0.1.")
     boosting_max_iter: int = _option(100, "Most boosting rounds; early stopping may end sooner. Defaults to 100.")
     min_accuracy: float = _option(0.9, "Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.")
-    accuracy_tolerance: float = _option(0.01,
+    accuracy_tolerance: float = _option(
+        0.01,
         "How far below the champion's accuracy (the model's current version, scored on this run's test split) a new "
-        "model may be and still be blessed. Defaults to 0.01 (one point).")
-    drift_threshold: float = _option(0.15,
+        "model may be and still be blessed. Defaults to 0.01 (one point).",
+    )
+    drift_threshold: float = _option(
+        0.15,
         "Base Jensen-Shannon divergence (numeric) / L-infinity distance (categorical) between this run's training "
         "statistics and the champion's above which a feature has drifted; widened for small tables as skew_threshold "
-        "is. Defaults to 0.15.")
-    serving_env: str = _option("",
+        "is. Defaults to 0.15.",
+    )
+    serving_env: str = _option(
+        "",
         "Folder of the Python environment that holds only the serving image's packages (its scikit-learn, joblib, "
-        "numpy, scipy), made once and kept; empty means .kfx/serving-env under the current folder.")
+        "numpy, scipy), made once and kept; empty means .kfx/serving-env under the current folder.",
+    )
     # local outputs
     runs_dir: str = _option("runs", "Folder that holds one folder per local run. Defaults to runs.")
     registry_dir: str = _option("", "Local model registry folder; empty means <runs_dir>/registry.")
-    model_name: str = _option("",
+    model_name: str = _option(
+        "",
         "Name of the model in the registry; empty means the source's own name (the file's stem or the BigQuery table "
-        "id; beans for the packaged table).")
+        "id; beans for the packaged table).",
+    )
     pipeline_name: str = _option("", "Name of the pipeline and of its runs; empty means kfx-<model name>.")
     image: str = _option(DEFAULT_IMAGE, "Container image of the kfx components.")
     record_lineage: bool = _option(True, "Record every local run in ML Metadata. Defaults to True.")
@@ -121,43 +138,58 @@ class Config:
     job_id: str = _option("", "Vertex pipeline job id; empty lets Vertex AI choose.")
     bq_source: str = _option("", "bq://project.dataset.table read on Vertex AI.")
     bq_dest: str = _option("", "bq://project or bq://project.dataset for the training data export.")
-    recipients: list[str] = _option(text=
-        "E-mail addresses notified when the Vertex run ends (Vertex AI takes at most three).", factory=list)
+    recipients: list[str] = _option(
+        text="E-mail addresses notified when the Vertex run ends (Vertex AI takes at most three).", factory=list
+    )
     service_account: str = _option("", "Service account the Vertex run acts as.")
     network: str = _option("", "VPC network of the Dataflow workers (statistics with DataflowRunner) only.")
     subnetwork: str = _option("", "Subnetwork of the Dataflow workers (regions/REGION/subnetworks/NAME or a URL) only.")
-    peering_network: str = _option("",
+    peering_network: str = _option(
+        "",
         "VPC network, peered with Vertex AI, that the pipeline job and the custom training job join "
-        "(projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.")
+        "(projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.",
+    )
     training_image: str = _option("", "Container image of the trainer (vertex target).")
     machine_type: str = _option("n1-standard-4", "Machine type of the Vertex custom training job.")
-    retries: int = _option(0,
+    retries: int = _option(
+        0,
         "Times Vertex AI runs a failed task again, after 30 s, then twice as long each time (at most 1 h in all); 0 "
         "runs none again. The push is never run again (a second attempt could upload the same version twice). "
-        "kfp.local ignores it. Defaults to 0.")
+        "kfp.local ignores it. Defaults to 0.",
+    )
     experiment: str = _option("", "Vertex AI Experiment the submitted run is added to; empty adds it to none.")
-    pipeline: str = _option("train",
+    pipeline: str = _option(
+        "train",
         "Which Vertex AI pipeline to compile, submit or schedule: train (the beans pipeline) or predict (batch "
-        "prediction of bq_source into bq_dest with the model's default version). Defaults to train.")
+        "prediction of bq_source into bq_dest with the model's default version). Defaults to train.",
+    )
     # a schedule of the vertex pipeline (kfx schedule)
-    cron: str = _option("",
+    cron: str = _option(
+        "",
         "When a schedule starts runs: five cron fields (minute hour day-of-month month day-of-week), optionally after "
-        "TZ=Area/City (default UTC), such as TZ=Europe/Berlin 0 3 * * MON.")
+        "TZ=Area/City (default UTC), such as TZ=Europe/Berlin 0 3 * * MON.",
+    )
     max_concurrent_runs: int = _option(1, "Most runs of a schedule at one time. Defaults to 1.")
     max_runs: int = _option(0, "Runs after which a schedule ends; 0 means no limit.")
-    start_time: str = _option("",
-        "When a schedule's first run may start (ISO 8601 with a UTC offset); empty means now.")
+    start_time: str = _option(
+        "", "When a schedule's first run may start (ISO 8601 with a UTC offset); empty means now."
+    )
     end_time: str = _option("", "When a schedule stops starting runs (ISO 8601 with a UTC offset); empty means never.")
     # KFP's caching, on both targets; the command-line flag is --cache / --no-cache.
-    enable_caching: bool = _option(True,
+    enable_caching: bool = _option(
+        True,
         "Reuse the outputs of a step whose component, code, parameters and input data equal an earlier "
         "complete execution's (locally from the lineage store, on Vertex AI through its cache). Defaults "
-        "to True; --no-cache runs every step.", flag="cache")
+        "to True; --no-cache runs every step.",
+        flag="cache",
+    )
     build_pipeline_container: bool = _option(False, "Build and push the kfx and trainer images before submitting.")
-    pipeline_container_version: str = _option("latest",
-        "Tag of the kfx and trainer images in Artifact Registry. Defaults to latest.")
-    artifact_repository: str = _option("kfx",
-        "Artifact Registry (Docker) repository holding the images. Defaults to kfx.")
+    pipeline_container_version: str = _option(
+        "latest", "Tag of the kfx and trainer images in Artifact Registry. Defaults to latest."
+    )
+    artifact_repository: str = _option(
+        "kfx", "Artifact Registry (Docker) repository holding the images. Defaults to kfx."
+    )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:
@@ -175,9 +207,7 @@ class Config:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise ConfigError(
-                f"Unknown option(s) {', '.join(unknown)}; the options are: {', '.join(sorted(names))}."
-            )
+            raise ConfigError(f"Unknown option(s) {', '.join(unknown)}; the options are: {', '.join(sorted(names))}.")
         config = cls(**{k: v for k, v in values.items() if v is not None})
         config.validate()
         return config

@@ -38,9 +38,7 @@ def check_config(config: Config) -> None:
     if config.sample_rows < 0:
         raise ConfigError(f"sample_rows is {config.sample_rows}; pass 0 for all rows or a positive row count.")
     if config.stats_engine not in STATS_ENGINES:
-        raise ConfigError(
-            f"Unknown statistics engine {config.stats_engine!r}; use one of: {', '.join(STATS_ENGINES)}."
-        )
+        raise ConfigError(f"Unknown statistics engine {config.stats_engine!r}; use one of: {', '.join(STATS_ENGINES)}.")
     if config.beam_runner not in BEAM_RUNNERS:
         raise ConfigError(f"Unknown Beam runner {config.beam_runner!r}; use one of: {', '.join(BEAM_RUNNERS)}.")
     if not (0 <= config.min_accuracy <= 1):

@@ -25,7 +25,13 @@ METADATA_FILE = "model_metadata.json"
 
 
 TRAINER_PARAMETERS = (
-    "label_column", "svm_c", "svm_gamma", "seed", "svm_max_rows", "boosting_learning_rate", "boosting_max_iter",
+    "label_column",
+    "svm_c",
+    "svm_gamma",
+    "seed",
+    "svm_max_rows",
+    "boosting_learning_rate",
+    "boosting_max_iter",
 )
 """The trainer's hyper-parameters and options, by their Config field names; each is ``--name-with-dashes``."""
 

@@ -27,8 +27,24 @@ if TYPE_CHECKING:
 
 # pandas.read_csv's default missing-value markers: a cell is missing exactly when pandas reads it so.
 NA_VALUES = (
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null",
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "n/a",
+    "nan",
+    "null",
 )
 # Rows formatted and written at a time: bounds the memory a split's text takes while it is written.
 BATCH_ROWS = 65536
@@ -117,8 +133,7 @@ def check(uri: str, head: bytes, tail: bytes, lines: Callable[[], int]) -> None:
     last = tail.rsplit(b"\n", 1)[-1]
     if (b"\n" in head or b"\n" in tail) and last.count(b",") < header.count(b","):
         raise SourceError(
-            f"{uri!r} ends in the middle of a row (line {lines()}), so the file is truncated; "
-            "copy or export it again."
+            f"{uri!r} ends in the middle of a row (line {lines()}), so the file is truncated; copy or export it again."
         )
 
 
@@ -208,7 +223,11 @@ def header(source: Union[str, bytes]) -> list[str]:
 
     first = pd.read_csv(
         source if isinstance(source, str) else io.BytesIO(source),
-        header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8",
+        header=None,
+        nrows=1,
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8",
     )
     return [str(cell) for cell in first.iloc[0]] if len(first) else []
 

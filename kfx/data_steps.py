@@ -49,8 +49,9 @@ def import_dataset(
         if kept is not None:
             # The sample keeps its rows' positions in the source, so that errors name the source's lines.
             whole, table, frame = frame[label_column], table.take(kept), frame.iloc[kept]
-    frame = data.check_table(frame, label_column, fractions, source=f"source {parsed.uri!r}",
-                             sampled_from=whole, cells=table)
+    frame = data.check_table(
+        frame, label_column, fractions, source=f"source {parsed.uri!r}", sampled_from=whole, cells=table
+    )
     positions = splitting.split_positions(frame[label_column], fractions, seed)
     result: dict[str, Any] = {"source": parsed.uri, "columns": list(table.column_names)}
     for split, path in zip(splitting.SPLITS, (train_path, validation_path, test_path), strict=True):
@@ -166,14 +167,19 @@ def validate_statistics(
                 f"Previous statistics folder {previous_statistics_dir!r} holds no Split-train/{statistics.STATS_FILE}; "
                 "pass the statistics folder of a registered model version."
             )
-    result = validation.validate(stats, schemas.load_schema(schema_path), skew_threshold,
-                                 previous=previous, drift_threshold=drift_threshold)
+    result = validation.validate(
+        stats, schemas.load_schema(schema_path), skew_threshold, previous=previous, drift_threshold=drift_threshold
+    )
     found = validation.findings(result.anomalies) + validation.missing_findings(missing_features, champion)
     validation.write_anomalies(result.anomalies, anomalies_dir)
-    report = validation.report_markdown(found, list(stats), skew_threshold, result.comparisons,
-                                        drift_threshold if previous is not None else None)
+    report = validation.report_markdown(
+        found, list(stats), skew_threshold, result.comparisons, drift_threshold if previous is not None else None
+    )
     storage.write_text(report_path, report)
     if found and fail_on_anomalies:
         raise validation.anomalies_error(found, champion, result.comparisons)
-    return {"anomalies": len(found), "findings": [f.to_dict() for f in found],
-            "thresholds": [c.to_dict() for c in result.comparisons]}
+    return {
+        "anomalies": len(found),
+        "findings": [f.to_dict() for f in found],
+        "thresholds": [c.to_dict() for c in result.comparisons],
+    }

@@ -41,8 +41,14 @@ def load_model(model_dir: str, registry_version: bool = False):
     return model, metadata
 
 
-def evaluate_model(model_dir: str, test_uri: str, min_accuracy: float, champion: Optional[Mapping[str, Any]] = None,
-                   accuracy_tolerance: float = 0.0, serving_ok: bool = True) -> dict[str, Any]:
+def evaluate_model(
+    model_dir: str,
+    test_uri: str,
+    min_accuracy: float,
+    champion: Optional[Mapping[str, Any]] = None,
+    accuracy_tolerance: float = 0.0,
+    serving_ok: bool = True,
+) -> dict[str, Any]:
     """Scores a model folder (the challenger) and the champion on the same test CSV, and decides the blessing.
 
     Blessed means: the serving check passed, test accuracy >= ``min_accuracy``, and (when there
@@ -91,8 +97,9 @@ def is_local_version(reference: Mapping[str, Any]) -> bool:
     return "://" not in str(reference.get("uri") or "")
 
 
-def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any],
-            evaluation: Mapping[str, Any]) -> tuple[bool, str]:
+def recheck(
+    model_dir: str, test_uri: str, champion: Mapping[str, Any], evaluation: Mapping[str, Any]
+) -> tuple[bool, str]:
     """Whether a blessed model still wins against ``champion``, a version pushed after its evaluation
     looked for one, on the same test rows and by the same rule (:func:`decide`); and why not.
 
@@ -113,8 +120,12 @@ def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any],
     scored, metadata = _score(model_dir, frame)
     theirs, _ = _score(champion["uri"], frame, metadata["label_column"], is_local_version(champion))
     version, tolerance = champion["version"], float(evaluation.get("accuracy_tolerance") or 0.0)
-    wins, _ = decide(scored["accuracy"], float(evaluation.get("min_accuracy") or 0.0),
-                     {"version": version, "accuracy": theirs["accuracy"]}, tolerance)
+    wins, _ = decide(
+        scored["accuracy"],
+        float(evaluation.get("min_accuracy") or 0.0),
+        {"version": version, "accuracy": theirs["accuracy"]},
+        tolerance,
+    )
     return wins, (
         f"it lost to v{version}, which was pushed while this run ran: test accuracy {scored['accuracy']:.4f} vs "
         f"v{version} {theirs['accuracy']:.4f} on the same rows, more than the tolerance {tolerance:g} below"
@@ -122,7 +133,10 @@ def recheck(model_dir: str, test_uri: str, champion: Mapping[str, Any],
 
 
 def _score(
-    model_dir: str, frame: Any, label_column: str = "", registry_version: bool = False,
+    model_dir: str,
+    frame: Any,
+    label_column: str = "",
+    registry_version: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model folder's :func:`classification_metrics` on ``frame``, and the model's metadata."""
     from trainer.model import to_matrix
@@ -284,7 +298,9 @@ def evaluation_html(result: dict[str, Any], numbers: str = "", limit: int = MAX_
     champion = result.get("champion")
     versus = (
         f"<p>Champion v{champion['version']} on the same rows: accuracy <b>{champion['accuracy']:.4f}</b>, "
-        f"macro-F1 {champion['macro_f1']:.4f}.</p>" if champion else "<p>No champion: the threshold alone decides.</p>"
+        f"macro-F1 {champion['macro_f1']:.4f}.</p>"
+        if champion
+        else "<p>No champion: the threshold alone decides.</p>"
     )
     return (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"

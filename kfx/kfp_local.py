@@ -32,15 +32,24 @@ KFP_VERSION = "2.13.0"
 
 INTERNALS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # (module of kfp.local, attribute, the parameters kfx passes or reads by name)
-    ("task_dispatcher", "run_single_task_implementation",
-     ("pipeline_resource_name", "component_name", "component_spec", "executor_spec", "arguments", "pipeline_root")),
+    (
+        "task_dispatcher",
+        "run_single_task_implementation",
+        ("pipeline_resource_name", "component_name", "component_spec", "executor_spec", "arguments", "pipeline_root"),
+    ),
     ("subprocess_task_handler", "run_local_subprocess", ("full_command",)),
     ("subprocess_task_handler", "SubprocessTaskHandler.run", ()),
     ("executor_input_utils", "get_local_task_resource_name", ("component_name",)),
-    ("executor_input_utils", "construct_local_task_root",
-     ("pipeline_root", "pipeline_resource_name", "task_resource_name")),
-    ("executor_input_utils", "construct_executor_input",
-     ("component_spec", "arguments", "task_root", "block_input_artifact")),
+    (
+        "executor_input_utils",
+        "construct_local_task_root",
+        ("pipeline_root", "pipeline_resource_name", "task_resource_name"),
+    ),
+    (
+        "executor_input_utils",
+        "construct_executor_input",
+        ("component_spec", "arguments", "task_root", "block_input_artifact"),
+    ),
     ("executor_output_utils", "artifact_list_to_dsl_artifact", ("artifact_list", "is_artifact_list")),
     ("status", "Status.SUCCESS", ()),
     ("status", "Status.FAILURE", ()),
@@ -50,7 +59,7 @@ INTERNALS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 _SCRIPT = re.compile(
     r'program_path=\$\(mktemp -d\)\s+printf "%s" "\$0" > "\$program_path/ephemeral_component\.py"\s+'
-    r'_KFP_RUNTIME=true (?P<python>.+?) (?P<modules>-m \S+(?: -m \S+)*)\s+--component_module_path\s+'
+    r"_KFP_RUNTIME=true (?P<python>.+?) (?P<modules>-m \S+(?: -m \S+)*)\s+--component_module_path\s+"
     r'"\$program_path/ephemeral_component\.py"\s+"\$@"\s*'
 )
 """The script of a Python component's command, ``sh -ec SCRIPT SOURCE ARGS…``, as kfp 2.13 writes it
@@ -75,8 +84,10 @@ def version_warning() -> Optional[str]:
     installed = installed_version()
     if installed == KFP_VERSION:
         return None
-    return (f"kfx {__version__}'s local runner was written for kfp {KFP_VERSION}, and this Python has kfp "
-            f"{installed}; if a local run misbehaves, install kfp=={KFP_VERSION}.")
+    return (
+        f"kfx {__version__}'s local runner was written for kfp {KFP_VERSION}, and this Python has kfp "
+        f"{installed}; if a local run misbehaves, install kfp=={KFP_VERSION}."
+    )
 
 
 def _lookup(module_name: str, attribute: str) -> Any:
@@ -174,8 +185,9 @@ def replace_task_runner(runner: Callable[..., tuple[dict[str, Any], Any]]):
     Raises:
         KfpLocalMismatch: If the installed kfp lacks an internal kfx uses (:func:`check`).
     """
-    return _replaced("task_dispatcher", "run_single_task_implementation",
-                     lambda run: lambda **task: runner(run, **task))
+    return _replaced(
+        "task_dispatcher", "run_single_task_implementation", lambda run: lambda **task: runner(run, **task)
+    )
 
 
 def replace_subprocess_runner(runner: Callable[[list[str]], int]):
@@ -185,8 +197,9 @@ def replace_subprocess_runner(runner: Callable[[list[str]], int]):
     Raises:
         KfpLocalMismatch: If the installed kfp lacks an internal kfx uses (:func:`check`).
     """
-    return _replaced("subprocess_task_handler", "run_local_subprocess",
-                     lambda _: lambda full_command: runner(full_command))
+    return _replaced(
+        "subprocess_task_handler", "run_local_subprocess", lambda _: lambda full_command: runner(full_command)
+    )
 
 
 def task_name(task: Mapping[str, Any]) -> str:
@@ -201,7 +214,8 @@ def task_root(task: Mapping[str, Any]) -> str:
     from kfp.local import executor_input_utils
 
     return executor_input_utils.construct_local_task_root(
-        pipeline_root=task["pipeline_root"], pipeline_resource_name=task["pipeline_resource_name"],
+        pipeline_root=task["pipeline_root"],
+        pipeline_resource_name=task["pipeline_resource_name"],
         task_resource_name=task_name(task),
     )
 
@@ -224,7 +238,10 @@ def output_artifacts(component_spec: Any, arguments: Mapping[str, Any], root: st
     from kfp.local import executor_input_utils
 
     executor_input = executor_input_utils.construct_executor_input(
-        component_spec=component_spec, arguments=dict(arguments), task_root=root, block_input_artifact=False,
+        component_spec=component_spec,
+        arguments=dict(arguments),
+        task_root=root,
+        block_input_artifact=False,
     )
     return dict(executor_input.outputs.artifacts.items())
 
@@ -271,8 +288,11 @@ def without_absent_optional_inputs(task: dict[str, Any]) -> dict[str, Any]:
     kfp 2.13's local runner requires every input artifact, while kfp's executor hands the component
     None for one that is absent, as Vertex AI does."""
     spec = task["component_spec"]
-    absent = [name for name, artifact in spec.input_definitions.artifacts.items()
-              if artifact.is_optional and name not in task["arguments"]]
+    absent = [
+        name
+        for name, artifact in spec.input_definitions.artifacts.items()
+        if artifact.is_optional and name not in task["arguments"]
+    ]
     if not absent:
         return task
     trimmed = type(spec)()

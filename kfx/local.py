@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from kfx.pipeline_tasks import PipelineTasks
     from kfx.stops import Stop
 
+
 @dataclass
 class RunResult:
     """What a local run produced.
@@ -172,8 +173,14 @@ def run_local(
 
 
 def _run(
-    config: Config, out: TextIO, verbose: bool, listeners: list[Listener], stop: Stop, pipeline: Any,
-    arguments: dict[str, Any], tasks: PipelineTasks,
+    config: Config,
+    out: TextIO,
+    verbose: bool,
+    listeners: list[Listener],
+    stop: Stop,
+    pipeline: Any,
+    arguments: dict[str, Any],
+    tasks: PipelineTasks,
 ) -> RunResult:
     from kfp import local
 
@@ -207,8 +214,12 @@ def _run(
             with warnings.catch_warnings():
                 # kfp warns when an image name lacks "python"; locally the image is only a label.
                 warnings.filterwarnings("ignore", message=".*non-Python base image.*")
-                with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), \
-                        observe_tasks(all_listeners, stream, cache), stop.guarding():
+                with (
+                    contextlib.redirect_stdout(stream),
+                    contextlib.redirect_stderr(stream),
+                    observe_tasks(all_listeners, stream, cache),
+                    stop.guarding(),
+                ):
                     pipeline(**arguments)
         except NotImplementedError as err:
             # kfp.local stops at what it cannot run locally (a condition, a loop): the steps before it stay.
@@ -220,7 +231,12 @@ def _run(
             log.write(f"kfx: stopped by {signal_name(stop.signum)}\n")
             cancel_running(recorder.events, all_listeners)
     summary = build_summary(
-        config, run_id, run_dir, recorder.events, time.time() - started, tasks,
+        config,
+        run_id,
+        run_dir,
+        recorder.events,
+        time.time() - started,
+        tasks,
         stopped_by=signal_name(stop.signum) if stop.requested else "",
     )
     if summary["status"] == "complete" and len(recorder.events) != len(tasks.names):

@@ -97,7 +97,13 @@ def push_model(
     from kfx import registry
 
     return registry.push_model(
-        model_dir, registry_dir, model_name, evaluation_result, schema_path or None, statistics_dir or None, champion,
+        model_dir,
+        registry_dir,
+        model_name,
+        evaluation_result,
+        schema_path or None,
+        statistics_dir or None,
+        champion,
         test_path,
     )
 

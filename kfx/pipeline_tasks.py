@@ -35,7 +35,7 @@ class PipelineTasks:
 
 def _local_name(component_ref: str) -> str:
     # kfp.local names a task after its component ("comp-train" -> "train").
-    return component_ref[len("comp-"):] if component_ref.startswith("comp-") else component_ref
+    return component_ref[len("comp-") :] if component_ref.startswith("comp-") else component_ref
 
 
 def tasks_of(pipeline: Any) -> PipelineTasks:

@@ -66,9 +66,13 @@ def feature_table(stats: Union[StatsList, Mapping[str, StatsList]]) -> pd.DataFr
             common = _common(feature)
             present = int(common.num_non_missing) if common is not None else 0
             missing = int(common.num_missing) if common is not None else 0
-            row = {"dataset": name, "feature": feature_id,
-                   "type": "numeric" if feature.HasField("num_stats") else "categorical",
-                   "count": present, "missing": missing}
+            row = {
+                "dataset": name,
+                "feature": feature_id,
+                "type": "numeric" if feature.HasField("num_stats") else "categorical",
+                "count": present,
+                "missing": missing,
+            }
             if feature.HasField("num_stats"):
                 n = feature.num_stats
                 row.update(mean=n.mean, std=n.std_dev, min=n.min, median=n.median, max=n.max, zeros=int(n.num_zeros))
@@ -76,8 +80,21 @@ def feature_table(stats: Union[StatsList, Mapping[str, StatsList]]) -> pd.DataFr
                 s = feature.string_stats
                 row.update(unique=int(s.unique), top=s.top_values[0].value if s.top_values else "")
             rows.append(row)
-    columns = ["dataset", "feature", "type", "count", "missing", "mean", "std", "min", "median", "max",
-               "zeros", "unique", "top"]
+    columns = [
+        "dataset",
+        "feature",
+        "type",
+        "count",
+        "missing",
+        "mean",
+        "std",
+        "min",
+        "median",
+        "max",
+        "zeros",
+        "unique",
+        "top",
+    ]
     return pd.DataFrame(rows).reindex(columns=columns).set_index(["dataset", "feature"])
 
 
@@ -141,14 +158,21 @@ def feature_histograms(
                 continue
             bars = histogram_data(by_name[name])
             if "left" in bars:
-                ax.bar(bars["left"], bars["height"], width=bars["width"], align="edge",
-                       alpha=0.55, color=colour, label=label)
+                ax.bar(
+                    bars["left"],
+                    bars["height"],
+                    width=bars["width"],
+                    align="edge",
+                    alpha=0.55,
+                    color=colour,
+                    label=label,
+                )
             else:
                 ax.bar(bars["labels"], bars["height"], alpha=0.55, color=colour, label=label)
                 ax.tick_params(axis="x", labelrotation=60, labelsize=7)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
-    for ax in axes[len(names):]:
+    for ax in axes[len(names) :]:
         ax.set_visible(False)
     if len(datasets) > 1:
         handles, labels = axes[0].get_legend_handles_labels()
@@ -254,15 +278,37 @@ def pipeline_figure(pipeline: Any, show_artifacts: bool = True) -> Figure:
     spans = _edges_by_span(graph, position)
     for hops, edges in spans.items():
         style = "arc3" if hops == 1 else f"arc3,rad={-_bend(hops)}"
-        nx.draw_networkx_edges(graph, position, edgelist=edges, ax=ax, arrows=True, arrowsize=14,
-                               edge_color="#888888", node_size=3000, node_shape="s", connectionstyle=style)
+        nx.draw_networkx_edges(
+            graph,
+            position,
+            edgelist=edges,
+            ax=ax,
+            arrows=True,
+            arrowsize=14,
+            edge_color="#888888",
+            node_size=3000,
+            node_shape="s",
+            connectionstyle=style,
+        )
         if show_artifacts:
             labels = {e: "\n".join(graph.edges[e]["artifacts"]) for e in edges if graph.edges[e]["artifacts"]}
-            nx.draw_networkx_edge_labels(graph, position, edge_labels=labels, ax=ax, font_size=7, font_color="#555555",
-                                         connectionstyle=style, rotate=False,
-                                         bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+            nx.draw_networkx_edge_labels(
+                graph,
+                position,
+                edge_labels=labels,
+                ax=ax,
+                font_size=7,
+                font_color="#555555",
+                connectionstyle=style,
+                rotate=False,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+            )
     nx.draw_networkx_labels(
-        graph, position, ax=ax, labels={n: d["label"] for n, d in graph.nodes(data=True)}, font_size=9,
+        graph,
+        position,
+        ax=ax,
+        labels={n: d["label"] for n, d in graph.nodes(data=True)},
+        font_size=9,
         bbox={"boxstyle": "round,pad=0.4", "facecolor": "#dbe9f6", "edgecolor": "#1f77b4"},
     )
     ax.set_axis_off()

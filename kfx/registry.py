@@ -199,8 +199,12 @@ def push_model(
     model_bytes = storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")
     compared = int(champion["version"]) if champion and champion.get("found") else 0
     if compared and champion and _same_model(champion["uri"], model_bytes):
-        return {"pushed": False, "version": compared, "uri": champion["uri"],
-                "reason": f"this model is already version {champion['version']}, the champion"}
+        return {
+            "pushed": False,
+            "version": compared,
+            "uri": champion["uri"],
+            "reason": f"this model is already version {champion['version']}, the champion",
+        }
 
     root = os.path.join(registry_dir, model_name)
     os.makedirs(root, exist_ok=True)
@@ -273,15 +277,24 @@ class _turn:
 
 
 def _recheck(
-    registry_dir: str, model_name: str, newest: int, model_dir: str, evaluation: dict[str, Any], test_uri: str,
+    registry_dir: str,
+    model_name: str,
+    newest: int,
+    model_dir: str,
+    evaluation: dict[str, Any],
+    test_uri: str,
 ) -> Optional[dict[str, Any]]:
     """Why a model must not be pushed over ``newest``, a version pushed after its run's evaluation
     looked for the champion; None when it still wins (see :func:`kfx.evaluation.recheck`)."""
     current = resolve(registry_dir, model_name, str(newest))
     if not test_uri:
-        return {"pushed": False, "reason": (
-            f"not pushed: v{newest} was pushed while this run ran and there is no test split to compare this model "
-            "with it; run again to compare it with the new champion")}
+        return {
+            "pushed": False,
+            "reason": (
+                f"not pushed: v{newest} was pushed while this run ran and there is no test split to compare this model "
+                "with it; run again to compare it with the new champion"
+            ),
+        }
     from kfx import evaluation as evaluations
 
     wins, reason = evaluations.recheck(model_dir, test_uri, current, evaluation)

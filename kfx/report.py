@@ -80,7 +80,7 @@ class Report:
         for ref in (*(f.ref for f in self.figures), *self.outside):
             # A reference that names nothing would silently yield None: refused where it is written.
             if ref.startswith("input."):
-                known = ref[len("input."):] in inputs
+                known = ref[len("input.") :] in inputs
             else:
                 known = ref.partition(".")[0] in outputs
             if not known:
@@ -111,7 +111,7 @@ def resolve(ref: str, outputs: Mapping[str, Any], parameters: Mapping[str, Any])
     while a run goes, lineage records (``uri``, ``properties``) when it is read back.
     """
     if ref.startswith("input."):
-        return parameters.get(ref[len("input."):])
+        return parameters.get(ref[len("input.") :])
     key, _, meta = ref.partition(".")
     value = outputs.get(key)
     if value is None or not hasattr(value, "uri"):
@@ -155,8 +155,11 @@ def generic_figures(outputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def describe_generic(name: str, section: Mapping[str, Any]) -> list[str]:
     """The console lines of a task without a report: its values on one line, its artifacts below."""
-    values = [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-              for k, v in section.items() if not (isinstance(v, str) and os.sep in v)]
+    values = [
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in section.items()
+        if not (isinstance(v, str) and os.sep in v)
+    ]
     paths = [v for v in section.values() if isinstance(v, str) and os.sep in v]
     lines = [f"{name:<11} {', '.join(values) or 'done'}"]
     return lines + [f"{'':<11} {path}" for path in paths]

@@ -273,8 +273,12 @@ def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str)
     with storage.open_write(predictions_path) as out:
         csvtext.write_csv(table, out)
     result: dict[str, Any] = {
-        "rows": rows, "model_name": reference["model_name"], "version": str(reference["version"]),
-        "label_column": label, "prediction_column": column, "labelled": label in frame.columns,
+        "rows": rows,
+        "model_name": reference["model_name"],
+        "version": str(reference["version"]),
+        "label_column": label,
+        "prediction_column": column,
+        "labelled": label in frame.columns,
     }
     if result["labelled"]:
         has = frame[label].notna().to_numpy()

@@ -119,8 +119,12 @@ def _run(command: Sequence[str], folder: str, what: str, fix: str) -> None:
 
 
 def _make(work: str, folder: str, wanted: dict[str, Any]) -> None:
-    _run([sys.executable, "-m", "venv", work], folder, "python -m venv",
-         "install Python's venv module (on Debian: apt-get install python3-venv) and run again")
+    _run(
+        [sys.executable, "-m", "venv", work],
+        folder,
+        "python -m venv",
+        "install Python's venv module (on Debian: apt-get install python3-venv) and run again",
+    )
     requirements = [f"{name}=={v}" for name, v in wanted["pins"].items()]
     # pip compiles the packages' bytecode as it installs them: without it every check would compile
     # scikit-learn again where PYTHONDONTWRITEBYTECODE is set (as `make setup` explains).
@@ -221,8 +225,9 @@ def request_body(matrix: Any) -> dict[str, list]:
     return {"instances": [[json_value(v) for v in row] for row in matrix.tolist()]}
 
 
-def run_check(python: str, model_dir: str, request_path: str, expected_path: str, result_path: str,
-              timeout: float = CHECK_TIMEOUT) -> dict[str, Any]:
+def run_check(
+    python: str, model_dir: str, request_path: str, expected_path: str, result_path: str, timeout: float = CHECK_TIMEOUT
+) -> dict[str, Any]:
     """Runs :mod:`kfx.serving_check` with ``python`` (isolated: no kfx, no user packages) and reads its result.
 
     A model that does not load or answer, answers otherwise, dies or takes longer than
@@ -231,8 +236,19 @@ def run_check(python: str, model_dir: str, request_path: str, expected_path: str
     Raises:
         ServingError: If the script itself cannot run there (a broken environment).
     """
-    command = [python, "-I", SCRIPT, "--model-dir", model_dir, "--request", request_path,
-               "--expected", expected_path, "--result", result_path]
+    command = [
+        python,
+        "-I",
+        SCRIPT,
+        "--model-dir",
+        model_dir,
+        "--request",
+        request_path,
+        "--expected",
+        expected_path,
+        "--result",
+        result_path,
+    ]
     failure = ""
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
@@ -248,8 +264,16 @@ def run_check(python: str, model_dir: str, request_path: str, expected_path: str
                 f"delete {env!r} so that the next run makes it again."
             )
     if failure:
-        result = {"ok": False, "reason": failure, "rows": 0, "agreed": 0, "mismatches": [], "sklearn_version": "",
-                  "python_version": "", "warnings": []}
+        result = {
+            "ok": False,
+            "reason": failure,
+            "rows": 0,
+            "agreed": 0,
+            "mismatches": [],
+            "sklearn_version": "",
+            "python_version": "",
+            "warnings": [],
+        }
         with open(result_path, "w") as f:
             json.dump(result, f, indent=2)
         return result

@@ -41,8 +41,16 @@ def _first_line(err):
 def check(model_dir, request_path, expected_path):
     """The result of serving the request with the model folder (see the module docstring)."""
     result = {
-        "ok": False, "reason": "", "rows": 0, "agreed": 0, "mismatches": [], "sklearn_version": "",
-        "python_version": platform.python_version(), "warnings": [], "load_seconds": None, "predict_seconds": None,
+        "ok": False,
+        "reason": "",
+        "rows": 0,
+        "agreed": 0,
+        "mismatches": [],
+        "sklearn_version": "",
+        "python_version": platform.python_version(),
+        "warnings": [],
+        "load_seconds": None,
+        "predict_seconds": None,
     }
     try:
         import joblib

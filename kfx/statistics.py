@@ -55,8 +55,10 @@ def compute_statistics(
     else:
         tfdv = import_tfdv()
         options = tfdv.StatsOptions()
-        result = {name: tfdv.generate_statistics_from_dataframe(frame, stats_options=options, n_jobs=1)
-                  for name, frame in frames.items()}
+        result = {
+            name: tfdv.generate_statistics_from_dataframe(frame, stats_options=options, n_jobs=1)
+            for name, frame in frames.items()
+        }
     for name, stats in result.items():
         stats.datasets[0].name = name
     return result

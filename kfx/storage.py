@@ -155,9 +155,7 @@ def expand(pattern: str) -> list[str]:
         blobs = _client().list_blobs(bucket, prefix=prefix)
         return sorted(f"gs://{bucket}/{b.name}" for b in blobs if fnmatch.fnmatchcase(b.name, path))
     if os.path.isdir(pattern):
-        return sorted(
-            os.path.join(pattern, n) for n in os.listdir(pattern) if not n.startswith(".")
-        )
+        return sorted(os.path.join(pattern, n) for n in os.listdir(pattern) if not n.startswith("."))
     if any(ch in pattern for ch in "*?["):
         return sorted(_glob.glob(pattern))
     return [pattern]

@@ -54,7 +54,12 @@ def run_figures(events: Sequence[TaskEvent], tasks: Optional[PipelineTasks] = No
 
 
 def build_summary(
-    config: Config, run_id: str, run_dir: str, events: Sequence[TaskEvent], seconds: float, tasks: PipelineTasks,
+    config: Config,
+    run_id: str,
+    run_dir: str,
+    events: Sequence[TaskEvent],
+    seconds: float,
+    tasks: PipelineTasks,
     stopped_by: str = "",
 ) -> dict[str, Any]:
     """The run summary: each step's section (rows, statistics, anomalies, model, push…) and where
@@ -157,8 +162,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines += [f"  {line}" for line in describe_generic(ran["name"], summary[ran["name"]])]
     cached = [ran["name"] for ran in summary["steps"] if ran["state"] == "cached"]
     if cached:
-        lines.append(f"  cached      {len(cached)} of {len(summary['steps'])} steps reused earlier outputs "
-                     "(--no-cache runs every step)")
+        lines.append(
+            f"  cached      {len(cached)} of {len(summary['steps'])} steps reused earlier outputs "
+            "(--no-cache runs every step)"
+        )
     if summary.get("cache_error"):
         lines.append(f"  cache       not used after: {summary['cache_error']}")
     lines += [f"  cache       {sentence}" for sentence in summary.get("cache_not_kept", ())]

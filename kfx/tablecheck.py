@@ -137,8 +137,10 @@ def check_counts(
         )
     small = counts[counts < needed]
     rows, total = smallest_sample(whole, needed), int(whole.sum())
-    fix = f"pass --sample-rows {rows} or more (0 for all {total} rows)" if rows else (
-        f"pass --sample-rows 0 to use all {total} rows"
+    fix = (
+        f"pass --sample-rows {rows} or more (0 for all {total} rows)"
+        if rows
+        else (f"pass --sample-rows 0 to use all {total} rows")
     )
     raise DataError(
         f"Class {small.index[0]!r} of {label_column!r} has {int(small.iloc[0])} row(s) in the sample of "

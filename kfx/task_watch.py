@@ -121,4 +121,3 @@ def cancel_running(events: list[TaskEvent], listeners: list[Listener]) -> None:
             os.rmdir(os.path.dirname(event.task_root))  # the pipeline job's folder, if this was its first step
         for listener in listeners:
             listener.task_finished(event)
-

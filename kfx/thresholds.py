@@ -101,10 +101,14 @@ class Comparison:
     def to_dict(self) -> dict:
         """Plain values, with the threshold and why, for summaries and step results."""
         values = asdict(self)
-        values.update(rows=list(self.rows), sides=list(self.sides), threshold=self.threshold, why=self.why(),
-                      noise=self.noise if math.isfinite(self.noise) else None)
+        values.update(
+            rows=list(self.rows),
+            sides=list(self.sides),
+            threshold=self.threshold,
+            why=self.why(),
+            noise=self.noise if math.isfinite(self.noise) else None,
+        )
         return values
-
 
 
 def js_noise(n: int, m: int, buckets: int = STANDARD_BUCKETS) -> float:
@@ -151,4 +155,3 @@ def linf_noise(n: int, m: int, share: float) -> float:
         return math.inf
     share = min(max(share, 0.0), 1.0)
     return LINF_NOISE_Z * math.sqrt(share * (1 - share) * (1 / n + 1 / m))
-

@@ -101,16 +101,19 @@ def validate(
     checks: list[Comparison] = []
     serving = statistics.get(compare_to) if reference in statistics else None
     if serving is not None:
-        checks += compare_features(schema, statistics[reference], serving, skew_threshold, SKEW,
-                                   (reference, compare_to))
+        checks += compare_features(
+            schema, statistics[reference], serving, skew_threshold, SKEW, (reference, compare_to)
+        )
     if previous is not None and drift_threshold is not None and reference in statistics:
-        checks += compare_features(schema, statistics[reference], previous, drift_threshold, DRIFT,
-                                   (reference, f"previous {reference}"))
+        checks += compare_features(
+            schema, statistics[reference], previous, drift_threshold, DRIFT, (reference, f"previous {reference}")
+        )
     anomalies = {}
     for name, stats in statistics.items():
         if name == reference and checks:
             anomalies[name] = tfdv_core.validate_statistics(
-                stats, with_comparators(schema, checks), previous_statistics=previous, serving_statistics=serving)
+                stats, with_comparators(schema, checks), previous_statistics=previous, serving_statistics=serving
+            )
         else:
             anomalies[name] = tfdv_core.validate_statistics(stats, schema)
     measured = measurements(anomalies.get(reference))
@@ -212,29 +215,43 @@ def report_markdown(
     widened = " plus a noise term per feature for the rows compared (see Thresholds)" if comparisons else ""
     line = f"Checked splits: {', '.join(splits)}; skew threshold train vs. validation: {skew_threshold}{widened}."
     if drift_threshold is not None:
-        line += (f" Drift threshold train vs. the previous training statistics: {drift_threshold}"
-                 f"{' plus a noise term per feature' if comparisons else ''}.")
+        line += (
+            f" Drift threshold train vs. the previous training statistics: {drift_threshold}"
+            f"{' plus a noise term per feature' if comparisons else ''}."
+        )
     lines += [line, ""]
     if not found:
         drifted = " or drifted" if drift_threshold is not None else ""
         lines.append(f"No anomalies found: every split matches the schema and no feature is skewed{drifted}.")
     else:
-        lines += [f"**{len(found)} anomalies found.**", "", "| split | feature | check | anomaly | details |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"**{len(found)} anomalies found.**",
+            "",
+            "| split | feature | check | anomaly | details |",
+            "|---|---|---|---|---|",
+        ]
         lines += [f"| {f.split} | {f.feature} | {f.check} | {f.short} | {_cell(f.description)} |" for f in found]
     if comparisons:
-        lines += ["", "## Thresholds", "",
-                  "Two samples of one distribution differ by chance, the more the fewer rows they have, so each "
-                  "feature's threshold is the base plus a noise term for the n and m rows with a value on each side: "
-                  f"for the Jensen-Shannon divergence of numeric features {JS_NOISE_FACTOR:g} × 2(k − 1) / (8 ln 2) "
-                  "× (1/n + 1/m), k the histogram's buckets; for the L-infinity distance of categorical features "
-                  f"{LINF_NOISE_Z:g} × √(p (1 − p) (1/n + 1/m)), p the most common value's share.",
-                  "", "| feature | check | distance | measured | threshold | why |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Thresholds",
+            "",
+            "Two samples of one distribution differ by chance, the more the fewer rows they have, so each "
+            "feature's threshold is the base plus a noise term for the n and m rows with a value on each side: "
+            f"for the Jensen-Shannon divergence of numeric features {JS_NOISE_FACTOR:g} × 2(k − 1) / (8 ln 2) "
+            "× (1/n + 1/m), k the histogram's buckets; for the L-infinity distance of categorical features "
+            f"{LINF_NOISE_Z:g} × √(p (1 − p) (1/n + 1/m)), p the most common value's share.",
+            "",
+            "| feature | check | distance | measured | threshold | why |",
+            "|---|---|---|---|---|---|",
+        ]
         for c in comparisons:
             measured = "–" if c.measured is None else f"{c.measured:.4f}"
             flag = " **above**" if c.exceeded else ""
-            lines.append(f"| {c.feature} | {c.check} | {_DISTANCES[c.distance]} | {measured}{flag} | "
-                         f"{c.threshold:.4f} | {_cell(c.why())} |")
+            lines.append(
+                f"| {c.feature} | {c.check} | {_DISTANCES[c.distance]} | {measured}{flag} | "
+                f"{c.threshold:.4f} | {_cell(c.why())} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -245,9 +262,14 @@ def missing_findings(features: Sequence[str], champion: str, split: str = "train
     champion's training data is measured on the features the table has.
     """
     return [
-        Finding(split, feature, "Missing feature the champion reads",
-                f"The champion {champion} reads {feature!r}, which this table lacks; drift from its training data "
-                "is measured on the features the table has.", MISSING)
+        Finding(
+            split,
+            feature,
+            "Missing feature the champion reads",
+            f"The champion {champion} reads {feature!r}, which this table lacks; drift from its training data "
+            "is measured on the features the table has.",
+            MISSING,
+        )
         for feature in features
     ]
 
@@ -261,6 +283,7 @@ def anomalies_error(found: list[Finding], champion: str = "", comparisons: Seque
         comparisons: The features compared (:func:`validate`); with missing features, the sentence says
             on how many the drift from the champion was measured, and which drifted.
     """
+
     def part(f: Finding) -> str:
         if f.check == DRIFT:
             return f"{f.feature!r} drifted from the champion's training data ({f.short})"
@@ -279,9 +302,11 @@ def anomalies_error(found: list[Finding], champion: str = "", comparisons: Seque
     one = len(missing) == 1
     measured = sum(1 for c in comparisons if c.check == DRIFT and c.measured is not None)
     drifted = "" if any(f.check == DRIFT for f in others) else ": none drifted"  # else TFDV's part names them
-    lacks = (f"This table lacks the feature{'' if one else 's'} {', '.join(map(repr, missing))} that the champion "
-             f"{champion or 'model'} reads (drift from its training data measured on the {measured} other "
-             f"features{drifted})")
+    lacks = (
+        f"This table lacks the feature{'' if one else 's'} {', '.join(map(repr, missing))} that the champion "
+        f"{champion or 'model'} reads (drift from its training data measured on the {measured} other "
+        f"features{drifted})"
+    )
     fix = f"add {'it' if one else 'them'} to the table, or pass --model-name with a new name for a model of this table"
     if not others:
         return AnomaliesFound(f"{lacks}; {fix}.")

@@ -31,9 +31,27 @@ import sys
 from typing import Any, Optional
 
 PRELOAD = (
-    "kfp.dsl.executor", "numpy", "pandas", "pyarrow", "pyarrow.csv", "scipy", "scipy.sparse", "scipy.special",
-    "scipy.optimize", "scipy.stats", "joblib", "sklearn", "sklearn.utils", "sklearn.base", "sklearn.pipeline",
-    "sklearn.compose", "sklearn.preprocessing", "sklearn.impute", "sklearn.svm", "sklearn.ensemble", "sklearn.metrics",
+    "kfp.dsl.executor",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pyarrow.csv",
+    "scipy",
+    "scipy.sparse",
+    "scipy.special",
+    "scipy.optimize",
+    "scipy.stats",
+    "joblib",
+    "sklearn",
+    "sklearn.utils",
+    "sklearn.base",
+    "sklearn.pipeline",
+    "sklearn.compose",
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.svm",
+    "sklearn.ensemble",
+    "sklearn.metrics",
 )
 """What the warm process imports before it takes steps: what the train and evaluate steps load."""
 
@@ -107,8 +125,13 @@ class WarmServer:
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.socket = ours
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kfx.warm", str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [sys.executable, "-m", "kfx.warm", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         theirs.close()
 
@@ -131,8 +154,12 @@ class WarmServer:
             return None
         read, write = os.pipe()
         try:
-            request = {"arguments": arguments, "kfx": through_kfx(full_command), "env": dict(os.environ),
-                       "cwd": os.getcwd()}
+            request = {
+                "arguments": arguments,
+                "kfx": through_kfx(full_command),
+                "env": dict(os.environ),
+                "cwd": os.getcwd(),
+            }
             self.send(request, (write,))
             pid = self.receive()["pid"]
         except (OSError, ValueError, KeyError):

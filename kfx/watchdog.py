@@ -52,8 +52,11 @@ class Watchdog(Listener):
         read, write = os.pipe()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "kfx.watchdog", str(read), str(grace), str(os.getpid())], pass_fds=[read],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "kfx.watchdog", str(read), str(grace), str(os.getpid())],
+                pass_fds=[read],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 start_new_session=True,  # out of kfx's group: a kill of that whole group leaves it watching
             )
         except BaseException:

@@ -41,8 +41,14 @@ def sample_splits(beans_sample, tmp_path_factory):
     beans_sample.to_csv(csv, index=False)
     config = Config()
     data_steps.import_dataset(
-        str(csv), config.label_column, paths["train"], paths["validation"], paths["test"],
-        config.fractions, config.seed, config.sample_rows,
+        str(csv),
+        config.label_column,
+        paths["train"],
+        paths["validation"],
+        paths["test"],
+        config.fractions,
+        config.seed,
+        config.sample_rows,
     )
     return paths
 
@@ -55,12 +61,24 @@ def train_apart():
     import json
 
     def train(splits: dict, folder: str, prelude: str = "", **changes) -> str:
-        arguments = dict(train_path=splits["train"], validation_path=splits["validation"], test_path=splits["test"],
-                         model_dir=folder, label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42,
-                         svm_max_rows=30000, boosting_learning_rate=0.1, boosting_max_iter=100, **changes)
+        arguments = dict(
+            train_path=splits["train"],
+            validation_path=splits["validation"],
+            test_path=splits["test"],
+            model_dir=folder,
+            label_column="Class",
+            svm_c=10.0,
+            svm_gamma="scale",
+            seed=42,
+            svm_max_rows=30000,
+            boosting_learning_rate=0.1,
+            boosting_max_iter=100,
+            **changes,
+        )
         code = f"{prelude}\nimport json, sys; from kfx import model_steps; model_steps.train(**json.loads(sys.argv[1]))"
-        subprocess.run([sys.executable, "-c", code, json.dumps(arguments)], check=True, cwd=REPO, timeout=300,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-c", code, json.dumps(arguments)], check=True, cwd=REPO, timeout=300, capture_output=True
+        )
         return folder
 
     return train

@@ -25,12 +25,21 @@ class LiveRun:
         options: More options of ``kfx run`` (``--pipeline FILE.py:FUNCTION``).
     """
 
-    def __init__(self, runs_dir: str, program: Sequence[str] = ("-m", "kfx"), preexec_fn: Optional[Callable] = None,
-                 options: Sequence[str] = ()):
+    def __init__(
+        self,
+        runs_dir: str,
+        program: Sequence[str] = ("-m", "kfx"),
+        preexec_fn: Optional[Callable] = None,
+        options: Sequence[str] = (),
+    ):
         self.runs_dir = runs_dir
         self.proc = subprocess.Popen(
             [sys.executable, *program, "run", "--sample-rows", "600", "--runs-dir", runs_dir, *options],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
             preexec_fn=preexec_fn,
         )
         self.lines: queue.Queue = queue.Queue()

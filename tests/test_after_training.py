@@ -57,16 +57,21 @@ def test_the_champion_run_again_is_not_pushed_twice(runs):
     assert again.status == "complete"
     assert again.summary["model"]["blessed"] is True
     assert again.summary["push"] == {
-        "pushed": False, "version": 1, "uri": str(folder / "registry" / "beans" / "v1"),
-        "reason": "this model is already version 1, the champion"}
+        "pushed": False,
+        "version": 1,
+        "uri": str(folder / "registry" / "beans" / "v1"),
+        "reason": "this model is already version 1, the champion",
+    }
     assert sorted(os.listdir(folder / "registry" / "beans")) == ["v1"]
 
 
 def test_the_model_and_run_are_named_after_the_source(tmp_path, beans_sample):
     source = tmp_path / "Dry Beans 2024.csv"
     beans_sample.to_csv(source, index=False)
-    result = run_local(Config(source=str(source), runs_dir=str(tmp_path / "runs"), record_lineage=False,
-                              fail_on_anomalies=False), out=io.StringIO())
+    result = run_local(
+        Config(source=str(source), runs_dir=str(tmp_path / "runs"), record_lineage=False, fail_on_anomalies=False),
+        out=io.StringIO(),
+    )
     assert result.status == "complete", result.summary.get("error")
     assert result.run_id.startswith("kfx-dry-beans-2024-")
     assert result.summary["push"]["uri"] == str(tmp_path / "runs" / "registry" / "dry-beans-2024" / "v1")
@@ -87,10 +92,15 @@ def test_a_shifted_table_stops_the_run_naming_the_drifted_feature(tmp_path, bean
     assert first.status == "complete" and first.summary["push"]["version"] == 1
     assert first.summary["anomalies"]["drift_from"] == ""  # no champion yet: nothing to drift from
     schema = first.summary["artifacts"]["infer-schema/schema"]
-    second = run_local(Config(source=str(tmp_path / "beans-shifted.csv"), model_name="beans", schema_file=schema,
-                              runs_dir=str(runs)), out=io.StringIO())
+    second = run_local(
+        Config(source=str(tmp_path / "beans-shifted.csv"), model_name="beans", schema_file=schema, runs_dir=str(runs)),
+        out=io.StringIO(),
+    )
     assert (second.status, second.summary["failed_step"], second.summary["error_kind"]) == (
-        "failed", "validate-statistics", "AnomaliesFound")
+        "failed",
+        "validate-statistics",
+        "AnomaliesFound",
+    )
     assert second.summary["error"].startswith(
         "TFDV found 1 anomalies: 'Perimeter' drifted from the champion's training data (High approximate Jensen-Shannon"
     )

@@ -79,9 +79,11 @@ def test_the_key_follows_parameters_input_content_and_files_parameters_name(tmp_
     split.write_text("a,b\n1,2\n")
     elsewhere = tmp_path / "copy"
     shutil.copy(split, elsewhere)
+
     def key(parameters, uri=str(split)):
-        event = TaskEvent("train", "running", 0.0, parameters=parameters,
-                          input_artifacts={"train_data": [dsl.Dataset(uri=uri)]})
+        event = TaskEvent(
+            "train", "running", 0.0, parameters=parameters, input_artifacts={"train_data": [dsl.Dataset(uri=uri)]}
+        )
         # A cache per key: a run's cache remembers the digest of each output it has seen.
         steps = cache.StepCache(None, reuse=True)
         found = steps.key(event, _task())
@@ -108,14 +110,20 @@ def test_recorded_artifact_properties_carry_the_digests_of_the_artifact_and_of_w
 
     pushed = dsl.Artifact(uri="/runs/r/job/push-model/pushed_model")
     pushed.metadata.update(pushed=True, version=3.0, uri="/registry/beans/v3", model_name="beans")
-    record = artifact_record("r", "push-model", "pushed_model", pushed,
-                             {"pushed_model": "sha256:a", "pushed_model.uri": "sha256:b", "model": "sha256:c"})
+    record = artifact_record(
+        "r",
+        "push-model",
+        "pushed_model",
+        pushed,
+        {"pushed_model": "sha256:a", "pushed_model.uri": "sha256:b", "model": "sha256:c"},
+    )
     assert record.properties["digest"] == "sha256:a" and record.properties["digest:uri"] == "sha256:b"
     assert {k: record.properties[k] for k in pushed.metadata} == dict(pushed.metadata)
 
 
-@pytest.mark.parametrize("flag, expected", [([], True), (["--no-cache"], False), (["--cache"], True),
-                                            (["--no-enable-caching"], False)])
+@pytest.mark.parametrize(
+    "flag, expected", [([], True), (["--no-cache"], False), (["--cache"], True), (["--no-enable-caching"], False)]
+)
 def test_cache_flags_set_the_one_config_field(flag, expected):
     import argparse
 
@@ -149,8 +157,10 @@ def test_only_executions_that_completed_are_candidates(tmp_path):
     assert outputs["model"].properties["digest"] == "sha256:m"
     # ML Metadata's SQLite store keeps 6 digits of a double; the exact record keeps them all.
     assert outputs["model"].properties["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
-    assert exact == {"values": {"validation_accuracy": accuracy},
-                     "metadata": {"model": {"test_accuracy": accuracy, "framework": "scikit-learn"}}}
+    assert exact == {
+        "values": {"validation_accuracy": accuracy},
+        "metadata": {"model": {"test_accuracy": accuracy, "framework": "scikit-learn"}},
+    }
     assert recorder.store.reusable_executions("key-evaluate") == []
     assert recorder.store.reusable_executions("key-push-model") == []
     assert recorder.store.reusable_executions("no-such-key") == []
@@ -218,7 +228,10 @@ def test_a_rerun_after_a_push_runs_the_steps_that_read_the_champion_and_pushes_n
     # The training was reused, so the model is the champion byte for byte: blessed, and not pushed twice.
     assert result.summary["model"]["blessed"] is True
     assert result.summary["push"] == {
-        "pushed": False, "version": 1, "uri": v1, "reason": "this model is already version 1, the champion",
+        "pushed": False,
+        "version": 1,
+        "uri": v1,
+        "reason": "this model is already version 1, the champion",
     }
     assert "  pushed      no: this model is already version 1, the champion" in format_summary(result.summary)
     assert sorted(os.listdir(os.path.join(config.resolved_registry_dir, config.resolved_model_name))) == ["v1"]
@@ -248,7 +261,10 @@ def test_an_identical_run_reuses_every_step_but_the_registry_lookup_and_records_
         for name in NAMES
     ]
     assert "cache_error" not in summary
-    assert f"  cached      {len(NAMES) - 1} of {len(NAMES)} steps reused earlier outputs (--no-cache runs every step)" in format_summary(summary)
+    assert (
+        f"  cached      {len(NAMES) - 1} of {len(NAMES)} steps reused earlier outputs (--no-cache runs every step)"
+        in format_summary(summary)
+    )
     # The same figures, from the earlier outputs; the push is the second run's (no second registry version).
     paths = ("uri", "view", "report", "numbers")  # each run's own files: compared by content below
     for section in ("rows", "champion", "statistics", "anomalies", "model", "push"):
@@ -312,7 +328,9 @@ def test_a_stop_between_cached_steps_starts_no_further_step(cold, ctrl_c_reaches
         run_local(config, out=io.StringIO(), listeners=[CtrlC()])
     result = raised.value.result
     assert [(e.name, e.state) for e in result.events] == [
-        ("import-dataset", "cached"), ("find-model", "complete"), ("generate-statistics", "cached"),
+        ("import-dataset", "cached"),
+        ("find-model", "complete"),
+        ("generate-statistics", "cached"),
         ("infer-schema", "cached"),
     ]
     assert (result.status, result.summary["stopped_step"]) == ("interrupted", None)
@@ -333,8 +351,14 @@ def test_a_changed_parameter_runs_the_steps_that_take_it_and_those_after(cold):
     result, console = _run(config.replace(svm_c=2.0))
     assert result.status == "complete", result.summary.get("error")
     assert _states(result) == {
-        "import-dataset": "cached", "find-model": "complete", "generate-statistics": "cached", "infer-schema": "cached",
-        "validate-statistics": "cached", "train": "complete", "check-serving": "complete", "evaluate": "complete",
+        "import-dataset": "cached",
+        "find-model": "complete",
+        "generate-statistics": "cached",
+        "infer-schema": "cached",
+        "validate-statistics": "cached",
+        "train": "complete",
+        "check-serving": "complete",
+        "evaluate": "complete",
         "push-model": "complete",
     }
     assert f"{at('train')} done in" in console
@@ -360,8 +384,11 @@ def test_a_failed_execution_is_never_reused(cold, tmp_path):
     for result, schema_state in zip(runs, ("complete", "cached"), strict=True):
         assert result.status == "failed"
         assert [(e.name, e.state) for e in result.events] == [
-            ("import-dataset", "cached"), ("find-model", "complete"), ("generate-statistics", "cached"),
-            ("infer-schema", schema_state), ("validate-statistics", "failed"),
+            ("import-dataset", "cached"),
+            ("find-model", "complete"),
+            ("generate-statistics", "cached"),
+            ("infer-schema", schema_state),
+            ("validate-statistics", "failed"),
         ]
     failed = runs[0].events[-1]
     assert failed.cache_key and failed.cache_key == runs[1].events[-1].cache_key
@@ -412,7 +439,10 @@ def test_a_push_is_reused_only_while_its_registry_version_is_there(cold, after_p
     assert _states(again) == REUSED
     assert again.events[-1].cached_from == f"{after_push[0].run_id}/push-model"
     assert again.summary["push"] == {
-        "pushed": False, "version": 1, "uri": v1, "reason": "this model is already version 1, the champion",
+        "pushed": False,
+        "version": 1,
+        "uri": v1,
+        "reason": "this model is already version 1, the champion",
     }
 
 
@@ -464,7 +494,7 @@ def test_with_no_cache_every_step_runs(cold, kfx_cli):
     config, first = cold
     completed = kfx_cli("run", "--source", config.source, "--runs-dir", config.runs_dir, "--no-cache", "--json")
     assert completed.returncode == 0, completed.output
-    summary = json.loads(completed.stdout[completed.stdout.index("\n{") + 1:])
+    summary = json.loads(completed.stdout[completed.stdout.index("\n{") + 1 :])
     assert [(s["name"], s["state"]) for s in summary["steps"]] == [(name, "complete") for name in NAMES]
     assert summary["config"]["enable_caching"] is False
 

@@ -8,8 +8,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_the_readme_table_of_components_is_the_generated_one():
-    generated = subprocess.run([sys.executable, os.path.join(REPO, "tools", "component_table.py")],
-                               capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
+    generated = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "component_table.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout.strip()
     readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
     assert generated in readme, "README.md's component table is stale: run python tools/component_table.py --write"
     import kfx.components

@@ -24,7 +24,7 @@ def describe_table(train_path: str, validation_path: str, test_path: str, descri
     return {"missing": sum(missing.values()), **{f"{k}_missing": v for k, v in missing.items()}}
 '''
 
-TEST_MODULE = '''
+TEST_MODULE = """
 from kfx import data_steps
 
 
@@ -33,7 +33,7 @@ def test_describe_table_counts_missing_values(tmp_path):
     path.write_text("a,Class\\n1,x\\n,y\\n")
     out = data_steps.describe_table(str(path), str(path), str(path), str(tmp_path / "d"), "Class")
     assert out["missing"] == 3
-'''
+"""
 
 
 def _blocks(text: str, heading: str) -> list[str]:
@@ -44,8 +44,13 @@ def _blocks(text: str, heading: str) -> list[str]:
 
 def test_adding_a_component_to_kfx_touches_the_five_files_contributing_names(tmp_path):
     copy = tmp_path / "kfx-repo"
-    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(
-        ".venv", ".git", ".cache", "runs", "mutants", "notebooks", "docs", "images", "__pycache__", "*.egg-info"))
+    shutil.copytree(
+        REPO,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", ".cache", "runs", "mutants", "notebooks", "docs", "images", "__pycache__", "*.egg-info"
+        ),
+    )
     git = ["git", "-C", str(copy), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
@@ -62,8 +67,11 @@ def test_adding_a_component_to_kfx_touches_the_five_files_contributing_names(tmp
     anchor = '    splits = {name: data.outputs[name] for name in ("train_data", "validation_data", "test_data")}\n'
     assert anchor in pipeline
     imports = "".join(f"{line}\n" for line in call.splitlines() if line.startswith("from "))
-    call = "".join(f"    {line}\n" for line in call.splitlines()
-                   if line.strip() and not line.startswith(("from ", "data =", "...")))
+    call = "".join(
+        f"    {line}\n"
+        for line in call.splitlines()
+        if line.strip() and not line.startswith(("from ", "data =", "..."))
+    )
     pipeline = pipeline.replace("from kfx.config import Config\n", f"from kfx.config import Config\n{imports}")
     (copy / "kfx" / "pipelines" / "local_train.py").write_text(pipeline.replace(anchor, anchor + call))
     # 4. its test module; 5. the README's table, regenerated.
@@ -73,21 +81,37 @@ def test_adding_a_component_to_kfx_touches_the_five_files_contributing_names(tmp
 
     changed = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
     assert sorted(line[3:] for line in changed.splitlines()) == [
-        "README.md", "kfx/components/describe_table.py", "kfx/data_steps.py", "kfx/pipelines/local_train.py",
-        "tests/components/test_describe_table.py"]
+        "README.md",
+        "kfx/components/describe_table.py",
+        "kfx/data_steps.py",
+        "kfx/pipelines/local_train.py",
+        "tests/components/test_describe_table.py",
+    ]
 
-    check = textwrap.dedent('''
+    check = textwrap.dedent("""
         from kfx.pipeline_tasks import tasks_of
         from kfx.pipelines.local_train import beans
         tasks = tasks_of(beans)
         print(tasks.names.index("describe-table"), tasks.reports["describe-table"].section, len(tasks.names))
-    ''')
+    """)
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=copy, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "description", "10"]
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/components/test_describe_table.py",
-         "tests/test_component_table.py"],
-        capture_output=True, text=True, cwd=copy, env=env)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/components/test_describe_table.py",
+            "tests/test_component_table.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        env=env,
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout

@@ -14,7 +14,13 @@ def test_packaged_beans_is_the_uci_table(beans):
     assert beans.shape == (13611, 17)
     assert list(beans.columns)[-1] == "Class"
     assert beans["Class"].value_counts().to_dict() == {
-        "DERMASON": 3546, "SIRA": 2636, "SEKER": 2027, "HOROZ": 1928, "CALI": 1630, "BARBUNYA": 1322, "BOMBAY": 522,
+        "DERMASON": 3546,
+        "SIRA": 2636,
+        "SEKER": 2027,
+        "HOROZ": 1928,
+        "CALI": 1630,
+        "BARBUNYA": 1322,
+        "BOMBAY": 522,
     }
     # The first data row of the original file, unchanged by compression.
     assert beans.iloc[0]["Area"] == 28395 and beans.iloc[0]["Class"] == "SEKER"
@@ -169,7 +175,9 @@ def test_split_sizes_follow_each_fraction_by_name(beans):
     assert {k: len(v) for k, v in splits.items()} == {"train": 9528, "validation": 2721, "test": 1362}
     # BARBUNYA has 1322 rows: test round(132.2) = 132, validation round(264.4) = 264, train 926.
     assert {k: int((v["Class"] == "BARBUNYA").sum()) for k, v in splits.items()} == {
-        "train": 926, "validation": 264, "test": 132,
+        "train": 926,
+        "validation": 264,
+        "test": 132,
     }
 
 
@@ -184,7 +192,9 @@ def test_split_of_a_small_hand_made_table():
     # A class too small for its share still gets one row in test and one in validation.
     tiny = pd.DataFrame({"x": range(3), "label": ["c"] * 3})
     assert {k: len(v) for k, v in splitting.stratified_split(tiny, "label", (0.8, 0.1, 0.1), 42).items()} == {
-        "train": 1, "validation": 1, "test": 1,
+        "train": 1,
+        "validation": 1,
+        "test": 1,
     }
 
 
@@ -223,6 +233,7 @@ def test_check_table_sentences_are_exact(beans_sample):
 
 def test_each_class_needs_one_row_per_split_and_no_more():
     """With a 0.1 share a class needs 10 rows: 10 pass, 9 do not (1 / 0.1 is 10.000000000000002 in floats)."""
+
     def table(n_small):
         return pd.DataFrame({"x": range(20 + n_small), "label": ["big"] * 20 + ["small"] * n_small})
 
@@ -273,7 +284,8 @@ def test_stratified_sample_keeps_all_rows_when_asked_for_as_many_or_more(beans_s
 def test_source_uri_forms(tmp_path):
     assert data.parse_source("  ").uri == data.beans_path()
     assert data.parse_source("bq://example.com:my-project.ds.t") == data.Source(
-        "bq://example.com:my-project.ds.t", "bigquery", "example.com:my-project.ds.t")
+        "bq://example.com:my-project.ds.t", "bigquery", "example.com:my-project.ds.t"
+    )
     csv_gz = tmp_path / "T.CSV.GZ"
     csv_gz.write_bytes(b"")
     assert data.parse_source(str(csv_gz)) == data.Source(str(csv_gz), "local", "")
@@ -340,11 +352,13 @@ def test_first_line_of_an_error():
 
 
 def test_numbers_as_text_in_any_column_become_numbers_but_the_label_stays(beans_sample):
-    table = beans_sample.astype({"ShapeFactor4": str}).assign(Class=beans_sample["Class"].map(
-        {c: str(i) for i, c in enumerate(sorted(beans_sample["Class"].unique()))}))
+    table = beans_sample.astype({"ShapeFactor4": str}).assign(
+        Class=beans_sample["Class"].map({c: str(i) for i, c in enumerate(sorted(beans_sample["Class"].unique()))})
+    )
     checked = data.check_table(table, "Class", (0.8, 0.1, 0.1))
     assert checked["ShapeFactor4"].dtype.kind == "f" and checked["ShapeFactor4"].sum() == pytest.approx(
-        beans_sample["ShapeFactor4"].sum())
+        beans_sample["ShapeFactor4"].sum()
+    )
     assert checked["Class"].dtype == object and sorted(checked["Class"].unique()) == list("0123456")
 
 
@@ -435,19 +449,26 @@ def test_rows_arrows_reader_refuses_are_read_as_pandas_reads_them(tmp_path):
     short = tmp_path / "short.csv"
     short.write_text('a,b,c,d\n1,2,3\n4,5\n"6\nsix",7,8\n')
     table = data.read_text_table(str(short))
-    assert table.to_pydict() == {"a": ["1", "4", "6\nsix"], "b": ["2", "5", "7"], "c": ["3", None, "8"],
-                                 "d": [None, None, None]}
+    assert table.to_pydict() == {
+        "a": ["1", "4", "6\nsix"],
+        "b": ["2", "5", "7"],
+        "c": ["3", None, "8"],
+        "d": [None, None, None],
+    }
     out = io.BytesIO()
     csvtext.write_csv(table, out)
     assert out.getvalue() == b'a,b,c,d\n1,2,3,\n4,5,,\n"6\nsix",7,8,\n'
 
 
-@pytest.mark.parametrize("text", [
-    '\na,b\n1,2\n',  # a blank line before the header
-    '"a\nx",b\n1,2\n',  # a line break in a quoted column name
-    'a,b\n"1\n1",2\n3,"4,4"\n',  # a line break and a comma in quoted cells
-    '\ufeffa,b\r\n1,2\r\n\r\n3,4\r\n',  # a byte-order mark, CRLF and an empty line
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\na,b\n1,2\n",  # a blank line before the header
+        '"a\nx",b\n1,2\n',  # a line break in a quoted column name
+        'a,b\n"1\n1",2\n3,"4,4"\n',  # a line break and a comma in quoted cells
+        "\ufeffa,b\r\n1,2\r\n\r\n3,4\r\n",  # a byte-order mark, CRLF and an empty line
+    ],
+)
 def test_arrows_reader_reads_what_pandas_reads(tmp_path, text):
     path = tmp_path / "t.csv"
     path.write_bytes(text.encode("utf-8"))
@@ -467,10 +488,16 @@ def test_names_and_missing_cells_follow_pandas(tmp_path):
 def test_typed_sources_are_written_as_to_csv_writes_them(tmp_path):
     from kfx import csvtext
 
-    frame = pd.DataFrame({
-        "f": [0.1, 1e-05, 28395.0, float("nan")], "i": [1, -2, 3, 4], "b": [True, False, True, False],
-        "s": ["x", 'q"r', "a,b", None], "none": [None] * 4, "Class": ["p", "q", "p", "q"],
-    })
+    frame = pd.DataFrame(
+        {
+            "f": [0.1, 1e-05, 28395.0, float("nan")],
+            "i": [1, -2, 3, 4],
+            "b": [True, False, True, False],
+            "s": ["x", 'q"r', "a,b", None],
+            "none": [None] * 4,
+            "Class": ["p", "q", "p", "q"],
+        }
+    )
     frame.to_parquet(tmp_path / "t.parquet", index=False)
     out = io.BytesIO()
     csvtext.write_csv(data.read_text_table(str(tmp_path / "t.parquet")), out)
@@ -483,8 +510,11 @@ def test_typed_frame_types_columns_as_pandas_reads_them(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("i,g,f,s,e\n1,1,1.5,x,\n2,,2,3,\n")
     typed = csvtext.typed_frame(data.read_text_table(str(path)))
-    assert typed.dtypes.astype(str).to_dict() == pd.read_csv(path).dtypes.astype(str).to_dict() == {
-        "i": "int64", "g": "float64", "f": "float64", "s": "object", "e": "float64"}
+    assert (
+        typed.dtypes.astype(str).to_dict()
+        == pd.read_csv(path).dtypes.astype(str).to_dict()
+        == {"i": "int64", "g": "float64", "f": "float64", "s": "object", "e": "float64"}
+    )
 
 
 def test_a_local_source_is_refused_from_its_ends_without_reading_it_whole(tmp_path, monkeypatch):
@@ -512,7 +542,8 @@ def test_a_gzip_csv_cut_mid_row_or_mid_stream_is_named_exactly(tmp_path):
     with pytest.raises(SourceError) as caught:
         data.read_text_table(str(cut))
     assert str(caught.value) == (
-        f"{str(cut)!r} ends in the middle of a row (line 3), so the file is truncated; copy or export it again.")
+        f"{str(cut)!r} ends in the middle of a row (line 3), so the file is truncated; copy or export it again."
+    )
     stream = tmp_path / "stream.csv.gz"
     stream.write_bytes(gzip.compress(b"a,b,c\n1,2,3\n" * 100)[:-12])
     for read in (data.read_text_table, data.read_source):
@@ -520,7 +551,8 @@ def test_a_gzip_csv_cut_mid_row_or_mid_stream_is_named_exactly(tmp_path):
             read(str(stream))
         assert str(caught.value) == (
             f"{str(stream)!r} is not a readable CSV table (Compressed file ended before the end-of-stream marker "
-            "was reached); it may be truncated or binary: export it again or pass another file.")
+            "was reached); it may be truncated or binary: export it again or pass another file."
+        )
 
 
 def test_a_row_with_too_many_cells_is_named_by_pandas_words(tmp_path):
@@ -531,7 +563,8 @@ def test_a_row_with_too_many_cells_is_named_by_pandas_words(tmp_path):
             read(str(path))
         assert str(caught.value) == (
             f"{str(path)!r} is not a readable CSV table (Error tokenizing data. C error: Expected 2 fields in line 3, "
-            "saw 3); it may be truncated or binary: export it again or pass another file.")
+            "saw 3); it may be truncated or binary: export it again or pass another file."
+        )
 
 
 def test_the_truncation_check_reads_lines_and_cells_past_the_first_megabyte(tmp_path):

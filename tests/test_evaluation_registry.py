@@ -74,8 +74,9 @@ def test_push_only_when_blessed_and_never_overwrites(model_dir, tmp_path):
     # The second run compared with v1 (its champion); the same model, it would not be pushed again.
     other = os.path.join(str(tmp_path), "other-model")
     _same_model_other_bytes(model_dir, other)
-    second = registry.push_model(other, reg, "beans", {"blessed": True, "accuracy": 0.96},
-                                 champion=registry.resolve(reg, "beans"))
+    second = registry.push_model(
+        other, reg, "beans", {"blessed": True, "accuracy": 0.96}, champion=registry.resolve(reg, "beans")
+    )
     assert (first["version"], second["version"]) == (1, 2)
     assert registry.list_versions(reg, "beans") == [1, 2]
     assert sorted(os.listdir(first["uri"])) == [
@@ -144,7 +145,13 @@ def test_per_class_scores_use_the_models_class_order(model_dir, sample_splits):
     assert result["confusion"]["labels"] == ["BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA"]
     assert sum(result["confusion"]["matrix"][i][i] for i in range(7)) == 54
     assert {k: v["support"] for k, v in result["per_class"].items()} == {
-        "BARBUNYA": 6, "BOMBAY": 2, "CALI": 7, "DERMASON": 16, "HOROZ": 8, "SEKER": 9, "SIRA": 12,
+        "BARBUNYA": 6,
+        "BOMBAY": 2,
+        "CALI": 7,
+        "DERMASON": 16,
+        "HOROZ": 8,
+        "SEKER": 9,
+        "SIRA": 12,
     }
 
 
@@ -168,7 +175,11 @@ def test_a_pre_made_v1_is_left_untouched_and_v2_used(model_dir, tmp_path):
     assert os.listdir(reg / "beans" / "v1") == ["notes.txt"]
     assert (reg / "beans" / "v1" / "notes.txt").read_text() == "made by hand"
     assert sorted(os.listdir(reg / "beans" / "v2")) == [
-        "evaluation.json", "manifest.json", "model.joblib", "model_metadata.json"]
+        "evaluation.json",
+        "manifest.json",
+        "model.joblib",
+        "model_metadata.json",
+    ]
 
 
 def test_a_version_taken_after_the_listing_is_skipped_not_overwritten(model_dir, tmp_path, monkeypatch):
@@ -225,9 +236,14 @@ def test_two_processes_pushing_at_once_get_two_versions(model_dir, sample_splits
         "                                     test_uri=sys.argv[4])))\n"
     )
     # Neither saw a champion: the second to take its turn compares the model with v1 (a tie) and is pushed too.
-    procs = [subprocess.Popen([sys.executable, "-c", script, model_dir, str(reg), str(go), sample_splits["test"]],
-                              stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, model_dir, str(reg), str(go), sample_splits["test"]],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     go.write_text("")
     results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert sorted(r["version"] for r in results) == [1, 2]
@@ -244,8 +260,14 @@ def test_versions_are_numbers_and_other_folders_are_ignored(model_dir, tmp_path)
         (reg / "beans" / name).mkdir(parents=True)
     assert registry.list_versions(str(reg), "beans") == [2, 10]
     assert registry.list_versions(str(reg), "other") == []
-    pushed = registry.push_model(model_dir, str(reg), "beans", {"blessed": True, "accuracy": 0.9}, schema_uri=None,
-                                 champion=registry.resolve(str(reg), "beans"))
+    pushed = registry.push_model(
+        model_dir,
+        str(reg),
+        "beans",
+        {"blessed": True, "accuracy": 0.9},
+        schema_uri=None,
+        champion=registry.resolve(str(reg), "beans"),
+    )
     assert pushed["version"] == 11
 
 
@@ -268,7 +290,9 @@ def test_an_unblessed_model_is_refused_with_its_numbers(model_dir, tmp_path):
     )
     assert refused == {"pushed": False, "reason": "not blessed: test accuracy 0.8999 is below min_accuracy 0.9"}
     assert registry.push_model(model_dir, str(tmp_path), "beans", {}) == {
-        "pushed": False, "reason": "not blessed: test accuracy nan is below min_accuracy None"}
+        "pushed": False,
+        "reason": "not blessed: test accuracy nan is below min_accuracy None",
+    }
     assert not os.path.exists(tmp_path / "beans")
 
 
@@ -295,9 +319,15 @@ def test_the_confusion_matrix_picture():
         ]
         # Counts above half the largest (5 is not above 5) are white on the dark cells.
         assert [(pos, text, color) for pos, text, color, *_ in cells] == [
-            ((0, 0), "5", "#000000"), ((1, 0), "1", "#000000"), ((2, 0), "0", "#000000"),
-            ((0, 1), "2", "#000000"), ((1, 1), "3", "#000000"), ((2, 1), "0", "#000000"),
-            ((0, 2), "0", "#000000"), ((1, 2), "0", "#000000"), ((2, 2), "10", "#ffffff"),
+            ((0, 0), "5", "#000000"),
+            ((1, 0), "1", "#000000"),
+            ((2, 0), "0", "#000000"),
+            ((0, 1), "2", "#000000"),
+            ((1, 1), "3", "#000000"),
+            ((2, 1), "0", "#000000"),
+            ((0, 2), "0", "#000000"),
+            ((1, 2), "0", "#000000"),
+            ((2, 2), "10", "#ffffff"),
         ]
         assert {tuple(c[3:]) for c in cells} == {(9.0, "center", "center")}
     finally:
@@ -317,10 +347,18 @@ def test_the_confusion_matrix_png_carries_its_title():
 def test_the_evaluation_page():
     import re
 
-    result = {"accuracy": 0.5, "macro_f1": 0.25, "rows": 4, "blessed": False, "min_accuracy": 0.9,
-              "per_class": {"a": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2},
-                            "b": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}},
-              "confusion": {"labels": ["a", "b"], "matrix": [[1, 1], [0, 2]]}}
+    result = {
+        "accuracy": 0.5,
+        "macro_f1": 0.25,
+        "rows": 4,
+        "blessed": False,
+        "min_accuracy": 0.9,
+        "per_class": {
+            "a": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2},
+            "b": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2},
+        },
+        "confusion": {"labels": ["a", "b"], "matrix": [[1, 1], [0, 2]]},
+    }
     page = evaluation.evaluation_html(result)
     page = re.sub(r"base64,[A-Za-z0-9+/=]+'", "base64,PNG'", page)
     assert page == (

@@ -217,7 +217,11 @@ def test_a_running_run_whose_process_is_gone_reads_as_abandoned(tmp_path):
     lineage = Lineage(LineageStore(path))
     found = {r.run_id: r for r in lineage.runs()}
     assert {k: r.status for k, r in found.items()} == {
-        "killed": "abandoned", "going": "running", "elsewhere": "running", "old": "running"}
+        "killed": "abandoned",
+        "going": "running",
+        "elsewhere": "running",
+        "old": "running",
+    }
     assert found["killed"].stopped_step == "generate-statistics"
     assert lineage.backend.run("killed").status == "abandoned"
     line = next(x for x in format_runs(list(found.values())).splitlines() if x.startswith("killed"))
@@ -329,7 +333,13 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     assert err == f"kfx: interrupted: {stopped}; 2 completed steps kept, see {summary_path}.\n"
     lines = out.splitlines()
     assert lines[:6] == [
-        f"{at('import-dataset')} ...", lines[1], f"{at('find-model')} ...", lines[3], STATS_RUNNING, lines[5]]
+        f"{at('import-dataset')} ...",
+        lines[1],
+        f"{at('find-model')} ...",
+        lines[3],
+        STATS_RUNNING,
+        lines[5],
+    ]
     assert lines[1].startswith(f"{at('import-dataset')} done in ")
     assert lines[3].startswith(f"{at('find-model')} done in ") and lines[3].endswith(": found=False")
     assert lines[5].startswith(f"{at('generate-statistics')} interrupted after ")
@@ -341,9 +351,15 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
 
     summary = json.load(open(summary_path))
     assert (summary["status"], summary["stopped_step"], summary["stopped_by"]) == (
-        "interrupted", "generate-statistics", name)
+        "interrupted",
+        "generate-statistics",
+        name,
+    )
     assert [(s["name"], s["state"]) for s in summary["steps"]] == [
-        ("import-dataset", "complete"), ("find-model", "complete"), ("generate-statistics", "canceled")]
+        ("import-dataset", "complete"),
+        ("find-model", "complete"),
+        ("generate-statistics", "canceled"),
+    ]
     assert summary["champion"]["found"] is False
     assert summary["rows"] == {"train": 479, "validation": 60, "test": 60} and summary["statistics"] is None
     # The completed step's outputs stay; the stopped step's folder is gone.
@@ -365,10 +381,17 @@ def test_a_stopped_run_ends_its_step_keeps_what_completed_and_says_interrupted(s
     lineage = Lineage(LineageStore(os.path.join(runs_dir, "metadata.sqlite")))
     [run] = lineage.runs()
     assert (run.run_id, run.status, run.stopped_step, run.stopped_by) == (
-        run_id, "interrupted", "generate-statistics", name)
+        run_id,
+        "interrupted",
+        "generate-statistics",
+        name,
+    )
     graph = lineage.run_graph(run_id)
     assert {x.step: x.state for x in graph.executions.values()} == {
-        "import-dataset": "complete", "find-model": "complete", "generate-statistics": "canceled"}
+        "import-dataset": "complete",
+        "find-model": "complete",
+        "generate-statistics": "canceled",
+    }
     assert (
         graph.step("generate-statistics").outputs == {} and graph.outputs_of(graph.step("generate-statistics").id) == []
     )
@@ -406,6 +429,7 @@ def test_ctrl_c_in_a_notebook_interrupts_run_local_and_leaves_a_clean_run(tmp_pa
     class CtrlC(Listener):
         def task_started(self, event):
             if event.name == "generate-statistics":
+
                 def press():
                     time.sleep(1.0)
                     groups.extend(os.getpgid(pid) for pid in _children(os.getpid()))
@@ -422,7 +446,10 @@ def test_ctrl_c_in_a_notebook_interrupts_run_local_and_leaves_a_clean_run(tmp_pa
     result = raised.value.result
     assert (result.status, result.summary["stopped_step"]) == ("interrupted", "generate-statistics")
     assert [(e.name, e.state) for e in result.events] == [
-        ("import-dataset", "complete"), ("find-model", "complete"), ("generate-statistics", "canceled")]
+        ("import-dataset", "complete"),
+        ("find-model", "complete"),
+        ("generate-statistics", "canceled"),
+    ]
     assert not os.path.exists(result.events[2].task_root)
     assert os.path.isdir(result.events[0].task_root) and os.path.isdir(result.events[1].task_root)
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["status"] == "interrupted"

@@ -29,8 +29,16 @@ WRITTEN_FOR = "2.13.0"
 
 PARAMETERS = {
     task_dispatcher.run_single_task_implementation: [
-        "pipeline_resource_name", "component_name", "component_spec", "executor_spec", "arguments", "pipeline_root",
-        "runner", "raise_on_error", "block_input_artifact", "unique_pipeline_id",
+        "pipeline_resource_name",
+        "component_name",
+        "component_spec",
+        "executor_spec",
+        "arguments",
+        "pipeline_root",
+        "runner",
+        "raise_on_error",
+        "block_input_artifact",
+        "unique_pipeline_id",
     ],
     subprocess_task_handler.run_local_subprocess: ["full_command"],
     executor_input_utils.get_local_task_resource_name: ["component_name"],
@@ -64,10 +72,14 @@ def test_every_internal_the_adapter_names_is_there_and_nothing_else_is_used():
     assert (kfp_local.SUCCESS, kfp_local.FAILURE) == (status.Status.SUCCESS, status.Status.FAILURE)
     named = {f"{module}.{attribute.split('.')[0]}" for module, attribute, _ in kfp_local.INTERNALS}
     assert named == {
-        "task_dispatcher.run_single_task_implementation", "subprocess_task_handler.run_local_subprocess",
-        "subprocess_task_handler.SubprocessTaskHandler", "executor_input_utils.get_local_task_resource_name",
-        "executor_input_utils.construct_local_task_root", "executor_input_utils.construct_executor_input",
-        "executor_output_utils.artifact_list_to_dsl_artifact", "status.Status",
+        "task_dispatcher.run_single_task_implementation",
+        "subprocess_task_handler.run_local_subprocess",
+        "subprocess_task_handler.SubprocessTaskHandler",
+        "executor_input_utils.get_local_task_resource_name",
+        "executor_input_utils.construct_local_task_root",
+        "executor_input_utils.construct_executor_input",
+        "executor_output_utils.artifact_list_to_dsl_artifact",
+        "status.Status",
     }
     # kfp.local calls both runners through their modules, so replacing the module's attribute takes effect.
     handler = inspect.getsource(subprocess_task_handler.SubprocessTaskHandler.run)
@@ -171,8 +183,10 @@ def test_other_commands_have_no_python_parts():
 
 def test_another_kfp_version_gets_one_warning_sentence_naming_both(monkeypatch):
     monkeypatch.setattr(kfp, "__version__", "2.14.0")
-    sentence = (f"kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has kfp 2.14.0; "
-                "if a local run misbehaves, install kfp==2.13.0.")
+    sentence = (
+        f"kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has kfp 2.14.0; "
+        "if a local run misbehaves, install kfp==2.13.0."
+    )
     assert kfp_local.version_warning() == sentence
     err = io.StringIO()
     kfp_local.check_for_run(err)
@@ -214,8 +228,10 @@ def test_kfx_run_on_a_kfp_without_the_internals_says_so_before_any_run_folder(mo
     code = main(["run", "--sample-rows", "600", "--runs-dir", str(runs), "--metadata-path", str(tmp_path / "m.db")])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
-    assert err == (f"kfx: error: kfx {KFX_VERSION} needs kfp 2.13's local runner internals; kfp 2.14.0 lacks "
-                   "subprocess_task_handler.run_local_subprocess; install kfp==2.13.0.\n")
+    assert err == (
+        f"kfx: error: kfx {KFX_VERSION} needs kfp 2.13's local runner internals; kfp 2.14.0 lacks "
+        "subprocess_task_handler.run_local_subprocess; install kfp==2.13.0.\n"
+    )
     assert not runs.exists() or list(runs.iterdir()) == []
     assert not (tmp_path / "m.db").exists()
 
@@ -239,8 +255,10 @@ def test_a_run_on_another_kfp_version_warns_once_and_runs(monkeypatch, tmp_path,
     result = run_local(config, out=out, pipeline=import_only)
     assert result.status == "complete", result.summary.get("error")
     assert "[1/1] import-dataset done in " in out.getvalue()
-    warning = (f"kfx: warning: kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has "
-               "kfp 2.14.0; if a local run misbehaves, install kfp==2.13.0.")
+    warning = (
+        f"kfx: warning: kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has "
+        "kfp 2.14.0; if a local run misbehaves, install kfp==2.13.0."
+    )
     assert capsys.readouterr().err.splitlines().count(warning) == 1
 
 
@@ -253,9 +271,11 @@ def test_kfx_doctor_names_the_kfp_the_local_runner_was_written_for(monkeypatch, 
     assert main(["doctor"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
         f"kfx {KFX_VERSION}'s local runner was written for kfp 2.13.0, and this Python has kfp 2.14.0; "
-        "if a local run misbehaves, install kfp==2.13.0.")
+        "if a local run misbehaves, install kfp==2.13.0."
+    )
     monkeypatch.delattr(task_dispatcher, "run_single_task_implementation")
     assert main(["doctor"]) == 1
     assert capsys.readouterr().out == (
         f"kfx {KFX_VERSION} needs kfp 2.13's local runner internals; kfp 2.14.0 lacks "
-        "task_dispatcher.run_single_task_implementation; install kfp==2.13.0.\n")
+        "task_dispatcher.run_single_task_implementation; install kfp==2.13.0.\n"
+    )

@@ -32,10 +32,22 @@ def test_the_trainer_and_the_core_do_not_import_vertex_or_the_pipeline():
     """The trainer runs in its own image, and the topic modules under every target."""
     structure = _structure()
     graph = structure.import_graph(structure.modules(str(ROOT)))
-    low = ["trainer.task", "trainer.model", "kfx.contract", "kfx.metrics", "kfx.data", "kfx.storage",
-           "kfx.evaluation", "kfx.registry", "kfx.config", "kfx.fragments"]
-    reached = {name: sorted(t for t in graph.get(name, ()) if t.startswith(("kfx.vertex", "kfx.pipeline", "kfx.local")))
-               for name in low}
+    low = [
+        "trainer.task",
+        "trainer.model",
+        "kfx.contract",
+        "kfx.metrics",
+        "kfx.data",
+        "kfx.storage",
+        "kfx.evaluation",
+        "kfx.registry",
+        "kfx.config",
+        "kfx.fragments",
+    ]
+    reached = {
+        name: sorted(t for t in graph.get(name, ()) if t.startswith(("kfx.vertex", "kfx.pipeline", "kfx.local")))
+        for name in low
+    }
     assert reached == {name: [] for name in low}
 
 
@@ -43,6 +55,9 @@ def test_only_the_course_commands_import_the_course_helpers():
     """kfx.course serves the notebooks and their pages; the library a team imports does not depend on it."""
     structure = _structure()
     graph = structure.import_graph(structure.modules(str(ROOT)))
-    importers = sorted(name for name, targets in graph.items()
-                       if not name.startswith("kfx.course") and any(t.startswith("kfx.course") for t in targets))
+    importers = sorted(
+        name
+        for name, targets in graph.items()
+        if not name.startswith("kfx.course") and any(t.startswith("kfx.course") for t in targets)
+    )
     assert importers == ["kfx.commands.docs", "kfx.commands.notebooks"]

@@ -82,7 +82,11 @@ def test_anomalies_fail_the_run_with_exit_code_3_and_the_failed_tasks_outputs_ar
     assert "[1/1] validate-statistics FAILED after" in out
     assert f"  failed at   validate-statistics: {ANOMALY}" in out.splitlines()
     assert (summary["status"], summary["failed_step"], summary["error_kind"], summary["error"]) == (
-        "failed", "validate-statistics", "AnomaliesFound", ANOMALY)
+        "failed",
+        "validate-statistics",
+        "AnomaliesFound",
+        ANOMALY,
+    )
     assert summary["anomalies"] is None and summary["artifacts"] == {}
     # The task wrote its anomalies and report before failing; the runner removed them.
     files = sorted(
@@ -108,14 +112,21 @@ def test_with_fail_on_anomalies_off_the_task_completes(validation_only, tmp_path
 def test_a_pipeline_kfp_local_cannot_run_to_its_end_fails_naming_why(checks, tmp_path, capsys):
     # kfp 2.13's local runner runs no condition: the run says why it stopped, not a traceback.
     path = tmp_path / "gated.py"
-    path.write_text(VALIDATION_ONLY.replace("    ).set_caching_options(False)", """    ).set_caching_options(False)
+    path.write_text(
+        VALIDATION_ONLY.replace(
+            "    ).set_caching_options(False)",
+            """    ).set_caching_options(False)
     with dsl.If(fail_on_anomalies == True):  # noqa: E712
         components.validate_statistics(statistics=stats.output, schema=schema.output, fail_on_anomalies=False)
-"""))
+""",
+        )
+    )
     code, out, err, run_dir, summary = _run(
-        tmp_path, capsys, "--pipeline", f"{path}:validation_only", *_checks(checks), "--no-fail-on-anomalies")
+        tmp_path, capsys, "--pipeline", f"{path}:validation_only", *_checks(checks), "--no-fail-on-anomalies"
+    )
     assert (summary["status"], summary["error_kind"], code) == ("failed", "StepFailed", 1)
     ran = len(summary["steps"])
     assert summary["error"].startswith(
-        f"Only {ran} of 2 steps ran: kfp.local cannot run the rest ('dsl.Condition' is not supported by local")
+        f"Only {ran} of 2 steps ran: kfp.local cannot run the rest ('dsl.Condition' is not supported by local"
+    )
     assert err == f"kfx: error: {summary['error']}\n"

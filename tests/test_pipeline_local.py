@@ -88,7 +88,12 @@ def test_sample_run_writes_summary_and_real_artifacts(sample_run):
     assert os.path.isfile(os.path.join(on_disk["model"]["uri"], "model.joblib"))
     assert "confusion matrix" in open(on_disk["model"]["view"]).read()
     assert sorted(os.listdir(runs / "registry" / "beans" / "v1")) == [
-        "evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics",
+        "evaluation.json",
+        "manifest.json",
+        "model.joblib",
+        "model_metadata.json",
+        "schema.pbtxt",
+        "statistics",
     ]
     assert "Executing task" in open(on_disk["log"]).read()
 
@@ -114,14 +119,22 @@ def test_anomalies_fail_the_run_and_leave_nothing_half_made(tmp_path, beans_samp
     src = tmp_path / "damaged.csv"
     damaged.to_csv(src, index=False)
     result = run_local(
-        Config(source=str(src), schema_file=str(schema_dir / "schema.pbtxt"), runs_dir=str(tmp_path / "runs"),
-               record_lineage=False),
+        Config(
+            source=str(src),
+            schema_file=str(schema_dir / "schema.pbtxt"),
+            runs_dir=str(tmp_path / "runs"),
+            record_lineage=False,
+        ),
         out=io.StringIO(),
     )
     assert result.status == "failed"
     assert [(e.name, e.state) for e in result.events] == [
-        ("import-dataset", "complete"), ("find-model", "complete"), ("generate-statistics", "complete"),
-        ("infer-schema", "complete"), ("validate-statistics", "failed")]
+        ("import-dataset", "complete"),
+        ("find-model", "complete"),
+        ("generate-statistics", "complete"),
+        ("infer-schema", "complete"),
+        ("validate-statistics", "failed"),
+    ]
     error = result.error()
     assert isinstance(error, AnomaliesFound)
     assert "'Class' in train (Unexpected string values)" in str(error)

@@ -46,8 +46,9 @@ def test_a_sample_of_the_messy_table_trains_gradient_boosting_above_a_small_swit
     source = tmp_path / "messy.csv"
     splitting.stratified_sample(messy_table, "Class", 600, seed=42).to_csv(source, index=False)
     out = io.StringIO()
-    config = Config(source=str(source), runs_dir=str(tmp_path / "runs"), record_lineage=False, svm_max_rows=100,
-                    min_accuracy=0.8)
+    config = Config(
+        source=str(source), runs_dir=str(tmp_path / "runs"), record_lineage=False, svm_max_rows=100, min_accuracy=0.8
+    )
     result = run_local(config, out=out)
     assert result.status == "complete", result.summary.get("error")
     model = result.summary["model"]

@@ -64,8 +64,12 @@ def test_scoring_the_test_split_gives_the_evaluations_accuracy_and_is_recorded(t
     summary = _summary(out)
     assert summary["status"] == "complete" and summary["pipeline"] == "kfx-predict-beans"
     assert [s["name"] for s in summary["steps"]] == [
-        "find-scoring-model", "import-scoring-data", "generate-scoring-statistics", "validate-scoring-statistics",
-        "predict"]
+        "find-scoring-model",
+        "import-scoring-data",
+        "generate-scoring-statistics",
+        "validate-scoring-statistics",
+        "predict",
+    ]
     evaluation = json.load(open(runs / "registry" / "beans" / "v1" / "evaluation.json"))
     predicted = summary["predictions"]
     # The same rows the evaluation scored, by the same model: the same accuracy, exactly.
@@ -93,12 +97,16 @@ def test_scoring_the_test_split_gives_the_evaluations_accuracy_and_is_recorded(t
 
 @pytest.mark.e2e
 def test_a_table_without_the_label_is_scored_in_the_serving_environment_and_copied_to_output(
-    trained, tables, capsys, tmp_path,
+    trained,
+    tables,
+    capsys,
+    tmp_path,
 ):
     runs, _ = trained
     output = tmp_path / "out" / "predictions.csv"
-    code, out, err = _predict(runs, capsys, "--model", "beans", "--source", str(tables / "unlabelled.csv"),
-                              "--output", str(output))
+    code, out, err = _predict(
+        runs, capsys, "--model", "beans", "--source", str(tables / "unlabelled.csv"), "--output", str(output)
+    )
     assert code == 0, err
     summary = _summary(out)
     assert summary["scoring"]["labelled"] is False
@@ -110,17 +118,29 @@ def test_a_table_without_the_label_is_scored_in_the_serving_environment_and_copi
     written = pd.read_csv(output)
     assert len(written) == 200 and "Class" not in written.columns
     assert set(written["predicted_Class"]) <= set(pd.read_csv(tables / "test.csv")["Class"].unique()) | {
-        "BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA"}
+        "BARBUNYA",
+        "BOMBAY",
+        "CALI",
+        "DERMASON",
+        "HOROZ",
+        "SEKER",
+        "SIRA",
+    }
     # --output never replaces a file unless told to.
     before = _run_folders(runs)
-    code, out, err = _predict(runs, capsys, "--model", "beans", "--source", str(tables / "unlabelled.csv"),
-                              "--output", str(output))
+    code, out, err = _predict(
+        runs, capsys, "--model", "beans", "--source", str(tables / "unlabelled.csv"), "--output", str(output)
+    )
     assert code == 2 and out == ""
     assert err == (f"kfx: error: --output '{output}' exists already; pass another path, or --force to replace it.\n")
     assert _run_folders(runs) == before
     output.write_text("kept\n")
-    assert _predict(runs, capsys, "--model", "beans", "--source", str(tables / "test.csv"), "--output", str(output),
-                    "--force")[0] == 0
+    assert (
+        _predict(
+            runs, capsys, "--model", "beans", "--source", str(tables / "test.csv"), "--output", str(output), "--force"
+        )[0]
+        == 0
+    )
     assert "predicted_Class" in output.read_text()
 
 
@@ -132,13 +152,21 @@ def test_a_named_version_scores_with_that_version(trained, tables, capsys, tmp_p
     shutil.copytree(registry / "beans" / "v1", registry / "beans" / "v2")  # a second push of the same model
     versions = {}
     for reference in ("beans@1", "beans@latest"):
-        code, out, err = _predict(runs, capsys, "--model", reference, "--source", str(tables / "unlabelled.csv"),
-                                  "--registry-dir", str(registry), "--no-record-lineage")
+        code, out, err = _predict(
+            runs,
+            capsys,
+            "--model",
+            reference,
+            "--source",
+            str(tables / "unlabelled.csv"),
+            "--registry-dir",
+            str(registry),
+            "--no-record-lineage",
+        )
         assert code == 0, err
         predicted = _summary(out)["predictions"]
         versions[reference] = (predicted["version"], set(pd.read_csv(predicted["file"])["model_version"]))
     assert versions == {"beans@1": ("1", {1}), "beans@latest": ("2", {2})}
-
 
 
 @pytest.mark.e2e
@@ -155,22 +183,36 @@ def test_a_changed_version_folder_is_not_mistaken_for_the_one_scored_before(trai
     code, out, err = _predict(runs, capsys, *options)
     assert code == 0, err
     states = {s["name"]: s["state"] for s in _summary(out)["steps"]}
-    assert states == {"find-scoring-model": "complete", "import-scoring-data": "cached",
-                      "generate-scoring-statistics": "complete", "validate-scoring-statistics": "complete",
-                      "predict": "complete"}
+    assert states == {
+        "find-scoring-model": "complete",
+        "import-scoring-data": "cached",
+        "generate-scoring-statistics": "complete",
+        "validate-scoring-statistics": "complete",
+        "predict": "complete",
+    }
     assert _predict(runs, capsys, *options)[1].count(" cached from run ") == 4
 
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("options, sentence", [
-    (["--model", "wine"], "The registry {registry} holds no version of model 'wine'; pass one of: beans."),
-    (["--model", "beans@4"], "Model 'beans' has no version 4 in {registry} (it has v1); pass one of: beans."),
-    (["--model", "beans@new"],
-     "Model version 'new' in 'beans@new' is not a number; pass NAME@3, NAME@v3 or NAME@latest."),
-    (["--model", "beans", "--source", ""],
-     "No table to score; pass --source with a .csv or .parquet file, gs:// path or bq:// table."),
-    (["--model", "beans", "--source", "missing.csv"],
-     "Source file 'missing.csv' does not exist; pass the path of an existing .csv or .parquet file."),
-])
+@pytest.mark.parametrize(
+    "options, sentence",
+    [
+        (["--model", "wine"], "The registry {registry} holds no version of model 'wine'; pass one of: beans."),
+        (["--model", "beans@4"], "Model 'beans' has no version 4 in {registry} (it has v1); pass one of: beans."),
+        (
+            ["--model", "beans@new"],
+            "Model version 'new' in 'beans@new' is not a number; pass NAME@3, NAME@v3 or NAME@latest.",
+        ),
+        (
+            ["--model", "beans", "--source", ""],
+            "No table to score; pass --source with a .csv or .parquet file, gs:// path or bq:// table.",
+        ),
+        (
+            ["--model", "beans", "--source", "missing.csv"],
+            "Source file 'missing.csv' does not exist; pass the path of an existing .csv or .parquet file.",
+        ),
+    ],
+)
 def test_a_bad_model_or_source_is_refused_before_any_run(trained, tables, capsys, options, sentence):
     runs, _ = trained
     before = _run_folders(runs)
@@ -191,15 +233,16 @@ def test_a_table_the_model_cannot_read_fails_before_anything_is_predicted(traine
     typed.to_csv(tmp_path / "text.csv", index=False)
     expected = {
         "no_area.csv": f"Column 'Area' that model beans v1 reads is not in '{tmp_path / 'no_area.csv'}'; add it to the "
-                       "table, or score the table with a model trained on its columns.",
+        "table, or score the table with a model trained on its columns.",
         "text.csv": f"Column 'Solidity' of '{tmp_path / 'text.csv'}' holds 'round' in line 8, but model beans v1 was "
-                    "trained on numbers there (FLOAT in its schema); fix that value, or score the table with a model "
-                    "trained on its columns.",
+        "trained on numbers there (FLOAT in its schema); fix that value, or score the table with a model "
+        "trained on its columns.",
     }
     for name, sentence in expected.items():
         output = tmp_path / f"{name}.predictions.csv"
-        code, out, err = _predict(runs, capsys, "--model", "beans", "--source", str(tmp_path / name),
-                                  "--output", str(output))
+        code, out, err = _predict(
+            runs, capsys, "--model", "beans", "--source", str(tmp_path / name), "--output", str(output)
+        )
         assert code != 0
         assert err.splitlines()[-1] == f"kfx: error: {sentence}"
         summary = _summary(out)
@@ -219,8 +262,9 @@ def test_a_drifted_table_fails_validation_unless_anomalies_may_pass(trained, tab
     assert "'Area' (High approximate Jensen-Shannon divergence between current and previous)" in err
     assert err.strip().endswith("fix the table, or pass --no-fail-on-anomalies to predict anyway.")
     assert _summary(out)["failed_step"] == "validate-scoring-statistics"
-    code, out, err = _predict(runs, capsys, "--model", "beans", "--source", str(tmp_path / "drifted.csv"),
-                              "--no-fail-on-anomalies")
+    code, out, err = _predict(
+        runs, capsys, "--model", "beans", "--source", str(tmp_path / "drifted.csv"), "--no-fail-on-anomalies"
+    )
     assert code == 0, err
     summary = _summary(out)
     assert summary["scoring_anomalies"]["max_drift_feature"] == "Area"
@@ -292,14 +336,26 @@ def test_the_prediction_pipeline_compiles_with_its_parameters_and_order(tmp_path
     assert spec["pipelineInfo"]["name"] == "kfx-predict-beans"
     parameters = {k: v.get("defaultValue") for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
     assert parameters == {
-        "registry_dir": str(tmp_path / "runs" / "registry"), "model_name": "beans", "model_version": "3",
-        "source": "new.csv", "drift_threshold": 0.15, "fail_on_anomalies": True,
+        "registry_dir": str(tmp_path / "runs" / "registry"),
+        "model_name": "beans",
+        "model_version": "3",
+        "source": "new.csv",
+        "drift_threshold": 0.15,
+        "fail_on_anomalies": True,
     }
     tasks = spec["root"]["dag"]["tasks"]
-    assert list(tasks) == ["find-scoring-model", "generate-scoring-statistics", "import-scoring-data", "predict",
-                           "validate-scoring-statistics"]
-    assert sorted(tasks["predict"]["dependentTasks"]) == ["find-scoring-model", "import-scoring-data",
-                                                          "validate-scoring-statistics"]
+    assert list(tasks) == [
+        "find-scoring-model",
+        "generate-scoring-statistics",
+        "import-scoring-data",
+        "predict",
+        "validate-scoring-statistics",
+    ]
+    assert sorted(tasks["predict"]["dependentTasks"]) == [
+        "find-scoring-model",
+        "import-scoring-data",
+        "validate-scoring-statistics",
+    ]
 
 
 def test_the_help_says_what_predict_options_mean_here(capsys):

@@ -41,14 +41,26 @@ def test_every_kfx_component_has_one_report_found_by_its_name_and_only_with_its_
 def test_a_task_without_a_report_gives_its_values_metrics_and_artifact_uris():
     metrics = dsl.Metrics(name="metrics", uri="/runs/r/score/metrics", metadata={"accuracy": 0.91, "rows": 60})
     table = dsl.Dataset(name="table", uri="/runs/r/score/table", metadata={"rows": 60})
-    event = TaskEvent("score", "complete", 0.0, ended=1.0,
-                      outputs={"Output": 0.5, "metrics": metrics, "table": table, "labels": ["a", "b"]})
+    event = TaskEvent(
+        "score",
+        "complete",
+        0.0,
+        ended=1.0,
+        outputs={"Output": 0.5, "metrics": metrics, "table": table, "labels": ["a", "b"]},
+    )
     found = generic_figures(event.outputs)
-    assert found == {"Output": 0.5, "metrics": "/runs/r/score/metrics", "accuracy": 0.91, "rows": 60,
-                     "table": "/runs/r/score/table"}
+    assert found == {
+        "Output": 0.5,
+        "metrics": "/runs/r/score/metrics",
+        "accuracy": 0.91,
+        "rows": 60,
+        "table": "/runs/r/score/table",
+    }
     section, values, named = task_figures(None, event)
     assert (section, values) == ("score", found)
     assert named == {"Output": 0.5, "accuracy": 0.91, "rows": 60}
     assert describe_generic("score", values) == [
-        "score       Output 0.5, accuracy 0.91, rows 60", "            /runs/r/score/metrics",
-        "            /runs/r/score/table"]
+        "score       Output 0.5, accuracy 0.91, rows 60",
+        "            /runs/r/score/metrics",
+        "            /runs/r/score/table",
+    ]

@@ -58,8 +58,10 @@ def test_the_environment_holds_only_the_serving_packages_at_the_installed_versio
     assert {name: marker["pins"][name] for name in ("scikit-learn", "joblib", "numpy", "scipy", "threadpoolctl")} == {
         name: version(name) for name in ("scikit-learn", "joblib", "numpy", "scipy", "threadpoolctl")
     }
-    code = ("import importlib.util as u, sklearn; print(sklearn.__version__, "
-            "[m for m in ('kfx', 'trainer', 'pandas', 'kfp', 'tensorflow') if u.find_spec(m)])")
+    code = (
+        "import importlib.util as u, sklearn; print(sklearn.__version__, "
+        "[m for m in ('kfx', 'trainer', 'pandas', 'kfp', 'tensorflow') if u.find_spec(m)])"
+    )
     out = subprocess.run([serving_python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split(" ", 1) == [version("scikit-learn"), "[]\n"]
 
@@ -83,8 +85,9 @@ def test_a_trained_model_loads_there_and_every_prediction_agrees(model, sample_s
     assert all(isinstance(v, float) for row in body["instances"] for v in row)
 
 
-def test_missing_values_and_text_arrive_as_json_and_are_served_the_same(sample_splits, train_apart, serving_python,
-                                                                        tmp_path):
+def test_missing_values_and_text_arrive_as_json_and_are_served_the_same(
+    sample_splits, train_apart, serving_python, tmp_path
+):
     """JSON null becomes None in the server's object array: the model must answer as it does on NaN."""
     import pandas as pd
 
@@ -104,10 +107,13 @@ def test_missing_values_and_text_arrive_as_json_and_are_served_the_same(sample_s
     assert sum(row[-1] is None for row in instances) == sum(i % 5 == 0 and i % 3 != 0 for i in range(60))
 
 
-@pytest.mark.parametrize("functions, module", [
-    ({"func": doubled}, __name__),
-    ({"func": None, "inverse_func": serving.json_value}, "kfx"),  # never called, still pickled by name
-])
+@pytest.mark.parametrize(
+    "functions, module",
+    [
+        ({"func": doubled}, __name__),
+        ({"func": None, "inverse_func": serving.json_value}, "kfx"),  # never called, still pickled by name
+    ],
+)
 def test_a_model_that_needs_a_module_the_serving_image_lacks_is_refused_naming_it(
     functions, module, model, sample_splits, serving_python, tmp_path
 ):
@@ -115,8 +121,9 @@ def test_a_model_that_needs_a_module_the_serving_image_lacks_is_refused_naming_i
     from sklearn.preprocessing import FunctionTransformer
 
     wrapped = _repickled(model, tmp_path, lambda m: make_pipeline(FunctionTransformer(**functions), m))
-    result = model_steps.check_serving(wrapped, sample_splits["test"], str(tmp_path / "request.json"),
-                                 str(tmp_path / "result.json"), SERVING_ENV)
+    result = model_steps.check_serving(
+        wrapped, sample_splits["test"], str(tmp_path / "request.json"), str(tmp_path / "result.json"), SERVING_ENV
+    )
     assert result["ok"] is False
     assert result["reason"] == (
         f"model.joblib does not load in scikit-learn {serving.pins()['scikit-learn']} "
@@ -132,8 +139,9 @@ def test_a_model_trained_where_dill_was_imported_first_still_loads(
     A model saved with them would name dill._dill, which no serving image has (the trainer saves without)."""
     model = train_apart(sample_splits, str(tmp_path / "model"), prelude="import dill, joblib.numpy_pickle")
     assert b"dill" not in (tmp_path / "model" / "model.joblib").read_bytes()
-    result = model_steps.check_serving(model, sample_splits["test"], str(tmp_path / "request.json"),
-                                 str(tmp_path / "result.json"), SERVING_ENV)
+    result = model_steps.check_serving(
+        model, sample_splits["test"], str(tmp_path / "request.json"), str(tmp_path / "result.json"), SERVING_ENV
+    )
     assert (result["ok"], result["agreed"]) == (True, 60), result["reason"]
 
 

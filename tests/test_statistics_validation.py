@@ -69,7 +69,13 @@ def test_schema_inference_matches_tfdv_without_tensorflow(tfdv, stats):
     assert len(by_name) == 17
     assert by_name["Area"].type == 2  # INT
     assert sorted(next(d for d in ours.string_domain if d.name == "Class").value) == [
-        "BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA",
+        "BARBUNYA",
+        "BOMBAY",
+        "CALI",
+        "DERMASON",
+        "HOROZ",
+        "SEKER",
+        "SIRA",
     ]
 
 
@@ -102,8 +108,9 @@ def test_damaged_data_is_caught_as_tfdv_would(tfdv, stats, damaged_stats):
     assert anomalies["test"] == tfdv.validate_statistics(damaged_stats["test"], schema)
     compared = validation.validate(damaged_stats, schema, skew_threshold=0.1).comparisons
     assert anomalies["train"] == tfdv.validate_statistics(
-        damaged_stats["train"], comparators.with_comparators(schema, compared),
-        serving_statistics=damaged_stats["validation"]
+        damaged_stats["train"],
+        comparators.with_comparators(schema, compared),
+        serving_statistics=damaged_stats["validation"],
     )
 
 
@@ -151,14 +158,16 @@ def test_beam_engine_gives_the_statistics_of_the_memory_engine(tfdv, sample_spli
     import pandas as pd
 
     frames = {k: pd.read_csv(v) for k, v in sample_splits.items()}
-    beam = statistics.compute_statistics(frames, engine="beam", data_uris=sample_splits,
-                                         beam_options={"runner": "DirectRunner"})
+    beam = statistics.compute_statistics(
+        frames, engine="beam", data_uris=sample_splits, beam_options={"runner": "DirectRunner"}
+    )
     memory = statistics.compute_statistics(frames)
     assert statistics.summarize(beam) == statistics.summarize(memory)
 
     def means(stats):
-        return {f.path.step[0]: f.num_stats.mean for f in stats["train"].datasets[0].features
-                if f.HasField("num_stats")}
+        return {
+            f.path.step[0]: f.num_stats.mean for f in stats["train"].datasets[0].features if f.HasField("num_stats")
+        }
 
     # CSV text round-trips floats to the last digit or so.
     assert means(beam) == pytest.approx(means(memory), rel=1e-7) and len(means(beam)) == 16
@@ -173,14 +182,23 @@ def test_beam_runs_here_on_the_portable_runner_and_dataflow_options_pass_unchang
     one = {"direct_running_mode": "in_memory", "direct_num_workers": 1}
     assert beamstats.runner_options(None, big - 1) == {"runner": beamstats.PORTABLE, **one}
     assert beamstats.runner_options({"runner": "DirectRunner"}, big) == {
-        "runner": beamstats.PORTABLE, "direct_running_mode": "multi_processing", "direct_num_workers": 4}
+        "runner": beamstats.PORTABLE,
+        "direct_running_mode": "multi_processing",
+        "direct_num_workers": 4,
+    }
     # What the caller says about the workers wins.
     assert beamstats.runner_options({"direct_num_workers": 1}, big) == {
         "runner": beamstats.PORTABLE,
         "direct_num_workers": 1,
     }
-    dataflow = beam_pipeline_options("DataflowRunner", "my-project", "europe-west4", "gs://my-bucket",
-                                     subnetwork="regions/europe-west4/subnetworks/s", sdk_container_image="img")
+    dataflow = beam_pipeline_options(
+        "DataflowRunner",
+        "my-project",
+        "europe-west4",
+        "gs://my-bucket",
+        subnetwork="regions/europe-west4/subnetworks/s",
+        sdk_container_image="img",
+    )
     given = dict(dataflow)
     assert beamstats.runner_options(dataflow, big) == given and dataflow == given
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
@@ -235,8 +253,13 @@ def test_beam_worker_processes_give_one_processs_statistics_and_leave_no_process
 
     single = beamstats.csv_statistics(sample_splits, {"direct_running_mode": "in_memory", "direct_num_workers": 1})
     mark = uuid.uuid4().hex
-    done = subprocess.run([sys.executable, "-c", BEAM_WORKERS, json.dumps(sample_splits), str(tmp_path)],
-                          env={**os.environ, "KFX_TEST_MARK": mark}, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", BEAM_WORKERS, json.dumps(sample_splits), str(tmp_path)],
+        env={**os.environ, "KFX_TEST_MARK": mark},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "failed: RuntimeError" in done.stdout  # a bad row fails the pipeline ...
 
@@ -283,9 +306,15 @@ def test_the_validate_step_fails_on_anomalies_after_writing_its_report(damaged_f
     from kfx import data_steps
 
     with pytest.raises(AnomaliesFound) as caught:
-        data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                  str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
-                                  drift_threshold=0.15, fail_on_anomalies=True)
+        data_steps.validate_statistics(
+            str(damaged_folder / "statistics"),
+            str(damaged_folder / "schema.pbtxt"),
+            str(tmp_path / "anomalies"),
+            str(tmp_path / "report.md"),
+            skew_threshold=0.1,
+            drift_threshold=0.15,
+            fail_on_anomalies=True,
+        )
     assert str(caught.value) == DAMAGED_ERROR and caught.value.exit_code == 3
     # What was found is kept for the reader even though the step failed.
     assert "**4 anomalies found.**" in (tmp_path / "report.md").read_text()
@@ -295,9 +324,15 @@ def test_the_validate_step_fails_on_anomalies_after_writing_its_report(damaged_f
 def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder, tmp_path):
     from kfx import data_steps
 
-    result = data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                       str(tmp_path / "anomalies"), str(tmp_path / "report.md"),
-                                       skew_threshold=0.1, drift_threshold=0.15, fail_on_anomalies=False)
+    result = data_steps.validate_statistics(
+        str(damaged_folder / "statistics"),
+        str(damaged_folder / "schema.pbtxt"),
+        str(tmp_path / "anomalies"),
+        str(tmp_path / "report.md"),
+        skew_threshold=0.1,
+        drift_threshold=0.15,
+        fail_on_anomalies=False,
+    )
     assert result["anomalies"] == 4
     assert [(f["split"], f["feature"], f["short"]) for f in result["findings"]] == [
         ("test", "Class", "Unexpected string values"),
@@ -306,8 +341,10 @@ def test_with_fail_on_anomalies_off_the_step_reports_and_goes_on(damaged_folder,
         ("validation", "Solidity", "Column dropped"),
     ]
     report = (tmp_path / "report.md").read_text()
-    assert ("Checked splits: test, train, validation; skew threshold train vs. validation: 0.1 plus a noise term "
-            "per feature for the rows compared (see Thresholds).") in report
+    assert (
+        "Checked splits: test, train, validation; skew threshold train vs. validation: 0.1 plus a noise term "
+        "per feature for the rows compared (see Thresholds)."
+    ) in report
     assert [f["check"] for f in result["findings"]] == ["schema", "skew", "skew", "schema"]
 
 
@@ -315,17 +352,32 @@ def test_the_skew_threshold_reaches_the_skew_check(damaged_folder, tmp_path):
     from kfx import data_steps
 
     # The default, 0.15, catches Area measured three times larger in validation.
-    default = data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                        str(tmp_path / "d"), str(tmp_path / "d.md"), Config().skew_threshold,
-                                        Config().drift_threshold, fail_on_anomalies=False)
+    default = data_steps.validate_statistics(
+        str(damaged_folder / "statistics"),
+        str(damaged_folder / "schema.pbtxt"),
+        str(tmp_path / "d"),
+        str(tmp_path / "d.md"),
+        Config().skew_threshold,
+        Config().drift_threshold,
+        fail_on_anomalies=False,
+    )
     assert ("train", "Area") in {(f["split"], f["feature"]) for f in default["findings"]}
     assert "skew threshold train vs. validation: 0.15 plus a noise term" in (tmp_path / "d.md").read_text()
 
-    loose = data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                      str(tmp_path / "a"), str(tmp_path / "r.md"), skew_threshold=0.99,
-                                      drift_threshold=0.15, fail_on_anomalies=False)
+    loose = data_steps.validate_statistics(
+        str(damaged_folder / "statistics"),
+        str(damaged_folder / "schema.pbtxt"),
+        str(tmp_path / "a"),
+        str(tmp_path / "r.md"),
+        skew_threshold=0.99,
+        drift_threshold=0.15,
+        fail_on_anomalies=False,
+    )
     assert [(f["split"], f["feature"]) for f in loose["findings"]] == [
-        ("test", "Class"), ("train", "Solidity"), ("validation", "Solidity")]
+        ("test", "Class"),
+        ("train", "Solidity"),
+        ("validation", "Solidity"),
+    ]
 
 
 def test_anomalies_raise_one_sentence_inside_a_task_or_not(damaged_folder, tmp_path, monkeypatch):
@@ -336,9 +388,15 @@ def test_anomalies_raise_one_sentence_inside_a_task_or_not(damaged_folder, tmp_p
     for runtime in ("true", "false"):
         monkeypatch.setenv("_KFP_RUNTIME", runtime)
         with pytest.raises(AnomaliesFound) as caught:
-            data_steps.validate_statistics(str(damaged_folder / "statistics"), str(damaged_folder / "schema.pbtxt"),
-                                      str(tmp_path / "anomalies"), str(tmp_path / "report.md"), skew_threshold=0.1,
-                                      drift_threshold=0.15, fail_on_anomalies=True)
+            data_steps.validate_statistics(
+                str(damaged_folder / "statistics"),
+                str(damaged_folder / "schema.pbtxt"),
+                str(tmp_path / "anomalies"),
+                str(tmp_path / "report.md"),
+                skew_threshold=0.1,
+                drift_threshold=0.15,
+                fail_on_anomalies=True,
+            )
         assert str(caught.value) == DAMAGED_ERROR and caught.value.exit_code == 3
 
 
@@ -371,7 +429,8 @@ def test_skew_is_checked_only_against_the_named_split(stats, damaged_stats):
     found = validation.findings(validation.validate_splits(without_validation, schema, skew_threshold=0.1))
     assert [(f.split, f.feature) for f in found] == [("test", "Class")]
     against_test = validation.findings(
-        validation.validate_splits(damaged_stats, schema, skew_threshold=0.1, compare_to="test"))
+        validation.validate_splits(damaged_stats, schema, skew_threshold=0.1, compare_to="test")
+    )
     assert ("train", "Area") not in {(f.split, f.feature) for f in against_test}
 
 
@@ -379,9 +438,14 @@ def test_a_dataset_level_anomaly_is_a_finding_of_its_own(stats):
     schema = schemas.infer_schema(stats["train"])
     schema.dataset_constraints.min_examples_count = 10**9
     found = validation.findings(validation.validate_splits({"test": stats["test"]}, schema, Config().skew_threshold))
-    assert found == [validation.Finding(
-        "test", "(dataset)", "Low num examples in dataset.",
-        "The dataset has 1362 examples, which is fewer than expected.")]
+    assert found == [
+        validation.Finding(
+            "test",
+            "(dataset)",
+            "Low num examples in dataset.",
+            "The dataset has 1362 examples, which is fewer than expected.",
+        )
+    ]
 
 
 def test_report_text_and_escaping():
@@ -400,9 +464,15 @@ def test_report_text_and_escaping():
     )
     assert validation.report_markdown([], ["train", "test"], 0.2) == (
         "# Data validation\n\nChecked splits: train, test; skew threshold train vs. validation: 0.2.\n\n"
-        "No anomalies found: every split matches the schema and no feature is skewed.\n")
-    assert found[0].to_dict() == {"split": "train", "feature": "x", "short": "Odd", "description": "a|b\nc",
-                                  "check": "schema"}
+        "No anomalies found: every split matches the schema and no feature is skewed.\n"
+    )
+    assert found[0].to_dict() == {
+        "split": "train",
+        "feature": "x",
+        "short": "Odd",
+        "description": "a|b\nc",
+        "check": "schema",
+    }
 
 
 def test_a_damaged_statistics_file_is_named(stats, tmp_path):
@@ -411,13 +481,19 @@ def test_a_damaged_statistics_file_is_named(stats, tmp_path):
     statistics.write_statistics({"train": stats["train"]}, str(tmp_path))
     path = tmp_path / "Split-train" / "stats.tfrecord"
     good = path.read_bytes()
-    for damaged in (good[:-1] + bytes([good[-1] ^ 1]), good[:20] + bytes([good[20] ^ 1]) + good[21:], good[:-10],
-                    good[:5], b""):
+    for damaged in (
+        good[:-1] + bytes([good[-1] ^ 1]),
+        good[:20] + bytes([good[20] ^ 1]) + good[21:],
+        good[:-10],
+        good[:5],
+        b"",
+    ):
         path.write_bytes(damaged)
         with pytest.raises(SourceError) as caught:
             statistics.load_statistics(str(tmp_path))
         assert str(caught.value) == (
-            f"Statistics file {str(path)!r} is damaged (bad TFRecord framing); compute the statistics again.")
+            f"Statistics file {str(path)!r} is damaged (bad TFRecord framing); compute the statistics again."
+        )
     assert statistics.from_tfrecord(statistics.to_tfrecord(b"abc")) == b"abc"
     assert statistics.to_tfrecord(b"") == bytes(8) + statistics._masked_crc(bytes(8)) + statistics._masked_crc(b"")
 
@@ -431,7 +507,8 @@ def test_a_schema_with_no_features_is_refused(tmp_path):
         with pytest.raises(ConfigError) as caught:
             schemas.load_schema(str(path))
         assert str(caught.value) == (
-            f"Schema file {str(path)!r} declares no features; pass a schema with at least one feature.")
+            f"Schema file {str(path)!r} declares no features; pass a schema with at least one feature."
+        )
     with pytest.raises(ConfigError, match="declares no features"):
         data_steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "out" / "schema.pbtxt"), str(path))
     assert not (tmp_path / "out").exists()

@@ -76,13 +76,22 @@ def test_the_train_step_hands_the_trainer_its_contract_and_options(sample_splits
     )
     assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60 and metrics["validation"]["rows"] == 60
     meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
-    assert meta["hyperparameters"] == {"svm_c": 2.5, "svm_gamma": "0.1", "svm_max_rows": 400,
-                                       "boosting_learning_rate": 0.3, "boosting_max_iter": 20, "seed": 3}
+    assert meta["hyperparameters"] == {
+        "svm_c": 2.5,
+        "svm_gamma": "0.1",
+        "svm_max_rows": 400,
+        "boosting_learning_rate": 0.3,
+        "boosting_max_iter": 20,
+        "seed": 3,
+    }
     # 479 training rows are more than svm_max_rows: gradient boosting, at most the rounds given.
     assert meta["model"]["estimator"] == metrics["model"]["estimator"] == "hist_gradient_boosting"
     assert 1 <= meta["model"]["boosting_rounds"] <= 20
-    assert meta["data_uris"] == {"train": sample_splits["train"], "validation": sample_splits["validation"],
-                                 "test": sample_splits["test"]}
+    assert meta["data_uris"] == {
+        "train": sample_splits["train"],
+        "validation": sample_splits["validation"],
+        "test": sample_splits["test"],
+    }
     assert meta["label_column"] == "Class"
 
 
@@ -141,24 +150,41 @@ def test_run_in_process_runs_every_step_in_order_into_one_folder(tmp_path):
     files = sorted(
         os.path.relpath(os.path.join(root, f), run_dir) for root, _, names in os.walk(run_dir) for f in names
     )
-    assert files == sorted([
-        "import-dataset/train_data", "import-dataset/validation_data", "import-dataset/test_data",
-        "find-model/registered_model",
-        "generate-statistics/statistics/Split-train/stats.tfrecord",
-        "generate-statistics/statistics/Split-validation/stats.tfrecord",
-        "generate-statistics/statistics/Split-test/stats.tfrecord", "generate-statistics/statistics_view",
-        "infer-schema/schema",
-        "validate-statistics/anomalies/Split-train/anomalies.pbtxt",
-        "validate-statistics/anomalies/Split-validation/anomalies.pbtxt",
-        "validate-statistics/anomalies/Split-test/anomalies.pbtxt", "validate-statistics/report",
-        "train/model/model.joblib", "train/model/model_metadata.json", "train/model/metrics.json",
-        "check-serving/serving_check", "check-serving/serving_request",
-        "evaluate/evaluation_view", "evaluate/metrics", "push-model/pushed_model",
-    ])
+    assert files == sorted(
+        [
+            "import-dataset/train_data",
+            "import-dataset/validation_data",
+            "import-dataset/test_data",
+            "find-model/registered_model",
+            "generate-statistics/statistics/Split-train/stats.tfrecord",
+            "generate-statistics/statistics/Split-validation/stats.tfrecord",
+            "generate-statistics/statistics/Split-test/stats.tfrecord",
+            "generate-statistics/statistics_view",
+            "infer-schema/schema",
+            "validate-statistics/anomalies/Split-train/anomalies.pbtxt",
+            "validate-statistics/anomalies/Split-validation/anomalies.pbtxt",
+            "validate-statistics/anomalies/Split-test/anomalies.pbtxt",
+            "validate-statistics/report",
+            "train/model/model.joblib",
+            "train/model/model_metadata.json",
+            "train/model/metrics.json",
+            "check-serving/serving_check",
+            "check-serving/serving_request",
+            "evaluate/evaluation_view",
+            "evaluate/metrics",
+            "push-model/pushed_model",
+        ]
+    )
     # In one process too (which imported TFDV before training), the model loads where it is served.
     assert (out["check-serving"]["serving_ok"], out["check-serving"]["serving_check"].metadata["agreed"]) == (True, 60)
     assert sorted(os.listdir(tmp_path / "runs" / "registry" / "m" / "v1")) == [
-        "evaluation.json", "manifest.json", "model.joblib", "model_metadata.json", "schema.pbtxt", "statistics"]
+        "evaluation.json",
+        "manifest.json",
+        "model.joblib",
+        "model_metadata.json",
+        "schema.pbtxt",
+        "statistics",
+    ]
 
 
 def test_called_without_options_the_components_use_the_configurations_defaults(sample_csv, sample_splits, tmp_path):
@@ -194,13 +220,20 @@ def test_called_without_options_the_components_use_the_configurations_defaults(s
     meta = json.loads((tmp_path / "m" / "model_metadata.json").read_text())
     assert meta["label_column"] == config.label_column
     assert meta["hyperparameters"] == {
-        "svm_c": config.svm_c, "svm_gamma": config.svm_gamma, "svm_max_rows": config.svm_max_rows,
-        "boosting_learning_rate": config.boosting_learning_rate, "boosting_max_iter": config.boosting_max_iter,
-        "seed": config.seed}
+        "svm_c": config.svm_c,
+        "svm_gamma": config.svm_gamma,
+        "svm_max_rows": config.svm_max_rows,
+        "boosting_learning_rate": config.boosting_learning_rate,
+        "boosting_max_iter": config.boosting_max_iter,
+        "seed": config.seed,
+    }
     metrics = dsl.Metrics(name="metrics", uri=str(tmp_path / "metrics"), metadata={})
     none = dsl.Artifact(name="registered_model", uri=str(tmp_path / "none"), metadata={"found": False})
     components.evaluate.python_func(
-        model=model, test_data=made["test_data"], metrics=metrics, registered_model=none,
+        model=model,
+        test_data=made["test_data"],
+        metrics=metrics,
+        registered_model=none,
         classification_metrics=dsl.ClassificationMetrics(name="cm", uri=str(tmp_path / "cm"), metadata={}),
         evaluation_view=dsl.HTML(name="view", uri=str(tmp_path / "view.html"), metadata={}),
     )
@@ -216,11 +249,19 @@ def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_s
 
     from kfx import statistics
 
-    result = data_steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
-                                       str(tmp_path / "statistics"), str(tmp_path / "view.html"), "memory")
+    result = data_steps.generate_statistics(
+        sample_splits["train"],
+        sample_splits["validation"],
+        sample_splits["test"],
+        str(tmp_path / "statistics"),
+        str(tmp_path / "view.html"),
+        "memory",
+    )
     assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
     assert statistics.summarize(statistics.load_statistics(str(tmp_path / "statistics")))["validation"] == {
-        "rows": 60, "features": 17}
+        "rows": 60,
+        "features": 17,
+    }
     blob = re.search(r'proto-input="([A-Za-z0-9+/=]+)"', (tmp_path / "view.html").read_text())[1]
     view = statistics_pb2.DatasetFeatureStatisticsList.FromString(base64.b64decode(blob))
     assert [(d.name, d.num_examples) for d in view.datasets] == [("train", 479), ("eval", 60)]
@@ -228,9 +269,15 @@ def test_the_statistics_step_compares_train_with_validation_in_its_view(sample_s
 
 def test_the_beam_engine_gets_the_split_files_and_the_options(sample_splits, tmp_path):
     with pytest.raises(ValueError, match="^Unexpected pipeline runner: NoSuchRunner"):
-        data_steps.generate_statistics(sample_splits["train"], sample_splits["validation"], sample_splits["test"],
-                                  str(tmp_path / "statistics"), str(tmp_path / "view.html"), "beam",
-                                  beam_options={"runner": "NoSuchRunner"})
+        data_steps.generate_statistics(
+            sample_splits["train"],
+            sample_splits["validation"],
+            sample_splits["test"],
+            str(tmp_path / "statistics"),
+            str(tmp_path / "view.html"),
+            "beam",
+            beam_options={"runner": "NoSuchRunner"},
+        )
     assert not (tmp_path / "statistics").exists()
 
 
@@ -278,8 +325,14 @@ def test_run_in_process_passes_every_option_on(sample_csv, tmp_path):
         in (tmp_path / "run" / "validate-statistics" / "report").read_text()
     )
     meta = json.loads((tmp_path / "run" / "train" / "model" / "model_metadata.json").read_text())
-    assert meta["hyperparameters"] == {"svm_c": 3.0, "svm_gamma": "auto", "svm_max_rows": 50,
-                                       "boosting_learning_rate": 0.3, "boosting_max_iter": 20, "seed": 7}
+    assert meta["hyperparameters"] == {
+        "svm_c": 3.0,
+        "svm_gamma": "auto",
+        "svm_max_rows": 50,
+        "boosting_learning_rate": 0.3,
+        "boosting_max_iter": 20,
+        "seed": 7,
+    }
     assert meta["model"]["estimator"] == "hist_gradient_boosting" and meta["model"]["boosting_rounds"] <= 20
     assert out["evaluate"]["metrics"].metadata["min_accuracy"] == 0.99 and out["evaluate"]["blessed"] is False
     assert out["push-model"]["pushed"] is False and not (tmp_path / "runs" / "registry").exists()
@@ -289,9 +342,19 @@ def test_the_train_step_sets_its_own_contract_over_the_environments(sample_split
     """Inside a Vertex AI job the environment already holds AIP_* variables; the step's own win."""
     monkeypatch.setenv("AIP_DATA_FORMAT", "bigquery")
     monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "elsewhere"))
-    model_steps.train(sample_splits["train"], sample_splits["validation"], sample_splits["test"], str(tmp_path / "m"),
-                label_column="Class", svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000,
-                boosting_learning_rate=0.1, boosting_max_iter=100)
+    model_steps.train(
+        sample_splits["train"],
+        sample_splits["validation"],
+        sample_splits["test"],
+        str(tmp_path / "m"),
+        label_column="Class",
+        svm_c=10.0,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=30000,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
     assert json.loads((tmp_path / "m" / "model_metadata.json").read_text())["data_format"] == "csv"
     assert not (tmp_path / "elsewhere").exists()
 

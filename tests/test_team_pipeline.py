@@ -32,8 +32,12 @@ def test_the_example_is_a_short_plain_kfp_file_of_four_kfx_components_and_one_of
     source = open(EXAMPLE, encoding="utf-8").read()
     assert len(source.splitlines()) <= 60
     tree = ast.parse(source)
-    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "kfx.components"
-                for a in n.names]
+    imported = [
+        a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "kfx.components"
+        for a in n.names
+    ]
     assert len(imported) == 4
     # Nothing else of kfx: the team's own component is plain kfp.
     assert [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and "kfx" in n.module] == [
@@ -44,13 +48,19 @@ def test_the_example_is_a_short_plain_kfp_file_of_four_kfx_components_and_one_of
 @pytest.mark.e2e
 def test_a_teams_pipeline_runs_reuses_every_step_and_traces_its_model_to_the_source(tmp_path):
     runs = tmp_path / "runs"
-    first = _kfx("run", "--pipeline", PIPELINE, "--param", "sample_rows=600", "--param", "trees=20",
-                 "--runs-dir", str(runs))
+    first = _kfx(
+        "run", "--pipeline", PIPELINE, "--param", "sample_rows=600", "--param", "trees=20", "--runs-dir", str(runs)
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     summary = _summary(runs, first.stdout)
     assert summary["pipeline"] == "team-forest" and summary["status"] == "complete"
     assert [s["name"] for s in summary["steps"]] == [
-        "import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train-forest"]
+        "import-dataset",
+        "generate-statistics",
+        "infer-schema",
+        "validate-statistics",
+        "train-forest",
+    ]
     assert "[5/5] train-forest done in " in first.stdout
     # kfx's components report as they do in kfx's pipeline; the team's from what it gave kfp.
     assert summary["rows"]["train"] == 479 and summary["anomalies"]["count"] == 0
@@ -59,15 +69,17 @@ def test_a_teams_pipeline_runs_reuses_every_step_and_traces_its_model_to_the_sou
     assert os.path.isfile(os.path.join(forest["model"], "model.pkl"))
     assert f"  train-forest Output {forest['Output']:.4g}, accuracy {forest['accuracy']:.4g}" in first.stdout
 
-    second = _kfx("run", "--pipeline", PIPELINE, "--param", "sample_rows=600", "--param", "trees=20",
-                  "--runs-dir", str(runs))
+    second = _kfx(
+        "run", "--pipeline", PIPELINE, "--param", "sample_rows=600", "--param", "trees=20", "--runs-dir", str(runs)
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     again = _summary(runs, second.stdout)
     assert {s["state"] for s in again["steps"]} == {"cached"} and len(again["steps"]) == 5
     assert "cached      5 of 5 steps reused earlier outputs" in second.stdout
     # A changed argument of the team's step runs that step alone again.
-    third = _kfx("run", "--pipeline", PIPELINE, "--param", "sample_rows=600", "--param", "trees=10",
-                 "--runs-dir", str(runs))
+    third = _kfx(
+        "run", "--pipeline", PIPELINE, "--param", "sample_rows=600", "--param", "trees=10", "--runs-dir", str(runs)
+    )
     assert [s["state"] for s in _summary(runs, third.stdout)["steps"]] == ["cached"] * 4 + ["complete"]
 
     shown = _kfx("lineage", "show", "--runs-dir", str(runs), again["run_id"])
@@ -92,20 +104,37 @@ def test_ctrl_c_stops_a_teams_pipeline_cleanly(tmp_path):
     assert "kfx: interrupted: Run " in err
 
 
-@pytest.mark.parametrize("options, sentence", [
-    (["--pipeline", "nowhere.py:forest"], "--pipeline 'nowhere.py:forest': 'nowhere.py' does not exist; pass "
-     "FILE.py:FUNCTION (a @dsl.pipeline function) or a compiled FILE.yaml."),
-    (["--pipeline", f"{EXAMPLE}:trees"], f"--pipeline '{EXAMPLE}:trees': {EXAMPLE} has no @dsl.pipeline function "
-     "'trees' (it has: forest)."),
-    (["--pipeline", PIPELINE, "--param", "leaves=3"], "--param 'leaves=3': the pipeline has no parameter 'leaves' "
-     "(it has: label_column, sample_rows, source, trees)."),
-    (["--pipeline", PIPELINE, "--param", "trees=many"], "--param trees='many' is not a int, the type of 'trees'; "
-     "pass one."),
-    (["--pipeline", PIPELINE, "--param", "trees"], "--param 'trees' has no value; pass NAME=VALUE, such as --param "
-     "svm_c=3."),
-    (["--param", "trees=3"], "--param sets an argument of a --pipeline pipeline; pass --pipeline FILE.py:FUNCTION "
-     "too."),
-])
+@pytest.mark.parametrize(
+    "options, sentence",
+    [
+        (
+            ["--pipeline", "nowhere.py:forest"],
+            "--pipeline 'nowhere.py:forest': 'nowhere.py' does not exist; pass "
+            "FILE.py:FUNCTION (a @dsl.pipeline function) or a compiled FILE.yaml.",
+        ),
+        (
+            ["--pipeline", f"{EXAMPLE}:trees"],
+            f"--pipeline '{EXAMPLE}:trees': {EXAMPLE} has no @dsl.pipeline function 'trees' (it has: forest).",
+        ),
+        (
+            ["--pipeline", PIPELINE, "--param", "leaves=3"],
+            "--param 'leaves=3': the pipeline has no parameter 'leaves' "
+            "(it has: label_column, sample_rows, source, trees).",
+        ),
+        (
+            ["--pipeline", PIPELINE, "--param", "trees=many"],
+            "--param trees='many' is not a int, the type of 'trees'; pass one.",
+        ),
+        (
+            ["--pipeline", PIPELINE, "--param", "trees"],
+            "--param 'trees' has no value; pass NAME=VALUE, such as --param svm_c=3.",
+        ),
+        (
+            ["--param", "trees=3"],
+            "--param sets an argument of a --pipeline pipeline; pass --pipeline FILE.py:FUNCTION too.",
+        ),
+    ],
+)
 def test_a_bad_pipeline_or_argument_is_one_sentence_before_anything_runs(tmp_path, options, sentence):
     result = _kfx("run", *options, "--runs-dir", str(tmp_path / "runs"))
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"kfx: error: {sentence}\n")
@@ -126,4 +155,7 @@ def test_a_compiled_pipeline_yaml_runs_as_its_python_function_does(tmp_path):
     loaded = load_pipeline(str(tmp_path / "forest.yaml"))
     assert loaded.pipeline_spec.root.dag.tasks.keys() == forest.pipeline_spec.root.dag.tasks.keys()
     assert pipeline_arguments(loaded, {"source": "x.csv", "svm_c": 3.0}, ["trees=7", "sample_rows=600"]) == {
-        "source": "x.csv", "trees": 7, "sample_rows": 600}
+        "source": "x.csv",
+        "trees": 7,
+        "sample_rows": 600,
+    }

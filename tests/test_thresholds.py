@@ -94,8 +94,9 @@ def test_the_threshold_widens_for_a_small_table_and_the_report_says_why(wine_sta
     assert area.threshold == pytest.approx(0.15 + 0.0054, abs=1e-4)
     assert alcohol.threshold > 3 * area.threshold
 
-    report = validation.report_markdown(validation.findings(wine.anomalies), list(wine_stats),
-                                        config.skew_threshold, wine.comparisons)
+    report = validation.report_markdown(
+        validation.findings(wine.anomalies), list(wine_stats), config.skew_threshold, wine.comparisons
+    )
     assert "skew threshold train vs. validation: 0.15 plus a noise term per feature" in report
     assert "| alcohol | skew | Jensen-Shannon | " in report
     assert "| 0.5564 | 0.15 base + 0.4064 noise (142 train vs. 18 validation rows) |" in report
@@ -111,8 +112,13 @@ def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_be
     statistics.write_statistics(shifted_beans_stats, str(tmp_path / "statistics"))
     statistics.write_statistics({"train": beans_stats["train"]}, str(tmp_path / "champion"))
     schemas.write_schema(schemas.infer_schema(shifted_beans_stats["train"]), str(tmp_path / "schema.pbtxt"))
-    args = (str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"), str(tmp_path / "anomalies"),
-            str(tmp_path / "report.md"), config.skew_threshold)
+    args = (
+        str(tmp_path / "statistics"),
+        str(tmp_path / "schema.pbtxt"),
+        str(tmp_path / "anomalies"),
+        str(tmp_path / "report.md"),
+        config.skew_threshold,
+    )
     with pytest.raises(AnomaliesFound) as caught:
         data_steps.validate_statistics(*args, config.drift_threshold, True, str(tmp_path / "champion"))
     assert str(caught.value) == (
@@ -130,15 +136,21 @@ def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_be
     assert all(t["measured"] < t["threshold"] for name, t in drift.items() if name != SHIFTED)
     report = (tmp_path / "report.md").read_text()
     assert "Drift threshold train vs. the previous training statistics: 0.15 plus a noise term" in report
-    assert ("| train | Perimeter | drift | High approximate Jensen-Shannon divergence between current and "
-            "previous |") in report
+    assert (
+        "| train | Perimeter | drift | High approximate Jensen-Shannon divergence between current and previous |"
+    ) in report
     assert "| Perimeter | drift | Jensen-Shannon | 0.57" in report and "**above** | 0.1512 |" in report
 
 
 def test_clean_beans_has_not_drifted_from_its_own_training_statistics(beans_stats, shifted_beans_stats):
     config = Config()
-    clean = validation.validate(beans_stats, schemas.infer_schema(beans_stats["train"]), config.skew_threshold,
-                                previous=beans_stats["train"], drift_threshold=config.drift_threshold)
+    clean = validation.validate(
+        beans_stats,
+        schemas.infer_schema(beans_stats["train"]),
+        config.skew_threshold,
+        previous=beans_stats["train"],
+        drift_threshold=config.drift_threshold,
+    )
     assert validation.findings(clean.anomalies) == []
     assert {c.check for c in clean.comparisons} == {"skew", "drift"}
     assert all(c.measured == 0 for c in clean.comparisons if c.check == "drift")
@@ -147,8 +159,13 @@ def test_clean_beans_has_not_drifted_from_its_own_training_statistics(beans_stat
 def test_skew_and_drift_of_one_feature_are_two_findings(beans_stats, shifted_beans_stats):
     """The shifted training split against clean validation data is skewed and drifted at once."""
     stats = {"train": shifted_beans_stats["train"], "validation": beans_stats["validation"]}
-    checked = validation.validate(stats, schemas.infer_schema(stats["train"]), Config().skew_threshold,
-                                  previous=beans_stats["train"], drift_threshold=Config().drift_threshold)
+    checked = validation.validate(
+        stats,
+        schemas.infer_schema(stats["train"]),
+        Config().skew_threshold,
+        previous=beans_stats["train"],
+        drift_threshold=Config().drift_threshold,
+    )
     found = [(f.feature, f.check, f.short) for f in validation.findings(checked.anomalies)]
     assert found == [
         (SHIFTED, "skew", "High approximate Jensen-Shannon divergence between training and serving"),
@@ -191,12 +208,20 @@ def test_drift_needs_its_threshold_and_the_previous_training_statistics(beans_st
     statistics.write_statistics({"test": beans_stats["test"]}, str(tmp_path / "champion"))
     schemas.write_schema(schema, str(tmp_path / "schema.pbtxt"))
     with pytest.raises(SourceError) as caught:
-        data_steps.validate_statistics(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"),
-                                  str(tmp_path / "out" / "anomalies"), str(tmp_path / "out" / "report.md"),
-                                  Config().skew_threshold, Config().drift_threshold, True, str(tmp_path / "champion"))
+        data_steps.validate_statistics(
+            str(tmp_path / "statistics"),
+            str(tmp_path / "schema.pbtxt"),
+            str(tmp_path / "out" / "anomalies"),
+            str(tmp_path / "out" / "report.md"),
+            Config().skew_threshold,
+            Config().drift_threshold,
+            True,
+            str(tmp_path / "champion"),
+        )
     assert str(caught.value) == (
         f"Previous statistics folder {str(tmp_path / 'champion')!r} holds no Split-train/stats.tfrecord; "
-        "pass the statistics folder of a registered model version.")
+        "pass the statistics folder of a registered model version."
+    )
     assert not (tmp_path / "out").exists()
 
 

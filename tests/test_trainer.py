@@ -33,12 +33,21 @@ def test_main_writes_a_servable_model_and_its_metrics(sample_splits, tmp_path):
     model = joblib.load(tmp_path / "model" / "model.joblib")
     meta = json.loads((tmp_path / "model" / "model_metadata.json").read_text())
     assert meta["features"][0] == "Area" and len(meta["features"]) == 16
-    assert meta["hyperparameters"] == {"svm_c": 10.0, "svm_gamma": "scale", "svm_max_rows": 30000,
-                                   "boosting_learning_rate": 0.1, "boosting_max_iter": 100, "seed": 42}
+    assert meta["hyperparameters"] == {
+        "svm_c": 10.0,
+        "svm_gamma": "scale",
+        "svm_max_rows": 30000,
+        "boosting_learning_rate": 0.1,
+        "boosting_max_iter": 100,
+        "seed": 42,
+    }
     # The exact data handed over is kept with the model: the pipeline evaluates on this test split.
     assert meta["data_format"] == "csv"
-    assert meta["data_uris"] == {"train": sample_splits["train"], "validation": sample_splits["validation"],
-                                 "test": sample_splits["test"]}
+    assert meta["data_uris"] == {
+        "train": sample_splits["train"],
+        "validation": sample_splits["validation"],
+        "test": sample_splits["test"],
+    }
     # The prebuilt serving image sends plain lists of values; the model takes them.
     import pandas as pd
 
@@ -72,8 +81,9 @@ def test_missing_contract_names_the_variables(sample_splits):
 
 def test_module_entry_point_runs_as_in_the_container(sample_splits, tmp_path):
     env = {**os.environ, **contract(sample_splits, tmp_path / "m")}
-    proc = subprocess.run([sys.executable, "-m", "trainer.task", "--svm-gamma", "auto"], env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainer.task", "--svm-gamma", "auto"], env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["test"]["rows"] == 60
     env.pop("AIP_MODEL_DIR")
@@ -142,15 +152,18 @@ def test_the_contract_defaults_to_csv_and_names_what_is_missing():
         task.read_contract({**env, "AIP_VALIDATION_DATA_URI": ""})
     assert str(caught.value) == (
         "The trainer needs the environment variable(s) AIP_VALIDATION_DATA_URI; "
-        "set them as a Vertex AI custom training job with a managed dataset does.")
+        "set them as a Vertex AI custom training job with a managed dataset does."
+    )
 
 
 def test_the_model_carries_the_options_it_was_given(sample_splits, tmp_path):
     import time
 
     started = time.perf_counter()
-    metrics = task.main(["--svm-c", "2.5", "--svm-gamma", "0.1", "--seed", "3"],
-                        environ=contract(sample_splits, str(tmp_path / "model") + "/"))
+    metrics = task.main(
+        ["--svm-c", "2.5", "--svm-gamma", "0.1", "--seed", "3"],
+        environ=contract(sample_splits, str(tmp_path / "model") + "/"),
+    )
     took = time.perf_counter() - started
     assert sorted(os.listdir(tmp_path / "model")) == ["metrics.json", "model.joblib", "model_metadata.json"]
     svc = joblib.load(tmp_path / "model" / "model.joblib")[-1]
@@ -179,8 +192,10 @@ def test_build_model_column_kinds_and_the_two_estimators():
     assert numeric[0].strategy == "median"
     # Text: NaN and None (a JSON null) both become one category; unseen values are no error.
     assert [type(s) for _, s in text.steps] == [SimpleImputer, SimpleImputer, OneHotEncoder]
-    assert [(s.missing_values, s.fill_value) for s in (text[0], text[1])] == [(text[0].missing_values, MISSING),
-                                                                             (None, MISSING)]
+    assert [(s.missing_values, s.fill_value) for s in (text[0], text[1])] == [
+        (text[0].missing_values, MISSING),
+        (None, MISSING),
+    ]
     assert text[0].missing_values != text[0].missing_values  # NaN
     assert (text[-1].handle_unknown, text[-1].max_categories) == ("infrequent_if_exist", MAX_CATEGORIES)
     assert type(svc) is SVC and (svc.C, svc.gamma, svc.random_state) == (10.0, "scale", 42)
@@ -201,7 +216,12 @@ def test_the_estimator_is_the_svc_up_to_svm_max_rows_and_boosting_above():
     from trainer.model import choose_estimator
 
     assert [choose_estimator(rows, 30000) for rows in (1, 29999, 30000, 30001, 1_088_880)] == [
-        "svc", "svc", "svc", "hist_gradient_boosting", "hist_gradient_boosting"]
+        "svc",
+        "svc",
+        "svc",
+        "hist_gradient_boosting",
+        "hist_gradient_boosting",
+    ]
     assert choose_estimator(1, 0) == "hist_gradient_boosting"
 
 
@@ -276,7 +296,8 @@ def test_split_files_are_read_as_one_table_or_named_when_none_match(sample_split
     with pytest.raises(SourceError) as caught:
         inputs.read_split(str(tmp_path / "none-*.csv"), "csv")
     assert str(caught.value) == (
-        f"No data file matches {str(tmp_path / 'none-*.csv')!r}; check the data URI handed to the trainer.")
+        f"No data file matches {str(tmp_path / 'none-*.csv')!r}; check the data URI handed to the trainer."
+    )
 
 
 def test_the_model_metadata_file(sample_splits, tmp_path):

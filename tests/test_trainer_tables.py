@@ -81,8 +81,8 @@ def test_rows_with_empty_cells_get_predictions_as_vertex_ai_sends_them(messy_mod
     model, meta, _ = messy_model
     rows = pd.read_csv(messy_splits["test"]).iloc[:4]
     instances = to_matrix(rows, meta["features"]).tolist()
-    instances[0][1] = None           # Area: JSON null
-    instances[1][0] = None           # Origin: JSON null
+    instances[0][1] = None  # Area: JSON null
+    instances[1][0] = None  # Origin: JSON null
     instances[2][1:3] = [None, None]  # Area and Perimeter
     # The request body is JSON; Vertex AI's scikit-learn predictor hands the model np.asarray(instances).
     body = json.loads(json.dumps({"instances": instances}))
@@ -160,7 +160,10 @@ def test_boosting_above_the_switch_point_and_the_svc_up_to_it(sample_splits, tmp
     task.main(["--svm-max-rows", "479"], environ=contract(sample_splits, tmp_path / "b"))
     meta = json.loads((tmp_path / "b" / "model_metadata.json").read_text())
     assert meta["model"] == {
-        "estimator": "svc", "class": "sklearn.svm.SVC", "train_rows": 479, "svm_max_rows": 479,
+        "estimator": "svc",
+        "class": "sklearn.svm.SVC",
+        "train_rows": 479,
+        "svm_max_rows": 479,
         "rule": "the exact RBF SVC up to svm_max_rows training rows, histogram gradient boosting above",
     }
     assert type(joblib.load(tmp_path / "b" / "model.joblib")[-1]).__name__ == "SVC"
@@ -192,15 +195,17 @@ def test_id_like_means_text_with_distinct_values_in_most_filled_cells():
     from trainer.model import id_like_columns
 
     n = 100
-    frame = pd.DataFrame({
-        "id": [f"r{i}" for i in range(n)],
-        "near_id": [f"r{i}" for i in range(90)] + ["r0"] * 10,        # 90 distinct of 100: ID-like
-        "below": [f"r{i}" for i in range(89)] + ["r0"] * 11,          # 89 distinct of 100: kept
-        "sparse_id": [f"r{i}" for i in range(20)] + [None] * 80,      # distinct in every filled cell
-        "farm": ["a", "b"] * 50,
-        "number": [i * 1.5 for i in range(n)],                        # distinct, but a measurement
-        "empty": [None] * n,
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "near_id": [f"r{i}" for i in range(90)] + ["r0"] * 10,  # 90 distinct of 100: ID-like
+            "below": [f"r{i}" for i in range(89)] + ["r0"] * 11,  # 89 distinct of 100: kept
+            "sparse_id": [f"r{i}" for i in range(20)] + [None] * 80,  # distinct in every filled cell
+            "farm": ["a", "b"] * 50,
+            "number": [i * 1.5 for i in range(n)],  # distinct, but a measurement
+            "empty": [None] * n,
+        }
+    )
     assert id_like_columns(frame, list(frame.columns)) == ["id", "near_id", "sparse_id"]
 
 
@@ -214,14 +219,18 @@ def test_a_table_of_only_id_columns_is_named(tmp_path):
         task.main([], environ=contract(paths, tmp_path / "m"))
     assert str(caught.value) == (
         "The training data has no feature column besides the label 'Class' and the ID-like column(s) BeanId "
-        "(>= 90% distinct); pass a table with columns that describe the rows.")
+        "(>= 90% distinct); pass a table with columns that describe the rows."
+    )
 
 
-@pytest.mark.parametrize(("option", "message"), [
-    (["--svm-max-rows", "-1"], "--svm-max-rows is -1; pass 0 (always gradient boosting) or a row count."),
-    (["--boosting-learning-rate", "0"], "--boosting-learning-rate is 0.0; pass a positive number such as 0.1."),
-    (["--boosting-max-iter", "0"], "--boosting-max-iter is 0; pass a positive number of rounds such as 100."),
-])
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--svm-max-rows", "-1"], "--svm-max-rows is -1; pass 0 (always gradient boosting) or a row count."),
+        (["--boosting-learning-rate", "0"], "--boosting-learning-rate is 0.0; pass a positive number such as 0.1."),
+        (["--boosting-max-iter", "0"], "--boosting-max-iter is 0; pass a positive number of rounds such as 100."),
+    ],
+)
 def test_a_hyperparameter_no_model_takes_is_named_before_any_data_is_read(option, message, tmp_path):
     missing = {split: str(tmp_path / "none.csv") for split in ("train", "validation", "test")}
     with pytest.raises(ConfigError) as caught:

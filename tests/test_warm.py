@@ -22,8 +22,10 @@ def report(out: dsl.OutputPath(str), fail: bool, sleep: float):
 
     print("step says hello", flush=True)
     with open(out, "w") as f:
-        f.write(f"{os.getpid()} {os.getppid()} {os.getpgid(0)} {os.environ.get('_KFP_RUNTIME')} "
-                f"{'sklearn.base' in sys.modules}")
+        f.write(
+            f"{os.getpid()} {os.getppid()} {os.getpgid(0)} {os.environ.get('_KFP_RUNTIME')} "
+            f"{'sklearn.base' in sys.modules}"
+        )
     time.sleep(sleep)
     if fail:
         raise SystemExit(3)

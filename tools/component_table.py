@@ -31,10 +31,18 @@ def rows() -> list[str]:
     from kfx.pipelines.vertex_train import vertex_train_pipeline
 
     # The Vertex AI pipelines are built for a config; any complete one has the same tasks.
-    vertex = Config(target="vertex", project_id="your-project", bucket="gs://your-bucket",
-                    bq_source="bq://your-project.beans.beans1")
-    targets = {"local": beans, "vertex": vertex_train_pipeline(vertex), "local predict": batch_predict,
-               "vertex predict": vertex_predict_pipeline(vertex)}
+    vertex = Config(
+        target="vertex",
+        project_id="your-project",
+        bucket="gs://your-bucket",
+        bq_source="bq://your-project.beans.beans1",
+    )
+    targets = {
+        "local": beans,
+        "vertex": vertex_train_pipeline(vertex),
+        "local predict": batch_predict,
+        "vertex predict": vertex_predict_pipeline(vertex),
+    }
     targets = {target: set(tasks_of(pipeline).names) for target, pipeline in targets.items()}
     out = ["| component | step | target | does | outputs (lineage type) |", "|---|---|---|---|---|"]
     for name in package.__all__:

@@ -27,8 +27,11 @@ def main(root: str = "mutants") -> int:
     for meta in metas:
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         killed = sum(code in KILLED for code in codes.values())
-        states = Counter(NAMES.get(code, "killed" if code in KILLED else f"exit {code}")
-                         for code in codes.values() if code not in KILLED)
+        states = Counter(
+            NAMES.get(code, "killed" if code in KILLED else f"exit {code}")
+            for code in codes.values()
+            if code not in KILLED
+        )
         module = str(meta.relative_to(root))[: -len(".meta")]
         share = f"{100 * killed / len(codes):5.1f} %" if codes else "    - "
         detail = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))

@@ -48,16 +48,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--svm-gamma", default=Config.svm_gamma, help='RBF gamma: "scale", "auto" or a number (default: %(default)s).'
     )
     parser.add_argument(
-        "--svm-max-rows", type=int, default=Config.svm_max_rows,
+        "--svm-max-rows",
+        type=int,
+        default=Config.svm_max_rows,
         help="Training rows up to which the model is the exact RBF SVC; above them it is gradient boosting "
         "(default: %(default)s).",
     )
     parser.add_argument(
-        "--boosting-learning-rate", type=float, default=Config.boosting_learning_rate,
+        "--boosting-learning-rate",
+        type=float,
+        default=Config.boosting_learning_rate,
         help="Gradient boosting's learning rate (default: %(default)s).",
     )
     parser.add_argument(
-        "--boosting-max-iter", type=int, default=Config.boosting_max_iter,
+        "--boosting-max-iter",
+        type=int,
+        default=Config.boosting_max_iter,
         help="Gradient boosting's most rounds; early stopping ends sooner (default: %(default)s).",
     )
     parser.add_argument(
@@ -88,8 +94,11 @@ def read_contract(environ: Mapping[str, str]) -> dict[str, str]:
             f"The trainer needs the environment variable(s) {', '.join(missing)}; "
             "set them as a Vertex AI custom training job with a managed dataset does."
         )
-    return {"model_dir": environ[MODEL_DIR_VARIABLE], "format": environ.get(DATA_FORMAT_VARIABLE, "csv"),
-            **{split: environ[var] for split, var in SPLIT_VARIABLES.items()}}
+    return {
+        "model_dir": environ[MODEL_DIR_VARIABLE],
+        "format": environ.get(DATA_FORMAT_VARIABLE, "csv"),
+        **{split: environ[var] for split, var in SPLIT_VARIABLES.items()},
+    }
 
 
 def _check_hyperparameters(args: argparse.Namespace) -> None:
@@ -139,8 +148,13 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     tablecheck.check_classes(frames["train"][label].value_counts(), label, f"the training data {contract['train']!r}")
     estimator = choose_estimator(len(frames["train"]), args.svm_max_rows)
     model = build_model(
-        categorical, estimator, c=args.svm_c, gamma=_gamma(args.svm_gamma),
-        learning_rate=args.boosting_learning_rate, max_iter=args.boosting_max_iter, seed=args.seed,
+        categorical,
+        estimator,
+        c=args.svm_c,
+        gamma=_gamma(args.svm_gamma),
+        learning_rate=args.boosting_learning_rate,
+        max_iter=args.boosting_max_iter,
+        seed=args.seed,
     )
     classes = count_classes(frames["train"], label)  # refuses too many before the fit
     if estimator != SVC:
@@ -178,8 +192,11 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         "classes": [str(c) for c in model.classes_],
         "model": choice,
         "hyperparameters": {
-            "svm_c": args.svm_c, "svm_gamma": args.svm_gamma, "svm_max_rows": args.svm_max_rows,
-            "boosting_learning_rate": args.boosting_learning_rate, "boosting_max_iter": args.boosting_max_iter,
+            "svm_c": args.svm_c,
+            "svm_gamma": args.svm_gamma,
+            "svm_max_rows": args.svm_max_rows,
+            "boosting_learning_rate": args.boosting_learning_rate,
+            "boosting_max_iter": args.boosting_max_iter,
             "seed": args.seed,
         },
         "framework": "scikit-learn",

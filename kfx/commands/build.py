@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "image options",
     )
     parser.add_argument(
-        "--local-docker", action="store_true",
+        "--local-docker",
+        action="store_true",
         help="Build and push with the docker CLI on this machine instead of Cloud Build.",
     )
 

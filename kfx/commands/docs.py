@@ -14,8 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--folder", default="", help="Folder of the NN_topic.ipynb notebooks (default: the repository's notebooks/)."
     )
-    parser.add_argument("--executed-dir", default=EXECUTED_DIR,
-                        help=f"Folder of the executed copies that `kfx notebooks` wrote (default: {EXECUTED_DIR}).")
+    parser.add_argument(
+        "--executed-dir",
+        default=EXECUTED_DIR,
+        help=f"Folder of the executed copies that `kfx notebooks` wrote (default: {EXECUTED_DIR}).",
+    )
     parser.add_argument(
         "--output-dir",
         "-o",

@@ -15,8 +15,17 @@ HELP = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(
         parser,
-        ("target", "project_id", "region", "bucket", "artifact_repository", "pipeline_container_version",
-         "image", "training_image", "service_account"),
+        (
+            "target",
+            "project_id",
+            "region",
+            "bucket",
+            "artifact_repository",
+            "pipeline_container_version",
+            "image",
+            "training_image",
+            "service_account",
+        ),
         "options",
     )
 

@@ -18,30 +18,48 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="lineage_command", metavar="QUESTION", required=True)
-    runs = sub.add_parser("runs", help="The runs, newest first, with status and key metric.",
-                          description="The runs, newest first, with status, time and test accuracy.")
+    runs = sub.add_parser(
+        "runs",
+        help="The runs, newest first, with status and key metric.",
+        description="The runs, newest first, with status, time and test accuracy.",
+    )
     runs.add_argument(
         "--limit", type=int, default=20, metavar="N", help="Show at most N runs (0 for all). Defaults to 20."
     )
     _store_options(runs)
     show = sub.add_parser(
-        "show", help="Everything upstream of a model or artifact.",
+        "show",
+        help="Everything upstream of a model or artifact.",
         description="What a model or artifact was made from: source, splits, statistics, schema, anomalies, "
-                    "the trainer's parameters.",
+        "the trainer's parameters.",
     )
-    show.add_argument("ref", metavar="MODEL_OR_ARTIFACT",
-                      help="A run id (its model), 'latest', an artifact id, RUN/STEP/OUTPUT, or an artifact URI.")
+    show.add_argument(
+        "ref",
+        metavar="MODEL_OR_ARTIFACT",
+        help="A run id (its model), 'latest', an artifact id, RUN/STEP/OUTPUT, or an artifact URI.",
+    )
     _store_options(show)
-    diff = sub.add_parser("diff", help="What changed between two runs: parameters, data counts, metrics.",
-                          description="What changed from RUN_A to RUN_B: parameters, data counts, metrics.")
+    diff = sub.add_parser(
+        "diff",
+        help="What changed between two runs: parameters, data counts, metrics.",
+        description="What changed from RUN_A to RUN_B: parameters, data counts, metrics.",
+    )
     diff.add_argument("run_a", metavar="RUN_A", help="The first run id.")
     diff.add_argument("run_b", metavar="RUN_B", help="The second run id.")
     _store_options(diff)
-    graph = sub.add_parser("graph", help="Draw a run's lineage graph (PNG or SVG).",
-                           description="Draw a run's lineage graph: artifacts and executions as nodes.")
+    graph = sub.add_parser(
+        "graph",
+        help="Draw a run's lineage graph (PNG or SVG).",
+        description="Draw a run's lineage graph: artifacts and executions as nodes.",
+    )
     graph.add_argument("run_id", metavar="RUN", help="The run id.")
-    graph.add_argument("-o", "--output", default="", metavar="PATH",
-                       help="Picture file, .png (an .svg is written beside it) or .svg. Defaults to lineage.png.")
+    graph.add_argument(
+        "-o",
+        "--output",
+        default="",
+        metavar="PATH",
+        help="Picture file, .png (an .svg is written beside it) or .svg. Defaults to lineage.png.",
+    )
     _store_options(graph)
 
 

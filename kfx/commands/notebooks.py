@@ -18,8 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir", "-o", default=EXECUTED_DIR, help=f"Folder for the executed notebooks (default: {EXECUTED_DIR})."
     )
-    parser.add_argument("--only", action="append", default=[], metavar="PREFIX",
-                        help="Run only notebooks whose name starts with PREFIX (repeatable), e.g. --only 03.")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="Run only notebooks whose name starts with PREFIX (repeatable), e.g. --only 03.",
+    )
     parser.add_argument(
         "-p",
         "--parameter",
@@ -46,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     paths = notebooks.course_notebooks(args.folder or notebooks.default_folder(), args.only)
     if args.write_setup_cell:
         changed = notebooks.write_setup_cell(paths)
-        print(f"The setup cell of {len(paths)} notebooks matches {notebooks.SETUP_CELL}; rewrote {len(changed)}:"
-              f" {', '.join(os.path.basename(p) for p in changed) or 'none'}")
+        print(
+            f"The setup cell of {len(paths)} notebooks matches {notebooks.SETUP_CELL}; rewrote {len(changed)}:"
+            f" {', '.join(os.path.basename(p) for p in changed) or 'none'}"
+        )
         return 0
     parameters = {name: notebooks.parse_value(value) for name, value in args.parameter}
     runs = notebooks.run_notebooks(paths, args.output_dir, parameters, args.kernel or notebooks.KERNEL, out=sys.stdout)

@@ -16,7 +16,9 @@ def _field_help() -> dict[str, str]:
 
 
 def add_config_arguments(
-    parser: argparse.ArgumentParser, names: Iterable[str], title: str = "options",
+    parser: argparse.ArgumentParser,
+    names: Iterable[str],
+    title: str = "options",
     helps: Optional[Mapping[str, str]] = None,
 ) -> None:
     """Adds ``--field-name`` options for the named Config fields (defaults shown from Config); ``helps``
@@ -32,8 +34,14 @@ def add_config_arguments(
         if isinstance(default, bool):
             group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif isinstance(default, list):
-            group.add_argument(*flags, dest=name, default=None, metavar="A,B",
-                               type=lambda v: [s.strip() for s in v.split(",") if s.strip()], help=help_text)
+            group.add_argument(
+                *flags,
+                dest=name,
+                default=None,
+                metavar="A,B",
+                type=lambda v: [s.strip() for s in v.split(",") if s.strip()],
+                help=help_text,
+            )
         else:
             kind = type(default) if default is not None else str
             metavar = {int: "N", float: "X"}.get(kind, name.upper())

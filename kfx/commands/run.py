@@ -10,23 +10,55 @@ from kfx.commands.options import add_config_arguments, config_from_args
 HELP = "Run the pipeline locally through KFP's local executor (no cloud account, no Docker)."
 
 RUN_OPTIONS = (
-    "source", "label_column", "train_fraction", "validation_fraction", "test_fraction", "seed",
-    "sample_rows", "stats_engine", "schema_file", "skew_threshold", "fail_on_anomalies",
-    "svm_c", "svm_gamma", "svm_max_rows", "boosting_learning_rate", "boosting_max_iter", "min_accuracy",
-    "accuracy_tolerance", "drift_threshold", "serving_env",
-    "runs_dir", "registry_dir", "model_name", "pipeline_name", "record_lineage", "metadata_path", "enable_caching",
+    "source",
+    "label_column",
+    "train_fraction",
+    "validation_fraction",
+    "test_fraction",
+    "seed",
+    "sample_rows",
+    "stats_engine",
+    "schema_file",
+    "skew_threshold",
+    "fail_on_anomalies",
+    "svm_c",
+    "svm_gamma",
+    "svm_max_rows",
+    "boosting_learning_rate",
+    "boosting_max_iter",
+    "min_accuracy",
+    "accuracy_tolerance",
+    "drift_threshold",
+    "serving_env",
+    "runs_dir",
+    "registry_dir",
+    "model_name",
+    "pipeline_name",
+    "record_lineage",
+    "metadata_path",
+    "enable_caching",
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, RUN_OPTIONS, "pipeline options")
     parser.add_argument(
-        "--pipeline", dest="pipeline_file", default="", metavar="FILE.py:FUNCTION",
+        "--pipeline",
+        dest="pipeline_file",
+        default="",
+        metavar="FILE.py:FUNCTION",
         help="Run this KFP pipeline instead of beans, with kfx's caching, clean stops, lineage and summary: a Python "
-             "file and its @dsl.pipeline function, or a compiled .yaml. The options above that name one of its "
-             "parameters (--source…) and each --param are its arguments.")
-    parser.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
-                        help="An argument of the --pipeline pipeline, typed as it declares (repeatable).")
+        "file and its @dsl.pipeline function, or a compiled .yaml. The options above that name one of its "
+        "parameters (--source…) and each --param are its arguments.",
+    )
+    parser.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="An argument of the --pipeline pipeline, typed as it declares (repeatable).",
+    )
     parser.add_argument(
         "--verbose", action="store_true", help="Also stream kfp's own log (it always goes to pipeline.log)."
     )
@@ -49,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
         pipeline = load_pipeline(args.pipeline_file)
         arguments = pipeline_arguments(pipeline, vars(args), args.params)
         config = config.replace(pipeline_name=config.pipeline_name or pipeline.name)
-        return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose, pipeline=pipeline,
-                                        arguments=arguments), args.json)
+        return finish(
+            lambda: run_local(config, out=sys.stdout, verbose=args.verbose, pipeline=pipeline, arguments=arguments),
+            args.json,
+        )
     registry.check_champion(config.resolved_registry_dir, config.resolved_model_name)  # before any run folder
     return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose), args.json)
 

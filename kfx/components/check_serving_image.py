@@ -45,8 +45,16 @@ def check_serving_image(
         image=_IMAGE,
         command=["sh", "-c", _RUN, SCRIPT_SOURCE],
         args=[
-            "--model-dir", model.path, "--request", serving_request.path, "--expected", expected_predictions.path,
-            "--result", serving_check.path, "--ok", serving_ok,
+            "--model-dir",
+            model.path,
+            "--request",
+            serving_request.path,
+            "--expected",
+            expected_predictions.path,
+            "--result",
+            serving_check.path,
+            "--ok",
+            serving_ok,
         ],
     )
 

@@ -80,16 +80,28 @@ def custom_training_job(
     from kfx.vertex import training
 
     result = training.run_training_job(
-        project=project, location=location, dataset_resource_name=dataset.metadata["resourceName"],
-        container_uri=container_uri, staging_bucket=staging_bucket, bigquery_destination=bigquery_destination,
+        project=project,
+        location=location,
+        dataset_resource_name=dataset.metadata["resourceName"],
+        container_uri=container_uri,
+        staging_bucket=staging_bucket,
+        bigquery_destination=bigquery_destination,
         display_name=display_name or f"{model_name}-train",
         args=trainer_args(
-            label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
-            boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
+            label_column=label_column,
+            svm_c=svm_c,
+            svm_gamma=svm_gamma,
+            seed=seed,
+            svm_max_rows=svm_max_rows,
+            boosting_learning_rate=boosting_learning_rate,
+            boosting_max_iter=boosting_max_iter,
         ),
         base_output_dir=training.output_dir(model.uri),
-        fractions=(train_fraction, validation_fraction, test_fraction), machine_type=machine_type,
-        service_account=service_account, environment_variables=environment_variables, network=network,
+        fractions=(train_fraction, validation_fraction, test_fraction),
+        machine_type=machine_type,
+        service_account=service_account,
+        environment_variables=environment_variables,
+        network=network,
     )
     model.uri = result.model_uri
     model.metadata.update(framework="scikit-learn", file=MODEL_FILE, label_column=label_column)

@@ -51,7 +51,13 @@ def evaluate(
     champion = dict(registered_model.metadata) if registered_model is not None else {}
     # The metrics file holds every number; what kfp, the lineage store and the console copy is bounded.
     result = model_steps.evaluate(
-        model.path, test_data.path, evaluation_view.path, min_accuracy, champion, accuracy_tolerance, serving_ok,
+        model.path,
+        test_data.path,
+        evaluation_view.path,
+        min_accuracy,
+        champion,
+        accuracy_tolerance,
+        serving_ok,
         metrics.path,
     )
     metrics.log_metric("accuracy", result["accuracy"])
@@ -89,8 +95,10 @@ def _describe(model: dict) -> list[str]:
         lines.append(f"            {verdict}: {model['reason']}")
     classes, shown = model.get("classes"), model.get("classes_shown")
     if classes and shown is not None and shown < classes:
-        lines.append(f"            {shown} of {classes} classes in the page and the confusion matrix; every class: "
-                     f"{model.get('numbers')}")
+        lines.append(
+            f"            {shown} of {classes} classes in the page and the confusion matrix; every class: "
+            f"{model.get('numbers')}"
+        )
     return lines + [f"            {model['uri']}"]
 
 

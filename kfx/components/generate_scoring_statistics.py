@@ -32,8 +32,9 @@ def generate_scoring_statistics(
     from kfx import scoring
 
     reference = scoring.read_reference(registered_model.path)
-    result = scoring.scoring_statistics(scoring_data.path, reference["uri"], scoring_statistics.path,
-                                        scoring_statistics_view.path)
+    result = scoring.scoring_statistics(
+        scoring_data.path, reference["uri"], scoring_statistics.path, scoring_statistics_view.path
+    )
     scoring_statistics.metadata.update(split=scoring.SPLIT, model_uri=reference["uri"], **result)
     return (result["features"],)
 

@@ -38,8 +38,13 @@ def generate_statistics(
     from kfx import data_steps
 
     result = data_steps.generate_statistics(
-        train_data.path, validation_data.path, test_data.path, statistics.path, statistics_view.path,
-        stats_engine, dict(beam_options or {}),
+        train_data.path,
+        validation_data.path,
+        test_data.path,
+        statistics.path,
+        statistics_view.path,
+        stats_engine,
+        dict(beam_options or {}),
     )
     statistics.metadata.update(engine=stats_engine, **result)
     return (result["features"],)

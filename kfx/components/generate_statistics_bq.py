@@ -60,8 +60,14 @@ def generate_statistics_bq(
         beam_runner, project, region, bucket, network, subnetwork, sdk_container_image, service_account
     )
     result = bq_statistics.generate_statistics_bq(
-        bq_source, statistics.path, statistics_view.path, label_column,
-        (train_fraction, validation_fraction, test_fraction), seed, options, billing_project=project,
+        bq_source,
+        statistics.path,
+        statistics_view.path,
+        label_column,
+        (train_fraction, validation_fraction, test_fraction),
+        seed,
+        options,
+        billing_project=project,
     )
     statistics.metadata.update(source=bq_source, **result)
     return (result["features"],)

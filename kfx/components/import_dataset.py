@@ -44,13 +44,23 @@ def import_dataset(
     from kfx import data_steps
 
     result = data_steps.import_dataset(
-        source, label_column, train_data.path, validation_data.path, test_data.path,
-        (train_fraction, validation_fraction, test_fraction), seed, sample_rows,
+        source,
+        label_column,
+        train_data.path,
+        validation_data.path,
+        test_data.path,
+        (train_fraction, validation_fraction, test_fraction),
+        seed,
+        sample_rows,
     )
     for split, artifact in (("train", train_data), ("validation", validation_data), ("test", test_data)):
         artifact.metadata.update(
-            split=split, rows=result[f"{split}_rows"], source=result["source"],
-            label_column=label_column, format="csv", seed=seed,
+            split=split,
+            rows=result[f"{split}_rows"],
+            source=result["source"],
+            label_column=label_column,
+            format="csv",
+            seed=seed,
         )
     return (result["train_rows"], result["validation_rows"], result["test_rows"])
 
@@ -64,8 +74,10 @@ REPORT = Report(
     section="rows",
     figures=(
         Figure("", "train_data.source", name="source", kind=DATA),
-        *(Figure(split, f"{split}_rows", name=f"{split}_rows", kind=DATA, cast=int)
-          for split in ("train", "validation", "test")),
+        *(
+            Figure(split, f"{split}_rows", name=f"{split}_rows", kind=DATA, cast=int)
+            for split in ("train", "validation", "test")
+        ),
     ),
     describe=_describe,
 )

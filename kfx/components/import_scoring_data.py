@@ -33,8 +33,14 @@ def import_scoring_data(
     reference = scoring.read_reference(registered_model.path)
     result = scoring.import_scoring_data(source, reference, scoring_data.path)
     scoring_data.metadata.update(
-        rows=result["rows"], source=result["source"], labelled=result["labelled"], label_column=result["label_column"],
-        unchecked=result["unchecked"], format="csv", model_name=reference["model_name"], version=reference["version"],
+        rows=result["rows"],
+        source=result["source"],
+        labelled=result["labelled"],
+        label_column=result["label_column"],
+        unchecked=result["unchecked"],
+        format="csv",
+        model_name=reference["model_name"],
+        version=reference["version"],
     )
     return (result["rows"], result["labelled"])
 

@@ -42,8 +42,10 @@ def _describe(predicted: dict) -> list[str]:
     by = f"{predicted['model_name']} v{predicted['version']}"
     lines = [f"predictions {predicted['rows']} rows by {by}: {predicted['file']}"]
     if predicted.get("accuracy") is not None:
-        lines.append(f"            accuracy {predicted['accuracy']:.4f}, macro-F1 {predicted['macro_f1']:.4f} on "
-                     f"{predicted['labelled_rows']} labelled rows")
+        lines.append(
+            f"            accuracy {predicted['accuracy']:.4f}, macro-F1 {predicted['macro_f1']:.4f} on "
+            f"{predicted['labelled_rows']} labelled rows"
+        )
     if predicted.get("output"):
         lines.append(f"            copied to {predicted['output']}")
     return lines

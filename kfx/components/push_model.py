@@ -54,7 +54,13 @@ def push_model(
 
     evaluation = {**dict(metrics.metadata), "blessed": blessed, "reason": reason}
     result = model_steps.push_model(
-        model.path, registry_dir, model_name, evaluation, schema.path, statistics.path, dict(registered_model.metadata),
+        model.path,
+        registry_dir,
+        model_name,
+        evaluation,
+        schema.path,
+        statistics.path,
+        dict(registered_model.metadata),
         test_data.path,
     )
     with open(pushed_model.path, "w") as f:

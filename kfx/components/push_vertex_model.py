@@ -63,8 +63,16 @@ def push_vertex_model(
     # The version's files go to a folder of this task alone, beside the push record.
     folder = f"{pushed_model.uri.rsplit('/', 1)[0]}/model_version"
     result = registry.push_version(
-        project, location, model_name, folder, model.uri, evaluation, dict(classification_metrics.metadata),
-        schema.uri, statistics.uri, serving_container_image_uri,
+        project,
+        location,
+        model_name,
+        folder,
+        model.uri,
+        evaluation,
+        dict(classification_metrics.metadata),
+        schema.uri,
+        statistics.uri,
+        serving_container_image_uri,
     )
     # Through the storage client, not the task's /gcs mount: the version folder beside it is written the same way.
     storage.write_text(pushed_model.uri, json.dumps(result, indent=2))

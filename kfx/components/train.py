@@ -47,15 +47,25 @@ def train(
     from kfx.contract import MODEL_FILE
 
     hyperparameters = dict(
-        label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
-        boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
+        label_column=label_column,
+        svm_c=svm_c,
+        svm_gamma=svm_gamma,
+        seed=seed,
+        svm_max_rows=svm_max_rows,
+        boosting_learning_rate=boosting_learning_rate,
+        boosting_max_iter=boosting_max_iter,
     )
     result = model_steps.train(train_data.path, validation_data.path, test_data.path, model.path, **hyperparameters)
     model.metadata.update(
-        framework="scikit-learn", file=MODEL_FILE, **hyperparameters,
-        estimator=result["model"]["estimator"], train_rows=result["train_rows"], fit_seconds=result["fit_seconds"],
+        framework="scikit-learn",
+        file=MODEL_FILE,
+        **hyperparameters,
+        estimator=result["model"]["estimator"],
+        train_rows=result["train_rows"],
+        fit_seconds=result["fit_seconds"],
         id_columns=result["id_columns"],
-        validation_accuracy=result["validation"]["accuracy"], test_accuracy=result["test"]["accuracy"],
+        validation_accuracy=result["validation"]["accuracy"],
+        test_accuracy=result["test"]["accuracy"],
     )
     if "boosting_rounds" in result["model"]:
         model.metadata["boosting_rounds"] = result["model"]["boosting_rounds"]

@@ -42,14 +42,22 @@ def validate_scoring_statistics(
 
     reference = scoring.read_reference(registered_model.path)
     result = scoring.validate_scoring(
-        scoring_statistics.path, reference["uri"], labelled, scoring_anomalies.path, scoring_report.path,
-        drift_threshold, fail_on_anomalies,
+        scoring_statistics.path,
+        reference["uri"],
+        labelled,
+        scoring_anomalies.path,
+        scoring_report.path,
+        drift_threshold,
+        fail_on_anomalies,
     )
     drift = result["drift"]
     scoring_anomalies.metadata.update(
-        anomalies=result["anomalies"], drift_threshold=drift_threshold, model_uri=reference["uri"],
+        anomalies=result["anomalies"],
+        drift_threshold=drift_threshold,
+        model_uri=reference["uri"],
         environment=result["environment"],
-        features=sorted({f["feature"] for f in result["findings"]}), drift=drift,
+        features=sorted({f["feature"] for f in result["findings"]}),
+        drift=drift,
         max_drift=max(drift.values()) if drift else 0.0,
         max_drift_feature=max(drift, key=drift.get) if drift else "",
     )
@@ -60,8 +68,10 @@ def _describe(anomalies: dict) -> list[str]:
     found = f"{anomalies['count']} ({', '.join(anomalies['features'])})" if anomalies["count"] else "none"
     lines = [f"anomalies   {found} in environment {anomalies['environment']}; report: {anomalies['report']}"]
     if anomalies.get("max_drift_feature"):
-        lines.append(f"            largest drift {anomalies['max_drift']:.4f} ({anomalies['max_drift_feature']}), "
-                     f"threshold {anomalies['drift_threshold']:g}")
+        lines.append(
+            f"            largest drift {anomalies['max_drift']:.4f} ({anomalies['max_drift_feature']}), "
+            f"threshold {anomalies['drift_threshold']:g}"
+        )
     return lines
 
 

@@ -49,11 +49,21 @@ def validate_statistics(
     champion = dict(registered_model.metadata) if registered_model is not None else {}
     previous = f"{champion['uri'].rstrip('/')}/{STATISTICS_FOLDER}" if champion.get("found") else ""
     result = data_steps.validate_statistics(
-        statistics.path, schema.path, anomalies.path, report.path, skew_threshold, drift_threshold, fail_on_anomalies,
-        previous, champion.get("missing_features") or [], f"{champion.get('model_name')} v{champion.get('version')}",
+        statistics.path,
+        schema.path,
+        anomalies.path,
+        report.path,
+        skew_threshold,
+        drift_threshold,
+        fail_on_anomalies,
+        previous,
+        champion.get("missing_features") or [],
+        f"{champion.get('model_name')} v{champion.get('version')}",
     )
     anomalies.metadata.update(
-        anomalies=result["anomalies"], skew_threshold=skew_threshold, drift_threshold=drift_threshold,
+        anomalies=result["anomalies"],
+        skew_threshold=skew_threshold,
+        drift_threshold=drift_threshold,
         drift_from=f"{champion['model_name']} v{champion['version']}" if previous else "",
         features=sorted({f["feature"] for f in result["findings"]}),
         drifted=sorted({f["feature"] for f in result["findings"] if f["check"] == "drift"}),

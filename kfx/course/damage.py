@@ -23,9 +23,7 @@ def _require(df: pd.DataFrame, column: str) -> None:
         raise DataError(f"Column {column!r} is not in the table; pass one of: {', '.join(map(str, df.columns))}.")
 
 
-def with_new_category(
-    df: pd.DataFrame, column: str, value: str, share: float = 0.05, seed: int = 0
-) -> pd.DataFrame:
+def with_new_category(df: pd.DataFrame, column: str, value: str, share: float = 0.05, seed: int = 0) -> pd.DataFrame:
     """Sets ``column`` to an unseen ``value`` in a random ``share`` of the rows (at least one).
 
     Raises:

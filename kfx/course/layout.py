@@ -84,8 +84,10 @@ def nav_html(pages: Sequence[Page], index: int) -> str:
     def link(rel: str, page: Optional[Page], arrow_before: str = "", arrow_after: str = "") -> str:
         if page is None:
             return f'<span class="kfx-{rel}"></span>'
-        return (f'<span class="kfx-{rel}"><a rel="{rel}" href="{page.filename}">'
-                f"{arrow_before}{html.escape(page.label)}{arrow_after}</a></span>")
+        return (
+            f'<span class="kfx-{rel}"><a rel="{rel}" href="{page.filename}">'
+            f"{arrow_before}{html.escape(page.label)}{arrow_after}</a></span>"
+        )
 
     previous = pages[index - 1] if index > 0 else None
     following = pages[index + 1] if index + 1 < len(pages) else None

@@ -200,7 +200,11 @@ def run_notebook(
     started = time.time()
     try:
         papermill.execute_notebook(
-            path, output, parameters=given, kernel_name=kernel_name, cwd=os.path.dirname(os.path.abspath(path)),
+            path,
+            output,
+            parameters=given,
+            kernel_name=kernel_name,
+            cwd=os.path.dirname(os.path.abspath(path)),
             progress_bar=False,
         )
     except PapermillExecutionError as err:

@@ -151,8 +151,13 @@ def course_pages(folder: str, executed_dir: str) -> list[tuple[Page, Any]]:
         name = os.path.splitext(os.path.basename(source))[0]
         number = name.split("_", 1)[0]
         page = Page(
-            number=number, name=name, title=notebook_title(nb, number) or name, sections=notebook_sections(nb),
-            source=source, executed=os.path.join(executed_dir, os.path.basename(source)), images=picture_outputs(nb),
+            number=number,
+            name=name,
+            title=notebook_title(nb, number) or name,
+            sections=notebook_sections(nb),
+            source=source,
+            executed=os.path.join(executed_dir, os.path.basename(source)),
+            images=picture_outputs(nb),
         )
         pages.append((page, nb))
     return pages

@@ -30,8 +30,18 @@ if TYPE_CHECKING:
     from kfx.lineage.model import RunRecord
 
 __all__ = [
-    "Lineage", "LineageError", "RunDiff", "Upstream", "diff", "draw", "format_diff", "format_runs",
-    "format_upstream", "open_lineage", "runs", "show",
+    "Lineage",
+    "LineageError",
+    "RunDiff",
+    "Upstream",
+    "diff",
+    "draw",
+    "format_diff",
+    "format_runs",
+    "format_upstream",
+    "open_lineage",
+    "runs",
+    "show",
 ]
 
 

@@ -56,8 +56,12 @@ class RunDiff:
         """Plain JSON-ready values."""
         rows = lambda items: [{"name": n, "a": x, "b": y, "changed": x != y} for n, x, y in items]  # noqa: E731
         return {
-            "a": self.a.run_id, "b": self.b.run_id, "parameters": rows(self.parameters),
-            "unchanged_parameters": self.unchanged_parameters, "data": rows(self.data), "metrics": rows(self.metrics),
+            "a": self.a.run_id,
+            "b": self.b.run_id,
+            "parameters": rows(self.parameters),
+            "unchanged_parameters": self.unchanged_parameters,
+            "data": rows(self.data),
+            "metrics": rows(self.metrics),
         }
 
 

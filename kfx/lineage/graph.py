@@ -17,8 +17,13 @@ from typing import Any
 
 from kfx.lineage.model import INPUT, ArtifactRecord, Graph
 
-STATE_COLOURS = {"complete": "#b7e1b0", "failed": "#f4a6a6", "running": "#dddddd", "cached": "#cfe3f7",
-                 "canceled": "#f6d9a8"}
+STATE_COLOURS = {
+    "complete": "#b7e1b0",
+    "failed": "#f4a6a6",
+    "running": "#dddddd",
+    "cached": "#cfe3f7",
+    "canceled": "#f6d9a8",
+}
 ARTIFACT_COLOUR = "#fff2c2"
 SOURCE_COLOUR = "#e8d9f7"
 
@@ -83,8 +88,9 @@ def nodes_and_edges(graph: Graph) -> tuple[dict[str, Node], list[tuple[str, str]
         nodes[f"a{artifact.id}"] = Node(f"a{artifact.id}", "artifact", artifact_lines(artifact), colour)
     for execution in graph.executions.values():
         lines = [execution.step] + ([f"({execution.state})"] if execution.state != "complete" else [])
-        nodes[f"e{execution.id}"] = Node(f"e{execution.id}", "execution", lines,
-                                         STATE_COLOURS.get(execution.state, "#dddddd"))
+        nodes[f"e{execution.id}"] = Node(
+            f"e{execution.id}", "execution", lines, STATE_COLOURS.get(execution.state, "#dddddd")
+        )
     edges = []
     for event in graph.events:
         a, e = f"a{event.artifact_id}", f"e{event.execution_id}"
@@ -195,13 +201,23 @@ def _draw_png(graph: Graph, path: str, title: str) -> None:
     for node in nodes.values():
         style = "round,pad=0.4" if node.kind == "execution" else "round4,pad=0.35"
         boxes[node.id] = ax.annotate(
-            "\n".join(node.lines), (node.column, -node.row), ha="center", va="center", fontsize=7, zorder=3,
+            "\n".join(node.lines),
+            (node.column, -node.row),
+            ha="center",
+            va="center",
+            fontsize=7,
+            zorder=3,
             bbox=dict(boxstyle=style, fc=node.colour, ec="#555555", lw=1.4 if node.kind == "execution" else 0.8),
         )
     for a, b in edges:
         # Anchored to the boxes' sides (fractions of each text box) so heads stay outside the boxes.
         ax.annotate(
-            "", xy=(0.0, 0.5), xycoords=boxes[b], xytext=(1.0, 0.5), textcoords=boxes[a], zorder=1,
+            "",
+            xy=(0.0, 0.5),
+            xycoords=boxes[b],
+            xytext=(1.0, 0.5),
+            textcoords=boxes[a],
+            zorder=1,
             arrowprops=dict(arrowstyle="-|>", mutation_scale=10, color="#666666", lw=0.8, shrinkA=4, shrinkB=6),
         )
     ax.set_xlim(-0.45, columns - 0.55)

@@ -189,8 +189,5 @@ class Graph:
         return Graph(
             artifacts={k: v for k, v in self.artifacts.items() if k in keep_artifacts},
             executions={k: v for k, v in self.executions.items() if k in keep_executions},
-            events=[
-                e for e in self.events
-                if e.execution_id in keep_executions and e.artifact_id in keep_artifacts
-            ],
+            events=[e for e in self.events if e.execution_id in keep_executions and e.artifact_id in keep_artifacts],
         )

@@ -44,8 +44,7 @@ def check_types() -> tuple[str, ...]:
 def check_sections() -> list[tuple[str, str, str]]:
     """Each data check's summary section with its output and artifact type (``statistics``,
     ``statistics``, ``ExampleStatistics``…)."""
-    return list(dict.fromkeys(
-        (s.section, key, t) for s in _steps() if s.checks_data for key, t in s.types.items()))
+    return list(dict.fromkeys((s.section, key, t) for s in _steps() if s.checks_data for key, t in s.types.items()))
 
 
 def check_artifact(graph: Graph, output: str, kind: str) -> Optional[ArtifactRecord]:
@@ -71,6 +70,7 @@ def check_figures(graph: Graph) -> list[tuple[str, ArtifactRecord, dict[str, Any
         # An empty value (no champion to measure drift from) is left out, not printed blank.
         found.append((section, artifact, {f.key: v for f, v in values.items() if v not in (None, "", [])}))
     return found
+
 
 class Backend(Protocol):
     """What a lineage store must answer; see :class:`~kfx.lineage.store.LineageStore`."""
@@ -132,6 +132,7 @@ class Upstream:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values."""
+
         def art(a: Optional[ArtifactRecord]):
             return (
                 None
@@ -240,15 +241,19 @@ class Lineage:
             if not complete:
                 raise LineageError("The lineage store holds no runs yet; run `kfx run` first.")
             # The newest model: a prediction run (`kfx predict`) makes none, so it is passed over.
-            ref = next((r.run_id for r in complete if self.backend.run_graph(r.run_id).of_type(MODEL_TYPE)),
-                       complete[0].run_id)
+            ref = next(
+                (r.run_id for r in complete if self.backend.run_graph(r.run_id).of_type(MODEL_TYPE)), complete[0].run_id
+            )
         run = self._run_or_none(ref)
         if run is not None:
             graph = self.backend.run_graph(ref)
             models = graph.of_type(MODEL_TYPE)
             if not models:
-                where = f" (it failed at {run.failed_step})" if run.failed_step else (
-                    f" (it was {run.status} during {run.stopped_step})" if run.stopped_step else "")
+                where = (
+                    f" (it failed at {run.failed_step})"
+                    if run.failed_step
+                    else (f" (it was {run.status} during {run.stopped_step})" if run.stopped_step else "")
+                )
                 made = sorted(graph.artifacts.values(), key=lambda a: a.id)
                 example = f"e.g. {made[0].name}, " if made else ""
                 raise LineageError(

@@ -94,7 +94,8 @@ class StoreReader:
         frontier = [int(artifact_id)]
         while frontier:
             made = [
-                e for e in with_retry(self.mlmd.get_events_by_artifact_ids, frontier, path=self.path)
+                e
+                for e in with_retry(self.mlmd.get_events_by_artifact_ids, frontier, path=self.path)
                 if event_kind(e) == OUTPUT and e.execution_id not in execution_ids
             ]
             new_executions = {e.execution_id for e in made}
@@ -136,7 +137,8 @@ class StoreReader:
         return self._artifact_records(sorted(found, key=lambda a: a.id))
 
     def reusable_executions(
-        self, cache_key: str,
+        self,
+        cache_key: str,
     ) -> list[tuple[ExecutionRecord, dict[str, ArtifactRecord], dict[str, Any]]]:
         """The executions recorded with ``cache_key`` whose outputs exist: those that ran (state
         complete) newest first, then those that reused another's (cached), newest first. Running,
@@ -153,7 +155,8 @@ class StoreReader:
 
         options = ListOptions(
             filter_query=f"custom_properties.{CACHE_KEY}.string_value = {_quote(cache_key)}",
-            order_by=OrderByField.ID, is_asc=False,
+            order_by=OrderByField.ID,
+            is_asc=False,
         )
         found = with_retry(self.mlmd.get_executions, list_options=options, path=self.path)
         found = [x for x in found if EXACT_OUTPUTS in x.custom_properties]
@@ -209,7 +212,8 @@ class StoreReader:
             executions={str(e.id): execution_record(e) for e in executions},
             events=[
                 EventRecord(str(e.artifact_id), str(e.execution_id), event_kind(e), event_key(e))
-                for e in events if event_kind(e)
+                for e in events
+                if event_kind(e)
             ],
         )
 

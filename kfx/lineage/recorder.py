@@ -28,10 +28,13 @@ _SCALARS = (bool, int, float, str)
 def exact_outputs(outputs: dict[str, Any]) -> str:
     """A step's output values and each output artifact's metadata, as exact JSON
     (:data:`~kfx.lineage.layout.EXACT_OUTPUTS`)."""
-    return json.dumps({
-        "values": {k: v for k, v in outputs.items() if not hasattr(v, "uri")},
-        "metadata": {k: dict(v.metadata or {}) for k, v in outputs.items() if hasattr(v, "uri")},
-    }, default=str)
+    return json.dumps(
+        {
+            "values": {k: v for k, v in outputs.items() if not hasattr(v, "uri")},
+            "metadata": {k: dict(v.metadata or {}) for k, v in outputs.items() if hasattr(v, "uri")},
+        },
+        default=str,
+    )
 
 
 def artifact_type(step: str, key: str, artifact: Any) -> str:
@@ -45,7 +48,11 @@ def artifact_type(step: str, key: str, artifact: Any) -> str:
 
 
 def artifact_record(
-    run_id: str, step: str, key: str, artifact: Any, digests: Optional[dict[str, str]] = None,
+    run_id: str,
+    step: str,
+    key: str,
+    artifact: Any,
+    digests: Optional[dict[str, str]] = None,
 ) -> ArtifactRecord:
     """The record of one output artifact: named ``<run_id>/<step>/<key>``, its metadata as properties,
     with its content digest (``digest``) and that of any place its metadata names outside the run
@@ -57,7 +64,10 @@ def artifact_record(
         if name == key:
             properties[f"digest:{meta}" if meta else "digest"] = digest
     return ArtifactRecord(
-        id="", name=f"{run_id}/{step}/{key}", type=artifact_type(step, key, artifact), uri=artifact.uri,
+        id="",
+        name=f"{run_id}/{step}/{key}",
+        type=artifact_type(step, key, artifact),
+        uri=artifact.uri,
         properties=properties,
     )
 
@@ -137,9 +147,13 @@ class LineageRecorder(Listener):
         from kfx import __version__, processes
 
         self._contexts = self.store.put_run_context(
-            self._run, self.config.resolved_pipeline_name,
+            self._run,
+            self.config.resolved_pipeline_name,
             {
-                "status": "running", "started": self.started, "target": "local", "kfx_version": __version__,
+                "status": "running",
+                "started": self.started,
+                "target": "local",
+                "kfx_version": __version__,
                 # Where its summary.json will be: read when the store cannot record the run's end (a full disk).
                 "run_dir": os.path.abspath(os.path.join(self.config.runs_dir, self._run)),
                 "config": json.dumps(self.config.to_dict(), default=str),
@@ -175,7 +189,12 @@ class LineageRecorder(Listener):
                 if artifact_id is not None:
                     inputs.append((key if len(artifacts) == 1 else f"{key}[{index}]", artifact_id))
         eid, _ = self.store.put_step(
-            self._run_contexts, self._name(event.name), "running", self._step_properties(event), inputs, [],
+            self._run_contexts,
+            self._name(event.name),
+            "running",
+            self._step_properties(event),
+            inputs,
+            [],
         )
         self._executions[event.name] = eid
 
@@ -194,13 +213,21 @@ class LineageRecorder(Listener):
         if event.state in SUCCEEDED:
             properties[EXACT_OUTPUTS] = exact_outputs(event.outputs)
         if event.state == "failed":
-            properties.update(error=event.error or "the step failed without a kfx-error sentence; see pipeline.log",
-                              error_kind=event.error_kind or "StepFailed")
+            properties.update(
+                error=event.error or "the step failed without a kfx-error sentence; see pipeline.log",
+                error_kind=event.error_kind or "StepFailed",
+            )
         elif event.state == "canceled":
             properties.update(error=event.error, error_kind=event.error_kind)
         _, ids = self.store.put_step(
-            self._run_contexts, self._name(event.name), event.state, properties, [], outputs,
-            source=self._source(event, outputs), execution_id=self._executions.get(event.name),
+            self._run_contexts,
+            self._name(event.name),
+            event.state,
+            properties,
+            [],
+            outputs,
+            source=self._source(event, outputs),
+            execution_id=self._executions.get(event.name),
         )
         for key, record in outputs:
             self._by_uri[record.uri] = ids[key]
@@ -246,7 +273,8 @@ class LineageRecorder(Listener):
             self._guard(self._finish_run, summary)
         if self.error:
             self.error = (f"{earlier}; " if earlier else "") + (
-                f"the run's end could not be recorded in {self.store.path} ({self.error})")
+                f"the run's end could not be recorded in {self.store.path} ({self.error})"
+            )
             return False
         self.error = earlier
         return True
@@ -263,7 +291,9 @@ class LineageRecorder(Listener):
             self._open_run()
         ended = time.time()
         properties: dict[str, Any] = {
-            "status": summary["status"], "ended": ended, "seconds": ended - self.started,
+            "status": summary["status"],
+            "ended": ended,
+            "seconds": ended - self.started,
             "run_dir": summary.get("run_dir", ""),
             "cached_steps": sum(1 for event in self._ended if event.state == "cached"),
             **{f"metric:{k}": v for k, v in run_figures(self._ended).items()},

@@ -123,4 +123,3 @@ def with_retry(call: Callable[..., T], *args: Any, path: str = "", **kwargs: Any
             # Jitter keeps two waiting writers from retrying in lockstep.
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.5)
-

@@ -110,8 +110,7 @@ class LineageStore(StoreReader):
         names |= {t.name for t in with_retry(self.mlmd.get_execution_types, path=self.path)}
         if any(n.startswith("kfx.") for n in names - {MARKER_TYPE}):
             raise LineageError(
-                f"Lineage store {self.path!r} was written by an older kfx version (no store layout marker); "
-                f"{FIX}."
+                f"Lineage store {self.path!r} was written by an older kfx version (no store layout marker); {FIX}."
             )
         if names - {MARKER_TYPE} or with_retry(self.mlmd.get_artifact_types, path=self.path):
             raise LineageError(f"Lineage store {self.path!r} is an ML Metadata store that kfx did not write; {FIX}.")
@@ -259,7 +258,9 @@ class LineageStore(StoreReader):
                 artifact.state = pb.Artifact.LIVE
                 pairs.append((artifact, new_event(pb.Event.INPUT, key)))
             eid, artifact_ids, _ = self.mlmd.put_execution(
-                execution, pairs, list(contexts),
+                execution,
+                pairs,
+                list(contexts),
                 reuse_context_if_already_exist=True,
                 reuse_artifact_if_already_exist_by_external_id=True,
             )

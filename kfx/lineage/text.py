@@ -53,8 +53,13 @@ def format_runs(runs: list[RunRecord]) -> str:
     header = ("RUN", "STATUS", "STARTED (UTC)", "SECONDS", "ACCURACY", "BLESSED", "NOTE")
     rows = [header] + [
         (
-            r.run_id, r.status, _when(r.started), f"{r.seconds:.1f}" if r.seconds is not None else "-",
-            fmt(r.metrics.get("accuracy")), fmt(r.metrics.get("blessed")), note(r),
+            r.run_id,
+            r.status,
+            _when(r.started),
+            f"{r.seconds:.1f}" if r.seconds is not None else "-",
+            fmt(r.metrics.get("accuracy")),
+            fmt(r.metrics.get("blessed")),
+            note(r),
         )
         for r in runs
     ]
@@ -65,7 +70,8 @@ def format_runs(runs: list[RunRecord]) -> str:
 def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
     hidden = {"run_id", "step", "output", *skip}
     return ", ".join(
-        f"{k} {fmt(v)}" for k, v in props.items()
+        f"{k} {fmt(v)}"
+        for k, v in props.items()
         if k not in hidden and not k.startswith("digest") and not isinstance(v, (dict, list))
     )
 

@@ -20,8 +20,14 @@ RUN_SCHEMA = "system.PipelineRun"
 DAG_SCHEMA = "system.Run"
 # A condition or exit handler inside the run: a group of steps, not a step of its own.
 SUB_DAG_SCHEMAS = ("system.DagExecution", "system.DAGExecution")
-_STATES = {"COMPLETE": "complete", "FAILED": "failed", "RUNNING": "running", "NEW": "running",
-           "CACHED": "cached", "CANCELLED": "failed"}
+_STATES = {
+    "COMPLETE": "complete",
+    "FAILED": "failed",
+    "RUNNING": "running",
+    "NEW": "running",
+    "CACHED": "cached",
+    "CANCELLED": "failed",
+}
 
 
 def _client(region: str):
@@ -45,8 +51,9 @@ def _short_type(schema_title: str) -> str:
     return schema_title.split(".", 1)[-1] if schema_title else "Artifact"
 
 
-def _declared_types(artifacts: dict[str, ArtifactRecord], executions: dict[str, ExecutionRecord],
-                    events: list[EventRecord]) -> None:
+def _declared_types(
+    artifacts: dict[str, ArtifactRecord], executions: dict[str, ExecutionRecord], events: list[EventRecord]
+) -> None:
     """Types each output artifact as the step that made it declares (``ExampleStatistics``…)."""
     import dataclasses
 

@@ -26,7 +26,8 @@ def local_values(config: Config) -> dict[str, Any]:
 
     values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     values.update(
-        registry_dir=os.path.abspath(config.resolved_registry_dir), model_name=config.resolved_model_name,
+        registry_dir=os.path.abspath(config.resolved_registry_dir),
+        model_name=config.resolved_model_name,
         serving_env=os.path.abspath(config.resolved_serving_env),
     )
     return values

@@ -36,7 +36,7 @@ def run_in_process(pipeline: Any, arguments: Mapping[str, Any], run_dir: str) ->
     outputs: dict[str, dict[str, Any]] = {}
     for name in _run_order(spec.root.dag):
         task = spec.root.dag.tasks[name]
-        func = functions[task.component_ref.name[len("comp-"):]]
+        func = functions[task.component_ref.name[len("comp-") :]]
         kwargs: dict[str, Any] = {}
         for key, value in task.inputs.parameters.items():
             if value.HasField("component_input_parameter"):

@@ -42,12 +42,14 @@ def load_pipeline(spec: str) -> Any:
         if function not in found:
             raise ConfigError(
                 f"--pipeline {spec!r}: {path} has no @dsl.pipeline function {function!r} "
-                f"(it has: {', '.join(sorted(found)) or 'none'}).")
+                f"(it has: {', '.join(sorted(found)) or 'none'})."
+            )
         return found[function]
     if len(found) != 1:
         raise ConfigError(
             f"--pipeline {spec!r}: {path} has {len(found)} @dsl.pipeline functions; name one as "
-            f"{path}:FUNCTION ({', '.join(sorted(found)) or 'none'}).")
+            f"{path}:FUNCTION ({', '.join(sorted(found)) or 'none'})."
+        )
     return next(iter(found.values()))
 
 
@@ -93,7 +95,8 @@ def pipeline_arguments(pipeline: Any, options: Mapping[str, Any], params: Sequen
             raise ConfigError(f"--param {given!r} has no value; pass NAME=VALUE, such as --param svm_c=3.")
         if name not in inputs:
             raise ConfigError(
-                f"--param {given!r}: the pipeline has no parameter {name!r} (it has: {', '.join(sorted(inputs))}).")
+                f"--param {given!r}: the pipeline has no parameter {name!r} (it has: {', '.join(sorted(inputs))})."
+            )
         values[name] = _typed(name, text, _kind(inputs[name].type))
     return values
 

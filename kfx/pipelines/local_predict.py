@@ -29,13 +29,18 @@ def batch_predict(
 ):
     # The registry changes between runs: the lookup always runs.
     found = find_scoring_model(
-        registry_dir=registry_dir, model_name=model_name, model_version=model_version,
+        registry_dir=registry_dir,
+        model_name=model_name,
+        model_version=model_version,
     ).set_caching_options(False)
     model = found.outputs["registered_model"]
     table = import_scoring_data(source=source, registered_model=model)
     stats = generate_scoring_statistics(scoring_data=table.outputs["scoring_data"], registered_model=model)
     checked = validate_scoring_statistics(
-        scoring_statistics=stats.outputs["scoring_statistics"], registered_model=model,
-        labelled=table.outputs["labelled"], drift_threshold=drift_threshold, fail_on_anomalies=fail_on_anomalies,
+        scoring_statistics=stats.outputs["scoring_statistics"],
+        registered_model=model,
+        labelled=table.outputs["labelled"],
+        drift_threshold=drift_threshold,
+        fail_on_anomalies=fail_on_anomalies,
     )
     predict(scoring_data=table.outputs["scoring_data"], registered_model=model).after(checked)

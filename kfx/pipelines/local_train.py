@@ -47,37 +47,63 @@ def beans(
     model_name: str = DEFAULTS.resolved_model_name,
 ):
     data = import_dataset(
-        source=source, label_column=label_column, train_fraction=train_fraction,
-        validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed, sample_rows=sample_rows,
+        source=source,
+        label_column=label_column,
+        train_fraction=train_fraction,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        sample_rows=sample_rows,
     )
     splits = {name: data.outputs[name] for name in ("train_data", "validation_data", "test_data")}
     # The champion: the registry's newest version. The registry changes between runs, so the lookup
     # always runs; the steps that read it are reused only while it names the same version.
     champion = find_model(
-        registry_dir=registry_dir, model_name=model_name, table=data.outputs["train_data"], label_column=label_column,
+        registry_dir=registry_dir,
+        model_name=model_name,
+        table=data.outputs["train_data"],
+        label_column=label_column,
     ).set_caching_options(False)
     stats = generate_statistics(**splits, stats_engine=stats_engine)
     schema = infer_schema(statistics=stats.outputs["statistics"], schema_file=schema_file)
     checked = validate_statistics(
-        statistics=stats.outputs["statistics"], schema=schema.outputs["schema"],
-        registered_model=champion.outputs["registered_model"], skew_threshold=skew_threshold,
-        drift_threshold=drift_threshold, fail_on_anomalies=fail_on_anomalies,
+        statistics=stats.outputs["statistics"],
+        schema=schema.outputs["schema"],
+        registered_model=champion.outputs["registered_model"],
+        skew_threshold=skew_threshold,
+        drift_threshold=drift_threshold,
+        fail_on_anomalies=fail_on_anomalies,
     )
     trained = train(
-        **splits, label_column=label_column, svm_c=svm_c, svm_gamma=svm_gamma, seed=seed, svm_max_rows=svm_max_rows,
-        boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
+        **splits,
+        label_column=label_column,
+        svm_c=svm_c,
+        svm_gamma=svm_gamma,
+        seed=seed,
+        svm_max_rows=svm_max_rows,
+        boosting_learning_rate=boosting_learning_rate,
+        boosting_max_iter=boosting_max_iter,
     ).after(checked)  # train only on data that passed validation
     serving = check_serving(
         model=trained.outputs["model"], test_data=data.outputs["test_data"], serving_env=serving_env
     )
     evaluation = evaluate(
-        model=trained.outputs["model"], test_data=data.outputs["test_data"],
-        registered_model=champion.outputs["registered_model"], min_accuracy=min_accuracy,
-        accuracy_tolerance=accuracy_tolerance, serving_ok=serving.outputs["serving_ok"],
+        model=trained.outputs["model"],
+        test_data=data.outputs["test_data"],
+        registered_model=champion.outputs["registered_model"],
+        min_accuracy=min_accuracy,
+        accuracy_tolerance=accuracy_tolerance,
+        serving_ok=serving.outputs["serving_ok"],
     )
     push_model(  # the gate is the blessed input, not a condition: kfp.local runs no conditions
-        model=trained.outputs["model"], metrics=evaluation.outputs["metrics"], schema=schema.outputs["schema"],
-        statistics=stats.outputs["statistics"], registered_model=champion.outputs["registered_model"],
-        test_data=data.outputs["test_data"], blessed=evaluation.outputs["blessed"],
-        reason=evaluation.outputs["reason"], registry_dir=registry_dir, model_name=model_name,
+        model=trained.outputs["model"],
+        metrics=evaluation.outputs["metrics"],
+        schema=schema.outputs["schema"],
+        statistics=stats.outputs["statistics"],
+        registered_model=champion.outputs["registered_model"],
+        test_data=data.outputs["test_data"],
+        blessed=evaluation.outputs["blessed"],
+        reason=evaluation.outputs["reason"],
+        registry_dir=registry_dir,
+        model_name=model_name,
     )

@@ -45,33 +45,58 @@ def vertex_predict_pipeline(config: "Config") -> Callable:
 
     @dsl.pipeline(name=pipeline_name(c), description=DESCRIPTION)
     def vertex_predict(
-        project_id: str = c.project_id, region: str = c.region, bq_source: str = c.bq_source,
-        bq_dest: str = c.bq_dest or f"bq://{c.project_id}", model_name: str = c.resolved_model_name,
-        drift_threshold: float = c.drift_threshold, fail_on_anomalies: bool = c.fail_on_anomalies,
-        machine_type: str = c.machine_type, service_account: str = c.service_account,
-        prediction_job_name: str = f"{c.resolved_model_name}-predict", prediction_format: str = BIGQUERY_FORMAT,
+        project_id: str = c.project_id,
+        region: str = c.region,
+        bq_source: str = c.bq_source,
+        bq_dest: str = c.bq_dest or f"bq://{c.project_id}",
+        model_name: str = c.resolved_model_name,
+        drift_threshold: float = c.drift_threshold,
+        fail_on_anomalies: bool = c.fail_on_anomalies,
+        machine_type: str = c.machine_type,
+        service_account: str = c.service_account,
+        prediction_job_name: str = f"{c.resolved_model_name}-predict",
+        prediction_format: str = BIGQUERY_FORMAT,
         instance_type: str = "array",  # each row goes to model.predict as an array of the included fields
     ):
         with exit_handler(config):
             # What the table is checked against, and what scores it: both looked up every run.
-            champion = options(find_vertex_model(project=project_id, location=region, model_name=model_name),
-                               cache=False).outputs["registered_model"]
-            default = options(default_vertex_model(project=project_id, location=region, model_name=model_name),
-                              cache=False)
+            champion = options(
+                find_vertex_model(project=project_id, location=region, model_name=model_name), cache=False
+            ).outputs["registered_model"]
+            default = options(
+                default_vertex_model(project=project_id, location=region, model_name=model_name), cache=False
+            )
             # The table changes under its name: imported every run.
             table = options(import_scoring_data(source=bq_source, registered_model=champion), cache=False)
-            stats = options(generate_scoring_statistics(scoring_data=table.outputs["scoring_data"],
-                                                        registered_model=champion))
-            checked = options(validate_scoring_statistics(
-                scoring_statistics=stats.outputs["scoring_statistics"], registered_model=champion,
-                labelled=table.outputs["labelled"], drift_threshold=drift_threshold,
-                fail_on_anomalies=fail_on_anomalies))
-            options(ModelBatchPredictOp(
-                project=project_id, location=region, job_display_name=prediction_job_name,
-                model=default.outputs["vertex_model"], included_fields=default.outputs["feature_columns"],
-                instances_format=prediction_format, predictions_format=prediction_format, instance_type=instance_type,
-                bigquery_source_input_uri=bq_source, bigquery_destination_output_uri=bq_dest,
-                machine_type=machine_type, service_account=service_account,
-            ).after(checked), cache=False, kfx=False)  # scores the table as it is now, with today's default
+            stats = options(
+                generate_scoring_statistics(scoring_data=table.outputs["scoring_data"], registered_model=champion)
+            )
+            checked = options(
+                validate_scoring_statistics(
+                    scoring_statistics=stats.outputs["scoring_statistics"],
+                    registered_model=champion,
+                    labelled=table.outputs["labelled"],
+                    drift_threshold=drift_threshold,
+                    fail_on_anomalies=fail_on_anomalies,
+                )
+            )
+            options(
+                ModelBatchPredictOp(
+                    project=project_id,
+                    location=region,
+                    job_display_name=prediction_job_name,
+                    model=default.outputs["vertex_model"],
+                    included_fields=default.outputs["feature_columns"],
+                    instances_format=prediction_format,
+                    predictions_format=prediction_format,
+                    instance_type=instance_type,
+                    bigquery_source_input_uri=bq_source,
+                    bigquery_destination_output_uri=bq_dest,
+                    machine_type=machine_type,
+                    service_account=service_account,
+                ).after(checked),
+                cache=False,
+                kfx=False,
+            )  # scores the table as it is now, with today's default
 
     return vertex_predict

@@ -96,54 +96,126 @@ def vertex_train_pipeline(config: "Config") -> Callable:
 
     @dsl.pipeline(name=c.resolved_pipeline_name, description=DESCRIPTION)
     def vertex_train(
-        project_id: str = c.project_id, region: str = c.region, bucket: str = c.bucket, bq_source: str = c.bq_source,
-        bq_dest: str = c.bq_dest or f"bq://{c.project_id}", model_name: str = c.resolved_model_name,
-        label_column: str = c.label_column, train_fraction: float = c.train_fraction,
-        validation_fraction: float = c.validation_fraction, test_fraction: float = c.test_fraction, seed: int = c.seed,
-        schema_file: str = c.schema_file, skew_threshold: float = c.skew_threshold,
-        drift_threshold: float = c.drift_threshold, fail_on_anomalies: bool = c.fail_on_anomalies,
-        svm_c: float = c.svm_c, svm_gamma: str = c.svm_gamma, svm_max_rows: int = c.svm_max_rows,
-        boosting_learning_rate: float = c.boosting_learning_rate, boosting_max_iter: int = c.boosting_max_iter,
-        min_accuracy: float = c.min_accuracy, accuracy_tolerance: float = c.accuracy_tolerance,
-        beam_runner: str = c.beam_runner, dataflow_image: str = image, network: str = c.network,
-        subnetwork: str = c.subnetwork, peering_network: str = c.peering_network,
-        service_account: str = c.service_account, machine_type: str = c.machine_type,
-        training_image: str = images.trainer_image(c), serving_image: str = images.serving_image(c.region),
+        project_id: str = c.project_id,
+        region: str = c.region,
+        bucket: str = c.bucket,
+        bq_source: str = c.bq_source,
+        bq_dest: str = c.bq_dest or f"bq://{c.project_id}",
+        model_name: str = c.resolved_model_name,
+        label_column: str = c.label_column,
+        train_fraction: float = c.train_fraction,
+        validation_fraction: float = c.validation_fraction,
+        test_fraction: float = c.test_fraction,
+        seed: int = c.seed,
+        schema_file: str = c.schema_file,
+        skew_threshold: float = c.skew_threshold,
+        drift_threshold: float = c.drift_threshold,
+        fail_on_anomalies: bool = c.fail_on_anomalies,
+        svm_c: float = c.svm_c,
+        svm_gamma: str = c.svm_gamma,
+        svm_max_rows: int = c.svm_max_rows,
+        boosting_learning_rate: float = c.boosting_learning_rate,
+        boosting_max_iter: int = c.boosting_max_iter,
+        min_accuracy: float = c.min_accuracy,
+        accuracy_tolerance: float = c.accuracy_tolerance,
+        beam_runner: str = c.beam_runner,
+        dataflow_image: str = image,
+        network: str = c.network,
+        subnetwork: str = c.subnetwork,
+        peering_network: str = c.peering_network,
+        service_account: str = c.service_account,
+        machine_type: str = c.machine_type,
+        training_image: str = images.trainer_image(c),
+        serving_image: str = images.serving_image(c.region),
     ):
         with exit_handler(config):
-            dataset = options(TabularDatasetCreateOp(
-                project=project_id, location=region, display_name=model_name, bq_source=bq_source), kfx=False)
+            dataset = options(
+                TabularDatasetCreateOp(
+                    project=project_id, location=region, display_name=model_name, bq_source=bq_source
+                ),
+                kfx=False,
+            )
             # The champion; the Model Registry changes between runs, so the lookup always runs.
-            champion = options(find_vertex_model(project=project_id, location=region, model_name=model_name),
-                               cache=False).outputs["registered_model"]
-            stats = options(generate_statistics_bq(
-                project=project_id, region=region, bucket=bucket, bq_source=bq_source, label_column=label_column,
-                train_fraction=train_fraction, validation_fraction=validation_fraction, test_fraction=test_fraction,
-                seed=seed, beam_runner=beam_runner, sdk_container_image=dataflow_image, network=network,
-                subnetwork=subnetwork, service_account=service_account), resources=STATISTICS_RESOURCES)
+            champion = options(
+                find_vertex_model(project=project_id, location=region, model_name=model_name), cache=False
+            ).outputs["registered_model"]
+            stats = options(
+                generate_statistics_bq(
+                    project=project_id,
+                    region=region,
+                    bucket=bucket,
+                    bq_source=bq_source,
+                    label_column=label_column,
+                    train_fraction=train_fraction,
+                    validation_fraction=validation_fraction,
+                    test_fraction=test_fraction,
+                    seed=seed,
+                    beam_runner=beam_runner,
+                    sdk_container_image=dataflow_image,
+                    network=network,
+                    subnetwork=subnetwork,
+                    service_account=service_account,
+                ),
+                resources=STATISTICS_RESOURCES,
+            )
             schema = options(infer_schema(statistics=stats.outputs["statistics"], schema_file=schema_file))
-            checked = options(validate_statistics(
-                statistics=stats.outputs["statistics"], schema=schema.outputs["schema"], registered_model=champion,
-                skew_threshold=skew_threshold, drift_threshold=drift_threshold, fail_on_anomalies=fail_on_anomalies))
-            trained = options(custom_training_job(
-                project=project_id, location=region, staging_bucket=bucket, dataset=dataset.outputs["dataset"],
-                model_name=model_name, label_column=label_column, container_uri=training_image,
-                machine_type=machine_type, service_account=service_account, network=peering_network,
-                bigquery_destination=bq_dest, train_fraction=train_fraction, validation_fraction=validation_fraction,
-                test_fraction=test_fraction, seed=seed, svm_c=svm_c, svm_gamma=svm_gamma, svm_max_rows=svm_max_rows,
-                boosting_learning_rate=boosting_learning_rate, boosting_max_iter=boosting_max_iter,
-            ).after(checked))  # train only on data that passed validation
+            checked = options(
+                validate_statistics(
+                    statistics=stats.outputs["statistics"],
+                    schema=schema.outputs["schema"],
+                    registered_model=champion,
+                    skew_threshold=skew_threshold,
+                    drift_threshold=drift_threshold,
+                    fail_on_anomalies=fail_on_anomalies,
+                )
+            )
+            trained = options(
+                custom_training_job(
+                    project=project_id,
+                    location=region,
+                    staging_bucket=bucket,
+                    dataset=dataset.outputs["dataset"],
+                    model_name=model_name,
+                    label_column=label_column,
+                    container_uri=training_image,
+                    machine_type=machine_type,
+                    service_account=service_account,
+                    network=peering_network,
+                    bigquery_destination=bq_dest,
+                    train_fraction=train_fraction,
+                    validation_fraction=validation_fraction,
+                    test_fraction=test_fraction,
+                    seed=seed,
+                    svm_c=svm_c,
+                    svm_gamma=svm_gamma,
+                    svm_max_rows=svm_max_rows,
+                    boosting_learning_rate=boosting_learning_rate,
+                    boosting_max_iter=boosting_max_iter,
+                ).after(checked)
+            )  # train only on data that passed validation
             model, test_data = trained.outputs["model"], trained.outputs["test_data"]
             # Does the model load and predict the same in the serving image?
             request = options(prepare_serving_check(model=model, test_data=test_data))
-            serving = options(check_serving_image(
-                model=model, serving_request=request.outputs["serving_request"],
-                expected_predictions=request.outputs["expected_predictions"]), kfx=False)
+            serving = options(
+                check_serving_image(
+                    model=model,
+                    serving_request=request.outputs["serving_request"],
+                    expected_predictions=request.outputs["expected_predictions"],
+                ),
+                kfx=False,
+            )
             serving.set_container_image(images.serving_image(c.region))
-            evaluation = options(evaluate(
-                model=model, test_data=test_data, registered_model=champion, min_accuracy=min_accuracy,
-                accuracy_tolerance=accuracy_tolerance, serving_ok=serving.outputs["serving_ok"],
-            ), resources=EVALUATE_RESOURCES)
+            evaluation = options(
+                evaluate(
+                    model=model,
+                    test_data=test_data,
+                    registered_model=champion,
+                    min_accuracy=min_accuracy,
+                    accuracy_tolerance=accuracy_tolerance,
+                    serving_ok=serving.outputs["serving_ok"],
+                ),
+                resources=EVALUATE_RESOURCES,
+            )
             # Not gated by a condition: an unblessed model is kept as a version that is not the default.
             # It moves the default alias, which another run may have moved since: never cached, and never
             # retried, since a second attempt could upload the same version again.

@@ -95,7 +95,9 @@ def check_vertex_config(config: Config, required: Sequence[str] = VERTEX_REQUIRE
         check_bucket(config.pipeline_root, "--pipeline-root")
     if config.bq_source:
         if not config.bq_source.startswith("bq://"):
-            raise ConfigError(f"--bq-source {config.bq_source!r} is not a BigQuery table; write bq://PROJECT.DATASET.TABLE.")
+            raise ConfigError(
+                f"--bq-source {config.bq_source!r} is not a BigQuery table; write bq://PROJECT.DATASET.TABLE."
+            )
         try:
             data.parse_source(config.bq_source)
         except SourceError as err:

@@ -36,12 +36,22 @@ def deployment_calls(
     name = config.replace(target="vertex").resolved_model_name
     return [
         ("aiplatform.init", {"project": config.project_id, "location": config.region}),
-        ("models = aiplatform.Model.list", {
-            "filter": f'display_name="{name}" AND labels.{BLESSED_LABEL}="true"', "order_by": "create_time desc"}),
+        (
+            "models = aiplatform.Model.list",
+            {"filter": f'display_name="{name}" AND labels.{BLESSED_LABEL}="true"', "order_by": "create_time desc"},
+        ),
         ("endpoint = aiplatform.Endpoint.create", {"display_name": endpoint_name or f"{name}-endpoint"}),
-        ("models[0].deploy", {
-            "endpoint": "endpoint", "deployed_model_display_name": name, "machine_type": machine_type,
-            "min_replica_count": 1, "max_replica_count": 1, "traffic_percentage": 100}),
+        (
+            "models[0].deploy",
+            {
+                "endpoint": "endpoint",
+                "deployed_model_display_name": name,
+                "machine_type": machine_type,
+                "min_replica_count": 1,
+                "max_replica_count": 1,
+                "traffic_percentage": 100,
+            },
+        ),
     ]
 
 

@@ -140,7 +140,8 @@ def check_apis(project: str, session_factory: Callable[[], Any]) -> Check:
         response = session.get(f"{SERVICE_USAGE}/projects/{project}/services", params=params, timeout=30)
         if response.status_code != 200:
             return Check(
-                "APIs", False,
+                "APIs",
+                False,
                 f"could not list the enabled APIs (HTTP {response.status_code}); enable those of docs/vertex.md step 1 "
                 "or grant roles/serviceusage.serviceUsageViewer to check them.",
             )

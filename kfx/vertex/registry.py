@@ -32,7 +32,6 @@ CLASSIFICATION_METRICS_SCHEMA = "gs://google-cloud-aiplatform/schema/modelevalua
 """Vertex AI's schema of classification metrics: the console draws the confusion matrix from it."""
 
 
-
 def _metric_label(value: float) -> str:
     # Label values allow only lower-case letters, digits, '-' and '_'.
     return f"{value:.4f}".replace(".", "_")
@@ -149,11 +148,20 @@ def evaluation_request(
         "display_name": display_name,
         "metrics_schema_uri": CLASSIFICATION_METRICS_SCHEMA,
         "metrics": {
-            "confidenceMetrics": [{
-                "confidenceThreshold": 0.0, "maxPredictions": 1,
-                "precision": accuracy, "recall": accuracy, "f1Score": accuracy, "f1ScoreMicro": accuracy,
-                "f1ScoreMacro": macro_f1, "precisionAt1": accuracy, "recallAt1": accuracy, "f1ScoreAt1": accuracy,
-            }],
+            "confidenceMetrics": [
+                {
+                    "confidenceThreshold": 0.0,
+                    "maxPredictions": 1,
+                    "precision": accuracy,
+                    "recall": accuracy,
+                    "f1Score": accuracy,
+                    "f1ScoreMicro": accuracy,
+                    "f1ScoreMacro": macro_f1,
+                    "precisionAt1": accuracy,
+                    "recallAt1": accuracy,
+                    "f1ScoreAt1": accuracy,
+                }
+            ],
             "confusionMatrix": {
                 "annotationSpecs": [{"displayName": label} for label in labels],
                 "rows": [[int(v) for v in row] for row in matrix],
@@ -180,8 +188,10 @@ def import_evaluation(model: Any, request: Mapping[str, Any]) -> str:
         return json_format.ParseDict(json.loads(json.dumps(data, default=str)), struct_pb2.Value())
 
     evaluation = gca_model_evaluation.ModelEvaluation(
-        display_name=request["display_name"], metrics_schema_uri=request["metrics_schema_uri"],
-        metrics=value(request["metrics"]), metadata=value(request["metadata"]),
+        display_name=request["display_name"],
+        metrics_schema_uri=request["metrics_schema_uri"],
+        metrics=value(request["metrics"]),
+        metadata=value(request["metadata"]),
     )
     created = model.api_client.import_model_evaluation(
         parent=model.versioned_resource_name, model_evaluation=evaluation
@@ -226,8 +236,17 @@ def push_version(
     from google.cloud import aiplatform
 
     blessed = bool(evaluation.get("blessed"))
-    record = {"pushed": False, "blessed": blessed, "default": False, "model_name": model_name, "version": "",
-              "uri": "", "resource_name": "", "evaluation": "", "reason": ""}
+    record = {
+        "pushed": False,
+        "blessed": blessed,
+        "default": False,
+        "model_name": model_name,
+        "version": "",
+        "uri": "",
+        "resource_name": "",
+        "evaluation": "",
+        "reason": "",
+    }
     why = _reason(evaluation)
     parent = find_model(project, location, model_name)
     if parent is None and not blessed:
@@ -256,8 +275,12 @@ def push_version(
     classes, matrix = confusion_matrix(classification_metrics)
     request = evaluation_request(f"{model_name}-v{uploaded.version_id}", evaluation, classes, matrix)
     record.update(
-        pushed=True, default=blessed, version=str(uploaded.version_id), uri=folder.rstrip("/"),
-        resource_name=uploaded.versioned_resource_name, evaluation=import_evaluation(uploaded, request),
+        pushed=True,
+        default=blessed,
+        version=str(uploaded.version_id),
+        uri=folder.rstrip("/"),
+        resource_name=uploaded.versioned_resource_name,
+        evaluation=import_evaluation(uploaded, request),
         reason="" if blessed else f"not blessed: {why}; kept as a version without the {DEFAULT_ALIAS} alias",
     )
     return record

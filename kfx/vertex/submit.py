@@ -112,9 +112,7 @@ def submit_arguments(config: Config) -> dict[str, Any]:
     }
 
 
-def make_pipeline_job(
-    config: Config, template_path: str, credentials: Optional[Credentials] = None
-) -> PipelineJob:
+def make_pipeline_job(config: Config, template_path: str, credentials: Optional[Credentials] = None) -> PipelineJob:
     """The ``aiplatform.PipelineJob`` of a compiled template (nothing is sent until ``submit``).
 
     Args:
@@ -224,7 +222,6 @@ def submit(
             # aiplatform raises with the whole error proto; one sentence and the link say more.
             state = job.state.name if job.state is not None else "in an unknown state"
             raise StepFailed(
-                f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} ended {state}; "
-                f"see {console_url(job)}."
+                f"Vertex AI pipeline job {job.resource_name.rsplit('/', 1)[-1]} ended {state}; see {console_url(job)}."
             ) from None
     return job

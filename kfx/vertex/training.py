@@ -118,7 +118,9 @@ def run_training_job(
     # No serving image: the job uploads no model. A model a job uploads to a new model name
     # becomes its default version whatever its evaluation; kfx uploads after evaluate instead.
     job = aiplatform.CustomContainerTrainingJob(
-        display_name=display_name, container_uri=container_uri, staging_bucket=staging_bucket,
+        display_name=display_name,
+        container_uri=container_uri,
+        staging_bucket=staging_bucket,
     )
     job.run(
         dataset=aiplatform.TabularDataset(dataset_resource_name),

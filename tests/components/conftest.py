@@ -67,9 +67,23 @@ class Upstream:
     # The beans sample (599 rows) split 0.8 / 0.1 / 0.1 with seed 42.
     rows: dict[str, int] = field(default_factory=lambda: {"train": 479, "validation": 60, "test": 60})
     columns: tuple[str, ...] = (
-        "Area", "Perimeter", "MajorAxisLength", "MinorAxisLength", "AspectRation", "Eccentricity", "ConvexArea",
-        "EquivDiameter", "Extent", "Solidity", "roundness", "Compactness", "ShapeFactor1", "ShapeFactor2",
-        "ShapeFactor3", "ShapeFactor4", "Class",
+        "Area",
+        "Perimeter",
+        "MajorAxisLength",
+        "MinorAxisLength",
+        "AspectRation",
+        "Eccentricity",
+        "ConvexArea",
+        "EquivDiameter",
+        "Extent",
+        "Solidity",
+        "roundness",
+        "Compactness",
+        "ShapeFactor1",
+        "ShapeFactor2",
+        "ShapeFactor3",
+        "ShapeFactor4",
+        "Class",
     )
     classes: tuple[str, ...] = ("BARBUNYA", "BOMBAY", "CALI", "DERMASON", "HOROZ", "SEKER", "SIRA")
 
@@ -124,12 +138,29 @@ def upstream(beans_sample, tmp_path_factory) -> Upstream:
         source, "Class", splits["train"], splits["validation"], splits["test"], (0.8, 0.1, 0.1), 42, 0
     )
     statistics, schema, model = str(folder / "statistics"), str(folder / "schema.pbtxt"), str(folder / "model")
-    data_steps.generate_statistics(splits["train"], splits["validation"], splits["test"], statistics,
-                              str(folder / "statistics.html"), "memory", None)
+    data_steps.generate_statistics(
+        splits["train"],
+        splits["validation"],
+        splits["test"],
+        statistics,
+        str(folder / "statistics.html"),
+        "memory",
+        None,
+    )
     data_steps.infer_schema(statistics, schema, "")
-    trained = model_steps.train(splits["train"], splits["validation"], splits["test"], model, label_column="Class",
-                          svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=30000, boosting_learning_rate=0.1,
-                          boosting_max_iter=100)
+    trained = model_steps.train(
+        splits["train"],
+        splits["validation"],
+        splits["test"],
+        model,
+        label_column="Class",
+        svm_c=10.0,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=30000,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
     evaluation = model_steps.evaluate(model, splits["test"], str(folder / "evaluation.html"), 0.5, None, 0.0, True)
     return Upstream(folder, source, splits, statistics, schema, model, trained, evaluation)
 
@@ -319,5 +350,11 @@ vertex_config = _vertex_conftest.vertex_config
 def vertex_names():
     """The names the vertex fixtures use: project, BigQuery table, dataset, model, export, serving image."""
     v = _vertex_components
-    return SimpleNamespace(project=_vertex_conftest.PROJECT, bq_source=_vertex_conftest.BQ_SOURCE,
-                           dataset=v.DATASET, model=v.MODEL, export=v.EXPORT, serving=v.SERVING)
+    return SimpleNamespace(
+        project=_vertex_conftest.PROJECT,
+        bq_source=_vertex_conftest.BQ_SOURCE,
+        dataset=v.DATASET,
+        model=v.MODEL,
+        export=v.EXPORT,
+        serving=v.SERVING,
+    )

@@ -28,7 +28,9 @@ def test_plain_function_scores_the_test_split_and_writes_the_page(upstream, tmp_
     result = model_steps.evaluate(upstream.model, upstream.splits["test"], str(page), 0.5, None, 0.0, True)
     # The trainer scored the same rows with the same model.
     assert (result["accuracy"], result["macro_f1"]) == (
-        upstream.trained["test"]["accuracy"], upstream.trained["test"]["macro_f1"])
+        upstream.trained["test"]["accuracy"],
+        upstream.trained["test"]["macro_f1"],
+    )
     assert (result["rows"], result["min_accuracy"], result["blessed"]) == (60, 0.5, True)
     assert list(result["per_class"]) == list(upstream.classes)
     assert sum(scores["support"] for scores in result["per_class"].values()) == 60
@@ -74,9 +76,16 @@ def test_python_func_logs_the_metrics_and_the_confusion_matrix(upstream, new_art
         "accuracy_tolerance": 0.01,
         "blessed": True,
     }
-    assert set(metrics) == {"accuracy", "macro_f1", "rows", "min_accuracy", "accuracy_tolerance", "blessed",
-                            "classes", "classes_shown"} | {
-        f"{kind}_{label}" for kind in ("precision", "recall") for label in upstream.classes}
+    assert set(metrics) == {
+        "accuracy",
+        "macro_f1",
+        "rows",
+        "min_accuracy",
+        "accuracy_tolerance",
+        "blessed",
+        "classes",
+        "classes_shown",
+    } | {f"{kind}_{label}" for kind in ("precision", "recall") for label in upstream.classes}
     assert (metrics["classes"], metrics["classes_shown"]) == (7, 7)
     # The metrics file holds the whole evaluation as JSON.
     whole = json.loads(open(a["metrics"].path).read())
@@ -108,12 +117,18 @@ def test_python_func_takes_min_accuracy_from_config_and_does_not_bless_below_it(
 def test_kfp_local_run(kfp_local, upstream):
     outputs = kfp_local.run(
         components.evaluate,
-        {"model": upstream.model_artifact(), "test_data": upstream.datasets()["test_data"],
-         "registered_model": upstream.no_champion()},
+        {
+            "model": upstream.model_artifact(),
+            "test_data": upstream.datasets()["test_data"],
+            "registered_model": upstream.no_champion(),
+        },
         min_accuracy=0.5,
     )
     assert (outputs["blessed"], outputs["accuracy"], outputs["macro_f1"]) == (
-        True, upstream.trained["test"]["accuracy"], upstream.trained["test"]["macro_f1"])
+        True,
+        upstream.trained["test"]["accuracy"],
+        upstream.trained["test"]["macro_f1"],
+    )
     assert outputs["metrics"].metadata["accuracy"] == outputs["accuracy"]
     assert outputs["metrics"].metadata["rows"] == 60 and outputs["metrics"].metadata["blessed"] is True
     assert len(outputs["classification_metrics"].metadata["confusionMatrix"]["rows"]) == 7
@@ -122,11 +137,18 @@ def test_kfp_local_run(kfp_local, upstream):
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
-    loaded = round_trip(components.evaluate, from_config={"min_accuracy", "accuracy_tolerance"},
-                        written={"serving_ok": True, "registered_model": None})
+    loaded = round_trip(
+        components.evaluate,
+        from_config={"min_accuracy", "accuracy_tolerance"},
+        written={"serving_ok": True, "registered_model": None},
+    )
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
-        "metrics": "system.Metrics@0.0.1", "classification_metrics": "system.ClassificationMetrics@0.0.1",
-        "evaluation_view": "system.HTML@0.0.1", "blessed": "Boolean", "accuracy": "Float", "macro_f1": "Float",
+        "metrics": "system.Metrics@0.0.1",
+        "classification_metrics": "system.ClassificationMetrics@0.0.1",
+        "evaluation_view": "system.HTML@0.0.1",
+        "blessed": "Boolean",
+        "accuracy": "Float",
+        "macro_f1": "Float",
         "reason": "String",
     }
     inputs = loaded.component_spec.inputs
@@ -139,9 +161,19 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
 def weak_model(upstream, tmp_path_factory):
     """A model trained on the same splits with a tiny C: clearly worse than upstream's."""
     folder = str(tmp_path_factory.mktemp("weak") / "model")
-    model_steps.train(upstream.splits["train"], upstream.splits["validation"], upstream.splits["test"], folder,
-                label_column="Class", svm_c=0.001, svm_gamma="scale", seed=42, svm_max_rows=30000,
-                boosting_learning_rate=0.1, boosting_max_iter=100)
+    model_steps.train(
+        upstream.splits["train"],
+        upstream.splits["validation"],
+        upstream.splits["test"],
+        folder,
+        label_column="Class",
+        svm_c=0.001,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=30000,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
     return folder
 
 
@@ -162,12 +194,18 @@ def test_a_challenger_worse_than_the_champion_is_not_blessed(upstream, weak_mode
     )
     strong = upstream.trained["test"]["accuracy"]
     # The champion is scored on this run's test rows, the same rows as the challenger.
-    assert result["champion"] == {"model_name": "beans", "version": "1", "uri": champion["uri"],
-                                  "accuracy": strong, "macro_f1": upstream.trained["test"]["macro_f1"]}
+    assert result["champion"] == {
+        "model_name": "beans",
+        "version": "1",
+        "uri": champion["uri"],
+        "accuracy": strong,
+        "macro_f1": upstream.trained["test"]["macro_f1"],
+    }
     assert result["accuracy"] < strong - 0.01 and result["blessed"] is False
     assert result["reason"] == (
         f"lost to the champion: test accuracy {result['accuracy']:.4f} vs champion v1 {strong:.4f} on the same rows, "
-        "more than the tolerance 0.01 below")
+        "more than the tolerance 0.01 below"
+    )
     assert "Champion v1 on the same rows" in (tmp_path / "page.html").read_text()
     # A tolerance as wide as the gap blesses it; the threshold alone (no champion) does too.
     gap = strong - result["accuracy"]
@@ -187,7 +225,8 @@ def test_a_better_challenger_is_blessed_and_says_why(upstream, weak_model, tmp_p
     assert result["blessed"] is True and result["champion"]["accuracy"] < result["accuracy"]
     assert result["reason"] == (
         f"test accuracy {result['accuracy']:.4f} >= min_accuracy 0.5, and vs champion v1 "
-        f"{result['champion']['accuracy']:.4f} within the tolerance 0.0")
+        f"{result['champion']['accuracy']:.4f} within the tolerance 0.0"
+    )
 
 
 def test_a_failed_serving_check_refuses_the_blessing(upstream, tmp_path):
@@ -205,8 +244,8 @@ def test_python_func_logs_the_champion_and_its_accuracy(upstream, weak_model, ne
     a = _outputs(new_artifact)
     a["registered_model"].metadata.update(champion)
     blessed, accuracy, _, reason = components.evaluate.python_func(
-        model=Model(name="m", uri=weak_model),
-        test_data=upstream.datasets()["test_data"], min_accuracy=0.0, **a)
+        model=Model(name="m", uri=weak_model), test_data=upstream.datasets()["test_data"], min_accuracy=0.0, **a
+    )
     assert blessed is False and reason.startswith("lost to the champion")
     assert a["metrics"].metadata["champion_version"] == 1
     assert a["metrics"].metadata["champion_accuracy"] == upstream.trained["test"]["accuracy"]

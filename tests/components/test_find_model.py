@@ -31,8 +31,9 @@ def two_versions(upstream, tmp_path):
 def _find(upstream, reg, new_artifact, table=None, **values):
     reference = new_artifact(Artifact, "registered_model")
     table = table or Dataset(name="train_data", uri=upstream.splits["train"])
-    found = components.find_model.python_func(registry_dir=str(reg), model_name="beans", table=table,
-                                              registered_model=reference, **values)
+    found = components.find_model.python_func(
+        registry_dir=str(reg), model_name="beans", table=table, registered_model=reference, **values
+    )
     return found, reference
 
 
@@ -41,8 +42,15 @@ def test_the_newest_version_is_the_champion(upstream, two_versions, new_artifact
     uri = str(two_versions / "beans" / "v2")
     from kfx.digests import content_digest
 
-    expected = {"found": True, "model_name": "beans", "version": "2", "uri": uri, "reason": "",
-                "digest": content_digest(uri), "missing_features": []}
+    expected = {
+        "found": True,
+        "model_name": "beans",
+        "version": "2",
+        "uri": uri,
+        "reason": "",
+        "digest": content_digest(uri),
+        "missing_features": [],
+    }
     assert found is True and reference.metadata == expected
     assert expected["digest"] != content_digest(str(two_versions / "beans" / "v1"))  # v1 keeps another evaluation
     assert json.load(open(reference.path)) == expected
@@ -57,14 +65,23 @@ def test_no_version_is_a_reference_that_says_why(upstream, tmp_path, new_artifac
     (found,), reference = _find(upstream, tmp_path / "empty", new_artifact)
     assert found is False
     assert reference.metadata == {
-        "found": False, "model_name": "beans", "version": "", "uri": "",
-        "reason": f"the registry {tmp_path / 'empty'} holds no version of model 'beans'", "digest": ""}
+        "found": False,
+        "model_name": "beans",
+        "version": "",
+        "uri": "",
+        "reason": f"the registry {tmp_path / 'empty'} holds no version of model 'beans'",
+        "digest": "",
+    }
 
 
 def test_a_champion_of_another_label_is_refused_and_features_the_table_lacks_are_recorded(
-        upstream, two_versions, new_artifact, tmp_path):
-    with pytest.raises(ModelMismatch, match=r"^Model beans v2 predicts 'Class', but this run's label column is 'Kind'; "
-                                            "pass --model-name with a new name for a model of this table.$"):
+    upstream, two_versions, new_artifact, tmp_path
+):
+    with pytest.raises(
+        ModelMismatch,
+        match=r"^Model beans v2 predicts 'Class', but this run's label column is 'Kind'; "
+        "pass --model-name with a new name for a model of this table.$",
+    ):
         _find(upstream, two_versions, new_artifact, label_column="Kind")
     # A table without some of the champion's features is a data problem validate-statistics reports, not a
     # new model: the reference names them.
@@ -101,16 +118,21 @@ def test_an_unknown_model_or_version_is_one_sentence(two_versions):
 
 def test_kfp_local_run(kfp_local, upstream, two_versions):
     outputs = kfp_local.run(
-        components.find_model, {"table": Dataset(name="train_data", uri=upstream.splits["train"])},
-        registry_dir=str(two_versions), model_name="beans",
+        components.find_model,
+        {"table": Dataset(name="train_data", uri=upstream.splits["train"])},
+        registry_dir=str(two_versions),
+        model_name="beans",
     )
     assert outputs["found"] is True
     assert outputs["registered_model"].metadata["uri"] == str(two_versions / "beans" / "v2")
-    assert os.path.isfile(os.path.join(outputs["registered_model"].metadata["uri"], "statistics", "Split-train",
-                                       "stats.tfrecord"))
+    assert os.path.isfile(
+        os.path.join(outputs["registered_model"].metadata["uri"], "statistics", "Split-train", "stats.tfrecord")
+    )
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
     loaded = round_trip(components.find_model, from_config={"label_column"}, written={"model_version": "latest"})
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
-        "registered_model": "system.Artifact@0.0.1", "found": "Boolean"}
+        "registered_model": "system.Artifact@0.0.1",
+        "found": "Boolean",
+    }

@@ -19,7 +19,8 @@ def test_python_func_records_the_champion_reference(model_registry, new_artifact
     model_registry.add_model("beans1", [{"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/beans1/v1"}])
     reference = new_artifact(Artifact, "registered_model")
     outputs = components.find_vertex_model.python_func(
-        project="kfx-test-project", location="europe-west4", registered_model=reference, model_name="beans1")
+        project="kfx-test-project", location="europe-west4", registered_model=reference, model_name="beans1"
+    )
     expected = {"found": True, "model_name": "beans1", "version": "1", "uri": "gs://b/beans1/v1", "reason": ""}
     assert tuple(outputs) == (True,)
     assert reference.metadata == expected and json.load(open(reference.path)) == expected
@@ -28,12 +29,15 @@ def test_python_func_records_the_champion_reference(model_registry, new_artifact
 def test_python_func_without_a_champion_says_why(model_registry, new_artifact):
     reference = new_artifact(Artifact, "registered_model")
     outputs = components.find_vertex_model.python_func(
-        project="kfx-test-project", location="europe-west4", registered_model=reference, model_name="beans1")
+        project="kfx-test-project", location="europe-west4", registered_model=reference, model_name="beans1"
+    )
     assert tuple(outputs) == (False,)
     assert reference.metadata["reason"] == (
-        "the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'")
+        "the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'"
+    )
     assert REPORT.describe(reference.metadata) == [
-        "champion    none: the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'"]
+        "champion    none: the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'"
+    ]
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip, vertex_config):

@@ -26,8 +26,11 @@ def test_python_func_records_the_split_rows_and_features(registered, new_artifac
     stats, view = new_artifact(Artifact, "scoring_statistics"), new_artifact(HTML, "view")
     data = Dataset(name="scoring_data", uri=registered.unlabelled, metadata={})
     assert components.generate_scoring_statistics.python_func(
-        scoring_data=data, registered_model=registered.reference_artifact(tmp_path), scoring_statistics=stats,
-        scoring_statistics_view=view) == (16,)
+        scoring_data=data,
+        registered_model=registered.reference_artifact(tmp_path),
+        scoring_statistics=stats,
+        scoring_statistics_view=view,
+    ) == (16,)
     assert stats.metadata == {"split": "scoring", "model_uri": registered.uri, "rows": 60, "features": 16}
     assert os.listdir(stats.path) == ["Split-scoring"]
 

@@ -32,8 +32,9 @@ def test_plain_function_writes_each_splits_statistics_and_the_view(upstream, tmp
 @pytest.mark.slow
 def test_plain_function_beam_engine_counts_the_same_rows(upstream, tmp_path):
     out = str(tmp_path / "statistics")
-    result = data_steps.generate_statistics(*upstream.splits.values(), out, str(tmp_path / "view.html"), "beam",
-                                       {"runner": "DirectRunner"})
+    result = data_steps.generate_statistics(
+        *upstream.splits.values(), out, str(tmp_path / "view.html"), "beam", {"runner": "DirectRunner"}
+    )
     assert result == {"train_rows": 479, "validation_rows": 60, "test_rows": 60, "features": 17}
     assert _examples(out) == upstream.rows
 

@@ -18,8 +18,11 @@ def test_plain_function_writes_one_csv_per_split_with_every_row_once(upstream, b
     paths = {split: str(tmp_path / f"{split}.csv") for split in SPLITS}
     result = data_steps.import_dataset(upstream.source, "Class", *paths.values(), (0.8, 0.1, 0.1), 42, 0)
     assert result == {
-        "source": upstream.source, "columns": list(upstream.columns),
-        "train_rows": 479, "validation_rows": 60, "test_rows": 60,
+        "source": upstream.source,
+        "columns": list(upstream.columns),
+        "train_rows": 479,
+        "validation_rows": 60,
+        "test_rows": 60,
     }
     frames = {split: pd.read_csv(path) for split, path in paths.items()}
     assert {split: len(frame) for split, frame in frames.items()} == upstream.rows
@@ -58,8 +61,12 @@ def test_python_func_writes_three_csv_datasets_and_their_metadata(upstream, new_
     assert outputs == (479, 60, 60)
     for split in SPLITS:
         assert a[f"{split}_data"].metadata == {
-            "split": split, "rows": upstream.rows[split], "source": upstream.source,
-            "label_column": "Class", "format": "csv", "seed": 42,
+            "split": split,
+            "rows": upstream.rows[split],
+            "source": upstream.source,
+            "label_column": "Class",
+            "format": "csv",
+            "seed": 42,
         }
     assert a["train_data"].metadata["rows"] == 479 and a["test_data"].metadata["split"] == "test"
     with open(a["validation_data"].path) as f:
@@ -91,5 +98,10 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
     # `source` is a Config field too, but it comes before the outputs: it stays required.
     assert loaded.component_spec.inputs["source"].optional is False
     assert set(loaded.component_spec.outputs) == {
-        "train_data", "validation_data", "test_data", "train_rows", "validation_rows", "test_rows",
+        "train_data",
+        "validation_data",
+        "test_data",
+        "train_rows",
+        "validation_rows",
+        "test_rows",
     }

@@ -13,7 +13,11 @@ def test_plain_function_keeps_the_cells_and_says_whether_the_label_is_there(regi
     result = scoring.import_scoring_data(registered.labelled, registered.reference, str(out))
     assert out.read_bytes() == open(registered.labelled, "rb").read()
     assert {k: result[k] for k in ("rows", "labelled", "label_column", "unchecked")} == {
-        "rows": 60, "labelled": True, "label_column": "Class", "unchecked": []}
+        "rows": 60,
+        "labelled": True,
+        "label_column": "Class",
+        "unchecked": [],
+    }
     result = scoring.import_scoring_data(registered.unlabelled, registered.reference, str(tmp_path / "u.csv"))
     assert (result["rows"], result["labelled"]) == (60, False)
 
@@ -59,19 +63,29 @@ def test_plain_function_refuses_text_where_the_schema_has_numbers(registered, tm
 
 def test_plain_function_refuses_a_column_named_like_a_predictions_column(registered, tmp_path):
     pd.read_csv(registered.unlabelled).assign(model_version=3).to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(DataError, match="^Column 'model_version' of .* has the name of a column the predictions add; "
-                                        "rename or drop it.$"):
+    with pytest.raises(
+        DataError,
+        match="^Column 'model_version' of .* has the name of a column the predictions add; rename or drop it.$",
+    ):
         scoring.import_scoring_data(str(tmp_path / "t.csv"), registered.reference, str(tmp_path / "o.csv"))
 
 
 def test_python_func_records_rows_label_and_version(registered, new_artifact, tmp_path):
     data = new_artifact(Dataset, "scoring_data")
     assert components.import_scoring_data.python_func(
-        source=registered.unlabelled, registered_model=registered.reference_artifact(tmp_path), scoring_data=data,
+        source=registered.unlabelled,
+        registered_model=registered.reference_artifact(tmp_path),
+        scoring_data=data,
     ) == (60, False)
     assert data.metadata == {
-        "rows": 60, "source": registered.unlabelled, "labelled": False, "label_column": "Class", "unchecked": [],
-        "format": "csv", "model_name": "beans", "version": "1",
+        "rows": 60,
+        "source": registered.unlabelled,
+        "labelled": False,
+        "label_column": "Class",
+        "unchecked": [],
+        "format": "csv",
+        "model_name": "beans",
+        "version": "1",
     }
 
 

@@ -50,8 +50,9 @@ def test_python_func_writes_the_schema_and_its_metadata(upstream, new_artifact):
 
 def test_python_func_with_a_curated_schema_records_the_file(upstream, curated, new_artifact):
     schema = new_artifact(Artifact, "schema")
-    outputs = components.infer_schema.python_func(statistics=upstream.statistics_artifact(), schema=schema,
-                                                  schema_file=curated)
+    outputs = components.infer_schema.python_func(
+        statistics=upstream.statistics_artifact(), schema=schema, schema_file=curated
+    )
     assert outputs == (16,)
     assert schema.metadata == {"schema_file": curated, "features": 16, "curated": True}
     assert open(schema.path).read().startswith("# curated by hand\n")

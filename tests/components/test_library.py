@@ -4,8 +4,15 @@ from kfx import components
 
 
 def test_components_install_nothing_and_take_their_image_from_the_pipeline():
-    for name in ("import_dataset", "generate_statistics", "infer_schema", "validate_statistics", "train", "evaluate",
-                 "push_model"):
+    for name in (
+        "import_dataset",
+        "generate_statistics",
+        "infer_schema",
+        "validate_statistics",
+        "train",
+        "evaluate",
+        "push_model",
+    ):
         container = getattr(components, name).component_spec.implementation.container
         assert "pip install" not in " ".join(container.command), name
         assert (

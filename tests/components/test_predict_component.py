@@ -14,9 +14,15 @@ def test_plain_function_writes_the_rows_then_the_prediction_model_and_version(re
     result = scoring.predict(registered.labelled, registered.reference, str(out))
     # The test split scored again: the accuracy evaluation measured on the same rows.
     assert result == {
-        "rows": 60, "model_name": "beans", "version": "1", "label_column": "Class",
-        "prediction_column": "predicted_Class", "labelled": True, "labelled_rows": 60,
-        "accuracy": upstream.evaluation["accuracy"], "macro_f1": upstream.evaluation["macro_f1"],
+        "rows": 60,
+        "model_name": "beans",
+        "version": "1",
+        "label_column": "Class",
+        "prediction_column": "predicted_Class",
+        "labelled": True,
+        "labelled_rows": 60,
+        "accuracy": upstream.evaluation["accuracy"],
+        "macro_f1": upstream.evaluation["macro_f1"],
     }
     written = pd.read_csv(out)
     source = pd.read_csv(registered.labelled)
@@ -32,7 +38,8 @@ def test_plain_function_predicts_a_table_without_the_label_alike(registered, tmp
     labelled = scoring.predict(registered.labelled, registered.reference, str(tmp_path / "a.csv"))
     unlabelled = scoring.predict(registered.unlabelled, registered.reference, str(tmp_path / "b.csv"))
     assert unlabelled == {k: v for k, v in labelled.items() if k not in ("labelled_rows", "accuracy", "macro_f1")} | {
-        "labelled": False}
+        "labelled": False
+    }
     assert pd.read_csv(tmp_path / "b.csv")["predicted_Class"].equals(pd.read_csv(tmp_path / "a.csv")["predicted_Class"])
 
 
@@ -40,20 +47,30 @@ def test_python_func_records_the_version_in_the_predictions_metadata(registered,
     predictions = new_artifact(Dataset, "predictions")
     data = Dataset(name="scoring_data", uri=registered.unlabelled, metadata={})
     assert components.predict.python_func(
-        scoring_data=data, registered_model=registered.reference_artifact(tmp_path), predictions=predictions) == (60,)
+        scoring_data=data, registered_model=registered.reference_artifact(tmp_path), predictions=predictions
+    ) == (60,)
     assert predictions.metadata == {
-        "format": "csv", "model_uri": registered.uri, "rows": 60, "model_name": "beans", "version": "1",
-        "label_column": "Class", "prediction_column": "predicted_Class", "labelled": False,
+        "format": "csv",
+        "model_uri": registered.uri,
+        "rows": 60,
+        "model_name": "beans",
+        "version": "1",
+        "label_column": "Class",
+        "prediction_column": "predicted_Class",
+        "labelled": False,
     }
 
 
 def test_kfp_local_run(kfp_local, registered, tmp_path):
     from kfp.dsl import Artifact
 
-    outputs = kfp_local.run(components.predict, {
-        "scoring_data": Dataset(name="scoring_data", uri=registered.unlabelled, metadata={}),
-        "registered_model": registered.reference_artifact(tmp_path),
-    })
+    outputs = kfp_local.run(
+        components.predict,
+        {
+            "scoring_data": Dataset(name="scoring_data", uri=registered.unlabelled, metadata={}),
+            "registered_model": registered.reference_artifact(tmp_path),
+        },
+    )
     assert outputs["predicted_rows"] == 60
     assert outputs["predictions"].metadata["version"] == "1"
     assert len(pd.read_csv(outputs["predictions"].path)) == 60

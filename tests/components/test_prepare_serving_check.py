@@ -10,7 +10,9 @@ from kfx import components
 def test_python_func_writes_the_request_and_the_expected_predictions(upstream, new_artifact):
     request, expected = new_artifact(Artifact, "serving_request"), new_artifact(Artifact, "expected_predictions")
     rows = components.prepare_serving_check.python_func(
-        model=upstream.model_artifact(), test_data=upstream.datasets()["test_data"], serving_request=request,
+        model=upstream.model_artifact(),
+        test_data=upstream.datasets()["test_data"],
+        serving_request=request,
         expected_predictions=expected,
     )
     assert rows == (60,)
@@ -30,5 +32,7 @@ def test_python_func_writes_the_request_and_the_expected_predictions(upstream, n
 def test_compiled_interface_round_trips(round_trip):
     loaded = round_trip(components.prepare_serving_check, from_config=set())
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
-        "serving_request": "system.Artifact@0.0.1", "expected_predictions": "system.Artifact@0.0.1", "rows": "Integer",
+        "serving_request": "system.Artifact@0.0.1",
+        "expected_predictions": "system.Artifact@0.0.1",
+        "rows": "Integer",
     }

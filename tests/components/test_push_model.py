@@ -21,10 +21,17 @@ TRAIN_STATISTICS = os.path.join("statistics", "Split-train", "stats.tfrecord")
 
 def _push(upstream, registry, pushed, blessed, reason=""):
     return components.push_model.python_func(
-        model=upstream.model_artifact(), metrics=upstream.metrics_artifact(), schema=upstream.schema_artifact(),
-        statistics=upstream.statistics_artifact(), registered_model=upstream.no_champion(),
-        test_data=upstream.datasets()["test_data"], blessed=blessed, reason=reason, registry_dir=str(registry),
-        pushed_model=pushed, model_name="beans",
+        model=upstream.model_artifact(),
+        metrics=upstream.metrics_artifact(),
+        schema=upstream.schema_artifact(),
+        statistics=upstream.statistics_artifact(),
+        registered_model=upstream.no_champion(),
+        test_data=upstream.datasets()["test_data"],
+        blessed=blessed,
+        reason=reason,
+        registry_dir=str(registry),
+        pushed_model=pushed,
+        model_name="beans",
     )
 
 
@@ -38,7 +45,8 @@ def test_plain_function_pushes_numbered_versions_with_the_evaluation_and_schema(
     assert sorted(os.listdir(first["uri"])) == VERSION_FILES
     # The training statistics stay with the version: the next run's drift check reads them.
     assert (registry / "beans" / "v1" / TRAIN_STATISTICS).read_bytes() == open(
-        os.path.join(upstream.statistics, "Split-train", "stats.tfrecord"), "rb").read()
+        os.path.join(upstream.statistics, "Split-train", "stats.tfrecord"), "rb"
+    ).read()
     assert os.listdir(registry / "beans" / "v1" / "statistics") == ["Split-train"]
     assert json.load(open(registry / "beans" / "v1" / "evaluation.json")) == evaluation
     assert (registry / "beans" / "v1" / "model.joblib").read_bytes() == open(
@@ -68,8 +76,12 @@ def test_the_champion_itself_is_not_pushed_again(upstream, tmp_path):
     again = model_steps.push_model(
         upstream.model, str(reg), "beans", {"blessed": True}, upstream.schema, upstream.statistics, champion
     )
-    assert again == {"pushed": False, "version": 1, "uri": champion["uri"],
-                     "reason": "this model is already version 1, the champion"}
+    assert again == {
+        "pushed": False,
+        "version": 1,
+        "uri": champion["uri"],
+        "reason": "this model is already version 1, the champion",
+    }
     assert registry.list_versions(str(reg), "beans") == [1]
 
 
@@ -91,8 +103,13 @@ def test_the_reason_evaluate_gave_is_the_reason_recorded(upstream, new_artifact,
 
 
 def test_plain_function_records_why_an_unblessed_model_is_not_pushed(upstream, tmp_path):
-    result = model_steps.push_model(upstream.model, str(tmp_path / "registry"), "beans",
-                              {"accuracy": 0.8, "min_accuracy": 0.9, "blessed": False}, upstream.schema)
+    result = model_steps.push_model(
+        upstream.model,
+        str(tmp_path / "registry"),
+        "beans",
+        {"accuracy": 0.8, "min_accuracy": 0.9, "blessed": False},
+        upstream.schema,
+    )
     assert result == {"pushed": False, "reason": "not blessed: test accuracy 0.8000 is below min_accuracy 0.9"}
     assert not (tmp_path / "registry").exists()
 
@@ -107,7 +124,10 @@ def test_python_func_pushes_a_blessed_model_and_records_the_push(upstream, new_a
     assert pushed.metadata == {"model_name": "beans", "pushed": True, "version": 1, "uri": uri}
     # The evaluation kept with the model is the metrics artifact's, with the blessing and its reason.
     assert json.load(open(os.path.join(uri, "evaluation.json"))) == {
-        **upstream.metrics_artifact().metadata, "blessed": True, "reason": ""}
+        **upstream.metrics_artifact().metadata,
+        "blessed": True,
+        "reason": "",
+    }
 
 
 def test_python_func_refuses_an_unblessed_model(upstream, new_artifact, tmp_path):
@@ -115,7 +135,8 @@ def test_python_func_refuses_an_unblessed_model(upstream, new_artifact, tmp_path
     assert _push(upstream, tmp_path / "registry", pushed, blessed=False) == (False, 0)
     assert pushed.metadata["reason"].startswith("not blessed: test accuracy")
     assert pushed.metadata == {
-        "model_name": "beans", "pushed": False,
+        "model_name": "beans",
+        "pushed": False,
         "reason": f"not blessed: test accuracy {upstream.evaluation['accuracy']:.4f} is below min_accuracy 0.5",
     }
     assert not os.path.exists(tmp_path / "registry" / "beans" / "v1")
@@ -154,4 +175,7 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
     assert loaded.component_spec.inputs["registry_dir"].optional is False
     assert loaded.component_spec.inputs["blessed"].type == "Boolean"
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {
-        "pushed_model": "system.Artifact@0.0.1", "pushed": "Boolean", "version": "Integer"}
+        "pushed_model": "system.Artifact@0.0.1",
+        "pushed": "Boolean",
+        "version": "Integer",
+    }

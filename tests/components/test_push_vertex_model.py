@@ -34,11 +34,17 @@ def _arguments(task: str, serving: str, accuracy: float, blessed: bool) -> dict:
     confusion.log_confusion_matrix(["a", "b"], [[1, 1], [0, 2]])
     none = {"found": False, "model_name": "beans1", "version": "", "uri": "", "reason": "no model"}
     return dict(
-        project="kfx-test-project", location="europe-west4", model=Model(uri=f"{task}/custom-training-job_1/model"),
-        metrics=metrics, classification_metrics=confusion,
+        project="kfx-test-project",
+        location="europe-west4",
+        model=Model(uri=f"{task}/custom-training-job_1/model"),
+        metrics=metrics,
+        classification_metrics=confusion,
         statistics=Artifact(uri=f"{task}/generate-statistics-bq_3/statistics"),
-        schema=Artifact(uri=f"{task}/infer-schema_2/schema"), registered_model=Artifact(uri="unused", metadata=none),
-        blessed=blessed, serving_container_image_uri=serving, model_name="beans1",
+        schema=Artifact(uri=f"{task}/infer-schema_2/schema"),
+        registered_model=Artifact(uri="unused", metadata=none),
+        blessed=blessed,
+        serving_container_image_uri=serving,
+        model_name="beans1",
         pushed_model=Artifact(uri=f"{task}/push-vertex-model_5/pushed_model"),
         vertex_model=artifact_types.VertexModel(uri=f"{task}/push-vertex-model_5/vertex_model"),
     )
@@ -64,28 +70,43 @@ def test_python_func_uploads_a_blessed_model_as_the_default_version(model_regist
     pushed, vertex_model = arguments["pushed_model"], arguments["vertex_model"]
     folder = f"{task}/push-vertex-model_5/model_version"
     assert (pushed.metadata["uri"], pushed.metadata["default"], pushed.metadata["resource_name"]) == (
-        folder, True, f"{model}@1")
+        folder,
+        True,
+        f"{model}@1",
+    )
     assert json.loads(storage.read_text(pushed.uri)) == pushed.metadata
     assert vertex_model.metadata == {"resourceName": f"{model}@1"}
     assert vertex_model.uri == f"https://europe-west4-aiplatform.googleapis.com/v1/{model}@1"
     assert json.loads(storage.read_text(f"{folder}/evaluation.json")) == {
-        "accuracy": 0.95, "macro_f1": 0.85, "min_accuracy": 0.9, "blessed": True}
+        "accuracy": 0.95,
+        "macro_f1": 0.85,
+        "min_accuracy": 0.9,
+        "blessed": True,
+    }
     assert model_registry.default(model) == "1" and len(model_registry.evaluations) == 1
-    assert REPORT.describe(pushed.metadata) == [
-        f"pushed      version 1, the default version: {folder}"]
+    assert REPORT.describe(pushed.metadata) == [f"pushed      version 1, the default version: {folder}"]
 
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip, vertex_config):
     loaded = round_trip(components.push_vertex_model, from_config={"model_name"})
     spec = loaded.component_spec
     assert {n: i.type for n, i in spec.inputs.items()} == {
-        "project": "String", "location": "String", "model": "system.Model@0.0.1", "metrics": "system.Metrics@0.0.1",
-        "classification_metrics": "system.ClassificationMetrics@0.0.1", "statistics": "system.Artifact@0.0.1",
-        "schema": "system.Artifact@0.0.1", "registered_model": "system.Artifact@0.0.1", "blessed": "Boolean",
-        "serving_container_image_uri": "String", "model_name": "String",
+        "project": "String",
+        "location": "String",
+        "model": "system.Model@0.0.1",
+        "metrics": "system.Metrics@0.0.1",
+        "classification_metrics": "system.ClassificationMetrics@0.0.1",
+        "statistics": "system.Artifact@0.0.1",
+        "schema": "system.Artifact@0.0.1",
+        "registered_model": "system.Artifact@0.0.1",
+        "blessed": "Boolean",
+        "serving_container_image_uri": "String",
+        "model_name": "String",
     }
     assert {n: o.type for n, o in spec.outputs.items()} == {
-        "pushed_model": "system.Artifact@0.0.1", "vertex_model": "google.VertexModel@0.0.1", "pushed": "Boolean",
+        "pushed_model": "system.Artifact@0.0.1",
+        "vertex_model": "google.VertexModel@0.0.1",
+        "pushed": "Boolean",
         "version": "String",
     }
     # It uploads and may move the default alias: never a cached push.

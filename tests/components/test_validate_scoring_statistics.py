@@ -32,8 +32,9 @@ def described(registered, tmp_path_factory):
 
 
 def _validate(registered, statistics, labelled, tmp_path, fail=True, threshold=0.15):
-    return scoring.validate_scoring(statistics, registered.uri, labelled, str(tmp_path / "anomalies"),
-                                    str(tmp_path / "report.md"), threshold, fail)
+    return scoring.validate_scoring(
+        statistics, registered.uri, labelled, str(tmp_path / "anomalies"), str(tmp_path / "report.md"), threshold, fail
+    )
 
 
 def test_plain_function_a_clean_table_validates_in_its_environment_and_drift_is_measured(
@@ -76,12 +77,20 @@ def test_python_func_records_count_environment_and_largest_drift(registered, des
 
     assert components.validate_scoring_statistics.python_func(
         scoring_statistics=Stats(name="s", uri=described["unlabelled"], metadata={}),
-        registered_model=registered.reference_artifact(tmp_path), labelled=False, scoring_anomalies=anomalies,
-        scoring_report=report, drift_threshold=0.15, fail_on_anomalies=True,
+        registered_model=registered.reference_artifact(tmp_path),
+        labelled=False,
+        scoring_anomalies=anomalies,
+        scoring_report=report,
+        drift_threshold=0.15,
+        fail_on_anomalies=True,
     ) == (0,)
     meta = anomalies.metadata
     assert {k: meta[k] for k in ("anomalies", "drift_threshold", "environment", "features")} == {
-        "anomalies": 0, "drift_threshold": 0.15, "environment": "SERVING", "features": []}
+        "anomalies": 0,
+        "drift_threshold": 0.15,
+        "environment": "SERVING",
+        "features": [],
+    }
     assert meta["max_drift"] == max(meta["drift"].values())
     assert meta["drift"][meta["max_drift_feature"]] == meta["max_drift"]
 

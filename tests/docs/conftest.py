@@ -23,9 +23,17 @@ import pytest
 
 CHROMIUM = os.environ.get("KFX_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-    "--remote-debugging-port=0", "--window-size=1280,900", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+    "--remote-debugging-port=0",
+    "--window-size=1280,900",
+    "--hide-scrollbars",
 ]
 
 
@@ -39,7 +47,9 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="kfx-chromium-")
         self.process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         port = self._port()
         targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
@@ -112,13 +122,19 @@ class Browser:
 
     def failed_requests(self) -> list[str]:
         """The requests that failed, by request id and error text."""
-        return [f"{e['params']['requestId']}: {e['params'].get('errorText')}"
-                for e in self.events if e["method"] == "Network.loadingFailed"]
+        return [
+            f"{e['params']['requestId']}: {e['params'].get('errorText')}"
+            for e in self.events
+            if e["method"] == "Network.loadingFailed"
+        ]
 
     def exceptions(self) -> list[str]:
         """JavaScript exceptions the page threw."""
-        return [e["params"]["exceptionDetails"].get("text", "") for e in self.events
-                if e["method"] == "Runtime.exceptionThrown"]
+        return [
+            e["params"]["exceptionDetails"].get("text", "")
+            for e in self.events
+            if e["method"] == "Runtime.exceptionThrown"
+        ]
 
     def screenshot(self, path: str) -> None:
         """Saves the first screen (1280×900) as a PNG."""

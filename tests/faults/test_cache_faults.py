@@ -31,8 +31,10 @@ def import_only(source: str, label_column: str, seed: int, sample_rows: int):
 def import_and_statistics(source: str, label_column: str, seed: int, sample_rows: int, stats_engine: str):
     data = import_dataset(source=source, label_column=label_column, seed=seed, sample_rows=sample_rows)
     generate_statistics(
-        train_data=data.outputs["train_data"], validation_data=data.outputs["validation_data"],
-        test_data=data.outputs["test_data"], stats_engine=stats_engine,
+        train_data=data.outputs["train_data"],
+        validation_data=data.outputs["validation_data"],
+        test_data=data.outputs["test_data"],
+        stats_engine=stats_engine,
     )
 
 
@@ -91,8 +93,13 @@ def test_an_input_changed_while_its_step_ran_leaves_the_step_without_a_key(tmp_p
     runs = []
     for changed in (None, split, table):
         steps = cache.StepCache(None, reuse=False)  # one run per change
-        event = TaskEvent("train", "running", 0.0, parameters={"source": str(table), "svm_c": 10.0},
-                          input_artifacts={"train_data": [dsl.Dataset(uri=str(split))]})
+        event = TaskEvent(
+            "train",
+            "running",
+            0.0,
+            parameters={"source": str(table), "svm_c": 10.0},
+            input_artifacts={"train_data": [dsl.Dataset(uri=str(split))]},
+        )
         event.cache_key = steps.key(event, task)
         if changed is not None:
             changed.write_text(changed.read_text() + "3,4\n")
@@ -111,7 +118,10 @@ def test_an_input_changed_while_its_step_ran_leaves_the_step_without_a_key(tmp_p
 
 @pytest.mark.e2e
 def test_a_source_replaced_as_the_import_starts_is_not_reused_by_a_later_run_on_the_original(
-    tmp_path, tables, monkeypatch, capsys,
+    tmp_path,
+    tables,
+    monkeypatch,
+    capsys,
 ):
     from kfp.local import executor_input_utils, task_dispatcher
 
@@ -142,8 +152,10 @@ def test_a_source_replaced_as_the_import_starts_is_not_reused_by_a_later_run_on_
     splits = [_read(r.summary["artifacts"]["import-dataset/train_data"]) for r in (replaced, later)]
     assert splits[0] != splits[1]  # the replaced run's split has the shuffled labels
 
-    sentence = (f"{source} (parameter source) changed while import-dataset ran, so its outputs stay in this run "
-                "but no later run reuses them")
+    sentence = (
+        f"{source} (parameter source) changed while import-dataset ran, so its outputs stay in this run "
+        "but no later run reuses them"
+    )
     assert replaced.summary["cache_not_kept"] == [sentence]
     assert json.load(open(os.path.join(replaced.run_dir, "summary.json")))["cache_not_kept"] == [sentence]
     assert f"kfx: warning: {sentence}\n" in warned
@@ -186,8 +198,10 @@ def test_a_split_edited_as_the_statistics_start_leaves_them_unreused(tmp_path, t
     later, console = _run(config, import_and_statistics)
     assert "cached from" not in console
     assert [e.state for e in later.events] == ["complete", "complete"]
-    sentence = (f"{edited[0]} (input train_data) changed while generate-statistics ran, so its outputs stay in "
-                "this run but no later run reuses them")
+    sentence = (
+        f"{edited[0]} (input train_data) changed while generate-statistics ran, so its outputs stay in "
+        "this run but no later run reuses them"
+    )
     assert first.summary["cache_not_kept"] == [sentence]
     assert f"kfx: warning: {sentence}\n" in warned
 

@@ -16,10 +16,10 @@ import shutil
 import subprocess
 
 import pytest
+from beans_tasks import NAMES
 
 from kfx.config import Config
 from kfx.events import Listener
-from beans_tasks import NAMES
 
 NO_SPACE = "no space is left on its disk; free some space or pass a folder on another disk"
 READ_ONLY = "its file system is read-only; remount it read-write or pass a folder on a writable disk"
@@ -27,8 +27,9 @@ READ_ONLY = "its file system is read-only; remount it read-write or pass a folde
 
 def _mount(path, size: str) -> None:
     os.makedirs(path, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if done.returncode:
         pytest.skip(f"cannot mount a tmpfs here (root is needed): {done.stderr.strip()}")
 
@@ -93,8 +94,10 @@ def test_a_runs_folder_that_cannot_be_written_is_refused_before_anything_runs(kf
 
     locked = disks("read-only")
     read_only(locked)
-    _refused(kfx_cli("run", "--runs-dir", str(locked / "runs")),
-             f"--runs-dir {str(locked / 'runs')!r} cannot be written: {READ_ONLY}.")
+    _refused(
+        kfx_cli("run", "--runs-dir", str(locked / "runs")),
+        f"--runs-dir {str(locked / 'runs')!r} cannot be written: {READ_ONLY}.",
+    )
     assert os.listdir(locked) == []
 
     full = disks("full", "256k")
@@ -107,14 +110,18 @@ def test_a_registry_that_cannot_be_written_is_refused_before_a_run_that_may_push
     locked = disks("registry")
     read_only(locked)
     runs = tmp_path / "runs"
-    _refused(kfx_cli("run", "--runs-dir", str(runs), "--registry-dir", str(locked / "reg")),
-             f"--registry-dir {str(locked / 'reg')!r} cannot be written (checked at {str(locked)!r}, the part of "
-             f"it that exists): {READ_ONLY}.")
+    _refused(
+        kfx_cli("run", "--runs-dir", str(runs), "--registry-dir", str(locked / "reg")),
+        f"--registry-dir {str(locked / 'reg')!r} cannot be written (checked at {str(locked)!r}, the part of "
+        f"it that exists): {READ_ONLY}.",
+    )
     a_file = tmp_path / "registry-file"
     a_file.write_text("")
-    _refused(kfx_cli("run", "--runs-dir", str(runs), "--registry-dir", str(a_file)),
-             f"--registry-dir {str(a_file)!r} is a file, not a folder; pass the path of a folder (kfx makes it "
-             "when missing).")
+    _refused(
+        kfx_cli("run", "--runs-dir", str(runs), "--registry-dir", str(a_file)),
+        f"--registry-dir {str(a_file)!r} is a file, not a folder; pass the path of a folder (kfx makes it "
+        "when missing).",
+    )
     assert os.listdir(runs) == []  # no run folder, no lineage store: nothing started
 
 
@@ -135,8 +142,12 @@ def trained(tmp_path_factory):
     from kfx.local import run_local
 
     base = tmp_path_factory.mktemp("trained")
-    config = Config(runs_dir=str(base / "runs"), registry_dir=str(base / "registry"), sample_rows=600,
-                    metadata_path=str(base / "metadata.sqlite"))
+    config = Config(
+        runs_dir=str(base / "runs"),
+        registry_dir=str(base / "registry"),
+        sample_rows=600,
+        metadata_path=str(base / "metadata.sqlite"),
+    )
     result = run_local(config, out=open(os.devnull, "w"))
     local.config.LocalExecutionConfig.instance = None
     assert result.status == "complete" and result.summary["push"]["version"] == 1
@@ -157,8 +168,9 @@ def full_at_the_end(trained, tmp_path_factory):
     disk = tmp_path_factory.mktemp("full-at-the-end") / "disk"
     _mount(disk, "4m")
     try:
-        result = run_local(config.replace(runs_dir=str(disk)), out=open(os.devnull, "w"),
-                           listeners=[FillsTheDiskAtTheEnd()])
+        result = run_local(
+            config.replace(runs_dir=str(disk)), out=open(os.devnull, "w"), listeners=[FillsTheDiskAtTheEnd()]
+        )
         local.config.LocalExecutionConfig.instance = None
         yield result, config.metadata_path
     finally:
@@ -175,7 +187,10 @@ def test_a_disk_that_fills_before_summary_json_fails_the_run_in_one_sentence_and
     result, store_path = full_at_the_end
     sentence = f"Could not write summary.json in {result.run_dir!r}: {NO_SPACE}."
     assert result.status == "failed"
-    assert len(result.summary["steps"]) == len(NAMES) and {s["state"] for s in result.summary["steps"]} <= {"complete", "cached"}
+    assert len(result.summary["steps"]) == len(NAMES) and {s["state"] for s in result.summary["steps"]} <= {
+        "complete",
+        "cached",
+    }
     assert result.summary["push"]["version"] == 1
     assert result.summary["error"] == result.summary["summary_error"] == sentence
     assert "failed_step" not in result.summary
@@ -183,7 +198,8 @@ def test_a_disk_that_fills_before_summary_json_fails_the_run_in_one_sentence_and
     assert isinstance(error, DiskError) and error.exit_code == 2 and str(error) == sentence
     # The picture could not be drawn either; it says so, and nothing half-written stays.
     assert result.summary["lineage_error"] == (
-        f"DiskError: Could not write lineage.svg in {result.run_dir!r}: {NO_SPACE}.")
+        f"DiskError: Could not write lineage.svg in {result.run_dir!r}: {NO_SPACE}."
+    )
     assert "lineage_graph" not in result.summary
     left = sorted(os.listdir(result.run_dir))
     assert "summary.json" not in left and "lineage.svg" not in left
@@ -204,22 +220,35 @@ def test_kfx_lineage_runs_says_the_run_failed_at_its_end_not_at_a_step(full_at_t
 
 
 @pytest.mark.e2e
-def test_predict_output_in_a_folder_that_cannot_be_written_is_refused_before_the_run(
-        trained, kfx_cli, disks, tmp_path):
+def test_predict_output_in_a_folder_that_cannot_be_written_is_refused_before_the_run(trained, kfx_cli, disks, tmp_path):
     config, _, source = trained
     registry = config.registry_dir
     locked = disks("out")
     read_only(locked)
     runs = tmp_path / "runs"
-    _refused(kfx_cli("predict", "--model", "beans", "--source", source, "--runs-dir", str(runs),
-                     "--registry-dir", str(registry), "--output", str(locked / "p.csv")),
-             f"the folder of --output {str(locked)!r} cannot be written: {READ_ONLY}.")
+    _refused(
+        kfx_cli(
+            "predict",
+            "--model",
+            "beans",
+            "--source",
+            source,
+            "--runs-dir",
+            str(runs),
+            "--registry-dir",
+            str(registry),
+            "--output",
+            str(locked / "p.csv"),
+        ),
+        f"the folder of --output {str(locked)!r} cannot be written: {READ_ONLY}.",
+    )
     assert not os.path.exists(runs) or not [n for n in os.listdir(runs) if n.startswith("kfx-")]
 
 
 @pytest.mark.e2e
 def test_predict_output_on_a_disk_that_fills_during_the_copy_fails_the_run_and_the_store_agrees(
-        trained, kfx_cli, disks, tmp_path):
+    trained, kfx_cli, disks, tmp_path
+):
     """A real disk with one free page: the check before the run passes (its probe fits), the copy of
     the predictions (60 rows, about 10 kB) does not."""
     from kfx.lineage.store import LineageStore
@@ -229,8 +258,22 @@ def test_predict_output_on_a_disk_that_fills_during_the_copy_fails_the_run_and_t
     nearly = disks("nearly-full", "256k")
     fill(nearly, leave=4096)
     runs, store = tmp_path / "runs", tmp_path / "metadata.sqlite"
-    done = kfx_cli("predict", "--model", "beans", "--source", source, "--runs-dir", str(runs), "--registry-dir",
-                   str(registry), "--metadata-path", str(store), "--output", str(nearly / "p.csv"), "--no-cache")
+    done = kfx_cli(
+        "predict",
+        "--model",
+        "beans",
+        "--source",
+        source,
+        "--runs-dir",
+        str(runs),
+        "--registry-dir",
+        str(registry),
+        "--metadata-path",
+        str(store),
+        "--output",
+        str(nearly / "p.csv"),
+        "--no-cache",
+    )
     sentence = f"Could not write p.csv in {str(nearly)!r}: {NO_SPACE}, then run kfx predict again."
     _refused(done, sentence)
     assert sorted(os.listdir(nearly)) == ["filler"]  # no p.csv, no hidden partial copy

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from beans_tasks import at
 from kfp import dsl
 
 from kfx.component import component
-from beans_tasks import at
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SENTENCE = "Column 'x' of 'table.csv' is odd; pass a table whose column 'x' is even."
@@ -49,6 +49,7 @@ def _run(tmp_path, monkeypatch, warm: bool, kind: str):
 
     seen = {"forked": False}
     if not warm:
+
         def refuse():
             raise OSError("no warm process in this test")
 
@@ -133,8 +134,22 @@ def champion(tmp_path_factory):
     root = tmp_path_factory.mktemp("champion")
     folders = {"runs": str(root / "runs"), "registry": str(root / "registry")}
     done = subprocess.run(
-        [sys.executable, "-m", "kfx", "run", "--sample-rows", "600", "--runs-dir", folders["runs"],
-         "--registry-dir", folders["registry"]], capture_output=True, text=True, cwd=REPO, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "kfx",
+            "run",
+            "--sample-rows",
+            "600",
+            "--runs-dir",
+            folders["runs"],
+            "--registry-dir",
+            folders["registry"],
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert os.path.isdir(os.path.join(folders["registry"], "beans", "v1"))
@@ -154,16 +169,19 @@ def _table(tmp_path, beans, drop=(), rename=None, drift=""):
 
 @pytest.mark.e2e
 def test_a_table_without_a_feature_the_champion_reads_is_an_anomaly_with_drift_measured(
-        champion, beans, kfx_cli, tmp_path):
+    champion, beans, kfx_cli, tmp_path
+):
     where = ["--runs-dir", champion["runs"], "--registry-dir", champion["registry"]]
     source = _table(tmp_path, beans, drop=["Perimeter"], drift="Area")
     done = kfx_cli("run", "--sample-rows", "600", "--source", source, *where)
     # Both in one sentence: the feature the table lacks, and the drift measured on the features it has.
-    sentence = ("This table lacks the feature 'Perimeter' that the champion beans v1 reads (drift from its training "
-                "data measured on the 16 other features), and TFDV found 1 anomalies: 'Area' drifted from the "
-                "champion's training data (High approximate Jensen-Shannon divergence between current and previous); "
-                "add it to the table, or pass --model-name with a new name for a model of this table, and fix the "
-                "data or curate the schema (--schema-file).")
+    sentence = (
+        "This table lacks the feature 'Perimeter' that the champion beans v1 reads (drift from its training "
+        "data measured on the 16 other features), and TFDV found 1 anomalies: 'Area' drifted from the "
+        "champion's training data (High approximate Jensen-Shannon divergence between current and previous); "
+        "add it to the table, or pass --model-name with a new name for a model of this table, and fix the "
+        "data or curate the schema (--schema-file)."
+    )
     assert done.returncode == 3, done.output
     assert done.stderr == f"kfx: error: {sentence}\n"
     assert "Traceback" not in done.output
@@ -173,37 +191,59 @@ def test_a_table_without_a_feature_the_champion_reads_is_an_anomaly_with_drift_m
     # Scoring the same table with the champion is still refused, with one sentence.
     done = kfx_cli("predict", "--model", "beans", "--source", source, *where)
     assert done.returncode == 2, done.output
-    assert done.stderr == (f"kfx: error: Column 'Perimeter' that model beans v1 reads is not in {source!r}; add it to "
-                           "the table, or score the table with a model trained on its columns.\n")
+    assert done.stderr == (
+        f"kfx: error: Column 'Perimeter' that model beans v1 reads is not in {source!r}; add it to "
+        "the table, or score the table with a model trained on its columns.\n"
+    )
 
 
 def test_the_sentence_names_the_missing_features_and_the_drift_measured_on_the_rest():
     from kfx.thresholds import DRIFT, JS, Comparison
     from kfx.validation import Finding, anomalies_error, missing_findings
 
-    compared = [Comparison(name, DRIFT, JS, 0.15, 0.01, (479, 479), ("train", "previous train"), measured=0.02)
-                for name in ("Area", "Class")]
+    compared = [
+        Comparison(name, DRIFT, JS, 0.15, 0.01, (479, 479), ("train", "previous train"), measured=0.02)
+        for name in ("Area", "Class")
+    ]
     missing = missing_findings(["Perimeter", "Roundness"], "beans v3")
-    assert [(f.split, f.feature, f.check) for f in missing] == [("train", "Perimeter", "missing"),
-                                                                ("train", "Roundness", "missing")]
+    assert [(f.split, f.feature, f.check) for f in missing] == [
+        ("train", "Perimeter", "missing"),
+        ("train", "Roundness", "missing"),
+    ]
     error = anomalies_error(missing, "beans v3", compared)
     assert error.exit_code == 3
-    assert str(error) == ("This table lacks the features 'Perimeter', 'Roundness' that the champion beans v3 reads "
-                          "(drift from its training data measured on the 2 other features: none drifted); add them "
-                          "to the table, or pass --model-name with a new name for a model of this table.")
+    assert str(error) == (
+        "This table lacks the features 'Perimeter', 'Roundness' that the champion beans v3 reads "
+        "(drift from its training data measured on the 2 other features: none drifted); add them "
+        "to the table, or pass --model-name with a new name for a model of this table."
+    )
     # Without missing features the sentence is TFDV's, as before.
     skewed = Finding("train", "Area", "High Linfty distance", "…", "skew")
     assert str(anomalies_error([skewed])) == (
         "TFDV found 1 anomalies: 'Area' differs between train and validation (High Linfty distance); fix the data "
-        "or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on.")
+        "or curate the schema (--schema-file), or pass --no-fail-on-anomalies to go on."
+    )
 
 
 @pytest.mark.e2e
 def test_a_table_with_another_label_column_stays_a_model_mismatch(champion, beans, kfx_cli, tmp_path):
     source = _table(tmp_path, beans, rename={"Class": "Kind"})
-    done = kfx_cli("run", "--sample-rows", "600", "--source", source, "--label-column", "Kind",
-                   "--runs-dir", champion["runs"], "--registry-dir", champion["registry"])
+    done = kfx_cli(
+        "run",
+        "--sample-rows",
+        "600",
+        "--source",
+        source,
+        "--label-column",
+        "Kind",
+        "--runs-dir",
+        champion["runs"],
+        "--registry-dir",
+        champion["registry"],
+    )
     assert done.returncode == 2, done.output
-    assert done.stderr == ("kfx: error: Model beans v1 predicts 'Class', but this run's label column is 'Kind'; "
-                           "pass --model-name with a new name for a model of this table.\n")
+    assert done.stderr == (
+        "kfx: error: Model beans v1 predicts 'Class', but this run's label column is 'Kind'; "
+        "pass --model-name with a new name for a model of this table.\n"
+    )
     assert f"{at('find-model')} FAILED" in done.stdout and "Traceback" not in done.output

@@ -55,19 +55,24 @@ def _import(source: str, folder, sample_rows: int = 0) -> dict:
     return data_steps.import_dataset(source, "Class", *paths, FRACTIONS, 42, sample_rows)
 
 
-AREA_TWICE = ("Column name 'Area' is in the header of {source} twice (columns 1 and 3); rename or drop the copies, "
-              "so that each column has a name of its own.")
-INFINITE = ("Column 'Area' of {source} holds {text!r} in line {line}, an infinite number no model can learn from; "
-            "replace it with a number, or leave the cell empty so it counts as missing (training fills a missing "
-            "number with the column's median).")
+AREA_TWICE = (
+    "Column name 'Area' is in the header of {source} twice (columns 1 and 3); rename or drop the copies, "
+    "so that each column has a name of its own."
+)
+INFINITE = (
+    "Column 'Area' of {source} holds {text!r} in line {line}, an infinite number no model can learn from; "
+    "replace it with a number, or leave the cell empty so it counts as missing (training fills a missing "
+    "number with the column's median)."
+)
 
 
 @pytest.mark.e2e
 def test_kfx_run_refuses_each_bad_table_at_import_with_one_sentence_and_exit_2(kfx_cli, tmp_path, beans_sample):
     csv = _with_header(beans_sample, tmp_path / "twice.csv", _repeat_area(beans_sample))
     parquet = tmp_path / "twice.parquet"
-    pq.write_table(pa.Table.from_pandas(beans_sample, preserve_index=False).rename_columns(_repeat_area(beans_sample)),
-                   parquet)
+    pq.write_table(
+        pa.Table.from_pandas(beans_sample, preserve_index=False).rename_columns(_repeat_area(beans_sample)), parquet
+    )
     infinite = tmp_path / "infinite.csv"
     _with_cell(beans_sample, "Area", 5, "-Infinity").to_csv(infinite, index=False)
     single = tmp_path / "single.csv"
@@ -98,8 +103,16 @@ def test_kfx_run_refuses_each_bad_table_at_import_with_one_sentence_and_exit_2(k
     }
     for name, ((source, *options), sentence) in cases.items():
         runs = tmp_path / f"runs-{name}"
-        result = kfx_cli("run", "--source", source, *options, "--runs-dir", str(runs),
-                         "--registry-dir", str(tmp_path / f"registry-{name}"))
+        result = kfx_cli(
+            "run",
+            "--source",
+            source,
+            *options,
+            "--runs-dir",
+            str(runs),
+            "--registry-dir",
+            str(tmp_path / f"registry-{name}"),
+        )
         assert result.returncode == 2, (name, result.output[-2000:])
         assert "Traceback" not in result.output, name
         assert result.stderr.strip().splitlines()[-1] == f"kfx: error: {sentence}", name
@@ -174,8 +187,9 @@ def test_a_repeated_column_name_is_refused_from_gcs_by_the_import_and_the_traine
         assert str(caught.value) == AREA_TWICE.format(source=repr(source))
     # The trainer reads Vertex AI's CSV shards itself: the second shard has the repeated name.
     storage.write_text(f"{gcs_bucket}/split-0.csv", beans_sample.iloc[:300].to_csv(index=False))
-    storage.write_text(f"{gcs_bucket}/split-1.csv",
-                       open(_with_header(beans_sample.iloc[300:], tmp_path / "s1.csv", names)).read())
+    storage.write_text(
+        f"{gcs_bucket}/split-1.csv", open(_with_header(beans_sample.iloc[300:], tmp_path / "s1.csv", names)).read()
+    )
     with pytest.raises(DataError) as caught:
         inputs.read_split(f"{gcs_bucket}/split-*.csv", "csv")
     assert str(caught.value) == AREA_TWICE.format(source=repr(f"{gcs_bucket}/split-1.csv"))
@@ -234,17 +248,29 @@ def _splits_with(sample_splits, folder, change) -> dict:
 
 
 def _contract(paths, model_dir) -> dict:
-    return {"AIP_MODEL_DIR": str(model_dir), "AIP_DATA_FORMAT": "csv", "AIP_TRAINING_DATA_URI": paths["train"],
-            "AIP_VALIDATION_DATA_URI": paths["validation"], "AIP_TEST_DATA_URI": paths["test"]}
+    return {
+        "AIP_MODEL_DIR": str(model_dir),
+        "AIP_DATA_FORMAT": "csv",
+        "AIP_TRAINING_DATA_URI": paths["train"],
+        "AIP_VALIDATION_DATA_URI": paths["validation"],
+        "AIP_TEST_DATA_URI": paths["test"],
+    }
 
 
 def test_the_trainer_refuses_an_infinite_number_and_a_single_class_with_one_sentence(tmp_path, sample_splits):
     from trainer import task
 
-    paths = _splits_with(sample_splits, tmp_path / "infinite",
-                         lambda f: f.assign(Area=f["Area"].where(f.index != 9, "Infinity")))
-    proc = subprocess.run([sys.executable, "-m", "trainer.task"], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, **_contract(paths, tmp_path / "model")}, timeout=300)
+    paths = _splits_with(
+        sample_splits, tmp_path / "infinite", lambda f: f.assign(Area=f["Area"].where(f.index != 9, "Infinity"))
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainer.task"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **_contract(paths, tmp_path / "model")},
+        timeout=300,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     # pandas reads the cell as the number, which is what the trainer quotes.
     sentence = INFINITE.format(source=repr(paths["train"]), text="inf", line=11)
@@ -276,8 +302,10 @@ def test_a_label_with_one_class_is_refused_before_any_split(tmp_path, beans_samp
 
 
 def test_a_sample_too_small_names_the_smallest_sample_rows_that_works(tmp_path):
-    advice = ("too few to appear in every split (each class needs at least 10); "
-              "pass --sample-rows 248 or more (0 for all 13611 rows).")
+    advice = (
+        "too few to appear in every split (each class needs at least 10); "
+        "pass --sample-rows 248 or more (0 for all 13611 rows)."
+    )
     with pytest.raises(DataError) as caught:
         _import("", tmp_path, sample_rows=5)
     assert str(caught.value) == f"Class 'SEKER' of 'Class' has 1 row(s) in the sample of 7 rows, {advice}"
@@ -290,8 +318,10 @@ def test_a_sample_too_small_names_the_smallest_sample_rows_that_works(tmp_path):
     labels = pd.Series(["big"] * 500 + ["small"] * 9)
     with pytest.raises(DataError) as caught:
         data.check_table(pd.DataFrame({"x": range(509), "y": labels}).iloc[::10], "y", FRACTIONS, sampled_from=labels)
-    assert str(caught.value) == ("Class 'small' of 'y' has 9 row(s), too few to appear in every split "
-                                 "(each class needs at least 10); add rows of that class or drop it.")
+    assert str(caught.value) == (
+        "Class 'small' of 'y' has 9 row(s), too few to appear in every split "
+        "(each class needs at least 10); add rows of that class or drop it."
+    )
 
 
 @pytest.mark.parametrize("counts", [(10, 200), (10, 11), (9, 9), (9, 9, 9), (13, 40, 150), (25, 25), (12, 250, 30)])

@@ -131,7 +131,10 @@ class StandIn:
         self.run_dir = run_dir
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _KFX, run_dir, mood, "goodbye" if goodbye else "-", _STEP],
-            cwd=REPO, stdout=subprocess.PIPE, text=True, start_new_session=True,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         self.info = json.loads(self.proc.stdout.readline())
         self.groups = {name: step["group"] for name, step in self.info["steps"].items()}

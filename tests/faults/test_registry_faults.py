@@ -98,9 +98,25 @@ def test_concurrent_pushes_that_all_saw_no_champion_never_leave_the_worse_model_
     for repetition, weak_delay in enumerate((0.0, 0.15, 0.6)):
         reg, go = tmp_path / f"registry-{repetition}", tmp_path / f"go-{repetition}"
         delays = {"good": 0.0, "also-good": 0.05, "weak": weak_delay}
-        procs = {name: subprocess.Popen(
-            [sys.executable, "-c", PUSH, folders[name], str(reg), sample_splits["test"], str(go), str(delays[name]),
-             str(accuracy[name])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in folders}
+        procs = {
+            name: subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    PUSH,
+                    folders[name],
+                    str(reg),
+                    sample_splits["test"],
+                    str(go),
+                    str(delays[name]),
+                    str(accuracy[name]),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name in folders
+        }
         deadline = time.monotonic() + 120
         while len([p for p in tmp_path.iterdir() if p.name.startswith(f"{go.name}.")]) < 3:  # all at the barrier
             assert time.monotonic() < deadline and all(p.poll() is None for p in procs.values())
@@ -132,9 +148,13 @@ def test_a_push_that_lost_to_a_version_pushed_meanwhile_says_so_and_leaves_no_fo
     result = model_steps.push_model(
         folders["weak"], reg, "beans", evaluation, "", "", {"found": False}, sample_splits["test"]
     )
-    assert result == {"pushed": False, "reason": (
-        f"not pushed: it lost to v1, which was pushed while this run ran: test accuracy {accuracy['weak']:.4f} "
-        f"vs v1 {accuracy['good']:.4f} on the same rows, more than the tolerance 0.01 below")}
+    assert result == {
+        "pushed": False,
+        "reason": (
+            f"not pushed: it lost to v1, which was pushed while this run ran: test accuracy {accuracy['weak']:.4f} "
+            f"vs v1 {accuracy['good']:.4f} on the same rows, more than the tolerance 0.01 below"
+        ),
+    }
     assert sorted(os.listdir(os.path.join(reg, "beans"))) == ["v1"]
     # The run that compared with v1 already is not compared again: its evaluation decided.
     champion = registry.resolve(reg, "beans")
@@ -162,8 +182,19 @@ class _RunsCode:
 
 
 def _predict(kfx_cli, registry_dir, runs, table, model="beans"):
-    return kfx_cli("predict", "--model", model, "--source", table, "--registry-dir", str(registry_dir),
-                   "--runs-dir", str(runs), "--no-record-lineage", timeout=300)
+    return kfx_cli(
+        "predict",
+        "--model",
+        model,
+        "--source",
+        table,
+        "--registry-dir",
+        str(registry_dir),
+        "--runs-dir",
+        str(runs),
+        "--no-record-lineage",
+        timeout=300,
+    )
 
 
 def _one_sentence(result, starts):
@@ -216,8 +247,15 @@ def test_a_garbage_pickle_with_a_matching_manifest_is_one_sentence(copied, model
     manifest.write_manifest(str(version))
     folders, _ = models
     with pytest.raises(KfxError) as refused:  # evaluate loading it as the champion
-        model_steps.evaluate(folders["good"], sample_splits["test"], str(tmp_path / "page.html"), 0.0,
-                       registry.resolve(str(copied), "beans"), 0.01, True)
+        model_steps.evaluate(
+            folders["good"],
+            sample_splits["test"],
+            str(tmp_path / "page.html"),
+            0.0,
+            registry.resolve(str(copied), "beans"),
+            0.01,
+            True,
+        )
     sentence = str(refused.value)  # the unpickler's own error type in brackets, no traceback
     assert (
         sentence.startswith(f"Registry version {version} holds a model.joblib that does not load (")
@@ -233,8 +271,15 @@ def test_a_lost_model_file_names_the_version_not_a_training_folder(copied, model
     # Where a run's evaluate loads the champion.
     folders, _ = models
     with pytest.raises(KfxError) as refused:
-        model_steps.evaluate(folders["good"], sample_splits["test"], str(tmp_path / "page.html"), 0.0,
-                       registry.resolve(str(copied), "beans"), 0.01, True)
+        model_steps.evaluate(
+            folders["good"],
+            sample_splits["test"],
+            str(tmp_path / "page.html"),
+            0.0,
+            registry.resolve(str(copied), "beans"),
+            0.01,
+            True,
+        )
     assert str(refused.value) == expected
     # And `kfx predict`, before anything runs.
     assert (
@@ -246,8 +291,17 @@ def test_a_lost_model_file_names_the_version_not_a_training_folder(copied, model
 def test_kfx_run_refuses_a_changed_champion_before_it_starts(copied, kfx_cli, tmp_path):
     version = copied / "beans" / "v1"
     os.remove(version / "model.joblib")
-    result = kfx_cli("run", "--sample-rows", "600", "--registry-dir", str(copied), "--runs-dir", str(tmp_path / "runs"),
-                     "--no-record-lineage", timeout=300)
+    result = kfx_cli(
+        "run",
+        "--sample-rows",
+        "600",
+        "--registry-dir",
+        str(copied),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--no-record-lineage",
+        timeout=300,
+    )
     assert (
         _one_sentence(result, "")
         == f"kfx: error: Registry version {version} has lost its model.joblib, which was pushed with it; {FIX}"

@@ -37,8 +37,9 @@ def _in_two_gigabytes(code: str, timeout: float = 120) -> dict:
     )
     # One BLAS thread: each thread reserves address space, which the limit counts.
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -133,14 +134,26 @@ def test_a_500_class_table_runs_through_with_bounded_views(kfx_cli, tmp_path):
     # 10 rows a class: the fewest the 0.8 / 0.1 / 0.1 split takes (one test and one validation row each).
     wide_table(CLASSES, 10).to_csv(source, index=False)
     runs = tmp_path / "runs"
-    done = kfx_cli("run", "--source", str(source), "--label-column", LABEL, "--min-accuracy", "0",
-                   "--runs-dir", str(runs), timeout=300)
+    done = kfx_cli(
+        "run",
+        "--source",
+        str(source),
+        "--label-column",
+        LABEL,
+        "--min-accuracy",
+        "0",
+        "--runs-dir",
+        str(runs),
+        timeout=300,
+    )
     assert done.returncode == 0, done.output[-3000:]
     [summary_path] = runs.glob("kfx-wide-*/summary.json")
     model = json.loads(summary_path.read_text())["model"]
     assert (model["classes"], model["classes_shown"]) == (CLASSES, SHOWN)
-    assert f"            {SHOWN} of {CLASSES} classes in the page and the confusion matrix; every class: " \
-           f"{model['numbers']}\n" in done.stdout
+    assert (
+        f"            {SHOWN} of {CLASSES} classes in the page and the confusion matrix; every class: "
+        f"{model['numbers']}\n" in done.stdout
+    )
 
     # The full numbers: every class, the whole matrix, every test row.
     numbers = json.loads(open(model["numbers"]).read())
@@ -187,9 +200,19 @@ def _splits(folder, classes: int, rows_per_class: int) -> dict:
 def _train(paths: dict, model_dir: str, svm_max_rows: int) -> dict:
     from kfx import model_steps
 
-    return model_steps.train(paths["train"], paths["validation"], paths["test"], model_dir, label_column="species",
-                       svm_c=10.0, svm_gamma="scale", seed=42, svm_max_rows=svm_max_rows,
-                       boosting_learning_rate=0.1, boosting_max_iter=100)
+    return model_steps.train(
+        paths["train"],
+        paths["validation"],
+        paths["test"],
+        model_dir,
+        label_column="species",
+        svm_c=10.0,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=svm_max_rows,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
 
 
 def test_more_classes_than_the_trainer_fits_are_refused_before_the_fit_in_one_sentence(tmp_path):

@@ -65,8 +65,9 @@ def failed_run(tmp_path_factory) -> Recorded:
     # Skew thresholds widen with fewer rows, so no skew threshold fails a clean 600-row sample.
     schema = runs_dir / "curated.pbtxt"
     schema.write_text('feature { name: "Colour" type: BYTES presence { min_fraction: 1.0 } }\n')
-    config = Config(sample_rows=600, runs_dir=str(runs_dir), skew_threshold=0.001, schema_file=str(schema),
-                    fail_on_anomalies=True)
+    config = Config(
+        sample_rows=600, runs_dir=str(runs_dir), skew_threshold=0.001, schema_file=str(schema), fail_on_anomalies=True
+    )
     out = io.StringIO()
     result = run_local(config, out=out)
     assert result.status == "failed"
@@ -95,11 +96,27 @@ def concurrent_runs(tmp_path_factory) -> Concurrent:
     svm_c = (10.0, 2.0)
     procs = []
     for c in svm_c:
-        procs.append(subprocess.Popen(
-            [KFX, "run", "--sample-rows", "600", "--runs-dir", runs_dir, "--no-fail-on-anomalies",
-             "--no-cache", "--svm-c", str(c), "--json"],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [
+                    KFX,
+                    "run",
+                    "--sample-rows",
+                    "600",
+                    "--runs-dir",
+                    runs_dir,
+                    "--no-fail-on-anomalies",
+                    "--no-cache",
+                    "--svm-c",
+                    str(c),
+                    "--json",
+                ],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     done = []
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=600)
@@ -108,7 +125,7 @@ def concurrent_runs(tmp_path_factory) -> Concurrent:
     for proc in done:
         assert proc.returncode == 0, proc.stderr[-2000:]
         # --json prints the step lines first, then the summary object.
-        summaries.append(json.loads(proc.stdout[proc.stdout.index("\n{") + 1:]))
+        summaries.append(json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :]))
     return Concurrent(runs_dir, done, summaries, svm_c)
 
 

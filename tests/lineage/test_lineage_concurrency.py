@@ -43,8 +43,9 @@ def test_two_concurrent_runs_are_both_recorded_completely(concurrent_runs):
 def test_diff_names_the_changed_parameter_and_shows_data_and_metrics(concurrent_runs, lineage_cli):
     by_c = {s["config"]["svm_c"]: s for s in concurrent_runs.summaries}
     a, b = by_c[10.0], by_c[2.0]
-    code, out, err = lineage_cli("lineage", "diff", a["run_id"], b["run_id"], "--json",
-                                 "--runs-dir", concurrent_runs.runs_dir)
+    code, out, err = lineage_cli(
+        "lineage", "diff", a["run_id"], b["run_id"], "--json", "--runs-dir", concurrent_runs.runs_dir
+    )
     assert code == 0, err
     data = json.loads(out)
     assert [(p["name"], p["a"], p["b"]) for p in data["parameters"]] == [("train.svm_c", 10.0, 2.0)]

@@ -37,10 +37,21 @@ def test_show_a_model_gives_source_splits_checks_and_trainer_parameters(recorded
     assert up.first("Schema").uri == summary["schema"]["uri"]
     assert up.first("ExampleAnomalies").properties["anomalies"] == summary["anomalies"]["count"]
     assert up.trainer_parameters == {
-        "label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42.0, "svm_max_rows": 30000.0,
-        "boosting_learning_rate": 0.1, "boosting_max_iter": 100.0}
+        "label_column": "Class",
+        "svm_c": 10.0,
+        "svm_gamma": "scale",
+        "seed": 42.0,
+        "svm_max_rows": 30000.0,
+        "boosting_learning_rate": 0.1,
+        "boosting_max_iter": 100.0,
+    }
     assert [x.step for x in up.steps] == [
-        "import-dataset", "generate-statistics", "infer-schema", "validate-statistics", "train"]
+        "import-dataset",
+        "generate-statistics",
+        "infer-schema",
+        "validate-statistics",
+        "train",
+    ]
     # What the model was not made from stays out: no evaluation, no push, no HTML views.
     assert not {"Metrics", "PushedModel", "HTML"} & {a.type for a in up.graph.artifacts.values()}
 
@@ -55,11 +66,29 @@ def test_show_a_pushed_model_by_its_registry_path(recorded_run, lineage_cli):
     assert any(line.split()[:3] == ["split", "train", str(summary["rows"]["train"])] for line in lines)
     # Each data check once, under its own section: the prediction pipeline's checks share these types.
     assert [line.split()[0] for line in lines[1:] if not line.startswith("  step ")] == [
-        "uri", "properties", "run", "source", "split", "split", "split", "statistics", "schema", "anomalies", "trainer"]
+        "uri",
+        "properties",
+        "run",
+        "source",
+        "split",
+        "split",
+        "split",
+        "statistics",
+        "schema",
+        "anomalies",
+        "trainer",
+    ]
     # The push read the champion reference, so find-model is upstream; check-serving handed evaluate a value only.
     assert [line.split()[1] for line in lines if line.startswith("  step        ")] == [
-        "import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
-        "evaluate", "push-model"]
+        "import-dataset",
+        "find-model",
+        "generate-statistics",
+        "infer-schema",
+        "validate-statistics",
+        "train",
+        "evaluate",
+        "push-model",
+    ]
 
 
 def test_show_json_and_an_unknown_name(recorded_run, lineage_cli):
@@ -80,7 +109,8 @@ def test_show_json_and_an_unknown_name(recorded_run, lineage_cli):
 
 def test_graph_command_draws_png_and_svg(recorded_run, lineage_cli, tmp_path):
     path = str(tmp_path / "g.png")
-    code, out, _ = lineage_cli("lineage", "graph", recorded_run.result.run_id, "-o", path,
-                               "--runs-dir", recorded_run.config.runs_dir)
+    code, out, _ = lineage_cli(
+        "lineage", "graph", recorded_run.result.run_id, "-o", path, "--runs-dir", recorded_run.config.runs_dir
+    )
     assert code == 0 and out.split() == [path, path[:-4] + ".svg"]
     assert os.path.getsize(path) > 10_000 and open(path, "rb").read(4) == b"\x89PNG"

@@ -37,8 +37,14 @@ def test_every_step_is_an_execution_with_parameters_state_and_timing(recorded_ru
         assert stored.name == f"{run_id}/{event.name}"
         assert stored.started == pytest.approx(event.started) and stored.ended == pytest.approx(event.ended)
     assert by_step["train"].parameters == {
-        "label_column": "Class", "svm_c": 10.0, "svm_gamma": "scale", "seed": 42.0, "svm_max_rows": 30000.0,
-        "boosting_learning_rate": 0.1, "boosting_max_iter": 100.0}
+        "label_column": "Class",
+        "svm_c": 10.0,
+        "svm_gamma": "scale",
+        "seed": 42.0,
+        "svm_max_rows": 30000.0,
+        "boosting_learning_rate": 0.1,
+        "boosting_max_iter": 100.0,
+    }
     assert by_step["import-dataset"].parameters["sample_rows"] == 600.0
     assert by_step["evaluate"].outputs["blessed"] is recorded_run.result.summary["model"]["blessed"]
     rows = recorded_run.result.summary["rows"]
@@ -63,10 +69,16 @@ def test_every_output_is_a_typed_artifact_with_its_uri_and_key_properties(record
     assert made[("check-serving", "serving_check")].properties["ok"] == summary["serving"]["ok"] == 1
     # The first run into an empty registry: no champion, and the reference says why.
     champion = made[("find-model", "registered_model")].properties
-    assert (champion["found"], champion["model_name"], champion["version"]) == (False, "beans", "") == (
-        summary["champion"]["found"], summary["champion"]["model_name"], summary["champion"]["version"])
-    assert champion["reason"] == summary["champion"]["reason"] == (
-        f"the registry {recorded_run.config.resolved_registry_dir} holds no version of model 'beans'")
+    assert (
+        (champion["found"], champion["model_name"], champion["version"])
+        == (False, "beans", "")
+        == (summary["champion"]["found"], summary["champion"]["model_name"], summary["champion"]["version"])
+    )
+    assert (
+        champion["reason"]
+        == summary["champion"]["reason"]
+        == (f"the registry {recorded_run.config.resolved_registry_dir} holds no version of model 'beans'")
+    )
     [source] = graph.of_type("DataSource")
     assert source.uri.endswith("kfx/data/dry_bean.csv.gz")
 
@@ -78,8 +90,13 @@ def test_events_link_each_step_to_what_it_read_and_wrote(recorded_run):
     assert [(k, a.type) for k, a in graph.outputs_of(train.id)] == [("model", "Model")]
     push = graph.step("push-model")
     assert sorted((k, a.type) for k, a in graph.inputs_of(push.id)) == [
-        ("metrics", "Metrics"), ("model", "Model"), ("registered_model", "RegisteredModel"), ("schema", "Schema"),
-        ("statistics", "ExampleStatistics"), ("test_data", "Dataset")]
+        ("metrics", "Metrics"),
+        ("model", "Model"),
+        ("registered_model", "RegisteredModel"),
+        ("schema", "Schema"),
+        ("statistics", "ExampleStatistics"),
+        ("test_data", "Dataset"),
+    ]
     assert [(k, a.type) for k, a in graph.inputs_of(graph.step("import-dataset").id)] == [("source", "DataSource")]
     # find-model reads the training split; the three steps that compare with the champion read its one reference.
     [(key, table)] = graph.inputs_of(graph.step("find-model").id)
@@ -108,7 +125,11 @@ def test_the_run_context_holds_status_timing_metrics_and_the_graph_picture(recor
     picture = summary["lineage_graph"]
     assert picture == os.path.join(summary["run_dir"], "lineage.svg") == run.lineage_graph
     svg = open(picture).read()
-    assert svg.startswith("<svg") and svg.count('<g class="execution"') == len(tasks_of(beans).names) and svg.count('<g class="artifact"') == 17
+    assert (
+        svg.startswith("<svg")
+        and svg.count('<g class="execution"') == len(tasks_of(beans).names)
+        and svg.count('<g class="artifact"') == 17
+    )
     assert ">push-model<" in svg and ">[ExampleStatistics]<" in svg and svg.count("<line ") == 16 + 23
     from kfx.summary import format_summary
 
@@ -123,12 +144,25 @@ def test_a_failed_run_keeps_the_steps_before_the_failure(failed_run):
     assert run.error == failed_run.result.summary["error"] and "anomal" in run.error
     graph = store.run_graph(run_id)
     states = {x.step: x.state for x in graph.executions.values()}
-    assert states == {"import-dataset": "complete", "find-model": "complete", "generate-statistics": "complete",
-                      "infer-schema": "complete", "validate-statistics": "failed"}
+    assert states == {
+        "import-dataset": "complete",
+        "find-model": "complete",
+        "generate-statistics": "complete",
+        "infer-schema": "complete",
+        "validate-statistics": "failed",
+    }
     failed = graph.step("validate-statistics")
     assert failed.parameters["skew_threshold"] == 0.001 and failed.error == failed_run.result.summary["error"]
     # The failed step's outputs were removed by the runner, so none are recorded; its inputs are.
     assert graph.outputs_of(failed.id) == []
     assert sorted(k for k, _ in graph.inputs_of(failed.id)) == ["registered_model", "schema", "statistics"]
     assert sorted(a.type for a in graph.artifacts.values()) == [
-        "DataSource", "Dataset", "Dataset", "Dataset", "ExampleStatistics", "HTML", "RegisteredModel", "Schema"]
+        "DataSource",
+        "Dataset",
+        "Dataset",
+        "Dataset",
+        "ExampleStatistics",
+        "HTML",
+        "RegisteredModel",
+        "Schema",
+    ]

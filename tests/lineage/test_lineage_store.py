@@ -52,8 +52,13 @@ def _record_small_run(tmp_path, fail_train: bool = False) -> tuple[Config, Linea
         "test_rows": 10,
     }
     recorder.task_finished(imp)
-    train = TaskEvent("train", "running", start + 1, parameters={"svm_c": 10.0, "svm_gamma": "scale"},
-                      input_artifacts={f"{s}_data": [a] for s, a in splits.items()})
+    train = TaskEvent(
+        "train",
+        "running",
+        start + 1,
+        parameters={"svm_c": 10.0, "svm_gamma": "scale"},
+        input_artifacts={f"{s}_data": [a] for s, a in splits.items()},
+    )
     recorder.task_started(train)
     train.ended = start + 3
     if fail_train:
@@ -102,8 +107,13 @@ def test_recorder_writes_contexts_executions_artifacts_and_events(tmp_path):
     [run] = store.runs()
     assert (run.run_id, run.pipeline, run.status) == (RUN, "kfx-beans", "complete")
     # The run's figures, as the steps that ran declare them (kfx.report.Figure).
-    assert run.metrics == {"source": "/data/beans.csv", "train_rows": 80, "validation_rows": 10, "test_rows": 10,
-                           "validation_accuracy": 0.88}
+    assert run.metrics == {
+        "source": "/data/beans.csv",
+        "train_rows": 80,
+        "validation_rows": 10,
+        "test_rows": 10,
+        "validation_accuracy": 0.88,
+    }
     pipeline = store.mlmd.get_contexts_by_type("kfx.Pipeline")
     assert [c.name for c in pipeline] == ["kfx-beans"]
     assert [c.name for c in store.mlmd.get_children_contexts_by_context(pipeline[0].id)] == [RUN]
@@ -115,12 +125,19 @@ def test_recorder_writes_contexts_executions_artifacts_and_events(tmp_path):
     types = sorted(a.type for a in graph.artifacts.values())
     assert types == ["DataSource", "Dataset", "Dataset", "Dataset", "Model"]
     assert sorted((e.kind, e.key) for e in graph.events if e.execution_id == train.id) == [
-        ("input", "test_data"), ("input", "train_data"), ("input", "validation_data"), ("output", "model")]
+        ("input", "test_data"),
+        ("input", "train_data"),
+        ("input", "validation_data"),
+        ("output", "model"),
+    ]
     up = Lineage(store).show(RUN)
     assert up.artifact.name == f"{RUN}/train/model"
     assert up.source_uri == "/data/beans.csv"
     assert [(a.properties["split"], a.properties["rows"]) for a in up.splits] == [
-        ("train", 80.0), ("validation", 10.0), ("test", 10.0)]
+        ("train", 80.0),
+        ("validation", 10.0),
+        ("test", 10.0),
+    ]
     assert up.trainer_parameters == {"svm_c": 10.0, "svm_gamma": "scale"}
 
 
@@ -230,10 +247,15 @@ def test_a_writer_waits_while_another_process_holds_the_lock(tmp_path):
     # The holder prints the time just before it lets go; a write that waited ends after that time.
     # (Order, not a duration: a busy machine can stretch either process's timing.)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1]); db.execute('BEGIN EXCLUSIVE'); "
-         "print('locked', flush=True); time.sleep(1.0); print(time.time(), flush=True); db.rollback()", str(path)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1]); db.execute('BEGIN EXCLUSIVE'); "
+            "print('locked', flush=True); time.sleep(1.0); print(time.time(), flush=True); db.rollback()",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout.readline().strip() == "locked"
     store.put_run_context("run-1", "kfx-beans", {"status": "running"})
@@ -289,8 +311,10 @@ def test_kfx_run_with_an_unusable_store_prints_one_sentence(tmp_path, lineage_cl
     store.write_text("id,accuracy\n")
     code, out, err = lineage_cli("run", "--runs-dir", str(runs), "--metadata-path", str(store), "--sample-rows", "600")
     assert code == 2 and out == ""
-    assert err == (f"kfx: error: Lineage store {str(store)!r} is not a database; move it aside or pass "
-                   "--metadata-path with a new file (kfx never overwrites a store).\n")
+    assert err == (
+        f"kfx: error: Lineage store {str(store)!r} is not a database; move it aside or pass "
+        "--metadata-path with a new file (kfx never overwrites a store).\n"
+    )
     assert sorted(os.listdir(runs)) == ["elsewhere.sqlite"] and store.read_text() == "id,accuracy\n"
 
 

@@ -33,9 +33,15 @@ API = f"https://{REGION}-aiplatform.googleapis.com/v1"
 def _compiled_config() -> Config:
     """The config the vertex pipeline of these runs is compiled for."""
     return Config(
-        target="vertex", project_id=PROJECT, region=REGION, bucket="gs://kfx-test-bucket", bq_source=BQ_SOURCE,
-        recipients=["ml-team@example.com"], image=f"{REGION}-docker.pkg.dev/{PROJECT}/kfx/kfx:1.2.3",
-        training_image=f"{REGION}-docker.pkg.dev/{PROJECT}/kfx/kfx-trainer:1.2.3", beam_runner="DataflowRunner",
+        target="vertex",
+        project_id=PROJECT,
+        region=REGION,
+        bucket="gs://kfx-test-bucket",
+        bq_source=BQ_SOURCE,
+        recipients=["ml-team@example.com"],
+        image=f"{REGION}-docker.pkg.dev/{PROJECT}/kfx/kfx:1.2.3",
+        training_image=f"{REGION}-docker.pkg.dev/{PROJECT}/kfx/kfx-trainer:1.2.3",
+        beam_runner="DataflowRunner",
     )
 
 
@@ -96,8 +102,10 @@ def ir_tasks(spec: dict, arguments: dict) -> tuple[dict, dict]:
             else:
                 outputs = component.get("outputDefinitions", {})
                 tasks[key] = {
-                    "name": task["taskInfo"]["name"], "component": task["componentRef"]["name"],
-                    "parameters": params, "artifacts": arts,
+                    "name": task["taskInfo"]["name"],
+                    "component": task["componentRef"]["name"],
+                    "parameters": params,
+                    "artifacts": arts,
                     "outputs": {k: v["artifactType"]["schemaTitle"] for k, v in outputs.get("artifacts", {}).items()},
                     "output_parameters": list(outputs.get("parameters", {})),
                 }
@@ -112,13 +120,25 @@ def written(job: str, accuracy: float, n: int) -> dict:
     dataset = f"projects/{NUMBER}/locations/{REGION}/datasets/70{n}"
     model = f"projects/{NUMBER}/locations/{REGION}/models/80{n}"
     test_uri = f"bq://{PROJECT}.dataset_beans_{n}.test"
-    metrics = {"accuracy": accuracy, "macro_f1": accuracy - 0.02, "rows": 1362.0, "min_accuracy": 0.9,
-               "accuracy_tolerance": 0.01, "blessed": accuracy >= 0.9, "precision_SEKER": 0.95, "recall_SEKER": 0.94}
+    metrics = {
+        "accuracy": accuracy,
+        "macro_f1": accuracy - 0.02,
+        "rows": 1362.0,
+        "min_accuracy": 0.9,
+        "accuracy_tolerance": 0.01,
+        "blessed": accuracy >= 0.9,
+        "precision_SEKER": 0.95,
+        "recall_SEKER": 0.94,
+    }
     if n > 1:  # evaluate scores the champion too, and logs it
         metrics.update(champion_version=n - 1, champion_accuracy=0.9)
-    champion = {"found": n > 1, "model_name": "beans1", "version": str(n - 1) if n > 1 else "",
-                "uri": f"gs://kfx-test-bucket/pipeline_root/{NUMBER}/run-{n - 1}/model_version" if n > 1 else "",
-                "reason": "" if n > 1 else "no model named 'beans1'"}
+    champion = {
+        "found": n > 1,
+        "model_name": "beans1",
+        "version": str(n - 1) if n > 1 else "",
+        "uri": f"gs://kfx-test-bucket/pipeline_root/{NUMBER}/run-{n - 1}/model_version" if n > 1 else "",
+        "reason": "" if n > 1 else "no model named 'beans1'",
+    }
     folder = f"gs://kfx-test-bucket/pipeline_root/{NUMBER}/{job}/push-vertex-model_{n}/model_version"
     return {
         ("tabular-dataset-create", "dataset"): (f"{API}/{dataset}", {"resourceName": dataset}),
@@ -190,9 +210,20 @@ def written(job: str, accuracy: float, n: int) -> dict:
 
 
 # Tasks in the order Vertex AI starts them; sub-DAG executions start before the tasks inside them.
-ORDER = ("exit-handler-1", "tabular-dataset-create", "find-vertex-model", "generate-statistics-bq", "infer-schema",
-         "validate-statistics", "custom-training-job", "prepare-serving-check", "check-serving-image", "evaluate",
-         "push-vertex-model", "vertex-pipelines-notification-email")
+ORDER = (
+    "exit-handler-1",
+    "tabular-dataset-create",
+    "find-vertex-model",
+    "generate-statistics-bq",
+    "infer-schema",
+    "validate-statistics",
+    "custom-training-job",
+    "prepare-serving-check",
+    "check-serving-image",
+    "evaluate",
+    "push-vertex-model",
+    "vertex-pipelines-notification-email",
+)
 
 
 def vertex_run(spec: dict, job: str, minute: int, svm_c: float, accuracy: float, n: int, fail: str = ""):
@@ -213,10 +244,17 @@ def vertex_run(spec: dict, job: str, minute: int, svm_c: float, accuracy: float,
         name = f"{STORE}/executions/{job}-{i}"
         if key in dags:
             params = {f"input:{k}": v for k, v in dags[key]["parameters"].items() if not isinstance(v, tuple)}
-            executions.append(v1.Execution(
-                name=name, display_name=dags[key]["name"], schema_title="system.DagExecution",
-                state=state[bool(fail) and key == "exit-handler-1"], metadata=params,
-                create_time=_ts(minute + 1), update_time=_ts(minute + 9)))
+            executions.append(
+                v1.Execution(
+                    name=name,
+                    display_name=dags[key]["name"],
+                    schema_title="system.DagExecution",
+                    state=state[bool(fail) and key == "exit-handler-1"],
+                    metadata=params,
+                    create_time=_ts(minute + 1),
+                    update_time=_ts(minute + 9),
+                )
+            )
             continue
         task = tasks[key]
         failed = key == fail
@@ -226,9 +264,17 @@ def vertex_run(spec: dict, job: str, minute: int, svm_c: float, accuracy: float,
             metadata[f"input:{param}"] = values[value] if isinstance(value, tuple) else value
         if not failed:
             metadata.update({f"output:{k}": values[(key, k)] for k in task["output_parameters"]})
-        executions.append(v1.Execution(
-            name=name, display_name=task["name"], schema_title="system.ContainerExecution", state=state[failed],
-            metadata=metadata, create_time=_ts(minute + i / 2), update_time=_ts(minute + i / 2 + 0.4)))
+        executions.append(
+            v1.Execution(
+                name=name,
+                display_name=task["name"],
+                schema_title="system.ContainerExecution",
+                state=state[failed],
+                metadata=metadata,
+                create_time=_ts(minute + i / 2),
+                update_time=_ts(minute + i / 2 + 0.4),
+            )
+        )
         for producer in task["artifacts"].values():
             events.append(v1.Event(artifact=artifacts[producer].name, execution=name, type_=v1.Event.Type.INPUT))
         if failed:
@@ -236,14 +282,29 @@ def vertex_run(spec: dict, job: str, minute: int, svm_c: float, accuracy: float,
         for out_key, schema_title in task["outputs"].items():
             uri, meta = values[(key, out_key)]
             artifacts[(key, out_key)] = v1.Artifact(
-                name=f"{STORE}/artifacts/{job}-{key}-{out_key}", display_name=out_key, schema_title=schema_title,
+                name=f"{STORE}/artifacts/{job}-{key}-{out_key}",
+                display_name=out_key,
+                schema_title=schema_title,
                 uri=uri or f"gs://kfx-test-bucket/pipeline_root/{NUMBER}/{job}/{key}_{n}{i}/{out_key}",
-                metadata=meta, create_time=_ts(minute + i / 2 + 0.4))
+                metadata=meta,
+                create_time=_ts(minute + i / 2 + 0.4),
+            )
             events.append(v1.Event(artifact=artifacts[(key, out_key)].name, execution=name, type_=v1.Event.Type.OUTPUT))
-    run = v1.Execution(name=f"{STORE}/executions/{job}", display_name=job, schema_title="system.Run",
-                       state=state[bool(fail)], create_time=_ts(minute), update_time=_ts(minute + 10))
-    context = v1.Context(name=f"{STORE}/contexts/{job}", display_name=job, schema_title="system.PipelineRun",
-                         metadata={"pipeline_name": spec["pipelineInfo"]["name"]}, create_time=_ts(minute))
+    run = v1.Execution(
+        name=f"{STORE}/executions/{job}",
+        display_name=job,
+        schema_title="system.Run",
+        state=state[bool(fail)],
+        create_time=_ts(minute),
+        update_time=_ts(minute + 10),
+    )
+    context = v1.Context(
+        name=f"{STORE}/contexts/{job}",
+        display_name=job,
+        schema_title="system.PipelineRun",
+        metadata={"pipeline_name": spec["pipelineInfo"]["name"]},
+        create_time=_ts(minute),
+    )
     graph = v1.LineageSubgraph(artifacts=list(artifacts.values()), executions=[run, *executions], events=events)
     return context, graph
 
@@ -309,10 +370,27 @@ def test_the_fake_holds_the_compiled_pipelines_tasks_and_outputs(vertex, spec):
     names = tasks_of(vertex_train_pipeline(_compiled_config())).names
     assert "vertex-pipelines-notification-email" in names
     assert sorted(steps) == sorted(names)
-    assert sorted(a.display_name for a in graph.artifacts) == sorted([
-        "dataset", "registered_model", "statistics", "statistics_view", "schema", "anomalies", "report", "model",
-        "test_data", "serving_request", "expected_predictions", "serving_check", "metrics", "classification_metrics",
-        "evaluation_view", "pushed_model", "vertex_model"])
+    assert sorted(a.display_name for a in graph.artifacts) == sorted(
+        [
+            "dataset",
+            "registered_model",
+            "statistics",
+            "statistics_view",
+            "schema",
+            "anomalies",
+            "report",
+            "model",
+            "test_data",
+            "serving_request",
+            "expected_predictions",
+            "serving_check",
+            "metrics",
+            "classification_metrics",
+            "evaluation_view",
+            "pushed_model",
+            "vertex_model",
+        ]
+    )
     train = next(x for x in graph.executions if x.display_name == "custom-training-job")
     assert train.metadata["input:svm_c"] == 10.0 and train.metadata["input:label_column"] == "Class"
     assert train.metadata["input:model_name"] == "beans1"  # named after the source table
@@ -327,20 +405,34 @@ def test_runs_newest_first_with_status_and_accuracy(vertex):
     ]
     # The exit handler's DAG fails with the task inside it; the step that failed is the task.
     assert runs[0].failed_step == "custom-training-job"
-    assert runs[1].metrics == {"source": BQ_SOURCE, "test_rows": 1362, "features": 17, "schema_features": 17,
-                               "anomalies": 0, "serving_ok": True, "accuracy": 0.91, "macro_f1": pytest.approx(0.89),
-                               "blessed": True, "champion_version": 1, "champion_accuracy": 0.9,
-                               "pushed_version": 2}
+    assert runs[1].metrics == {
+        "source": BQ_SOURCE,
+        "test_rows": 1362,
+        "features": 17,
+        "schema_features": 17,
+        "anomalies": 0,
+        "serving_ok": True,
+        "accuracy": 0.91,
+        "macro_f1": pytest.approx(0.89),
+        "blessed": True,
+        "champion_version": 1,
+        "champion_accuracy": 0.9,
+        "pushed_version": 2,
+    }
     assert runs[2].pipeline == "kfx-beans1" and runs[2].started == _ts(0).timestamp()
     # The last task (notify, the twelfth started) ended; the run's own execution and the exit DAG end later.
     assert ORDER[11] == "vertex-pipelines-notification-email" and runs[2].ended == _ts(11 / 2 + 0.4).timestamp()
     assert lineage.open_lineage(vertex).backend.client.client_options == {
-        "api_endpoint": "europe-west4-aiplatform.googleapis.com"}
+        "api_endpoint": "europe-west4-aiplatform.googleapis.com"
+    }
 
 
 def test_show_a_vertex_model(vertex, lineage_cli):
     up = lineage.show("kfx-beans-a", vertex)
-    assert up.artifact.type == "Model" and up.artifact.uri == "gs://kfx-test-bucket/aiplatform-custom-training-kfx-beans-a/model"
+    assert (
+        up.artifact.type == "Model"
+        and up.artifact.uri == "gs://kfx-test-bucket/aiplatform-custom-training-kfx-beans-a/model"
+    )
     assert up.run_id == "kfx-beans-a"
     # Statistics, schema and validation read the BigQuery table itself, the table the dataset was made from.
     assert up.source_uri == BQ_SOURCE
@@ -356,8 +448,9 @@ def test_show_a_vertex_model(vertex, lineage_cli):
         "validate-statistics",
         "custom-training-job",
     ]
-    code, out, err = lineage_cli("lineage", "show", "kfx-beans-a", "--target", "vertex", "--project-id", PROJECT,
-                                 "--region", REGION)
+    code, out, err = lineage_cli(
+        "lineage", "show", "kfx-beans-a", "--target", "vertex", "--project-id", PROJECT, "--region", REGION
+    )
     assert code == 0, err
     lines = out.splitlines()
     assert (
@@ -372,13 +465,28 @@ def test_show_a_vertex_model(vertex, lineage_cli):
 def test_diff_two_vertex_runs(vertex, lineage_cli):
     d = lineage.diff("kfx-beans-a", "kfx-beans-b", vertex)
     assert d.parameters == [("custom-training-job.svm_c", 10.0, 3.0)]
-    assert d.changed == {"custom-training-job.svm_c": (10.0, 3.0), "accuracy": (0.93, 0.91),
-                         "macro_f1": (pytest.approx(0.91), pytest.approx(0.89)),
-                         "champion_version": (None, 1), "champion_accuracy": (None, 0.9),
-                         "pushed_version": (1, 2)}
+    assert d.changed == {
+        "custom-training-job.svm_c": (10.0, 3.0),
+        "accuracy": (0.93, 0.91),
+        "macro_f1": (pytest.approx(0.91), pytest.approx(0.89)),
+        "champion_version": (None, 1),
+        "champion_accuracy": (None, 0.9),
+        "pushed_version": (1, 2),
+    }
     assert ("source", BQ_SOURCE, BQ_SOURCE) in d.data and ("test_rows", 1362, 1362) in d.data
-    code, out, err = lineage_cli("lineage", "diff", "kfx-beans-a", "kfx-beans-c", "--json", "--target", "vertex",
-                                 "--project-id", PROJECT, "--region", REGION)
+    code, out, err = lineage_cli(
+        "lineage",
+        "diff",
+        "kfx-beans-a",
+        "kfx-beans-c",
+        "--json",
+        "--target",
+        "vertex",
+        "--project-id",
+        PROJECT,
+        "--region",
+        REGION,
+    )
     assert code == 0, err
     metrics = {m["name"]: (m["a"], m["b"]) for m in json.loads(out)["metrics"]}
     assert metrics["status"] == ("complete", "failed") and metrics["accuracy"] == (0.93, None)
@@ -387,6 +495,7 @@ def test_diff_two_vertex_runs(vertex, lineage_cli):
 def test_vertex_needs_a_project_and_names_an_unknown_run(vertex, lineage_cli):
     with pytest.raises(LineageError, match="needs a project; pass --project-id"):
         lineage.runs(vertex.replace(project_id=""))
-    code, _, err = lineage_cli("lineage", "show", "kfx-beans-zzz", "--target", "vertex", "--project-id", PROJECT,
-                               "--region", REGION)
+    code, _, err = lineage_cli(
+        "lineage", "show", "kfx-beans-zzz", "--target", "vertex", "--project-id", PROJECT, "--region", REGION
+    )
     assert code == 2 and err.startswith("kfx: error: No artifact or run called 'kfx-beans-zzz'")

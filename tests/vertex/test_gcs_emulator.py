@@ -38,8 +38,11 @@ def test_storage_round_trip_exists_and_wildcards(gcs_bucket):
     assert storage.exists(f"{gcs_bucket}/a/two.csv") and not storage.exists(f"{gcs_bucket}/a/none.csv")
     assert storage.expand(f"{gcs_bucket}/a/*.csv") == [f"{gcs_bucket}/a/one.csv", f"{gcs_bucket}/a/two.csv"]
     assert storage.expand(f"{gcs_bucket}/a/t?o.csv") == [f"{gcs_bucket}/a/two.csv"]
-    assert storage.expand(f"{gcs_bucket}/[ab]/*") == [f"{gcs_bucket}/a/one.csv", f"{gcs_bucket}/a/two.csv",
-                                                      f"{gcs_bucket}/b/three.txt"]
+    assert storage.expand(f"{gcs_bucket}/[ab]/*") == [
+        f"{gcs_bucket}/a/one.csv",
+        f"{gcs_bucket}/a/two.csv",
+        f"{gcs_bucket}/b/three.txt",
+    ]
     # A plain object name stands for itself, present or not (the reader then names it).
     assert storage.expand(f"{gcs_bucket}/a/XY.csv") == [f"{gcs_bucket}/a/XY.csv"]
     with pytest.raises(SourceError, match="does not exist; check the bucket and object path"):
@@ -72,13 +75,18 @@ def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, bean
     model_dir = f"{gcs_bucket}/model"
     environ = {
         # Vertex AI names the model folder with a trailing slash.
-        "AIP_MODEL_DIR": model_dir + "/", "AIP_DATA_FORMAT": "csv", "AIP_TRAINING_DATA_URI": uris["train"],
-        "AIP_VALIDATION_DATA_URI": uris["validation"], "AIP_TEST_DATA_URI": uris["test"],
+        "AIP_MODEL_DIR": model_dir + "/",
+        "AIP_DATA_FORMAT": "csv",
+        "AIP_TRAINING_DATA_URI": uris["train"],
+        "AIP_VALIDATION_DATA_URI": uris["validation"],
+        "AIP_TEST_DATA_URI": uris["test"],
     }
     metrics = task.main(["--seed", "7"], environ=environ)
     assert metrics["train_rows"] == 479 and metrics["test"]["rows"] == 60
     assert storage.expand(f"{model_dir}/*") == [
-        f"{model_dir}/metrics.json", f"{model_dir}/model.joblib", f"{model_dir}/model_metadata.json",
+        f"{model_dir}/metrics.json",
+        f"{model_dir}/model.joblib",
+        f"{model_dir}/model_metadata.json",
     ]
     assert json.loads(storage.read_text(f"{model_dir}/metrics.json")) == metrics
     # The evaluate step reads the same gs:// model and test shards and agrees with the trainer.
@@ -98,11 +106,14 @@ def test_trainer_reads_bigquery_splits_as_vertex_ai_hands_them_over(gcs_bucket, 
     """BigQuery is patched at ``bigquery.Client``; the model still goes to the GCS-API server."""
     from trainer import task
 
-    tables = {f"kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.{name}": beans_frames[split]
-              for name, split in (("training", "train"), ("validation", "validation"), ("test", "test"))}
+    tables = {
+        f"kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.{name}": beans_frames[split]
+        for name, split in (("training", "train"), ("validation", "validation"), ("test", "test"))
+    }
     fake_bigquery.tables.update(tables)
     environ = {
-        "AIP_MODEL_DIR": f"{gcs_bucket}/bq-model", "AIP_DATA_FORMAT": "bigquery",
+        "AIP_MODEL_DIR": f"{gcs_bucket}/bq-model",
+        "AIP_DATA_FORMAT": "bigquery",
         "AIP_TRAINING_DATA_URI": "bq://kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.training",
         # Written without the scheme, the trainer reads it as a BigQuery table all the same.
         "AIP_VALIDATION_DATA_URI": "kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.validation",

@@ -85,10 +85,18 @@ def cloud_build(monkeypatch):
 def test_local_docker_builds_then_pushes_both_images_from_the_repo_root(vertex_config, docker, capsys):
     from kfx.cli import main
 
-    code = main([
-        "build", "--local-docker", "--project-id", "kfx-test-project", "--region", "europe-west4",
-        "--pipeline-container-version", "1.2.3",
-    ])
+    code = main(
+        [
+            "build",
+            "--local-docker",
+            "--project-id",
+            "kfx-test-project",
+            "--region",
+            "europe-west4",
+            "--pipeline-container-version",
+            "1.2.3",
+        ]
+    )
     assert code == 0
     assert docker.calls == [
         (["build", "--file", "Dockerfile", "--tag", KFX, "."], build.REPO_ROOT),
@@ -291,8 +299,11 @@ def test_trainer_runs_without_the_packages_its_image_leaves_out(beans_frames, tm
         "sys.exit(task.cli())\n"
     )
     env = {
-        **os.environ, "AIP_MODEL_DIR": str(tmp_path / "model"), "AIP_DATA_FORMAT": "csv",
-        "AIP_TRAINING_DATA_URI": paths["train"], "AIP_VALIDATION_DATA_URI": paths["validation"],
+        **os.environ,
+        "AIP_MODEL_DIR": str(tmp_path / "model"),
+        "AIP_DATA_FORMAT": "csv",
+        "AIP_TRAINING_DATA_URI": paths["train"],
+        "AIP_VALIDATION_DATA_URI": paths["validation"],
         "AIP_TEST_DATA_URI": paths["test"],
     }
     done = subprocess.run(

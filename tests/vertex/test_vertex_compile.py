@@ -53,8 +53,16 @@ def test_local_target_compiles_with_its_seven_steps_in_order(tmp_path):
     assert list(tasks) == sorted(tasks_of(beans).names)
     # The run order kfx's runner reads from the compiled spec is the pipeline's.
     assert tasks_of(beans).names == (
-        "import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
-        "check-serving", "evaluate", "push-model")
+        "import-dataset",
+        "find-model",
+        "generate-statistics",
+        "infer-schema",
+        "validate-statistics",
+        "train",
+        "check-serving",
+        "evaluate",
+        "push-model",
+    )
     # Each step depends on the ones before it that feed it.
     assert tasks["generate-statistics"]["dependentTasks"] == ["import-dataset"]
     assert sorted(tasks["train"]["dependentTasks"]) == ["import-dataset", "validate-statistics"]
@@ -112,9 +120,13 @@ def test_the_push_always_runs_and_reads_the_blessing_the_champion_and_what_the_v
     push = dag["push-vertex-model"]
     assert "triggerPolicy" not in push
     assert push["inputs"]["parameters"]["blessed"]["taskOutputParameter"] == {
-        "producerTask": "evaluate", "outputParameterKey": "blessed"}
-    assert {name: (a["taskOutputArtifact"]["producerTask"], a["taskOutputArtifact"]["outputArtifactKey"])
-            for name, a in push["inputs"]["artifacts"].items()} == {
+        "producerTask": "evaluate",
+        "outputParameterKey": "blessed",
+    }
+    assert {
+        name: (a["taskOutputArtifact"]["producerTask"], a["taskOutputArtifact"]["outputArtifactKey"])
+        for name, a in push["inputs"]["artifacts"].items()
+    } == {
         "model": ("custom-training-job", "model"),
         "metrics": ("evaluate", "metrics"),
         "classification_metrics": ("evaluate", "classification_metrics"),
@@ -126,7 +138,10 @@ def test_the_push_always_runs_and_reads_the_blessing_the_champion_and_what_the_v
     assert _from_pipeline(push, "model_name") == "pipelinechannel--model_name"
     find = dag["find-vertex-model"]
     assert (_from_pipeline(find, "project"), _from_pipeline(find, "location"), _from_pipeline(find, "model_name")) == (
-        "pipelinechannel--project_id", "pipelinechannel--region", "pipelinechannel--model_name")
+        "pipelinechannel--project_id",
+        "pipelinechannel--region",
+        "pipelinechannel--model_name",
+    )
     outputs = spec["components"]["comp-push-vertex-model"]["outputDefinitions"]["artifacts"]
     assert outputs["vertex_model"]["artifactType"]["schemaTitle"] == "google.VertexModel"
 
@@ -158,7 +173,8 @@ def test_parameters_default_to_the_config_and_reach_the_right_inputs(spec, verte
     assert defaults["peering_network"] == vertex_config.peering_network
     assert _from_pipeline(train, "network") == "pipelinechannel--peering_network"
     assert train["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {
-        "producerTask": "tabular-dataset-create", "outputArtifactKey": "dataset",
+        "producerTask": "tabular-dataset-create",
+        "outputArtifactKey": "dataset",
     }
     evaluate = dag["evaluate"]["inputs"]["artifacts"]
     assert evaluate["model"]["taskOutputArtifact"]["outputArtifactKey"] == "model"
@@ -222,11 +238,25 @@ def test_cli_compiles_the_vertex_target(tmp_path, capsys):
     from kfx.cli import main
 
     out = tmp_path / "vertex.yaml"
-    code = main([
-        "compile", "--target", "vertex", "-o", str(out), "--project-id", "kfx-test-project",
-        "--bucket", "gs://kfx-test-bucket", "--bq-source", "bq://kfx-test-project.beans.beans1",
-        "--beam-runner", "DataflowRunner", "--network", "kfx-vpc",
-    ])
+    code = main(
+        [
+            "compile",
+            "--target",
+            "vertex",
+            "-o",
+            str(out),
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            "gs://kfx-test-bucket",
+            "--bq-source",
+            "bq://kfx-test-project.beans.beans1",
+            "--beam-runner",
+            "DataflowRunner",
+            "--network",
+            "kfx-vpc",
+        ]
+    )
     assert code == 0
     assert capsys.readouterr().out.strip() == str(out)
     spec = yaml.safe_load(out.read_text())
@@ -265,10 +295,18 @@ def test_every_kfx_task_source_loads_in_a_fresh_python(spec, tmp_path):
         path = tmp_path / f"{name}.py"
         path.write_text(container["command"][-1])
         paths[function] = str(path)
-    assert sorted(paths) == sorted([
-        "custom_training_job", "evaluate", "find_vertex_model", "generate_statistics_bq", "infer_schema",
-        "prepare_serving_check", "push_vertex_model", "validate_statistics",
-    ])
+    assert sorted(paths) == sorted(
+        [
+            "custom_training_job",
+            "evaluate",
+            "find_vertex_model",
+            "generate_statistics_bq",
+            "infer_schema",
+            "prepare_serving_check",
+            "push_vertex_model",
+            "validate_statistics",
+        ]
+    )
     script = (
         "import importlib.util, sys, json\n"
         "for function, path in json.loads(sys.argv[1]).items():\n"
@@ -327,12 +365,14 @@ def test_the_lock_setup_and_requirements_pin_one_scikit_learn_series():
 def test_vertex_tasks_are_cached_as_the_config_says_except_the_registry_steps(vertex_config, tmp_path):
     """KFP caches by default; the champion lookup and the push read and move the registry's default
     alias, which another run may move, so they always run."""
+
     def caching(config) -> dict[str, bool]:
         spec = _compile(config, tmp_path)
         dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
         return {
             name: task.get("cachingOptions", {}).get("enableCache", False)
-            for dag in dags for name, task in dag["tasks"].items()
+            for dag in dags
+            for name, task in dag["tasks"].items()
             if "dag" not in spec["components"][task["componentRef"]["name"]]  # a task, not an exit handler or condition
         }
 
@@ -350,7 +390,9 @@ def _tasks(spec: dict) -> dict:
     """Every task of the compiled pipeline that is not an exit handler, by name."""
     dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
     return {
-        name: task for dag in dags for name, task in dag["tasks"].items()
+        name: task
+        for dag in dags
+        for name, task in dag["tasks"].items()
         if "dag" not in spec["components"][task["componentRef"]["name"]]
     }
 
@@ -364,7 +406,11 @@ def test_retries_reach_every_pipeline_task_with_exponential_backoff(vertex_confi
     steps.discard("push-vertex-model")
     for name in steps:
         assert tasks[name]["retryPolicy"] == {
-            "maxRetryCount": 3, "backoffDuration": "30s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s"}, name
+            "maxRetryCount": 3,
+            "backoffDuration": "30s",
+            "backoffFactor": 2.0,
+            "backoffMaxDuration": "3600s",
+        }, name
     # The default is no retry: nothing in the spec.
     assert not any("retryPolicy" in task for task in _tasks(_compile(vertex_config, tmp_path)).values())
 
@@ -396,8 +442,19 @@ def test_cli_retries_option_reaches_the_compiled_spec_and_a_negative_one_is_refu
     from kfx.cli import main
 
     out = tmp_path / "vertex.yaml"
-    common = ["compile", "--target", "vertex", "-o", str(out), "--project-id", "kfx-test-project",
-              "--bucket", "gs://kfx-test-bucket", "--bq-source", "bq://kfx-test-project.beans.beans1"]
+    common = [
+        "compile",
+        "--target",
+        "vertex",
+        "-o",
+        str(out),
+        "--project-id",
+        "kfx-test-project",
+        "--bucket",
+        "gs://kfx-test-bucket",
+        "--bq-source",
+        "bq://kfx-test-project.beans.beans1",
+    ]
     assert main([*common, "--retries", "2"]) == 0
     tasks = _tasks(yaml.safe_load(out.read_text()))
     assert {
@@ -407,12 +464,15 @@ def test_cli_retries_option_reaches_the_compiled_spec_and_a_negative_one_is_refu
     capsys.readouterr()
     assert main([*common, "--retries", "-1"]) == 2
     assert capsys.readouterr().err == (
-        "kfx: error: retries is -1; pass 0 (no retry) or how many times a failed task runs again, such as 3.\n")
+        "kfx: error: retries is -1; pass 0 (no retry) or how many times a failed task runs again, such as 3.\n"
+    )
     assert not out.exists()
 
 
 def test_the_prediction_pipeline_gets_the_retries_too(vertex_config, tmp_path):
-    config = dataclasses.replace(vertex_config, pipeline="predict", retries=1, bq_dest=f"bq://{vertex_config.project_id}.scores")
+    config = dataclasses.replace(
+        vertex_config, pipeline="predict", retries=1, bq_dest=f"bq://{vertex_config.project_id}.scores"
+    )
     from kfp import compiler
 
     from kfx.pipelines.vertex_predict import vertex_predict_pipeline

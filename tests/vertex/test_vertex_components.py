@@ -44,18 +44,27 @@ def vertex_training(monkeypatch, gcs_bucket, fake_bigquery, beans_frames):
     import trainer.task
 
     project = "kfx-export-project"
-    for split, frame in (("training", beans_frames["train"]), ("validation", beans_frames["validation"]),
-                         ("test", beans_frames["test"])):
+    for split, frame in (
+        ("training", beans_frames["train"]),
+        ("validation", beans_frames["validation"]),
+        ("test", beans_frames["test"]),
+    ):
         fake_bigquery.tables[f"{project}.{EXPORT}.{split}"] = frame
         fake_bigquery.tables[f"{project}.{OTHER_EXPORT}.{split}"] = frame.head(5)
     fake_bigquery.datasets = [EXPORT, OTHER_EXPORT]
 
     def run(**kwargs):
         environ = {
-            "AIP_MODEL_DIR": f"{kwargs['base_output_dir']}/model/", "AIP_DATA_FORMAT": "bigquery",
-            **{var: f"bq://{project}.{EXPORT}.{split}" for var, split in (
-                ("AIP_TRAINING_DATA_URI", "training"), ("AIP_VALIDATION_DATA_URI", "validation"),
-                ("AIP_TEST_DATA_URI", "test"))},
+            "AIP_MODEL_DIR": f"{kwargs['base_output_dir']}/model/",
+            "AIP_DATA_FORMAT": "bigquery",
+            **{
+                var: f"bq://{project}.{EXPORT}.{split}"
+                for var, split in (
+                    ("AIP_TRAINING_DATA_URI", "training"),
+                    ("AIP_VALIDATION_DATA_URI", "validation"),
+                    ("AIP_TEST_DATA_URI", "test"),
+                )
+            },
         }
         trainer.task.main(kwargs["args"], environ)
         return None
@@ -65,8 +74,13 @@ def vertex_training(monkeypatch, gcs_bucket, fake_bigquery, beans_frames):
     monkeypatch.setattr(aiplatform, "CustomContainerTrainingJob", job_class)
     monkeypatch.setattr(aiplatform, "TabularDataset", mock.create_autospec(aiplatform.TabularDataset))
     monkeypatch.setattr(aiplatform, "init", mock.create_autospec(aiplatform.init))
-    return SimpleNamespace(job=job_class, dataset=aiplatform.TabularDataset, init=aiplatform.init, bucket=gcs_bucket,
-                           task=f"{gcs_bucket}/pipeline_root/123/kfx-beans1-run/custom-training-job_42")
+    return SimpleNamespace(
+        job=job_class,
+        dataset=aiplatform.TabularDataset,
+        init=aiplatform.init,
+        bucket=gcs_bucket,
+        task=f"{gcs_bucket}/pipeline_root/123/kfx-beans1-run/custom-training-job_42",
+    )
 
 
 def _train_job(tmp_path, vertex_training, **options):
@@ -74,11 +88,15 @@ def _train_job(tmp_path, vertex_training, **options):
     artifact's URI is the task's on Vertex AI (``<pipeline root>/…/<task>/model``)."""
     model, test_data = Model(uri=f"{vertex_training.task}/model"), Dataset(uri=str(tmp_path / "test.csv"))
     outputs = c.custom_training_job.python_func(
-        project="kfx-test-project", location="europe-west4",
+        project="kfx-test-project",
+        location="europe-west4",
         dataset=artifact_types.VertexDataset(uri="https://x", metadata={"resourceName": DATASET}),
         container_uri="europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx-trainer:1.2.3",
-        staging_bucket=vertex_training.bucket, bigquery_destination="bq://kfx-export-project",
-        model=model, test_data=test_data, **options,
+        staging_bucket=vertex_training.bucket,
+        bigquery_destination="bq://kfx-export-project",
+        model=model,
+        test_data=test_data,
+        **options,
     )
     return SimpleNamespace(outputs=outputs, model=model, test_data=test_data)
 
@@ -89,8 +107,14 @@ def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(
     from kfx import storage
 
     done = _train_job(
-        tmp_path, vertex_training, model_name="beans1", svm_c=3.0, seed=7, machine_type="n1-standard-8",
-        service_account="sa@kfx-test-project.iam.gserviceaccount.com", environment_variables={"KFX_RUN": "1"},
+        tmp_path,
+        vertex_training,
+        model_name="beans1",
+        svm_c=3.0,
+        seed=7,
+        machine_type="n1-standard-8",
+        service_account="sa@kfx-test-project.iam.gserviceaccount.com",
+        environment_variables={"KFX_RUN": "1"},
         network="projects/123456789/global/networks/kfx-vpc",
     )
     vertex_training.init.assert_called_once_with(
@@ -108,8 +132,22 @@ def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(
         # The task's own folder: Vertex AI's AIP_MODEL_DIR is its model/, the model artifact's URI.
         base_output_dir=vertex_training.task,
         bigquery_destination="bq://kfx-export-project",
-        args=["--label-column", "Class", "--svm-c", "3.0", "--svm-gamma", "scale", "--seed", "7",
-              "--svm-max-rows", "30000", "--boosting-learning-rate", "0.1", "--boosting-max-iter", "100"],
+        args=[
+            "--label-column",
+            "Class",
+            "--svm-c",
+            "3.0",
+            "--svm-gamma",
+            "scale",
+            "--seed",
+            "7",
+            "--svm-max-rows",
+            "30000",
+            "--boosting-learning-rate",
+            "0.1",
+            "--boosting-max-iter",
+            "100",
+        ],
         environment_variables={"KFX_RUN": "1"},
         machine_type="n1-standard-8",
         service_account="sa@kfx-test-project.iam.gserviceaccount.com",
@@ -129,7 +167,7 @@ def test_custom_training_job_runs_the_trainer_image_on_the_vertex_dataset(
     assert (
         done.test_data.metadata["rows"] == len(beans_frames["test"]) and done.test_data.metadata["source"] == test_uri
     )
-    reads = fake_bigquery.calls[fake_bigquery.calls.index(("get_table", f"kfx-export-project.{EXPORT}.test")) - 1:]
+    reads = fake_bigquery.calls[fake_bigquery.calls.index(("get_table", f"kfx-export-project.{EXPORT}.test")) - 1 :]
     assert reads[:2] == [("Client", "kfx-export-project"), ("get_table", f"kfx-export-project.{EXPORT}.test")]
     assert not [call for call in fake_bigquery.calls if OTHER_EXPORT in str(call)]
 
@@ -157,8 +195,11 @@ def test_a_model_folder_without_a_data_record_names_the_file_and_the_fix(vertex_
         storage.write_text(path, json.dumps(metadata))
 
     vertex_training.job.return_value.run.side_effect = old_trainer
-    with pytest.raises(SourceError, match=r"model_metadata.json does not record the data the trainer read; "
-                                          r"train with a trainer image built from this kfx version \(kfx build\)\.$"):
+    with pytest.raises(
+        SourceError,
+        match=r"model_metadata.json does not record the data the trainer read; "
+        r"train with a trainer image built from this kfx version \(kfx build\)\.$",
+    ):
         _train_job(tmp_path, vertex_training)
 
 
@@ -174,14 +215,23 @@ def test_dataflow_options_are_understood_by_beam():
     from kfx.vertex.statistics import beam_pipeline_options
 
     options = beam_pipeline_options(
-        "DataflowRunner", "kfx-test-project", "europe-west4", "gs://kfx-test-bucket/", "kfx-vpc",
-        "regions/europe-west4/subnetworks/kfx-subnet", "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3",
+        "DataflowRunner",
+        "kfx-test-project",
+        "europe-west4",
+        "gs://kfx-test-bucket/",
+        "kfx-vpc",
+        "regions/europe-west4/subnetworks/kfx-subnet",
+        "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3",
         "sa@kfx-test-project.iam.gserviceaccount.com",
     )
     assert options == {
-        "runner": "DataflowRunner", "project": "kfx-test-project", "region": "europe-west4",
-        "temp_location": "gs://kfx-test-bucket/dataflow/temp", "staging_location": "gs://kfx-test-bucket/dataflow/staging",
-        "experiments": ["use_runner_v2"], "network": "kfx-vpc",
+        "runner": "DataflowRunner",
+        "project": "kfx-test-project",
+        "region": "europe-west4",
+        "temp_location": "gs://kfx-test-bucket/dataflow/temp",
+        "staging_location": "gs://kfx-test-bucket/dataflow/staging",
+        "experiments": ["use_runner_v2"],
+        "network": "kfx-vpc",
         "subnetwork": "regions/europe-west4/subnetworks/kfx-subnet",
         "sdk_container_image": "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3",
         "sdk_location": "container",
@@ -190,7 +240,11 @@ def test_dataflow_options_are_understood_by_beam():
     parsed = PipelineOptions(flags=[], **options)
     assert parsed.view_as(StandardOptions).runner == "DataflowRunner"
     cloud = parsed.view_as(GoogleCloudOptions)
-    assert (cloud.project, cloud.region, cloud.temp_location) == ("kfx-test-project", "europe-west4", "gs://kfx-test-bucket/dataflow/temp")
+    assert (cloud.project, cloud.region, cloud.temp_location) == (
+        "kfx-test-project",
+        "europe-west4",
+        "gs://kfx-test-bucket/dataflow/temp",
+    )
     worker = parsed.view_as(WorkerOptions)
     assert (worker.network, worker.subnetwork) == ("kfx-vpc", "regions/europe-west4/subnetworks/kfx-subnet")
     assert worker.sdk_container_image == "europe-west4-docker.pkg.dev/kfx-test-project/kfx/kfx:1.2.3"
@@ -218,13 +272,16 @@ def test_statistics_of_a_bigquery_table_in_memory(fake_bigquery, beans_frames, t
     fake_bigquery.tables["kfx-test-project.beans.beans1"] = table
     stats, view = Artifact(uri=str(tmp_path / "statistics")), Artifact(uri=str(tmp_path / "view.html"))
     outputs = c.generate_statistics_bq.python_func(
-        bq_source="bq://kfx-test-project.beans.beans1", statistics=stats, statistics_view=view,
+        bq_source="bq://kfx-test-project.beans.beans1",
+        statistics=stats,
+        statistics_view=view,
         project="kfx-billing-project",
     )
     # The read is billed to the pipeline's project, not the table's.
     assert fake_bigquery.calls == [
         ("Client", "kfx-billing-project"),
-        ("get_table", "kfx-test-project.beans.beans1"), ("list_rows", "kfx-test-project.beans.beans1"),
+        ("get_table", "kfx-test-project.beans.beans1"),
+        ("list_rows", "kfx-test-project.beans.beans1"),
     ]
     assert tuple(outputs) == (16 + 1,)
     loaded = statistics.load_statistics(stats.path)
@@ -271,8 +328,9 @@ def test_the_dataflow_read_is_an_export_billed_to_the_pipelines_project(monkeypa
 
     read = _read_bigquery("aju-dev-demos.beans.beans1")
     assert read.method == beam.io.ReadFromBigQuery.Method.EXPORT
-    options = PipelineOptions(flags=[], **beam_pipeline_options(
-        "DataflowRunner", "kfx-test-project", "europe-west4", "gs://kfx-test-bucket"))
+    options = PipelineOptions(
+        flags=[], **beam_pipeline_options("DataflowRunner", "kfx-test-project", "europe-west4", "gs://kfx-test-bucket")
+    )
     source = beam_bigquery._CustomBigQuerySource(method=read.method, pipeline_options=options, **read._kwargs)
 
     class Sent(Exception):

@@ -69,7 +69,7 @@ def registry(monkeypatch):
                 return _Response(200, {"projectId": "kfx-test-project", "projectNumber": "123456789"})
             if url.startswith("https://iam.googleapis.com/v1/"):
                 Session.iam.append(("GET", url))
-                role = url[len("https://iam.googleapis.com/v1/"):]
+                role = url[len("https://iam.googleapis.com/v1/") :]
                 return _Response(200, {"name": role, "includedPermissions": Session.roles[role]})
             Session.listing.append((url, dict(params)))
             page = int(params.get("pageToken", 0))
@@ -118,12 +118,29 @@ def test_everything_in_place(gcs_bucket, registry, capsys):
     kfx_url = "https://us-central1-docker.pkg.dev/v2/kfx-test-project/kfx/kfx/manifests/v1"
     trainer_url = "https://us-central1-docker.pkg.dev/v2/kfx-test-project/kfx/kfx-trainer/manifests/v1"
     registry.present = {kfx_url, trainer_url}
-    code = main(["doctor", "--target", "vertex", "--project-id", "kfx-test-project", "--bucket", gcs_bucket,
-                 "--pipeline-container-version", "v1"])
+    code = main(
+        [
+            "doctor",
+            "--target",
+            "vertex",
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            gcs_bucket,
+            "--pipeline-container-version",
+            "v1",
+        ]
+    )
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
     assert [line.split()[0] + " " + line.split()[1] for line in lines[:-1]] == [
-        "ok credentials:", "ok project:", "ok APIs:", "ok bucket:", "ok kfx", "ok trainer", "ok BigQuery",
+        "ok credentials:",
+        "ok project:",
+        "ok APIs:",
+        "ok bucket:",
+        "ok kfx",
+        "ok trainer",
+        "ok BigQuery",
     ]
     # Without --service-account the pipeline runs as Compute Engine's default account.
     assert lines[6] == (
@@ -148,7 +165,9 @@ def test_missing_bucket_and_images_are_named_with_the_fix(gcs_server, monkeypatc
     registry.enabled = [
         api for api in registry.enabled if api not in ("dataflow.googleapis.com", "compute.googleapis.com")
     ]
-    code = main(["doctor", "--target", "vertex", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-no-such-bucket"])
+    code = main(
+        ["doctor", "--target", "vertex", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-no-such-bucket"]
+    )
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
     assert lines[2] == (
@@ -171,8 +190,19 @@ def test_a_service_account_without_read_sessions_is_named_with_the_grant(gcs_buc
     holds bigquery.readsessions.create."""
     from kfx.cli import main
 
-    code = main(["doctor", "--target", "vertex", "--project-id", "kfx-test-project", "--bucket", gcs_bucket,
-                 "--service-account", "kfx-pipelines@kfx-test-project.iam.gserviceaccount.com"])
+    code = main(
+        [
+            "doctor",
+            "--target",
+            "vertex",
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            gcs_bucket,
+            "--service-account",
+            "kfx-pipelines@kfx-test-project.iam.gserviceaccount.com",
+        ]
+    )
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
     assert lines[6] == (

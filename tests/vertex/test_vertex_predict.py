@@ -41,18 +41,29 @@ def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_
     resource = job._gca_resource
     assert resource.display_name == "kfx-beans1-predict"
     assert dict(resource.runtime_config.parameter_values) == {
-        "project_id": "kfx-test-project", "region": "europe-west4", "model_name": "beans1",
+        "project_id": "kfx-test-project",
+        "region": "europe-west4",
+        "model_name": "beans1",
         "prediction_job_name": "beans1-predict",
-        "machine_type": "n1-standard-8", "prediction_format": "bigquery", "instance_type": "array",
-        "bq_source": "bq://kfx-test-project.beans.beans1", "bq_dest": "bq://kfx-test-project",
+        "machine_type": "n1-standard-8",
+        "prediction_format": "bigquery",
+        "instance_type": "array",
+        "bq_source": "bq://kfx-test-project.beans.beans1",
+        "bq_dest": "bq://kfx-test-project",
         "service_account": "kfx-pipelines@kfx-test-project.iam.gserviceaccount.com",
-        "drift_threshold": 0.15, "fail_on_anomalies": True,
+        "drift_threshold": 0.15,
+        "fail_on_anomalies": True,
     }
     tasks = _tasks(resource.pipeline_spec)
     # The table is checked as kfx predict checks it locally, by the same components, before it is scored.
     assert sorted(tasks) == [
-        "default-vertex-model", "find-vertex-model", "generate-scoring-statistics", "import-scoring-data",
-        "model-batch-predict", "validate-scoring-statistics"]
+        "default-vertex-model",
+        "find-vertex-model",
+        "generate-scoring-statistics",
+        "import-scoring-data",
+        "model-batch-predict",
+        "validate-scoring-statistics",
+    ]
     deps = {name: sorted(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert deps["import-scoring-data"] == ["find-vertex-model"]
     assert deps["validate-scoring-statistics"] == [
@@ -64,10 +75,14 @@ def test_predict_pipeline_loads_into_the_real_pipeline_job_with_bigquery_in_and_
     scored = tasks["import-scoring-data"]["inputs"]
     assert scored["parameters"]["source"] == {"componentInputParameter": "bq_source"}
     assert scored["artifacts"]["registered_model"]["taskOutputArtifact"] == {
-        "outputArtifactKey": "registered_model", "producerTask": "find-vertex-model"}
+        "outputArtifactKey": "registered_model",
+        "producerTask": "find-vertex-model",
+    }
     predict = tasks["model-batch-predict"]["inputs"]
-    parameters = {name: spec.get("componentInputParameter") or spec["taskOutputParameter"]["outputParameterKey"]
-                  for name, spec in predict["parameters"].items()}
+    parameters = {
+        name: spec.get("componentInputParameter") or spec["taskOutputParameter"]["outputParameterKey"]
+        for name, spec in predict["parameters"].items()
+    }
     assert parameters == {
         "bigquery_source_input_uri": "bq_source",
         "bigquery_destination_output_uri": "bq_dest",
@@ -110,8 +125,11 @@ def model_registry(monkeypatch, anonymous_auth):
     def list_models(self, request=None, **kwargs):
         registry["calls"].append(("list_models", request["filter"]))
         wanted = request["filter"].split('"')[1]
-        return [gca_model.Model(name=name, display_name=wanted) for name, entry in registry["models"].items()
-                if entry["display_name"] == wanted]
+        return [
+            gca_model.Model(name=name, display_name=wanted)
+            for name, entry in registry["models"].items()
+            if entry["display_name"] == wanted
+        ]
 
     def get_model(self, *, name, **kwargs):
         registry["calls"].append(("get_model", name))
@@ -148,8 +166,11 @@ def test_default_version_pins_the_aliased_version_and_reads_its_feature_columns(
     _register(model_registry, gcs_bucket, blessed_version="2")
     found = default_version("kfx-test-project", "europe-west4", "beans1")
     assert found == {
-        "resource_name": f"{MODEL}@2", "version": "2", "artifact_uri": f"{gcs_bucket}/models/beans1/v2",
-        "features": FEATURES, "blessed": True,
+        "resource_name": f"{MODEL}@2",
+        "version": "2",
+        "artifact_uri": f"{gcs_bucket}/models/beans1/v2",
+        "features": FEATURES,
+        "blessed": True,
     }
     assert model_registry["calls"] == [("list_models", 'display_name="beans1"'), ("get_model", f"{MODEL}@default")]
 
@@ -187,7 +208,8 @@ def test_a_version_without_its_feature_columns_is_one_sentence(model_registry, g
     from kfx.vertex.batch_prediction import default_version
 
     model_registry["models"][MODEL] = {
-        "display_name": "beans1", "aliases": {"default": "1"},
+        "display_name": "beans1",
+        "aliases": {"default": "1"},
         "versions": {"1": {"artifact_uri": f"{gcs_bucket}/models/old", "labels": {}}},
     }
     with pytest.raises(

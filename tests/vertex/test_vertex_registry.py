@@ -37,8 +37,11 @@ def run_outputs(gcs_bucket):
     for uri, data in files.items():
         storage.write_bytes(uri, data)
     return {
-        "root": root, "model": f"{root}/custom-training-job_1/model", "schema": f"{root}/infer-schema_2/schema",
-        "statistics": f"{root}/generate-statistics-bq_3/statistics", "files": files,
+        "root": root,
+        "model": f"{root}/custom-training-job_1/model",
+        "schema": f"{root}/infer-schema_2/schema",
+        "statistics": f"{root}/generate-statistics-bq_3/statistics",
+        "files": files,
     }
 
 
@@ -50,10 +53,18 @@ def _classification_metrics() -> dict:
 
 def _push(run_outputs, name: str, accuracy: float, blessed: bool, folder: str = "push-1", champion=None):
     evaluation = registry.evaluation_record(
-        {"accuracy": accuracy, "macro_f1": accuracy - 0.01, "rows": 25.0, "min_accuracy": 0.9}, blessed, champion)
+        {"accuracy": accuracy, "macro_f1": accuracy - 0.01, "rows": 25.0, "min_accuracy": 0.9}, blessed, champion
+    )
     return registry.push_version(
-        PROJECT, REGION, name, f"{run_outputs['root']}/{folder}/model_version", run_outputs["model"], evaluation,
-        _classification_metrics(), run_outputs["schema"], run_outputs["statistics"],
+        PROJECT,
+        REGION,
+        name,
+        f"{run_outputs['root']}/{folder}/model_version",
+        run_outputs["model"],
+        evaluation,
+        _classification_metrics(),
+        run_outputs["schema"],
+        run_outputs["statistics"],
         "europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest",
     )
 
@@ -61,7 +72,10 @@ def _push(run_outputs, name: str, accuracy: float, blessed: bool, folder: str = 
 def test_no_model_of_that_name_means_no_champion_and_says_why(model_registry):
     model_registry.add_model("wine", [{"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/wine/v1"}])
     assert registry.find_champion(PROJECT, REGION, "beans1") == {
-        "found": False, "model_name": "beans1", "version": "", "uri": "",
+        "found": False,
+        "model_name": "beans1",
+        "version": "",
+        "uri": "",
         "reason": "the Model Registry of kfx-test-project in europe-west4 holds no model named 'beans1'",
     }
     assert model_registry.calls("list_models") == [
@@ -75,13 +89,21 @@ def test_no_model_of_that_name_means_no_champion_and_says_why(model_registry):
 
 def test_the_champion_is_the_blessed_default_version_of_the_newest_model_of_that_name(model_registry):
     model_registry.add_model("beans1", [{"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/old/v1"}])
-    newest = model_registry.add_model("beans1", [
-        {"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/beans1/v1/"},
-        {"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/beans1/v2"},
-        {"labels": {"kfx_blessed": "false"}, "artifact_uri": "gs://b/beans1/v3"},
-    ], default="2")
+    newest = model_registry.add_model(
+        "beans1",
+        [
+            {"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/beans1/v1/"},
+            {"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/beans1/v2"},
+            {"labels": {"kfx_blessed": "false"}, "artifact_uri": "gs://b/beans1/v3"},
+        ],
+        default="2",
+    )
     assert registry.find_champion(PROJECT, REGION, "beans1") == {
-        "found": True, "model_name": "beans1", "version": "2", "uri": "gs://b/beans1/v2", "reason": "",
+        "found": True,
+        "model_name": "beans1",
+        "version": "2",
+        "uri": "gs://b/beans1/v2",
+        "reason": "",
     }
     # The version is asked for by its alias: whichever version holds it when the step runs.
     assert model_registry.calls("get_model") == [f"{newest}@default"]
@@ -102,8 +124,15 @@ def test_a_first_blessed_model_starts_the_model_as_its_default_with_its_files_an
     (model_name,) = model_registry.models
     folder = f"{run_outputs['root']}/push-1/model_version"
     assert pushed == {
-        "pushed": True, "blessed": True, "default": True, "model_name": "beans1", "version": "1", "uri": folder,
-        "resource_name": f"{model_name}@1", "evaluation": f"{model_name}/evaluations/900", "reason": "",
+        "pushed": True,
+        "blessed": True,
+        "default": True,
+        "model_name": "beans1",
+        "version": "1",
+        "uri": folder,
+        "resource_name": f"{model_name}@1",
+        "evaluation": f"{model_name}/evaluations/900",
+        "reason": "",
     }
     (upload,) = model_registry.calls("upload_model")
     assert upload.parent_model == "" and upload.parent == f"projects/{PROJECT}/locations/{REGION}"
@@ -129,24 +158,39 @@ def test_a_first_blessed_model_starts_the_model_as_its_default_with_its_files_an
         )
     ]
     assert json.loads(storage.read_text(f"{folder}/evaluation.json")) == {
-        "accuracy": 0.93, "macro_f1": pytest.approx(0.92), "rows": 25.0, "min_accuracy": 0.9, "blessed": True}
+        "accuracy": 0.93,
+        "macro_f1": pytest.approx(0.92),
+        "rows": 25.0,
+        "min_accuracy": 0.9,
+        "blessed": True,
+    }
     # The champion lookup of the next run finds this version and its folder.
     assert registry.find_champion(PROJECT, REGION, "beans1") == {
-        "found": True, "model_name": "beans1", "version": "1", "uri": folder, "reason": ""}
+        "found": True,
+        "model_name": "beans1",
+        "version": "1",
+        "uri": folder,
+        "reason": "",
+    }
 
 
 def test_the_evaluation_is_imported_for_the_uploaded_version_in_the_classification_schema(model_registry, run_outputs):
     champion = {"found": True, "model_name": "beans1", "version": "1", "uri": "gs://b/beans1/v1", "reason": ""}
-    model = model_registry.add_model("beans1", [{"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/beans1/v1"}])
+    model = model_registry.add_model(
+        "beans1", [{"labels": {"kfx_blessed": "true"}, "artifact_uri": "gs://b/beans1/v1"}]
+    )
     _push(run_outputs, "beans1", 0.95, blessed=True, champion=champion)
     ((parent, evaluation),) = model_registry.evaluations
     assert parent == f"{model}@2"  # the version, not the model
     assert evaluation.display_name == "beans1-v2"
     assert evaluation.metrics_schema_uri == (
-        "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml")
+        "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml"
+    )
     metrics = json.loads(type(evaluation).to_json(evaluation))["metrics"]
     assert metrics["confusionMatrix"] == {
-        "annotationSpecs": [{"displayName": c} for c in CLASSES], "rows": [[float(v) for v in row] for row in MATRIX]}
+        "annotationSpecs": [{"displayName": c} for c in CLASSES],
+        "rows": [[float(v) for v in row] for row in MATRIX],
+    }
     (confidence,) = metrics["confidenceMetrics"]
     assert confidence["precisionAt1"] == confidence["recallAt1"] == 0.95
     assert confidence["f1ScoreMacro"] == pytest.approx(0.94)
@@ -160,7 +204,8 @@ def test_a_first_model_that_is_not_blessed_is_not_uploaded_and_writes_nothing(mo
     assert pushed["pushed"] is False and pushed["version"] == "" and pushed["uri"] == ""
     assert pushed["reason"] == (
         "not blessed: test accuracy 0.5000 is below min_accuracy 0.9; the Model Registry holds no model named 'beans1' "
-        "yet, and Vertex AI makes a new model's first version its default, so only a blessed model starts one")
+        "yet, and Vertex AI makes a new model's first version its default, so only a blessed model starts one"
+    )
     assert (
         model_registry.calls("upload_model") == [] and model_registry.evaluations == [] and model_registry.models == {}
     )
@@ -190,8 +235,12 @@ def test_runs_in_turn_move_the_default_only_to_blessed_versions(model_registry, 
         champion = registry.find_champion(PROJECT, REGION, "beans1")
         folder = champion["uri"].split("/")[-2] if champion["found"] else ""  # .../push-N/model_version
         outcomes.append((pushed["version"], pushed["default"], champion["version"], folder))
-    assert outcomes == [("", False, "", ""), ("1", True, "1", "push-2"), ("2", False, "1", "push-2"),
-                        ("3", True, "3", "push-4")]
+    assert outcomes == [
+        ("", False, "", ""),
+        ("1", True, "1", "push-2"),
+        ("2", False, "1", "push-2"),
+        ("3", True, "3", "push-4"),
+    ]
     (model,) = model_registry.models
     assert [dict(v.labels)["kfx_blessed"] for v in model_registry.models[model]] == ["true", "false", "true"]
 
@@ -208,10 +257,13 @@ def test_a_missing_input_stops_the_push_before_anything_is_written_or_uploaded(m
 
 
 def test_evaluation_request_is_plain_data():
-    request = registry.evaluation_request("beans1-v4", {"accuracy": 0.9, "macro_f1": 0.8, "blessed": True}, ["a", "b"],
-                                          [[1, 0], [2, 3]])
-    assert request["metrics"]["confusionMatrix"] == {"annotationSpecs": [{"displayName": "a"}, {"displayName": "b"}],
-                                                     "rows": [[1, 0], [2, 3]]}
+    request = registry.evaluation_request(
+        "beans1-v4", {"accuracy": 0.9, "macro_f1": 0.8, "blessed": True}, ["a", "b"], [[1, 0], [2, 3]]
+    )
+    assert request["metrics"]["confusionMatrix"] == {
+        "annotationSpecs": [{"displayName": "a"}, {"displayName": "b"}],
+        "rows": [[1, 0], [2, 3]],
+    }
     assert request["metadata"] == {"kfx": {"accuracy": 0.9, "macro_f1": 0.8, "blessed": True}}
     assert registry.confusion_matrix(
         {"confusionMatrix": {"annotationSpecs": [{"displayName": "a"}], "rows": [{"row": [4]}]}}

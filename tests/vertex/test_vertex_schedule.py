@@ -16,7 +16,14 @@ from google.auth.credentials import AnonymousCredentials
 
 from kfx.errors import ConfigError
 
-BASE = ["--project-id", "kfx-test-project", "--bucket", "gs://kfx-test-bucket", "--bq-source", "bq://kfx-test-project.beans.beans1"]
+BASE = [
+    "--project-id",
+    "kfx-test-project",
+    "--bucket",
+    "gs://kfx-test-bucket",
+    "--bq-source",
+    "bq://kfx-test-project.beans.beans1",
+]
 
 
 @pytest.fixture
@@ -42,8 +49,13 @@ def test_schedule_sends_the_cron_names_and_limits(vertex_config, scheduled, tmp_
     from kfx.vertex.schedule import create_schedule, schedule_console_url
 
     config = dataclasses.replace(
-        vertex_config, job_id="", cron="TZ=Europe/Berlin 0 3 * * MON", max_concurrent_runs=2, max_runs=10,
-        start_time="2026-12-24T04:00:00+01:00", end_time="2027-06-30T00:00:00Z",
+        vertex_config,
+        job_id="",
+        cron="TZ=Europe/Berlin 0 3 * * MON",
+        max_concurrent_runs=2,
+        max_runs=10,
+        start_time="2026-12-24T04:00:00+01:00",
+        end_time="2027-06-30T00:00:00Z",
     )
     schedule = create_schedule(config, package_path=str(tmp_path / "kept.yaml"), credentials=AnonymousCredentials())
     assert len(scheduled) == 1
@@ -80,13 +92,20 @@ def test_cli_schedule_prints_the_schedule_its_next_runs_and_link(scheduled, anon
     runs = [dt.datetime.strptime(t, "%Y-%m-%d %H:%M %Z") for t in out[1].removeprefix("next runs ").split(", ")]
     assert len(runs) == 3 and all(t.minute in (0, 30) for t in runs)
     assert [(b - a).total_seconds() for a, b in zip(runs, runs[1:], strict=False)] == [1800, 1800]
-    assert out[2] == "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/schedules/4243?project=kfx-test-project"
+    assert (
+        out[2]
+        == "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/schedules/4243?project=kfx-test-project"
+    )
     sent = scheduled[0]["schedule"]
     assert (sent.cron, sent.max_concurrent_run_count, sent.max_run_count) == ("*/30 * * * *", 1, 0)
     assert sent.display_name == "kfx-beans1-predict"
     assert sorted(sent.create_pipeline_job_request.pipeline_job.pipeline_spec["root"]["dag"]["tasks"]) == [
-        "default-vertex-model", "find-vertex-model", "generate-scoring-statistics", "import-scoring-data",
-        "model-batch-predict", "validate-scoring-statistics",
+        "default-vertex-model",
+        "find-vertex-model",
+        "generate-scoring-statistics",
+        "import-scoring-data",
+        "model-batch-predict",
+        "validate-scoring-statistics",
     ]
 
 
@@ -140,15 +159,23 @@ def test_a_bad_cron_is_one_sentence_and_nothing_is_compiled_or_sent(
     assert scheduled == []
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--start-time", "2026-12-24"], "--start-time '2026-12-24' is not a time with its UTC offset; write it like "
-     "2026-12-24T03:00:00Z or 2026-12-24T04:00:00+01:00."),
-    (["--end-time", "tomorrow"], "--end-time 'tomorrow' is not a time with its UTC offset"),
-    (["--start-time", "2027-01-02T00:00:00Z", "--end-time", "2027-01-01T00:00:00Z"],
-     "--end-time '2027-01-01T00:00:00Z' is not after the schedule's start; pass a later time or none."),
-    (["--max-concurrent-runs", "0"], "max_concurrent_runs is 0 and max_runs 0; pass at least 1 concurrent run"),
-    (["--pipeline", "serve"], "Unknown pipeline 'serve'; use one of: train, predict."),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--start-time", "2026-12-24"],
+            "--start-time '2026-12-24' is not a time with its UTC offset; write it like "
+            "2026-12-24T03:00:00Z or 2026-12-24T04:00:00+01:00.",
+        ),
+        (["--end-time", "tomorrow"], "--end-time 'tomorrow' is not a time with its UTC offset"),
+        (
+            ["--start-time", "2027-01-02T00:00:00Z", "--end-time", "2027-01-01T00:00:00Z"],
+            "--end-time '2027-01-01T00:00:00Z' is not after the schedule's start; pass a later time or none.",
+        ),
+        (["--max-concurrent-runs", "0"], "max_concurrent_runs is 0 and max_runs 0; pass at least 1 concurrent run"),
+        (["--pipeline", "serve"], "Unknown pipeline 'serve'; use one of: train, predict."),
+    ],
+)
 def test_bad_schedule_options_are_one_sentence_and_nothing_is_sent(
     options, message, scheduled, anonymous_auth, monkeypatch, capsys
 ):
@@ -208,13 +235,21 @@ def test_schedule_arguments_are_what_create_schedule_sends_and_need_no_project(v
 
     config = dataclasses.replace(vertex_config, cron="0 6 * * 1", max_runs=10, start_time="2027-01-04T00:00:00+01:00")
     assert schedule_arguments(config) == {
-        "cron": "0 6 * * 1", "display_name": "kfx-beans1", "start_time": "2027-01-03T23:00:00Z", "end_time": None,
-        "max_run_count": 10, "max_concurrent_run_count": 1, "service_account": vertex_config.service_account,
+        "cron": "0 6 * * 1",
+        "display_name": "kfx-beans1",
+        "start_time": "2027-01-03T23:00:00Z",
+        "end_time": None,
+        "max_run_count": 10,
+        "max_concurrent_run_count": 1,
+        "service_account": vertex_config.service_account,
         "network": "projects/123456789/global/networks/kfx-peered",
     }
     # Mondays at 06:00 UTC from a fixed start: the same three times on every machine.
     start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     assert [t.isoformat() for t in parse_cron("0 6 * * 1").next_runs(3, after=start)] == [
-        "2027-01-04T06:00:00+00:00", "2027-01-11T06:00:00+00:00", "2027-01-18T06:00:00+00:00"]
+        "2027-01-04T06:00:00+00:00",
+        "2027-01-11T06:00:00+00:00",
+        "2027-01-18T06:00:00+00:00",
+    ]
     with pytest.raises(ConfigError, match="kfx schedule needs --cron"):
         schedule_arguments(vertex_config)

@@ -44,19 +44,26 @@ def test_the_check_task_runs_the_script_in_the_regions_serving_image(spec, verte
     assert container["image"] == serving_image(vertex_config.region)
     assert container["image"].startswith("europe-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:")
     assert container["command"][:2] == ["sh", "-c"]
-    assert "-c \"$0\"" in container["command"][2]
+    assert '-c "$0"' in container["command"][2]
     with open(os.path.join(REPO, "kfx", "serving_check.py")) as f:
         assert container["command"][3] == f.read()
     assert container["args"] == [
-        "--model-dir", "{{$.inputs.artifacts['model'].path}}",
-        "--request", "{{$.inputs.artifacts['serving_request'].path}}",
-        "--expected", "{{$.inputs.artifacts['expected_predictions'].path}}",
-        "--result", "{{$.outputs.artifacts['serving_check'].path}}",
-        "--ok", "{{$.outputs.parameters['serving_ok'].output_file}}",
+        "--model-dir",
+        "{{$.inputs.artifacts['model'].path}}",
+        "--request",
+        "{{$.inputs.artifacts['serving_request'].path}}",
+        "--expected",
+        "{{$.inputs.artifacts['expected_predictions'].path}}",
+        "--result",
+        "{{$.outputs.artifacts['serving_check'].path}}",
+        "--ok",
+        "{{$.outputs.parameters['serving_ok'].output_file}}",
     ]
     # The request is prepared in the kfx image, from the trained model and the held-out test split.
-    assert _executor(spec, "prepare-serving-check")["image"] == spec["deploymentSpec"]["executors"][
-        "exec-evaluate"]["container"]["image"]
+    assert (
+        _executor(spec, "prepare-serving-check")["image"]
+        == spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["image"]
+    )
     dag = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
     inputs = dag["check-serving-image"]["inputs"]["artifacts"]
     assert inputs["model"]["taskOutputArtifact"] == {
@@ -75,8 +82,13 @@ def test_the_compiled_command_checks_a_model_as_the_serving_image_would(spec, mo
     request, expected = tmp_path / "request.json", tmp_path / "expected.json"
     model_steps.prepare_serving_check(model, sample_splits["test"], str(request), str(expected))
     container = _executor(spec, "check-serving-image")
-    paths = {"model": model, "serving_request": str(request), "expected_predictions": str(expected),
-             "serving_check": str(tmp_path / "out" / "serving_check"), "serving_ok": str(tmp_path / "out" / "ok")}
+    paths = {
+        "model": model,
+        "serving_request": str(request),
+        "expected_predictions": str(expected),
+        "serving_check": str(tmp_path / "out" / "serving_check"),
+        "serving_ok": str(tmp_path / "out" / "ok"),
+    }
     args = []
     for arg in container["args"]:
         for name, path in paths.items():

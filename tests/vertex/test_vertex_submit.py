@@ -63,7 +63,10 @@ def test_compiled_yaml_loads_into_the_real_pipeline_job_client(vertex_config, tm
     ]
     # The job keeps the compiled per-task caching: on, but never for the registry steps or the e-mail.
     assert _caching(resource.pipeline_spec) == {
-        "find-vertex-model": False, "push-vertex-model": False, "vertex-pipelines-notification-email": False}
+        "find-vertex-model": False,
+        "push-vertex-model": False,
+        "vertex-pipelines-notification-email": False,
+    }
     off = make_pipeline_job(
         dataclasses.replace(vertex_config, enable_caching=False), path, credentials=AnonymousCredentials()
     )
@@ -74,7 +77,7 @@ def _caching(pipeline_spec, uncached_only: bool = True) -> dict[str, bool]:
     """Each task's enableCache in a pipeline spec as the job sends it (only the uncached ones by default)."""
     found = {}
     for component in [pipeline_spec["root"], *pipeline_spec["components"].values()]:
-        for name, task in (component["dag"]["tasks"].items() if "dag" in component else ()):
+        for name, task in component["dag"]["tasks"].items() if "dag" in component else ():
             if "dag" in pipeline_spec["components"][task["componentRef"]["name"]]:
                 continue  # an exit handler or a condition: a group, not a task
             cached = bool(task.get("cachingOptions", {}).get("enableCache", False))
@@ -111,11 +114,24 @@ def test_submit_sends_one_create_request_with_the_service_account(
 def test_cli_submit_prints_the_console_link(gcs_bucket, created, anonymous_auth, capsys):
     from kfx.cli import main
 
-    code = main([
-        "submit", "--project-id", "kfx-test-project", "--region", "us-central1", "--bucket", gcs_bucket,
-        "--bq-source", "bq://kfx-test-project.beans.beans1", "--job-id", "beans-cli-1",
-        "--pipeline-container-version", "v3", "--no-enable-caching",
-    ])
+    code = main(
+        [
+            "submit",
+            "--project-id",
+            "kfx-test-project",
+            "--region",
+            "us-central1",
+            "--bucket",
+            gcs_bucket,
+            "--bq-source",
+            "bq://kfx-test-project.beans.beans1",
+            "--job-id",
+            "beans-cli-1",
+            "--pipeline-container-version",
+            "v3",
+            "--no-enable-caching",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert out.strip() == (
@@ -172,7 +188,8 @@ def test_bad_input_fails_with_one_sentence_and_submits_nothing(options, message,
     from kfx.cli import main
 
     base = {
-        "--project-id": "kfx-test-project", "--bucket": "gs://kfx-test-bucket",
+        "--project-id": "kfx-test-project",
+        "--bucket": "gs://kfx-test-bucket",
         "--bq-source": "bq://kfx-test-project.beans.beans1",
     }
     base.update(dict(zip(options[::2], options[1::2], strict=True)))
@@ -217,10 +234,20 @@ def test_wait_turns_a_failed_job_into_one_sentence(gcs_bucket, created, anonymou
         return gca_pipeline_job.PipelineJob(name=name, state=pipeline_state.PipelineState.PIPELINE_STATE_FAILED)
 
     monkeypatch.setattr(PipelineServiceClient, "get_pipeline_job", get_pipeline_job)
-    code = main([
-        "submit", "--project-id", "kfx-test-project", "--bucket", gcs_bucket, "--job-id", "beans-wait-1",
-        "--bq-source", "bq://kfx-test-project.beans.beans1", "--wait",
-    ])
+    code = main(
+        [
+            "submit",
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            gcs_bucket,
+            "--job-id",
+            "beans-wait-1",
+            "--bq-source",
+            "bq://kfx-test-project.beans.beans1",
+            "--wait",
+        ]
+    )
     assert code == 1
     assert capsys.readouterr().err == (
         "kfx: error: Vertex AI pipeline job beans-wait-1 ended PIPELINE_STATE_FAILED; see "
@@ -291,10 +318,21 @@ def test_experiment_reaches_pipeline_job_submit_and_holds_the_run(
     edge only: the Metadata and Pipeline services (see the fixtures)."""
     from kfx.cli import main
 
-    code = main([
-        "submit", "--project-id", "kfx-test-project", "--bucket", gcs_bucket, "--job-id", "beans-exp-1",
-        "--bq-source", "bq://kfx-test-project.beans.beans1", "--experiment", "beans-tuning",
-    ])
+    code = main(
+        [
+            "submit",
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            gcs_bucket,
+            "--job-id",
+            "beans-exp-1",
+            "--bq-source",
+            "bq://kfx-test-project.beans.beans1",
+            "--experiment",
+            "beans-tuning",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     store = "projects/kfx-test-project/locations/us-central1/metadataStores/default"
     experiment = f"{store}/contexts/beans-tuning"
@@ -314,10 +352,18 @@ def test_a_bad_experiment_name_is_one_sentence_and_nothing_is_compiled(
     monkeypatch.setattr(
         "kfx.pipelines.compile_pipeline", lambda *a, **k: pytest.fail("compiled with a bad experiment name")
     )
-    code = main([
-        "submit", "--project-id", "kfx-test-project", "--bucket", "gs://kfx-test-bucket",
-        "--bq-source", "bq://kfx-test-project.beans.beans1", f"--experiment={name}",
-    ])
+    code = main(
+        [
+            "submit",
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            "gs://kfx-test-bucket",
+            "--bq-source",
+            "bq://kfx-test-project.beans.beans1",
+            f"--experiment={name}",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err == (
@@ -330,24 +376,48 @@ def test_a_bad_experiment_name_is_one_sentence_and_nothing_is_compiled(
 def test_cli_submit_pipeline_predict_sends_the_batch_prediction_pipeline(gcs_bucket, created, anonymous_auth, capsys):
     from kfx.cli import main
 
-    code = main([
-        "submit", "--pipeline", "predict", "--project-id", "kfx-test-project", "--bucket", gcs_bucket,
-        "--bq-source", "bq://kfx-test-project.beans.to_score", "--bq-dest", "bq://kfx-test-project.scored",
-        "--model-name", "beans1", "--job-id", "beans-predict-1", "--machine-type", "n1-highmem-2",
-    ])
+    code = main(
+        [
+            "submit",
+            "--pipeline",
+            "predict",
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            gcs_bucket,
+            "--bq-source",
+            "bq://kfx-test-project.beans.to_score",
+            "--bq-dest",
+            "bq://kfx-test-project.scored",
+            "--model-name",
+            "beans1",
+            "--job-id",
+            "beans-predict-1",
+            "--machine-type",
+            "n1-highmem-2",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     sent = created[0]["pipeline_job"]
     assert sent.display_name == "kfx-beans1-predict"
     values = dict(sent.runtime_config.parameter_values)
-    assert (values["bq_source"], values["bq_dest"]) == ("bq://kfx-test-project.beans.to_score", "bq://kfx-test-project.scored")
+    assert (values["bq_source"], values["bq_dest"]) == (
+        "bq://kfx-test-project.beans.to_score",
+        "bq://kfx-test-project.scored",
+    )
     assert (values["model_name"], values["machine_type"], values["prediction_format"]) == (
         "beans1",
         "n1-highmem-2",
         "bigquery",
     )
     assert sorted(sent.pipeline_spec["root"]["dag"]["tasks"]) == [
-        "default-vertex-model", "find-vertex-model", "generate-scoring-statistics", "import-scoring-data",
-        "model-batch-predict", "validate-scoring-statistics"]
+        "default-vertex-model",
+        "find-vertex-model",
+        "generate-scoring-statistics",
+        "import-scoring-data",
+        "model-batch-predict",
+        "validate-scoring-statistics",
+    ]
 
 
 def test_an_experiment_vertex_ai_refuses_is_one_sentence_and_submits_nothing(
@@ -364,10 +434,21 @@ def test_an_experiment_vertex_ai_refuses_is_one_sentence_and_submits_nothing(
         raise PermissionDenied("Permission 'aiplatform.metadataStores.get' denied")
 
     monkeypatch.setattr(MetadataServiceClient, "get_metadata_store", denied)
-    code = main([
-        "submit", "--project-id", "kfx-test-project", "--bucket", gcs_bucket, "--job-id", "beans-exp-2",
-        "--bq-source", "bq://kfx-test-project.beans.beans1", "--experiment", "beans-tuning",
-    ])
+    code = main(
+        [
+            "submit",
+            "--project-id",
+            "kfx-test-project",
+            "--bucket",
+            gcs_bucket,
+            "--job-id",
+            "beans-exp-2",
+            "--bq-source",
+            "bq://kfx-test-project.beans.beans1",
+            "--experiment",
+            "beans-tuning",
+        ]
+    )
     assert code == 1
     assert capsys.readouterr().err == (
         "kfx: error: Vertex AI Experiment 'beans-tuning' could not be found or created in kfx-test-project/us-central1 "
@@ -384,7 +465,11 @@ def test_job_and_submit_arguments_are_what_a_preview_shows(vertex_config, tmp_pa
     config = dataclasses.replace(vertex_config, experiment="beans-tuning", enable_caching=False)
     job = job_arguments(config, str(tmp_path / "job.yaml"))
     assert (job["display_name"], job["template_path"], job["project"], job["location"]) == (
-        "kfx-beans1", str(tmp_path / "job.yaml"), "kfx-test-project", "europe-west4")
+        "kfx-beans1",
+        str(tmp_path / "job.yaml"),
+        "kfx-test-project",
+        "europe-west4",
+    )
     assert job["enable_caching"] is False and job["job_id"] == vertex_config.job_id == "kfx-beans-test-run"
     assert job["pipeline_root"] == "gs://kfx-test-bucket/pipeline_root"
     assert job["labels"] == {"kfx-version": __version__.replace(".", "-")}
