@@ -155,7 +155,7 @@ def validate_statistics(
         SourceError: If ``previous_statistics_dir`` holds no training statistics.
     """
     from kfx import schema as schemas
-    from kfx import statistics, storage, validation
+    from kfx import statistics, storage, validation, validation_report
     from kfx.errors import SourceError
 
     stats = statistics.load_statistics(statistics_dir)
@@ -172,7 +172,7 @@ def validate_statistics(
     )
     found = validation.findings(result.anomalies) + validation.missing_findings(missing_features, champion)
     validation.write_anomalies(result.anomalies, anomalies_dir)
-    report = validation.report_markdown(
+    report = validation_report.report_markdown(
         found, list(stats), skew_threshold, result.comparisons, drift_threshold if previous is not None else None
     )
     storage.write_text(report_path, report)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from kfx import storage
 from kfx.contract import METADATA_FILE, MODEL_FILE
 from kfx.errors import SourceError
-from kfx.metrics import MAX_SHOWN_CLASSES, capped_confusion, classification_metrics, shown_classes
+from kfx.metrics import classification_metrics
 
 
 def load_model(model_dir: str, registry_version: bool = False):
@@ -184,130 +182,3 @@ def decide(
             f"within the tolerance {accuracy_tolerance}"
         )
     return True, f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy}; no champion to compare with"
-
-
-def confusion_matrix_figure(
-    labels: Sequence[str],
-    matrix: Sequence[Sequence[int]],
-    title: str = "Confusion matrix",
-    limit: int = MAX_SHOWN_CLASSES,
-):
-    """The confusion-matrix picture (rows true, columns predicted) as a matplotlib figure.
-
-    Each cell shows its count, in white on the darker half of the scale. Its size grows with the
-    classes, so a matrix of more than ``limit`` classes is drawn over the ``limit`` most confused
-    ones and one last row and column that sum the others (:func:`kfx.metrics.capped_confusion`),
-    and says so under the title: the picture stays at most ``limit + 1`` cells a side.
-
-    Args:
-        labels: Classes of the matrix, in its order.
-        matrix: The confusion matrix.
-        title: Title of the picture. Defaults to "Confusion matrix".
-        limit: Most classes drawn. Defaults to :data:`kfx.metrics.MAX_SHOWN_CLASSES`.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    shown, capped = capped_confusion([str(label) for label in labels], matrix, limit)
-    values = np.asarray(capped)
-    fig, ax = plt.subplots(figsize=(1.1 * len(shown) + 2.5, 1.0 * len(shown) + 2), dpi=100)
-    # The cell of the classes left out, predicted as one of them, would set the scale and pale every other cell.
-    scaled = values if len(shown) == len(labels) else np.append(values[:-1].ravel(), values[-1, :-1])
-    top = scaled.max()
-    ax.imshow(values, cmap="Blues", **({} if scaled is values else {"vmin": 0, "vmax": max(top, 1)}))
-    ticks = [_short(label) for label in shown]
-    ax.set_xticks(range(len(shown)), ticks, rotation=45, ha="right")
-    ax.set_yticks(range(len(shown)), ticks)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if len(shown) < len(labels):
-        title = f"{title}\n{_left_out_note(len(labels), len(shown) - 1)}"
-    ax.set_title(title)
-    dark = top / 2
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > dark else "black", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def _short(label: str, most: int = 28) -> str:
-    """A tick label of at most ``most`` characters: a long class name would push the matrix off the picture."""
-    return label if len(label) <= most else label[: most - 1] + "…"
-
-
-def _left_out_note(classes: int, shown: int) -> str:
-    return (
-        f"{shown} of {classes} classes: the most confused, then the most frequent; "
-        f"the other {classes - shown} are summed in the last row and column"
-    )
-
-
-def confusion_matrix_png(
-    labels: Sequence[str],
-    matrix: Sequence[Sequence[int]],
-    title: str = "Confusion matrix",
-    limit: int = MAX_SHOWN_CLASSES,
-) -> bytes:
-    """The confusion-matrix picture (see :func:`confusion_matrix_figure`) as PNG bytes."""
-    import matplotlib.pyplot as plt
-
-    fig = confusion_matrix_figure(labels, matrix, title, limit)
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    plt.close(fig)
-    return out.getvalue()
-
-
-def _threshold(result: dict[str, Any]) -> str:
-    return f"needs accuracy >= {result['min_accuracy']}"
-
-
-def evaluation_html(result: dict[str, Any], numbers: str = "", limit: int = MAX_SHOWN_CLASSES) -> str:
-    """A standalone HTML page with the headline metrics, the per-class table and the confusion matrix.
-
-    The table and the picture show at most ``limit`` classes (:func:`kfx.metrics.shown_classes`), so
-    the page stays small with any number of classes; a note then says how many are left out and
-    where every class's numbers are.
-
-    Args:
-        result: See :func:`evaluate_model`.
-        numbers: Where the full numbers are (the evaluation's JSON), named in the note.
-        limit: Most classes shown. Defaults to :data:`kfx.metrics.MAX_SHOWN_CLASSES`.
-    """
-    labels, matrix = result["confusion"]["labels"], result["confusion"]["matrix"]
-    shown = shown_classes(labels, matrix, limit)
-    png = confusion_matrix_png(labels, matrix, limit=limit)
-    rows = "".join(
-        f"<tr><td>{html.escape(str(label))}</td><td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td>"
-        f"<td>{m['f1']:.3f}</td><td>{m['support']}</td></tr>"
-        for label, m in ((label, result["per_class"][label]) for label in shown)
-    )
-    note = ""
-    if len(shown) < len(labels):
-        where = f" in {html.escape(numbers)}" if numbers else " in the evaluate step's metrics file"
-        note = (
-            f"<p class='left-out'>{len(shown)} of {len(labels)} classes shown here: the most confused, then the most "
-            f"frequent; the other {len(labels) - len(shown)} are left out of the table and summed in the last row and "
-            f"column of the matrix. Every class's precision, recall, F1 and the whole confusion matrix are{where} "
-            "(JSON).</p>"
-        )
-    verdict = "blessed" if result["blessed"] else "not blessed"
-    champion = result.get("champion")
-    versus = (
-        f"<p>Champion v{champion['version']} on the same rows: accuracy <b>{champion['accuracy']:.4f}</b>, "
-        f"macro-F1 {champion['macro_f1']:.4f}.</p>"
-        if champion
-        else "<p>No champion: the threshold alone decides.</p>"
-    )
-    return (
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
-        f"<h1>Model evaluation</h1><p>Test accuracy <b>{result['accuracy']:.4f}</b>, macro-F1 "
-        f"<b>{result['macro_f1']:.4f}</b> on {result['rows']} rows; {verdict}: "
-        f"{html.escape(result.get('reason') or _threshold(result))}.</p>{versus}{note}<table border='1' "
-        "cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-        f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-        "</p></body></html>\n"
-    )

@@ -67,12 +67,12 @@ def evaluate(
     """
     import json
 
-    from kfx import evaluation, storage
+    from kfx import evaluation, evaluation_page, storage
 
     result = evaluation.evaluate_model(model_dir, test_path, min_accuracy, champion, accuracy_tolerance, serving_ok)
     if numbers_path:
         storage.write_text(numbers_path, json.dumps(result))
-    storage.write_text(html_path, evaluation.evaluation_html(result, numbers=numbers_path))
+    storage.write_text(html_path, evaluation_page.evaluation_html(result, numbers=numbers_path))
     return result
 
 

@@ -29,9 +29,7 @@ from typing import Any, Optional
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
 from kfx.errors import ConfigError, ModelMismatch, ModelNotFound
-
-# Named in kfx.manifest (which checks them) and used through this module as before.
-from kfx.manifest import MANIFEST_FILE, SCHEMA_FILE, TRAIN_STATISTICS, write_manifest  # noqa: F401
+from kfx.manifest import SCHEMA_FILE, TRAIN_STATISTICS, write_manifest
 
 _VERSION = re.compile(r"^v(\d+)$")
 LATEST = "latest"

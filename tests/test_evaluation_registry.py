@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from kfx import evaluation, model_steps, registry
+from kfx import evaluation, evaluation_page, model_steps, registry
 from kfx.config import Config
 from kfx.errors import SourceError
 from kfx.metrics import classification_metrics
@@ -51,7 +51,7 @@ def test_evaluate_blesses_by_threshold(model_dir, sample_splits, tmp_path):
 
 
 def test_confusion_picture_is_a_png():
-    png = evaluation.confusion_matrix_png(["a", "b"], [[3, 1], [0, 4]])
+    png = evaluation_page.confusion_matrix_png(["a", "b"], [[3, 1], [0, 4]])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
 
 
@@ -300,7 +300,9 @@ def test_the_confusion_matrix_picture():
     import matplotlib.colors as colors
     import matplotlib.pyplot as plt
 
-    fig = evaluation.confusion_matrix_figure(["a", "b", "c"], [[5, 1, 0], [2, 3, 0], [0, 0, 10]], title="Test split")
+    fig = evaluation_page.confusion_matrix_figure(
+        ["a", "b", "c"], [[5, 1, 0], [2, 3, 0], [0, 0, 10]], title="Test split"
+    )
     try:
         ax = fig.axes[0]
         assert (tuple(fig.get_size_inches()), fig.dpi) == ((1.1 * 3 + 2.5, 5.0), 100)
@@ -332,14 +334,14 @@ def test_the_confusion_matrix_picture():
         assert {tuple(c[3:]) for c in cells} == {(9.0, "center", "center")}
     finally:
         plt.close(fig)
-    assert evaluation.confusion_matrix_figure(["a"], [[0]]).axes[0].texts[0].get_color() == "black"
+    assert evaluation_page.confusion_matrix_figure(["a"], [[0]]).axes[0].texts[0].get_color() == "black"
     plt.close("all")
-    assert evaluation.confusion_matrix_figure(["a"], [[1]]).axes[0].get_title() == "Confusion matrix"
+    assert evaluation_page.confusion_matrix_figure(["a"], [[1]]).axes[0].get_title() == "Confusion matrix"
     plt.close("all")
 
 
 def test_the_confusion_matrix_png_carries_its_title():
-    png = evaluation.confusion_matrix_png
+    png = evaluation_page.confusion_matrix_png
     assert png(["a", "b"], [[1, 0], [0, 1]]) == png(["a", "b"], [[1, 0], [0, 1]], "Confusion matrix")
     assert png(["a", "b"], [[1, 0], [0, 1]], "Train") != png(["a", "b"], [[1, 0], [0, 1]], "Test")
 
@@ -359,7 +361,7 @@ def test_the_evaluation_page():
         },
         "confusion": {"labels": ["a", "b"], "matrix": [[1, 1], [0, 2]]},
     }
-    page = evaluation.evaluation_html(result)
+    page = evaluation_page.evaluation_html(result)
     page = re.sub(r"base64,[A-Za-z0-9+/=]+'", "base64,PNG'", page)
     assert page == (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from kfx import comparators, statistics, validation
+from kfx import comparators, statistics, validation, validation_report
 from kfx import schema as schemas
 from kfx.config import Config
 from kfx.errors import AnomaliesFound, ConfigError
@@ -120,7 +120,7 @@ def test_report_and_error_list_each_feature(stats, damaged_stats, tmp_path):
     found = validation.findings(anomalies)
     # The default skew threshold, 0.15, catches Area measured three times larger in validation.
     assert ("train", "Area") in {(f.split, f.feature) for f in found}
-    report = validation.report_markdown(found, list(damaged_stats), 0.1)
+    report = validation_report.report_markdown(found, list(damaged_stats), 0.1)
     assert f"**{len(found)} anomalies found.**" in report
     assert "| test | Class | schema | Unexpected string values |" in report
     error = validation.anomalies_error(found)
@@ -450,7 +450,7 @@ def test_a_dataset_level_anomaly_is_a_finding_of_its_own(stats):
 
 def test_report_text_and_escaping():
     found = [validation.Finding("train", "x", "Odd", "a|b\nc"), validation.Finding("test", "y", "New", "z", "drift")]
-    assert validation.report_markdown(found, ["train", "test"], 0.15) == (
+    assert validation_report.report_markdown(found, ["train", "test"], 0.15) == (
         "# Data validation\n"
         "\n"
         "Checked splits: train, test; skew threshold train vs. validation: 0.15.\n"
@@ -462,7 +462,7 @@ def test_report_text_and_escaping():
         "| train | x | schema | Odd | a\\|b c |\n"
         "| test | y | drift | New | z |\n"
     )
-    assert validation.report_markdown([], ["train", "test"], 0.2) == (
+    assert validation_report.report_markdown([], ["train", "test"], 0.2) == (
         "# Data validation\n\nChecked splits: train, test; skew threshold train vs. validation: 0.2.\n\n"
         "No anomalies found: every split matches the schema and no feature is skewed.\n"
     )

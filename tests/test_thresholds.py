@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from kfx import comparators, statistics, thresholds, validation
+from kfx import comparators, statistics, thresholds, validation, validation_report
 from kfx import schema as schemas
 from kfx.config import Config
 from kfx.errors import AnomaliesFound, ConfigError, SourceError
@@ -94,14 +94,14 @@ def test_the_threshold_widens_for_a_small_table_and_the_report_says_why(wine_sta
     assert area.threshold == pytest.approx(0.15 + 0.0054, abs=1e-4)
     assert alcohol.threshold > 3 * area.threshold
 
-    report = validation.report_markdown(
+    report = validation_report.report_markdown(
         validation.findings(wine.anomalies), list(wine_stats), config.skew_threshold, wine.comparisons
     )
     assert "skew threshold train vs. validation: 0.15 plus a noise term per feature" in report
     assert "| alcohol | skew | Jensen-Shannon | " in report
     assert "| 0.5564 | 0.15 base + 0.4064 noise (142 train vs. 18 validation rows) |" in report
     assert "| target | skew | L-infinity | " in report
-    beans_report = validation.report_markdown([], list(beans_stats), config.skew_threshold, beans.comparisons)
+    beans_report = validation_report.report_markdown([], list(beans_stats), config.skew_threshold, beans.comparisons)
     assert "| 0.1554 | 0.15 base + 0.0054 noise (10887 train vs. 1362 validation rows) |" in beans_report
 
 

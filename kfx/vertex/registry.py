@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from kfx.contract import METADATA_FILE, MODEL_FILE
-from kfx.registry import EVALUATION_FILE, SCHEMA_FILE, TRAIN_STATISTICS, VERSION_FILES  # a local version's files
+from kfx.manifest import SCHEMA_FILE, TRAIN_STATISTICS
+from kfx.registry import EVALUATION_FILE, VERSION_FILES  # a local version's files
 
 BLESSED_LABEL = "kfx_blessed"
 ACCURACY_LABEL = "kfx_accuracy"

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from kfx import model_steps, registry
+from kfx import manifest, model_steps, registry
 from kfx.errors import KfxError
 
 FIX = "restore it from a copy you trust, or remove that version folder so the version before it is the newest."
@@ -322,7 +322,7 @@ def test_find_model_checks_every_file_later_steps_read_from_the_champion(copied)
     """find-model's check covers the schema and training statistics validation reads, not only the model:
     a version given a schema after its push is refused there, before any step reads it."""
     version = copied / "beans" / "v1"
-    (version / registry.SCHEMA_FILE).write_text('feature { name: "Area" type: FLOAT }\n')
+    (version / manifest.SCHEMA_FILE).write_text('feature { name: "Area" type: FLOAT }\n')
     champion = registry.resolve(str(copied), "beans")
     with pytest.raises(KfxError) as caught:
         registry.check_compatible(champion, "Class", ["Area"])

@@ -51,12 +51,13 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 def test_the_500_class_confusion_matrix_picture_is_bounded():
     out = _in_two_gigabytes(
-        "from kfx import evaluation\n"
-        "fig = evaluation.confusion_matrix_figure(labels, matrix.tolist(), title='Test split')\n"
+        "from kfx import evaluation_page\n"
+        "fig = evaluation_page.confusion_matrix_figure(labels, matrix.tolist(), title='Test split')\n"
         "ax = fig.axes[0]\n"
         "print(json.dumps({'inches': list(fig.get_size_inches()), 'texts': len(ax.texts), 'title': ax.get_title(),\n"
         "    'ticks': [t.get_text() for t in ax.get_xticklabels()], 'image': ax.get_images()[0].get_array().tolist(),\n"
-        "    'total': int(matrix.sum()), 'png': evaluation.confusion_matrix_png(labels, matrix.tolist()).hex()}))\n"
+        "    'total': int(matrix.sum()),\n"
+        "    'png': evaluation_page.confusion_matrix_png(labels, matrix.tolist()).hex()}))\n"
     )
     side = SHOWN + 1
     assert out["inches"] == [1.1 * side + 2.5, 1.0 * side + 2]
@@ -74,15 +75,15 @@ def test_the_500_class_confusion_matrix_picture_is_bounded():
 
 def test_the_500_class_evaluation_page_is_bounded_and_names_the_full_numbers():
     out = _in_two_gigabytes(
-        "from kfx import evaluation\n"
+        "from kfx import evaluation_page\n"
         "from kfx.metrics import classification_metrics\n"
         "true = [l for i, l in enumerate(labels) for _ in range(2)]\n"
         "pred = [labels[(i + 1) % n] if i % 7 == 0 and k == 0 else l for i, l in enumerate(labels) for k in range(2)]\n"
         "result = classification_metrics(true, pred, labels=labels)\n"
         "result.update(rows=len(true), min_accuracy=0.0, accuracy_tolerance=0.0, "
         "champion=None, blessed=True, reason='ok')\n"
-        "page = evaluation.evaluation_html(result)\n"
-        "named = evaluation.evaluation_html(result, numbers='runs/x/evaluate/metrics')\n"
+        "page = evaluation_page.evaluation_html(result)\n"
+        "named = evaluation_page.evaluation_html(result, numbers='runs/x/evaluate/metrics')\n"
         "print(json.dumps({'page': page, 'named': named, 'per_class': len(result['per_class'])}))\n"
     )
     page = out["page"]

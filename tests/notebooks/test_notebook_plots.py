@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kfx import plots
+from kfx import pipeline_plots, plots
 
 FEATURES = 17
 
@@ -60,7 +60,7 @@ def _local_pipeline():
 
 
 def test_pipeline_graph_of_the_local_pipeline():
-    graph = plots.pipeline_graph(_local_pipeline())
+    graph = pipeline_plots.pipeline_graph(_local_pipeline())
     assert sorted(graph.nodes) == sorted(
         ["import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
          "check-serving", "evaluate", "push-model"]
@@ -81,8 +81,8 @@ def test_pipeline_graph_is_the_same_from_the_compiled_yaml(tmp_path):
 
     path = str(tmp_path / "beans.yaml")
     compiler.Compiler().compile(_local_pipeline(), package_path=path)
-    from_function = plots.pipeline_graph(_local_pipeline())
-    from_yaml = plots.pipeline_graph(path)
+    from_function = pipeline_plots.pipeline_graph(_local_pipeline())
+    from_yaml = pipeline_plots.pipeline_graph(path)
     assert sorted(from_yaml.edges(data=True)) == sorted(from_function.edges(data=True))
 
 
@@ -131,7 +131,7 @@ def test_pipeline_graph_flattens_exit_handlers_and_conditions():
 
     config = Config(target="vertex", project_id="your-project", bucket="gs://your-bucket",
                     bq_source="bq://aju-dev-demos.beans.beans1", recipients=["you@example.com"])
-    graph = plots.pipeline_graph(build_pipeline(config))
+    graph = pipeline_plots.pipeline_graph(build_pipeline(config))
     labels = {d["label"] for _, d in graph.nodes(data=True)}
     push, notify = "push-vertex-model", "vertex-pipelines-notification-email"
     assert {"tabular-dataset-create", "find-vertex-model", "custom-training-job", "evaluate", push, notify} <= labels
@@ -143,14 +143,14 @@ def test_pipeline_graph_flattens_exit_handlers_and_conditions():
     # A step under a condition is drawn as a task that follows the step whose output gates it.
     gated = _gated_pipeline()
     assert "condition-1" in gated.pipeline_spec.root.dag.tasks  # the push is inside the condition's group
-    graph = plots.pipeline_graph(gated)
+    graph = pipeline_plots.pipeline_graph(gated)
     by_label = {d["label"]: n for n, d in graph.nodes(data=True)}
     assert "condition-1" not in by_label and graph.has_edge(by_label["evaluate"], by_label["push-model"])
     assert "blessed" in graph.edges[by_label["evaluate"], by_label["push-model"]]["artifacts"]
 
 
 def test_pipeline_figure_labels_every_step_and_artifact():
-    fig = plots.pipeline_figure(_local_pipeline())
+    fig = pipeline_plots.pipeline_figure(_local_pipeline())
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert {"import-dataset", "find-model", "generate-statistics", "infer-schema", "validate-statistics", "train",
             "check-serving", "evaluate", "push-model"} <= texts
