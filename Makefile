@@ -82,7 +82,7 @@ chromium:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 bench: setup
-	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_issue.py
 
 # Build the kfx and trainer images on this machine with buildah, on local stand-ins for the
 # base images, and smoke-run them (needs root; 8 to 10 minutes; see images/README.md).

@@ -161,7 +161,14 @@ class Stop:
                 (unless it had already ended on its own, with success).
         """
         self.check()
-        process = (self.warm and self.warm.start(full_command)) or processes.start_in_own_group(full_command)
+        from kfx.installed import without_satisfied_install
+
+        # A task whose packages_to_install are all installed here skips pip, which would only say so,
+        # and can then be forked from the warm process like any other Python component.
+        command = without_satisfied_install(full_command)
+        if command is not full_command:
+            print("kfx: packages_to_install already installed in this Python; pip not run")
+        process = (self.warm and self.warm.start(command)) or processes.start_in_own_group(command)
         self._child = process
         output = process.stdout
         assert output is not None, "a step's process is started with its output piped to kfx"
