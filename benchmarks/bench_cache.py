@@ -131,11 +131,11 @@ def large_import(rows: int) -> dict:
 
     from kfp import dsl
 
-    from kfx.disk import place_copy
     from kfx.components import import_dataset
     from kfx.config import Config
     from kfx.data import beans_path
     from kfx.digests import content_digest
+    from kfx.disk import place_copy
     from kfx.local import run_local
     from kfx.pipelines import arguments, local_values
 

@@ -74,7 +74,7 @@ def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
 
 def kfx_run(runs_dir: str, *options: str) -> tuple[float, dict]:
     seconds, proc = timed([KFX, "run", "--runs-dir", runs_dir, "--json", *options])
-    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
+    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])
 
 
 def states(summary: dict) -> dict[str, str]:
@@ -94,7 +94,8 @@ def one_pair(index: int) -> dict:
     with tempfile.TemporaryDirectory() as beans_runs, tempfile.TemporaryDirectory() as scratch:
         base_dir, team_runs, plain_root = (os.path.join(scratch, n) for n in ("in-process", "team", "plain"))
         (cold, first), (base, base_proc) = in_turn(
-            index, lambda: kfx_run(beans_runs), lambda: timed([sys.executable, "-c", BEANS, base_dir]))
+            index, lambda: kfx_run(beans_runs), lambda: timed([sys.executable, "-c", BEANS, base_dir])
+        )
         accuracy = json.loads(base_proc.stdout.strip().splitlines()[-1])["accuracy"]
         assert abs(accuracy - first["model"]["test_accuracy"]) < 1e-12, "both must train the same model"
 
@@ -106,34 +107,58 @@ def one_pair(index: int) -> dict:
         champion = {"found": True, "model_name": "beans", "version": "1", "uri": settled["champion"]["uri"]}
         os.makedirs(os.path.join(scratch, "train"))
         (svm_c, other), (svm_base, svm_proc) = in_turn(
-            index, lambda: kfx_run(beans_runs, "--svm-c", str(OTHER_SVM_C)),
-            lambda: timed([sys.executable, "-c", TRAIN_EVALUATE, json.dumps(splits), os.path.join(scratch, "train"),
-                           str(OTHER_SVM_C), json.dumps(champion)]))
+            index,
+            lambda: kfx_run(beans_runs, "--svm-c", str(OTHER_SVM_C)),
+            lambda: timed(
+                [
+                    sys.executable,
+                    "-c",
+                    TRAIN_EVALUATE,
+                    json.dumps(splits),
+                    os.path.join(scratch, "train"),
+                    str(OTHER_SVM_C),
+                    json.dumps(champion),
+                ]
+            ),
+        )
         assert [states(other)[n] for n in ("train", "check-serving", "evaluate")] == ["complete"] * 3, states(other)
         accuracy = json.loads(svm_proc.stdout.strip().splitlines()[-1])["accuracy"]
         assert abs(accuracy - other["model"]["test_accuracy"]) < 1e-12, "both must train the same model"
 
         (team, team_first), (plain, _) = in_turn(
-            index, lambda: kfx_run(team_runs, "--pipeline", f"{TEAM}:forest"),
-            lambda: timed([sys.executable, "-c", PLAIN_KFP, TEAM, plain_root]))
+            index,
+            lambda: kfx_run(team_runs, "--pipeline", f"{TEAM}:forest"),
+            lambda: timed([sys.executable, "-c", PLAIN_KFP, TEAM, plain_root]),
+        )
         assert set(states(team_first).values()) == {"complete"}, states(team_first)
         team_again_s, team_again = kfx_run(team_runs, "--pipeline", f"{TEAM}:forest")
         assert set(states(team_again).values()) == {"cached"}, states(team_again)
 
     figures = {
-        "cold_s": round(cold, 2), "in_process_s": round(base, 2), "cold_ratio": round(cold / base, 3),
-        "svm_c_s": round(svm_c, 2), "svm_c_in_process_s": round(svm_base, 2), "svm_c_ratio": round(svm_c / svm_base, 3),
-        "identical_s": round(identical, 2), "identical_pct": round(100 * identical / cold, 1),
-        "team_s": round(team, 2), "team_plain_kfp_s": round(plain, 2), "team_ratio": round(team / plain, 3),
-        "team_identical_s": round(team_again_s, 2), "team_identical_pct": round(100 * team_again_s / team, 1),
+        "cold_s": round(cold, 2),
+        "in_process_s": round(base, 2),
+        "cold_ratio": round(cold / base, 3),
+        "svm_c_s": round(svm_c, 2),
+        "svm_c_in_process_s": round(svm_base, 2),
+        "svm_c_ratio": round(svm_c / svm_base, 3),
+        "identical_s": round(identical, 2),
+        "identical_pct": round(100 * identical / cold, 1),
+        "team_s": round(team, 2),
+        "team_plain_kfp_s": round(plain, 2),
+        "team_ratio": round(team / plain, 3),
+        "team_identical_s": round(team_again_s, 2),
+        "team_identical_pct": round(100 * team_again_s / team, 1),
         "cold_steps_s": {s["name"]: s["seconds"] for s in first["steps"]},
         "svm_c_steps_s": {s["name"]: s["seconds"] for s in other["steps"]},
         "team_steps_s": {s["name"]: s["seconds"] for s in team_first["steps"]},
     }
-    print(f"pair {index + 1}: cold {cold:.1f} s / in-process {base:.1f} s = {cold / base:.2f}; "
-          f"--svm-c {svm_c:.1f} s / {svm_base:.1f} s = {svm_c / svm_base:.2f}; identical {identical:.2f} s "
-          f"({figures['identical_pct']} %); team {team:.1f} s / plain kfp.local {plain:.1f} s = {team / plain:.2f}, "
-          f"its re-run {team_again_s:.2f} s ({figures['team_identical_pct']} %)", flush=True)
+    print(
+        f"pair {index + 1}: cold {cold:.1f} s / in-process {base:.1f} s = {cold / base:.2f}; "
+        f"--svm-c {svm_c:.1f} s / {svm_base:.1f} s = {svm_c / svm_base:.2f}; identical {identical:.2f} s "
+        f"({figures['identical_pct']} %); team {team:.1f} s / plain kfp.local {plain:.1f} s = {team / plain:.2f}, "
+        f"its re-run {team_again_s:.2f} s ({figures['team_identical_pct']} %)",
+        flush=True,
+    )
     return figures
 
 
@@ -157,8 +182,16 @@ def main(argv=None) -> int:
         return statistics.median(p[key] for p in pairs)
 
     result: dict = {"pairs": pairs, "medians": {}, "checks": {}}
-    for key in ("cold_s", "in_process_s", "svm_c_s", "svm_c_in_process_s", "identical_s", "team_s",
-                "team_plain_kfp_s", "team_identical_s"):
+    for key in (
+        "cold_s",
+        "in_process_s",
+        "svm_c_s",
+        "svm_c_in_process_s",
+        "identical_s",
+        "team_s",
+        "team_plain_kfp_s",
+        "team_identical_s",
+    ):
         result["medians"][key] = median(key)
     width = max(len(r[0]) for r in ROWS)
     print(f"\n{'what':<{width}}  {'median':>8}  {'spread (min-max)':>17}  {'target':<8} result")
@@ -171,9 +204,11 @@ def main(argv=None) -> int:
         result["medians"][key] = value
         result["checks"][what] = {"median": value, "min": min(values), "max": max(values), "target": target, "pass": ok}
     m = result["medians"]
-    print(f"(medians of {len(pairs)} pairs: cold {m['cold_s']} s, in one process {m['in_process_s']} s; --svm-c "
-          f"{m['svm_c_s']} s, in one process {m['svm_c_in_process_s']} s; identical {m['identical_s']} s; team "
-          f"{m['team_s']} s, plain kfp.local {m['team_plain_kfp_s']} s, its re-run {m['team_identical_s']} s)")
+    print(
+        f"(medians of {len(pairs)} pairs: cold {m['cold_s']} s, in one process {m['in_process_s']} s; --svm-c "
+        f"{m['svm_c_s']} s, in one process {m['svm_c_in_process_s']} s; identical {m['identical_s']} s; team "
+        f"{m['team_s']} s, plain kfp.local {m['team_plain_kfp_s']} s, its re-run {m['team_identical_s']} s)"
+    )
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "issue.json"), "w") as f:
         json.dump(result, f, indent=2)

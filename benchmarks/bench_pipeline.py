@@ -1,6 +1,7 @@
 """Benchmark of the local beans pipeline: model quality and speed, side by side.
 
-Run with ``.venv/bin/python benchmarks/bench_pipeline.py`` (``make bench`` runs ``benchmarks/bench_issue.py``). It measures:
+Run with ``.venv/bin/python benchmarks/bench_pipeline.py`` (``make bench`` runs
+``benchmarks/bench_issue.py``). It measures:
 
 - the test accuracy and macro-F1 of the pipeline's model on the full beans table
   with the default seed, next to the best published accuracy (Koklu & Ozkan 2020,

@@ -51,4 +51,4 @@ def import_kfp_lean() -> None:
         else:
             os.environ[_FLAG] = before
     if not hasattr(kfp, "__getattr__"):
-        kfp.__getattr__ = _lazy
+        kfp.__getattr__ = _lazy  # type: ignore[method-assign]  # a module-level __getattr__ (PEP 562)

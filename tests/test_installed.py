@@ -54,20 +54,24 @@ def test_the_team_trainers_installs_are_read_and_its_python_command_runs_alone()
     assert parts.modules == ("kfp.dsl.executor_main",) and "def train_forest(" in parts.source
 
 
-@pytest.mark.parametrize("packages, options", [
-    (("kfx-surely-not-an-installed-package",), {}),
-    (("scikit-learn>=999",), {}),
-    (("pandas", "git+https://example.invalid/pandas.git"), {}),
-    (("./local/package",), {}),
-])
+@pytest.mark.parametrize(
+    "packages, options",
+    [
+        (("kfx-surely-not-an-installed-package",), {}),
+        (("scikit-learn>=999",), {}),
+        (("pandas", "git+https://example.invalid/pandas.git"), {}),
+        (("./local/package",), {}),
+    ],
+)
 def test_anything_not_installed_as_asked_keeps_pip_in_front(packages, options):
     command = full_command(with_packages(*packages, **options))
     assert without_satisfied_install(command) is command
 
 
 def test_a_requirement_for_another_python_or_from_another_index_needs_nothing_here():
-    command = full_command(with_packages("pandas", 'nothing-here; python_version < "3"',
-                                         pip_index_urls=["https://example.invalid/simple"]))
+    command = full_command(
+        with_packages("pandas", 'nothing-here; python_version < "3"', pip_index_urls=["https://example.invalid/simple"])
+    )
     assert install_requirements(command)[-1][0] == ["pandas", 'nothing-here; python_version < "3"']
     assert without_satisfied_install(command) == command[3:]
 
@@ -82,14 +86,16 @@ def test_a_package_whose_dependency_is_missing_is_not_satisfied_unless_no_deps(t
     info.mkdir()
     (info / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: kfx-fake-trainer\nVersion: 1.0\nRequires-Dist: kfx-missing-dependency\n"
-        "Requires-Dist: pandas\nRequires-Dist: other-missing; extra == \"gpu\"\n")
+        'Requires-Dist: pandas\nRequires-Dist: other-missing; extra == "gpu"\n'
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert satisfied("kfx-fake-trainer==1.0", deps=False)
     assert not satisfied("kfx-fake-trainer==1.0")
     assert not satisfied("kfx-fake-trainer==2.0", deps=False)
     (info / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: kfx-fake-trainer\nVersion: 1.0\nRequires-Dist: pandas\n"
-        "Requires-Dist: other-missing; extra == \"gpu\"\n")
+        'Requires-Dist: other-missing; extra == "gpu"\n'
+    )
     assert satisfied("kfx-fake-trainer")  # the extra's dependency only counts when the extra is asked for
     assert not satisfied("kfx-fake-trainer[gpu]")
 
@@ -110,8 +116,14 @@ def test_kfp_imported_lean_has_no_cluster_client_until_asked_and_leaves_the_envi
     env = {k: v for k, v in os.environ.items() if k != "_KFP_RUNTIME"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"lean": True, "flag": None, "client": "Client", "same": True,
-                                       "components": "kfp.components", "pipeline": True}
+    assert json.loads(proc.stdout) == {
+        "lean": True,
+        "flag": None,
+        "client": "Client",
+        "same": True,
+        "components": "kfp.components",
+        "pipeline": True,
+    }
 
 
 PIPELINE = '''
@@ -138,16 +150,30 @@ def test_kfx_run_forks_a_task_whose_packages_are_installed_without_pip_or_the_cl
     (tmp_path / "installed.py").write_text(PIPELINE)
     runs = tmp_path / "runs"
     # The CLI's own main in a child process, which then says which modules it imported.
-    code = ("import json, sys\nfrom kfx.cli import main\nstatus = main(sys.argv[1:])\n"
-            "print(json.dumps({'status': status, 'modules': sorted(sys.modules)}))")
+    code = (
+        "import json, sys\nfrom kfx.cli import main\nstatus = main(sys.argv[1:])\n"
+        "print(json.dumps({'status': status, 'modules': sorted(sys.modules)}))"
+    )
     proc = subprocess.run(
-        [sys.executable, "-c", code, "run", "--pipeline", f"{tmp_path}/installed.py:installed", "--runs-dir", str(runs),
-         "--json"],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            code,
+            "run",
+            "--pipeline",
+            f"{tmp_path}/installed.py:installed",
+            "--runs-dir",
+            str(runs),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     output, last = proc.stdout.rstrip().rsplit("\n", 1)
-    summary, imported = json.loads(output[output.index("{"):]), json.loads(last)
+    summary, imported = json.loads(output[output.index("{") :]), json.loads(last)
     assert imported["status"] == 0
     assert [s["state"] for s in summary["steps"]] == ["complete"]
     assert "-m kfx.warm" in summary["parent"]["Output"]  # forked by the run's warm process, not started fresh
