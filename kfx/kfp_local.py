@@ -1,16 +1,14 @@
 """The one module of kfx that knows kfp.local's private internals.
 
-kfp's public local API is ``kfp.local.init`` and its runners. What kfx adds around a
-local run (listeners, caching, clean stops, the warm process) needs more: it replaces
-kfp.local's task runner and its subprocess runner, builds the executor input kfp.local
-would build, and reads the ``sh -ec`` command a Python component runs. None of that is
-public, so it is all here, named in :data:`INTERNALS`, written for :data:`KFP_VERSION`.
+kfp's public local API is ``kfp.local.init`` and its runners. What kfx adds around a local run (listeners,
+caching, clean stops, the warm process) needs more: it replaces kfp.local's task runner and its subprocess
+runner, builds the executor input kfp.local would build, and reads the ``sh -ec`` command a Python component
+runs. None of that is public, so it is all here, named in :data:`INTERNALS`, written for :data:`KFP_VERSION`.
 
-A local run calls :func:`check_for_run` before anything starts: on another kfp it warns
-in one sentence naming both versions, and where an internal kfx uses is gone or takes
-other parameters it stops with one sentence (:class:`KfpLocalMismatch`) instead of an
-``AttributeError`` half way through the run. ``tests/test_kfp_local_contract.py`` checks
-the same internals, and the command's shape, on the kfp installed.
+A local run calls :func:`check_for_run` before anything starts: on another kfp it warns in one sentence naming
+both versions, and where an internal kfx uses is gone or takes other parameters it stops with one sentence
+(:class:`KfpLocalMismatch`) instead of an ``AttributeError`` half way through the run.
+``tests/test_kfp_local_contract.py`` checks the same internals, and the command's shape, on the kfp installed.
 
 Importing this module imports no kfp; each function imports what it needs.
 """

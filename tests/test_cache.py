@@ -106,7 +106,7 @@ def test_the_key_follows_parameters_input_content_and_files_parameters_name(tmp_
 
 
 def test_recorded_artifact_properties_carry_the_digests_of_the_artifact_and_of_what_its_metadata_names():
-    from kfx.lineage.recorder import artifact_record
+    from kfx.lineage.records import artifact_record
 
     pushed = dsl.Artifact(uri="/runs/r/job/push-model/pushed_model")
     pushed.metadata.update(pushed=True, version=3.0, uri="/registry/beans/v3", model_name="beans")
