@@ -14,7 +14,7 @@ export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: setup run test test-fast mutation notebooks test-notebooks docs test-docs chromium bench images lock clean
+.PHONY: setup run test test-install test-fast mutation notebooks test-notebooks docs test-docs chromium bench images lock clean
 
 setup: $(STAMP)
 
@@ -30,11 +30,16 @@ run: setup
 
 # The browser test of the course pages (marker docs) needs the pages, which `make notebooks docs`
 # builds, and Chromium, which `make test-docs` installs: it runs there, not here.
+# The tests that really pip install kfx into new environments (marker install, several minutes each)
+# run in `make test-install`, which .ci/run runs too.
 test: setup
-	$(BIN)/python -m pytest -m "not docs"
+	$(BIN)/python -m pytest -m "not docs and not install"
+
+test-install: setup
+	$(BIN)/python -m pytest -m install
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks and not docs"
+	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks and not docs and not install"
 
 # Mutation testing: mutmut mutates the core modules (setup.cfg [mutmut]) and runs the fast tests
 # against each mutant, two at a time; MUTANTS="kfx.registry*" limits it to one module. See docs/mutation.md.
