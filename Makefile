@@ -32,8 +32,9 @@ run: setup
 # builds, and Chromium, which `make test-docs` installs: it runs there, not here.
 # The tests that really pip install kfx into new environments (marker install, several minutes each)
 # run in `make test-install`, which .ci/run runs too. `make test` spreads the rest over one worker
-# per core (pytest-xdist), a test module at a time, so a module's costly fixture (a trained model,
-# a pipeline run) is made once; PYTEST_XDIST_AUTO_NUM_WORKERS=N chooses another number of workers.
+# per core (pytest-xdist), a test module at a time (tests/lineage whole: tests/conftest.py), so a
+# module's costly fixture (a trained model, a pipeline run) is made once; PYTEST_XDIST_AUTO_NUM_WORKERS=N
+# chooses another number of workers.
 test: setup
 	$(BIN)/python -m pytest -m "not docs and not install" -n auto --dist loadfile
 
