@@ -14,7 +14,7 @@ export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: setup run test test-fast lint mutation notebooks test-notebooks docs test-docs chromium bench images lock clean
+.PHONY: setup run test test-install test-fast lint mutation notebooks test-notebooks docs test-docs chromium bench images lock clean
 
 setup: $(STAMP)
 
@@ -30,11 +30,19 @@ run: setup
 
 # The browser test of the course pages (marker docs) needs the pages, which `make notebooks docs`
 # builds, and Chromium, which `make test-docs` installs: it runs there, not here.
+# The tests that really pip install kfx into new environments (marker install, several minutes each)
+# run in `make test-install`, which .ci/run runs too. `make test` spreads the rest over one worker
+# per core (pytest-xdist), a test module at a time (tests/lineage whole: tests/conftest.py), so a
+# module's costly fixture (a trained model, a pipeline run) is made once; PYTEST_XDIST_AUTO_NUM_WORKERS=N
+# chooses another number of workers.
 test: setup
-	$(BIN)/python -m pytest -m "not docs"
+	$(BIN)/python -m pytest -m "not docs and not install" -n auto --dist loadfile
+
+test-install: setup
+	$(BIN)/python -m pytest -m install
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks and not docs"
+	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks and not docs and not install"
 
 # Lint, format check and type check, as configured in pyproject.toml (ruff over the repository,
 # mypy over kfx and trainer). All three run even when one fails, and make fails if any did.

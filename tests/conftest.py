@@ -118,3 +118,19 @@ def ctrl_c_reaches_python():
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, before)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist with ``--dist loadfile`` (``make test``): a worker takes a test module at a time,
+    as loadfile does, but the whole of tests/lineage at once, because its modules share the session's
+    pipeline runs (tests/lineage/conftest.py), which two workers would each make again."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndLineage(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/lineage" if module.startswith("tests/lineage/") else module
+
+    return ModulesAndLineage(config, log)

@@ -31,10 +31,23 @@ def report(out: dsl.OutputPath(str), fail: bool, sleep: float):
         raise SystemExit(3)
 
 
+def has_imported_scikit_learn(pid: int) -> bool:
+    """Whether the warm process ``pid`` has loaded sklearn.svm's extension (PRELOAD imports sklearn.base before)."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "/sklearn/svm/_libsvm." in f.read()
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def server():
     warm = WarmServer()
-    time.sleep(3)  # time to import what it preloads; a step asked for earlier starts with less
+    # A step asked for earlier starts with less imported. That takes about 3 s on a quiet machine,
+    # much longer on a busy one (other tests running beside these), so wait for it, not for a time.
+    deadline = time.monotonic() + 120
+    while not has_imported_scikit_learn(warm.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
     yield warm
     warm.close()
 

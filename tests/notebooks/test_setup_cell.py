@@ -1,8 +1,9 @@
 """The notebooks' setup cell (kfx/course/setup_cell.py) run as a script by real interpreters.
 
 Every run gets its own HOME, Jupyter data folder, kernel home and PATH under tmp_path, so
-nothing of the user's is read or touched. The installs of the whole lock are marked slow
-(2.5 to 5 minutes each on a 2-core machine); pip may keep its cache in the repository's .cache/pip, as CI does.
+nothing of the user's is read or touched. The tests that run pip in a new environment are marked install
+(the installs of the whole lock take 2.5 to 5 minutes each on a 2-core machine): `make test-install` runs them,
+`make test` does not; pip may keep its cache in the repository's .cache/pip, as CI does.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ def fresh_venv(tmp_path) -> str:
     return str(tmp_path / "fresh" / "bin" / "python")
 
 
+@pytest.mark.install
 def test_a_failed_install_raises_with_pips_last_lines(tmp_path):
     checkout = tmp_path / "checkout"
     (checkout / "kfx").mkdir(parents=True)
@@ -176,7 +178,7 @@ def installed_versions(python: str) -> dict[str, str]:
     return {name.lower().replace("_", "-"): version for name, version in found.items()}
 
 
-@pytest.mark.slow
+@pytest.mark.install
 def test_python_311_without_kfx_installs_the_checkout_with_the_lock_and_asks_for_a_restart(tmp_path):
     python = fresh_venv(tmp_path)
     done = run_setup(python, isolated_env(tmp_path, path=SYSTEM_PATH), timeout=1500)
@@ -191,7 +193,7 @@ def test_python_311_without_kfx_installs_the_checkout_with_the_lock_and_asks_for
     assert (again.returncode, again.stdout) == (0, f"kfx 0.1.0 ready on Python {version_of(python)}\n")
 
 
-@pytest.mark.slow
+@pytest.mark.install
 def test_other_python_makes_a_python_311_kfx_kernel_then_finds_it(tmp_path):
     python, base = pyenv_python("12"), pyenv_python("11")
     env = isolated_env(tmp_path, path=SYSTEM_PATH, KFX_PYTHON=base)
@@ -257,7 +259,7 @@ def test_kfx_notebooks_write_setup_cell_command(tmp_path, kfx_cli):
     assert "--write-setup-cell" in kfx_cli("notebooks", "--help").stdout
 
 
-@pytest.mark.slow
+@pytest.mark.install
 def test_in_a_jupyter_kernel_on_another_python_the_stop_shows_as_its_message_alone(tmp_path, monkeypatch):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
