@@ -134,7 +134,7 @@ def test_called_without_options_the_components_use_the_configurations_defaults(s
 
     config = Config()
     for name in ("import_dataset", "generate_statistics", "train", "evaluate", "validate_statistics"):
-        plain = inspect.signature(getattr(steps, name)).parameters.values()
+        plain = inspect.signature(getattr(data_steps, name, None) or getattr(model_steps, name)).parameters.values()
         assert [p.name for p in plain if p.name in vars(config) and p.default is not p.empty] == [], name
     made = {s: dsl.Dataset(name=s, uri=str(tmp_path / s), metadata={}) for s in ("train_data", "validation_data", "test_data")}
     components.import_dataset.python_func(source=sample_csv, **made)
