@@ -195,6 +195,19 @@ def recorded_train(tmp_path):
     return recorder.store, split, event
 
 
+def test_an_output_value_read_back_is_cast_to_the_type_its_component_declares():
+    """The store's JSON hands back 3.0 for an int and 1 for a bool: kfp.local hands the declared type on."""
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    kinds = pipeline_spec_pb2.ParameterType.ParameterTypeEnum
+    cast = cache._cast
+    assert type(cast(3.0, kinds.NUMBER_INTEGER)) is int and cast(3.0, kinds.NUMBER_INTEGER) == 3
+    assert type(cast(2, kinds.NUMBER_DOUBLE)) is float
+    assert cast(1, kinds.BOOLEAN) is True and cast(0, kinds.BOOLEAN) is False
+    assert cast(7, kinds.STRING) == "7"
+    assert cast({"a": 1}, kinds.STRUCT) == {"a": 1}  # a type with no cast is handed on as read
+
+
 def test_a_completed_step_is_reused_as_a_copy_with_its_exact_values(tmp_path, recorded_train):
     store, split, first = recorded_train
     assert first.digests == {"model": digests.content_digest(first.outputs["model"].uri)}
