@@ -166,6 +166,177 @@ def test_only_executions_that_completed_are_candidates(tmp_path):
     assert recorder.store.reusable_executions("no-such-key") == []
 
 
+def _train_event(split, root, **parameters) -> TaskEvent:
+    return TaskEvent("train", "running", 0.0, parameters=parameters or {"svm_c": 10.0, "seed": 42},
+                     input_artifacts={"train_data": [dsl.Dataset(uri=str(split))]}, task_root=str(root))
+
+
+def _train_task(split) -> dict:
+    """_task() with the arguments kfp.local passes: every input artifact (the split) and parameter."""
+    task = _task()
+    inputs = task["component_spec"].input_definitions
+    task["arguments"] = {**{name: dsl.Dataset(uri=str(split)) for name in inputs.artifacts},
+                         **{name: 1 for name in inputs.parameters}}
+    return task
+
+
+@pytest.fixture
+def recorded_train(tmp_path):
+    """A store holding one complete execution of train (run-a), made through the cache's hooks as a run makes it."""
+    from kfx.lineage.recorder import LineageRecorder
+
+    split = tmp_path / "train_data"
+    split.write_text("a,b\n1,2\n")
+    recorder = LineageRecorder(Config(runs_dir=str(tmp_path / "runs")), run_id="run-a", draw=False)
+    steps = cache.StepCache(recorder.store, reuse=True)
+    event = _train_event(split, tmp_path / "run-a" / "train")
+    assert steps.before(event, _train_task(split)) is None  # an empty store: the step runs
+    recorder.task_started(event)
+    model = dsl.Model(uri=str(tmp_path / "run-a" / "train" / "model"))
+    os.makedirs(model.uri)
+    with open(os.path.join(model.uri, "model.joblib"), "wb") as f:
+        f.write(b"fitted")
+    model.metadata.update(framework="scikit-learn")
+    event.state, event.ended = "complete", 1.0
+    event.outputs = {"model": model, "validation_accuracy": 0.9264782276546982, "test_accuracy": 1.0}
+    steps.after(event)
+    recorder.task_finished(event)
+    assert recorder.error == "" and steps.error == "" and steps.not_kept == []
+    return recorder.store, split, event
+
+
+def test_an_output_value_read_back_is_cast_to_the_type_its_component_declares():
+    """The store's JSON hands back 3.0 for an int and 1 for a bool: kfp.local hands the declared type on."""
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    kinds = pipeline_spec_pb2.ParameterType.ParameterTypeEnum
+    cast = cache._cast
+    assert type(cast(3.0, kinds.NUMBER_INTEGER)) is int and cast(3.0, kinds.NUMBER_INTEGER) == 3
+    assert type(cast(2, kinds.NUMBER_DOUBLE)) is float
+    assert cast(1, kinds.BOOLEAN) is True and cast(0, kinds.BOOLEAN) is False
+    assert cast(7, kinds.STRING) == "7"
+    assert cast({"a": 1}, kinds.STRUCT) == {"a": 1}  # a type with no cast is handed on as read
+
+
+def test_a_completed_step_is_reused_as_a_copy_with_its_exact_values(tmp_path, recorded_train):
+    store, split, first = recorded_train
+    assert first.digests == {"model": digests.content_digest(first.outputs["model"].uri)}
+    event = _train_event(split, tmp_path / "run-b" / "train")
+    reused = cache.StepCache(store, reuse=True).before(event, _train_task(split))
+    assert event.cache_key == first.cache_key and event.cached_from == "run-a/train"
+    assert set(reused) == {"model", "validation_accuracy", "test_accuracy"}
+    # The exact values, as the types kfp.local hands on: 1.0 stays a float, not the int JSON could make of it.
+    assert reused["validation_accuracy"] == 0.9264782276546982
+    assert reused["test_accuracy"] == 1.0 and type(reused["test_accuracy"]) is float
+    placed = reused["model"]
+    assert placed.uri == str(tmp_path / "run-b" / "train" / "model")
+    with open(os.path.join(placed.uri, "model.joblib"), "rb") as f:
+        assert f.read() == b"fitted"
+    assert not os.path.samefile(os.path.join(placed.uri, "model.joblib"),
+                                os.path.join(first.outputs["model"].uri, "model.joblib"))
+    assert placed.metadata["framework"] == "scikit-learn"
+    assert event.digests == first.digests
+
+
+def test_a_reused_execution_is_named_by_where_its_outputs_came_from(tmp_path, recorded_train):
+    """A cached execution is reused in turn, and names the execution that made the outputs."""
+    from kfx.lineage.recorder import LineageRecorder
+
+    store, split, first = recorded_train
+    recorder = LineageRecorder(Config(runs_dir=str(tmp_path / "runs")), run_id="run-b", draw=False)
+    steps = cache.StepCache(recorder.store, reuse=True)
+    event = _train_event(split, tmp_path / "run-b" / "train")
+    recorder.task_started(event)
+    event.outputs = steps.before(event, _train_task(split))
+    event.state, event.ended = "cached", 1.0
+    recorder.task_finished(event)
+    later = _train_event(split, tmp_path / "run-c" / "train")
+    assert cache.StepCache(recorder.store, reuse=True).before(later, _train_task(split)) is not None
+    assert later.cached_from == "run-a/train"
+
+
+def test_no_reuse_when_turned_off_for_the_run_or_the_task_or_another_input(tmp_path, recorded_train):
+    store, split, first = recorded_train
+    off = _train_event(split, tmp_path / "off" / "train")
+    assert cache.StepCache(store, reuse=False).before(off, _train_task(split)) is None
+    assert off.cache_key == first.cache_key and off.cached_from == ""  # the key is still worked out
+    steps = cache.StepCache(store, reuse=True)
+    steps.uncached = frozenset({"train"})
+    assert steps.before(_train_event(split, tmp_path / "uncached" / "train"), _train_task(split)) is None
+    other = _train_event(split, tmp_path / "other" / "train", svm_c=2.0, seed=42)
+    assert cache.StepCache(store, reuse=True).before(other, _train_task(split)) is None
+    assert other.cache_key.startswith("sha256:") and other.cache_key != first.cache_key
+    assert not os.path.exists(tmp_path / "off" / "train" / "model")
+
+
+def test_an_output_changed_since_its_step_is_not_reused_and_leaves_nothing_placed(tmp_path, recorded_train):
+    store, split, first = recorded_train
+    with open(os.path.join(first.outputs["model"].uri, "model.joblib"), "ab") as f:
+        f.write(b" and edited")
+    event = _train_event(split, tmp_path / "run-b" / "train")
+    assert cache.StepCache(store, reuse=True).before(event, _train_task(split)) is None
+    assert event.cached_from == "" and event.digests == {}
+    assert not os.path.exists(tmp_path / "run-b" / "train")
+
+
+def test_a_file_read_while_the_step_ran_that_changed_drops_the_key_and_the_run_says_so(tmp_path, capsys):
+    split = tmp_path / "train_data"
+    split.write_text("a,b\n1,2\n")
+    steps = cache.StepCache(None, reuse=True)
+    event = _train_event(split, tmp_path / "run" / "train")
+    assert steps.before(event, _task()) is None and event.cache_key
+    split.write_text("a,b\n1,3\n")
+    event.state = "complete"
+    steps.after(event)
+    assert event.cache_key == ""
+    assert steps.not_kept == [
+        f"{split} (input train_data) changed while train ran, so its outputs stay in this run but no later run reuses them"
+    ]
+    summary: dict = {}
+    steps.run_finished("run-x", summary)
+    assert summary == {"cache_not_kept": steps.not_kept}
+    assert capsys.readouterr().err == f"kfx: warning: {steps.not_kept[0]}\n"
+
+
+def test_a_caching_error_is_said_once_and_the_later_steps_run_without_the_cache(tmp_path, capsys):
+    steps = cache.StepCache(None, reuse=True)
+    task = _task()
+    broken = dict(task, component_spec=None)  # a task the key cannot be worked out for
+    event = _train_event(tmp_path / "none", tmp_path / "run" / "train")
+    assert steps.before(event, broken) is None
+    assert steps.error.startswith("AttributeError: ") and steps.error.endswith(
+        "; the steps after it ran without the cache")
+    first_error = steps.error
+    later = _train_event(tmp_path / "none", tmp_path / "run" / "train")
+    assert steps.before(later, task) is None and later.cache_key == "" and steps.error == first_error
+    summary: dict = {}
+    steps.run_finished("run-x", summary)
+    assert summary == {"cache_error": first_error}
+    assert capsys.readouterr().err == f"kfx: warning: step caching stopped in run run-x: {first_error}\n"
+
+
+def test_the_cache_of_a_run_opens_the_store_only_when_there_is_one_to_read(tmp_path):
+    from kfx.lineage.store import LineageStore
+
+    config = Config(runs_dir=str(tmp_path / "runs"))
+    assert cache.open_cache(config, None) is None  # no store yet: nothing to reuse
+    assert cache.open_cache(Config(runs_dir=str(tmp_path / "runs"), enable_caching=False), None) is None
+    os.makedirs(os.path.dirname(config.resolved_metadata_path), exist_ok=True)
+    with open(config.resolved_metadata_path, "w") as f:
+        f.write("not a database")
+    unusable = cache.open_cache(config, None)
+    assert unusable.store is None and unusable.reuse is False
+    assert unusable.error.startswith("LineageError: ") and "metadata.sqlite" in unusable.error
+    os.remove(config.resolved_metadata_path)
+    LineageStore(config.resolved_metadata_path, create=True)
+    opened = cache.open_cache(config, None, frozenset({"push-model"}))
+    assert opened.reuse is True and opened.store is not None and opened.uncached == frozenset({"push-model"})
+    assert opened.error == ""
+    store = LineageStore(str(tmp_path / "own.sqlite"), create=True)
+    off = cache.open_cache(Config(runs_dir=str(tmp_path / "runs"), enable_caching=False), store)
+    assert off.store is store and off.reuse is False
+
+
 # -- real runs -------------------------------------------------------------------------------------
 
 

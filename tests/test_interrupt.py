@@ -181,6 +181,22 @@ def test_a_signal_the_process_was_told_to_ignore_stays_ignored():
         signal.signal(signal.SIGINT, before)
 
 
+def test_a_stop_asked_for_in_code_is_a_sigint_and_the_first_signal_is_the_one_reported():
+    """Stop.request is how a bare KeyboardInterrupt (a notebook's interrupt) becomes a stop; no process runs."""
+    stop = Stop()
+    assert not stop.requested
+    stop.check()  # nothing asked: no stop
+    stop.request()
+    assert stop.requested and stop.signum == signal.SIGINT
+    stop.request(signal.SIGTERM)  # a second request while stopping changes nothing
+    with pytest.raises(Interrupted) as raised:
+        stop.check()
+    assert (raised.value.signum, raised.value.exit_code, str(raised.value)) == (signal.SIGINT, 130, "Stopped by SIGINT.")
+    assert (Interrupted(signal.SIGHUP).exit_code, str(Interrupted(signal.SIGHUP))) == (129, "Stopped by SIGHUP.")
+    assert str(Interrupted(signal.SIGTERM, message="Stopped while saving.")) == "Stopped while saving."
+    assert str(Interrupted(99)) == "Stopped by signal 99."
+
+
 def test_a_recorded_process_is_gone_only_when_sure():
     me = processes.identity()
     assert (me["pid"], me["host"]) == (os.getpid(), socket.gethostname())

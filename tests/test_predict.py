@@ -366,3 +366,21 @@ def test_the_help_says_what_predict_options_mean_here(capsys):
     assert "--model NAME[@VERSION] The registry model: NAME (its newest version), NAME@3 or NAME@latest." in text
     assert "--source SOURCE Table to score:" in text and "the label column may be absent." in text
     assert "the model version's training statistics above which a feature has drifted. Defaults to 0.15." in text
+
+
+def test_a_reference_that_found_no_version_is_one_sentence_with_find_models_reason(tmp_path):
+    from kfx import scoring
+    from kfx.errors import ModelNotFound
+
+    path = tmp_path / "registered_model"
+    path.write_text(json.dumps({"found": False, "model_name": "beans", "reason": "model 'beans' has no version 7"}))
+    with pytest.raises(ModelNotFound) as caught:
+        scoring.read_reference(str(path))
+    assert str(caught.value) == "Model 'beans' has no version 7; pass a model and version that `kfx run` pushed."
+    path.write_text(json.dumps({"found": False, "model_name": "wine", "reason": ""}))
+    with pytest.raises(ModelNotFound) as caught:
+        scoring.read_reference(str(path))
+    assert str(caught.value) == "No version of model 'wine' was found; pass a model and version that `kfx run` pushed."
+    found = {"found": True, "model_name": "beans", "version": "2", "uri": "/registry/beans/v2"}
+    path.write_text(json.dumps(found))
+    assert scoring.read_reference(str(path)) == found

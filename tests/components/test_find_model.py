@@ -99,9 +99,20 @@ def test_registry_resolve_and_references():
     assert registry.parse_reference("beans@latest") == ("beans", "latest")
     assert registry.parse_reference("wine@v3") == ("wine", "3")
     assert registry.parse_reference("wine@12") == ("wine", "12")
-    for bad in ("Beans", "beans@three", "beans@0", "@3", ""):
-        with pytest.raises(ConfigError):
+    assert registry.parse_reference(" beans@1 ") == ("beans", "1")  # version 1 is the first, not refused
+    assert registry.parse_reference("beans@v1") == ("beans", "1")
+    for bad in ("Beans", "@3", "", None):
+        with pytest.raises(ConfigError) as caught:
             registry.parse_reference(bad)
+        assert str(caught.value) == (
+            f"Model {bad!r} is not NAME[@VERSION|@latest]; pass a registry model name such as beans, beans@3 or beans@latest.")
+    with pytest.raises(ConfigError) as caught:
+        registry.parse_reference("beans@three")
+    assert str(caught.value) == "Model version 'three' in 'beans@three' is not a number; pass NAME@3, NAME@v3 or NAME@latest."
+    with pytest.raises(ConfigError) as caught:
+        registry.parse_reference("beans@v0")
+    assert str(caught.value) == ("Model version 'v0' in 'beans@v0' does not exist: versions start at 1; pass NAME@1 "
+                                 "or a later version, or NAME@latest.")
 
 
 def test_an_unknown_model_or_version_is_one_sentence(two_versions):

@@ -97,3 +97,23 @@ def test_python_func_records_count_environment_and_largest_drift(registered, des
 
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
     round_trip(components.validate_scoring_statistics, {"drift_threshold", "fail_on_anomalies"})
+
+
+def test_a_version_pushed_without_a_schema_is_checked_against_one_inferred_from_its_training_statistics(
+    registered, described, tmp_path
+):
+    """A version may lack schema.pbtxt (a push without a schema): its training statistics still give the classes."""
+    import shutil
+    from types import SimpleNamespace
+
+    from kfx import manifest, registry
+
+    version = tmp_path / "beans" / "v1"
+    shutil.copytree(registered.uri, version)
+    os.remove(version / registry.SCHEMA_FILE)
+    os.remove(version / manifest.MANIFEST_FILE)
+    manifest.write_manifest(str(version))
+    result = _validate(SimpleNamespace(uri=str(version)), described["new_class"], True, tmp_path, fail=False)
+    assert [(f["feature"], f["short"]) for f in result["findings"]] == [("Class", "Unexpected string values")]
+    assert (tmp_path / "report.md").read_text().startswith(
+        "# Scoring data validation\n\nChecked against the model's schema in environment TRAINING; drift threshold: 0.15.\n")

@@ -330,3 +330,15 @@ def test_find_model_checks_every_file_later_steps_read_from_the_champion(copied)
         f"Registry version {version} holds a schema.pbtxt that its manifest.json does not list (it was not pushed "
         f"with it); {FIX}"
     )
+
+
+def test_the_champion_check_before_a_run_names_the_lost_file_and_passes_an_empty_registry(copied, tmp_path):
+    """kfx run calls registry.check_champion before any run folder exists (the CLI test above); here it is called
+    as the run calls it, so the sentence is the function's own."""
+    registry.check_champion(str(tmp_path / "empty"), "beans")  # no champion: nothing to check
+    registry.check_champion(str(copied), "beans")  # an intact champion passes
+    version = copied / "beans" / "v1"
+    os.remove(version / "model.joblib")
+    with pytest.raises(KfxError) as caught:
+        registry.check_champion(str(copied), "beans")
+    assert str(caught.value) == f"Registry version {version} has lost its model.joblib, which was pushed with it; {FIX}"
