@@ -167,16 +167,24 @@ def test_only_executions_that_completed_are_candidates(tmp_path):
 
 
 def _train_event(split, root, **parameters) -> TaskEvent:
-    return TaskEvent("train", "running", 0.0, parameters=parameters or {"svm_c": 10.0, "seed": 42},
-                     input_artifacts={"train_data": [dsl.Dataset(uri=str(split))]}, task_root=str(root))
+    return TaskEvent(
+        "train",
+        "running",
+        0.0,
+        parameters=parameters or {"svm_c": 10.0, "seed": 42},
+        input_artifacts={"train_data": [dsl.Dataset(uri=str(split))]},
+        task_root=str(root),
+    )
 
 
 def _train_task(split) -> dict:
     """_task() with the arguments kfp.local passes: every input artifact (the split) and parameter."""
     task = _task()
     inputs = task["component_spec"].input_definitions
-    task["arguments"] = {**{name: dsl.Dataset(uri=str(split)) for name in inputs.artifacts},
-                         **{name: 1 for name in inputs.parameters}}
+    task["arguments"] = {
+        **{name: dsl.Dataset(uri=str(split)) for name in inputs.artifacts},
+        **{name: 1 for name in inputs.parameters},
+    }
     return task
 
 
@@ -232,8 +240,9 @@ def test_a_completed_step_is_reused_as_a_copy_with_its_exact_values(tmp_path, re
     assert placed.uri == str(tmp_path / "run-b" / "train" / "model")
     with open(os.path.join(placed.uri, "model.joblib"), "rb") as f:
         assert f.read() == b"fitted"
-    assert not os.path.samefile(os.path.join(placed.uri, "model.joblib"),
-                                os.path.join(first.outputs["model"].uri, "model.joblib"))
+    assert not os.path.samefile(
+        os.path.join(placed.uri, "model.joblib"), os.path.join(first.outputs["model"].uri, "model.joblib")
+    )
     assert placed.metadata["framework"] == "scikit-learn"
     assert event.digests == first.digests
 
@@ -290,7 +299,8 @@ def test_a_file_read_while_the_step_ran_that_changed_drops_the_key_and_the_run_s
     steps.after(event)
     assert event.cache_key == ""
     assert steps.not_kept == [
-        f"{split} (input train_data) changed while train ran, so its outputs stay in this run but no later run reuses them"
+        f"{split} (input train_data) changed while train ran, "
+        "so its outputs stay in this run but no later run reuses them"
     ]
     summary: dict = {}
     steps.run_finished("run-x", summary)
@@ -305,7 +315,8 @@ def test_a_caching_error_is_said_once_and_the_later_steps_run_without_the_cache(
     event = _train_event(tmp_path / "none", tmp_path / "run" / "train")
     assert steps.before(event, broken) is None
     assert steps.error.startswith("AttributeError: ") and steps.error.endswith(
-        "; the steps after it ran without the cache")
+        "; the steps after it ran without the cache"
+    )
     first_error = steps.error
     later = _train_event(tmp_path / "none", tmp_path / "run" / "train")
     assert steps.before(later, task) is None and later.cache_key == "" and steps.error == first_error

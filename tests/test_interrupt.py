@@ -191,7 +191,11 @@ def test_a_stop_asked_for_in_code_is_a_sigint_and_the_first_signal_is_the_one_re
     stop.request(signal.SIGTERM)  # a second request while stopping changes nothing
     with pytest.raises(Interrupted) as raised:
         stop.check()
-    assert (raised.value.signum, raised.value.exit_code, str(raised.value)) == (signal.SIGINT, 130, "Stopped by SIGINT.")
+    assert (raised.value.signum, raised.value.exit_code, str(raised.value)) == (
+        signal.SIGINT,
+        130,
+        "Stopped by SIGINT.",
+    )
     assert (Interrupted(signal.SIGHUP).exit_code, str(Interrupted(signal.SIGHUP))) == (129, "Stopped by SIGHUP.")
     assert str(Interrupted(signal.SIGTERM, message="Stopped while saving.")) == "Stopped while saving."
     assert str(Interrupted(99)) == "Stopped by signal 99."

@@ -8,7 +8,8 @@ HEAD = "# Scoring data validation\n\n"
 
 def test_a_version_without_schema_or_statistics_says_nothing_was_checked():
     assert report_markdown([], {}, 0.15, "SERVING", False) == (
-        HEAD + "The model version keeps no schema nor training statistics: nothing was checked.\n")
+        HEAD + "The model version keeps no schema nor training statistics: nothing was checked.\n"
+    )
 
 
 def test_a_clean_table_says_so_and_lists_drift_largest_first():
@@ -16,7 +17,8 @@ def test_a_clean_table_says_so_and_lists_drift_largest_first():
         HEAD + "Checked against the model's schema in environment TRAINING; drift threshold: 0.3.\n\n"
         "No anomalies found: the table matches the schema and no feature drifted.\n\n"
         "| feature | drift from the training statistics |\n|---|---|\n"
-        "| Perimeter | 0.5000 |\n| Class | 0.2000 |\n| Area | 0.0123 |\n")
+        "| Perimeter | 0.5000 |\n| Class | 0.2000 |\n| Area | 0.0123 |\n"
+    )
 
 
 def test_each_anomaly_is_a_row_whose_description_cannot_break_the_table():
@@ -28,4 +30,5 @@ def test_each_anomaly_is_a_row_whose_description_cannot_break_the_table():
         HEAD + "Checked against the model's schema in environment SERVING; drift threshold: 0.15.\n\n"
         "**2 anomalies found.**\n\n| feature | anomaly | details |\n|---|---|---|\n"
         "| Area | High approximate Jensen-Shannon divergence | a / b c |\n"
-        "| Class | Unexpected string values | PINTO |\n")
+        "| Class | Unexpected string values | PINTO |\n"
+    )

@@ -105,14 +105,21 @@ def test_registry_resolve_and_references():
         with pytest.raises(ConfigError) as caught:
             registry.parse_reference(bad)
         assert str(caught.value) == (
-            f"Model {bad!r} is not NAME[@VERSION|@latest]; pass a registry model name such as beans, beans@3 or beans@latest.")
+            f"Model {bad!r} is not NAME[@VERSION|@latest]; "
+            "pass a registry model name such as beans, beans@3 or beans@latest."
+        )
     with pytest.raises(ConfigError) as caught:
         registry.parse_reference("beans@three")
-    assert str(caught.value) == "Model version 'three' in 'beans@three' is not a number; pass NAME@3, NAME@v3 or NAME@latest."
+    assert (
+        str(caught.value)
+        == "Model version 'three' in 'beans@three' is not a number; pass NAME@3, NAME@v3 or NAME@latest."
+    )
     with pytest.raises(ConfigError) as caught:
         registry.parse_reference("beans@v0")
-    assert str(caught.value) == ("Model version 'v0' in 'beans@v0' does not exist: versions start at 1; pass NAME@1 "
-                                 "or a later version, or NAME@latest.")
+    assert str(caught.value) == (
+        "Model version 'v0' in 'beans@v0' does not exist: versions start at 1; pass NAME@1 "
+        "or a later version, or NAME@latest."
+    )
 
 
 def test_an_unknown_model_or_version_is_one_sentence(two_versions):

@@ -115,5 +115,11 @@ def test_a_version_pushed_without_a_schema_is_checked_against_one_inferred_from_
     manifest.write_manifest(str(version))
     result = _validate(SimpleNamespace(uri=str(version)), described["new_class"], True, tmp_path, fail=False)
     assert [(f["feature"], f["short"]) for f in result["findings"]] == [("Class", "Unexpected string values")]
-    assert (tmp_path / "report.md").read_text().startswith(
-        "# Scoring data validation\n\nChecked against the model's schema in environment TRAINING; drift threshold: 0.15.\n")
+    assert (
+        (tmp_path / "report.md")
+        .read_text()
+        .startswith(
+            "# Scoring data validation\n\n"
+            "Checked against the model's schema in environment TRAINING; drift threshold: 0.15.\n"
+        )
+    )
