@@ -31,10 +31,8 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -44,6 +42,7 @@ OTHER_SVM_C = 5.0
 
 sys.path.insert(0, HERE)
 from bench_cache import IN_PROCESS as TRAIN_EVALUATE  # noqa: E402 - the baseline of the --svm-c re-run
+from bench_cache import kfx_run, timed  # noqa: E402 - one way to time a command, for both benchmarks
 from bench_pipeline import IN_PROCESS as BEANS  # noqa: E402 - the baseline of the cold run
 
 PLAIN_KFP = """
@@ -60,21 +59,6 @@ with replace_task_runner(lambda run, **task: run(**without_absent_optional_input
     module.forest()
 """
 """The team's pipeline under plain kfp.local: its function called, no kfx runner, lineage or cache around it."""
-
-
-def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
-    """Runs ``cmd`` from the repository, returns its wall time and result; stops the bench if it fails."""
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return seconds, proc
-
-
-def kfx_run(runs_dir: str, *options: str) -> tuple[float, dict]:
-    seconds, proc = timed([KFX, "run", "--runs-dir", runs_dir, "--json", *options])
-    return seconds, json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])
 
 
 def states(summary: dict) -> dict[str, str]:
