@@ -32,14 +32,14 @@ def split_paths(root: str) -> dict[str, str]:
 
 def write_data(work: str) -> None:
     """Writes train / validation / test CSVs of a stratified sample, as import-dataset would."""
-    from kfx import data
+    from kfx import data, splitting
     from kfx.config import Config
 
     config = Config()
-    table = data.stratified_sample(data.read_source(""), LABEL, SAMPLE_ROWS, config.seed)
+    table = splitting.stratified_sample(data.read_source(""), LABEL, SAMPLE_ROWS, config.seed)
     os.makedirs(os.path.join(work, "data"), exist_ok=True)
     counts = {}
-    for name, frame in data.stratified_split(table, LABEL, config.fractions, config.seed).items():
+    for name, frame in splitting.stratified_split(table, LABEL, config.fractions, config.seed).items():
         frame.to_csv(split_paths(work)[name], index=False)
         counts[name] = len(frame)
     json.dump(counts, open(os.path.join(work, "data", "rows.json"), "w"))
