@@ -120,6 +120,7 @@ def ctrl_c_reaches_python():
     signal.signal(signal.SIGINT, before)
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """Under pytest-xdist with ``--dist loadfile`` (``make test``): a worker takes a test module at a time,
     as loadfile does, but the whole of tests/lineage at once, because its modules share the session's
