@@ -62,9 +62,6 @@ class Interrupted(KeyboardInterrupt):
         """The shell's code for a process ended by the signal: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP."""
         return 128 + self.signum
 
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
 
 def signal_name(signum: int) -> str:
     """``SIGINT``, ``SIGTERM``, …"""

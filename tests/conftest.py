@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 
 import pytest
+from shared_fixtures import shared_by_mutants
 
 from kfx.config import Config
 
@@ -33,9 +34,12 @@ def beans_sample(beans):
 @pytest.fixture(scope="session")
 def sample_splits(beans_sample, tmp_path_factory):
     """The sample split and written as the import step writes it: {split: csv path}."""
+    return shared_by_mutants("splits", lambda folder: _import_sample(beans_sample, folder), tmp_path_factory)
+
+
+def _import_sample(beans_sample, folder) -> dict[str, str]:
     from kfx import data_steps
 
-    folder = tmp_path_factory.mktemp("splits")
     paths = {s: str(folder / f"{s}.csv") for s in ("train", "validation", "test")}
     csv = folder / "beans_sample.csv"
     beans_sample.to_csv(csv, index=False)

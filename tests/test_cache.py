@@ -348,6 +348,80 @@ def test_the_cache_of_a_run_opens_the_store_only_when_there_is_one_to_read(tmp_p
     assert off.store is store and off.reuse is False
 
 
+def _push_task() -> dict:
+    """What kfp.local hands its task runner for the push_model component, with every argument."""
+    from kfp.local import utils
+
+    from kfx.components import push_model
+
+    spec = push_model.pipeline_spec
+    component_spec = next(iter(spec.components.values()))
+    executor = spec.deployment_spec["executors"][component_spec.executor_label]
+    inputs = component_spec.input_definitions
+    return {
+        "component_spec": component_spec,
+        "executor_spec": utils.struct_to_executor_spec(executor),
+        "arguments": {
+            **{name: dsl.Artifact(uri="unused") for name in inputs.artifacts},
+            **dict.fromkeys(inputs.parameters, 1),
+        },
+    }
+
+
+@pytest.fixture
+def recorded_push(tmp_path):
+    """A store holding one complete push-model execution whose registry version (outside the run folder) is
+    ``tmp_path/registry/beans/v1``: (store, that version folder, the event)."""
+    from kfx.lineage.recorder import LineageRecorder
+
+    version = tmp_path / "registry" / "beans" / "v1"
+    version.mkdir(parents=True)
+    (version / "model.joblib").write_bytes(b"pushed")
+    recorder = LineageRecorder(Config(runs_dir=str(tmp_path / "runs")), run_id="run-a", draw=False)
+    steps = cache.StepCache(recorder.store, reuse=True)
+    event = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "a"))
+    assert steps.before(event, _push_task()) is None
+    recorder.task_started(event)
+    pushed = dsl.Artifact(uri=str(tmp_path / "a" / "pushed_model"))
+    os.makedirs(os.path.dirname(pushed.uri))
+    with open(pushed.uri, "w") as f:
+        f.write('{"pushed": true}')
+    pushed.metadata.update(pushed=True, version=1, uri=str(version), model_name="beans")
+    event.state, event.ended = "complete", 1.0
+    event.outputs = {"pushed_model": pushed, "pushed": True, "version": 1}
+    steps.after(event)
+    recorder.task_finished(event)
+    assert recorder.error == "" and steps.error == ""
+    assert event.digests["pushed_model.uri"] == digests.content_digest(str(version))
+    return recorder.store, version, event
+
+
+def test_a_push_is_reused_with_its_registry_version_while_that_version_holds_what_was_pushed(tmp_path, recorded_push):
+    store, version, first = recorded_push
+    event = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "b"))
+    reused = cache.StepCache(store, reuse=True).before(event, _push_task())
+    assert reused is not None and event.cached_from == "run-a/push-model"
+    assert (reused["pushed"], reused["version"]) == (True, 1) and type(reused["version"]) is int
+    assert reused["pushed_model"].metadata["uri"] == str(version)
+    with open(reused["pushed_model"].uri) as f:
+        assert f.read() == '{"pushed": true}'
+    assert event.digests == first.digests
+    assert event.digests["pushed_model.uri"] == digests.content_digest(str(version))
+
+
+@pytest.mark.parametrize("change", ["edited", "removed"])
+def test_a_push_whose_registry_version_changed_or_went_away_is_not_reused(tmp_path, recorded_push, change):
+    store, version, _ = recorded_push
+    if change == "edited":
+        (version / "model.joblib").write_bytes(b"another model")
+    else:
+        shutil.rmtree(version)
+    event = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "b"))
+    assert cache.StepCache(store, reuse=True).before(event, _push_task()) is None
+    assert event.cached_from == "" and event.digests == {}
+    assert not os.path.exists(tmp_path / "b")
+
+
 # -- real runs -------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+from shared_fixtures import shared_by_mutants
 
 from kfx import evaluation, evaluation_page, model_steps, registry
 from kfx.config import Config
@@ -13,7 +14,10 @@ from kfx.metrics import classification_metrics
 
 @pytest.fixture(scope="module")
 def model_dir(sample_splits, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model")
+    return shared_by_mutants("model-dir", lambda folder: _train(sample_splits, folder), tmp_path_factory)
+
+
+def _train(sample_splits, folder) -> str:
     model_steps.train(
         sample_splits["train"],
         sample_splits["validation"],

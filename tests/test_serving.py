@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import pytest
+from shared_fixtures import shared_by_mutants
 
 from kfx import model_steps, serving
 from kfx.errors import ServingError
@@ -30,7 +31,9 @@ def doubled(x):
 @pytest.fixture(scope="module")
 def model(sample_splits, train_apart, tmp_path_factory):
     """A model trained on the beans sample; its test split has 60 rows."""
-    return train_apart(sample_splits, str(tmp_path_factory.mktemp("serving") / "model"))
+    return shared_by_mutants(
+        "serving-model", lambda folder: train_apart(sample_splits, str(folder / "model")), tmp_path_factory
+    )
 
 
 @pytest.fixture(scope="module")

@@ -531,3 +531,15 @@ def test_the_schema_step_infers_from_train(stats, tmp_path):
     result = data_steps.infer_schema(str(tmp_path / "statistics"), str(tmp_path / "schema.pbtxt"))
     assert result == {"features": 17, "curated": False}
     assert schemas.load_schema(str(tmp_path / "schema.pbtxt")) == schemas.infer_schema(stats["train"])
+
+
+def test_splits_are_checked_for_drift_against_the_previous_training_statistics(stats, damaged_stats):
+    """validate_splits hands the previous training split and the drift threshold on: Area three times larger
+    in this run's validation split is drift when that split's statistics stand for the previous training data."""
+    schema = schemas.infer_schema(stats["train"])
+    anomalies = validation.validate_splits(
+        stats, schema, skew_threshold=1.0, previous=damaged_stats["validation"], drift_threshold=0.1
+    )
+    found = {(f.split, f.feature, f.check) for f in validation.findings(anomalies)}
+    assert ("train", "Area", validation.DRIFT) in found
+    assert validation.findings(validation.validate_splits(stats, schema, skew_threshold=1.0)) == []

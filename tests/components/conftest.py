@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import pytest
+from shared_fixtures import shared_by_mutants
 
 from kfx.config import Config
 
@@ -128,9 +129,12 @@ class Upstream:
 @pytest.fixture(scope="session")
 def upstream(beans_sample, tmp_path_factory) -> Upstream:
     """The sample's splits, statistics, schema, model and evaluation (min_accuracy 0.5)."""
+    return shared_by_mutants("upstream", lambda folder: _make_upstream(beans_sample, folder), tmp_path_factory)
+
+
+def _make_upstream(beans_sample, folder) -> Upstream:
     from kfx import data_steps, model_steps
 
-    folder = tmp_path_factory.mktemp("upstream")
     source = str(folder / "beans.csv")
     beans_sample.to_csv(source, index=False)
     splits = {split: str(folder / f"{split}.csv") for split in SPLITS}
@@ -189,11 +193,14 @@ class Registered:
 @pytest.fixture(scope="session")
 def registered(upstream, tmp_path_factory) -> Registered:
     """The upstream model pushed as ``beans`` v1 with its schema and training statistics."""
+    return shared_by_mutants("registered", lambda folder: _register(upstream, folder), tmp_path_factory)
+
+
+def _register(upstream, folder) -> Registered:
     import pandas as pd
 
     from kfx import model_steps, registry
 
-    folder = tmp_path_factory.mktemp("registered")
     pushed = model_steps.push_model(
         upstream.model, str(folder / "registry"), "beans", upstream.evaluation, upstream.schema, upstream.statistics
     )

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from kfp.dsl import HTML, ClassificationMetrics, Metrics, Model
+from shared_fixtures import shared_by_mutants
 
 from kfx import components, model_steps
 from kfx.errors import SourceError
@@ -160,7 +161,12 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
 @pytest.fixture(scope="module")
 def weak_model(upstream, tmp_path_factory):
     """A model trained on the same splits with a tiny C: clearly worse than upstream's."""
-    folder = str(tmp_path_factory.mktemp("weak") / "model")
+    return shared_by_mutants(
+        "weak-model", lambda folder: _train_weak(upstream, str(folder / "model")), tmp_path_factory
+    )
+
+
+def _train_weak(upstream, folder: str) -> str:
     model_steps.train(
         upstream.splits["train"],
         upstream.splits["validation"],

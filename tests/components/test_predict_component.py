@@ -79,3 +79,40 @@ def test_kfp_local_run(kfp_local, registered, tmp_path):
 
 def test_compiled_interface_round_trips(round_trip):
     round_trip(components.predict, set())
+
+
+def test_plain_function_refuses_a_registry_version_whose_model_changed_after_its_push(registered, tmp_path):
+    """predict loads a version only after its files match the manifest its push wrote."""
+    import shutil
+
+    import pytest
+
+    from kfx.errors import RegistryError
+
+    copy = tmp_path / "registry"
+    shutil.copytree(registered.registry, copy)
+    uri = str(copy / "beans" / "v1")
+    with open(f"{uri}/model.joblib", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(RegistryError, match="model.joblib"):
+        scoring.predict(registered.labelled, {**registered.reference, "uri": uri}, str(tmp_path / "p.csv"))
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_plain_function_measures_macro_f1_over_every_class_the_model_knows(registered, tmp_path):
+    """A labelled table of one class: macro-F1 counts the model's other classes too (as zero), as evaluation does."""
+    import json
+
+    from kfx.metrics import classification_metrics
+
+    source = pd.read_csv(registered.labelled)
+    one_class = source[source["Class"] == source["Class"].iloc[0]]
+    table = tmp_path / "one_class.csv"
+    one_class.to_csv(table, index=False)
+    result = scoring.predict(str(table), registered.reference, str(tmp_path / "p.csv"))
+    predicted = pd.read_csv(tmp_path / "p.csv")["predicted_Class"]
+    classes = json.loads(open(f"{registered.uri}/model_metadata.json").read())["classes"]
+    expected = classification_metrics(one_class["Class"], predicted, labels=classes)
+    assert result["labelled_rows"] == len(one_class)
+    assert result["macro_f1"] == expected["macro_f1"]
+    assert result["macro_f1"] != classification_metrics(one_class["Class"], predicted)["macro_f1"]

@@ -19,6 +19,9 @@ def described(registered, tmp_path_factory):
         "labelled": labelled,
         "unlabelled": labelled.drop(columns=["Class"]),
         "drifted": labelled.drop(columns=["Class"]).assign(Area=labelled["Area"] * 3),
+        "two_drifted": labelled.drop(columns=["Class"]).assign(
+            Area=labelled["Area"] * 3, Perimeter=labelled["Perimeter"] * 3
+        ),
         "new_class": labelled.assign(Class=labelled["Class"].where(labelled.index >= 5, "PINTO")),
     }
     found = {}
@@ -122,4 +125,38 @@ def test_a_version_pushed_without_a_schema_is_checked_against_one_inferred_from_
             "# Scoring data validation\n\n"
             "Checked against the model's schema in environment TRAINING; drift threshold: 0.15.\n"
         )
+    )
+
+
+def test_each_anomalous_feature_is_named_in_the_one_sentence_and_each_distance_in_the_report(
+    registered, described, tmp_path
+):
+    with pytest.raises(AnomaliesFound) as error:
+        _validate(registered, described["two_drifted"], False, tmp_path)
+    drifted = "High approximate Jensen-Shannon divergence between current and previous"
+    assert str(error.value).startswith(f"TFDV found 2 anomalies in the table to score: 'Area' ({drifted}); ")
+    assert f"; 'Perimeter' ({drifted}); fix the table" in str(error.value)
+    result = _validate(registered, described["two_drifted"], False, tmp_path, fail=False)
+    report = (tmp_path / "report.md").read_text()
+    assert "| feature | drift from the training statistics |" in report
+    for feature in ("Area", "Perimeter", "Solidity"):
+        assert f"| {feature} | {result['drift'][feature]:.4f} |" in report
+
+
+def test_a_version_without_a_schema_nor_training_statistics_is_not_checked_and_says_so(registered, described, tmp_path):
+    import shutil
+    from types import SimpleNamespace
+
+    from kfx import manifest, registry
+
+    version = tmp_path / "beans" / "v1"
+    shutil.copytree(registered.uri, version)
+    os.remove(version / registry.SCHEMA_FILE)
+    shutil.rmtree(version / registry.STATISTICS_FOLDER)
+    os.remove(version / manifest.MANIFEST_FILE)
+    manifest.write_manifest(str(version))
+    result = _validate(SimpleNamespace(uri=str(version)), described["drifted"], False, tmp_path)
+    assert result == {"anomalies": 0, "findings": [], "drift": {}, "environment": "SERVING"}
+    assert (tmp_path / "report.md").read_text() == (
+        "# Scoring data validation\n\nThe model version keeps no schema nor training statistics: nothing was checked.\n"
     )

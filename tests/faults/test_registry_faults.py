@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from shared_fixtures import shared_by_mutants
 
 from kfx import manifest, model_steps, registry
 from kfx.errors import KfxError
@@ -41,9 +42,12 @@ def _train(splits, folder, svm_c):
 @pytest.fixture(scope="module")
 def models(sample_splits, tmp_path_factory):
     """Two good models and a clearly worse one (a tiny C), each with its test accuracy on the sample."""
+    return shared_by_mutants("three-models", lambda root: _train_three(sample_splits, root), tmp_path_factory)
+
+
+def _train_three(sample_splits, root):
     from kfx import evaluation
 
-    root = tmp_path_factory.mktemp("models")
     folders = {
         "good": _train(sample_splits, root / "good", 10.0),
         "also-good": _train(sample_splits, root / "also", 3.0),
