@@ -141,6 +141,9 @@ def test_each_anomalous_feature_is_named_in_the_one_sentence_and_each_distance_i
     assert "| feature | drift from the training statistics |" in report
     for feature in ("Area", "Perimeter", "Solidity"):
         assert f"| {feature} | {result['drift'][feature]:.4f} |" in report
+    # Each distance is the largest measurement rounded to 4 places: an undrifted feature's is small, not 0.
+    assert all(v == round(v, 4) for v in result["drift"].values())
+    assert 0 < result["drift"]["Solidity"] < 0.15
 
 
 def test_a_version_without_a_schema_nor_training_statistics_is_not_checked_and_says_so(registered, described, tmp_path):
