@@ -346,3 +346,52 @@ def test_the_champion_check_before_a_run_names_the_lost_file_and_passes_an_empty
     with pytest.raises(KfxError) as caught:
         registry.check_champion(str(copied), "beans")
     assert str(caught.value) == f"Registry version {version} has lost its model.joblib, which was pushed with it; {FIX}"
+
+
+def test_a_push_with_no_test_split_to_compare_with_a_version_pushed_meanwhile_is_not_pushed(models, tmp_path):
+    folders, _ = models
+    reg = str(tmp_path / "registry")
+    assert model_steps.push_model(folders["good"], reg, "beans", {"blessed": True})["version"] == 1
+    result = model_steps.push_model(folders["weak"], reg, "beans", {"blessed": True}, "", "", {"found": False}, "")
+    assert result == {
+        "pushed": False,
+        "reason": (
+            "not pushed: v1 was pushed while this run ran and there is no test split to compare this model "
+            "with it; run again to compare it with the new champion"
+        ),
+    }
+    assert sorted(os.listdir(os.path.join(reg, "beans"))) == ["v1"]
+
+
+def test_the_recheck_keeps_the_evaluations_rule_threshold_tolerance_and_label(models, sample_splits, tmp_path):
+    """evaluation.recheck decides as evaluate did: below min_accuracy loses even to a weaker champion; with no
+    tolerance recorded there is none; a champion of another label or with a changed file is refused."""
+    from kfx import evaluation
+    from kfx.errors import RegistryError, SourceError
+
+    folders, accuracy = models
+    reg = str(tmp_path / "registry")
+    model_steps.push_model(folders["weak"], reg, "beans", {"blessed": True})
+    weak = registry.resolve(reg, "beans")
+    test = sample_splits["test"]
+    assert evaluation.recheck(folders["good"], test, weak, {"min_accuracy": 0.0})[0] is True
+    assert evaluation.recheck(folders["good"], test, weak, {"min_accuracy": 0.999})[0] is False
+    model_steps.push_model(folders["good"], str(tmp_path / "good"), "beans", {"blessed": True})
+    good = registry.resolve(str(tmp_path / "good"), "beans")
+    # The weak model is far below the good one: with no tolerance recorded it loses (a default of 0).
+    wins, reason = evaluation.recheck(folders["weak"], test, good, {})
+    assert wins is False and reason.endswith("more than the tolerance 0 below")
+    # A champion whose model file changed since its push is refused, not scored.
+    with open(os.path.join(good["uri"], "model.joblib"), "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(RegistryError, match="model.joblib"):
+        evaluation.recheck(folders["weak"], test, good, {})
+    # A champion that predicts another column (its manifest written again, so the files agree).
+    other = tmp_path / "other" / "beans" / "v1"
+    shutil.copytree(weak["uri"], other)
+    metadata = json.loads((other / "model_metadata.json").read_text())
+    (other / "model_metadata.json").write_text(json.dumps({**metadata, "label_column": "Kind"}))
+    os.remove(other / manifest.MANIFEST_FILE)
+    manifest.write_manifest(str(other))
+    with pytest.raises(SourceError, match="predicts 'Kind', not 'Class'"):
+        evaluation.recheck(folders["good"], test, {**weak, "uri": str(other)}, {})
