@@ -46,13 +46,11 @@ def prediction_column(label_column: str) -> str:
 
 
 def version_files(model_uri: str) -> dict[str, str]:
-    """Where a registry version folder keeps its metadata, schema and training statistics."""
+    """Where a registry version folder keeps its schema and training statistics."""
     from kfx import manifest, registry
-    from kfx.contract import METADATA_FILE
 
     root = model_uri.rstrip("/")
     return {
-        "metadata": f"{root}/{METADATA_FILE}",
         "schema": f"{root}/{manifest.SCHEMA_FILE}",
         "statistics": f"{root}/{registry.STATISTICS_FOLDER}",
     }

@@ -37,3 +37,42 @@ def test_python_func_records_the_split_rows_and_features(registered, new_artifac
 
 def test_compiled_interface_round_trips(round_trip):
     round_trip(components.generate_scoring_statistics, set())
+
+
+def _facets_datasets(html: str) -> list[tuple[str, int]]:
+    """The (name, rows) of each dataset the Facets page compares, read from the proto it embeds."""
+    import base64
+    import re
+
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    encoded = re.search(r'proto-input="([^"]+)"', html)[1]
+    combined = statistics_pb2.DatasetFeatureStatisticsList.FromString(base64.b64decode(encoded))
+    return [(d.name, d.num_examples) for d in combined.datasets]
+
+
+def test_the_view_compares_the_table_to_score_with_the_training_split(registered, tmp_path):
+    scoring.scoring_statistics(registered.labelled, registered.uri, str(tmp_path / "stats"), str(tmp_path / "v.html"))
+    training = statistics.load_statistics(os.path.join(registered.uri, "statistics"))["train"]
+    assert _facets_datasets((tmp_path / "v.html").read_text()) == [
+        ("scoring", 60),
+        ("training", training.datasets[0].num_examples),
+    ]
+
+
+def test_a_version_without_a_schema_describes_every_column(registered, tmp_path):
+    import shutil
+
+    from kfx import manifest, registry
+
+    version = tmp_path / "beans" / "v1"
+    shutil.copytree(registered.uri, version)
+    os.remove(version / registry.SCHEMA_FILE)
+    os.remove(version / manifest.MANIFEST_FILE)
+    manifest.write_manifest(str(version))
+    frame_path = tmp_path / "ids.csv"
+    pd.read_csv(registered.labelled).assign(row_id=range(60)).to_csv(frame_path, index=False)
+    result = scoring.scoring_statistics(
+        str(frame_path), str(version), str(tmp_path / "stats"), str(tmp_path / "v.html")
+    )
+    assert result == {"rows": 60, "features": 18}  # the schema's 17 and row_id

@@ -91,3 +91,46 @@ def test_python_func_records_rows_label_and_version(registered, new_artifact, tm
 
 def test_compiled_interface_round_trips(round_trip):
     round_trip(components.import_scoring_data, set())
+
+
+def test_plain_function_takes_one_row_refuses_none_and_names_the_predictions_own_column(registered, tmp_path):
+    source = pd.read_csv(registered.labelled)
+    source.head(1).to_csv(tmp_path / "one.csv", index=False)
+    result = scoring.import_scoring_data(str(tmp_path / "one.csv"), registered.reference, str(tmp_path / "o.csv"))
+    assert (result["rows"], result["columns"]) == (1, list(source.columns))
+    source.head(0).to_csv(tmp_path / "none.csv", index=False)
+    with pytest.raises(DataError) as error:
+        scoring.import_scoring_data(str(tmp_path / "none.csv"), registered.reference, str(tmp_path / "n.csv"))
+    assert str(error.value) == f"{str(tmp_path / 'none.csv')!r} has no rows; pass a table with rows to score."
+    assert not (tmp_path / "n.csv").exists()
+    source.assign(predicted_Class="x").to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(DataError, match="^Column 'predicted_Class' of "):
+        scoring.import_scoring_data(str(tmp_path / "p.csv"), registered.reference, str(tmp_path / "q.csv"))
+
+
+def test_plain_function_checks_numbers_after_a_text_column_the_schema_does_not_know(registered, tmp_path):
+    frame = pd.read_csv(registered.unlabelled).astype({"Perimeter": object})
+    frame.insert(0, "note", "ok")
+    frame.loc[2, "Perimeter"] = "wide"
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(ModelMismatch, match="^Column 'Perimeter' of .* holds 'wide' in line 4"):
+        scoring.import_scoring_data(str(tmp_path / "t.csv"), registered.reference, str(tmp_path / "o.csv"))
+
+
+def test_plain_function_with_a_version_without_a_schema_checks_features_only(registered, tmp_path):
+    import os
+    import shutil
+
+    from kfx import manifest, registry
+
+    version = tmp_path / "beans" / "v1"
+    shutil.copytree(registered.uri, version)
+    os.remove(version / registry.SCHEMA_FILE)
+    os.remove(version / manifest.MANIFEST_FILE)
+    manifest.write_manifest(str(version))
+    frame = pd.read_csv(registered.unlabelled).assign(row_id=range(60))
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    result = scoring.import_scoring_data(
+        str(tmp_path / "ids.csv"), {**registered.reference, "uri": str(version)}, str(tmp_path / "o.csv")
+    )
+    assert (result["rows"], result["unchecked"]) == (60, [])
