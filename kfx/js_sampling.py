@@ -138,6 +138,13 @@ class Shape:
         for lo, hi, count in list(quantiles) + [b for b in standard if b[0] == b[1]]:
             if lo == hi:
                 shared[lo] = shared.get(lo, 0.0) + count
+        # A quantile bucket reaching to such a value from either side holds more rows of it (the quantile
+        # cuts through the spike): half its rows count to each end that is one (a few values: diabetes' s4).
+        for lo, hi, count in [] if not shared else quantiles:
+            if lo < hi:
+                ends = [v for v in (lo, hi) if v in shared]
+                for v in ends:
+                    shared[v] += count / 2
         for value, count in shared.items():
             spikes[value] = max(spikes.get(value, 0.0), count)
         ranges = []

@@ -11,8 +11,8 @@ import math
 import pandas as pd
 import pytest
 
-from kfx import js_sampling, splitting, statistics, thresholds, validation
 from kfx import schema as schemas
+from kfx import splitting, statistics, thresholds, validation
 from kfx.config import Config
 
 
@@ -75,6 +75,8 @@ def test_kfx_recomputes_the_divergence_tfdv_measures(tables, table, regression):
     """The simulated noise term measures what TFDV measures: its approximation, computed again in kfx."""
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
+    from kfx import js_sampling
+
     stats = split_stats(tables[table], 0, regression)
     result = checked(stats)
 
@@ -111,6 +113,8 @@ def test_a_feature_moved_in_half_the_rows_is_still_drift(tables, table, feature,
 
 def test_the_simulated_term_agrees_with_the_closed_form_for_smooth_values():
     """Ten even buckets of 1,000 values each: no spike, so only chance, which the closed form describes."""
+    from kfx import js_sampling
+
     smooth = js_sampling.Shape.of([(1000.0 * i, 1000.0 * (i + 1), 1000.0) for i in range(10)], [], 0, True)
     for n, m in ((10_000, 1_000), (500, 60)):
         simulated = js_sampling.null_quantile(smooth, smooth, n, m, 10, thresholds.JS_QUANTILE)
