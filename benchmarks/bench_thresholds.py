@@ -1,6 +1,6 @@
 """Calibration of the size-aware skew and drift thresholds (kfx.thresholds) on clean and shifted data.
 
-``.venv/bin/python benchmarks/bench_thresholds.py`` (three to four minutes on 2 cores) splits each table
+``.venv/bin/python benchmarks/bench_thresholds.py`` (about four minutes on 2 busy cores) splits each table
 as kfx's ``kfx.splitting`` does, 0.8 / 0.1 / 0.1 (stratified on the class for a class table, at
 random for diabetes, a regression table: one class), for 20 seeds (the seed also drawing the 600-row
 sample), computes TFDV statistics of every split (``kfx.statistics``), infers the schema from train and

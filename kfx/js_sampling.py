@@ -10,7 +10,8 @@ data. For a feature whose values pile up on a few numbers it is not:
 
 - digits' pixel counts are mostly 0 with a sparse tail up to 16. Each side's largest value
   is a matter of chance, so its edges are too, and the spike at 0 is spread over different
-  widths on the two sides: 0.3 bits between two halves of one table, whatever their size.
+  widths on the two sides: 0.31 bits for ``pixel_6_7`` between a clean training and
+  validation split (1,439 and 179 rows).
 - A side where every value is 0 (179 validation rows of a pixel that is 0 in 99.5% of the
   rows: a coin toss) has a point bucket that the other side lacks entirely, and TFDV
   measures 1 bit, its largest value, between two samples of one distribution.
