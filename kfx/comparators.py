@@ -1,5 +1,10 @@
 """TFDV's skew and drift comparators: each feature's size-aware threshold (:mod:`kfx.thresholds`) put into
 the schema, and the distances TFDV measured read back from its anomalies. Nothing here imports TensorFlow.
+
+A numeric feature's noise term is the larger of the closed form (:func:`kfx.thresholds.js_noise`) and the
+divergence TFDV's own approximation reaches by chance between samples of the two sizes drawn from the two
+sides' values pooled (:func:`kfx.js_sampling.null_quantile`), which the closed form misses for values that
+pile up on a few numbers.
 """
 
 from __future__ import annotations
@@ -7,7 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Optional
 
-from kfx.thresholds import DRIFT, JS, LINF, SKEW, STANDARD_BUCKETS, Comparison, js_noise, linf_noise
+from kfx import js_sampling
+from kfx.thresholds import (
+    DRIFT,
+    JS,
+    JS_QUANTILE,
+    LINF,
+    SKEW,
+    STANDARD_BUCKETS,
+    Comparison,
+    js_noise,
+    linf_noise,
+)
 
 if TYPE_CHECKING:
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -43,6 +59,38 @@ def _buckets(feature) -> int:
             if histogram.type == statistics_pb2.Histogram.STANDARD and histogram.buckets:
                 return len(histogram.buckets)
     return STANDARD_BUCKETS
+
+
+def _histogram(feature, kind: str) -> list[js_sampling.Bucket]:
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    wanted = statistics_pb2.Histogram.HistogramType.Value(kind)
+    for histogram in feature.num_stats.histograms:
+        if histogram.type == wanted:
+            return [(b.low_value, b.high_value, b.sample_count) for b in histogram.buckets]
+    return []
+
+
+def _shape(feature, integer: bool) -> js_sampling.Shape:
+    """The distribution of a numeric feature's values, rebuilt from its statistics."""
+    if feature is None or not feature.HasField("num_stats"):
+        return js_sampling.Shape(integer=integer)
+    return js_sampling.Shape.of(
+        _histogram(feature, "STANDARD"), _histogram(feature, "QUANTILES"), feature.num_stats.num_zeros, integer
+    )
+
+
+def _js_noise(feature: schema_pb2.Feature, a, b, rows: tuple[int, int]) -> float:
+    """The larger of the closed-form JS noise term and the divergence TFDV reaches by chance for these values."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    buckets = _buckets(a if a is not None else b)
+    closed = js_noise(*rows, buckets=buckets)
+    if not (a is not None and b is not None and a.HasField("num_stats") and b.HasField("num_stats")):
+        return closed
+    integer = feature.type == schema_pb2.INT
+    chance = js_sampling.null_quantile(_shape(a, integer), _shape(b, integer), *rows, buckets, JS_QUANTILE)
+    return max(closed, chance)
 
 
 def _top_share(feature) -> float:
@@ -101,7 +149,7 @@ def compare_features(
             continue
         distance = distance_of(feature)
         if distance == JS:
-            noise = js_noise(*rows, buckets=_buckets(a if a is not None else b))
+            noise = _js_noise(feature, a, b, rows)
         else:
             noise = linf_noise(*rows, share=_top_share(a if a is not None else b))
         result.append(Comparison(feature.name, check, distance, base, noise, rows, sides))
@@ -117,7 +165,7 @@ def with_comparators(schema: schema_pb2.Schema, comparisons: Iterable[Comparison
     features = {f.name: f for f in result.feature}
     for c in comparisons:
         if not c.curated and c.feature in features:
-            getattr(_comparator(features[c.feature], c.check), c.distance).threshold = c.threshold
+            getattr(_comparator(features[c.feature], c.check), c.distance).threshold = c.given
     return result
 
 

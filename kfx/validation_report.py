@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
-from kfx.thresholds import JS, JS_NOISE_FACTOR, LINF, LINF_NOISE_Z, Comparison
+from kfx.thresholds import JS, JS_NOISE_FACTOR, JS_QUANTILE, LINF, LINF_NOISE_Z, Comparison
 
 if TYPE_CHECKING:
     from kfx.validation import Finding
@@ -63,8 +63,10 @@ def report_markdown(
             "",
             "Two samples of one distribution differ by chance, the more the fewer rows they have, so each "
             "feature's threshold is the base plus a noise term for the n and m rows with a value on each side: "
-            f"for the Jensen-Shannon divergence of numeric features {JS_NOISE_FACTOR:g} × 2(k − 1) / (8 ln 2) "
-            "× (1/n + 1/m), k the histogram's buckets; for the L-infinity distance of categorical features "
+            f"for the Jensen-Shannon divergence of numeric features the larger of {JS_NOISE_FACTOR:g} × 2(k − 1) / "
+            f"(8 ln 2) × (1/n + 1/m), k the histogram's buckets, and the {JS_QUANTILE * 100:g}th percentile of "
+            "the divergence TFDV's histograms give between n and m values drawn from both sides pooled (simulated: "
+            "it is larger where values pile up on a few numbers); for the L-infinity distance of categorical features "
             f"{LINF_NOISE_Z:g} × √(p (1 − p) (1/n + 1/m)), p the most common value's share.",
             "",
             "| feature | check | distance | measured | threshold | why |",

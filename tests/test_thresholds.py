@@ -91,7 +91,9 @@ def test_the_threshold_widens_for_a_small_table_and_the_report_says_why(wine_sta
     # 2 x 2 (10 - 1) / (8 ln 2) x (1/n + 1/m): the JS noise term of two 10-bucket histograms.
     assert alcohol.noise == pytest.approx(2 * 18 / (8 * math.log(2)) * (1 / 142 + 1 / 18))
     assert alcohol.threshold == pytest.approx(0.15 + 0.4064, abs=1e-4)
-    assert area.threshold == pytest.approx(0.15 + 0.0054, abs=1e-4)
+    # Beans' Area: chance in TFDV's own approximation (its long tail moves each side's bucket edges),
+    # simulated, is above the closed form's 0.0054.
+    assert area.threshold == pytest.approx(0.15 + 0.0226, abs=1e-4)
     assert alcohol.threshold > 3 * area.threshold
 
     report = validation_report.report_markdown(
@@ -102,7 +104,7 @@ def test_the_threshold_widens_for_a_small_table_and_the_report_says_why(wine_sta
     assert "| 0.5564 | 0.15 base + 0.4064 noise (142 train vs. 18 validation rows) |" in report
     assert "| target | skew | L-infinity | " in report
     beans_report = validation_report.report_markdown([], list(beans_stats), config.skew_threshold, beans.comparisons)
-    assert "| 0.1554 | 0.15 base + 0.0054 noise (10887 train vs. 1362 validation rows) |" in beans_report
+    assert "| 0.1726 | 0.15 base + 0.0226 noise (10887 train vs. 1362 validation rows) |" in beans_report
 
 
 def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_beans_stats, tmp_path):
@@ -131,15 +133,15 @@ def test_a_shifted_feature_is_flagged_as_drift_naming_it(beans_stats, shifted_be
     assert [(f["split"], f["feature"], f["check"]) for f in result["findings"]] == [("train", SHIFTED, "drift")]
     drift = {t["feature"]: t for t in result["thresholds"] if t["check"] == "drift"}
     assert len(drift) == 17 and drift[SHIFTED]["measured"] == pytest.approx(0.578, abs=0.005)
-    assert drift[SHIFTED]["threshold"] == pytest.approx(0.1512, abs=1e-4)
-    assert drift[SHIFTED]["why"] == "0.15 base + 0.0012 noise (10887 train vs. 10887 previous train rows)"
+    assert drift[SHIFTED]["threshold"] == pytest.approx(0.1746, abs=1e-4)
+    assert drift[SHIFTED]["why"] == "0.15 base + 0.0246 noise (10887 train vs. 10887 previous train rows)"
     assert all(t["measured"] < t["threshold"] for name, t in drift.items() if name != SHIFTED)
     report = (tmp_path / "report.md").read_text()
     assert "Drift threshold train vs. the previous training statistics: 0.15 plus a noise term" in report
     assert (
         "| train | Perimeter | drift | High approximate Jensen-Shannon divergence between current and previous |"
     ) in report
-    assert "| Perimeter | drift | Jensen-Shannon | 0.57" in report and "**above** | 0.1512 |" in report
+    assert "| Perimeter | drift | Jensen-Shannon | 0.57" in report and "**above** | 0.1746 |" in report
 
 
 def test_clean_beans_has_not_drifted_from_its_own_training_statistics(beans_stats, shifted_beans_stats):
