@@ -38,7 +38,7 @@ TRAINER_PARAMETERS = (
 
 def trainer_args(**values: Any) -> list[str]:
     """The trainer's command-line arguments, the same for the local step and the Vertex AI job
-    (whose image's entrypoint is ``python -m trainer.task``).
+    (whose image's entrypoint is ``python -m kfx_trainer.task``).
 
     Args:
         values: A value for each name in :data:`TRAINER_PARAMETERS`.

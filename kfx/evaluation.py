@@ -66,8 +66,7 @@ def evaluate_model(
         ``champion`` (``version``, ``uri``, ``accuracy``, ``macro_f1``; None without one),
         ``blessed`` and ``reason`` (the decision, in words).
     """
-    from trainer.inputs import read_split
-    from trainer.model import share_cores
+    from kfx.model_inputs import read_split, share_cores
 
     # Gradient boosting predicts in parallel: the same OpenMP setting as the trainer's fit.
     share_cores()
@@ -110,8 +109,7 @@ def recheck(
     Returns:
         Whether it still wins, and the sentence that says it lost (for the push's reason) when not.
     """
-    from trainer.inputs import read_split
-    from trainer.model import share_cores
+    from kfx.model_inputs import read_split, share_cores
 
     share_cores()
     frame = read_split(test_uri, "csv")
@@ -137,7 +135,7 @@ def _score(
     registry_version: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model folder's :func:`classification_metrics` on ``frame``, and the model's metadata."""
-    from trainer.model import to_matrix
+    from kfx.model_inputs import to_matrix
 
     model, metadata = load_model(model_dir, registry_version)
     label = metadata["label_column"]

@@ -32,7 +32,7 @@ def train(
     import json
 
     from kfx import contract, storage
-    from trainer import task
+    from kfx_trainer import task
 
     environ = {
         **os.environ,
@@ -120,8 +120,7 @@ def prepare_serving_check(model_dir: str, test_path: str, request_path: str, exp
     import json
 
     from kfx import evaluation, serving, storage
-    from trainer.inputs import read_split
-    from trainer.model import share_cores, to_matrix
+    from kfx.model_inputs import read_split, share_cores, to_matrix
 
     share_cores()
     model, metadata = evaluation.load_model(model_dir)

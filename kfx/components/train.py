@@ -24,7 +24,7 @@ def train(
 ) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
     "TrainOutputs", [("validation_accuracy", float), ("test_accuracy", float)]
 ):
-    """Sets AIP_MODEL_DIR, AIP_DATA_FORMAT=csv and AIP_*_DATA_URI and runs ``trainer.task.main``,
+    """Sets AIP_MODEL_DIR, AIP_DATA_FORMAT=csv and AIP_*_DATA_URI and runs ``kfx_trainer.task.main``,
     which writes ``model.joblib`` (what Vertex AI's prebuilt scikit-learn image serves).
 
     Args:

@@ -144,7 +144,7 @@ def run_training_job(
 def export_test_split(test_uri: str, data_format: str, path: str) -> dict[str, Any]:
     """Writes the test split the trainer held out as CSV at ``path``, so evaluate scores those rows.
 
-    The split is read as the trainer read it (:func:`trainer.inputs.read_split`): a
+    The split is read as the trainer read it (:func:`kfx.model_inputs.read_split`): a
     BigQuery export is billed to the export's own project, which the pipeline's
     service account may use, unlike the tenant project of a Vertex AI job.
 
@@ -152,7 +152,7 @@ def export_test_split(test_uri: str, data_format: str, path: str) -> dict[str, A
         ``rows`` and ``source``.
     """
     from kfx import storage
-    from trainer.inputs import read_split
+    from kfx.model_inputs import read_split
 
     frame = read_split(test_uri, data_format)
     storage.write_text(path, frame.to_csv(index=False))
