@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfx.config_checks import check_config
+from kfx.contract import BUNDLED_TRAINER
 from kfx.errors import ConfigError
 
 DEFAULT_IMAGE = "python:3.11-slim"
@@ -101,6 +102,22 @@ class Config:
     )
     boosting_learning_rate: float = _option(0.1, "Learning rate of the gradient boosting. Defaults to 0.1.")
     boosting_max_iter: int = _option(100, "Most boosting rounds; early stopping may end sooner. Defaults to 100.")
+    trainer_module: str = _option(
+        BUNDLED_TRAINER,
+        "A team's own trainer module, run as python -m PACKAGE.MODULE --label-column LABEL [--KEY VALUE ...] with the "
+        "AIP_* variables, and found as python -m finds it from the folder kfx runs in (or PYTHONPATH); it must write "
+        "model.joblib and model_metadata.json (docs/model-contract.md). Defaults to the bundled kfx_trainer.task.",
+        flag="trainer",
+    )
+    trainer_args: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "An option of the trainer as KEY=VALUE, handed to it as --KEY VALUE (repeatable): to --trainer's "
+            "module locally, to the --training-image container on Vertex AI.",
+            "flag": "trainer-arg",
+            "repeat": True,
+        },
+    )
     min_accuracy: float = _option(0.9, "Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.")
     accuracy_tolerance: float = _option(
         0.01,

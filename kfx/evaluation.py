@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
 from kfx import storage
-from kfx.contract import METADATA_FILE, MODEL_FILE
+from kfx.contract import MODEL_FILE, check_model_dir
 from kfx.errors import SourceError
 from kfx.metrics import classification_metrics
 
@@ -31,11 +30,8 @@ def load_model(model_dir: str, registry_version: bool = False):
         return manifest.load_model(model_dir)
     import joblib
 
-    path = f"{model_dir.rstrip('/')}/{MODEL_FILE}"
-    if not storage.exists(path):
-        raise SourceError(f"{model_dir!r} holds no {MODEL_FILE}; pass the folder a training run wrote.")
-    model = joblib.load(io.BytesIO(storage.read_bytes(path)))
-    metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{METADATA_FILE}"))
+    metadata = check_model_dir(model_dir)  # one sentence for a folder that breaks the contract, before unpickling
+    model = joblib.load(io.BytesIO(storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")))
     return model, metadata
 
 

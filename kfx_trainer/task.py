@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 from kfx.config import Config
 from kfx.contract import (
+    CONTRACT_VERSION,
     DATA_FORMAT_VARIABLE,
     METADATA_FILE,
     METRICS_FILE,
@@ -203,6 +204,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         # The exact data handed over, so the pipeline evaluates on this run's own test split.
         "data_format": contract["format"],
         "data_uris": {split: contract[split] for split in SPLIT_VARIABLES},
+        "contract_version": CONTRACT_VERSION,  # docs/model-contract.md
     }
     # The model file goes last: its presence marks a complete model folder.
     storage.write_text(f"{model_dir}/{METADATA_FILE}", json.dumps(metadata, indent=2))
