@@ -166,7 +166,18 @@ class Config:
         "VPC network, peered with Vertex AI, that the pipeline job and the custom training job join "
         "(projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.",
     )
-    training_image: str = _option("", "Container image of the trainer (vertex target).")
+    training_image: str = _option(
+        "",
+        "Container image of the trainer (vertex target). An image named kfx-trainer (what kfx build pushes) gets the "
+        "bundled trainer's svm/boosting options; any other, a team's own, gets --label-column and the --trainer-arg "
+        "options only.",
+    )
+    serving_image: str = _option(
+        "",
+        "Container image that serves the model from the Model Registry (vertex target): a Vertex AI prebuilt image "
+        "(scikit-learn, XGBoost) or a custom container; empty means the prebuilt scikit-learn image of the trained "
+        "series in the region.",
+    )
     machine_type: str = _option("n1-standard-4", "Machine type of the Vertex custom training job.")
     retries: int = _option(
         0,
