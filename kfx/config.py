@@ -102,20 +102,22 @@ class Config:
     )
     boosting_learning_rate: float = _option(0.1, "Learning rate of the gradient boosting. Defaults to 0.1.")
     boosting_max_iter: int = _option(100, "Most boosting rounds; early stopping may end sooner. Defaults to 100.")
-    trainer_module: str = _option(
-        BUNDLED_TRAINER,
-        "A team's own trainer module, run as python -m PACKAGE.MODULE --label-column LABEL [--KEY VALUE ...] with the "
-        "AIP_* variables, and found as python -m finds it from the folder kfx runs in (or PYTHONPATH); it must write "
-        "model.joblib and model_metadata.json (docs/model-contract.md). Defaults to the bundled kfx_trainer.task.",
-        flag="trainer",
+    trainer_module: str = field(
+        default=BUNDLED_TRAINER,
+        metadata={
+            "flag": "trainer",
+            "metavar": "PACKAGE.MODULE",
+            "help": "A team's trainer module, found as python -m finds it from this folder or PYTHONPATH "
+            "(docs/model-contract.md). Defaults to the bundled kfx_trainer.task.",
+        },
     )
     trainer_args: list[str] = field(
         default_factory=list,
         metadata={
-            "help": "An option of the trainer as KEY=VALUE, handed to it as --KEY VALUE (repeatable): to --trainer's "
-            "module locally, to the --training-image container on Vertex AI.",
             "flag": "trainer-arg",
             "repeat": True,
+            "help": "KEY=VALUE, handed to the trainer as --KEY VALUE (repeatable): to --trainer's module, or to "
+            "the --training-image container on Vertex AI.",
         },
     )
     min_accuracy: float = _option(0.9, "Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.")
@@ -167,16 +169,10 @@ class Config:
         "(projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.",
     )
     training_image: str = _option(
-        "",
-        "Container image of the trainer (vertex target). An image named kfx-trainer (what kfx build pushes) gets the "
-        "bundled trainer's svm/boosting options; any other, a team's own, gets --label-column and the --trainer-arg "
-        "options only.",
+        "", "Container image of the trainer (vertex target); one not named kfx-trainer gets no svm/boosting options."
     )
     serving_image: str = _option(
-        "",
-        "Container image that serves the model from the Model Registry (vertex target): a Vertex AI prebuilt image "
-        "(scikit-learn, XGBoost) or a custom container; empty means the prebuilt scikit-learn image of the trained "
-        "series in the region.",
+        "", "Image serving the model (vertex target): any prebuilt one or a custom container; empty: scikit-learn's."
     )
     machine_type: str = _option("n1-standard-4", "Machine type of the Vertex custom training job.")
     retries: int = _option(

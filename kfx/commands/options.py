@@ -46,7 +46,7 @@ def add_config_arguments(
             )
         else:
             kind = type(default) if default is not None else str
-            metavar = {int: "N", float: "X"}.get(kind, name.upper())
+            metavar = fields[name].metadata.get("metavar") or {int: "N", float: "X"}.get(kind, name.upper())
             group.add_argument(*flags, dest=name, type=kind, default=None, metavar=metavar, help=help_text)
 
 
