@@ -15,8 +15,7 @@ import joblib
 import pandas as pd
 import pytest
 
-from kfx import model_steps
-from kfx.errors import SourceError, TrainerError
+from kfx import errors, model_steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVING_ENV = os.path.join(REPO, ".kfx", "serving-env")
@@ -166,7 +165,7 @@ def test_a_trainer_that_fails_is_one_sentence_with_its_exit_code_and_last_error(
         import sys
         raise ValueError(f"no column named {sys.argv[2]}")
     """
-    with pytest.raises(TrainerError) as raised:
+    with pytest.raises(errors.TrainerError) as raised:
         _train_team(sample_splits, tmp_path, monkeypatch, source)
     assert str(raised.value) == (
         "The trainer module 'badtrainer.task' exited with code 1 (ValueError: no column named Class); fix the "
@@ -175,7 +174,7 @@ def test_a_trainer_that_fails_is_one_sentence_with_its_exit_code_and_last_error(
 
 
 def test_a_trainer_that_writes_no_model_is_one_sentence_naming_the_folder(sample_splits, tmp_path, monkeypatch):
-    with pytest.raises(TrainerError) as raised:
+    with pytest.raises(errors.TrainerError) as raised:
         _train_team(sample_splits, tmp_path, monkeypatch, "print('trained, I think')\n")
     assert str(raised.value) == (
         f"The trainer module 'badtrainer.task' ended without writing model.joblib into AIP_MODEL_DIR "
@@ -192,7 +191,7 @@ def test_a_trainer_whose_metadata_lacks_the_features_is_one_sentence(sample_spli
         open(os.path.join(out, "model.joblib"), "wb").write(b"not a model")
         json.dump({"label_column": "Class", "classes": ["A"]}, open(os.path.join(out, "model_metadata.json"), "w"))
     """
-    with pytest.raises(SourceError) as raised:
+    with pytest.raises(errors.SourceError) as raised:
         _train_team(sample_splits, tmp_path, monkeypatch, source)
     assert str(raised.value) == (
         f"model_metadata.json in {str(tmp_path / 'model')!r} lacks 'features'; have the trainer write "
@@ -230,7 +229,7 @@ def _with_metadata(team_model, tmp_path, **changes):
 
 def test_evaluate_refuses_a_model_folder_without_classes_in_one_sentence(team_model, sample_splits, tmp_path):
     model_dir = _with_metadata(team_model, tmp_path, classes=None)
-    with pytest.raises(SourceError) as raised:
+    with pytest.raises(errors.SourceError) as raised:
         model_steps.evaluate(model_dir, sample_splits["test"], str(tmp_path / "e.html"), 0.5, None, 0.01, True)
     assert str(raised.value) == (
         f"model_metadata.json in {model_dir!r} lacks 'classes'; have the trainer write label_column, features, "
@@ -246,7 +245,7 @@ def test_evaluate_scores_a_team_model_that_honours_the_contract(team_model, samp
 
 def test_the_serving_check_refuses_a_model_of_a_newer_contract_before_making_anything(team_model, tmp_path):
     model_dir = _with_metadata(team_model, tmp_path, contract_version=2)
-    with pytest.raises(SourceError) as raised:
+    with pytest.raises(errors.SourceError) as raised:
         model_steps.check_serving(
             model_dir, "unused.csv", str(tmp_path / "r.json"), str(tmp_path / "s.json"), str(tmp_path / "env")
         )
@@ -259,7 +258,7 @@ def test_the_serving_check_refuses_a_model_of_a_newer_contract_before_making_any
 
 def test_push_refuses_a_model_folder_without_its_metadata_file(team_model, tmp_path):
     folder, _ = team_model
-    with pytest.raises(SourceError) as raised:
+    with pytest.raises(errors.SourceError) as raised:
         model_steps.push_model(str(folder), str(tmp_path / "registry"), "beans", {"blessed": True, "accuracy": 1.0})
     assert str(raised.value) == (
         f"The model folder {str(folder)!r} holds no model_metadata.json; pass the folder a training run wrote, whose "
