@@ -20,8 +20,26 @@ def train(
     validation_path: str,
     test_path: str,
     model_dir: str,
-    trainer_module: str = BUNDLED_TRAINER,
-    trainer_args: Sequence[str] = (),
+    **hyperparameters: Any,
+) -> dict[str, Any]:
+    """Runs the bundled trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
+
+    Args:
+        hyperparameters: One value for each of :data:`kfx.contract.TRAINER_PARAMETERS`.
+
+    Returns:
+        See :func:`run_trainer`.
+    """
+    return run_trainer(train_path, validation_path, test_path, model_dir, BUNDLED_TRAINER, (), **hyperparameters)
+
+
+def run_trainer(
+    train_path: str,
+    validation_path: str,
+    test_path: str,
+    model_dir: str,
+    trainer_module: str,
+    trainer_args: Sequence[str],
     **hyperparameters: Any,
 ) -> dict[str, Any]:
     """Runs a trainer exactly as a Vertex AI custom training job would: AIP_* variables and its arguments.

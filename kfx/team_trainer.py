@@ -84,7 +84,7 @@ def run(module: str, args: Sequence[str], environ: Mapping[str, str]) -> None:
 
 def result(module: str, model_dir: str) -> dict[str, Any]:
     """What the module left in ``model_dir``, held to the model contract, in the shape of the bundled
-    trainer's result (:func:`kfx.model_steps.train`): accuracies from ``metrics.json`` when it wrote
+    trainer's result (:func:`kfx.model_steps.run_trainer`): accuracies from ``metrics.json`` when it wrote
     one (NaN when not), the estimator from the metadata's ``model`` (else the module's name).
 
     Raises:

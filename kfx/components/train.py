@@ -64,9 +64,7 @@ def train(
         boosting_max_iter=boosting_max_iter,
     )
     splits = (train_data.path, validation_data.path, test_data.path)
-    result = model_steps.train(
-        *splits, model.path, trainer_module=trainer_module, trainer_args=trainer_args, **hyperparameters
-    )
+    result = model_steps.run_trainer(*splits, model.path, trainer_module, trainer_args, **hyperparameters)
     bundled = trainer_module == BUNDLED_TRAINER
     model.metadata.update(
         framework=result.get("framework", "scikit-learn"),

@@ -150,14 +150,12 @@ def test_a_malformed_trainer_option_is_one_sentence(tmp_path, option, sentence):
 
 
 def _train_team(sample_splits, tmp_path, monkeypatch, source, module="badtrainer.task", args=()):
-    """model_steps.train with a team's module from a folder of its own (the train step's own call)."""
+    """model_steps.run_trainer with a team's module from a folder of its own (the train step's own call)."""
     _team(tmp_path / "team", textwrap.dedent(source), package=module.split(".")[0])
     monkeypatch.chdir(tmp_path / "team")
     splits = (sample_splits["train"], sample_splits["validation"], sample_splits["test"])
     model_dir = str(tmp_path / "model")
-    return model_dir, model_steps.train(
-        *splits, model_dir, trainer_module=module, trainer_args=list(args), label_column="Class"
-    )
+    return model_dir, model_steps.run_trainer(*splits, model_dir, module, list(args), label_column="Class")
 
 
 def test_a_trainer_that_fails_is_one_sentence_with_its_exit_code_and_last_error(sample_splits, tmp_path, monkeypatch):
