@@ -33,11 +33,11 @@ WORKDIR /opt/kfx
 # tests run, without the lock's notebook and test tools. kfx itself is installed in the
 # runtime stage (its placeholder package here only lets pip read setup.py's list).
 COPY requirements.txt setup.py README.md ./
-RUN mkdir kfx trainer \
-    && touch kfx/__init__.py trainer/__init__.py \
+RUN mkdir kfx kfx_trainer \
+    && touch kfx/__init__.py kfx_trainer/__init__.py \
     && pip install --constraint requirements.txt . \
     && pip uninstall --yes kfx \
-    && rm -rf kfx trainer build *.egg-info
+    && rm -rf kfx kfx_trainer build *.egg-info
 
 # ---- runtime: slim Python, the environment from the builder, kfx, Beam's boot ----
 FROM python:3.11-slim
@@ -63,7 +63,7 @@ WORKDIR /opt/kfx
 # Then kfx itself, without touching the dependencies (pure Python: no compiler needed).
 COPY setup.py README.md ./
 COPY kfx ./kfx
-COPY trainer ./trainer
+COPY kfx_trainer ./kfx_trainer
 RUN pip install --no-deps . && rm -rf build *.egg-info
 
 # Beam's Dataflow workers use this image too (sdk_container_image); the Beam SDK

@@ -45,7 +45,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not e2e and not slow and not notebooks and not docs and not install"
 
 # Lint, format check and type check, as configured in pyproject.toml (ruff over the repository,
-# mypy over kfx and trainer). All three run even when one fails, and make fails if any did.
+# mypy over kfx and kfx_trainer). All three run even when one fails, and make fails if any did.
 # The format check names each file it would change (`ruff format --diff` shows how).
 lint: setup
 	status=0; \

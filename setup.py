@@ -37,11 +37,11 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["kfx", "kfx.*", "trainer", "trainer.*"]),
+    packages=find_packages(include=["kfx", "kfx.*", "kfx_trainer", "kfx_trainer.*"]),
     package_data={"kfx": ["data/*.gz", "data/*.md"]},
     install_requires=RUNTIME,
     extras_require={
         "dev": ["pytest", "nbval", "papermill", "jupyterlab", "gcp-storage-emulator"],
     },
-    entry_points={"console_scripts": ["kfx=kfx.cli:main", "kfx-trainer=trainer.task:cli"]},
+    entry_points={"console_scripts": ["kfx=kfx.cli:main", "kfx-trainer=kfx_trainer.task:cli"]},
 )

@@ -68,7 +68,7 @@ def cross_validation(folds: int = 10) -> float:
 
     from kfx import data
     from kfx.config import Config
-    from trainer.model import build_model, choose_estimator, to_matrix
+    from kfx_trainer.model import build_model, choose_estimator, to_matrix
 
     config = Config()
     table = data.read_source("")

@@ -18,7 +18,7 @@ its peak resident memory (``VmHWM``) is its own:
   A fit that would clearly not fit the budget is skipped and says why (the SVC above 108,888
   rows: its fit grows about quadratically; Nystroem at a million rows: its features alone
   would take 2.6 GB);
-- **trainer**: the whole trainer (``trainer.task.main``: read the split CSVs, choose the model,
+- **trainer**: the whole trainer (``kfx_trainer.task.main``: read the split CSVs, choose the model,
   fit, score validation and test, write the model folder) with Config's defaults, as the
   pipeline's ``train`` step runs it, on beans, beans x10, beans x100 and the messy table.
 
@@ -73,7 +73,7 @@ def make_splits(table: str, tables_dir: str, out: str) -> dict[str, str]:
 def build_candidate(name: str, categorical: list[bool]):
     """The unfitted candidate ``name`` with Config's hyper-parameters."""
     from kfx.config import Config
-    from trainer.model import build_model
+    from kfx_trainer.model import build_model
 
     config = Config()
     if name == "nystroem_logistic":
@@ -109,14 +109,14 @@ def build_candidate(name: str, categorical: list[bool]):
 
 def measure_fit(point: dict) -> dict:
     """Fits one candidate on ``rows`` training rows (all when 0) and scores it on the test split."""
-    from trainer.model import share_cores
+    from kfx_trainer.model import share_cores
 
     share_cores()
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
     from kfx.config import Config
-    from trainer.model import to_matrix
+    from kfx_trainer.model import to_matrix
 
     label = Config.label_column
     train = pd.read_csv(point["splits"]["train"])
@@ -155,7 +155,7 @@ def measure_trainer(point: dict) -> dict:
             contract.DATA_FORMAT_VARIABLE: "csv",
             **{var: point["splits"][split] for split, var in contract.SPLIT_VARIABLES.items()},
         }
-        from trainer import task
+        from kfx_trainer import task
 
         started = time.perf_counter()
         metrics = task.main([], environ=environ)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make images`: builds the kfx image (Dockerfile) and the trainer image (trainer/Dockerfile)
+# `make images`: builds the kfx image (Dockerfile) and the trainer image (kfx_trainer/Dockerfile)
 # on this machine with buildah, on local stand-ins for the base images, from exactly the
 # build context `kfx build` uploads to Cloud Build, then smoke-runs both. See images/README.md.
 #
@@ -298,7 +298,7 @@ main() {
     phase "stand-in beam_python3.11_sdk" make_beam
     phase "context (kfx build's tarball)" extract_context
     phase "build kfx image" build_image "$KFX_IMAGE" Dockerfile
-    phase "build trainer image" build_image "$TRAINER_IMAGE" trainer/Dockerfile
+    phase "build trainer image" build_image "$TRAINER_IMAGE" kfx_trainer/Dockerfile
     phase "smoke data" smoke_data
     phase "smoke kfx image" smoke_kfx
     phase "smoke trainer image" smoke_trainer

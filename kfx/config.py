@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kfx.config_checks import check_config
+from kfx.contract import BUNDLED_TRAINER
 from kfx.errors import ConfigError
 
 DEFAULT_IMAGE = "python:3.11-slim"
@@ -101,6 +102,24 @@ class Config:
     )
     boosting_learning_rate: float = _option(0.1, "Learning rate of the gradient boosting. Defaults to 0.1.")
     boosting_max_iter: int = _option(100, "Most boosting rounds; early stopping may end sooner. Defaults to 100.")
+    trainer_module: str = field(
+        default=BUNDLED_TRAINER,
+        metadata={
+            "flag": "trainer",
+            "metavar": "PACKAGE.MODULE",
+            "help": "A team's trainer module, found as python -m finds it from this folder or PYTHONPATH "
+            "(docs/model-contract.md). Defaults to the bundled kfx_trainer.task.",
+        },
+    )
+    trainer_args: list[str] = field(
+        default_factory=list,
+        metadata={
+            "flag": "trainer-arg",
+            "repeat": True,
+            "help": "KEY=VALUE, handed to the trainer as --KEY VALUE (repeatable): to --trainer's module, or to "
+            "the --training-image container on Vertex AI.",
+        },
+    )
     min_accuracy: float = _option(0.9, "Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.")
     accuracy_tolerance: float = _option(
         0.01,
@@ -149,7 +168,12 @@ class Config:
         "VPC network, peered with Vertex AI, that the pipeline job and the custom training job join "
         "(projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.",
     )
-    training_image: str = _option("", "Container image of the trainer (vertex target).")
+    training_image: str = _option(
+        "", "Container image of the trainer (vertex target); one not named kfx-trainer gets no svm/boosting options."
+    )
+    serving_image: str = _option(
+        "", "Image serving the model (vertex target): any prebuilt one or a custom container; empty: scikit-learn's."
+    )
     machine_type: str = _option("n1-standard-4", "Machine type of the Vertex custom training job.")
     retries: int = _option(
         0,

@@ -11,7 +11,7 @@ import os
 
 MISSING = "missing"
 """The digest of an output the step did not write."""
-CODE_PACKAGES = ("kfx", "trainer")
+CODE_PACKAGES = ("kfx", "kfx_trainer")
 """The packages whose source the code version covers: the steps' code and the trainer's."""
 
 
@@ -44,7 +44,7 @@ def content_digest(path: str) -> str:
 
 def code_version() -> str:
     """A digest of ``kfx.__version__`` and of the code the steps run: every ``.py`` file of the
-    kfx and trainer packages, and kfx's packaged data (the beans table a run reads by default).
+    kfx and kfx_trainer packages, and kfx's packaged data (the beans table a run reads by default).
 
     It reads about 80 small files and the 1.6 MB table: a few milliseconds, once per run.
     """

@@ -30,6 +30,10 @@ class ModelMismatch(KfxError):
     """A table that does not fit the registry model it is compared with or scored by."""
 
 
+class TrainerError(KfxError):
+    """A team's trainer (``--trainer``) that cannot be found, fails, or writes no model."""
+
+
 class AnomaliesFound(KfxError):
     """TFDV found anomalies and ``fail_on_anomalies`` is set."""
 

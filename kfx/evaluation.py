@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
 from kfx import storage
-from kfx.contract import METADATA_FILE, MODEL_FILE
+from kfx.contract import MODEL_FILE, check_model_dir
 from kfx.errors import SourceError
 from kfx.metrics import classification_metrics
 
@@ -31,11 +30,8 @@ def load_model(model_dir: str, registry_version: bool = False):
         return manifest.load_model(model_dir)
     import joblib
 
-    path = f"{model_dir.rstrip('/')}/{MODEL_FILE}"
-    if not storage.exists(path):
-        raise SourceError(f"{model_dir!r} holds no {MODEL_FILE}; pass the folder a training run wrote.")
-    model = joblib.load(io.BytesIO(storage.read_bytes(path)))
-    metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{METADATA_FILE}"))
+    metadata = check_model_dir(model_dir)  # one sentence for a folder that breaks the contract, before unpickling
+    model = joblib.load(io.BytesIO(storage.read_bytes(f"{model_dir.rstrip('/')}/{MODEL_FILE}")))
     return model, metadata
 
 
@@ -66,8 +62,7 @@ def evaluate_model(
         ``champion`` (``version``, ``uri``, ``accuracy``, ``macro_f1``; None without one),
         ``blessed`` and ``reason`` (the decision, in words).
     """
-    from trainer.inputs import read_split
-    from trainer.model import share_cores
+    from kfx.model_inputs import read_split, share_cores
 
     # Gradient boosting predicts in parallel: the same OpenMP setting as the trainer's fit.
     share_cores()
@@ -110,8 +105,7 @@ def recheck(
     Returns:
         Whether it still wins, and the sentence that says it lost (for the push's reason) when not.
     """
-    from trainer.inputs import read_split
-    from trainer.model import share_cores
+    from kfx.model_inputs import read_split, share_cores
 
     share_cores()
     frame = read_split(test_uri, "csv")
@@ -137,7 +131,7 @@ def _score(
     registry_version: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model folder's :func:`classification_metrics` on ``frame``, and the model's metadata."""
-    from trainer.model import to_matrix
+    from kfx.model_inputs import to_matrix
 
     model, metadata = load_model(model_dir, registry_version)
     label = metadata["label_column"]

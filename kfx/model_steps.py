@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any, Optional
+
+from kfx.contract import BUNDLED_TRAINER
 
 
 def train(
@@ -19,20 +22,51 @@ def train(
     model_dir: str,
     **hyperparameters: Any,
 ) -> dict[str, Any]:
-    """Runs the trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
+    """Runs the bundled trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
 
     Args:
         hyperparameters: One value for each of :data:`kfx.contract.TRAINER_PARAMETERS`.
 
     Returns:
-        The trainer's metrics (validation and test accuracy and macro-F1, fit time), with
-        ``model`` (which estimator it chose and why) and ``id_columns`` (the ID-like columns
-        it left out) from the model's metadata.
+        See :func:`run_trainer`.
+    """
+    return run_trainer(train_path, validation_path, test_path, model_dir, BUNDLED_TRAINER, (), **hyperparameters)
+
+
+def run_trainer(
+    train_path: str,
+    validation_path: str,
+    test_path: str,
+    model_dir: str,
+    trainer_module: str,
+    trainer_args: Sequence[str],
+    **hyperparameters: Any,
+) -> dict[str, Any]:
+    """Runs a trainer exactly as a Vertex AI custom training job would: AIP_* variables and its arguments.
+
+    The bundled trainer (:data:`kfx.contract.BUNDLED_TRAINER`) runs in this process with its own
+    options; a team's module runs as ``python -m MODULE --label-column LABEL [--KEY VALUE ...]``
+    in a process of its own, found from the current folder and ``PYTHONPATH``, and its model
+    folder is then held to the model contract.
+
+    Args:
+        trainer_module: The trainer's module (``PACKAGE.MODULE``).
+        trainer_args: ``KEY=VALUE`` options handed on as ``--KEY VALUE`` (:func:`kfx.contract.extra_args`).
+        hyperparameters: For the bundled trainer one value for each of :data:`kfx.contract.TRAINER_PARAMETERS`;
+            a team's trainer gets only ``label_column``.
+
+    Returns:
+        The trainer's metrics (validation and test accuracy, and for the bundled trainer macro-F1 and
+        fit time), with ``model`` (the estimator and, for the bundled trainer, why) and ``id_columns``
+        (the columns the trainer left out) from the model's metadata.
+
+    Raises:
+        TrainerError: If a team's module cannot be found, fails, or writes no model.
+        SourceError: If its model folder breaks the model contract (:func:`kfx.contract.check_model_dir`).
     """
     import json
 
     from kfx import contract, storage
-    from trainer import task
 
     environ = {
         **os.environ,
@@ -40,9 +74,18 @@ def train(
         contract.DATA_FORMAT_VARIABLE: "csv",
         **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path), strict=True)),
     }
-    metrics = task.main(contract.trainer_args(**hyperparameters), environ=environ)
-    metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{contract.METADATA_FILE}"))
-    return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"]}
+    extra = contract.extra_args(trainer_args)
+    if contract.check_trainer_module(trainer_module) == BUNDLED_TRAINER:
+        from kfx_trainer import task
+
+        metrics = task.main(contract.trainer_args(**hyperparameters) + extra, environ=environ)
+        metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{contract.METADATA_FILE}"))
+        return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"]}
+    from kfx import team_trainer
+
+    label = ["--label-column", str(hyperparameters["label_column"])] if "label_column" in hyperparameters else []
+    team_trainer.run(trainer_module, label + extra, environ)
+    return team_trainer.result(trainer_module, model_dir)
 
 
 def evaluate(
@@ -94,8 +137,9 @@ def push_model(
     Returns:
         See :func:`kfx.registry.push_model`.
     """
-    from kfx import registry
+    from kfx import contract, registry
 
+    contract.check_model_dir(model_dir)  # one sentence for a folder that breaks the contract
     return registry.push_model(
         model_dir,
         registry_dir,
@@ -120,8 +164,7 @@ def prepare_serving_check(model_dir: str, test_path: str, request_path: str, exp
     import json
 
     from kfx import evaluation, serving, storage
-    from trainer.inputs import read_split
-    from trainer.model import share_cores, to_matrix
+    from kfx.model_inputs import read_split, share_cores, to_matrix
 
     share_cores()
     model, metadata = evaluation.load_model(model_dir)
@@ -155,9 +198,10 @@ def check_serving(
     import json
     import tempfile
 
-    from kfx import serving, storage
+    from kfx import contract, serving, storage
     from kfx.config import Config
 
+    contract.check_model_dir(model_dir)  # before the serving environment is made for it
     folder = os.path.abspath(Config(serving_env=serving_env).resolved_serving_env)
     if not serving.is_ready(folder):
         print(

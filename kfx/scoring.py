@@ -254,7 +254,7 @@ def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str)
     from kfx import csvtext
     from kfx.evaluation import load_model
     from kfx.metrics import classification_metrics
-    from trainer.model import share_cores, to_matrix
+    from kfx.model_inputs import share_cores, to_matrix
 
     share_cores()
     model, metadata = load_model(reference["uri"], registry_version=True)  # the pickle checked before it is loaded

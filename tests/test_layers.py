@@ -33,8 +33,9 @@ def test_the_trainer_and_the_core_do_not_import_vertex_or_the_pipeline():
     structure = _structure()
     graph = structure.import_graph(structure.modules(str(ROOT)))
     low = [
-        "trainer.task",
-        "trainer.model",
+        "kfx_trainer.task",
+        "kfx_trainer.model",
+        "kfx.model_inputs",
         "kfx.contract",
         "kfx.metrics",
         "kfx.data",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGES = ("kfx", "trainer")
+PACKAGES = ("kfx", "kfx_trainer")
 MAX_LINES = 300
 
 STILL_LONG: set = set()

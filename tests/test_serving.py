@@ -63,7 +63,7 @@ def test_the_environment_holds_only_the_serving_packages_at_the_installed_versio
     }
     code = (
         "import importlib.util as u, sklearn; print(sklearn.__version__, "
-        "[m for m in ('kfx', 'trainer', 'pandas', 'kfp', 'tensorflow') if u.find_spec(m)])"
+        "[m for m in ('kfx', 'kfx_trainer', 'trainer', 'pandas', 'kfp', 'tensorflow') if u.find_spec(m)])"
     )
     out = subprocess.run([serving_python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split(" ", 1) == [version("scikit-learn"), "[]\n"]

@@ -9,8 +9,8 @@ import joblib
 import pytest
 
 from kfx.errors import ConfigError
-from trainer import inputs, task
-from trainer.model import to_matrix
+from kfx_trainer import inputs, task
+from kfx_trainer.model import to_matrix
 
 
 def contract(splits, model_dir, fmt="csv"):
@@ -82,12 +82,12 @@ def test_missing_contract_names_the_variables(sample_splits):
 def test_module_entry_point_runs_as_in_the_container(sample_splits, tmp_path):
     env = {**os.environ, **contract(sample_splits, tmp_path / "m")}
     proc = subprocess.run(
-        [sys.executable, "-m", "trainer.task", "--svm-gamma", "auto"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "kfx_trainer.task", "--svm-gamma", "auto"], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["test"]["rows"] == 60
     env.pop("AIP_MODEL_DIR")
-    proc = subprocess.run([sys.executable, "-m", "trainer.task"], env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "kfx_trainer.task"], env=env, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("trainer: error: The trainer needs the environment variable(s) AIP_MODEL_DIR")
     assert "Traceback" not in proc.stderr
@@ -108,14 +108,14 @@ def test_options_defaults_and_help(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         task.parse_args(["--help"])
     assert capsys.readouterr().out == (
-        "usage: python -m trainer.task [-h] [--label-column LABEL_COLUMN]\n"
-        "                              [--svm-c SVM_C] [--svm-gamma SVM_GAMMA]\n"
-        "                              [--svm-max-rows SVM_MAX_ROWS]\n"
-        "                              [--boosting-learning-rate BOOSTING_LEARNING_RATE]\n"
-        "                              [--boosting-max-iter BOOSTING_MAX_ITER]\n"
-        "                              [--seed SEED]\n"
+        "usage: python -m kfx_trainer.task [-h] [--label-column LABEL_COLUMN]\n"
+        "                                  [--svm-c SVM_C] [--svm-gamma SVM_GAMMA]\n"
+        "                                  [--svm-max-rows SVM_MAX_ROWS]\n"
+        "                                  [--boosting-learning-rate BOOSTING_LEARNING_RATE]\n"
+        "                                  [--boosting-max-iter BOOSTING_MAX_ITER]\n"
+        "                                  [--seed SEED]\n"
         "\n"
-        "Entry point of the trainer: ``python -m trainer.task [options]``.\n"
+        "Entry point of the trainer: ``python -m kfx_trainer.task [options]``.\n"
         "\n"
         "options:\n"
         "  -h, --help            show this help message and exit\n"
@@ -180,7 +180,7 @@ def test_build_model_column_kinds_and_the_two_estimators():
     from sklearn.preprocessing import OneHotEncoder, PowerTransformer
     from sklearn.svm import SVC
 
-    from trainer.model import MAX_CATEGORIES, MISSING, build_model
+    from kfx_trainer.model import MAX_CATEGORIES, MISSING, build_model
 
     options = dict(c=10.0, gamma="scale", learning_rate=0.2, max_iter=30, seed=42)
     model = build_model([False, True, False], "svc", **options)
@@ -213,7 +213,7 @@ def test_build_model_column_kinds_and_the_two_estimators():
 
 
 def test_the_estimator_is_the_svc_up_to_svm_max_rows_and_boosting_above():
-    from trainer.model import choose_estimator
+    from kfx_trainer.model import choose_estimator
 
     assert [choose_estimator(rows, 30000) for rows in (1, 29999, 30000, 30001, 1_088_880)] == [
         "svc",

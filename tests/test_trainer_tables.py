@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from kfx.errors import ConfigError, DataError
-from trainer import task
-from trainer.model import MISSING, to_matrix
+from kfx_trainer import task
+from kfx_trainer.model import MISSING, to_matrix
 
 
 def contract(splits, model_dir):
@@ -192,7 +192,7 @@ def test_the_saved_model_holds_only_library_classes(messy_model):
 
 
 def test_id_like_means_text_with_distinct_values_in_most_filled_cells():
-    from trainer.model import id_like_columns
+    from kfx_trainer.model import id_like_columns
 
     n = 100
     frame = pd.DataFrame(
@@ -240,7 +240,7 @@ def test_a_hyperparameter_no_model_takes_is_named_before_any_data_is_read(option
 
 
 def test_share_cores_keeps_a_setting_already_made(monkeypatch):
-    from trainer.model import share_cores
+    from kfx_trainer.model import share_cores
 
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     share_cores()

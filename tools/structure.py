@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-PACKAGES = ("kfx", "trainer")
+PACKAGES = ("kfx", "kfx_trainer")
 # A default written as a literal: what it looks like in a signature, a dataclass or argparse.
 DEFAULTS = {
     'label "Class"': r'"Class"',

@@ -31,7 +31,9 @@ def add_config_arguments(
         default = getattr(defaults, name)
         flags = flag_names(fields[name])
         help_text = helps.get(name, "")
-        if isinstance(default, bool):
+        if fields[name].metadata.get("repeat"):  # --trainer-arg KEY=VALUE, once per value
+            group.add_argument(*flags, dest=name, action="append", default=None, metavar="KEY=VALUE", help=help_text)
+        elif isinstance(default, bool):
             group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif isinstance(default, list):
             group.add_argument(
@@ -44,7 +46,7 @@ def add_config_arguments(
             )
         else:
             kind = type(default) if default is not None else str
-            metavar = {int: "N", float: "X"}.get(kind, name.upper())
+            metavar = fields[name].metadata.get("metavar") or {int: "N", float: "X"}.get(kind, name.upper())
             group.add_argument(*flags, dest=name, type=kind, default=None, metavar=metavar, help=help_text)
 
 

@@ -26,6 +26,8 @@ RUN_OPTIONS = (
     "svm_max_rows",
     "boosting_learning_rate",
     "boosting_max_iter",
+    "trainer_module",
+    "trainer_args",
     "min_accuracy",
     "accuracy_tolerance",
     "drift_threshold",
@@ -89,7 +91,26 @@ def run(args: argparse.Namespace) -> int:
             args.json,
         )
     registry.check_champion(config.resolved_registry_dir, config.resolved_model_name)  # before any run folder
-    return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose), args.json)
+    arguments = trainer_arguments(config)
+    return finish(lambda: run_local(config, out=sys.stdout, verbose=args.verbose, arguments=arguments), args.json)
+
+
+def trainer_arguments(config) -> dict:
+    """Checks ``--trainer`` and ``--trainer-arg`` before anything runs, and returns the digest of a team
+    trainer's source as the pipeline's ``trainer_code`` (empty for the bundled trainer).
+
+    Raises:
+        ConfigError: For a module name ``python -m`` cannot take, or an option that is not KEY=VALUE.
+        TrainerError: If the module's package is not found from the current folder or PYTHONPATH.
+    """
+    from kfx import contract
+
+    contract.extra_args(config.trainer_args)
+    if contract.check_trainer_module(config.trainer_module) == contract.BUNDLED_TRAINER:
+        return {}
+    from kfx.team_trainer import code_digest
+
+    return {"trainer_code": code_digest(config.trainer_module)}
 
 
 def finish(start, as_json: bool) -> int:

@@ -25,6 +25,8 @@ VERTEX_PIPELINE_OPTIONS = (
     "peering_network",
     "beam_runner",
     "training_image",
+    "trainer_args",
+    "serving_image",
     "machine_type",
     "retries",
     "enable_caching",

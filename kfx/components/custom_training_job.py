@@ -40,6 +40,8 @@ def custom_training_job(
     display_name: str = "",
     network: str = "",
     environment_variables: dict = {},
+    trainer_args: list = [],
+    bundled_trainer: bool = True,
 ) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
     "TrainingJobOutputs", [("test_data_uri", str)]
 ):
@@ -72,11 +74,14 @@ def custom_training_job(
         service_account: Service account of the job; empty uses the default.
         network: projects/PROJECT_NUMBER/global/networks/NAME the job is peered with; empty for none.
         environment_variables: Extra environment variables of the trainer.
+        trainer_args: ``KEY=VALUE`` options handed to the container as ``--KEY VALUE`` (``--trainer-arg``).
+        bundled_trainer: The image is kfx's trainer, which takes the svm/boosting options; a team's image
+            gets ``--label-column`` and ``trainer_args`` only (docs/model-contract.md).
 
     Returns:
         The test split the trainer held out (its AIP_TEST_DATA_URI).
     """
-    from kfx.contract import MODEL_FILE, trainer_args
+    from kfx.contract import MODEL_FILE
     from kfx.vertex import training
 
     result = training.run_training_job(
@@ -87,8 +92,10 @@ def custom_training_job(
         staging_bucket=staging_bucket,
         bigquery_destination=bigquery_destination,
         display_name=display_name or f"{model_name}-train",
-        args=trainer_args(
-            label_column=label_column,
+        args=training.job_args(
+            bundled_trainer,
+            label_column,
+            trainer_args,
             svm_c=svm_c,
             svm_gamma=svm_gamma,
             seed=seed,

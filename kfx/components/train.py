@@ -1,6 +1,6 @@
-"""Component: run the kfx trainer under the Vertex AI custom-training contract."""
+"""Component: run the bundled trainer, or a team's own module, under the Vertex AI custom-training contract."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kfp.dsl import Dataset, Input, Model, Output
 
@@ -21,11 +21,15 @@ def train(
     svm_max_rows: int,
     boosting_learning_rate: float,
     boosting_max_iter: int,
+    trainer_module: str,
+    trainer_args: list = [],
+    trainer_code: str = "",
 ) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
     "TrainOutputs", [("validation_accuracy", float), ("test_accuracy", float)]
 ):
-    """Sets AIP_MODEL_DIR, AIP_DATA_FORMAT=csv and AIP_*_DATA_URI and runs ``trainer.task.main``,
-    which writes ``model.joblib`` (what Vertex AI's prebuilt scikit-learn image serves).
+    """Sets AIP_MODEL_DIR, AIP_DATA_FORMAT=csv and AIP_*_DATA_URI and runs the trainer, which writes
+    ``model.joblib`` and ``model_metadata.json`` (docs/model-contract.md): ``kfx_trainer.task.main`` with
+    the svm/boosting options, or a team's ``python -m trainer_module --label-column ... [--KEY VALUE]``.
 
     Args:
         train_data: Training split.
@@ -39,14 +43,18 @@ def train(
         svm_max_rows: Training rows up to which the model is the exact RBF SVC; gradient boosting above.
         boosting_learning_rate: Gradient boosting's learning rate.
         boosting_max_iter: Gradient boosting's most rounds.
+        trainer_module: The trainer's module (PACKAGE.MODULE); the bundled ``kfx_trainer.task`` by default.
+        trainer_args: ``KEY=VALUE`` options handed to the trainer as ``--KEY VALUE``.
+        trainer_code: A digest of a team trainer's source (``kfx run`` sets it), so that the step's cache
+            key changes when the trainer does, and the model's lineage says which code trained it.
 
     Returns:
         Validation and test accuracy as the trainer measured them.
     """
     from kfx import model_steps
-    from kfx.contract import MODEL_FILE
+    from kfx.contract import BUNDLED_TRAINER, MODEL_FILE
 
-    hyperparameters = dict(
+    hyperparameters: dict[str, Any] = dict(
         label_column=label_column,
         svm_c=svm_c,
         svm_gamma=svm_gamma,
@@ -55,17 +63,22 @@ def train(
         boosting_learning_rate=boosting_learning_rate,
         boosting_max_iter=boosting_max_iter,
     )
-    result = model_steps.train(train_data.path, validation_data.path, test_data.path, model.path, **hyperparameters)
+    splits = (train_data.path, validation_data.path, test_data.path)
+    result = model_steps.run_trainer(*splits, model.path, trainer_module, trainer_args, **hyperparameters)
+    bundled = trainer_module == BUNDLED_TRAINER
     model.metadata.update(
-        framework="scikit-learn",
+        framework=result.get("framework", "scikit-learn"),
         file=MODEL_FILE,
-        **hyperparameters,
+        trainer=trainer_module,
+        trainer_args=list(trainer_args),
+        **({"trainer_code": trainer_code} if trainer_code else {}),
+        # A team's trainer takes the label and its own options only: the svm/boosting ones are not its.
+        **(hyperparameters if bundled else {"label_column": label_column}),
         estimator=result["model"]["estimator"],
-        train_rows=result["train_rows"],
-        fit_seconds=result["fit_seconds"],
         id_columns=result["id_columns"],
         validation_accuracy=result["validation"]["accuracy"],
         test_accuracy=result["test"]["accuracy"],
+        **{key: result[key] for key in ("train_rows", "fit_seconds") if key in result},
     )
     if "boosting_rounds" in result["model"]:
         model.metadata["boosting_rounds"] = result["model"]["boosting_rounds"]
@@ -73,6 +86,8 @@ def train(
 
 
 def _describe(model: dict) -> list[str]:
+    if model.get("svm_max_rows") is None or model.get("train_rows") is None:  # a team's trainer
+        return [f"trainer     {model.get('estimator')} (--trainer {model.get('trainer')})"]
     estimator, rows, limit = model["estimator"], model["train_rows"], model["svm_max_rows"]
     rounds = f", {model['boosting_rounds']} rounds" if model.get("boosting_rounds") is not None else ""
     lines = [
@@ -93,6 +108,7 @@ REPORT = Report(
         Figure("uri", "model"),
         Figure("validation_accuracy", "model.validation_accuracy", name="validation_accuracy"),
         Figure("estimator", "model.estimator"),
+        Figure("trainer", "model.trainer"),
         Figure("train_rows", "model.train_rows", cast=int),
         Figure("svm_max_rows", "model.svm_max_rows", cast=int),
         Figure("boosting_rounds", "model.boosting_rounds", cast=int),

@@ -40,6 +40,9 @@ def beans(
     svm_max_rows: int = DEFAULTS.svm_max_rows,
     boosting_learning_rate: float = DEFAULTS.boosting_learning_rate,
     boosting_max_iter: int = DEFAULTS.boosting_max_iter,
+    trainer_module: str = DEFAULTS.trainer_module,  # kfx run --trainer: a team's module instead of kfx's
+    trainer_args: list = DEFAULTS.trainer_args,  # kfx run --trainer-arg KEY=VALUE
+    trainer_code: str = "",  # kfx run sets a digest of a team trainer's source: edited code trains again
     min_accuracy: float = DEFAULTS.min_accuracy,
     accuracy_tolerance: float = DEFAULTS.accuracy_tolerance,
     serving_env: str = DEFAULTS.resolved_serving_env,
@@ -83,6 +86,9 @@ def beans(
         svm_max_rows=svm_max_rows,
         boosting_learning_rate=boosting_learning_rate,
         boosting_max_iter=boosting_max_iter,
+        trainer_module=trainer_module,
+        trainer_args=trainer_args,
+        trainer_code=trainer_code,
     ).after(checked)  # train only on data that passed validation
     serving = check_serving(
         model=trained.outputs["model"], test_data=data.outputs["test_data"], serving_env=serving_env

@@ -89,6 +89,7 @@ def vertex_train_pipeline(config: "Config") -> Callable:
     from kfx.components.validate_statistics import validate_statistics
     from kfx.vertex import images
     from kfx.vertex.checks import check_vertex_config
+    from kfx.vertex.training import is_bundled_trainer
 
     check_vertex_config(config)
     c, image = config, images.kfx_image(config)
@@ -126,7 +127,8 @@ def vertex_train_pipeline(config: "Config") -> Callable:
         service_account: str = c.service_account,
         machine_type: str = c.machine_type,
         training_image: str = images.trainer_image(c),
-        serving_image: str = images.serving_image(c.region),
+        trainer_args: list = c.trainer_args,  # --trainer-arg KEY=VALUE: the training container's own options
+        serving_image: str = c.serving_image or images.serving_image(c.region),
     ):
         with exit_handler(config):
             dataset = options(
@@ -191,6 +193,8 @@ def vertex_train_pipeline(config: "Config") -> Callable:
                     svm_max_rows=svm_max_rows,
                     boosting_learning_rate=boosting_learning_rate,
                     boosting_max_iter=boosting_max_iter,
+                    trainer_args=trainer_args,
+                    bundled_trainer=is_bundled_trainer(images.trainer_image(c)),
                 ).after(checked)
             )  # train only on data that passed validation
             model, test_data = trained.outputs["model"], trained.outputs["test_data"]
@@ -204,7 +208,7 @@ def vertex_train_pipeline(config: "Config") -> Callable:
                 ),
                 kfx=False,
             )
-            serving.set_container_image(images.serving_image(c.region))
+            serving.set_container_image(c.serving_image or images.serving_image(c.region))
             evaluation = options(
                 evaluate(
                     model=model,

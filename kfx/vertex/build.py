@@ -31,7 +31,15 @@ if TYPE_CHECKING:
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # What the Dockerfiles COPY; nothing else (no .venv, runs or notebooks) goes into the context.
-CONTEXT_PATHS = ("Dockerfile", "trainer/Dockerfile", "requirements.txt", "setup.py", "README.md", "kfx", "trainer")
+CONTEXT_PATHS = (
+    "Dockerfile",
+    "kfx_trainer/Dockerfile",
+    "requirements.txt",
+    "setup.py",
+    "README.md",
+    "kfx",
+    "kfx_trainer",
+)
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 
 
@@ -58,7 +66,7 @@ def image_specs(config: Config) -> list[ImageSpec]:
     """The kfx base image and the trainer image, as the config names them."""
     from kfx.vertex.images import kfx_image, trainer_image
 
-    return [ImageSpec(kfx_image(config), "Dockerfile"), ImageSpec(trainer_image(config), "trainer/Dockerfile")]
+    return [ImageSpec(kfx_image(config), "Dockerfile"), ImageSpec(trainer_image(config), "kfx_trainer/Dockerfile")]
 
 
 def docker_commands(specs: Sequence[ImageSpec], context: str = ".") -> list[list[str]]:

@@ -153,3 +153,8 @@ def check_vertex_config(config: Config, required: Sequence[str] = VERTEX_REQUIRE
         check_image(kfx_image(config), "--image")
     if config.project_id or config.training_image:
         check_image(trainer_image(config), "--training-image")
+    if config.serving_image:  # any prebuilt image or a custom container: only the URI's shape is checked
+        check_image(config.serving_image, "--serving-image")
+    from kfx.contract import extra_args
+
+    extra_args(config.trainer_args)

@@ -35,6 +35,33 @@ class TrainingResult:
     data_uris: Mapping[str, str]
 
 
+def job_args(bundled: bool, label_column: str, extra: Sequence[str], **hyperparameters: Any) -> list[str]:
+    """The training job's container arguments.
+
+    Args:
+        bundled: The image is kfx's trainer (:func:`is_bundled_trainer`): it gets its svm/boosting options.
+        label_column: The label; every trainer gets ``--label-column`` (docs/model-contract.md).
+        extra: ``KEY=VALUE`` options, passed on as ``--KEY VALUE`` after the others.
+        hyperparameters: The bundled trainer's options (:data:`kfx.contract.TRAINER_PARAMETERS` but the label).
+
+    Raises:
+        ConfigError: If an ``extra`` option is not ``KEY=VALUE``.
+    """
+    from kfx.contract import extra_args, trainer_args
+
+    first = trainer_args(label_column=label_column, **hyperparameters) if bundled else ["--label-column", label_column]
+    return first + extra_args(extra)
+
+
+def is_bundled_trainer(image: str) -> bool:
+    """Whether ``image`` is kfx's trainer image (named ``kfx-trainer``, as ``kfx build`` pushes it) rather than
+    a team's own, which takes only ``--label-column`` and its ``--trainer-arg`` options."""
+    from kfx.vertex.images import TRAINER_IMAGE_NAME
+
+    name = image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
+    return name == TRAINER_IMAGE_NAME
+
+
 def output_dir(model_uri: str) -> str:
     """The ``base_output_dir`` whose ``model/`` folder (the trainer's AIP_MODEL_DIR) is ``model_uri``.
 
@@ -144,7 +171,7 @@ def run_training_job(
 def export_test_split(test_uri: str, data_format: str, path: str) -> dict[str, Any]:
     """Writes the test split the trainer held out as CSV at ``path``, so evaluate scores those rows.
 
-    The split is read as the trainer read it (:func:`trainer.inputs.read_split`): a
+    The split is read as the trainer read it (:func:`kfx.model_inputs.read_split`): a
     BigQuery export is billed to the export's own project, which the pipeline's
     service account may use, unlike the tenant project of a Vertex AI job.
 
@@ -152,7 +179,7 @@ def export_test_split(test_uri: str, data_format: str, path: str) -> dict[str, A
         ``rows`` and ``source``.
     """
     from kfx import storage
-    from trainer.inputs import read_split
+    from kfx.model_inputs import read_split
 
     frame = read_split(test_uri, data_format)
     storage.write_text(path, frame.to_csv(index=False))

@@ -301,7 +301,7 @@ def assert_round_trip(component, folder, from_config: set[str], written: dict[st
     assert set(from_config) <= CONFIG_FIELDS
     for name, value in defaults.items():
         if name in CONFIG_FIELDS:
-            expected = getattr(Config, name)
+            expected = getattr(Config(), name)  # an instance: a list field's default is made by a factory
             # The YAML holds numbers as floats (an Integer input's 0 loads as 0.0): the type is the original's.
             assert value == expected, f"{name}: {value!r}, Config: {expected!r}"
             assert type(before.inputs[name].default) is type(expected), name

@@ -84,6 +84,8 @@ def test_python_func_returns_the_accuracies_and_records_them_on_the_model(upstre
     assert model.metadata == {
         "framework": "scikit-learn",
         "file": "model.joblib",
+        "trainer": "kfx_trainer.task",
+        "trainer_args": [],
         "label_column": "Class",
         **HYPERPARAMETERS,
         "estimator": "svc",
@@ -117,6 +119,8 @@ def test_kfp_local_run(kfp_local, upstream):
     assert model.metadata == {
         "framework": "scikit-learn",
         "file": "model.joblib",
+        "trainer": "kfx_trainer.task",
+        "trainer_args": [],
         "label_column": "Class",
         **HYPERPARAMETERS,
         "svm_c": 1.0,
@@ -157,7 +161,9 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
             "svm_max_rows",
             "boosting_learning_rate",
             "boosting_max_iter",
+            "trainer_module",
         },
+        written={"trainer_args": [], "trainer_code": ""},
     )
     assert loaded.component_spec.outputs["model"].type == "system.Model@0.0.1"
     assert {n: o.type for n, o in loaded.component_spec.outputs.items() if n != "model"} == {

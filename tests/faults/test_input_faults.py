@@ -174,7 +174,7 @@ def gcs_bucket():
 
 def test_a_repeated_column_name_is_refused_from_gcs_by_the_import_and_the_trainer(gcs_bucket, beans_sample, tmp_path):
     from kfx import storage
-    from trainer import inputs
+    from kfx_trainer import inputs
 
     names = _repeat_area(beans_sample)
     storage.write_text(f"{gcs_bucket}/twice.csv", open(_with_header(beans_sample, tmp_path / "t.csv", names)).read())
@@ -258,13 +258,13 @@ def _contract(paths, model_dir) -> dict:
 
 
 def test_the_trainer_refuses_an_infinite_number_and_a_single_class_with_one_sentence(tmp_path, sample_splits):
-    from trainer import task
+    from kfx_trainer import task
 
     paths = _splits_with(
         sample_splits, tmp_path / "infinite", lambda f: f.assign(Area=f["Area"].where(f.index != 9, "Infinity"))
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "trainer.task"],
+        [sys.executable, "-m", "kfx_trainer.task"],
         capture_output=True,
         text=True,
         cwd=REPO,

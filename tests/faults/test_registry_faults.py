@@ -80,7 +80,7 @@ def copied(pushed, tmp_path):
 PUSH = """
 import json, os, sys, time
 from kfx import evaluation as _, model_steps
-import joblib, trainer.task  # loaded before the barrier: after it, only the push runs
+import joblib, kfx_trainer.task  # loaded before the barrier: after it, only the push runs
 model_dir, registry_dir, test_path, go, delay = sys.argv[1:6]
 evaluation = {"blessed": True, "accuracy": float(sys.argv[6]), "min_accuracy": 0.05, "accuracy_tolerance": 0.01,
               "reason": "no champion to compare with"}

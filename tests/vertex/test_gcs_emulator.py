@@ -69,7 +69,7 @@ def test_import_reads_a_gs_csv_source(gcs_bucket, beans_frames):
 
 def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, beans_frames, tmp_path):
     from kfx.evaluation import evaluate_model
-    from trainer import task
+    from kfx_trainer import task
 
     uris = _upload_splits(gcs_bucket, beans_frames)
     model_dir = f"{gcs_bucket}/model"
@@ -104,7 +104,7 @@ def test_trainer_reads_csv_wildcards_and_writes_the_model_to_gs(gcs_bucket, bean
 
 def test_trainer_reads_bigquery_splits_as_vertex_ai_hands_them_over(gcs_bucket, beans_frames, fake_bigquery):
     """BigQuery is patched at ``bigquery.Client``; the model still goes to the GCS-API server."""
-    from trainer import task
+    from kfx_trainer import task
 
     tables = {
         f"kfx-test-project.dataset_123_tables_2026_11_26T10_00_00_000Z.{name}": beans_frames[split]

@@ -101,7 +101,7 @@ def test_local_docker_builds_then_pushes_both_images_from_the_repo_root(vertex_c
     assert docker.calls == [
         (["build", "--file", "Dockerfile", "--tag", KFX, "."], build.REPO_ROOT),
         (["push", KFX], build.REPO_ROOT),
-        (["build", "--file", "trainer/Dockerfile", "--tag", TRAINER, "."], build.REPO_ROOT),
+        (["build", "--file", "kfx_trainer/Dockerfile", "--tag", TRAINER, "."], build.REPO_ROOT),
         (["push", TRAINER], build.REPO_ROOT),
     ]
     assert capsys.readouterr().out.splitlines() == [KFX, TRAINER]
@@ -142,7 +142,7 @@ def test_cloud_build_uploads_the_context_and_builds_both_images(vertex_config, g
     assert project == "kfx-test-project"
     assert [list(step.args) for step in request.steps] == [
         ["build", "--file", "Dockerfile", "--tag", KFX, "."],
-        ["build", "--file", "trainer/Dockerfile", "--tag", TRAINER, "."],
+        ["build", "--file", "kfx_trainer/Dockerfile", "--tag", TRAINER, "."],
     ]
     assert {step.name for step in request.steps} == {"gcr.io/cloud-builders/docker"}
     assert list(request.images) == [KFX, TRAINER]
@@ -155,13 +155,13 @@ def test_cloud_build_uploads_the_context_and_builds_both_images(vertex_config, g
         names = tar.getnames()
     assert {n.split("/")[0] for n in names} == {
         "Dockerfile",
-        "trainer",
+        "kfx_trainer",
         "requirements.txt",
         "setup.py",
         "README.md",
         "kfx",
     }
-    assert "trainer/Dockerfile" in names and "kfx/vertex/build.py" in names and "trainer/task.py" in names
+    assert "kfx_trainer/Dockerfile" in names and "kfx/vertex/build.py" in names and "kfx_trainer/task.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith(".venv")]
 
 
@@ -237,7 +237,7 @@ def _copy_sources(dockerfile: str) -> list[str]:
     return sources
 
 
-@pytest.mark.parametrize("dockerfile", ["Dockerfile", "trainer/Dockerfile"])
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "kfx_trainer/Dockerfile"])
 def test_dockerfiles_copy_only_what_the_context_holds(dockerfile):
     sources = _copy_sources(dockerfile)
     assert sources, "no COPY found"
@@ -248,10 +248,10 @@ def test_dockerfiles_copy_only_what_the_context_holds(dockerfile):
 
 def test_images_have_their_documented_entrypoints_and_base():
     kfx_file = open(os.path.join(build.REPO_ROOT, "Dockerfile")).read()
-    trainer_file = open(os.path.join(build.REPO_ROOT, "trainer", "Dockerfile")).read()
+    trainer_file = open(os.path.join(build.REPO_ROOT, "kfx_trainer", "Dockerfile")).read()
     assert "FROM python:3.11-slim" in kfx_file and "FROM python:3.11-slim" in trainer_file
     assert "pip install --constraint requirements.txt ." in kfx_file
-    assert 'ENTRYPOINT ["python", "-m", "trainer.task"]' in trainer_file
+    assert 'ENTRYPOINT ["python", "-m", "kfx_trainer.task"]' in trainer_file
     # The Beam version of the worker boot program matches the locked Beam.
     locked = re.search(r"^apache-beam==(\S+)$", open(os.path.join(build.REPO_ROOT, "requirements.txt")).read(), re.M)
     assert f"apache/beam_python3.11_sdk:{locked.group(1)}" in kfx_file
@@ -269,7 +269,7 @@ def test_every_package_the_images_install_is_pinned_by_the_lock():
     setup = open(os.path.join(build.REPO_ROOT, "setup.py")).read()
     runtime = ast.literal_eval(re.search(r"^RUNTIME = (\[.*?\])$", setup, re.M | re.S).group(1))
     names = {re.split(r"[\[<>=!~ ]", r, maxsplit=1)[0].lower() for r in runtime}
-    trainer_file = open(os.path.join(build.REPO_ROOT, "trainer", "Dockerfile")).read()
+    trainer_file = open(os.path.join(build.REPO_ROOT, "kfx_trainer", "Dockerfile")).read()
     install = re.search(r"pip install --constraint requirements.txt \\\n(.*?)\n\n", trainer_file, re.S).group(1)
     names |= {n.lower() for n in install.replace("\\", " ").split()}
     locked = _locked()
@@ -277,7 +277,7 @@ def test_every_package_the_images_install_is_pinned_by_the_lock():
 
 
 def test_trainer_runs_without_the_packages_its_image_leaves_out(beans_frames, tmp_path):
-    """trainer/Dockerfile installs no TensorFlow, TFDV, Beam, kfp or matplotlib: train with those
+    """kfx_trainer/Dockerfile installs no TensorFlow, TFDV, Beam, kfp or matplotlib: train with those
     imports blocked, in a fresh Python, to prove the trainer image is enough."""
     import subprocess
     import sys
@@ -295,7 +295,7 @@ def test_trainer_runs_without_the_packages_its_image_leaves_out(beans_frames, tm
         "        if name.split('.')[0] in BLOCKED:\n"
         "            raise ImportError(f'{name} is not in the trainer image')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from trainer import task\n"
+        "from kfx_trainer import task\n"
         "sys.exit(task.cli())\n"
     )
     env = {

@@ -41,7 +41,7 @@ def vertex_training(monkeypatch, gcs_bucket, fake_bigquery, beans_frames):
 
     from google.cloud import aiplatform
 
-    import trainer.task
+    import kfx_trainer.task
 
     project = "kfx-export-project"
     for split, frame in (
@@ -66,7 +66,7 @@ def vertex_training(monkeypatch, gcs_bucket, fake_bigquery, beans_frames):
                 )
             },
         }
-        trainer.task.main(kwargs["args"], environ)
+        kfx_trainer.task.main(kwargs["args"], environ)
         return None
 
     job_class = mock.create_autospec(aiplatform.CustomContainerTrainingJob)

@@ -17,12 +17,13 @@ training did; the pipeline holds only scikit-learn's own classes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Union
 
+# Where the trainer's task imports them; they live in kfx, which evaluation and serving share.
+from kfx.model_inputs import share_cores, to_matrix  # noqa: F401
+
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
@@ -82,18 +83,6 @@ def id_like_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
         if len(filled) and filled.nunique() >= ID_SHARE * len(filled):
             found.append(name)
     return found
-
-
-def share_cores() -> None:
-    """Lets OpenMP threads sleep between parallel regions instead of spinning.
-
-    Gradient boosting runs many short parallel regions; when other processes share the
-    cores, spinning threads wait on each other: measured here, a fit took 62 s instead
-    of 3 s. libgomp reads the setting when it loads, with scikit-learn, so this must run
-    before the process first imports it; later calls change nothing. A value already set
-    in the environment wins.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def build_model(
@@ -156,13 +145,3 @@ def build_model(
             learning_rate=learning_rate, max_iter=max_iter, early_stopping=True, random_state=seed
         )
     return make_pipeline(ColumnTransformer(transformers), final)
-
-
-def to_matrix(frame: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
-    """The feature columns as the 2-D array the model takes (what a prediction request carries)."""
-    import numpy as np
-
-    columns = frame[list(features)]
-    if all(np.issubdtype(t, np.number) for t in columns.dtypes):
-        return columns.to_numpy(dtype=float)
-    return columns.to_numpy(dtype=object)

@@ -1,16 +1,23 @@
-"""The trainer's input: each split read as Vertex AI hands it over, and what of it the model learns from
-(the feature columns, the number of classes), each refusal one sentence naming the data and the fix.
+"""How kfx reads a model's data: a split as Vertex AI hands it to a trainer, the feature matrix a
+model takes, and the OpenMP setting under which scikit-learn shares the cores.
+
+Evaluation, scoring, the serving check and the Vertex AI steps read data here, so kfx
+never imports a trainer's package (a team's own ``trainer`` package would shadow one
+named so); the bundled trainer (:mod:`kfx_trainer`) reads its splits here too.
 """
 
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
 
 from kfx.contract import DATA_FORMAT_VARIABLE
 from kfx.errors import ConfigError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
@@ -56,46 +63,23 @@ def read_split(uri: str, data_format: str, label_column: Optional[str] = None):
     return pd.concat(frames, ignore_index=True)
 
 
-def select_features(frame: pd.DataFrame, label: str) -> tuple[list[str], list[bool], list[str]]:
-    """The feature columns of the training split, which of them are text, and the ID-like columns left out.
+def share_cores() -> None:
+    """Lets OpenMP threads sleep between parallel regions instead of spinning.
 
-    Raises:
-        DataError: If the label is not a column, or no column is left to learn from.
+    Gradient boosting runs many short parallel regions; when other processes share the
+    cores, spinning threads wait on each other: measured here, a fit took 62 s instead
+    of 3 s. libgomp reads the setting when it loads, with scikit-learn, so this must run
+    before the process first imports it; later calls change nothing. A value already set
+    in the environment wins.
     """
-    import pandas as pd
-
-    from kfx.errors import DataError
-    from trainer.model import ID_SHARE, id_like_columns
-
-    if label not in frame.columns:
-        raise DataError(f"Label column {label!r} is not in the training data; pass --label-column.")
-    columns = [c for c in frame.columns if c != label]
-    left_out = id_like_columns(frame, columns)
-    features = [c for c in columns if c not in left_out]
-    if not features:
-        raise DataError(
-            f"The training data has no feature column besides the label {label!r}"
-            + (f" and the ID-like column(s) {', '.join(left_out)} (>= {ID_SHARE:.0%} distinct)" if left_out else "")
-            + "; pass a table with columns that describe the rows."
-        )
-    return features, [not pd.api.types.is_numeric_dtype(frame[c]) for c in features], left_out
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def count_classes(frame: pd.DataFrame, label: str) -> int:
-    """The number of classes in the training split.
+def to_matrix(frame: pd.DataFrame, features: Sequence[str]) -> np.ndarray:
+    """The feature columns as the 2-D array the model takes (what a prediction request carries)."""
+    import numpy as np
 
-    Raises:
-        DataError: If there are more than :data:`trainer.model.MAX_CLASSES`: the fit and its
-            predictions would grow with their square (see there) and not end in useful time.
-    """
-    from kfx.errors import DataError
-    from trainer.model import MAX_CLASSES
-
-    classes = int(frame[label].nunique())
-    if classes > MAX_CLASSES:
-        raise DataError(
-            f"Label column {label!r} holds {classes:,} classes in the training data, more than the {MAX_CLASSES:,} "
-            "the trainer fits (its time grows with the square of the classes); merge rare classes or pass a "
-            "coarser --label-column."
-        )
-    return classes
+    columns = frame[list(features)]
+    if all(np.issubdtype(t, np.number) for t in columns.dtypes):
+        return columns.to_numpy(dtype=float)
+    return columns.to_numpy(dtype=object)

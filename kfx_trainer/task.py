@@ -1,4 +1,4 @@
-"""Entry point of the trainer: ``python -m trainer.task [options]``.
+"""Entry point of the trainer: ``python -m kfx_trainer.task [options]``.
 
 The same ``main`` runs in the Vertex AI custom container, in the local pipeline's
 ``train`` step, in the notebooks and in the tests. It reads its data from the
@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 from kfx.config import Config
 from kfx.contract import (
+    CONTRACT_VERSION,
     DATA_FORMAT_VARIABLE,
     METADATA_FILE,
     METRICS_FILE,
@@ -32,12 +33,12 @@ from kfx.contract import (
     SPLIT_VARIABLES,
 )
 from kfx.errors import ConfigError, KfxError
-from trainer.inputs import count_classes, read_split, select_features
+from kfx_trainer.inputs import count_classes, read_split, select_features
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parses the trainer's hyper-parameters and options."""
-    parser = argparse.ArgumentParser(prog="python -m trainer.task", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m kfx_trainer.task", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--label-column", default=Config.label_column, help="Column holding the class (default: %(default)s)."
     )
@@ -124,7 +125,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     Returns:
         The metrics written to ``metrics.json`` (validation and test accuracy and macro-F1).
     """
-    from trainer.model import (
+    from kfx_trainer.model import (
         ESTIMATORS,
         ID_SHARE,
         SVC,
@@ -203,6 +204,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         # The exact data handed over, so the pipeline evaluates on this run's own test split.
         "data_format": contract["format"],
         "data_uris": {split: contract[split] for split in SPLIT_VARIABLES},
+        "contract_version": CONTRACT_VERSION,  # docs/model-contract.md
     }
     # The model file goes last: its presence marks a complete model folder.
     storage.write_text(f"{model_dir}/{METADATA_FILE}", json.dumps(metadata, indent=2))
