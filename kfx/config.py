@@ -75,6 +75,14 @@ class Config:
     test_fraction: float = _option(0.1, "Share of rows for the test split. Defaults to 0.1.")
     seed: int = _option(42, "Seed of the stratified split and of the model. Defaults to 42.")
     sample_rows: int = _option(0, "Stratified sample of this many rows before splitting; 0 uses all rows.")
+    task: str = _option(
+        "",
+        "classification or regression; empty infers it from the label: text, true/false or few distinct whole "
+        "numbers are classes, numbers with fractions or many distinct values a quantity (see kfx.tasks).",
+    )
+    exclude_columns: str = _option(
+        "", "Columns, separated by commas, that the model does not learn from (such as the raw form of the label)."
+    )
     # statistics, schema, validation
     stats_engine: str = _option("memory", "memory (TFDV on a DataFrame) or beam (a Beam pipeline).")
     beam_runner: str = _option(
@@ -101,11 +109,25 @@ class Config:
     )
     boosting_learning_rate: float = _option(0.1, "Learning rate of the gradient boosting. Defaults to 0.1.")
     boosting_max_iter: int = _option(100, "Most boosting rounds; early stopping may end sooner. Defaults to 100.")
-    min_accuracy: float = _option(0.9, "Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.")
+    metric: str = _option(
+        "",
+        "Test metric that decides the blessing: accuracy, macro_f1 or roc_auc (binary) for classification; r2, rmse "
+        "or mae for regression. Empty means accuracy, or r2 for a regression.",
+    )
+    min_accuracy: float = _option(
+        0.9,
+        "Test accuracy (or the --metric of a classification) a model needs to be blessed and pushed. Defaults to 0.9.",
+    )
+    min_r2: float = _option(
+        0.0,
+        "Test R² a regressor needs to be blessed: 0 is predicting the test labels' mean. With --metric rmse or mae the "
+        "same rule is said in their terms (see kfx.tasks.threshold). Defaults to 0.",
+    )
     accuracy_tolerance: float = _option(
         0.01,
         "How far below the champion's accuracy (the model's current version, scored on this run's test split) a new "
-        "model may be and still be blessed. Defaults to 0.01 (one point).",
+        "model may be and still be blessed: points of accuracy, macro-F1, ROC AUC or R², a share of the champion's "
+        "RMSE or MAE. Defaults to 0.01 (one point).",
     )
     drift_threshold: float = _option(
         0.15,

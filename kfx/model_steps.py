@@ -17,11 +17,15 @@ def train(
     validation_path: str,
     test_path: str,
     model_dir: str,
+    task: str = "",
+    exclude_columns: str = "",
     **hyperparameters: Any,
 ) -> dict[str, Any]:
     """Runs the trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
 
     Args:
+        task: The trainer's ``--task`` (empty: it infers the task from the training labels).
+        exclude_columns: The trainer's ``--exclude-columns``.
         hyperparameters: One value for each of :data:`kfx.contract.TRAINER_PARAMETERS`.
 
     Returns:
@@ -32,7 +36,7 @@ def train(
     import json
 
     from kfx import contract, storage
-    from trainer import task
+    from trainer import task as trainer_task
 
     environ = {
         **os.environ,
@@ -40,9 +44,10 @@ def train(
         contract.DATA_FORMAT_VARIABLE: "csv",
         **dict(zip(contract.SPLIT_VARIABLES.values(), (train_path, validation_path, test_path), strict=True)),
     }
-    metrics = task.main(contract.trainer_args(**hyperparameters), environ=environ)
+    args = contract.trainer_args(**hyperparameters) + ["--task", task, "--exclude-columns", exclude_columns]
+    metrics = trainer_task.main(args, environ=environ)
     metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{contract.METADATA_FILE}"))
-    return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"]}
+    return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"], "task": metadata["task"]}
 
 
 def evaluate(
@@ -54,6 +59,8 @@ def evaluate(
     accuracy_tolerance: float,
     serving_ok: bool,
     numbers_path: str = "",
+    metric: str = "",
+    min_r2: float = 0.0,
 ) -> dict[str, Any]:
     """Scores the model, and the champion when there is one (None: no champion), on the test split,
     writes the evaluation page and decides the blessing.
@@ -61,6 +68,8 @@ def evaluate(
     Args:
         numbers_path: Where to write the whole result as JSON (every class's figures and the full
             confusion matrix, which the page shows only in part for many classes); empty writes none.
+        metric: The metric that decides the blessing; empty: the task's default (:mod:`kfx.tasks`).
+        min_r2: A regression's threshold (``min_accuracy`` is a classification's).
 
     Returns:
         See :func:`kfx.evaluation.evaluate_model`.
@@ -69,7 +78,9 @@ def evaluate(
 
     from kfx import evaluation, evaluation_page, storage
 
-    result = evaluation.evaluate_model(model_dir, test_path, min_accuracy, champion, accuracy_tolerance, serving_ok)
+    result = evaluation.evaluate_model(
+        model_dir, test_path, min_accuracy, champion, accuracy_tolerance, serving_ok, metric=metric, min_r2=min_r2
+    )
     if numbers_path:
         storage.write_text(numbers_path, json.dumps(result))
     storage.write_text(html_path, evaluation_page.evaluation_html(result, numbers=numbers_path))

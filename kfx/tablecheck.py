@@ -125,7 +125,7 @@ def check_counts(
     Raises:
         DataError: Naming the class, its rows, the rows it needs and the fix.
     """
-    needed = max(math.ceil(1 / f - 1e-9) for f in fractions)
+    needed = needed_rows(fractions)
     if not (counts < needed).any():
         return
     whole = counts if sampled_from is None else sampled_from.value_counts()
@@ -146,6 +146,12 @@ def check_counts(
         f"Class {small.index[0]!r} of {label_column!r} has {int(small.iloc[0])} row(s) in the sample of "
         f"{int(counts.sum())} rows, too few to appear in every split (each class needs at least {needed}); {fix}."
     )
+
+
+def needed_rows(fractions: Sequence[float]) -> int:
+    """Rows a class (or a bin of a regression label) needs to give every split one: ``1 / fraction``
+    for the smallest fraction."""
+    return max(math.ceil(1 / f - 1e-9) for f in fractions)
 
 
 def drawn(count: int, share: float) -> int:

@@ -21,6 +21,8 @@ def train(
     svm_max_rows: int,
     boosting_learning_rate: float,
     boosting_max_iter: int,
+    task: str = "",
+    exclude_columns: str = "",
 ) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
     "TrainOutputs", [("validation_accuracy", float), ("test_accuracy", float)]
 ):
@@ -39,9 +41,12 @@ def train(
         svm_max_rows: Training rows up to which the model is the exact RBF SVC; gradient boosting above.
         boosting_learning_rate: Gradient boosting's learning rate.
         boosting_max_iter: Gradient boosting's most rounds.
+        task: classification or regression (import-dataset's); empty: the trainer infers it.
+        exclude_columns: Columns, separated by commas, the model does not learn from.
 
     Returns:
-        Validation and test accuracy as the trainer measured them.
+        Validation and test accuracy as the trainer measured them (NaN for a regression, whose RMSE,
+        MAE and R² the model's metadata holds).
     """
     from kfx import model_steps
     from kfx.contract import MODEL_FILE
@@ -55,8 +60,22 @@ def train(
         boosting_learning_rate=boosting_learning_rate,
         boosting_max_iter=boosting_max_iter,
     )
-    result = model_steps.train(train_data.path, validation_data.path, test_data.path, model.path, **hyperparameters)
+    result = model_steps.train(
+        train_data.path,
+        validation_data.path,
+        test_data.path,
+        model.path,
+        task=task,
+        exclude_columns=exclude_columns,
+        **hyperparameters,
+    )
+    if exclude_columns:
+        model.metadata["exclude_columns"] = exclude_columns
+    if result["task"] == "regression":
+        for split in ("validation", "test"):
+            model.metadata.update({f"{split}_{name}": result[split][name] for name in ("rmse", "mae", "r2")})
     model.metadata.update(
+        task=result["task"],
         framework="scikit-learn",
         file=MODEL_FILE,
         **hyperparameters,
@@ -64,8 +83,11 @@ def train(
         train_rows=result["train_rows"],
         fit_seconds=result["fit_seconds"],
         id_columns=result["id_columns"],
-        validation_accuracy=result["validation"]["accuracy"],
-        test_accuracy=result["test"]["accuracy"],
+    )
+    if result["task"] == "regression":
+        return (float("nan"), float("nan"))  # not measured: a regression has no accuracy
+    model.metadata.update(
+        validation_accuracy=result["validation"]["accuracy"], test_accuracy=result["test"]["accuracy"]
     )
     if "boosting_rounds" in result["model"]:
         model.metadata["boosting_rounds"] = result["model"]["boosting_rounds"]
@@ -92,6 +114,7 @@ REPORT = Report(
     figures=(
         Figure("uri", "model"),
         Figure("validation_accuracy", "model.validation_accuracy", name="validation_accuracy"),
+        Figure("validation_r2", "model.validation_r2", name="validation_r2"),
         Figure("estimator", "model.estimator"),
         Figure("train_rows", "model.train_rows", cast=int),
         Figure("svm_max_rows", "model.svm_max_rows", cast=int),
