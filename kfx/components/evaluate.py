@@ -22,8 +22,7 @@ def evaluate(
     metric: str = "",
     min_r2: float = 0.0,
 ) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
-    "EvaluationOutputs",
-    [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str), ("metric", str), ("score", float)],
+    "EvaluationOutputs", [("blessed", bool), ("accuracy", float), ("macro_f1", float), ("reason", str)]
 ):
     """Scores the new model (the challenger) and the champion on the same test rows, logs accuracy,
     macro-F1, per-class precision / recall, the confusion matrix and a page with its picture, and
@@ -52,7 +51,8 @@ def evaluate(
     outputs are NaN (not measured).
 
     Returns:
-        The blessing, test accuracy, macro-F1, the decision's reason, the primary metric and its value.
+        The blessing, test accuracy, macro-F1 and the decision's reason (the primary metric and its
+        value are in ``metrics``: ``metric`` and ``score``).
     """
     from kfx import model_steps
     from kfx.metrics import capped_confusion, shown_classes
@@ -85,7 +85,7 @@ def evaluate(
             metrics.log_metric(name, result[name])
         metrics.log_metric("min_r2", min_r2)
         nan = float("nan")  # not measured: a regression has no accuracy
-        return (result["blessed"], nan, nan, result["reason"], result["metric"], result["score"])
+        return (result["blessed"], nan, nan, result["reason"])
     metrics.log_metric("accuracy", result["accuracy"])
     metrics.log_metric("macro_f1", result["macro_f1"])
     if "roc_auc" in result:
@@ -101,14 +101,7 @@ def evaluate(
         metrics.log_metric(f"precision_{label}", result["per_class"][label]["precision"])
         metrics.log_metric(f"recall_{label}", result["per_class"][label]["recall"])
     classification_metrics.log_confusion_matrix(*capped_confusion(labels, matrix))
-    return (
-        result["blessed"],
-        result["accuracy"],
-        result["macro_f1"],
-        result["reason"],
-        result["metric"],
-        result["score"],
-    )
+    return (result["blessed"], result["accuracy"], result["macro_f1"], result["reason"])
 
 
 _TITLES = {
