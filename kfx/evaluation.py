@@ -83,6 +83,13 @@ def evaluate_model(
     result, metadata = _score(model_dir, frame)
     task = tasks.resolved(metadata.get("task"))
     primary = tasks.primary_metric(task, metric)
+    if primary.name not in result:  # ROC AUC ranks two classes
+        from kfx.errors import ConfigError
+
+        raise ConfigError(
+            f"--metric {primary.name} measures a model of two classes, and this one predicts "
+            f"{len(metadata['classes'])}; pass --metric accuracy or macro_f1."
+        )
     bound, how = tasks.threshold(primary, min_accuracy, min_r2, result)
     result.update(rows=len(frame), accuracy_tolerance=accuracy_tolerance, champion=None, task=task)
     result.update(metric=primary.name, score=result[primary.name], threshold=bound, threshold_rule=how)

@@ -147,7 +147,7 @@ REPORT = Report(
     evaluate,
     section="model",
     figures=(
-        Figure("task", "metrics.task", name="task"),
+        Figure("task", "metrics.task"),
         Figure("metric", "metrics.metric", name="metric"),
         Figure("score", "metrics.score", name="score"),
         Figure("threshold", "metrics.threshold"),

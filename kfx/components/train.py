@@ -96,6 +96,9 @@ def train(
 
 def _describe(model: dict) -> list[str]:
     estimator, rows, limit = model["estimator"], model["train_rows"], model["svm_max_rows"]
+    if model.get("task") == "regression":
+        estimator = {"svc": "svr", "hist_gradient_boosting": "hist_gradient_boosting"}.get(estimator, estimator)
+        estimator += " (regression)"
     rounds = f", {model['boosting_rounds']} rounds" if model.get("boosting_rounds") is not None else ""
     lines = [
         f"trainer     {estimator} on {rows:,} training rows ({'<=' if rows <= limit else '>'} svm_max_rows "
@@ -116,6 +119,7 @@ REPORT = Report(
         Figure("validation_accuracy", "model.validation_accuracy", name="validation_accuracy"),
         Figure("validation_r2", "model.validation_r2", name="validation_r2"),
         Figure("estimator", "model.estimator"),
+        Figure("task", "model.task"),
         Figure("train_rows", "model.train_rows", cast=int),
         Figure("svm_max_rows", "model.svm_max_rows", cast=int),
         Figure("boosting_rounds", "model.boosting_rounds", cast=int),

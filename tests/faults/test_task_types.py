@@ -125,7 +125,8 @@ def test_diabetes_trains_a_regressor_is_pushed_beaten_by_nothing_worse_and_predi
     runs = str(tmp_path / "runs")
     first = kfx_cli("run", "--source", diabetes_csv, "--label-column", "target", "--runs-dir", runs)
     assert first.returncode == 0, first.output
-    assert "rows        train 362, validation 40, test 40 (regression)" in first.stdout
+    assert "rows        train 362, validation 40, test 40\n" in first.stdout
+    assert "trainer     svr (regression) on 362 training rows (<= svm_max_rows 30,000)" in first.stdout
     assert "predictions agree (within a relative 1e-09)" in first.stdout
     assert "model       test RMSE 55.44, MAE 41.49, R² 0.4370 (R² decides, threshold 0): blessed" in first.stdout
     assert "blessed: test R² 0.4370 >= min_r2 0.0; no champion to compare with" in first.stdout
@@ -170,8 +171,44 @@ def test_digits_stay_classes_and_reach_95_percent(digits_csv, kfx_cli, tmp_path)
         "run", "--source", digits_csv, "--label-column", "target", "--runs-dir", str(tmp_path), "--no-fail-on-anomalies"
     )
     assert done.returncode == 0, done.output
-    assert "(classification)" in done.stdout
+    assert "trainer     svc on 1,439 training rows" in done.stdout
     (summary_path,) = glob.glob(str(tmp_path / "kfx-digits-*" / "summary.json"))
     model = json.loads(open(summary_path).read())["model"]
     assert model["metric"] == "accuracy" and model["test_accuracy"] >= 0.95
     assert model["blessed"] is True
+
+
+def test_a_regression_evaluation_is_imported_into_vertex_ai_in_its_regression_schema():
+    from kfx.vertex import registry
+
+    evaluation = {"task": "regression", "metric": "r2", "rmse": 55.44, "mae": 41.49, "r2": 0.437, "blessed": True}
+    request = registry.evaluation_request("diabetes-v1", evaluation, [], [])
+    assert request["metrics_schema_uri"] == (
+        "gs://google-cloud-aiplatform/schema/modelevaluation/regression_metrics_1.0.0.yaml"
+    )
+    assert request["metrics"] == {"rootMeanSquaredError": 55.44, "meanAbsoluteError": 41.49, "rSquared": 0.437}
+    assert request["metadata"] == {"kfx": evaluation}
+    beans = registry.evaluation_request("beans-v1", {"accuracy": 0.93, "macro_f1": 0.94}, ["A", "B"], [[1, 0], [0, 1]])
+    assert beans["metrics_schema_uri"].endswith("/classification_metrics_1.0.0.yaml")
+
+
+def test_roc_auc_decides_for_two_classes_and_is_refused_for_more(beans_sample, sample_splits, train_apart, tmp_path):
+    from kfx import data_steps, evaluation
+    from kfx.errors import ConfigError
+
+    two = beans_sample[beans_sample["Class"].isin(["DERMASON", "SIRA"])]
+    two.to_csv(tmp_path / "two.csv", index=False)
+    paths = {split: str(tmp_path / f"{split}.csv") for split in ("train", "validation", "test")}
+    data_steps.import_dataset(str(tmp_path / "two.csv"), "Class", *paths.values(), (0.8, 0.1, 0.1), 42, 0)
+    folder = train_apart(paths, str(tmp_path / "binary"))
+    result = evaluation.evaluate_model(folder, paths["test"], 0.8, metric="roc_auc")
+    # The two closest classes of beans: ranked well, not perfectly (scores for the second class, SIRA).
+    assert result["metric"] == "roc_auc" and result["score"] == result["roc_auc"] > 0.8
+    assert result["reason"] == f"test ROC AUC {result['roc_auc']:.4f} >= min_accuracy 0.8; no champion to compare with"
+
+    seven = train_apart(sample_splits, str(tmp_path / "seven"))
+    with pytest.raises(ConfigError) as refused:
+        evaluation.evaluate_model(seven, sample_splits["test"], 0.9, metric="roc_auc")
+    assert str(refused.value) == (
+        "--metric roc_auc measures a model of two classes, and this one predicts 7; pass --metric accuracy or macro_f1."
+    )

@@ -44,6 +44,8 @@ def test_show_a_model_gives_source_splits_checks_and_trainer_parameters(recorded
         "svm_max_rows": 30000.0,
         "boosting_learning_rate": 0.1,
         "boosting_max_iter": 100.0,
+        "task": "classification",  # import-dataset's, handed on
+        "exclude_columns": "",
     }
     assert [x.step for x in up.steps] == [
         "import-dataset",
