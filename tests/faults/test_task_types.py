@@ -212,3 +212,40 @@ def test_roc_auc_decides_for_two_classes_and_is_refused_for_more(beans_sample, s
     assert str(refused.value) == (
         "--metric roc_auc measures a model of two classes, and this one predicts 7; pass --metric accuracy or macro_f1."
     )
+
+
+def test_excluded_columns_stay_out_of_the_model_and_an_unknown_one_is_named(diabetes_csv, train_apart, tmp_path):
+    from kfx import data_steps, model_steps
+    from kfx.errors import ConfigError
+
+    # A binned target (the class) beside the raw one: trained with "target" still in the table, the label leaks.
+    table = pd.read_csv(diabetes_csv)
+    table["Class"] = pd.cut(table["target"], [0, 100, 200, 400], labels=["low", "mid", "high"]).astype(str)
+    table.to_csv(tmp_path / "banded.csv", index=False)
+    paths = {split: str(tmp_path / f"{split}.csv") for split in ("train", "validation", "test")}
+    found = data_steps.import_dataset(str(tmp_path / "banded.csv"), "Class", *paths.values(), (0.8, 0.1, 0.1), 42, 0)
+    assert found["task"] == "classification"
+    folder = train_apart(paths, str(tmp_path / "model"), exclude_columns="target")
+    metadata = json.loads(open(os.path.join(folder, "model_metadata.json")).read())
+    assert metadata["excluded_columns"] == ["target"] and "target" not in metadata["features"]
+    assert metadata["classes"] == ["high", "low", "mid"] and len(metadata["features"]) == 10
+
+    with pytest.raises(ConfigError) as refused:
+        model_steps.train(
+            *paths.values(),
+            str(tmp_path / "none"),
+            task="",
+            exclude_columns="target,Target",
+            label_column="Class",
+            svm_c=10.0,
+            svm_gamma="scale",
+            seed=42,
+            svm_max_rows=30000,
+            boosting_learning_rate=0.1,
+            boosting_max_iter=100,
+        )
+    assert str(refused.value) == (
+        f"--exclude-columns names 'Target', not a feature column of {paths['train']!r}; pass names of its columns "
+        "other than the label 'Class'."
+    )
+    assert not os.path.exists(tmp_path / "none" / "model.joblib")
