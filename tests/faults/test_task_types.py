@@ -138,6 +138,12 @@ def test_diabetes_trains_a_regressor_is_pushed_beaten_by_nothing_worse_and_predi
     evaluation = json.loads(open(os.path.join(version, "evaluation.json")).read())
     assert evaluation["metric"] == "r2" and math.isclose(evaluation["r2"], 0.4370, abs_tol=5e-5)
     assert {"rmse", "mae", "r2"} <= set(evaluation)
+    summary_path = next(line.split()[-1] for line in first.stdout.splitlines() if line.startswith("  summary "))
+    model = json.loads(open(summary_path).read())["model"]
+    assert (model["task"], model["metric"], model["score"]) == ("regression", "r2", model["r2"])
+    page = open(model["view"]).read()
+    assert "Test RMSE <b>55.44</b>, MAE <b>41.49</b>, R² <b>0.4370</b> on 40 rows" in page
+    assert "<img alt='predicted vs. actual and residuals' src='data:image/png;base64," in page
 
     # A small C: still better than the mean (R² 0.17 >= 0), but clearly worse than the champion.
     worse = kfx_cli("run", "--source", diabetes_csv, "--label-column", "target", "--runs-dir", runs, "--svm-c", "0.01")
