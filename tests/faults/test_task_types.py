@@ -255,3 +255,30 @@ def test_excluded_columns_stay_out_of_the_model_and_an_unknown_one_is_named(diab
         "other than the label 'Class'."
     )
     assert not os.path.exists(tmp_path / "none" / "model.joblib")
+
+
+def test_above_the_switch_point_a_regression_is_gradient_boosting(diabetes_csv, tmp_path):
+    from kfx import data_steps, model_steps
+
+    paths = {split: str(tmp_path / f"{split}.csv") for split in ("train", "validation", "test")}
+    data_steps.import_dataset(diabetes_csv, "target", *paths.values(), (0.8, 0.1, 0.1), 42, 0)
+    folder = str(tmp_path / "model")
+    model_steps.train(
+        *paths.values(),
+        folder,
+        task="",
+        exclude_columns="",
+        label_column="target",
+        svm_c=10.0,
+        svm_gamma="scale",
+        seed=42,
+        svm_max_rows=100,
+        boosting_learning_rate=0.1,
+        boosting_max_iter=100,
+    )
+    metadata = json.loads(open(os.path.join(folder, "model_metadata.json")).read())
+    assert metadata["task"] == "regression" and "classes" not in metadata
+    assert metadata["model"]["class"] == "sklearn.ensemble.HistGradientBoostingRegressor"
+    metrics = json.loads(open(os.path.join(folder, "metrics.json")).read())
+    assert set(metrics["test"]) == {"rmse", "mae", "r2", "rows"} and metrics["test"]["rows"] == 40
+    assert metrics["test"]["r2"] > 0.2  # better than the mean
