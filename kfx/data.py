@@ -211,7 +211,7 @@ def check_table(
     if len(df.columns) < 2:
         raise DataError(f"{source} has only the label column; add feature columns.")
     counts = df[label_column].value_counts()
-    tablecheck.check_classes(counts, label_column, source)
+    tablecheck.check_classes(counts, label_column, source, task)
 
     converted = {}
     for column in df.columns:

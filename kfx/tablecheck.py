@@ -88,21 +88,23 @@ def check_finite(
         )
 
 
-def check_classes(counts: pd.Series, label_column: str, source: str) -> None:
-    """Refuses a label with one class: a classifier needs at least two.
+def check_classes(counts: pd.Series, label_column: str, source: str, task: str = "classification") -> None:
+    """Refuses a label with one class (a classifier needs at least two), or one value (so does a regression).
 
     Args:
         counts: Rows per class (``value_counts()`` of the label column).
         label_column: The class column.
         source: How to name the table in the message.
+        task: ``classification`` or ``regression``, named in the message.
 
     Raises:
         DataError: Naming the one class and the fix.
     """
     if len(counts) == 1:
+        one, model = ("value", "a regression") if task == "regression" else ("class", "a classifier")
         raise DataError(
-            f"Label column {label_column!r} of {source} holds one class, {counts.index[0]!r}, in all its "
-            f"{int(counts.iloc[0])} rows, and a classifier needs at least two; add rows of another class, or pass "
+            f"Label column {label_column!r} of {source} holds one {one}, {counts.index[0]!r}, in all its "
+            f"{int(counts.iloc[0])} rows, and {model} needs at least two; add rows of another {one}, or pass "
             "--label-column with the column that holds the classes."
         )
 

@@ -161,7 +161,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     features, categorical, left_out = select_features(frames["train"].drop(columns=excluded), label)
     source = f"the training data {contract['train']!r}"
     task = tasks.resolve_task(frames["train"][label], args.task, label, source)
-    tablecheck.check_classes(frames["train"][label].value_counts(), label, source)
+    tablecheck.check_classes(frames["train"][label].value_counts(), label, source, task)
     estimator = choose_estimator(len(frames["train"]), args.svm_max_rows)
     model = build_model(
         categorical,

@@ -282,3 +282,18 @@ def test_above_the_switch_point_a_regression_is_gradient_boosting(diabetes_csv, 
     metrics = json.loads(open(os.path.join(folder, "metrics.json")).read())
     assert set(metrics["test"]) == {"rmse", "mae", "r2", "rows"} and metrics["test"]["rows"] == 40
     assert metrics["test"]["r2"] > 0.2  # better than the mean
+
+
+def test_a_regression_label_of_one_value_is_refused_in_its_own_words(tmp_path):
+    from kfx import data_steps
+    from kfx.errors import DataError
+
+    pd.DataFrame({"x": range(40), "y": [0.5, 1.5] * 20, "level": [2.5] * 40}).to_csv(tmp_path / "flat.csv", index=False)
+    paths = [str(tmp_path / f"{split}.csv") for split in ("train", "validation", "test")]
+    with pytest.raises(DataError) as refused:
+        data_steps.import_dataset(str(tmp_path / "flat.csv"), "level", *paths, (0.8, 0.1, 0.1), 42, 0)
+    assert str(refused.value).startswith(
+        f"Label column 'level' of source {str(tmp_path / 'flat.csv')!r} holds one value, 2.5, in all its 40 rows, "
+        "and a regression needs at least two; add rows of another value"
+    )
+    assert not any(os.path.exists(p) for p in paths)
