@@ -49,11 +49,12 @@ def source_name(source: str) -> str:
 
 
 def _option(
-    default: Any = dataclasses.MISSING, text: str = "", *, factory: Any = dataclasses.MISSING, flag: str = ""
+    default: Any = dataclasses.MISSING, text: str = "", *, factory: Any = dataclasses.MISSING, **names: Any
 ) -> Any:
-    """A Config field with its help text, which ``--help`` shows (:mod:`kfx.commands.options`); ``flag`` is a
-    shorter command-line name (``enable_caching`` is also ``--cache`` / ``--no-cache``)."""
-    return field(default=default, default_factory=factory, metadata={"help": text, **({"flag": flag} if flag else {})})
+    """A Config field with its help text, which ``--help`` shows (:mod:`kfx.commands.options`); ``names`` may
+    give a shorter command-line ``flag`` (``enable_caching`` is also ``--cache`` / ``--no-cache``), a
+    ``metavar``, and ``repeat=True`` for an option given once per value."""
+    return field(default=default, default_factory=factory, metadata={"help": text, **names})
 
 
 @dataclass
@@ -76,6 +77,14 @@ class Config:
     test_fraction: float = _option(0.1, "Share of rows for the test split. Defaults to 0.1.")
     seed: int = _option(42, "Seed of the stratified split and of the model. Defaults to 42.")
     sample_rows: int = _option(0, "Stratified sample of this many rows before splitting; 0 uses all rows.")
+    task: str = _option(
+        "",
+        "classification or regression; empty infers it from the label: text, true/false or few distinct whole "
+        "numbers are classes, numbers with fractions or many distinct values a quantity (see kfx.tasks).",
+    )
+    exclude_columns: str = _option(
+        "", "Columns, separated by commas, that the model does not learn from (such as the raw form of the label)."
+    )
     # statistics, schema, validation
     stats_engine: str = _option("memory", "memory (TFDV on a DataFrame) or beam (a Beam pipeline).")
     beam_runner: str = _option(
@@ -102,29 +111,38 @@ class Config:
     )
     boosting_learning_rate: float = _option(0.1, "Learning rate of the gradient boosting. Defaults to 0.1.")
     boosting_max_iter: int = _option(100, "Most boosting rounds; early stopping may end sooner. Defaults to 100.")
-    trainer_module: str = field(
-        default=BUNDLED_TRAINER,
-        metadata={
-            "flag": "trainer",
-            "metavar": "PACKAGE.MODULE",
-            "help": "A team's trainer module, found as python -m finds it from this folder or PYTHONPATH "
-            "(docs/model-contract.md). Defaults to the bundled kfx_trainer.task.",
-        },
+    trainer_module: str = _option(
+        BUNDLED_TRAINER,
+        "A team's trainer module, found as python -m finds it from this folder or PYTHONPATH "
+        "(docs/model-contract.md). Defaults to the bundled kfx_trainer.task.",
+        flag="trainer",
+        metavar="PACKAGE.MODULE",
     )
-    trainer_args: list[str] = field(
-        default_factory=list,
-        metadata={
-            "flag": "trainer-arg",
-            "repeat": True,
-            "help": "KEY=VALUE, handed to the trainer as --KEY VALUE (repeatable): to --trainer's module, or to "
-            "the --training-image container on Vertex AI.",
-        },
+    trainer_args: list[str] = _option(
+        text="KEY=VALUE, handed to the trainer as --KEY VALUE (repeatable): to --trainer's module, or to the "
+        "--training-image container on Vertex AI.",
+        factory=list,
+        flag="trainer-arg",
+        repeat=True,
     )
-    min_accuracy: float = _option(0.9, "Test accuracy a model needs to be blessed and pushed. Defaults to 0.9.")
+    metric: str = _option(
+        "",
+        "Test metric that decides the blessing: accuracy, macro_f1 or roc_auc (binary) for classification; r2, rmse "
+        "or mae for regression. Empty means accuracy, or r2 for a regression.",
+    )
+    min_accuracy: float = _option(
+        0.9, "Test accuracy (or a classification's --metric) a model needs to be blessed and pushed. Defaults to 0.9."
+    )
+    min_r2: float = _option(
+        0.0,
+        "Test R² a regressor needs to be blessed: 0 is predicting the test labels' mean. With --metric rmse or mae the "
+        "same rule is said in their terms (see kfx.tasks.threshold). Defaults to 0.",
+    )
     accuracy_tolerance: float = _option(
         0.01,
         "How far below the champion's accuracy (the model's current version, scored on this run's test split) a new "
-        "model may be and still be blessed. Defaults to 0.01 (one point).",
+        "model may be and still be blessed: points of accuracy, macro-F1, ROC AUC or R², a share of the champion's "
+        "RMSE or MAE. Defaults to 0.01 (one point).",
     )
     drift_threshold: float = _option(
         0.15,
@@ -133,17 +151,13 @@ class Config:
         "is. Defaults to 0.15.",
     )
     serving_env: str = _option(
-        "",
-        "Folder of the Python environment that holds only the serving image's packages (its scikit-learn, joblib, "
-        "numpy, scipy), made once and kept; empty means .kfx/serving-env under the current folder.",
+        "", "Folder of a Python environment of the serving image's packages only; empty: .kfx/serving-env here."
     )
     # local outputs
     runs_dir: str = _option("runs", "Folder that holds one folder per local run. Defaults to runs.")
     registry_dir: str = _option("", "Local model registry folder; empty means <runs_dir>/registry.")
     model_name: str = _option(
-        "",
-        "Name of the model in the registry; empty means the source's own name (the file's stem or the BigQuery table "
-        "id; beans for the packaged table).",
+        "", "Registry model name; empty: the source's own (the file's stem, the BigQuery table id, or beans)."
     )
     pipeline_name: str = _option("", "Name of the pipeline and of its runs; empty means kfx-<model name>.")
     image: str = _option(DEFAULT_IMAGE, "Container image of the kfx components.")
@@ -164,9 +178,7 @@ class Config:
     network: str = _option("", "VPC network of the Dataflow workers (statistics with DataflowRunner) only.")
     subnetwork: str = _option("", "Subnetwork of the Dataflow workers (regions/REGION/subnetworks/NAME or a URL) only.")
     peering_network: str = _option(
-        "",
-        "VPC network, peered with Vertex AI, that the pipeline job and the custom training job join "
-        "(projects/PROJECT_NUMBER/global/networks/NAME); empty runs them outside any VPC.",
+        "", "VPC network peered with Vertex AI (projects/NUMBER/global/networks/NAME) the jobs join; empty: none."
     )
     training_image: str = _option(
         "", "Container image of the trainer (vertex target); one not named kfx-trainer gets no svm/boosting options."

@@ -41,6 +41,12 @@ def check_config(config: Config) -> None:
         raise ConfigError(f"Unknown statistics engine {config.stats_engine!r}; use one of: {', '.join(STATS_ENGINES)}.")
     if config.beam_runner not in BEAM_RUNNERS:
         raise ConfigError(f"Unknown Beam runner {config.beam_runner!r}; use one of: {', '.join(BEAM_RUNNERS)}.")
+    from kfx import tasks
+
+    tasks.check_task(config.task)
+    tasks.check_metric(config.metric, config.task)
+    if not (config.min_r2 < 1):
+        raise ConfigError(f"min_r2 is {config.min_r2}; pass a number below 1, such as 0 (better than the mean).")
     if not (0 <= config.min_accuracy <= 1):
         raise ConfigError(f"min_accuracy is {config.min_accuracy}; pass a value between 0 and 1.")
     if not (0 < config.skew_threshold <= 1):

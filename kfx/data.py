@@ -169,6 +169,7 @@ def check_table(
     *,
     sampled_from: Optional[pd.Series] = None,
     cells: Optional[pa.Table] = None,
+    task: str = "classification",
 ) -> pd.DataFrame:
     """Checks that a table can be split and trained on, and returns it with numeric columns as numbers.
 
@@ -182,6 +183,8 @@ def check_table(
         sampled_from: When ``df`` is a sample (``--sample-rows``), the whole table's labels: a class
             too small in the sample is then answered with the smallest sample that suffices.
         cells: ``df``'s rows as text, to quote a bad cell as written (see :func:`tablecheck.check_finite`).
+        task: ``classification`` checks that every class reaches every split; ``regression`` that
+            the rows do (its split keeps the shares of bins of the label, :func:`kfx.tasks.strata`).
 
     Returns:
         The table, with columns that hold numbers stored as numbers.
@@ -208,7 +211,7 @@ def check_table(
     if len(df.columns) < 2:
         raise DataError(f"{source} has only the label column; add feature columns.")
     counts = df[label_column].value_counts()
-    tablecheck.check_classes(counts, label_column, source)
+    tablecheck.check_classes(counts, label_column, source, task)
 
     converted = {}
     for column in df.columns:
@@ -233,5 +236,10 @@ def check_table(
             df[column] = numbers
     tablecheck.check_finite(df, label_column, source, cells)
 
-    tablecheck.check_counts(counts, label_column, fractions, sampled_from)
+    if task == "regression":
+        from kfx import tasks
+
+        tasks.check_rows(len(df), tablecheck.needed_rows(fractions), label_column, source, task)
+    else:
+        tablecheck.check_counts(counts, label_column, fractions, sampled_from)
     return df

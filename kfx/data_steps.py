@@ -29,31 +29,43 @@ def import_dataset(
     fractions: tuple[float, float, float],
     seed: int,
     sample_rows: int,
+    task: str = "",
 ) -> dict[str, Any]:
     """Reads the source, checks it, splits it and writes one CSV per split.
 
     The source is read once, as text (see :mod:`kfx.csvtext`): each split file holds
     the source's header and the cells of its rows exactly as the source has them.
+    The sample and the split keep the shares of the classes, or for a regression of
+    bins of the label (:func:`kfx.tasks.strata`).
+
+    Args:
+        task: ``classification``, ``regression``, or empty to infer it from the whole
+            table's label (:func:`kfx.tasks.infer_task`).
 
     Returns:
-        ``source``, ``columns`` and ``<split>_rows`` for each split.
+        ``source``, ``columns``, ``task`` and ``<split>_rows`` for each split.
     """
-    from kfx import csvtext, data, splitting, storage
+    from kfx import csvtext, data, splitting, storage, tablecheck, tasks
 
     parsed = data.parse_source(source)
     table = data.read_text_table(parsed.uri)
     frame = csvtext.typed_frame(table)  # the checks and the split read numbers and labels as pandas types them
     whole = None
+    needed = tablecheck.needed_rows(fractions)
+    tasks.check_task(task)
     if len(frame) and label_column in frame.columns:
-        kept = splitting.sample_positions(frame[label_column], sample_rows, seed)
+        task = tasks.resolve_task(frame[label_column], task, label_column, f"source {parsed.uri!r}")
+        groups = tasks.strata(frame[label_column], task, needed)
+        kept = splitting.sample_positions(groups, sample_rows, seed)
         if kept is not None:
             # The sample keeps its rows' positions in the source, so that errors name the source's lines.
             whole, table, frame = frame[label_column], table.take(kept), frame.iloc[kept]
+    task = task or tasks.CLASSIFICATION
     frame = data.check_table(
-        frame, label_column, fractions, source=f"source {parsed.uri!r}", sampled_from=whole, cells=table
+        frame, label_column, fractions, source=f"source {parsed.uri!r}", sampled_from=whole, cells=table, task=task
     )
-    positions = splitting.split_positions(frame[label_column], fractions, seed)
-    result: dict[str, Any] = {"source": parsed.uri, "columns": list(table.column_names)}
+    positions = splitting.split_positions(tasks.strata(frame[label_column], task, needed), fractions, seed)
+    result: dict[str, Any] = {"source": parsed.uri, "columns": list(table.column_names), "task": task}
     for split, path in zip(splitting.SPLITS, (train_path, validation_path, test_path), strict=True):
         with storage.open_write(path) as out:
             csvtext.write_csv(table.take(positions[split]), out)

@@ -9,7 +9,7 @@ from typing import Any, Optional
 from kfx import storage
 from kfx.contract import MODEL_FILE, check_model_dir
 from kfx.errors import SourceError
-from kfx.metrics import classification_metrics
+from kfx.metrics import classification_metrics, regression_metrics, roc_auc
 
 
 def load_model(model_dir: str, registry_version: bool = False):
@@ -42,46 +42,75 @@ def evaluate_model(
     champion: Optional[Mapping[str, Any]] = None,
     accuracy_tolerance: float = 0.0,
     serving_ok: bool = True,
+    *,
+    metric: str = "",
+    min_r2: float = 0.0,
 ) -> dict[str, Any]:
     """Scores a model folder (the challenger) and the champion on the same test CSV, and decides the blessing.
 
-    Blessed means: the serving check passed, test accuracy >= ``min_accuracy``, and (when there
-    is a champion) accuracy >= the champion's on these rows minus ``accuracy_tolerance``.
+    Blessed means: the serving check passed, the primary test metric reaches its threshold, and (when
+    there is a champion) it is no worse than the champion's on these rows by more than the tolerance
+    (see :mod:`kfx.tasks`: accuracy >= ``min_accuracy`` for classes, R² >= ``min_r2`` for a regression).
 
     Args:
         model_dir: Folder with ``model.joblib`` and ``model_metadata.json``.
         test_uri: Test split (CSV file, wildcard or ``gs://``).
-        min_accuracy: Test accuracy needed for ``blessed``.
+        min_accuracy: The test value a classification's primary metric needs for ``blessed``.
         champion: A registry version reference (:func:`kfx.registry.resolve`); None or not
             ``found``: no champion, the threshold alone decides.
-        accuracy_tolerance: How far below the champion the challenger may be.
+        accuracy_tolerance: How far below the champion the challenger may be (:func:`kfx.tasks.holds_against`).
         serving_ok: Whether the model loaded and agreed in the serving environment.
+        metric: The primary metric; empty: the task's default (accuracy, r2).
+        min_r2: A regression's threshold (:func:`kfx.tasks.threshold`).
 
     Returns:
-        :func:`classification_metrics` plus ``rows``, ``min_accuracy``, ``accuracy_tolerance``,
-        ``champion`` (``version``, ``uri``, ``accuracy``, ``macro_f1``; None without one),
+        The metrics (:func:`classification_metrics`, or RMSE, MAE and R²) plus ``task``, ``metric``,
+        ``score`` (the primary metric's value), ``threshold``, ``rows``, ``min_accuracy`` (or ``min_r2``),
+        ``accuracy_tolerance``, ``champion`` (``version``, ``uri`` and its metrics; None without one),
         ``blessed`` and ``reason`` (the decision, in words).
     """
+    from kfx import tasks
     from kfx.model_inputs import read_split, share_cores
 
     # Gradient boosting predicts in parallel: the same OpenMP setting as the trainer's fit.
     share_cores()
     frame = read_split(test_uri, "csv")
     result, metadata = _score(model_dir, frame)
-    result.update(rows=len(frame), min_accuracy=min_accuracy, accuracy_tolerance=accuracy_tolerance, champion=None)
+    task = tasks.resolved(metadata.get("task"))
+    primary = tasks.primary_metric(task, metric)
+    if primary.name not in result:  # ROC AUC ranks two classes
+        from kfx.errors import ConfigError
+
+        raise ConfigError(
+            f"--metric {primary.name} measures a model of two classes, and this one predicts "
+            f"{len(metadata['classes'])}; pass --metric accuracy or macro_f1."
+        )
+    bound, how = tasks.threshold(primary, min_accuracy, min_r2, result)
+    result.update(rows=len(frame), accuracy_tolerance=accuracy_tolerance, champion=None, task=task)
+    result.update(metric=primary.name, score=result[primary.name], threshold=bound, threshold_rule=how)
+    result.update({"min_accuracy": min_accuracy} if task == tasks.CLASSIFICATION else {"min_r2": min_r2})
     if champion and champion.get("found"):
         scored, champion_metadata = _score(champion["uri"], frame, metadata["label_column"], is_local_version(champion))
+        theirs = tasks.resolved(champion_metadata.get("task"))
+        if theirs != task:
+            raise SourceError(
+                f"The champion in {champion['uri']!r} is a {theirs} model and this run's a {task}; pass --model-name "
+                f"with a new name for a {task} model, or --task {theirs}."
+            )
         result["champion"] = {
             "model_name": champion.get("model_name", ""),
             "version": str(champion["version"]),
             "uri": champion["uri"],
-            "accuracy": scored["accuracy"],
-            "macro_f1": scored["macro_f1"],
+            **{name: scored[name] for name in _SCALARS[task] if name in scored},
         }
     result["blessed"], result["reason"] = decide(
-        result["accuracy"], min_accuracy, result["champion"], accuracy_tolerance, serving_ok
+        result[primary.name], bound, result["champion"], accuracy_tolerance, serving_ok, primary.name, how
     )
     return result
+
+
+_SCALARS = {"classification": ("accuracy", "macro_f1", "roc_auc"), "regression": ("rmse", "mae", "r2")}
+"""The champion's figures the evaluation keeps, by task."""
 
 
 def is_local_version(reference: Mapping[str, Any]) -> bool:
@@ -100,11 +129,12 @@ def recheck(
         model_dir: The model's folder.
         test_uri: The test split its evaluation used.
         champion: The registry version now newest (:func:`kfx.registry.resolve`).
-        evaluation: Its evaluation (``min_accuracy``, ``accuracy_tolerance``).
+        evaluation: Its evaluation (``metric``, ``threshold`` or ``min_accuracy``, ``accuracy_tolerance``).
 
     Returns:
         Whether it still wins, and the sentence that says it lost (for the push's reason) when not.
     """
+    from kfx import tasks
     from kfx.model_inputs import read_split, share_cores
 
     share_cores()
@@ -112,15 +142,20 @@ def recheck(
     scored, metadata = _score(model_dir, frame)
     theirs, _ = _score(champion["uri"], frame, metadata["label_column"], is_local_version(champion))
     version, tolerance = champion["version"], float(evaluation.get("accuracy_tolerance") or 0.0)
+    primary = tasks.primary_metric(tasks.resolved(metadata.get("task")), str(evaluation.get("metric") or ""))
+    bound = evaluation.get("threshold", evaluation.get("min_accuracy"))
+    name = primary.name
     wins, _ = decide(
-        scored["accuracy"],
-        float(evaluation.get("min_accuracy") or 0.0),
-        {"version": version, "accuracy": theirs["accuracy"]},
+        scored[name],
+        float(bound or 0.0),
+        {"version": version, name: theirs[name]},
         tolerance,
+        metric=name,
     )
+    worse = "below" if primary.higher_is_better else "above"
     return wins, (
-        f"it lost to v{version}, which was pushed while this run ran: test accuracy {scored['accuracy']:.4f} vs "
-        f"v{version} {theirs['accuracy']:.4f} on the same rows, more than the tolerance {tolerance:g} below"
+        f"it lost to v{version}, which was pushed while this run ran: test {primary.title} {scored[name]:.4f} vs "
+        f"v{version} {theirs[name]:.4f} on the same rows, more than the tolerance {tolerance:g} {worse}"
     )
 
 
@@ -130,7 +165,9 @@ def _score(
     label_column: str = "",
     registry_version: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A model folder's :func:`classification_metrics` on ``frame``, and the model's metadata."""
+    """A model folder's metrics on ``frame`` (:func:`classification_metrics` with ``roc_auc`` for two
+    classes, or :func:`regression_metrics`), and the model's metadata."""
+    from kfx import tasks
     from kfx.model_inputs import to_matrix
 
     model, metadata = load_model(model_dir, registry_version)
@@ -146,33 +183,64 @@ def _score(
             f"The test split lacks the feature(s) {', '.join(map(repr, missing))} that the model in {model_dir!r} "
             "reads; pass --model-name with a new name for a model of this table."
         )
-    predicted = model.predict(to_matrix(frame, metadata["features"]))
-    return classification_metrics(frame[label], predicted, labels=metadata["classes"]), metadata
+    matrix = to_matrix(frame, metadata["features"])
+    predicted = model.predict(matrix)
+    if tasks.resolved(metadata.get("task")) == tasks.REGRESSION:
+        scores = regression_metrics(frame[label], predicted)
+        # A sample of the points, for the predicted-vs-actual and residual pictures.
+        shown = min(len(frame), MAX_POINTS)
+        scores["points"] = {
+            "actual": [float(v) for v in frame[label].iloc[:shown]],
+            "predicted": [float(v) for v in predicted[:shown]],
+        }
+        return scores, metadata
+    scores = classification_metrics(frame[label], predicted, labels=metadata["classes"])
+    if len(metadata["classes"]) == 2 and hasattr(model, "decision_function"):
+        scores["roc_auc"] = roc_auc(frame[label], model.decision_function(matrix), metadata["classes"][1])
+    return scores, metadata
+
+
+MAX_POINTS = 2000
+"""Test rows whose label and prediction a regression's evaluation keeps for its pictures."""
 
 
 def decide(
-    accuracy: float,
-    min_accuracy: float,
+    score: float,
+    threshold: float,
     champion: Optional[Mapping[str, Any]],
-    accuracy_tolerance: float,
+    tolerance: float,
     serving_ok: bool = True,
+    metric: str = "accuracy",
+    how: str = "min_accuracy",
 ) -> tuple[bool, str]:
-    """The blessing and its reason, in words (the first rule the challenger breaks, else why it passes)."""
+    """The blessing and its reason, in words (the first rule the challenger breaks, else why it passes).
+
+    Args:
+        score: The challenger's primary metric on the test rows.
+        threshold: The value it must reach (:func:`kfx.tasks.threshold`), in the metric's direction.
+        champion: ``version`` and the champion's value of ``metric``; None without a champion.
+        tolerance: How much worse than the champion the challenger may be (:func:`kfx.tasks.holds_against`).
+        serving_ok: Whether the serving check passed.
+        metric: The primary metric's name (:data:`kfx.tasks.METRICS`).
+        how: How the threshold was set, named in the reason (``min_accuracy``).
+    """
+    from kfx import tasks
+
+    primary = tasks.METRICS[metric]
+    said = f"test {primary.title} {score:.4f}"
+    reaches, misses, worse = (">=", "below", "below") if primary.higher_is_better else ("<=", "above", "above")
+    bound = f"{how} {threshold}" if how.startswith("min_") else f"{threshold:.4f} ({how})"
     versus = ""
     if champion:
-        versus = f"champion v{champion['version']} {champion['accuracy']:.4f}"
+        versus = f"champion v{champion['version']} {champion[metric]:.4f}"
     if not serving_ok:
         return False, "the model failed the serving check (see the serving section)"
-    if accuracy < min_accuracy:
-        return False, f"test accuracy {accuracy:.4f} is below min_accuracy {min_accuracy}"
-    if champion and accuracy < champion["accuracy"] - accuracy_tolerance:
+    if not tasks.passes(primary, score, threshold):
+        return False, f"{said} is {misses} {bound}"
+    if champion and not tasks.holds_against(primary, score, champion[metric], tolerance):
         return False, (
-            f"lost to the champion: test accuracy {accuracy:.4f} vs {versus} on the same rows, "
-            f"more than the tolerance {accuracy_tolerance} below"
+            f"lost to the champion: {said} vs {versus} on the same rows, more than the tolerance {tolerance} {worse}"
         )
     if champion:
-        return True, (
-            f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy}, and vs {versus} "
-            f"within the tolerance {accuracy_tolerance}"
-        )
-    return True, f"test accuracy {accuracy:.4f} >= min_accuracy {min_accuracy}; no champion to compare with"
+        return True, f"{said} {reaches} {bound}, and vs {versus} within the tolerance {tolerance}"
+    return True, f"{said} {reaches} {bound}; no champion to compare with"

@@ -103,6 +103,8 @@ def evaluation_html(result: dict[str, Any], numbers: str = "", limit: int = MAX_
         numbers: Where the full numbers are (the evaluation's JSON), named in the note.
         limit: Most classes shown. Defaults to :data:`kfx.metrics.MAX_SHOWN_CLASSES`.
     """
+    if result.get("task") == "regression":
+        return regression_html(result)
     labels, matrix = result["confusion"]["labels"], result["confusion"]["matrix"]
     shown = shown_classes(labels, matrix, limit)
     png = confusion_matrix_png(labels, matrix, limit=limit)
@@ -135,5 +137,59 @@ def evaluation_html(result: dict[str, Any], numbers: str = "", limit: int = MAX_
         f"{html.escape(result.get('reason') or _threshold(result))}.</p>{versus}{note}<table border='1' "
         "cellpadding='4'><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
         f"{rows}</table><p><img alt='confusion matrix' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        "</p></body></html>\n"
+    )
+
+
+def regression_png(actual: Sequence[float], predicted: Sequence[float]) -> bytes:
+    """Two pictures side by side as PNG bytes: predicted against actual values (on the diagonal is right),
+    and the residuals (actual minus predicted) against the predictions (a pattern there is a bias)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    true, pred = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=100)
+    left.scatter(true, pred, s=10, alpha=0.6)
+    if len(true):
+        low, high = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+        left.plot([low, high], [low, high], color="grey", linewidth=1)
+    left.set_xlabel("actual")
+    left.set_ylabel("predicted")
+    left.set_title("Predicted vs. actual (test split)")
+    right.scatter(pred, true - pred, s=10, alpha=0.6)
+    right.axhline(0, color="grey", linewidth=1)
+    right.set_xlabel("predicted")
+    right.set_ylabel("actual - predicted")
+    right.set_title("Residuals")
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def regression_html(result: dict[str, Any]) -> str:
+    """The page of a regression's evaluation: RMSE, MAE and R², the blessing, and the two pictures of
+    :func:`regression_png` (over the first :data:`kfx.evaluation.MAX_POINTS` test rows)."""
+    points = result.get("points") or {"actual": [], "predicted": []}
+    png = base64.b64encode(regression_png(points["actual"], points["predicted"])).decode()
+    verdict = "blessed" if result["blessed"] else "not blessed"
+    champion = result.get("champion")
+    versus = (
+        f"<p>Champion v{champion['version']} on the same rows: RMSE {champion['rmse']:.4g}, MAE "
+        f"{champion['mae']:.4g}, R² <b>{champion['r2']:.4f}</b>.</p>"
+        if champion
+        else "<p>No champion: the threshold alone decides.</p>"
+    )
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Model evaluation</title></head><body>"
+        f"<h1>Model evaluation</h1><p>Test RMSE <b>{result['rmse']:.4g}</b>, MAE <b>{result['mae']:.4g}</b>, "
+        f"R² <b>{result['r2']:.4f}</b> on {result['rows']} rows (predicting the mean: RMSE "
+        f"{result['baseline_rmse']:.4g}, MAE {result['baseline_mae']:.4g}); {verdict}: "
+        f"{html.escape(result.get('reason') or '')}.</p>{versus}"
+        f"<p><img alt='predicted vs. actual and residuals' src='data:image/png;base64,{png}'>"
         "</p></body></html>\n"
     )

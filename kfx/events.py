@@ -74,7 +74,7 @@ def _fmt_outputs(event: TaskEvent) -> str:
     for key, value in event.outputs.items():
         if isinstance(value, bool) or isinstance(value, int):
             parts.append(f"{key}={value}")
-        elif isinstance(value, float):
+        elif isinstance(value, float) and value == value:  # NaN: not measured (a regression's accuracy)
             parts.append(f"{key}={value:.4f}")
     return ", ".join(parts)
 

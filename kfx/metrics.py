@@ -1,4 +1,4 @@
-"""Classification metrics, shared by the trainer (validation and test scores) and evaluation."""
+"""Classification and regression metrics, shared by the trainer (validation and test scores) and evaluation."""
 
 from __future__ import annotations
 
@@ -33,6 +33,47 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence, labels: Optional[
         },
         "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
     }
+
+
+def regression_metrics(y_true: Sequence, y_pred: Sequence) -> dict[str, Any]:
+    """RMSE, MAE and R², and the RMSE and MAE of predicting the mean of ``y_true`` (the baselines that a
+    regression's threshold is set against, see :func:`kfx.tasks.threshold`).
+
+    Returns:
+        ``rmse``, ``mae``, ``r2``, ``baseline_rmse`` (the labels' standard deviation) and ``baseline_mae``
+        (their mean absolute deviation from their mean).
+    """
+    import numpy as np
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    true = np.asarray(y_true, dtype=float)
+    pred = np.asarray(y_pred, dtype=float)
+    return {
+        "rmse": float(np.sqrt(mean_squared_error(true, pred))),
+        "mae": float(mean_absolute_error(true, pred)),
+        "r2": float(r2_score(true, pred)) if len(true) > 1 else 0.0,
+        "baseline_rmse": float(np.std(true)),
+        "baseline_mae": float(np.mean(np.abs(true - true.mean()))) if len(true) else 0.0,
+    }
+
+
+def headline_metrics(task: str, y_true: Sequence, y_pred: Sequence) -> dict[str, float]:
+    """The figures the trainer reports per split: accuracy and macro-F1, or for a regression RMSE, MAE and R²."""
+    if task == "regression":
+        scores = regression_metrics(y_true, y_pred)
+        return {name: scores[name] for name in ("rmse", "mae", "r2")}
+    scores = classification_metrics(y_true, y_pred)
+    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+
+
+def roc_auc(y_true: Sequence, scores: Sequence, positive: str) -> float:
+    """ROC AUC of a binary classifier's scores for the class ``positive``; 0.5 when the test rows hold one class."""
+    from sklearn.metrics import roc_auc_score
+
+    hits = [str(v) == positive for v in y_true]
+    if len(set(hits)) < 2:
+        return 0.5
+    return float(roc_auc_score(hits, scores))
 
 
 MAX_SHOWN_CLASSES = 25

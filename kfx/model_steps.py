@@ -20,17 +20,31 @@ def train(
     validation_path: str,
     test_path: str,
     model_dir: str,
+    task: str = "",
+    exclude_columns: str = "",
     **hyperparameters: Any,
 ) -> dict[str, Any]:
     """Runs the bundled trainer exactly as a Vertex AI custom training job would: AIP_* variables and ``main``.
 
     Args:
+        task: The trainer's ``--task`` (empty: it infers the task from the training labels).
+        exclude_columns: The trainer's ``--exclude-columns``.
         hyperparameters: One value for each of :data:`kfx.contract.TRAINER_PARAMETERS`.
 
     Returns:
         See :func:`run_trainer`.
     """
-    return run_trainer(train_path, validation_path, test_path, model_dir, BUNDLED_TRAINER, (), **hyperparameters)
+    return run_trainer(
+        train_path,
+        validation_path,
+        test_path,
+        model_dir,
+        BUNDLED_TRAINER,
+        (),
+        task=task,
+        exclude_columns=exclude_columns,
+        **hyperparameters,
+    )
 
 
 def run_trainer(
@@ -40,6 +54,8 @@ def run_trainer(
     model_dir: str,
     trainer_module: str,
     trainer_args: Sequence[str],
+    task: str = "",
+    exclude_columns: str = "",
     **hyperparameters: Any,
 ) -> dict[str, Any]:
     """Runs a trainer exactly as a Vertex AI custom training job would: AIP_* variables and its arguments.
@@ -52,6 +68,8 @@ def run_trainer(
     Args:
         trainer_module: The trainer's module (``PACKAGE.MODULE``).
         trainer_args: ``KEY=VALUE`` options handed on as ``--KEY VALUE`` (:func:`kfx.contract.extra_args`).
+        task: The bundled trainer's ``--task`` (empty: it infers the task from the training labels).
+        exclude_columns: The bundled trainer's ``--exclude-columns``.
         hyperparameters: For the bundled trainer one value for each of :data:`kfx.contract.TRAINER_PARAMETERS`;
             a team's trainer gets only ``label_column``.
 
@@ -76,11 +94,12 @@ def run_trainer(
     }
     extra = contract.extra_args(trainer_args)
     if contract.check_trainer_module(trainer_module) == BUNDLED_TRAINER:
-        from kfx_trainer import task
+        from kfx_trainer import task as bundled
 
-        metrics = task.main(contract.trainer_args(**hyperparameters) + extra, environ=environ)
+        options = contract.trainer_args(**hyperparameters) + ["--task", task, "--exclude-columns", exclude_columns]
+        metrics = bundled.main(options + extra, environ=environ)
         metadata = json.loads(storage.read_text(f"{model_dir.rstrip('/')}/{contract.METADATA_FILE}"))
-        return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"]}
+        return {**metrics, "model": metadata["model"], "id_columns": metadata["id_columns"], "task": metadata["task"]}
     from kfx import team_trainer
 
     label = ["--label-column", str(hyperparameters["label_column"])] if "label_column" in hyperparameters else []
@@ -97,6 +116,8 @@ def evaluate(
     accuracy_tolerance: float,
     serving_ok: bool,
     numbers_path: str = "",
+    metric: str = "",
+    min_r2: float = 0.0,
 ) -> dict[str, Any]:
     """Scores the model, and the champion when there is one (None: no champion), on the test split,
     writes the evaluation page and decides the blessing.
@@ -104,6 +125,8 @@ def evaluate(
     Args:
         numbers_path: Where to write the whole result as JSON (every class's figures and the full
             confusion matrix, which the page shows only in part for many classes); empty writes none.
+        metric: The metric that decides the blessing; empty: the task's default (:mod:`kfx.tasks`).
+        min_r2: A regression's threshold (``min_accuracy`` is a classification's).
 
     Returns:
         See :func:`kfx.evaluation.evaluate_model`.
@@ -112,7 +135,9 @@ def evaluate(
 
     from kfx import evaluation, evaluation_page, storage
 
-    result = evaluation.evaluate_model(model_dir, test_path, min_accuracy, champion, accuracy_tolerance, serving_ok)
+    result = evaluation.evaluate_model(
+        model_dir, test_path, min_accuracy, champion, accuracy_tolerance, serving_ok, metric=metric, min_r2=min_r2
+    )
     if numbers_path:
         storage.write_text(numbers_path, json.dumps(result))
     storage.write_text(html_path, evaluation_page.evaluation_html(result, numbers=numbers_path))

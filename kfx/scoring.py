@@ -278,7 +278,15 @@ def predict(data_path: str, reference: Mapping[str, Any], predictions_path: str)
         "prediction_column": column,
         "labelled": label in frame.columns,
     }
-    if result["labelled"]:
+    if result["labelled"] and metadata.get("task") == "regression":
+        from kfx.metrics import regression_metrics
+
+        has = frame[label].notna().to_numpy()
+        # Written as text above; measured on the numbers the model answered.
+        numbers = [float(p) for p, h in zip(predicted, has, strict=True) if h]
+        scored = regression_metrics(frame[label][has], numbers)
+        result.update(labelled_rows=int(has.sum()), **{name: scored[name] for name in ("rmse", "mae", "r2")})
+    elif result["labelled"]:
         has = frame[label].notna().to_numpy()
         scored = classification_metrics(
             frame[label][has], [p for p, h in zip(predicted, has, strict=True) if h], labels=metadata["classes"]

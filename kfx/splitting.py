@@ -1,6 +1,7 @@
 """Splitting a checked table into train / validation / test, and sampling it, keeping each class's share.
 
 Both depend only on the labels, the fractions or row count, and the seed, so a run repeats exactly.
+A regression label is passed as its bins (:func:`kfx.tasks.strata`), whose shares are kept alike.
 """
 
 from __future__ import annotations

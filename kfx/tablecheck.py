@@ -88,21 +88,23 @@ def check_finite(
         )
 
 
-def check_classes(counts: pd.Series, label_column: str, source: str) -> None:
-    """Refuses a label with one class: a classifier needs at least two.
+def check_classes(counts: pd.Series, label_column: str, source: str, task: str = "classification") -> None:
+    """Refuses a label with one class (a classifier needs at least two), or one value (so does a regression).
 
     Args:
         counts: Rows per class (``value_counts()`` of the label column).
         label_column: The class column.
         source: How to name the table in the message.
+        task: ``classification`` or ``regression``, named in the message.
 
     Raises:
         DataError: Naming the one class and the fix.
     """
     if len(counts) == 1:
+        one, model = ("value", "a regression") if task == "regression" else ("class", "a classifier")
         raise DataError(
-            f"Label column {label_column!r} of {source} holds one class, {counts.index[0]!r}, in all its "
-            f"{int(counts.iloc[0])} rows, and a classifier needs at least two; add rows of another class, or pass "
+            f"Label column {label_column!r} of {source} holds one {one}, {counts.index[0]!r}, in all its "
+            f"{int(counts.iloc[0])} rows, and {model} needs at least two; add rows of another {one}, or pass "
             "--label-column with the column that holds the classes."
         )
 
@@ -125,7 +127,7 @@ def check_counts(
     Raises:
         DataError: Naming the class, its rows, the rows it needs and the fix.
     """
-    needed = max(math.ceil(1 / f - 1e-9) for f in fractions)
+    needed = needed_rows(fractions)
     if not (counts < needed).any():
         return
     whole = counts if sampled_from is None else sampled_from.value_counts()
@@ -146,6 +148,12 @@ def check_counts(
         f"Class {small.index[0]!r} of {label_column!r} has {int(small.iloc[0])} row(s) in the sample of "
         f"{int(counts.sum())} rows, too few to appear in every split (each class needs at least {needed}); {fix}."
     )
+
+
+def needed_rows(fractions: Sequence[float]) -> int:
+    """Rows a class (or a bin of a regression label) needs to give every split one: ``1 / fraction``
+    for the smallest fraction."""
+    return max(math.ceil(1 / f - 1e-9) for f in fractions)
 
 
 def drawn(count: int, share: float) -> int:

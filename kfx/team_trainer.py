@@ -114,6 +114,7 @@ def result(module: str, model_dir: str) -> dict[str, Any]:
         **{split: {"accuracy": _accuracy(metrics.get(split))} for split in ("validation", "test")},
         "model": {"estimator": str(described.get("estimator") or module), **described, "trainer": module},
         "id_columns": list(metadata.get("id_columns") or []),
+        "task": metadata.get("task", "classification"),
     }
 
 

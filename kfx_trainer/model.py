@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 SVC = "svc"
 BOOSTING = "hist_gradient_boosting"
 ESTIMATORS = {SVC: "sklearn.svm.SVC", BOOSTING: "sklearn.ensemble.HistGradientBoostingClassifier"}
+REGRESSORS = {SVC: "sklearn.svm.SVR", BOOSTING: "sklearn.ensemble.HistGradientBoostingRegressor"}
+"""The same two families for a regression (:mod:`kfx.tasks`); the SVR learns the label standardized."""
 
 ID_SHARE = 0.9
 """A text column whose filled cells hold at least this share of distinct values is ID-like.
@@ -68,16 +70,29 @@ def boosting_validation_share(classes: int, rows: int) -> float:
 
 
 def id_like_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    """The text columns of ``columns`` whose filled cells are at least :data:`ID_SHARE` distinct.
+    """The text columns of ``columns`` whose filled cells are at least :data:`ID_SHARE` distinct, and the
+    numeric columns that are row numbers.
 
-    Numeric columns are never ID-like here: a measurement can be distinct in every row too.
+    A measurement can be distinct in every row too, so a numeric column is ID-like only when it is
+    whole numbers, filled and distinct in every row, and rising from row to row: a split keeps the
+    table's row order, so a row-number column rises in each split too, while a measurement does not.
     """
     import pandas as pd
 
     found = []
     for name in columns:
         column = frame[name]
-        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        if pd.api.types.is_bool_dtype(column):
+            continue
+        if pd.api.types.is_numeric_dtype(column):
+            values = column.to_numpy(dtype=float)
+            if (
+                len(values) > 1
+                and not column.isna().any()
+                and (values == values.round()).all()
+                and (values[1:] > values[:-1]).all()
+            ):
+                found.append(name)
             continue
         filled = column.dropna()
         if len(filled) and filled.nunique() >= ID_SHARE * len(filled):
@@ -94,6 +109,7 @@ def build_model(
     learning_rate: float,
     max_iter: int,
     seed: int,
+    task: str = "classification",
 ) -> Pipeline:
     """The unfitted pipeline: column handling, then the estimator.
 
@@ -108,6 +124,7 @@ def build_model(
         learning_rate: Gradient boosting's shrinkage.
         max_iter: Gradient boosting's most boosting rounds; early stopping usually stops sooner.
         seed: Random state of the estimator.
+        task: ``classification`` or ``regression``: the same families as regressors (:data:`REGRESSORS`).
 
     Returns:
         An unfitted pipeline.
@@ -138,7 +155,20 @@ def build_model(
         transformers.append(("numeric", make_pipeline(*numbers), numeric))
     if labels:
         transformers.append(("categorical", texts, labels))
-    if estimator == SVC:
+    if task == "regression":
+        from sklearn.compose import TransformedTargetRegressor
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVR
+
+        if estimator == SVC:
+            # SVR's C and epsilon are in the label's unit: learning it standardized lets one C fit any label.
+            final = TransformedTargetRegressor(regressor=SVR(C=c, gamma=gamma), transformer=StandardScaler())
+        else:
+            final = HistGradientBoostingRegressor(
+                learning_rate=learning_rate, max_iter=max_iter, early_stopping=True, random_state=seed
+            )
+    elif estimator == SVC:
         final = SupportVectorClassifier(C=c, gamma=gamma, random_state=seed)
     else:
         final = HistGradientBoostingClassifier(

@@ -70,6 +70,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         "--seed", type=int, default=Config.seed, help="Random state of the model (default: %(default)s)."
     )
+    parser.add_argument(
+        "--task",
+        default=Config.task,
+        help="classification or regression; empty infers it from the training labels (see kfx.tasks).",
+    )
+    parser.add_argument(
+        "--exclude-columns",
+        default=Config.exclude_columns,
+        help="Columns, separated by commas, that the model does not learn from (default: none).",
+    )
     return parser.parse_args(argv)
 
 
@@ -119,15 +129,18 @@ def _check_hyperparameters(args: argparse.Namespace) -> None:
 def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     """Fits the model on the training split and writes it with its metrics.
 
-    The model is the SVC or gradient boosting, by the training rows (``--svm-max-rows``);
-    ``model_metadata.json`` records the choice and the ID-like columns left out.
+    The model is the SVC or gradient boosting, by the training rows (``--svm-max-rows``), a classifier
+    or a regressor by the task (``--task``, else inferred from the training labels, see :mod:`kfx.tasks`);
+    ``model_metadata.json`` records the task, the choice and the columns left out.
 
     Returns:
-        The metrics written to ``metrics.json`` (validation and test accuracy and macro-F1).
+        The metrics written to ``metrics.json``: validation and test accuracy and macro-F1, or for a
+        regression RMSE, MAE and R².
     """
     from kfx_trainer.model import (
         ESTIMATORS,
         ID_SHARE,
+        REGRESSORS,
         SVC,
         boosting_validation_share,
         build_model,
@@ -140,13 +153,16 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     share_cores()  # before this process first imports scikit-learn
     import joblib
 
-    from kfx import storage, tablecheck
-    from kfx.metrics import classification_metrics
+    from kfx import storage, tablecheck, tasks
+    from kfx.metrics import headline_metrics
 
     label = args.label_column
     frames = {split: read_split(contract[split], contract["format"], label) for split in SPLIT_VARIABLES}
-    features, categorical, left_out = select_features(frames["train"], label)
-    tablecheck.check_classes(frames["train"][label].value_counts(), label, f"the training data {contract['train']!r}")
+    excluded = tasks.excluded_columns(args.exclude_columns, frames["train"].columns, label, contract["train"])
+    features, categorical, left_out = select_features(frames["train"].drop(columns=excluded), label)
+    source = f"the training data {contract['train']!r}"
+    task = tasks.resolve_task(frames["train"][label], args.task, label, source)
+    tablecheck.check_classes(frames["train"][label].value_counts(), label, source, task)
     estimator = choose_estimator(len(frames["train"]), args.svm_max_rows)
     model = build_model(
         categorical,
@@ -156,10 +172,12 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         learning_rate=args.boosting_learning_rate,
         max_iter=args.boosting_max_iter,
         seed=args.seed,
+        task=task,
     )
-    classes = count_classes(frames["train"], label)  # refuses too many before the fit
-    if estimator != SVC:
-        model[-1].set_params(validation_fraction=boosting_validation_share(classes, len(frames["train"])))
+    if task == tasks.CLASSIFICATION:
+        classes = count_classes(frames["train"], label)  # refuses too many before the fit
+        if estimator != SVC:
+            model[-1].set_params(validation_fraction=boosting_validation_share(classes, len(frames["train"])))
     # Timed from here: building the model imports scikit-learn's modules, which is no part of the fit.
     started = time.perf_counter()
     model.fit(to_matrix(frames["train"], features), frames["train"][label])
@@ -168,8 +186,9 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     metrics: dict[str, Any] = {"fit_seconds": round(fit_seconds, 3), "train_rows": len(frames["train"])}
     for split in ("validation", "test"):
         frame = frames[split]
-        scores = classification_metrics(frame[label], model.predict(to_matrix(frame, features)))
-        metrics[split] = {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"], "rows": len(frame)}
+        predicted = model.predict(to_matrix(frame, features))
+        metrics[split] = headline_metrics(task, frame[label], predicted)
+        metrics[split]["rows"] = len(frame)
 
     buffer = io.BytesIO()
     with plain_pickling():
@@ -177,7 +196,7 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
     model_dir = contract["model_dir"].rstrip("/")
     choice = {
         "estimator": estimator,
-        "class": ESTIMATORS[estimator],
+        "class": (REGRESSORS if task == tasks.REGRESSION else ESTIMATORS)[estimator],
         "train_rows": len(frames["train"]),
         "svm_max_rows": args.svm_max_rows,
         "rule": "the exact RBF SVC up to svm_max_rows training rows, histogram gradient boosting above",
@@ -189,8 +208,11 @@ def train(args: argparse.Namespace, contract: Mapping[str, str]) -> dict:
         "features": features,
         "categorical": [f for f, cat in zip(features, categorical, strict=True) if cat],
         "id_columns": left_out,
-        "id_rule": f"text columns with distinct values in at least {ID_SHARE:.0%} of their filled cells are left out",
-        "classes": [str(c) for c in model.classes_],
+        "id_rule": f"text columns with distinct values in at least {ID_SHARE:.0%} of their filled cells, and "
+        "whole-number columns distinct and rising in every row (row numbers), are left out",
+        "task": task,
+        **({"classes": [str(c) for c in model.classes_]} if task == tasks.CLASSIFICATION else {}),
+        "excluded_columns": excluded,
         "model": choice,
         "hyperparameters": {
             "svm_c": args.svm_c,

@@ -103,6 +103,8 @@ def test_options_defaults_and_help(monkeypatch, capsys):
         "boosting_learning_rate": 0.1,
         "boosting_max_iter": 100,
         "seed": 42,
+        "task": "",
+        "exclude_columns": "",
     }
     monkeypatch.setenv("COLUMNS", "80")
     with pytest.raises(SystemExit):
@@ -113,7 +115,8 @@ def test_options_defaults_and_help(monkeypatch, capsys):
         "                                  [--svm-max-rows SVM_MAX_ROWS]\n"
         "                                  [--boosting-learning-rate BOOSTING_LEARNING_RATE]\n"
         "                                  [--boosting-max-iter BOOSTING_MAX_ITER]\n"
-        "                                  [--seed SEED]\n"
+        "                                  [--seed SEED] [--task TASK]\n"
+        "                                  [--exclude-columns EXCLUDE_COLUMNS]\n"
         "\n"
         "Entry point of the trainer: ``python -m kfx_trainer.task [options]``.\n"
         "\n"
@@ -135,6 +138,11 @@ def test_options_defaults_and_help(monkeypatch, capsys):
         "                        Gradient boosting's most rounds; early stopping ends\n"
         "                        sooner (default: 100).\n"
         "  --seed SEED           Random state of the model (default: 42).\n"
+        "  --task TASK           classification or regression; empty infers it from the\n"
+        "                        training labels (see kfx.tasks).\n"
+        "  --exclude-columns EXCLUDE_COLUMNS\n"
+        "                        Columns, separated by commas, that the model does not\n"
+        "                        learn from (default: none).\n"
     )
 
 

@@ -40,6 +40,7 @@ def check_serving(
     )
     keys = ("ok", "reason", "rows", "agreed", "sklearn_version", "python_version", "test_rows", "serving_env")
     serving_check.metadata.update({key: result[key] for key in keys})
+    serving_check.metadata["compared"] = result.get("compared", "exactly")
     serving_request.metadata.update(rows=result["rows"], format="vertex-ai-prediction-request")
     return (result["ok"],)
 
@@ -47,7 +48,8 @@ def check_serving(
 def _describe(serving: dict) -> list[str]:
     where = f"scikit-learn {serving.get('sklearn_version') or '?'} (serving env)"
     if serving.get("ok"):
-        return [f"serving     loads in {where}: {serving['agreed']:,} of {serving['rows']:,} predictions agree"]
+        within = "" if serving.get("compared", "exactly") == "exactly" else f" ({serving['compared']})"
+        return [f"serving     loads in {where}: {serving['agreed']:,} of {serving['rows']:,} predictions agree{within}"]
     return [f"serving     not served by {where}: {serving.get('reason')}"]
 
 
@@ -60,6 +62,7 @@ REPORT = Report(
         Figure("reason", "serving_check.reason"),
         Figure("rows", "serving_check.rows", cast=int),
         Figure("agreed", "serving_check.agreed", cast=int),
+        Figure("compared", "serving_check.compared"),
         Figure("sklearn_version", "serving_check.sklearn_version"),
         Figure("python_version", "serving_check.python_version"),
         Figure("uri", "serving_check"),

@@ -20,8 +20,9 @@ def import_dataset(
     test_fraction: float,
     seed: int,
     sample_rows: int,
+    task: str = "",
 ) -> NamedTuple(  # type: ignore[valid-type]  # kfp reads this call as the outputs
-    "ImportOutputs", [("train_rows", int), ("validation_rows", int), ("test_rows", int)]
+    "ImportOutputs", [("train_rows", int), ("validation_rows", int), ("test_rows", int), ("task", str)]
 ):
     """Reads ``source`` (local / gs:// CSV or Parquet, bq://project.dataset.table; empty for the
     packaged beans table), checks it and writes one CSV Dataset per split.
@@ -37,9 +38,10 @@ def import_dataset(
         test_fraction: Share of rows for testing.
         seed: Seed of the split.
         sample_rows: Stratified sample size before splitting; 0 keeps all rows.
+        task: classification, regression, or empty to infer it from the label (see :mod:`kfx.tasks`).
 
     Returns:
-        Rows per split.
+        Rows per split, and the task (given or inferred), which the datasets' metadata records too.
     """
     from kfx import data_steps
 
@@ -52,6 +54,7 @@ def import_dataset(
         (train_fraction, validation_fraction, test_fraction),
         seed,
         sample_rows,
+        task,
     )
     for split, artifact in (("train", train_data), ("validation", validation_data), ("test", test_data)):
         artifact.metadata.update(
@@ -61,8 +64,9 @@ def import_dataset(
             label_column=label_column,
             format="csv",
             seed=seed,
+            task=result["task"],
         )
-    return (result["train_rows"], result["validation_rows"], result["test_rows"])
+    return (result["train_rows"], result["validation_rows"], result["test_rows"], result["task"])
 
 
 def _describe(rows: dict) -> list[str]:
@@ -78,6 +82,7 @@ REPORT = Report(
             Figure(split, f"{split}_rows", name=f"{split}_rows", kind=DATA, cast=int)
             for split in ("train", "validation", "test")
         ),
+        Figure("", "task", name="task", kind=DATA),  # on the run (lineage), not among the row counts
     ),
     describe=_describe,
 )

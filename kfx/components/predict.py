@@ -46,6 +46,11 @@ def _describe(predicted: dict) -> list[str]:
             f"            accuracy {predicted['accuracy']:.4f}, macro-F1 {predicted['macro_f1']:.4f} on "
             f"{predicted['labelled_rows']} labelled rows"
         )
+    if predicted.get("r2") is not None:
+        lines.append(
+            f"            RMSE {predicted['rmse']:.4g}, MAE {predicted['mae']:.4g}, R² {predicted['r2']:.4f} on "
+            f"{predicted['labelled_rows']} labelled rows"
+        )
     if predicted.get("output"):
         lines.append(f"            copied to {predicted['output']}")
     return lines
@@ -64,6 +69,9 @@ REPORT = Report(
         Figure("labelled_rows", "predictions.labelled_rows", cast=int),
         Figure("accuracy", "predictions.accuracy", name="accuracy"),
         Figure("macro_f1", "predictions.macro_f1", name="macro_f1"),
+        Figure("rmse", "predictions.rmse", name="rmse"),
+        Figure("mae", "predictions.mae", name="mae"),
+        Figure("r2", "predictions.r2", name="r2"),
         Figure("file", "predictions"),
     ),
     describe=_describe,

@@ -16,8 +16,9 @@ from kfx.lineage.model import INPUT, OUTPUT, ExecutionRecord, RunRecord
 
 
 def to_value(value: Any, target: Any) -> bool:
-    """Writes a Python value into an ML Metadata ``Value``; returns False for ``None``."""
-    if value is None:
+    """Writes a Python value into an ML Metadata ``Value``; returns False for ``None`` and NaN (a figure
+    not measured, such as a regression's accuracy: the store refuses NaN)."""
+    if _missing(value):
         return False
     if isinstance(value, bool):
         target.bool_value = value
@@ -56,8 +57,12 @@ def set_props(message: Any, values: dict[str, Any]) -> None:
     for key, value in values.items():
         # An empty Value aborts the whole process inside ml-metadata ("Unexpected oneof"), so a
         # None must not even create the entry.
-        if value is not None:
+        if not _missing(value):
             to_value(value, message.custom_properties[key])
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def new_event(kind: int, key: str):

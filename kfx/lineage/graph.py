@@ -69,7 +69,7 @@ def artifact_lines(artifact: ArtifactRecord) -> list[str]:
     facts = []
     if "rows" in props and artifact.type == "Dataset":
         facts.append(f"rows {_fmt(props['rows'])}")
-    for key in ("accuracy", "test_accuracy", "anomalies", "features", "version"):
+    for key in ("accuracy", "test_accuracy", "r2", "test_r2", "anomalies", "features", "version"):
         if key in props and artifact.type != "Dataset":
             facts.append(f"{key} {_fmt(props[key])}")
             break

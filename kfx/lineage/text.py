@@ -47,17 +47,24 @@ def note(run: RunRecord) -> str:
 
 
 def format_runs(runs: list[RunRecord]) -> str:
-    """The runs as a table: id, status, start (UTC), seconds, accuracy, blessed, where it failed or stopped."""
+    """The runs as a table: id, status, start (UTC), seconds, the metric that decided the blessing, blessed,
+    where it failed or stopped.
+
+    The metric's column is named after it (ACCURACY, R2, RMSE, …) when every run that has one used the same;
+    otherwise it is METRIC and each cell names its metric (``r2 0.4370``).
+    """
     if not runs:
         return "No runs recorded yet; `kfx run` records one."
-    header = ("RUN", "STATUS", "STARTED (UTC)", "SECONDS", "ACCURACY", "BLESSED", "NOTE")
+    used = {_metric(r) for r in runs if _score(r) is not None}
+    one = used.pop() if len(used) == 1 else ("accuracy" if not used else "")
+    header = ("RUN", "STATUS", "STARTED (UTC)", "SECONDS", (one or "metric").upper(), "BLESSED", "NOTE")
     rows = [header] + [
         (
             r.run_id,
             r.status,
             _when(r.started),
             f"{r.seconds:.1f}" if r.seconds is not None else "-",
-            fmt(r.metrics.get("accuracy")),
+            fmt(_score(r)) if one or _score(r) is None else f"{_metric(r)} {fmt(_score(r))}",
             fmt(r.metrics.get("blessed")),
             note(r),
         )
@@ -65,6 +72,16 @@ def format_runs(runs: list[RunRecord]) -> str:
     ]
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _metric(run: RunRecord) -> str:
+    """The metric that decided a run's blessing; accuracy for a run recorded before runs named it."""
+    return str(run.metrics.get("metric") or "accuracy")
+
+
+def _score(run: RunRecord) -> Any:
+    value = run.metrics.get("score")
+    return run.metrics.get("accuracy") if value is None else value
 
 
 def _props_line(props: dict[str, Any], skip: tuple[str, ...] = ()) -> str:

@@ -19,6 +19,7 @@ from kfx.config import Config
 
 DEFAULTS = Config()
 DESCRIPTION = "Beans: import a table, check it with TFDV, train and evaluate a classifier, push when blessed."
+# The description stays the beans example's; a regression label (kfx.tasks) runs the same steps.
 
 
 @dsl.pipeline(name=DEFAULTS.resolved_pipeline_name, description=DESCRIPTION)
@@ -30,6 +31,8 @@ def beans(
     test_fraction: float = DEFAULTS.test_fraction,
     seed: int = DEFAULTS.seed,
     sample_rows: int = DEFAULTS.sample_rows,
+    task: str = DEFAULTS.task,
+    exclude_columns: str = DEFAULTS.exclude_columns,
     stats_engine: str = DEFAULTS.stats_engine,
     schema_file: str = DEFAULTS.schema_file,
     skew_threshold: float = DEFAULTS.skew_threshold,
@@ -43,7 +46,9 @@ def beans(
     trainer_module: str = DEFAULTS.trainer_module,  # kfx run --trainer: a team's module instead of kfx's
     trainer_args: list = DEFAULTS.trainer_args,  # kfx run --trainer-arg KEY=VALUE
     trainer_code: str = "",  # kfx run sets a digest of a team trainer's source: edited code trains again
+    metric: str = DEFAULTS.metric,
     min_accuracy: float = DEFAULTS.min_accuracy,
+    min_r2: float = DEFAULTS.min_r2,
     accuracy_tolerance: float = DEFAULTS.accuracy_tolerance,
     serving_env: str = DEFAULTS.resolved_serving_env,
     registry_dir: str = DEFAULTS.resolved_registry_dir,
@@ -57,6 +62,7 @@ def beans(
         test_fraction=test_fraction,
         seed=seed,
         sample_rows=sample_rows,
+        task=task,
     )
     splits = {name: data.outputs[name] for name in ("train_data", "validation_data", "test_data")}
     # The champion: the registry's newest version. The registry changes between runs, so the lookup
@@ -89,6 +95,8 @@ def beans(
         trainer_module=trainer_module,
         trainer_args=trainer_args,
         trainer_code=trainer_code,
+        task=data.outputs["task"],
+        exclude_columns=exclude_columns,
     ).after(checked)  # train only on data that passed validation
     serving = check_serving(
         model=trained.outputs["model"], test_data=data.outputs["test_data"], serving_env=serving_env
@@ -100,6 +108,8 @@ def beans(
         min_accuracy=min_accuracy,
         accuracy_tolerance=accuracy_tolerance,
         serving_ok=serving.outputs["serving_ok"],
+        metric=metric,
+        min_r2=min_r2,
     )
     push_model(  # the gate is the blessed input, not a condition: kfp.local runs no conditions
         model=trained.outputs["model"],

@@ -117,7 +117,9 @@ def vertex_train_pipeline(config: "Config") -> Callable:
         svm_max_rows: int = c.svm_max_rows,
         boosting_learning_rate: float = c.boosting_learning_rate,
         boosting_max_iter: int = c.boosting_max_iter,
+        metric: str = c.metric,
         min_accuracy: float = c.min_accuracy,
+        min_r2: float = c.min_r2,
         accuracy_tolerance: float = c.accuracy_tolerance,
         beam_runner: str = c.beam_runner,
         dataflow_image: str = image,
@@ -217,6 +219,8 @@ def vertex_train_pipeline(config: "Config") -> Callable:
                     min_accuracy=min_accuracy,
                     accuracy_tolerance=accuracy_tolerance,
                     serving_ok=serving.outputs["serving_ok"],
+                    metric=metric,
+                    min_r2=min_r2,
                 ),
                 resources=EVALUATE_RESOURCES,
             )

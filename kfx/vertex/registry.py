@@ -31,6 +31,8 @@ ACCURACY_LABEL = "kfx_accuracy"
 DEFAULT_ALIAS = "default"
 CLASSIFICATION_METRICS_SCHEMA = "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml"
 """Vertex AI's schema of classification metrics: the console draws the confusion matrix from it."""
+REGRESSION_METRICS_SCHEMA = "gs://google-cloud-aiplatform/schema/modelevaluation/regression_metrics_1.0.0.yaml"
+"""Vertex AI's schema of regression metrics (``rootMeanSquaredError``, ``meanAbsoluteError``, ``rSquared``)."""
 
 
 def _metric_label(value: float) -> str:
@@ -138,12 +140,23 @@ def confusion_matrix(classification_metrics: Mapping[str, Any]) -> tuple[list[st
 def evaluation_request(
     display_name: str, evaluation: Mapping[str, Any], labels: Sequence[str], matrix: Sequence[Sequence[int]]
 ) -> dict[str, Any]:
-    """The ``ModelEvaluation`` imported for a version, in Vertex AI's classification metrics schema.
+    """The ``ModelEvaluation`` imported for a version, in Vertex AI's classification (or regression) metrics schema.
 
     The model predicts one class per row, so at confidence 0 with one prediction per row
     micro-averaged precision, recall and F1 all equal accuracy; macro-F1 is kfx's. kfx's own
     figures (the blessing and its reason, the thresholds, the champion) go in ``metadata``.
     """
+    if evaluation.get("task") == "regression":
+        return {
+            "display_name": display_name,
+            "metrics_schema_uri": REGRESSION_METRICS_SCHEMA,
+            "metrics": {
+                "rootMeanSquaredError": float(evaluation["rmse"]),
+                "meanAbsoluteError": float(evaluation["mae"]),
+                "rSquared": float(evaluation["r2"]),
+            },
+            "metadata": {"kfx": dict(evaluation)},
+        }
     accuracy, macro_f1 = float(evaluation["accuracy"]), float(evaluation.get("macro_f1", 0.0))
     return {
         "display_name": display_name,

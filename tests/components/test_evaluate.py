@@ -86,6 +86,10 @@ def test_python_func_logs_the_metrics_and_the_confusion_matrix(upstream, new_art
         "blessed",
         "classes",
         "classes_shown",
+        "task",
+        "metric",
+        "score",
+        "threshold",
     } | {f"{kind}_{label}" for kind in ("precision", "recall") for label in upstream.classes}
     assert (metrics["classes"], metrics["classes_shown"]) == (7, 7)
     # The metrics file holds the whole evaluation as JSON.
@@ -140,7 +144,7 @@ def test_kfp_local_run(kfp_local, upstream):
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
     loaded = round_trip(
         components.evaluate,
-        from_config={"min_accuracy", "accuracy_tolerance"},
+        from_config={"min_accuracy", "accuracy_tolerance", "metric", "min_r2"},
         written={"serving_ok": True, "registered_model": None},
     )
     assert {n: o.type for n, o in loaded.component_spec.outputs.items()} == {

@@ -23,6 +23,7 @@ def test_plain_function_writes_one_csv_per_split_with_every_row_once(upstream, b
         "train_rows": 479,
         "validation_rows": 60,
         "test_rows": 60,
+        "task": "classification",
     }
     frames = {split: pd.read_csv(path) for split, path in paths.items()}
     assert {split: len(frame) for split, frame in frames.items()} == upstream.rows
@@ -58,7 +59,7 @@ def test_plain_function_names_a_missing_label_column(upstream, tmp_path):
 def test_python_func_writes_three_csv_datasets_and_their_metadata(upstream, new_artifact):
     a = _outputs(new_artifact)
     outputs = components.import_dataset.python_func(source=upstream.source, seed=42, **a)
-    assert outputs == (479, 60, 60)
+    assert outputs == (479, 60, 60, "classification")
     for split in SPLITS:
         assert a[f"{split}_data"].metadata == {
             "split": split,
@@ -67,6 +68,7 @@ def test_python_func_writes_three_csv_datasets_and_their_metadata(upstream, new_
             "label_column": "Class",
             "format": "csv",
             "seed": 42,
+            "task": "classification",
         }
     assert a["train_data"].metadata["rows"] == 479 and a["test_data"].metadata["split"] == "test"
     with open(a["validation_data"].path) as f:
@@ -86,6 +88,7 @@ def test_kfp_local_run(kfp_local, upstream):
             "label_column": "Class",
             "format": "csv",
             "seed": 42,
+            "task": "classification",
         }
         assert len(pd.read_csv(dataset.path)) == rows
 
@@ -93,7 +96,15 @@ def test_kfp_local_run(kfp_local, upstream):
 def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip):
     loaded = round_trip(
         components.import_dataset,
-        from_config={"label_column", "train_fraction", "validation_fraction", "test_fraction", "seed", "sample_rows"},
+        from_config={
+            "label_column",
+            "train_fraction",
+            "validation_fraction",
+            "test_fraction",
+            "seed",
+            "sample_rows",
+            "task",
+        },
     )
     # `source` is a Config field too, but it comes before the outputs: it stays required.
     assert loaded.component_spec.inputs["source"].optional is False
@@ -104,4 +115,5 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
         "train_rows",
         "validation_rows",
         "test_rows",
+        "task",
     }

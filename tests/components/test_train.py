@@ -32,6 +32,7 @@ def test_plain_function_writes_the_model_folder_and_records_the_data_it_read(ups
         **json.load(open(os.path.join(model_dir, "metrics.json"))),
         "model": metadata["model"],
         "id_columns": [],
+        "task": "classification",
     }
     assert result["model"]["estimator"] == "svc" and result["model"]["svm_max_rows"] == 30000
     assert metadata["label_column"] == "Class" and metadata["features"] == list(upstream.columns[:-1])
@@ -91,6 +92,7 @@ def test_python_func_returns_the_accuracies_and_records_them_on_the_model(upstre
         "estimator": "svc",
         "train_rows": 479,
         "id_columns": [],
+        "task": "classification",
         "validation_accuracy": validation_accuracy,
         "test_accuracy": test_accuracy,
     }
@@ -128,6 +130,7 @@ def test_kfp_local_run(kfp_local, upstream):
         "estimator": "svc",
         "train_rows": 479,
         "id_columns": [],
+        "task": "classification",
         "validation_accuracy": outputs["validation_accuracy"],
         "test_accuracy": outputs["test_accuracy"],
     }
@@ -162,6 +165,8 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
             "boosting_learning_rate",
             "boosting_max_iter",
             "trainer_module",
+            "task",
+            "exclude_columns",
         },
         written={"trainer_args": [], "trainer_code": ""},
     )

@@ -52,8 +52,9 @@ def test_diff_names_the_changed_parameter_and_shows_data_and_metrics(concurrent_
     # push-model's "blessed" and "reason" and evaluate's "serving_ok" are results handed on, compared under
     # metrics, not parameters; registry_dir and check-serving's serving_env name places. 19 before the champion,
     # then find-model's label_column and model_name, validate-statistics' drift_threshold and evaluate's
-    # accuracy_tolerance.
-    assert data["unchanged_parameters"] == 23
+    # accuracy_tolerance; then the task types' train.exclude_columns, evaluate.metric and evaluate.min_r2
+    # (the task is import-dataset's output, handed on to train: a result, not a parameter).
+    assert data["unchanged_parameters"] == 26
     rows = {r["name"]: (r["a"], r["b"], r["changed"]) for r in data["data"]}
     assert rows["train_rows"] == (a["rows"]["train"], b["rows"]["train"], False)
     metrics = {r["name"]: (r["a"], r["b"]) for r in data["metrics"]}
@@ -61,7 +62,7 @@ def test_diff_names_the_changed_parameter_and_shows_data_and_metrics(concurrent_
     assert metrics["status"] == ("complete", "complete")
     code, out, _ = lineage_cli("lineage", "diff", a["run_id"], b["run_id"], "--runs-dir", concurrent_runs.runs_dir)
     lines = out.splitlines()
-    assert lines[2] == "parameters (1 changed, 23 the same)"
+    assert lines[2] == "parameters (1 changed, 26 the same)"
     assert lines[3].split() == ["*", "train.svm_c", "10", "->", "2"]
     assert any(line.split()[:2] == ["train_rows", str(a["rows"]["train"])] for line in lines)
 

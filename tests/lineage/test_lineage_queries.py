@@ -46,6 +46,8 @@ def test_show_a_model_gives_source_splits_checks_and_trainer_parameters(recorded
         "boosting_max_iter": 100.0,
         "trainer_module": "kfx_trainer.task",
         "trainer_code": "",
+        "task": "classification",  # import-dataset's, handed on
+        "exclude_columns": "",
     }
     assert [x.step for x in up.steps] == [
         "import-dataset",

@@ -46,6 +46,8 @@ def test_every_step_is_an_execution_with_parameters_state_and_timing(recorded_ru
         "boosting_max_iter": 100.0,
         "trainer_module": "kfx_trainer.task",
         "trainer_code": "",
+        "task": "classification",  # import-dataset's, handed on
+        "exclude_columns": "",
     }
     assert by_step["import-dataset"].parameters["sample_rows"] == 600.0
     assert by_step["evaluate"].outputs["blessed"] is recorded_run.result.summary["model"]["blessed"]
