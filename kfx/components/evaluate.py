@@ -140,7 +140,8 @@ def _describe(model: dict) -> list[str]:
             f"            {shown} of {classes} classes in the page and the confusion matrix; every class: "
             f"{model.get('numbers')}"
         )
-    return lines + [f"            {model['uri']}"]
+    # The model's folder is the train step's figure: a pipeline with a trainer of its own may not report it.
+    return lines + ([f"            {model['uri']}"] if model.get("uri") else [])
 
 
 REPORT = Report(
