@@ -162,9 +162,11 @@ def test_compiled_interface_round_trips_and_its_defaults_are_configs(round_trip)
             "test_fraction",
             "machine_type",
             "service_account",
+            "trainer_args",
         },
-        # display_name: "<model_name>-train"; network: the pipeline binds peering_network.
-        written={"display_name": "", "network": "", "environment_variables": {}},
+        # display_name: "<model_name>-train"; network: the pipeline binds peering_network; bundled_trainer: the
+        # pipeline says whether the training image is kfx's.
+        written={"display_name": "", "network": "", "environment_variables": {}, "bundled_trainer": True},
     )
     spec = loaded.component_spec
     assert spec.inputs["dataset"].type == "google.VertexDataset@0.0.1"

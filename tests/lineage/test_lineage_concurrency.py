@@ -53,8 +53,9 @@ def test_diff_names_the_changed_parameter_and_shows_data_and_metrics(concurrent_
     # metrics, not parameters; registry_dir and check-serving's serving_env name places. 19 before the champion,
     # then find-model's label_column and model_name, validate-statistics' drift_threshold and evaluate's
     # accuracy_tolerance; then the task types' train.exclude_columns, evaluate.metric and evaluate.min_r2
-    # (the task is import-dataset's output, handed on to train: a result, not a parameter).
-    assert data["unchanged_parameters"] == 26
+    # (the task is import-dataset's output, handed on to train: a result, not a parameter); and the trainer's
+    # train.trainer_module and train.trainer_code (an empty trainer_args list is not recorded).
+    assert data["unchanged_parameters"] == 28
     rows = {r["name"]: (r["a"], r["b"], r["changed"]) for r in data["data"]}
     assert rows["train_rows"] == (a["rows"]["train"], b["rows"]["train"], False)
     metrics = {r["name"]: (r["a"], r["b"]) for r in data["metrics"]}

@@ -67,7 +67,8 @@ def test_pipeline_graph_of_the_local_pipeline():
     )
     assert graph.nodes["generate-statistics"]["label"] == "generate-statistics"  # tasks show under their step name
     assert graph.edges["evaluate", "push-model"]["artifacts"] == ["blessed", "metrics", "reason"]
-    assert graph.edges["import-dataset", "train"]["artifacts"] == ["test_data", "train_data", "validation_data"]
+    # The splits, and the task (classification or regression) import-dataset found.
+    assert graph.edges["import-dataset", "train"]["artifacts"] == ["task", "test_data", "train_data", "validation_data"]
     assert graph.edges["validate-statistics", "train"]["artifacts"] == []  # .after(): order only
     # The champion reaches drift, the comparison and the push; the serving verdict reaches the blessing.
     assert sorted(b for a, b in graph.edges if a == "find-model") == ["evaluate", "push-model", "validate-statistics"]
