@@ -172,11 +172,10 @@ def test_diabetes_trains_a_regressor_is_pushed_beaten_by_nothing_worse_and_predi
 
 @pytest.mark.e2e
 def test_digits_stay_classes_and_reach_95_percent(digits_csv, kfx_cli, tmp_path):
-    # Validation stops digits on skew alarms of its edge pixels (fixed apart from task types): go on past them.
-    done = kfx_cli(
-        "run", "--source", digits_csv, "--label-column", "target", "--runs-dir", str(tmp_path), "--no-fail-on-anomalies"
-    )
+    # With defaults: validation finds no anomaly in a clean split of digits' sparse pixel counts.
+    done = kfx_cli("run", "--source", digits_csv, "--label-column", "target", "--runs-dir", str(tmp_path))
     assert done.returncode == 0, done.output
+    assert "  anomalies   none" in done.stdout
     assert "trainer     svc on 1,439 training rows" in done.stdout
     (summary_path,) = glob.glob(str(tmp_path / "kfx-digits-*" / "summary.json"))
     model = json.loads(open(summary_path).read())["model"]
