@@ -43,6 +43,8 @@ PIPELINE_OPTIONS = (
     "validation_fraction",
     "test_fraction",
     "seed",
+    "task",
+    "exclude_columns",
     "schema_file",
     "skew_threshold",
     "fail_on_anomalies",

@@ -69,6 +69,17 @@ def exit_handler(config: "Config") -> Any:
     return dsl.ExitHandler(VertexNotificationEmailOp(recipients=list(config.recipients)).set_caching_options(False))
 
 
+def bundled_options(c: "Config") -> list[str]:
+    """The run's ``--task`` and ``--exclude-columns`` as ``KEY=VALUE`` trainer options, for kfx's trainer image only."""
+    from kfx.vertex import images
+    from kfx.vertex.training import is_bundled_trainer
+
+    if not is_bundled_trainer(images.trainer_image(c)):
+        return []
+    given = {"task": c.task, "exclude-columns": c.exclude_columns}
+    return [f"{key}={value}" for key, value in given.items() if value]
+
+
 def vertex_train_pipeline(config: "Config") -> Callable:
     """The ``@dsl.pipeline`` function of the Vertex AI training pipeline for ``config``.
 
@@ -94,6 +105,7 @@ def vertex_train_pipeline(config: "Config") -> Callable:
     check_vertex_config(config)
     c, image = config, images.kfx_image(config)
     options = task_options(config, image)
+    trainer_arguments = [*c.trainer_args, *bundled_options(c)]
 
     @dsl.pipeline(name=c.resolved_pipeline_name, description=DESCRIPTION)
     def vertex_train(
@@ -129,7 +141,9 @@ def vertex_train_pipeline(config: "Config") -> Callable:
         service_account: str = c.service_account,
         machine_type: str = c.machine_type,
         training_image: str = images.trainer_image(c),
-        trainer_args: list = c.trainer_args,  # --trainer-arg KEY=VALUE: the training container's own options
+        # --trainer-arg KEY=VALUE: the training container's own options; kfx's trainer image also takes the
+        # run's --task and --exclude-columns (a team's image gets only what the team passes).
+        trainer_args: list = trainer_arguments,
         serving_image: str = c.serving_image or images.serving_image(c.region),
     ):
         with exit_handler(config):

@@ -149,3 +149,20 @@ def test_an_obviously_malformed_serving_image_is_one_sentence(vertex_config):
         "--serving-image 'my server' is not an image URI with a tag; pass REGION-docker.pkg.dev/PROJECT/REPO/NAME:TAG "
         "(or NAME@sha256:DIGEST)."
     )
+
+
+def test_kfx_trainer_image_gets_the_runs_task_and_excluded_columns_and_a_teams_image_does_not(vertex_config, tmp_path):
+    """On Vertex AI the bundled trainer reads its data itself: an excluded column must reach it as an option."""
+    from kfx.vertex.training import job_args
+    from kfx_trainer import task
+
+    config = dataclasses.replace(vertex_config, task="regression", exclude_columns="Area,Perimeter")
+    spec = _compiled(config, tmp_path)
+    defaults = spec["root"]["inputDefinitions"]["parameters"]["trainer_args"]["defaultValue"]
+    assert defaults == ["task=regression", "exclude-columns=Area,Perimeter"]
+    args = job_args(False, "Class", defaults)
+    assert args[2:] == ["--task", "regression", "--exclude-columns", "Area,Perimeter"]
+    parsed = task.parse_args(args)
+    assert (parsed.task, parsed.exclude_columns) == ("regression", "Area,Perimeter")
+    team = _compiled(dataclasses.replace(config, training_image=TEAM_IMAGE), tmp_path / "team")
+    assert team["root"]["inputDefinitions"]["parameters"]["trainer_args"].get("defaultValue", []) == []
