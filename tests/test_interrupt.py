@@ -475,3 +475,44 @@ def test_ctrl_c_in_a_notebook_interrupts_run_local_and_leaves_a_clean_run(tmp_pa
     assert json.load(open(os.path.join(result.run_dir, "summary.json")))["status"] == "interrupted"
     assert groups and all(_ends(lambda pgid=pgid: _group(pgid)) for pgid in groups)
     assert out.getvalue().splitlines()[-1].startswith(f"{at('generate-statistics')} interrupted after ")
+
+
+class _Watched:
+    """The run's watchdog as a step's process sees it: told the group to watch, then to release; ``then``
+    runs at the release (the step's output has ended; its exit status is not yet collected)."""
+
+    def __init__(self, then=None):
+        self.calls: list[tuple[str, int]] = []
+        self.then = then
+
+    def watch(self, pgid: int) -> None:
+        self.calls.append(("watch", pgid))
+
+    def release(self, pgid: int) -> None:
+        self.calls.append(("release", pgid))
+        if self.then:
+            self.then()
+
+
+def test_a_steps_lines_are_printed_as_written_and_its_group_is_watched_then_released(capsys):
+    stop, watched = Stop(), _Watched()
+    stop.watchdog = watched
+    code = stop.run_process([sys.executable, "-c", "import os; print('a'); print('b', flush=True); print(os.getpid())"])
+    out = capsys.readouterr().out
+    lines = out.split("\n")
+    assert code == 0 and lines[:2] == ["a", "b"] and out.endswith("\n\n\n")
+    pid = int(lines[2])  # the step leads its own process group: the group is its pid
+    assert watched.calls == [("watch", pid), ("release", pid)]
+
+
+def test_a_step_that_ended_on_its_own_keeps_its_result_when_the_stop_comes_after_it(capsys):
+    """A stop asked for once the step's output has ended, before kfx collects its status: a success stands,
+    a failure is the stop's."""
+    stop = Stop()
+    stop.watchdog = _Watched(then=lambda: stop.request(signal.SIGTERM))
+    assert stop.run_process([sys.executable, "-c", "print('done')"]) == 0
+    failed = Stop()
+    failed.watchdog = _Watched(then=lambda: failed.request(signal.SIGTERM))
+    with pytest.raises(Interrupted) as raised:
+        failed.run_process([sys.executable, "-c", "raise SystemExit(3)"])
+    assert raised.value.signum == signal.SIGTERM
