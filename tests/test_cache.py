@@ -686,6 +686,22 @@ def test_a_place_outside_named_by_a_metadata_key_holding_a_dot_is_checked(tmp_pa
     assert steps.error == "" and later.cached_from == ""
 
 
+@pytest.mark.parametrize("ref", ["input.model_name", "pushed_model"])
+def test_a_report_refuses_an_outside_place_that_would_never_be_checked(ref):
+    """Only a place an output's metadata names is recorded and checked before reuse: a folder a parameter names
+    would be reused after it changed, and an output with no metadata key would never be reused."""
+    import dataclasses
+
+    from kfx import report
+
+    with pytest.raises(ValueError) as refused:
+        dataclasses.replace(report.report_for("push-model"), outside=(ref,))
+    assert str(refused.value) == (
+        f"Report of push-model: outside {ref!r} names no output's metadata key: "
+        "the only places recorded and checked before a step is reused."
+    )
+
+
 # -- real runs -------------------------------------------------------------------------------------
 
 
