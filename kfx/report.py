@@ -62,8 +62,9 @@ class Report:
         checks_data: Its outputs check data (shown with a model's lineage, though
             training does not read them).
         outside: Where the task writes outside the run folder, as references like a
-            figure's (``pushed_model.uri``: a path in an output's metadata). An earlier
-            execution is reused only while what it wrote there is still unchanged.
+            figure's (``pushed_model.uri``: a path in an output's metadata; only an output's
+            metadata key, never an input). An earlier execution is reused only while what it
+            wrote there is still unchanged.
     """
 
     component: Any
@@ -85,6 +86,14 @@ class Report:
                 known = ref.partition(".")[0] in outputs
             if not known:
                 raise ValueError(f"Report of {self.name}: {ref!r} names no output or input of the component.")
+        for ref in self.outside:
+            # Only a place an output's metadata names is recorded (``digest:<key>``) and checked before reuse.
+            name, _, meta = ref.partition(".")
+            if name == "input" or not meta:
+                raise ValueError(
+                    f"Report of {self.name}: outside {ref!r} names no output's metadata key: "
+                    "the only places recorded and checked before a step is reused."
+                )
         for key in self.types:
             if key not in outputs:
                 raise ValueError(f"Report of {self.name}: type given for {key!r}, which is not an output.")

@@ -188,29 +188,36 @@ def _train_task(split) -> dict:
     return task
 
 
-@pytest.fixture
-def recorded_train(tmp_path):
-    """A store holding one complete execution of train (run-a), made through the cache's hooks as a run makes it."""
+def _record_train(tmp_path, name="train", **values):
+    """A store holding one complete execution of train's component as task ``name`` (run-a), made through the
+    cache's hooks as a run makes it: (store, its split, the event). ``values`` replace its output values."""
     from kfx.lineage.recorder import LineageRecorder
 
     split = tmp_path / "train_data"
     split.write_text("a,b\n1,2\n")
     recorder = LineageRecorder(Config(runs_dir=str(tmp_path / "runs")), run_id="run-a", draw=False)
     steps = cache.StepCache(recorder.store, reuse=True)
-    event = _train_event(split, tmp_path / "run-a" / "train")
+    event = _train_event(split, tmp_path / "run-a" / name)
+    event.name = name
     assert steps.before(event, _train_task(split)) is None  # an empty store: the step runs
     recorder.task_started(event)
-    model = dsl.Model(uri=str(tmp_path / "run-a" / "train" / "model"))
+    model = dsl.Model(uri=str(tmp_path / "run-a" / name / "model"))
     os.makedirs(model.uri)
     with open(os.path.join(model.uri, "model.joblib"), "wb") as f:
         f.write(b"fitted")
     model.metadata.update(framework="scikit-learn")
     event.state, event.ended = "complete", 1.0
-    event.outputs = {"model": model, "validation_accuracy": 0.9264782276546982, "test_accuracy": 1.0}
+    event.outputs = {"model": model, "validation_accuracy": 0.9264782276546982, "test_accuracy": 1.0, **values}
     steps.after(event)
     recorder.task_finished(event)
     assert recorder.error == "" and steps.error == "" and steps.not_kept == []
     return recorder.store, split, event
+
+
+@pytest.fixture
+def recorded_train(tmp_path):
+    """A store holding one complete execution of train (run-a), made through the cache's hooks as a run makes it."""
+    return _record_train(tmp_path)
 
 
 def test_an_output_value_read_back_is_cast_to_the_type_its_component_declares():
@@ -420,6 +427,279 @@ def test_a_push_whose_registry_version_changed_or_went_away_is_not_reused(tmp_pa
     assert cache.StepCache(store, reuse=True).before(event, _push_task()) is None
     assert event.cached_from == "" and event.digests == {}
     assert not os.path.exists(tmp_path / "b")
+
+
+def test_the_key_digests_recipe_component_code_parameters_files_and_inputs_as_sorted_json(tmp_path):
+    """The recipe KEY_VERSION names, written out: a change to it must come with a new KEY_VERSION."""
+    import datetime
+    import hashlib
+
+    split = tmp_path / "train_data"
+    split.write_text("a,b\n1,2\n")
+    source = tmp_path / "table.csv"
+    source.write_text("x\n1\n")
+    parameters = {"svm_c": 10.0, "seed": 42, "source": str(source), "day": datetime.date(2026, 1, 2)}
+    event = TaskEvent(
+        "train", "running", 0.0, parameters=parameters, input_artifacts={"train_data": [dsl.Dataset(uri=str(split))]}
+    )
+    task = _task()
+    steps = cache.StepCache(None, reuse=True)
+    assert steps.code == digests.code_version()
+    component = hashlib.sha256()
+    for message in (task["component_spec"], task["executor_spec"]):
+        # Map fields in a fixed order: the same component gives the same bytes in every process.
+        component.update(message.SerializeToString(deterministic=True))
+    file_digest, split_digest = digests.content_digest(str(source)), digests.content_digest(str(split))
+    # Keys sorted at every level; a value JSON has no form for is written as its text.
+    payload = (
+        f'{{"code": "{steps.code}", "component": "{component.hexdigest()}", '
+        f'"files": {{"source": "{file_digest}"}}, "inputs": {{"train_data": ["{split_digest}"]}}, '
+        f'"parameters": {{"day": "2026-01-02", "seed": 42, "source": "{source}", "svm_c": 10.0}}, "recipe": 1}}'
+    )
+    assert cache.KEY_VERSION == 1
+    assert steps.key(event, task) == "sha256:" + hashlib.sha256(payload.encode()).hexdigest()
+    assert steps.error == ""
+
+
+def test_a_code_version_that_cannot_be_worked_out_stops_the_cache_for_the_run(tmp_path, monkeypatch):
+    def unreadable():
+        raise FileNotFoundError(2, "No such file or directory", "kfx/gone.py")
+
+    monkeypatch.setattr(cache, "code_version", unreadable)
+    steps = cache.StepCache(None, reuse=True)
+    assert steps.code == ""
+    assert steps.error == (
+        "FileNotFoundError: [Errno 2] No such file or directory: 'kfx/gone.py'; "
+        "the steps after it ran without the cache"
+    )
+    split = tmp_path / "train_data"
+    split.write_text("a,b\n1,2\n")
+    event = _train_event(split, tmp_path / "run" / "train")
+    assert steps.before(event, _task()) is None and event.cache_key == ""
+
+
+@pytest.mark.parametrize(
+    "error, said",
+    [
+        # ml-metadata appends the SQL it ran: the reason is kept, not the query.
+        (
+            RuntimeError("no such table: Execution query: SELECT id FROM Execution WHERE x = 1"),
+            "RuntimeError: no such table: Execution",
+        ),
+        (ValueError("  the first line\nthe second line\n"), "ValueError: the first line"),
+        (OSError(), "OSError: "),  # an error with no message
+        (ValueError("x" * 400), "ValueError: " + "x" * 300),
+    ],
+    ids=["query", "lines", "no-message", "long"],
+)
+def test_a_caching_error_is_said_by_its_type_and_the_first_line_of_its_reason(tmp_path, error, said):
+    class BrokenStore:
+        def reusable_executions(self, key):
+            raise error
+
+    split = tmp_path / "train_data"
+    split.write_text("a,b\n1,2\n")
+    steps = cache.StepCache(BrokenStore(), reuse=True)
+    event = _train_event(split, tmp_path / "run" / "train")
+    assert steps.before(event, _train_task(split)) is None
+    assert steps.error == said + "; the steps after it ran without the cache"
+    assert event.cache_key.startswith("sha256:") and event.cached_from == ""
+
+
+@pytest.mark.parametrize("written", [True, False], ids=["some-written", "none-written"])
+def test_a_copy_that_fails_part_way_leaves_a_clean_task_folder_and_the_step_runs(
+    tmp_path, recorded_train, monkeypatch, written
+):
+    """A full disk while an earlier output is copied: nothing of the copy stays, whether or not any of it was
+    written, and the step runs."""
+    store, split, _ = recorded_train
+
+    def place(source, target):
+        if written:
+            os.makedirs(target)
+            with open(os.path.join(target, "model.joblib"), "wb") as f:
+                f.write(b"fit")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(disk, "place_copy", place)
+    root = tmp_path / "run-b" / "train"
+    event = _train_event(split, root)
+    steps = cache.StepCache(store, reuse=True)
+    assert steps.before(event, _train_task(split)) is None
+    assert (event.cached_from, event.digests) == ("", {})
+    assert not os.path.exists(root)
+    assert steps.error == "OSError: [Errno 28] No space left on device; the steps after it ran without the cache"
+
+
+@pytest.mark.parametrize("how", ["before the step", "while it was copied, before any byte", "while it was copied"])
+def test_outputs_that_vanished_are_not_reused_and_it_is_no_caching_error(tmp_path, recorded_train, monkeypatch, how):
+    store, split, first = recorded_train
+    if how == "before the step":
+        shutil.rmtree(first.outputs["model"].uri)
+    else:
+
+        def place(source, target):
+            if how == "while it was copied":
+                os.makedirs(target)
+                with open(os.path.join(target, "model.joblib"), "wb") as f:
+                    f.write(b"fit")
+            raise FileNotFoundError(2, "No such file or directory", os.path.join(source, "model.joblib"))
+
+        monkeypatch.setattr(disk, "place_copy", place)
+    root = tmp_path / "run-b" / "train"
+    event = _train_event(split, root)
+    steps = cache.StepCache(store, reuse=True)
+    assert steps.before(event, _train_task(split)) is None
+    assert (event.cached_from, event.digests, steps.error) == ("", {}, "")
+    assert not os.path.exists(root)
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        {},
+        {"values": {"validation_accuracy": 0.9264782276546982, "test_accuracy": 1.0}},
+        {"values": {"validation_accuracy": 0.9264782276546982, "test_accuracy": 1.0}, "metadata": {}},
+        {"values": {}, "metadata": {"model": {"framework": "scikit-learn"}}},
+    ],
+    ids=["nothing", "no-metadata", "no-model-metadata", "no-values"],
+)
+def test_an_execution_whose_exact_record_lacks_an_output_is_not_reused(tmp_path, recorded_train, monkeypatch, kept):
+    """A record that lacks an output's value or metadata (a store written otherwise) cannot stand in: the step
+    runs, with no caching error."""
+    store, split, _ = recorded_train
+    real = store.reusable_executions
+    monkeypatch.setattr(store, "reusable_executions", lambda key: [(x, outputs, kept) for x, outputs, _ in real(key)])
+    root = tmp_path / "run-b" / "train"
+    event = _train_event(split, root)
+    steps = cache.StepCache(store, reuse=True)
+    assert steps.before(event, _train_task(split)) is None
+    assert (event.cached_from, event.digests, steps.error) == ("", {}, "")
+    assert not os.path.exists(root)
+
+
+def test_a_value_read_back_as_another_json_type_is_handed_on_as_the_declared_type(tmp_path):
+    """An executor output file that says 1 for a float output: the reused value is the float 1.0."""
+    store, split, _ = _record_train(tmp_path, validation_accuracy=1)
+    reused = cache.StepCache(store, reuse=True).before(
+        _train_event(split, tmp_path / "run-b" / "train"), _train_task(split)
+    )
+    assert reused["validation_accuracy"] == 1.0 and type(reused["validation_accuracy"]) is float
+
+
+def test_a_team_component_with_no_kfx_report_is_recorded_and_reused(tmp_path):
+    """A task kfx has no report for (nothing written outside the run folder to check) is cached all the same."""
+    from kfx.report import report_for
+
+    assert report_for("fit") is None
+    store, split, first = _record_train(tmp_path, "fit")  # the recording checks the cache said no error
+    assert first.digests == {"model": digests.content_digest(first.outputs["model"].uri)}
+    event = _train_event(split, tmp_path / "run-b" / "fit")
+    event.name = "fit"
+    steps = cache.StepCache(store, reuse=True)
+    reused = steps.before(event, _train_task(split))
+    assert steps.error == "" and event.cached_from == "run-a/fit"
+    assert set(reused) == {"model", "validation_accuracy", "test_accuracy"} and event.digests == first.digests
+
+
+def test_every_file_that_changed_while_the_step_ran_is_named(tmp_path):
+    split = tmp_path / "train_data"
+    split.write_text("a,b\n1,2\n")
+    source = tmp_path / "table.csv"
+    source.write_text("x\n1\n")
+    steps = cache.StepCache(None, reuse=True)
+    event = _train_event(split, tmp_path / "run" / "train", source=str(source))
+    assert steps.before(event, _task()) is None and event.cache_key
+    split.write_text("a,b\n1,3\n")
+    source.write_text("x\n2\n")
+    event.state = "complete"
+    steps.after(event)
+    assert event.cache_key == ""
+    assert steps.not_kept == [
+        f"{source} (parameter source), {split} (input train_data) changed while train ran, "
+        "so its outputs stay in this run but no later run reuses them"
+    ]
+
+
+def test_a_step_the_cache_did_not_see_start_still_gets_its_output_digests(tmp_path):
+    model = dsl.Model(uri=str(tmp_path / "model"))
+    (tmp_path / "model").write_bytes(b"fitted")
+    event = TaskEvent("train", "complete", 0.0, outputs={"model": model, "validation_accuracy": 0.9})
+    steps = cache.StepCache(None, reuse=True)
+    steps.after(event)
+    assert (event.digests, steps.error, steps.not_kept) == ({"model": digests.content_digest(model.uri)}, "", [])
+
+
+def test_an_unusable_store_is_said_in_300_characters_of_its_reason(tmp_path):
+    from kfx.lineage.store import LineageStore
+
+    config = Config(runs_dir=str(tmp_path / ("r" * 200) / ("s" * 200)))
+    os.makedirs(os.path.dirname(config.resolved_metadata_path), exist_ok=True)
+    with open(config.resolved_metadata_path, "w") as f:
+        f.write("not a database")
+    with pytest.raises(Exception) as raised:
+        LineageStore(config.resolved_metadata_path)
+    reason = str(raised.value)
+    assert len(reason) > 300
+    unusable = cache.open_cache(config, None)
+    assert unusable.error == f"{type(raised.value).__name__}: {reason[:300]}"
+    assert unusable.store is None and unusable.reuse is False
+
+
+def test_a_place_outside_named_by_a_metadata_key_holding_a_dot_is_checked(tmp_path, monkeypatch):
+    """An ``outside`` reference is an output's name, then its metadata key, which may hold a dot itself."""
+    import dataclasses
+
+    from kfx import report
+    from kfx.lineage.recorder import LineageRecorder
+
+    declared = dataclasses.replace(report.report_for("push-model"), outside=("pushed_model.registry.uri",))
+    real = report.report_for
+    monkeypatch.setattr(report, "report_for", lambda name, outputs=None: declared if name == "push-model" else None)
+    assert real("push-model").outside == ("pushed_model.uri",)
+    version = tmp_path / "registry" / "beans" / "v1"
+    version.mkdir(parents=True)
+    (version / "model.joblib").write_bytes(b"pushed")
+    recorder = LineageRecorder(Config(runs_dir=str(tmp_path / "runs")), run_id="run-a", draw=False)
+    steps = cache.StepCache(recorder.store, reuse=True)
+    event = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "a"))
+    assert steps.before(event, _push_task()) is None
+    recorder.task_started(event)
+    pushed = dsl.Artifact(uri=str(tmp_path / "a" / "pushed_model"))
+    os.makedirs(os.path.dirname(pushed.uri))
+    with open(pushed.uri, "w") as f:
+        f.write('{"pushed": true}')
+    pushed.metadata.update({"pushed": True, "version": 1, "registry.uri": str(version)})
+    event.state, event.ended = "complete", 1.0
+    event.outputs = {"pushed_model": pushed, "pushed": True, "version": 1}
+    steps.after(event)
+    recorder.task_finished(event)
+    assert recorder.error == "" and steps.error == ""
+    assert event.digests["pushed_model.registry.uri"] == digests.content_digest(str(version))
+    again = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "b"))
+    steps = cache.StepCache(recorder.store, reuse=True)
+    assert steps.before(again, _push_task()) is not None
+    assert steps.error == "" and again.digests == event.digests
+    (version / "model.joblib").write_bytes(b"another model")
+    later = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "c"))
+    assert steps.before(later, _push_task()) is None
+    assert steps.error == "" and later.cached_from == ""
+
+
+@pytest.mark.parametrize("ref", ["input.model_name", "pushed_model"])
+def test_a_report_refuses_an_outside_place_that_would_never_be_checked(ref):
+    """Only a place an output's metadata names is recorded and checked before reuse: a folder a parameter names
+    would be reused after it changed, and an output with no metadata key would never be reused."""
+    import dataclasses
+
+    from kfx import report
+
+    with pytest.raises(ValueError) as refused:
+        dataclasses.replace(report.report_for("push-model"), outside=(ref,))
+    assert str(refused.value) == (
+        f"Report of push-model: outside {ref!r} names no output's metadata key: "
+        "the only places recorded and checked before a step is reused."
+    )
 
 
 # -- real runs -------------------------------------------------------------------------------------
