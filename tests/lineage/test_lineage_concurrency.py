@@ -63,7 +63,7 @@ def test_diff_names_the_changed_parameter_and_shows_data_and_metrics(concurrent_
     assert metrics["status"] == ("complete", "complete")
     code, out, _ = lineage_cli("lineage", "diff", a["run_id"], b["run_id"], "--runs-dir", concurrent_runs.runs_dir)
     lines = out.splitlines()
-    assert lines[2] == "parameters (1 changed, 26 the same)"
+    assert lines[2] == "parameters (1 changed, 28 the same)"
     assert lines[3].split() == ["*", "train.svm_c", "10", "->", "2"]
     assert any(line.split()[:2] == ["train_rows", str(a["rows"]["train"])] for line in lines)
 
