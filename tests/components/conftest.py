@@ -179,6 +179,21 @@ class Registered:
     labelled: str  # the sample's test split: 60 rows, with the label
     unlabelled: str  # the same rows without the label column
 
+    def copy_without(self, folder, *names: str) -> str:
+        """A copy of this version in ``folder/beans/v1`` without the files or folders ``names`` (as a push
+        without them leaves it), its manifest written again for what is left; the copy's path."""
+        import os
+        import shutil
+
+        from kfx import manifest
+
+        version = Path(folder) / "beans" / "v1"
+        shutil.copytree(self.uri, version)
+        for name in (*names, manifest.MANIFEST_FILE):
+            shutil.rmtree(version / name) if (version / name).is_dir() else os.remove(version / name)
+        manifest.write_manifest(str(version))
+        return str(version)
+
     def reference_artifact(self, folder):
         """find_model's ``registered_model`` output naming this version."""
         import json

@@ -61,18 +61,10 @@ def test_the_view_compares_the_table_to_score_with_the_training_split(registered
 
 
 def test_a_version_without_a_schema_describes_every_column(registered, tmp_path):
-    import shutil
+    from kfx import registry
 
-    from kfx import manifest, registry
-
-    version = tmp_path / "beans" / "v1"
-    shutil.copytree(registered.uri, version)
-    os.remove(version / registry.SCHEMA_FILE)
-    os.remove(version / manifest.MANIFEST_FILE)
-    manifest.write_manifest(str(version))
+    version = registered.copy_without(tmp_path, registry.SCHEMA_FILE)
     frame_path = tmp_path / "ids.csv"
     pd.read_csv(registered.labelled).assign(row_id=range(60)).to_csv(frame_path, index=False)
-    result = scoring.scoring_statistics(
-        str(frame_path), str(version), str(tmp_path / "stats"), str(tmp_path / "v.html")
-    )
+    result = scoring.scoring_statistics(str(frame_path), version, str(tmp_path / "stats"), str(tmp_path / "v.html"))
     assert result == {"rows": 60, "features": 18}  # the schema's 17 and row_id

@@ -118,19 +118,12 @@ def test_plain_function_checks_numbers_after_a_text_column_the_schema_does_not_k
 
 
 def test_plain_function_with_a_version_without_a_schema_checks_features_only(registered, tmp_path):
-    import os
-    import shutil
+    from kfx import registry
 
-    from kfx import manifest, registry
-
-    version = tmp_path / "beans" / "v1"
-    shutil.copytree(registered.uri, version)
-    os.remove(version / registry.SCHEMA_FILE)
-    os.remove(version / manifest.MANIFEST_FILE)
-    manifest.write_manifest(str(version))
+    version = registered.copy_without(tmp_path, registry.SCHEMA_FILE)
     frame = pd.read_csv(registered.unlabelled).assign(row_id=range(60))
     frame.to_csv(tmp_path / "ids.csv", index=False)
     result = scoring.import_scoring_data(
-        str(tmp_path / "ids.csv"), {**registered.reference, "uri": str(version)}, str(tmp_path / "o.csv")
+        str(tmp_path / "ids.csv"), {**registered.reference, "uri": version}, str(tmp_path / "o.csv")
     )
     assert (result["rows"], result["unchecked"]) == (60, [])

@@ -106,17 +106,12 @@ def test_a_version_pushed_without_a_schema_is_checked_against_one_inferred_from_
     registered, described, tmp_path
 ):
     """A version may lack schema.pbtxt (a push without a schema): its training statistics still give the classes."""
-    import shutil
     from types import SimpleNamespace
 
-    from kfx import manifest, registry
+    from kfx import registry
 
-    version = tmp_path / "beans" / "v1"
-    shutil.copytree(registered.uri, version)
-    os.remove(version / registry.SCHEMA_FILE)
-    os.remove(version / manifest.MANIFEST_FILE)
-    manifest.write_manifest(str(version))
-    result = _validate(SimpleNamespace(uri=str(version)), described["new_class"], True, tmp_path, fail=False)
+    version = registered.copy_without(tmp_path, registry.SCHEMA_FILE)
+    result = _validate(SimpleNamespace(uri=version), described["new_class"], True, tmp_path, fail=False)
     assert [(f["feature"], f["short"]) for f in result["findings"]] == [("Class", "Unexpected string values")]
     assert (
         (tmp_path / "report.md")
@@ -147,18 +142,12 @@ def test_each_anomalous_feature_is_named_in_the_one_sentence_and_each_distance_i
 
 
 def test_a_version_without_a_schema_nor_training_statistics_is_not_checked_and_says_so(registered, described, tmp_path):
-    import shutil
     from types import SimpleNamespace
 
-    from kfx import manifest, registry
+    from kfx import registry
 
-    version = tmp_path / "beans" / "v1"
-    shutil.copytree(registered.uri, version)
-    os.remove(version / registry.SCHEMA_FILE)
-    shutil.rmtree(version / registry.STATISTICS_FOLDER)
-    os.remove(version / manifest.MANIFEST_FILE)
-    manifest.write_manifest(str(version))
-    result = _validate(SimpleNamespace(uri=str(version)), described["drifted"], False, tmp_path)
+    version = registered.copy_without(tmp_path, registry.SCHEMA_FILE, registry.STATISTICS_FOLDER)
+    result = _validate(SimpleNamespace(uri=version), described["drifted"], False, tmp_path)
     assert result == {"anomalies": 0, "findings": [], "drift": {}, "environment": "SERVING"}
     assert (tmp_path / "report.md").read_text() == (
         "# Scoring data validation\n\nThe model version keeps no schema nor training statistics: nothing was checked.\n"
