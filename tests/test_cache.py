@@ -375,10 +375,10 @@ def _push_task() -> dict:
     }
 
 
-@pytest.fixture
-def recorded_push(tmp_path):
-    """A store holding one complete push-model execution whose registry version (outside the run folder) is
-    ``tmp_path/registry/beans/v1``: (store, that version folder, the event)."""
+def _record_push(tmp_path, key: str = "uri"):
+    """A store holding one complete push-model execution whose registry version (outside the run folder),
+    ``tmp_path/registry/beans/v1``, is named by the metadata key ``key`` of its ``pushed_model``:
+    (store, that version folder, the event)."""
     from kfx.lineage.recorder import LineageRecorder
 
     version = tmp_path / "registry" / "beans" / "v1"
@@ -393,14 +393,20 @@ def recorded_push(tmp_path):
     os.makedirs(os.path.dirname(pushed.uri))
     with open(pushed.uri, "w") as f:
         f.write('{"pushed": true}')
-    pushed.metadata.update(pushed=True, version=1, uri=str(version), model_name="beans")
+    pushed.metadata.update({"pushed": True, "version": 1, key: str(version), "model_name": "beans"})
     event.state, event.ended = "complete", 1.0
     event.outputs = {"pushed_model": pushed, "pushed": True, "version": 1}
     steps.after(event)
     recorder.task_finished(event)
     assert recorder.error == "" and steps.error == ""
-    assert event.digests["pushed_model.uri"] == digests.content_digest(str(version))
+    assert event.digests[f"pushed_model.{key}"] == digests.content_digest(str(version))
     return recorder.store, version, event
+
+
+@pytest.fixture
+def recorded_push(tmp_path):
+    """:func:`_record_push` as push-model records it (``pushed_model.uri``)."""
+    return _record_push(tmp_path)
 
 
 def test_a_push_is_reused_with_its_registry_version_while_that_version_holds_what_was_pushed(tmp_path, recorded_push):
@@ -651,33 +657,14 @@ def test_a_place_outside_named_by_a_metadata_key_holding_a_dot_is_checked(tmp_pa
     import dataclasses
 
     from kfx import report
-    from kfx.lineage.recorder import LineageRecorder
 
     declared = dataclasses.replace(report.report_for("push-model"), outside=("pushed_model.registry.uri",))
     real = report.report_for
     monkeypatch.setattr(report, "report_for", lambda name, outputs=None: declared if name == "push-model" else None)
     assert real("push-model").outside == ("pushed_model.uri",)
-    version = tmp_path / "registry" / "beans" / "v1"
-    version.mkdir(parents=True)
-    (version / "model.joblib").write_bytes(b"pushed")
-    recorder = LineageRecorder(Config(runs_dir=str(tmp_path / "runs")), run_id="run-a", draw=False)
-    steps = cache.StepCache(recorder.store, reuse=True)
-    event = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "a"))
-    assert steps.before(event, _push_task()) is None
-    recorder.task_started(event)
-    pushed = dsl.Artifact(uri=str(tmp_path / "a" / "pushed_model"))
-    os.makedirs(os.path.dirname(pushed.uri))
-    with open(pushed.uri, "w") as f:
-        f.write('{"pushed": true}')
-    pushed.metadata.update({"pushed": True, "version": 1, "registry.uri": str(version)})
-    event.state, event.ended = "complete", 1.0
-    event.outputs = {"pushed_model": pushed, "pushed": True, "version": 1}
-    steps.after(event)
-    recorder.task_finished(event)
-    assert recorder.error == "" and steps.error == ""
-    assert event.digests["pushed_model.registry.uri"] == digests.content_digest(str(version))
+    store, version, event = _record_push(tmp_path, "registry.uri")
     again = TaskEvent("push-model", "running", 0.0, parameters={"model_name": "beans"}, task_root=str(tmp_path / "b"))
-    steps = cache.StepCache(recorder.store, reuse=True)
+    steps = cache.StepCache(store, reuse=True)
     assert steps.before(again, _push_task()) is not None
     assert steps.error == "" and again.digests == event.digests
     (version / "model.joblib").write_bytes(b"another model")
