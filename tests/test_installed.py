@@ -181,3 +181,11 @@ def test_kfx_run_forks_a_task_whose_packages_are_installed_without_pip_or_the_cl
     assert "kfx: packages_to_install already installed in this Python; pip not run" in log
     assert "kfp.local" in imported["modules"] and "kfp.client" not in imported["modules"]
     assert not [m for m in imported["modules"] if m.startswith("kubernetes")]
+
+
+def test_a_step_whose_packages_are_installed_says_pip_was_not_run(capsys):
+    from kfx.stops import Stop
+
+    Stop().run_process(full_command(with_packages("pandas")))  # kfp's placeholders are not filled: the step fails
+    said = capsys.readouterr().out
+    assert said.startswith("kfx: packages_to_install already installed in this Python; pip not run\n")

@@ -516,3 +516,20 @@ def test_a_step_that_ended_on_its_own_keeps_its_result_when_the_stop_comes_after
     with pytest.raises(Interrupted) as raised:
         failed.run_process([sys.executable, "-c", "raise SystemExit(3)"])
     assert raised.value.signum == signal.SIGTERM
+
+
+def test_a_stop_that_comes_while_the_step_is_being_started_ends_it(capsys):
+    """The signal arrives before kfx knows the step's process (here while the warm process declines to start
+    it): the process, once started, is ended at once, not left to finish."""
+    stop = Stop()
+
+    class Declines:
+        def start(self, command):
+            stop.request(signal.SIGTERM)
+            return None  # the step starts in a group of its own
+
+    stop.warm = Declines()
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as raised:
+        stop.run_process([sys.executable, "-c", "import time; time.sleep(20)"])
+    assert raised.value.signum == signal.SIGTERM and time.monotonic() - started < 15
