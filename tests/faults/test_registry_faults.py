@@ -395,3 +395,14 @@ def test_the_recheck_keeps_the_evaluations_rule_threshold_tolerance_and_label(mo
     manifest.write_manifest(str(other))
     with pytest.raises(SourceError, match="predicts 'Kind', not 'Class'"):
         evaluation.recheck(folders["good"], test, {**weak, "uri": str(other)}, {})
+
+
+def test_a_version_whose_manifest_was_written_again_without_its_model_is_refused(copied):
+    """A model file missing and left out of a manifest made again by hand: the model is required all the same."""
+    version = copied / "beans" / "v1"
+    (version / "model.joblib").unlink()
+    os.remove(version / manifest.MANIFEST_FILE)
+    manifest.write_manifest(str(version))
+    with pytest.raises(KfxError) as refused:
+        manifest.check_version(str(version))
+    assert str(refused.value).startswith(f"Registry version {version} has no model.joblib; ")
