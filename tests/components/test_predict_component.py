@@ -116,3 +116,39 @@ def test_plain_function_measures_macro_f1_over_every_class_the_model_knows(regis
     assert result["labelled_rows"] == len(one_class)
     assert result["macro_f1"] == expected["macro_f1"]
     assert result["macro_f1"] != classification_metrics(one_class["Class"], predicted)["macro_f1"]
+
+
+def test_plain_function_measures_a_regressor_on_the_rows_that_have_a_label(tmp_path):
+    """A regression version: the predictions file holds the numbers the model answered; RMSE, MAE and R² are
+    measured on the labelled rows only."""
+    import json
+
+    import joblib
+    import numpy as np
+    from sklearn.linear_model import Ridge
+
+    from kfx import registry
+    from kfx.metrics import regression_metrics
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    frame["y"] = 3 * frame["a"] - frame["b"] + rng.normal(scale=0.5, size=40)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    fitted = Ridge().fit(frame[["a", "b"]].to_numpy(), frame["y"])
+    metadata = {"contract_version": 1, "task": "regression", "label_column": "y", "features": ["a", "b"]}
+    (model_dir / "model_metadata.json").write_text(json.dumps(metadata))
+    joblib.dump(fitted, model_dir / "model.joblib")
+    registry.push_model(str(model_dir), str(tmp_path / "registry"), "ridge", {"blessed": True})
+    reference = registry.resolve(str(tmp_path / "registry"), "ridge", required=True)
+    table = frame.astype({"y": object})
+    table.loc[3, "y"] = None  # one row without its label
+    table.to_csv(tmp_path / "score.csv", index=False)
+    result = scoring.predict(str(tmp_path / "score.csv"), reference, str(tmp_path / "p.csv"))
+    written = pd.read_csv(tmp_path / "p.csv")
+    assert np.allclose(written["predicted_y"], fitted.predict(frame[["a", "b"]].to_numpy()))
+    has = frame.index != 3
+    expected = regression_metrics(frame["y"][has], written["predicted_y"][has])
+    assert result["labelled_rows"] == 39
+    assert {k: result[k] for k in ("rmse", "mae", "r2")} == {k: expected[k] for k in ("rmse", "mae", "r2")}
+    assert "accuracy" not in result
