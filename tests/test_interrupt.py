@@ -199,6 +199,8 @@ def test_a_stop_asked_for_in_code_is_a_sigint_and_the_first_signal_is_the_one_re
     assert (Interrupted(signal.SIGHUP).exit_code, str(Interrupted(signal.SIGHUP))) == (129, "Stopped by SIGHUP.")
     assert str(Interrupted(signal.SIGTERM, message="Stopped while saving.")) == "Stopped while saving."
     assert str(Interrupted(99)) == "Stopped by signal 99."
+    assert Interrupted(signal.SIGINT, result="the run").result == "the run" and Interrupted().result is None
+    assert Stop().signum == 0 and Stop().requested is False
 
 
 def test_a_recorded_process_is_gone_only_when_sure():
@@ -533,3 +535,5 @@ def test_a_stop_that_comes_while_the_step_is_being_started_ends_it(capsys):
     with pytest.raises(Interrupted) as raised:
         stop.run_process([sys.executable, "-c", "import time; time.sleep(20)"])
     assert raised.value.signum == signal.SIGTERM and time.monotonic() - started < 15
+    # The grace timer must not keep kfx alive once it is done: it runs as a daemon thread.
+    assert stop._timer is not None and stop._timer.daemon is True

@@ -381,6 +381,10 @@ def test_the_recheck_keeps_the_evaluations_rule_threshold_tolerance_and_label(mo
     # The weak model is far below the good one: with no tolerance recorded it loses (a default of 0).
     wins, reason = evaluation.recheck(folders["weak"], test, good, {})
     assert wins is False and reason.endswith("more than the tolerance 0 below")
+    assert reason.startswith("it lost to v1, which was pushed while this run ran: test accuracy ")
+    # The metric the evaluation decided on decides again.
+    wins, reason = evaluation.recheck(folders["weak"], test, good, {"metric": "macro_f1"})
+    assert wins is False and reason.startswith("it lost to v1, which was pushed while this run ran: test macro-F1 ")
     # A champion whose model file changed since its push is refused, not scored.
     with open(os.path.join(good["uri"], "model.joblib"), "ab") as f:
         f.write(b"\0")
