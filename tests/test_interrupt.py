@@ -537,3 +537,23 @@ def test_a_stop_that_comes_while_the_step_is_being_started_ends_it(capsys):
     assert raised.value.signum == signal.SIGTERM and time.monotonic() - started < 15
     # The grace timer must not keep kfx alive once it is done: it runs as a daemon thread.
     assert stop._timer is not None and stop._timer.daemon is True
+
+
+def test_a_console_that_breaks_while_a_step_runs_ends_the_steps_group(monkeypatch):
+    """kfx's own output failing (a closed pipe) while a step runs: the error is kfx's to report, and the
+    step's group is ended rather than left to run on unwatched."""
+    import io
+
+    class Broken(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    stop, watched = Stop(), _Watched()
+    stop.watchdog = watched
+    started = time.monotonic()
+    monkeypatch.setattr(sys, "stdout", Broken())
+    with pytest.raises(BrokenPipeError):
+        stop.run_process([sys.executable, "-c", "import time; print('first', flush=True); time.sleep(20)"])
+    monkeypatch.undo()
+    assert time.monotonic() - started < 15
+    assert _group(watched.calls[0][1]) == []
